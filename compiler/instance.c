@@ -1,0 +1,414 @@
+/* instance.c - the instance tree of a model and its parameters.
+ *
+ * Instantiating a layer evaluates its compile-time arguments, creates its
+ * parameters and state in the IrModule under dotted names (fc1.W,
+ * blocks.2.attn.wq) in declaration order, and instantiates its sub-layers
+ * recursively; each instance owns distinct parameters. Sema has already
+ * rejected unknown layers and instantiation cycles; the depth limit here is a
+ * second line of defence.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ast_text.h"
+#include "elab.h"
+
+enum { MAX_INSTANCE_DEPTH = 64, MAX_REPEAT = 100000 };
+
+Member *instance_member(const Instance *inst, const char *name) {
+  return strmap_get(&inst->members, name);
+}
+
+static const char *join_path(Elab *e, const char *prefix, const char *name) {
+  return *prefix ? arena_printf(e->arena, "%s.%s", prefix, name) : name;
+}
+
+const char *instance_describe(Elab *e, const Instance *inst) {
+  const PtrVec *cps = &inst->layer->u.layer.ctparams;
+  const char *s = "";
+  for (int i = 0; i < cps->len; i++)
+    s = arena_printf(e->arena, "%s%s%s = %s", s, i ? ", " : "",
+                     ((AstNode *)cps->items[i])->u.ctparam.name, ct_str(e, &inst->args[i]));
+  return arena_printf(e->arena, "%s(%s)", inst->layer->u.layer.name, s);
+}
+
+/* ---- initializers ---- */
+
+typedef struct InitSpec {
+  const char *name;
+  InitKind kind;
+  const char *args[2]; /* parameter names, in positional order */
+  double defaults[2];
+  int nargs;
+  int nrequired;
+} InitSpec;
+
+static const InitSpec init_specs[] = {
+    {"zeros", INIT_ZEROS, {0}, {0}, 0, 0},
+    {"ones", INIT_ONES, {0}, {0}, 0, 0},
+    {"normal", INIT_NORMAL, {"mean", "std"}, {0.0, 1.0}, 2, 0},
+    {"uniform", INIT_UNIFORM, {"lo", "hi"}, {-1.0, 1.0}, 2, 0},
+    {"glorot", INIT_GLOROT, {0}, {0}, 0, 0},
+    {"xavier", INIT_GLOROT, {0}, {0}, 0, 0},
+    {"he", INIT_HE, {0}, {0}, 0, 0},
+    {"kaiming", INIT_HE, {0}, {0}, 0, 0},
+    {"orthogonal", INIT_ORTHOGONAL, {"gain"}, {1.0}, 1, 0},
+    {"sparse", INIT_SPARSE, {"density", "std"}, {0.1, 1.0}, 2, 1},
+    {"constant", INIT_CONSTANT, {"value"}, {0}, 1, 1},
+};
+enum { N_INIT_SPECS = sizeof init_specs / sizeof init_specs[0] };
+
+static const InitSpec *find_init(const char *name) {
+  for (int i = 0; i < N_INIT_SPECS; i++)
+    if (!strcmp(init_specs[i].name, name))
+      return &init_specs[i];
+  return NULL;
+}
+
+static void unknown_init(Elab *e, const AstNode *at, const char *name) {
+  const char *names[N_INIT_SPECS];
+  for (int i = 0; i < N_INIT_SPECS; i++)
+    names[i] = init_specs[i].name;
+  const char *guess = closest_name(name, names, N_INIT_SPECS);
+  if (guess)
+    diag_error(e->diag, at->loc, "unknown initializer '%s'; did you mean '%s'?", name, guess);
+  else
+    diag_error(e->diag, at->loc, "unknown initializer '%s' (known: zeros, ones, normal, uniform, "
+               "glorot, xavier, he, kaiming, orthogonal, sparse, constant)", name);
+}
+
+static bool init_number(Elab *e, const CtEnv *env, const AstNode *x, double *out) {
+  CtVal v;
+  if (!ct_eval(e, env, x, &v))
+    return false;
+  if (v.kind != CV_INT && v.kind != CV_FLOAT) {
+    diag_error(e->diag, x->loc, "initializer arguments must be numbers, got a %s", ct_kind_name(v.kind));
+    return false;
+  }
+  *out = v.unknown || v.dim.kind == DIM_UNKNOWN ? 0.0 : v.kind == CV_INT ? (double)v.dim.coeff : v.f;
+  return true;
+}
+
+static bool eval_init_call(Elab *e, const CtEnv *env, const AstNode *x, const InitSpec *spec,
+                           IrInit *out) {
+  double vals[2] = {spec->defaults[0], spec->defaults[1]};
+  bool given[2] = {false, false};
+  const PtrVec *args = &x->u.call.args;
+  int pos = 0;
+  for (int i = 0; i < args->len; i++) {
+    const AstNode *arg = args->items[i];
+    int slot;
+    const AstNode *val = arg;
+    if (arg->kind == AST_KWARG) {
+      val = arg->u.kwarg.value;
+      slot = -1;
+      for (int k = 0; k < spec->nargs; k++)
+        if (!strcmp(spec->args[k], arg->u.kwarg.key))
+          slot = k;
+      if (slot < 0) {
+        diag_error(e->diag, arg->loc, "initializer '%s' has no argument '%s'", spec->name,
+                   arg->u.kwarg.key);
+        return false;
+      }
+    } else {
+      slot = pos++;
+      if (slot >= spec->nargs) {
+        diag_error(e->diag, arg->loc, "initializer '%s' takes %d argument%s", spec->name,
+                   spec->nargs, spec->nargs == 1 ? "" : "s");
+        return false;
+      }
+    }
+    if (given[slot]) {
+      diag_error(e->diag, arg->loc, "argument '%s' is given twice", spec->args[slot]);
+      return false;
+    }
+    given[slot] = true;
+    if (!init_number(e, env, val, &vals[slot]))
+      return false;
+  }
+  for (int k = 0; k < spec->nrequired; k++)
+    if (!given[k]) {
+      diag_error(e->diag, x->loc, "initializer '%s' needs its argument '%s'", spec->name,
+                 spec->args[k]);
+      return false;
+    }
+  *out = (IrInit){spec->kind, vals[0], vals[1]};
+  if ((spec->kind == INIT_NORMAL || spec->kind == INIT_SPARSE) && vals[1] < 0) {
+    diag_error(e->diag, x->loc, "standard deviation must not be negative, got %g", vals[1]);
+    return false;
+  }
+  if (spec->kind == INIT_SPARSE && (vals[0] <= 0 || vals[0] > 1)) {
+    diag_error(e->diag, x->loc, "sparse density must be in (0, 1], got %g", vals[0]);
+    return false;
+  }
+  if (spec->kind == INIT_UNIFORM && !(vals[0] <= vals[1])) {
+    diag_error(e->diag, x->loc, "uniform needs lo <= hi, got %g and %g", vals[0], vals[1]);
+    return false;
+  }
+  return true;
+}
+
+static bool eval_init(Elab *e, const CtEnv *env, const AstNode *x, IrInit *out) {
+  if (!x) {
+    *out = (IrInit){INIT_ZEROS, 0, 0};
+    return true;
+  }
+  if (x->kind == AST_NAME || (x->kind == AST_CALL && x->u.call.callee->kind == AST_NAME)) {
+    const char *name = x->kind == AST_NAME ? x->u.name.name : x->u.call.callee->u.name.name;
+    const InitSpec *spec = find_init(name);
+    if (!spec) {
+      unknown_init(e, x, name);
+      return false;
+    }
+    if (x->kind == AST_CALL)
+      return eval_init_call(e, env, x, spec, out);
+    if (spec->nrequired) {
+      diag_error(e->diag, x->loc, "initializer '%s' needs its argument '%s'", name, spec->args[0]);
+      return false;
+    }
+    *out = (IrInit){spec->kind, spec->defaults[0], spec->defaults[1]};
+    return true;
+  }
+  double v;
+  if (x->kind == AST_INT || x->kind == AST_FLOAT || x->kind == AST_UNARY) {
+    if (!init_number(e, env, x, &v))
+      return false;
+    *out = (IrInit){INIT_CONSTANT, v, 0};
+    return true;
+  }
+  diag_error(e->diag, x->loc, "expected an initializer (zeros, normal(std = 0.02), glorot, ...), got '%s'",
+             ast_expr_text(e->arena, x));
+  return false;
+}
+
+/* ---- instances ---- */
+
+static Member *add_member(Elab *e, Instance *inst, MemberKind kind, const AstNode *ast,
+                          const char *name) {
+  Member *m = ARENA_NEW(e->arena, Member);
+  m->kind = kind;
+  m->ast = ast;
+  if (!strmap_get(&inst->members, name)) /* sema reported duplicates */
+    strmap_put(&inst->members, name, m);
+  return m;
+}
+
+static void add_param(Elab *e, Instance *inst, const AstNode *p) {
+  CtEnv env = {.inst = inst};
+  TType t;
+  IrInit init;
+  bool ok = eval_type(e, &env, NULL, DIMS_FIXED, p->u.param.type, &t);
+  ok = eval_init(e, &env, p->u.param.init, &init) && ok;
+  if (ok && !dtype_is_float(t.dtype) && p->kind == AST_PARAM) {
+    diag_error(e->diag, p->u.param.type->loc, "a trainable parameter must be f32 or f64, got %s",
+               ast_dtype_name(t.dtype));
+    ok = false;
+  }
+  Member *m = add_member(e, inst, MEM_PARAM, p, p->u.param.name);
+  if (!ok) {
+    t = ttype_scalar(DT_F32); /* keep going: uses of it will be poisoned */
+    init = (IrInit){INIT_ZEROS, 0, 0};
+  }
+  IrParam *ip = ARENA_NEW(e->arena, IrParam);
+  ip->name = join_path(e, inst->path, p->u.param.name);
+  ip->type = t;
+  ip->init = init;
+  ip->trainable = p->kind == AST_PARAM;
+  ip->loc = p->loc;
+  m->param = ir_module_add_param(e->arena, e->mod, ip);
+}
+
+static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, CtVal *args,
+                               Instance *parent, SrcSpan site);
+
+/* Binds a call's arguments to the callee's compile-time parameters. */
+static bool bind_layer_args(Elab *e, const CtEnv *env, const AstNode *layer, const AstNode *call,
+                            CtVal *args) {
+  const PtrVec *cps = &layer->u.layer.ctparams;
+  const PtrVec *xs = &call->u.call.args;
+  bool *given = ARENA_ARRAY(e->arena, bool, (size_t)cps->len + 1);
+  int pos = 0;
+  bool ok = true;
+  for (int i = 0; i < xs->len; i++) {
+    const AstNode *x = xs->items[i];
+    int slot;
+    if (x->kind == AST_KWARG) {
+      slot = ctparam_index(layer, x->u.kwarg.key);
+      if (slot < 0) {
+        diag_error(e->diag, x->loc, "layer '%s' has no argument named '%s'", layer->u.layer.name,
+                   x->u.kwarg.key);
+        ok = false;
+        continue;
+      }
+      x = x->u.kwarg.value;
+    } else if ((slot = pos++) >= cps->len) {
+      diag_error(e->diag, x->loc, "too many arguments: layer '%s' takes %d", layer->u.layer.name,
+                 cps->len);
+      diag_note(e->diag, layer->u.layer.name_loc, "'%s' is declared here", layer->u.layer.name);
+      return false;
+    }
+    const AstNode *cp = cps->items[slot];
+    if (given[slot]) {
+      diag_error(e->diag, x->loc, "argument '%s' is given twice", cp->u.ctparam.name);
+      ok = false;
+      continue;
+    }
+    given[slot] = true;
+    CtVal v;
+    if (!ct_eval(e, env, x, &v)) {
+      ok = false;
+      continue;
+    }
+    CtKind want = cp->u.ctparam.type == CT_INT ? CV_INT : cp->u.ctparam.type == CT_FLOAT ? CV_FLOAT : CV_BOOL;
+    if (want == CV_FLOAT && v.kind == CV_INT) {
+      v.kind = CV_FLOAT;
+      v.unknown = v.unknown || !dim_is_const(v.dim);
+      v.f = (double)v.dim.coeff;
+    }
+    if (v.kind != want) {
+      diag_error(e->diag, x->loc, "argument '%s' of layer '%s' must be %s %s, got %s %s",
+                 cp->u.ctparam.name, layer->u.layer.name, want == CV_INT ? "an" : "a",
+                 ct_kind_name(want), v.kind == CV_INT ? "an" : "a", ct_kind_name(v.kind));
+      diag_note(e->diag, cp->loc, "argument '%s' is declared here", cp->u.ctparam.name);
+      ok = false;
+      continue;
+    }
+    args[slot] = v;
+  }
+  for (int i = 0; i < cps->len && ok; i++) {
+    const AstNode *cp = cps->items[i];
+    if (given[i])
+      continue;
+    if (!cp->u.ctparam.deflt) {
+      diag_error(e->diag, call->loc, "missing argument '%s' of layer '%s'", cp->u.ctparam.name,
+                 layer->u.layer.name);
+      diag_note(e->diag, cp->loc, "argument '%s' is declared here", cp->u.ctparam.name);
+      ok = false;
+      continue;
+    }
+    /* Defaults see the arguments before them. */
+    Instance tmp = {.layer = layer, .args = args};
+    CtEnv denv = {.inst = &tmp};
+    if (!ct_eval(e, &denv, cp->u.ctparam.deflt, &args[i]))
+      ok = false;
+  }
+  return ok;
+}
+
+static void add_instance(Elab *e, Instance *inst, const AstNode *m) {
+  const AstNode *call = m->u.instance.call;
+  const AstNode *callee = call->u.call.callee;
+  const AstNode *layer =
+      callee->kind == AST_NAME ? strmap_get(&e->prog->layers, callee->u.name.name) : NULL;
+  /* Without a layer the member stays, empty: its uses are then poisoned
+   * instead of reported as unknown names (sema reported the cause). */
+  Member *mem = add_member(e, inst, m->u.instance.loopvar ? MEM_REPEAT : MEM_INSTANCE, m,
+                           m->u.instance.name);
+  if (!layer)
+    return;
+  const PtrVec *cps = &layer->u.layer.ctparams;
+  const char *path = join_path(e, inst->path, m->u.instance.name);
+  CtEnv env = {.inst = inst};
+  if (!m->u.instance.loopvar) {
+    CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
+    if (bind_layer_args(e, &env, layer, call, args))
+      mem->inst = make_instance(e, layer, path, args, inst, m->loc);
+    return;
+  }
+  int64_t lo, hi;
+  bool unk_lo, unk_hi;
+  if (!ct_eval_int(e, &env, m->u.instance.lo, &lo, &unk_lo) ||
+      !ct_eval_int(e, &env, m->u.instance.hi, &hi, &unk_hi))
+    return;
+  bool unknown = unk_lo || unk_hi;
+  if (!unknown && (hi <= lo || hi - lo > MAX_REPEAT)) {
+    diag_error(e->diag, m->u.instance.lo->loc, "repetition range %lld..%lld must hold 1 to %d values",
+               (long long)lo, (long long)hi, MAX_REPEAT);
+    return;
+  }
+  /* A generic check cannot unroll an unknown count: one representative. */
+  int64_t count = unknown ? 1 : hi - lo;
+  env.loopvar = m->u.instance.loopvar;
+  for (int64_t k = 0; k < count && !diag_should_stop(e->diag); k++) {
+    env.loopval = (CtVal){.kind = CV_INT, .unknown = unknown, .dim = unknown ? dim_unknown() : dim_const(lo + k)};
+    CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
+    if (!bind_layer_args(e, &env, layer, call, args))
+      return;
+    const char *p = arena_printf(e->arena, "%s.%lld", path, (long long)k);
+    ptrvec_push(e->arena, &mem->repeats, make_instance(e, layer, p, args, inst, m->loc));
+  }
+}
+
+static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, CtVal *args,
+                               Instance *parent, SrcSpan site) {
+  Instance *inst = ARENA_NEW(e->arena, Instance);
+  inst->layer = layer;
+  inst->path = path;
+  inst->args = args;
+  inst->parent = parent;
+  inst->site = site;
+  strmap_init(&inst->members, e->arena);
+  if (++e->inst_depth > MAX_INSTANCE_DEPTH) {
+    diag_error(e->diag, site, "layers are nested too deeply (more than %d levels)", MAX_INSTANCE_DEPTH);
+    e->inst_depth--;
+    return inst;
+  }
+  const PtrVec *ms = &layer->u.layer.members;
+  for (int i = 0; i < ms->len && !diag_should_stop(e->diag); i++) {
+    const AstNode *m = ms->items[i];
+    switch (m->kind) {
+    case AST_PARAM:
+    case AST_STATE:
+      add_param(e, inst, m);
+      break;
+    case AST_INSTANCE:
+      add_instance(e, inst, m);
+      break;
+    case AST_FN:
+      add_member(e, inst, MEM_FN, m, m->u.fn.name);
+      break;
+    case AST_SECTION:
+      if (m->u.section.name)
+        add_member(e, inst, MEM_SECTION, m, m->u.section.name);
+      break;
+    default:
+      break;
+    }
+  }
+  e->inst_depth--;
+  return inst;
+}
+
+Instance *instantiate_model(Elab *e, const AstNode *model) {
+  const PtrVec *cps = &model->u.layer.ctparams;
+  CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
+  Instance tmp = {.layer = model, .args = args};
+  CtEnv env = {.inst = &tmp};
+  for (int i = 0; i < cps->len; i++) {
+    const AstNode *cp = cps->items[i];
+    if (!cp->u.ctparam.deflt || !ct_eval(e, &env, cp->u.ctparam.deflt, &args[i]))
+      return NULL; /* sema requires defaults on models */
+  }
+  return make_instance(e, model, "", args, NULL, model->u.layer.name_loc);
+}
+
+Instance *instantiate_generic(Elab *e, const AstNode *layer) {
+  const PtrVec *cps = &layer->u.layer.ctparams;
+  CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
+  for (int i = 0; i < cps->len; i++) {
+    const AstNode *cp = cps->items[i];
+    switch (cp->u.ctparam.type) {
+    case CT_INT:
+      args[i] = (CtVal){.kind = CV_INT,
+                        .dim = dim_sym(symtab_add(e->mod->syms, cp->u.ctparam.name, cp->loc))};
+      break;
+    case CT_FLOAT:
+      args[i] = (CtVal){.kind = CV_FLOAT, .unknown = true};
+      break;
+    case CT_BOOL:
+      args[i] = (CtVal){.kind = CV_BOOL, .unknown = true};
+      break;
+    }
+  }
+  return make_instance(e, layer, "", args, NULL, layer->u.layer.name_loc);
+}

@@ -1,0 +1,176 @@
+/* ir.h - the tensor IR: a typed SSA graph per entry point of a model.
+ *
+ * An IrModule is one compiled `model`: its parameters and state (flat, with
+ * stable dotted names that become checkpoint keys), its data and training
+ * descriptions, and one IrFunc per function of the model. Layer calls are
+ * inlined while the IR is built, so an IrFunc refers to parameters directly.
+ *
+ * Values live in IrBlocks in definition order (a topological order of the
+ * graph); every operand is defined earlier in the same block or an enclosing
+ * one. Blocks nest: a value can own a body block (`region`) with block
+ * parameters and yielded results, which is how loops carrying state over a
+ * time dimension are represented (their op row joins ops.def with the
+ * recurrence feature); the verifier already checks scoping through regions.
+ *
+ * Symbolic dimensions (B, T) of an IrFunc's inputs are its run-time
+ * arguments: one compiled function serves every batch size.
+ */
+#ifndef NNC_IR_H
+#define NNC_IR_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "types.h"
+
+typedef enum OpKind {
+#define OP(e, text, arity, cls, shape, grad) OP_##e,
+#include "ops.def"
+  OP_COUNT
+} OpKind;
+
+typedef enum OpClass {
+  OPC_SOURCE, OPC_UNARY, OPC_BINARY, OPC_COMPARE, OPC_MATMUL,
+  OPC_REDUCE, OPC_LAYOUT, OPC_ROWWISE, OPC_LOSS,
+} OpClass;
+
+typedef struct IrValue IrValue;
+typedef struct IrBlock IrBlock;
+typedef struct ShapeCtx ShapeCtx;
+
+typedef bool (*ShapeRule)(ShapeCtx *c, IrValue *v);
+
+typedef struct OpInfo {
+  const char *name;
+  int arity;
+  OpClass cls;
+  ShapeRule shape;
+  bool differentiable;
+} OpInfo;
+
+extern const OpInfo op_info[OP_COUNT];
+
+/* Operation attributes; which fields mean something depends on the op. */
+typedef struct IrAttrs {
+  int index;         /* INPUT: argument number; PARAM: IrModule param index */
+  double scalar;     /* CONST: its value */
+  bool weak;         /* CONST from a literal: adopts the other operand's dtype */
+  bool unknown;      /* CONST whose value is unknown (generic layer check) */
+  int axis;          /* ROWWISE: normalised axis */
+  int naxes;         /* REDUCE: axes reduced, sorted, normalised; */
+  int axes[TYPE_MAX_RANK];
+  bool all_axes;     /* REDUCE: no axis given: reduce everything */
+  bool keepdims;     /* REDUCE */
+  int perm[TYPE_MAX_RANK]; /* TRANSPOSE: result axis i is operand axis perm[i] */
+  bool has_perm;     /* TRANSPOSE: false = swap the last two axes */
+  TType target;      /* RESHAPE: requested shape; -1 marks the inferred dim */
+  int infer_axis;    /* RESHAPE: index of the -1 dim in target, or -1 */
+} IrAttrs;
+
+struct IrValue {
+  int id; /* SSA number, unique within its IrFunc */
+  OpKind op;
+  TType type;
+  IrValue **args;
+  int nargs;
+  IrAttrs attr;
+  SrcSpan loc;    /* the expression that made it */
+  SrcSpan origin; /* where its type was declared (params, inputs), for notes */
+  IrBlock *region; /* nested body (loops), or NULL */
+  IrBlock *parent;
+};
+
+struct IrBlock {
+  IrValue **vals;
+  int n, cap;
+  IrValue **params; /* block parameters (carried state of a loop) */
+  int nparams;
+  IrValue **results; /* values the block yields */
+  int nresults;
+  IrBlock *parent;
+};
+
+typedef enum InitKind {
+  INIT_ZEROS, INIT_ONES, INIT_NORMAL, INIT_UNIFORM, INIT_GLOROT, INIT_HE,
+  INIT_ORTHOGONAL, INIT_SPARSE, INIT_CONSTANT,
+} InitKind;
+
+typedef struct IrInit {
+  InitKind kind;
+  double a, b; /* normal: mean, std; uniform: lo, hi; orthogonal: gain;
+                  sparse: density, std; constant: value */
+} IrInit;
+
+typedef struct IrParam {
+  const char *name; /* fc1.W, blocks.2.b */
+  TType type;
+  IrInit init;
+  bool trainable; /* param vs state */
+  SrcSpan loc;
+} IrParam;
+
+typedef struct IrFunc {
+  const char *name;
+  IrBlock *body;
+  IrValue **inputs; /* OP_INPUT values, in argument order */
+  const char **input_names;
+  int ninputs;
+  IrValue *result;
+  int *dim_syms; /* symbols of the run-time dimensions */
+  int ndims;
+  int next_id;
+  SrcSpan loc;
+} IrFunc;
+
+/* One `key = value` of a data or train section, value kept as the AST
+ * (already checked by sema) for the runtime stages to interpret. */
+typedef struct IrSection {
+  AstSectionKind kind;
+  const char *name;
+  const AstNode *ast;
+} IrSection;
+
+typedef struct IrModule {
+  const char *name;
+  SrcSpan loc;
+  IrParam **params;
+  int nparams, cap_params;
+  IrFunc **funcs;
+  int nfuncs, cap_funcs;
+  IrSection **sections;
+  int nsections, cap_sections;
+  SymTab *syms;
+} IrModule;
+
+/* Building. ir_emit appends a value to the block and runs its shape rule;
+ * on a shape error it reports through the ShapeCtx's Diag and returns NULL. */
+IrFunc *ir_func_new(Arena *a, const char *name, SrcSpan loc);
+IrBlock *ir_block_new(Arena *a, IrBlock *parent);
+IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs, SrcSpan loc);
+void ir_block_append(Arena *a, IrBlock *b, IrValue *v);
+int ir_module_add_param(Arena *a, IrModule *m, IrParam *p);
+void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f);
+void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);
+
+/* Shape inference context: where to report and how to name symbols. */
+struct ShapeCtx {
+  Diag *diag;
+  Arena *arena; /* for message text */
+  const SymTab *syms;
+  const struct IrModule *module; /* names parameters in notes */
+};
+
+/* Runs op_info[v->op].shape; false after reporting an error. */
+bool shape_infer(ShapeCtx *c, IrValue *v);
+
+/* --emit=ir */
+void ir_print_module(FILE *out, const IrModule *m);
+void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f);
+
+/* Structural checks run after every stage; a failure is a bug in nnc, so it
+ * reports through NNC_BUG unless `report` is set (tests). Returns true if ok. */
+bool ir_verify_module(const IrModule *m, FILE *report);
+
+#endif

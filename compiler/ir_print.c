@@ -1,0 +1,135 @@
+/* ir_print.c - the textual form of the tensor IR (nnc --emit=ir).
+ *
+ *   model DigitsMLP
+ *     param fc1.W: f32[64, 128] = glorot
+ *   func forward(x: f32[B, 64]) -> f32[B, 10]
+ *     %0 = input x : f32[B, 64]
+ *     %2 = matmul %0, %1 : f32[B, 128]
+ *     return %9
+ *
+ * Stable and line-oriented so lit tests can FileCheck it.
+ */
+#include "ast_text.h"
+#include "ir.h"
+
+static const char *init_text(Arena *a, const IrInit *in) {
+  switch (in->kind) {
+  case INIT_ZEROS: return "zeros";
+  case INIT_ONES: return "ones";
+  case INIT_NORMAL: return arena_printf(a, "normal(mean = %g, std = %g)", in->a, in->b);
+  case INIT_UNIFORM: return arena_printf(a, "uniform(%g, %g)", in->a, in->b);
+  case INIT_GLOROT: return "glorot";
+  case INIT_HE: return "he";
+  case INIT_ORTHOGONAL: return arena_printf(a, "orthogonal(gain = %g)", in->a);
+  case INIT_SPARSE: return arena_printf(a, "sparse(%g, std = %g)", in->a, in->b);
+  case INIT_CONSTANT: return arena_printf(a, "constant(%g)", in->a);
+  }
+  return "?";
+}
+
+static void print_int_list(FILE *out, const int *xs, int n) {
+  fputc('[', out);
+  for (int i = 0; i < n; i++)
+    fprintf(out, "%s%d", i ? ", " : "", xs[i]);
+  fputc(']', out);
+}
+
+static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrValue *v) {
+  switch (v->op) {
+  case OP_INPUT:
+    fprintf(out, " %s", f->input_names[v->attr.index]);
+    return;
+  case OP_PARAM:
+    fprintf(out, " %s", m->params[v->attr.index]->name);
+    return;
+  case OP_CONST:
+    if (v->attr.unknown)
+      fputs(" ?", out);
+    else
+      fprintf(out, " %g", v->attr.scalar);
+    return;
+  default:
+    break;
+  }
+  switch (op_info[v->op].cls) {
+  case OPC_REDUCE:
+    fputs(" axes=", out);
+    print_int_list(out, v->attr.axes, v->attr.naxes);
+    if (v->attr.keepdims)
+      fputs(" keepdims", out);
+    break;
+  case OPC_ROWWISE:
+    fprintf(out, " axis=%d", v->attr.axis);
+    break;
+  case OPC_LAYOUT:
+    if (v->op == OP_TRANSPOSE) {
+      fputs(" perm=", out);
+      print_int_list(out, v->attr.perm, v->type.rank);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+static void print_block(FILE *out, Arena *a, const IrModule *m, const IrFunc *f, const IrBlock *b,
+                        int indent) {
+  for (int i = 0; i < b->n; i++) {
+    const IrValue *v = b->vals[i];
+    fprintf(out, "%*s%%%d = %s", indent, "", v->id, op_info[v->op].name);
+    print_attrs(out, m, f, v);
+    for (int k = 0; k < v->nargs; k++)
+      fprintf(out, "%s%%%d", k ? ", " : " ", v->args[k]->id);
+    fprintf(out, " : %s\n", ttype_str(a, m->syms, &v->type));
+    if (v->region)
+      print_block(out, a, m, f, v->region, indent + 2);
+  }
+}
+
+void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
+  Arena a;
+  arena_init(&a);
+  fprintf(out, "func %s(", f->name);
+  for (int i = 0; i < f->ninputs; i++)
+    fprintf(out, "%s%s: %s", i ? ", " : "", f->input_names[i],
+            ttype_str(&a, m->syms, &f->inputs[i]->type));
+  fprintf(out, ") -> %s", f->result ? ttype_str(&a, m->syms, &f->result->type) : "?");
+  if (f->ndims) {
+    fputs("  dims(", out);
+    for (int i = 0; i < f->ndims; i++)
+      fprintf(out, "%s%s", i ? ", " : "", m->syms->syms[f->dim_syms[i]].name);
+    fputc(')', out);
+  }
+  fputc('\n', out);
+  print_block(out, &a, m, f, f->body, 2);
+  if (f->result)
+    fprintf(out, "  return %%%d\n", f->result->id);
+  arena_free(&a);
+}
+
+static void print_section(FILE *out, Arena *a, const IrSection *s) {
+  fprintf(out, "  %s%s%s {\n", s->kind == SEC_TRAIN ? "train" : "data", s->name ? " " : "",
+          s->name ? s->name : "");
+  const PtrVec *fields = &s->ast->u.section.fields;
+  for (int i = 0; i < fields->len; i++) {
+    const AstNode *fl = fields->items[i];
+    fprintf(out, "    %s = %s\n", fl->u.field.key, ast_expr_text(a, fl->u.field.value));
+  }
+  fputs("  }\n", out);
+}
+
+void ir_print_module(FILE *out, const IrModule *m) {
+  Arena a;
+  arena_init(&a);
+  fprintf(out, "model %s\n", m->name);
+  for (int i = 0; i < m->nparams; i++) {
+    const IrParam *p = m->params[i];
+    fprintf(out, "  %s %s: %s = %s\n", p->trainable ? "param" : "state", p->name,
+            ttype_str(&a, m->syms, &p->type), init_text(&a, &p->init));
+  }
+  for (int i = 0; i < m->nsections; i++)
+    print_section(out, &a, m->sections[i]);
+  arena_free(&a);
+  for (int i = 0; i < m->nfuncs; i++)
+    ir_print_func(out, m, m->funcs[i]);
+}

@@ -1,0 +1,53 @@
+/* lower.h - shared by lower.c (function bodies) and builtins.c. */
+#ifndef NNC_LOWER_H
+#define NNC_LOWER_H
+
+#include "elab.h"
+
+/* What an expression evaluates to while lowering. */
+typedef enum ValKind {
+  VAL_ERROR,    /* already reported: poison, no further errors */
+  VAL_TENSOR,   /* an IR value */
+  VAL_CT,       /* a compile-time scalar (literal, layer argument) */
+  VAL_INSTANCE, /* a sub-layer: callable, has members */
+  VAL_REPEAT,   /* a repetition: callable in sequence */
+  VAL_FN,       /* a function of an instance */
+} ValKind;
+
+typedef struct Val {
+  ValKind kind;
+  IrValue *t;
+  CtVal c;
+  Instance *inst;
+  Member *mem;
+} Val;
+
+/* One active (inlined) function call. */
+typedef struct Frame {
+  Instance *inst;
+  const AstNode *fn;
+  StrMap locals; /* name -> Val* */
+  StrMap dims;   /* symbolic dim name -> Dim* */
+  struct Frame *caller;
+  SrcSpan call_site;
+  int depth;
+} Frame;
+
+Val eval_expr(Elab *e, Frame *f, const AstNode *x);
+/* Builds one op and runs its shape rule; NULL after an error (reported, with
+ * the chain of inlined calls as notes). */
+IrValue *emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
+                 const IrAttrs *attrs);
+/* The tensor a value stands for; literals become weakly typed constants.
+ * NULL (reported unless already poisoned) for anything else. */
+IrValue *as_tensor(Elab *e, Frame *f, Val v, const AstNode *at);
+
+/* builtins.c */
+bool is_builtin(const char *name);
+Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call);
+int builtin_count(void);
+const char *builtin_name(int i);
+
+bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, CtVal *out);
+
+#endif

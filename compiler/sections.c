@@ -1,0 +1,335 @@
+/* sections.c - the `data` and `train` sections of a model.
+ *
+ * Each section kind has a table of fields; each field a value kind. Sources
+ * and optimizers are calls checked against their own table of arguments, so
+ * a misspelt hyperparameter is an error at compile time rather than a value
+ * silently ignored at run time. Values are compile-time constants.
+ */
+#include <string.h>
+
+#include "ast_text.h"
+#include "elab.h"
+
+typedef enum ValueKind {
+  V_INT_POS,    /* int >= 1 */
+  V_INT_NONNEG, /* int >= 0 */
+  V_INT,        /* any int */
+  V_NUM_POS,    /* number > 0 */
+  V_NUM_NONNEG, /* number >= 0 */
+  V_FRACTION,   /* number in [0, 1) */
+  V_BOOL,
+  V_STRING,
+  V_INT_LIST,   /* [0, 1, 2] */
+  V_SOURCE,     /* csv(...), idx(...), npy(...), text(...) */
+  V_SPLIT,      /* a fraction or a source */
+  V_OPTIMIZER,  /* sgd(...), adam(...), ... */
+  V_LOSS_FN,    /* the name of a function of the model */
+  V_PARAMS,     /* all, or a list of members */
+} ValueKind;
+
+typedef struct FieldSpec {
+  const char *name;
+  ValueKind kind;
+  bool required;
+} FieldSpec;
+
+enum { MAX_CALL_ARGS = 6 };
+
+typedef struct CallSpec {
+  const char *name;
+  FieldSpec args[MAX_CALL_ARGS]; /* positional order; required ones first */
+} CallSpec;
+
+static const FieldSpec data_fields[] = {
+    {"source", V_SOURCE, true}, {"validation", V_SPLIT, false}, {"batch", V_INT_POS, false},
+    {"epochs", V_INT_POS, false}, {"seed", V_INT_NONNEG, false}, {"shuffle", V_BOOL, false},
+    {NULL, 0, false},
+};
+
+static const FieldSpec train_fields[] = {
+    {"loss", V_LOSS_FN, true}, {"optimizer", V_OPTIMIZER, true}, {"params", V_PARAMS, false},
+    {"clip", V_NUM_POS, false}, {NULL, 0, false},
+};
+
+static const CallSpec sources[] = {
+    {"csv", {{"path", V_STRING, true}, {"label", V_INT, false}, {"scale", V_NUM_POS, false},
+             {"header", V_BOOL, false}, {"features", V_INT_LIST, false}}},
+    {"idx", {{"images", V_STRING, true}, {"labels", V_STRING, true}, {"scale", V_NUM_POS, false}}},
+    {"npy", {{"x", V_STRING, true}, {"y", V_STRING, true}}},
+    {"text", {{"path", V_STRING, true}, {"seq", V_INT_POS, false}}},
+    {NULL, {{0}}},
+};
+
+static const CallSpec optimizers[] = {
+    {"sgd", {{"lr", V_NUM_POS, true}, {"momentum", V_NUM_NONNEG, false}, {"nesterov", V_BOOL, false},
+             {"weight_decay", V_NUM_NONNEG, false}}},
+    {"adam", {{"lr", V_NUM_POS, true}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
+              {"eps", V_NUM_POS, false}, {"weight_decay", V_NUM_NONNEG, false}}},
+    {"adamw", {{"lr", V_NUM_POS, true}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
+               {"eps", V_NUM_POS, false}, {"weight_decay", V_NUM_NONNEG, false}}},
+    {"rmsprop", {{"lr", V_NUM_POS, true}, {"alpha", V_FRACTION, false}, {"eps", V_NUM_POS, false},
+                 {"momentum", V_NUM_NONNEG, false}, {"weight_decay", V_NUM_NONNEG, false}}},
+    {NULL, {{0}}},
+};
+
+typedef struct SectionCheck {
+  Program *p;
+  Elab e; /* for compile-time evaluation */
+  const AstNode *model;
+} SectionCheck;
+
+static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x);
+
+static const char *names_of_calls(SectionCheck *c, const CallSpec *specs) {
+  const char *s = "";
+  for (int i = 0; specs[i].name; i++)
+    s = arena_printf(c->p->arena, "%s%s%s", s, i ? ", " : "", specs[i].name);
+  return s;
+}
+
+static const char *names_of_fields(SectionCheck *c, const FieldSpec *specs) {
+  const char *s = "";
+  for (int i = 0; specs[i].name; i++)
+    s = arena_printf(c->p->arena, "%s%s%s", s, i ? ", " : "", specs[i].name);
+  return s;
+}
+
+static bool check_call(SectionCheck *c, const CallSpec *specs, const char *what, const AstNode *x) {
+  if (x->kind != AST_CALL || x->u.call.callee->kind != AST_NAME) {
+    diag_error(c->p->diag, x->loc, "expected %s (one of %s)", what, names_of_calls(c, specs));
+    return false;
+  }
+  const char *name = x->u.call.callee->u.name.name;
+  const CallSpec *spec = NULL;
+  for (int i = 0; specs[i].name; i++)
+    if (!strcmp(specs[i].name, name))
+      spec = &specs[i];
+  if (!spec) {
+    diag_error(c->p->diag, x->u.call.callee->loc, "unknown %s '%s' (known: %s)", what, name,
+               names_of_calls(c, specs));
+    return false;
+  }
+  const AstNode *given[MAX_CALL_ARGS] = {0};
+  int nargs = 0, pos = 0;
+  while (nargs < MAX_CALL_ARGS && spec->args[nargs].name)
+    nargs++;
+  bool ok = true;
+  for (int i = 0; i < x->u.call.args.len; i++) {
+    const AstNode *a = x->u.call.args.items[i];
+    int slot = -1;
+    if (a->kind == AST_KWARG) {
+      for (int k = 0; k < nargs; k++)
+        if (!strcmp(spec->args[k].name, a->u.kwarg.key))
+          slot = k;
+      if (slot < 0) {
+        diag_error(c->p->diag, a->loc, "%s has no argument '%s' (it takes %s)", name, a->u.kwarg.key,
+                   names_of_fields(c, spec->args));
+        ok = false;
+        continue;
+      }
+      a = a->u.kwarg.value;
+    } else if ((slot = pos++) >= nargs) {
+      diag_error(c->p->diag, a->loc, "too many arguments to %s (it takes %s)", name,
+                 names_of_fields(c, spec->args));
+      return false;
+    }
+    if (given[slot]) {
+      diag_error(c->p->diag, a->loc, "argument '%s' is given twice", spec->args[slot].name);
+      ok = false;
+      continue;
+    }
+    given[slot] = a;
+    ok = check_value(c, &spec->args[slot], a) && ok;
+  }
+  for (int k = 0; k < nargs; k++)
+    if (spec->args[k].required && !given[k]) {
+      diag_error(c->p->diag, x->loc, "%s needs its argument '%s'", name, spec->args[k].name);
+      ok = false;
+    }
+  return ok;
+}
+
+static bool eval_number(SectionCheck *c, const AstNode *x, double *out, bool *is_int) {
+  CtEnv env = {0};
+  CtVal v;
+  if (!ct_eval(&c->e, &env, x, &v))
+    return false;
+  if (v.kind != CV_INT && v.kind != CV_FLOAT) {
+    diag_error(c->p->diag, x->loc, "expected a number, got a %s", ct_kind_name(v.kind));
+    return false;
+  }
+  *is_int = v.kind == CV_INT;
+  *out = v.kind == CV_INT ? (double)v.dim.coeff : v.f;
+  return true;
+}
+
+static bool check_number(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
+  double v;
+  bool is_int;
+  if (!eval_number(c, x, &v, &is_int))
+    return false;
+  bool want_int = spec->kind == V_INT_POS || spec->kind == V_INT_NONNEG || spec->kind == V_INT;
+  if (want_int && !is_int) {
+    diag_error(c->p->diag, x->loc, "'%s' must be an int, got %g", spec->name, v);
+    return false;
+  }
+  const char *rule = NULL;
+  switch (spec->kind) {
+  case V_INT_POS: rule = v >= 1 ? NULL : "at least 1"; break;
+  case V_INT_NONNEG:
+  case V_NUM_NONNEG: rule = v >= 0 ? NULL : "at least 0"; break;
+  case V_NUM_POS: rule = v > 0 ? NULL : "greater than 0"; break;
+  case V_FRACTION: rule = v >= 0 && v < 1 ? NULL : "in [0, 1)"; break;
+  default: break;
+  }
+  if (rule) {
+    diag_error(c->p->diag, x->loc, "'%s' must be %s, got %g", spec->name, rule, v);
+    return false;
+  }
+  return true;
+}
+
+static const AstNode *model_member(SectionCheck *c, const char *name) {
+  const PtrVec *ms = &c->model->u.layer.members;
+  for (int i = 0; i < ms->len; i++) {
+    const AstNode *m = ms->items[i];
+    const char *n = m->kind == AST_FN ? m->u.fn.name
+                    : m->kind == AST_INSTANCE ? m->u.instance.name
+                    : m->kind == AST_PARAM || m->kind == AST_STATE ? m->u.param.name : NULL;
+    if (n && !strcmp(n, name))
+      return m;
+  }
+  return NULL;
+}
+
+static bool check_loss_fn(SectionCheck *c, const AstNode *x) {
+  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
+  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
+    diag_error(c->p->diag, x->loc, "'loss' must name a function of model '%s'",
+               c->model->u.layer.name);
+    return false;
+  }
+  return true;
+}
+
+static bool check_params(SectionCheck *c, const AstNode *x) {
+  if (x->kind == AST_NAME && !strcmp(x->u.name.name, "all"))
+    return true;
+  if (x->kind != AST_LIST) {
+    diag_error(c->p->diag, x->loc, "'params' must be 'all' or a list of members, e.g. [fc1, fc2]");
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; i < x->u.list.items.len; i++) {
+    const AstNode *it = x->u.list.items.items[i];
+    const AstNode *m = it->kind == AST_NAME ? model_member(c, it->u.name.name) : NULL;
+    if (!m || m->kind == AST_FN || m->kind == AST_STATE) {
+      diag_error(c->p->diag, it->loc, "'%s' is not a trainable member of model '%s'",
+                 ast_expr_text(c->p->arena, it), c->model->u.layer.name);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
+  switch (spec->kind) {
+  case V_SOURCE:
+    return check_call(c, sources, "data source", x);
+  case V_SPLIT:
+    if (x->kind == AST_CALL)
+      return check_call(c, sources, "data source", x);
+    return check_number(c, &(FieldSpec){spec->name, V_FRACTION, false}, x);
+  case V_OPTIMIZER:
+    return check_call(c, optimizers, "optimizer", x);
+  case V_LOSS_FN:
+    return check_loss_fn(c, x);
+  case V_PARAMS:
+    return check_params(c, x);
+  case V_STRING:
+    if (x->kind != AST_STRING) {
+      diag_error(c->p->diag, x->loc, "'%s' must be a string", spec->name);
+      return false;
+    }
+    return true;
+  case V_BOOL:
+    if (x->kind != AST_BOOL) {
+      diag_error(c->p->diag, x->loc, "'%s' must be true or false", spec->name);
+      return false;
+    }
+    return true;
+  case V_INT_LIST:
+    if (x->kind != AST_LIST) {
+      diag_error(c->p->diag, x->loc, "'%s' must be a list of column numbers", spec->name);
+      return false;
+    }
+    for (int i = 0; i < x->u.list.items.len; i++)
+      if (!check_number(c, &(FieldSpec){spec->name, V_INT_NONNEG, false}, x->u.list.items.items[i]))
+        return false;
+    return true;
+  default:
+    return check_number(c, spec, x);
+  }
+}
+
+static void check_section(SectionCheck *c, const AstNode *s) {
+  const FieldSpec *specs = s->u.section.kind == SEC_TRAIN ? train_fields : data_fields;
+  const char *kind = s->u.section.kind == SEC_TRAIN ? "train" : "data";
+  const AstNode *given[8] = {0};
+  const PtrVec *fields = &s->u.section.fields;
+  for (int i = 0; i < fields->len; i++) {
+    const AstNode *fl = fields->items[i];
+    int k = 0;
+    while (specs[k].name && strcmp(specs[k].name, fl->u.field.key))
+      k++;
+    if (!specs[k].name) {
+      const char *names[8];
+      int n = 0;
+      for (; specs[n].name; n++)
+        names[n] = specs[n].name;
+      const char *guess = closest_name(fl->u.field.key, names, n);
+      diag_error(c->p->diag, fl->loc, "unknown field '%s' in a %s section%s%s%s", fl->u.field.key,
+                 kind, guess ? "; did you mean '" : " (fields: ", guess ? guess : names_of_fields(c, specs),
+                 guess ? "'?" : ")");
+      continue;
+    }
+    if (given[k]) {
+      diag_error(c->p->diag, fl->loc, "field '%s' is given twice", fl->u.field.key);
+      diag_note(c->p->diag, given[k]->loc, "first given here");
+      continue;
+    }
+    given[k] = fl;
+    check_value(c, &specs[k], fl->u.field.value);
+  }
+  for (int k = 0; specs[k].name; k++)
+    if (specs[k].required && !given[k])
+      diag_error(c->p->diag, s->loc, "%s section needs a '%s' field", kind, specs[k].name);
+}
+
+void sema_check_sections(Program *p, const AstNode *model) {
+  SectionCheck c = {.p = p, .model = model};
+  IrModule scratch = {0};
+  SymTab syms = {.arena = p->arena};
+  scratch.syms = &syms;
+  c.e = (Elab){.prog = p, .arena = p->arena, .diag = p->diag, .mod = &scratch};
+  const AstNode *data = NULL, *first_train = NULL;
+  const PtrVec *ms = &model->u.layer.members;
+  for (int i = 0; i < ms->len; i++) {
+    const AstNode *s = ms->items[i];
+    if (s->kind != AST_SECTION)
+      continue;
+    if (s->u.section.kind == SEC_DATA) {
+      if (data) {
+        diag_error(p->diag, s->loc, "model '%s' has more than one data section", model->u.layer.name);
+        diag_note(p->diag, data->loc, "the first is here");
+      }
+      data = s;
+    } else if (!first_train) {
+      first_train = s;
+    }
+    check_section(&c, s);
+  }
+  if (first_train && !data)
+    diag_error(p->diag, first_train->loc, "train step '%s' needs a data section in model '%s'",
+               first_train->u.section.name ? first_train->u.section.name : "?", model->u.layer.name);
+}

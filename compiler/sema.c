@@ -1,0 +1,231 @@
+/* sema.c - declaration-level checks over every loaded module.
+ *
+ * Runs before elaboration and checks what needs no evaluation: names are
+ * unique within a layer, instances name known layers, no layer contains
+ * itself (directly or through others), functions end in exactly one return,
+ * models can be instantiated without arguments, and sections sit in models.
+ * Elaboration relies on these: it never sees an unknown layer or a cycle.
+ */
+#include <string.h>
+
+#include "elab.h"
+
+static size_t min3(size_t a, size_t b, size_t c) { return a < b ? (a < c ? a : c) : (b < c ? b : c); }
+
+/* Levenshtein distance, capped: names longer than 64 are never suggested. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64)
+    return (size_t)-1;
+  size_t row[65];
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      row[j] = min3(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1]));
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+const char *closest_name(const char *name, const char *const *cands, int n) {
+  size_t best = (size_t)-1, limit = strlen(name) / 3 + 1;
+  const char *pick = NULL;
+  for (int i = 0; i < n; i++) {
+    size_t d = edit_distance(name, cands[i]);
+    if (d > 0 && d <= limit && d < best) {
+      best = d;
+      pick = cands[i];
+    }
+  }
+  return pick;
+}
+
+static const char *member_name(const AstNode *m) {
+  switch (m->kind) {
+  case AST_PARAM:
+  case AST_STATE: return m->u.param.name;
+  case AST_INSTANCE: return m->u.instance.name;
+  case AST_FN: return m->u.fn.name;
+  case AST_SECTION: return m->u.section.name;
+  default: return NULL;
+  }
+}
+
+static void check_unique_names(Program *p, const AstNode *layer) {
+  StrMap seen;
+  strmap_init(&seen, p->arena);
+  const PtrVec *cps = &layer->u.layer.ctparams;
+  for (int i = 0; i < cps->len; i++) {
+    const AstNode *cp = cps->items[i];
+    const AstNode *prev = strmap_put(&seen, cp->u.ctparam.name, (void *)cp);
+    if (prev) {
+      diag_error(p->diag, cp->loc, "argument '%s' is declared twice", cp->u.ctparam.name);
+      diag_note(p->diag, prev->loc, "first declared here");
+    }
+  }
+  const PtrVec *ms = &layer->u.layer.members;
+  for (int i = 0; i < ms->len; i++) {
+    const AstNode *m = ms->items[i];
+    const char *name = member_name(m);
+    if (!name)
+      continue;
+    const AstNode *prev = strmap_get(&seen, name);
+    if (prev) {
+      diag_error(p->diag, m->loc, "'%s' is already declared in %s '%s'", name,
+                 layer->u.layer.is_model ? "model" : "layer", layer->u.layer.name);
+      diag_note(p->diag, prev->loc, "previous declaration is here");
+      continue;
+    }
+    strmap_put(&seen, name, (void *)m);
+  }
+}
+
+static void unknown_layer(Program *p, const AstNode *callee) {
+  const char *name = callee->u.name.name;
+  const char **names = ARENA_ARRAY(p->arena, const char *, (size_t)p->layer_list.len + 1);
+  for (int i = 0; i < p->layer_list.len; i++)
+    names[i] = ((AstNode *)p->layer_list.items[i])->u.layer.name;
+  const char *guess = closest_name(name, names, p->layer_list.len);
+  if (guess)
+    diag_error(p->diag, callee->loc, "unknown layer '%s'; did you mean '%s'?", name, guess);
+  else
+    diag_error(p->diag, callee->loc, "unknown layer '%s'", name);
+}
+
+static void check_instance(Program *p, const AstNode *m) {
+  const AstNode *callee = m->u.instance.call->u.call.callee;
+  if (callee->kind != AST_NAME) {
+    diag_error(p->diag, callee->loc, "expected the name of a layer");
+    return;
+  }
+  if (!strmap_get(&p->layers, callee->u.name.name))
+    unknown_layer(p, callee);
+}
+
+static void check_fn(Program *p, const AstNode *fn) {
+  StrMap args;
+  strmap_init(&args, p->arena);
+  const PtrVec *as = &fn->u.fn.args;
+  for (int i = 0; i < as->len; i++) {
+    const AstNode *a = as->items[i];
+    const AstNode *prev = strmap_put(&args, a->u.fnarg.name, (void *)a);
+    if (prev) {
+      diag_error(p->diag, a->loc, "argument '%s' is declared twice", a->u.fnarg.name);
+      diag_note(p->diag, prev->loc, "first declared here");
+    }
+  }
+  const PtrVec *body = &fn->u.fn.body;
+  for (int i = 0; i < body->len; i++) {
+    const AstNode *s = body->items[i];
+    if (s->kind != AST_RETURN)
+      continue;
+    if (i + 1 < body->len) {
+      diag_error(p->diag, ((AstNode *)body->items[i + 1])->loc, "code after 'return' is never run");
+      diag_note(p->diag, s->loc, "the function returns here");
+    }
+    return;
+  }
+  diag_error(p->diag, fn->u.fn.name_loc, "function '%s' does not return a value; end it with "
+             "'return <expression>'", fn->u.fn.name);
+}
+
+static void check_layer(Program *p, const AstNode *layer) {
+  check_unique_names(p, layer);
+  if (layer->u.layer.is_model) {
+    const PtrVec *cps = &layer->u.layer.ctparams;
+    for (int i = 0; i < cps->len; i++) {
+      const AstNode *cp = cps->items[i];
+      if (!cp->u.ctparam.deflt)
+        diag_error(p->diag, cp->loc, "argument '%s' of model '%s' needs a default value: a model "
+                   "is instantiated without arguments", cp->u.ctparam.name, layer->u.layer.name);
+    }
+  }
+  const PtrVec *ms = &layer->u.layer.members;
+  for (int i = 0; i < ms->len; i++) {
+    const AstNode *m = ms->items[i];
+    if (m->kind == AST_INSTANCE)
+      check_instance(p, m);
+    else if (m->kind == AST_FN)
+      check_fn(p, m);
+    else if (m->kind == AST_SECTION && !layer->u.layer.is_model)
+      diag_error(p->diag, m->loc, "'%s' sections are only allowed in a model, and '%s' is a layer",
+                 m->u.section.kind == SEC_TRAIN ? "train" : "data", layer->u.layer.name);
+  }
+  if (layer->u.layer.is_model)
+    sema_check_sections(p, layer);
+}
+
+/* ---- layers that contain themselves ---- */
+
+typedef enum Visit { UNSEEN, ACTIVE, FINISHED } Visit;
+
+typedef struct CycleWalk {
+  Program *p;
+  StrMap state;  /* layer name -> Visit (stored as pointer-sized int) */
+  PtrVec path;   /* AST_INSTANCE members on the current path */
+} CycleWalk;
+
+static Visit visit_state(CycleWalk *w, const AstNode *layer) {
+  return (Visit)(size_t)strmap_get(&w->state, layer->u.layer.name);
+}
+
+static void report_cycle(CycleWalk *w, const AstNode *target, const AstNode *closing) {
+  diag_error(w->p->diag, closing->loc, "layer '%s' contains itself, so it would never end",
+             target->u.layer.name);
+  /* Walk back to where the cycle starts and name each step. */
+  int start = w->path.len - 1;
+  while (start > 0) {
+    const AstNode *inst = w->path.items[start - 1];
+    if (!strcmp(inst->u.instance.call->u.call.callee->u.name.name, target->u.layer.name))
+      break;
+    start--;
+  }
+  for (int i = start; i < w->path.len - 1; i++) {
+    const AstNode *inst = w->path.items[i];
+    diag_note(w->p->diag, inst->loc, "through '%s' = %s(...) here", inst->u.instance.name,
+              inst->u.instance.call->u.call.callee->u.name.name);
+  }
+}
+
+static void walk_layer(CycleWalk *w, const AstNode *layer, int depth) {
+  strmap_put(&w->state, layer->u.layer.name, (void *)(size_t)ACTIVE);
+  const PtrVec *ms = &layer->u.layer.members;
+  for (int i = 0; i < ms->len && depth < 1000; i++) {
+    const AstNode *m = ms->items[i];
+    if (m->kind != AST_INSTANCE || m->u.instance.call->u.call.callee->kind != AST_NAME)
+      continue;
+    const AstNode *callee = strmap_get(&w->p->layers, m->u.instance.call->u.call.callee->u.name.name);
+    if (!callee)
+      continue;
+    ptrvec_push(w->p->arena, &w->path, (void *)m);
+    Visit s = visit_state(w, callee);
+    if (s == ACTIVE)
+      report_cycle(w, callee, m);
+    else if (s == UNSEEN)
+      walk_layer(w, callee, depth + 1);
+    w->path.len--;
+  }
+  strmap_put(&w->state, layer->u.layer.name, (void *)(size_t)FINISHED);
+}
+
+static void check_cycles(Program *p) {
+  CycleWalk w = {.p = p};
+  strmap_init(&w.state, p->arena);
+  for (int i = 0; i < p->layer_list.len; i++) {
+    const AstNode *l = p->layer_list.items[i];
+    if (visit_state(&w, l) == UNSEEN)
+      walk_layer(&w, l, 0);
+  }
+}
+
+void sema_check_program(Program *p) {
+  for (int i = 0; i < p->layer_list.len && !diag_should_stop(p->diag); i++)
+    check_layer(p, p->layer_list.items[i]);
+  if (!diag_should_stop(p->diag))
+    check_cycles(p);
+}

@@ -229,13 +229,6 @@ static bool dim_name(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, cons
     *out = *d;
     return true;
   }
-  if (mode == DIMS_FRESH && dims) {
-    d = ARENA_NEW(e->arena, Dim);
-    *d = dim_sym(symtab_add(e->mod->syms, name, x->loc));
-    strmap_put(dims, name, d);
-    *out = *d;
-    return true;
-  }
   if (mode == DIMS_FIXED)
     diag_error(e->diag, x->loc,
                "dimension '%s' must be known at compile time here (a layer argument or a number)",
@@ -254,6 +247,19 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
     return true;
   case AST_NAME:
     return dim_name(e, env, dims, mode, x, out);
+  case AST_UNARY: {
+    Dim a;
+    const char *why;
+    if (x->u.unary.op != UN_NEG)
+      break;
+    if (!eval_dim(e, env, dims, mode, x->u.unary.operand, &a))
+      return false;
+    if (!dim_mul(a, dim_const(-1), out, &why)) {
+      diag_error(e->diag, x->loc, "%s", why);
+      return false;
+    }
+    return true;
+  }
   case AST_BINARY: {
     Dim a, b;
     if (!eval_dim(e, env, dims, mode, x->u.binary.lhs, &a) ||
@@ -266,10 +272,11 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
     return true;
   }
   default:
-    diag_error(e->diag, x->loc, "a dimension must be an int expression, got '%s'",
-               ast_expr_text(e->arena, x));
-    return false;
+    break;
   }
+  diag_error(e->diag, x->loc, "a dimension must be an int expression, got '%s'",
+             ast_expr_text(e->arena, x));
+  return false;
 }
 
 bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t, TType *out) {
@@ -302,6 +309,20 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
   }
   out->rank = ds->len;
   return ok;
+}
+
+void fresh_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t) {
+  if (!t->u.type.has_dims)
+    return;
+  const PtrVec *ds = &t->u.type.dims;
+  for (int i = 0; i < ds->len; i++) {
+    const AstNode *dx = ds->items[i];
+    if (dx->kind != AST_NAME || lookup_ct(env, dx->u.name.name) || strmap_get(dims, dx->u.name.name))
+      continue;
+    Dim *d = ARENA_NEW(e->arena, Dim);
+    *d = dim_sym(symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
+    strmap_put(dims, dx->u.name.name, d);
+  }
 }
 
 void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t, const TType *actual) {

@@ -171,8 +171,6 @@ void diag_error(Diag *d, SrcSpan at, const char *fmt, ...) {
   va_start(ap, fmt);
   emit(d, "error", at, fmt, ap);
   va_end(ap);
-  if (d->errors == DIAG_MAX_ERRORS)
-    fprintf(d->out, "nnc: fatal error: too many errors emitted, stopping now\n");
 }
 
 void diag_warning(Diag *d, SrcSpan at, const char *fmt, ...) {
@@ -199,6 +197,8 @@ bool diag_should_stop(const Diag *d) { return d->errors >= DIAG_MAX_ERRORS; }
 bool diag_has_errors(const Diag *d) { return d->errors > 0; }
 
 void diag_summary(Diag *d) {
+  if (d->errors >= DIAG_MAX_ERRORS)
+    fprintf(d->out, "nnc: fatal error: too many errors emitted, stopping now\n");
   if (d->errors > 1)
     fprintf(d->out, "%d error%s generated.\n", d->errors, d->errors == 1 ? "" : "s");
 }

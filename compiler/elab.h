@@ -69,8 +69,7 @@ typedef struct CtEnv {
 /* How names in dimension expressions that are not compile-time values are
  * treated: looked up in (and, for plain names, added to) `dims`. */
 typedef enum DimMode {
-  DIMS_FRESH, /* entry point: an unknown plain name becomes a new symbol */
-  DIMS_BIND,  /* call/let: plain names bind to the actual type's dims */
+  DIMS_BIND,  /* names must be in `dims` (bound from plain-name dims first) */
   DIMS_FIXED, /* parameter types: every dim must be a compile-time int */
 } DimMode;
 
@@ -84,6 +83,7 @@ typedef struct Elab {
   IrValue **param_vals; /* per-function cache of PARAM values */
   int nparam_vals;
   IrFunc *func;         /* function being built */
+  PtrVec recursive;     /* functions already reported as recursive */
 } Elab;
 
 /* consteval.c */
@@ -91,14 +91,17 @@ bool ct_eval(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out);
 bool ct_eval_int(Elab *e, const CtEnv *env, const AstNode *x, int64_t *out, bool *unknown);
 const char *ct_kind_name(CtKind k);
 const char *ct_str(Elab *e, const CtVal *v);
-/* Evaluates a dim expression. `dims` maps names of symbolic dims to Dim*.
- * Names not in env nor in dims: DIMS_FRESH creates a symbol; otherwise an
- * error (DIMS_BIND adds plain names before calling this). */
+/* Evaluates a dim expression. `dims` maps names of symbolic dims to Dim*;
+ * a name in neither env nor dims is an error. Symbols come only from dims
+ * that are a plain name (B, not B*T), which is what makes them inferable. */
 bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x, Dim *out);
 bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t, TType *out);
 /* DIMS_BIND, first pass: binds each plain-name dim of `t` that is not a
  * compile-time value to the matching dim of `actual`; a name bound twice to
  * different dims is reported by the caller's comparison afterwards. */
+/* Entry points: each plain-name dim of `t` that is neither a compile-time
+ * value nor already known becomes a new symbolic dimension. */
+void fresh_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t);
 void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t, const TType *actual);
 int ctparam_index(const AstNode *layer, const char *name);
 

@@ -199,6 +199,11 @@ static void add_param(Elab *e, Instance *inst, const AstNode *p) {
   IrInit init;
   bool ok = eval_type(e, &env, NULL, DIMS_FIXED, p->u.param.type, &t);
   ok = eval_init(e, &env, p->u.param.init, &init) && ok;
+  if (ok && init.kind == INIT_ORTHOGONAL && t.rank < 2) {
+    diag_error(e->diag, p->u.param.init->loc, "orthogonal initialization needs at least 2 "
+               "dimensions, but '%s' has %d", p->u.param.name, t.rank);
+    ok = false;
+  }
   if (ok && !dtype_is_float(t.dtype) && p->kind == AST_PARAM) {
     diag_error(e->diag, p->u.param.type->loc, "a trainable parameter must be f32 or f64, got %s",
                ast_dtype_name(t.dtype));
@@ -220,6 +225,26 @@ static void add_param(Elab *e, Instance *inst, const AstNode *p) {
 
 static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, CtVal *args,
                                Instance *parent, SrcSpan site);
+
+/* Checks a value against the declared kind of a compile-time argument; an
+ * int is accepted where a float is declared. */
+static bool coerce_ctparam(Elab *e, const AstNode *layer, const AstNode *cp, CtVal *v, SrcSpan at) {
+  CtKind want = cp->u.ctparam.type == CT_INT ? CV_INT : cp->u.ctparam.type == CT_FLOAT ? CV_FLOAT : CV_BOOL;
+  if (want == CV_FLOAT && v->kind == CV_INT) {
+    v->kind = CV_FLOAT;
+    v->unknown = v->unknown || !dim_is_const(v->dim);
+    v->f = (double)v->dim.coeff;
+  }
+  if (v->kind == want)
+    return true;
+  diag_error(e->diag, at, "argument '%s' of %s '%s' must be %s %s, got %s %s", cp->u.ctparam.name,
+             layer->u.layer.is_model ? "model" : "layer", layer->u.layer.name,
+             want == CV_INT ? "an" : "a", ct_kind_name(want), v->kind == CV_INT ? "an" : "a",
+             ct_kind_name(v->kind));
+  if (at.first_line != cp->loc.first_line || at.file != cp->loc.file)
+    diag_note(e->diag, cp->loc, "argument '%s' is declared here", cp->u.ctparam.name);
+  return false;
+}
 
 /* Binds a call's arguments to the callee's compile-time parameters. */
 static bool bind_layer_args(Elab *e, const CtEnv *env, const AstNode *layer, const AstNode *call,
@@ -259,17 +284,7 @@ static bool bind_layer_args(Elab *e, const CtEnv *env, const AstNode *layer, con
       ok = false;
       continue;
     }
-    CtKind want = cp->u.ctparam.type == CT_INT ? CV_INT : cp->u.ctparam.type == CT_FLOAT ? CV_FLOAT : CV_BOOL;
-    if (want == CV_FLOAT && v.kind == CV_INT) {
-      v.kind = CV_FLOAT;
-      v.unknown = v.unknown || !dim_is_const(v.dim);
-      v.f = (double)v.dim.coeff;
-    }
-    if (v.kind != want) {
-      diag_error(e->diag, x->loc, "argument '%s' of layer '%s' must be %s %s, got %s %s",
-                 cp->u.ctparam.name, layer->u.layer.name, want == CV_INT ? "an" : "a",
-                 ct_kind_name(want), v.kind == CV_INT ? "an" : "a", ct_kind_name(v.kind));
-      diag_note(e->diag, cp->loc, "argument '%s' is declared here", cp->u.ctparam.name);
+    if (!coerce_ctparam(e, layer, cp, &v, x->loc)) {
       ok = false;
       continue;
     }
@@ -289,7 +304,8 @@ static bool bind_layer_args(Elab *e, const CtEnv *env, const AstNode *layer, con
     /* Defaults see the arguments before them. */
     Instance tmp = {.layer = layer, .args = args};
     CtEnv denv = {.inst = &tmp};
-    if (!ct_eval(e, &denv, cp->u.ctparam.deflt, &args[i]))
+    if (!ct_eval(e, &denv, cp->u.ctparam.deflt, &args[i]) ||
+        !coerce_ctparam(e, layer, cp, &args[i], cp->u.ctparam.deflt->loc))
       ok = false;
   }
   return ok;
@@ -348,6 +364,9 @@ static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, 
   inst->parent = parent;
   inst->site = site;
   strmap_init(&inst->members, e->arena);
+  for (const Instance *a = parent; a; a = a->parent)
+    if (a->layer == layer)
+      return inst; /* a layer containing itself: sema reported the cycle */
   if (++e->inst_depth > MAX_INSTANCE_DEPTH) {
     diag_error(e->diag, site, "layers are nested too deeply (more than %d levels)", MAX_INSTANCE_DEPTH);
     e->inst_depth--;
@@ -384,11 +403,15 @@ Instance *instantiate_model(Elab *e, const AstNode *model) {
   CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
   Instance tmp = {.layer = model, .args = args};
   CtEnv env = {.inst = &tmp};
+  bool ok = true;
   for (int i = 0; i < cps->len; i++) {
     const AstNode *cp = cps->items[i];
-    if (!cp->u.ctparam.deflt || !ct_eval(e, &env, cp->u.ctparam.deflt, &args[i]))
-      return NULL; /* sema requires defaults on models */
+    if (!cp->u.ctparam.deflt || !ct_eval(e, &env, cp->u.ctparam.deflt, &args[i]) ||
+        !coerce_ctparam(e, model, cp, &args[i], cp->u.ctparam.deflt->loc))
+      ok = false; /* sema requires defaults on models */
   }
+  if (!ok)
+    return NULL;
   return make_instance(e, model, "", args, NULL, model->u.layer.name_loc);
 }
 

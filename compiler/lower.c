@@ -194,7 +194,7 @@ static bool check_declared(Elab *e, Frame *callee, const AstNode *type, IrValue 
   return false;
 }
 
-static Val run_body(Elab *e, Frame *f);
+static Val run_body(Elab *e, Frame *f, SrcSpan *ret_loc);
 
 static Frame *new_frame(Elab *e, Instance *inst, const AstNode *fn, Frame *caller, SrcSpan site) {
   Frame *nf = ARENA_NEW(e->arena, Frame);
@@ -211,6 +211,12 @@ static Frame *new_frame(Elab *e, Instance *inst, const AstNode *fn, Frame *calle
 static bool check_recursion(Elab *e, Frame *f, Instance *inst, const AstNode *fn, SrcSpan at) {
   for (Frame *g = f; g; g = g->caller)
     if (g->inst == inst && g->fn == fn) {
+      /* One report per cycle, whichever entry point runs into it first. */
+      for (int i = 0; i < e->recursive.len; i++)
+        if (e->recursive.items[i] == fn)
+          return false;
+      for (Frame *h = f; h != g->caller; h = h->caller)
+        ptrvec_push(e->arena, &e->recursive, (void *)h->fn);
       diag_error(e->diag, at, "recursive call of '%s': layer functions are inlined, so a call "
                  "cycle never ends", fn->u.fn.name);
       diag_note(e->diag, fn->u.fn.name_loc, "'%s' is declared here", fn->u.fn.name);
@@ -256,12 +262,12 @@ static Val call_fn(Elab *e, Frame *f, Instance *inst, const AstNode *fn, const A
   }
   if (!ok)
     return val_error();
-  Val r = run_body(e, callee);
+  SrcSpan ret_loc;
+  Val r = run_body(e, callee, &ret_loc);
   if (r.kind != VAL_TENSOR || !fn->u.fn.ret)
     return r;
-  bind_plain_dims(e, &env, &callee->dims, fn->u.fn.ret, &r.t->type);
   const char *what = arena_printf(e->arena, "the result of '%s'", who);
-  if (!check_declared(e, callee, fn->u.fn.ret, r.t, what, call->loc))
+  if (!check_declared(e, callee, fn->u.fn.ret, r.t, what, ret_loc))
     return val_error();
   return r;
 }
@@ -436,13 +442,14 @@ static void run_let(Elab *e, Frame *f, const AstNode *s) {
   strmap_put(&f->locals, s->u.let.name, v);
 }
 
-static Val run_body(Elab *e, Frame *f) {
+static Val run_body(Elab *e, Frame *f, SrcSpan *ret_loc) {
   const PtrVec *body = &f->fn->u.fn.body;
   for (int i = 0; i < body->len && !diag_should_stop(e->diag); i++) {
     const AstNode *s = body->items[i];
     if (s->kind == AST_LET)
       run_let(e, f, s);
     else if (s->kind == AST_RETURN) {
+      *ret_loc = s->u.ret.value->loc;
       Val r = eval_expr(e, f, s->u.ret.value);
       IrValue *t = as_tensor(e, f, r, s->u.ret.value);
       return t ? val_tensor(t) : val_error();
@@ -471,10 +478,12 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
   int first_sym = e->mod->syms->n;
   CtEnv env = {.inst = inst};
   bool ok = true;
+  for (int i = 0; i < params->len; i++)
+    fresh_plain_dims(e, &env, &f->dims, ((AstNode *)params->items[i])->u.fnarg.type);
   for (int i = 0; i < params->len; i++) {
     const AstNode *p = params->items[i];
     TType t;
-    if (!eval_type(e, &env, &f->dims, DIMS_FRESH, p->u.fnarg.type, &t)) {
+    if (!eval_type(e, &env, &f->dims, DIMS_BIND, p->u.fnarg.type, &t)) {
       ok = false;
       continue;
     }
@@ -495,13 +504,13 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
     irf->dim_syms[i] = first_sym + i;
   if (!ok)
     return NULL;
-  Val r = run_body(e, f);
+  SrcSpan ret_loc;
+  Val r = run_body(e, f, &ret_loc);
   if (r.kind != VAL_TENSOR)
     return NULL;
   if (fn->u.fn.ret) {
-    bind_plain_dims(e, &env, &f->dims, fn->u.fn.ret, &r.t->type);
     const char *what = arena_printf(e->arena, "the result of '%s'", fn->u.fn.name);
-    if (!check_declared(e, f, fn->u.fn.ret, r.t, what, fn->u.fn.ret->loc))
+    if (!check_declared(e, f, fn->u.fn.ret, r.t, what, ret_loc))
       return NULL;
   }
   irf->result = r.t;

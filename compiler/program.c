@@ -75,8 +75,10 @@ static ModuleFile *add_module(Program *p, const char *path, int file, ModuleFile
 }
 
 static void parse_and_load(Program *p, ModuleFile *m, int depth) {
+  int errors = p->diag->errors;
   m->ast = parse_source(p->arena, p->diag, m->file);
-  if (!diag_should_stop(p->diag))
+  /* A broken import line would only add a follow-on error. */
+  if (p->diag->errors == errors)
     load_imports(p, m, depth);
   declare_layers(p, m);
   m->state = MOD_DONE;

@@ -63,11 +63,11 @@ static const CallSpec sources[] = {
 static const CallSpec optimizers[] = {
     {"sgd", {{"lr", V_NUM_POS, true}, {"momentum", V_NUM_NONNEG, false}, {"nesterov", V_BOOL, false},
              {"weight_decay", V_NUM_NONNEG, false}}},
-    {"adam", {{"lr", V_NUM_POS, true}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
+    {"adam", {{"lr", V_NUM_POS, false}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
               {"eps", V_NUM_POS, false}, {"weight_decay", V_NUM_NONNEG, false}}},
-    {"adamw", {{"lr", V_NUM_POS, true}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
+    {"adamw", {{"lr", V_NUM_POS, false}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
                {"eps", V_NUM_POS, false}, {"weight_decay", V_NUM_NONNEG, false}}},
-    {"rmsprop", {{"lr", V_NUM_POS, true}, {"alpha", V_FRACTION, false}, {"eps", V_NUM_POS, false},
+    {"rmsprop", {{"lr", V_NUM_POS, false}, {"alpha", V_FRACTION, false}, {"eps", V_NUM_POS, false},
                  {"momentum", V_NUM_NONNEG, false}, {"weight_decay", V_NUM_NONNEG, false}}},
     {NULL, {{0}}},
 };

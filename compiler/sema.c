@@ -56,7 +56,8 @@ static const char *member_name(const AstNode *m) {
   }
 }
 
-static void check_unique_names(Program *p, const AstNode *layer) {
+/* Fills `seen` with the layer's argument and member names. */
+static void check_unique_names(Program *p, const AstNode *layer, StrMap *seen_out) {
   StrMap seen;
   strmap_init(&seen, p->arena);
   const PtrVec *cps = &layer->u.layer.ctparams;
@@ -83,6 +84,7 @@ static void check_unique_names(Program *p, const AstNode *layer) {
     }
     strmap_put(&seen, name, (void *)m);
   }
+  *seen_out = seen;
 }
 
 static void unknown_layer(Program *p, const AstNode *callee) {
@@ -107,21 +109,34 @@ static void check_instance(Program *p, const AstNode *m) {
     unknown_layer(p, callee);
 }
 
-static void check_fn(Program *p, const AstNode *fn) {
-  StrMap args;
-  strmap_init(&args, p->arena);
+/* A name is bound once per function and never hides a member of the layer:
+ * `let W = ...` silently replacing the parameter W is a classic bug. */
+static void check_local_name(Program *p, StrMap *locals, const StrMap *members, const AstNode *at,
+                             const char *name, const char *what) {
+  const AstNode *member = strmap_get(members, name);
+  const AstNode *prev = strmap_put(locals, name, (void *)at);
+  if (prev) {
+    diag_error(p->diag, at->loc, "%s '%s' is already defined in this function", what, name);
+    diag_note(p->diag, prev->loc, "previous definition is here");
+  } else if (member) {
+    diag_error(p->diag, at->loc, "%s '%s' hides the layer's member of the same name", what, name);
+    diag_note(p->diag, member->loc, "the member is declared here");
+  }
+}
+
+static void check_fn(Program *p, const AstNode *fn, const StrMap *members) {
+  StrMap locals;
+  strmap_init(&locals, p->arena);
   const PtrVec *as = &fn->u.fn.args;
   for (int i = 0; i < as->len; i++) {
     const AstNode *a = as->items[i];
-    const AstNode *prev = strmap_put(&args, a->u.fnarg.name, (void *)a);
-    if (prev) {
-      diag_error(p->diag, a->loc, "argument '%s' is declared twice", a->u.fnarg.name);
-      diag_note(p->diag, prev->loc, "first declared here");
-    }
+    check_local_name(p, &locals, members, a, a->u.fnarg.name, "argument");
   }
   const PtrVec *body = &fn->u.fn.body;
   for (int i = 0; i < body->len; i++) {
     const AstNode *s = body->items[i];
+    if (s->kind == AST_LET)
+      check_local_name(p, &locals, members, s, s->u.let.name, "local");
     if (s->kind != AST_RETURN)
       continue;
     if (i + 1 < body->len) {
@@ -135,7 +150,8 @@ static void check_fn(Program *p, const AstNode *fn) {
 }
 
 static void check_layer(Program *p, const AstNode *layer) {
-  check_unique_names(p, layer);
+  StrMap members;
+  check_unique_names(p, layer, &members);
   if (layer->u.layer.is_model) {
     const PtrVec *cps = &layer->u.layer.ctparams;
     for (int i = 0; i < cps->len; i++) {
@@ -151,7 +167,7 @@ static void check_layer(Program *p, const AstNode *layer) {
     if (m->kind == AST_INSTANCE)
       check_instance(p, m);
     else if (m->kind == AST_FN)
-      check_fn(p, m);
+      check_fn(p, m, &members);
     else if (m->kind == AST_SECTION && !layer->u.layer.is_model)
       diag_error(p->diag, m->loc, "'%s' sections are only allowed in a model, and '%s' is a layer",
                  m->u.section.kind == SEC_TRAIN ? "train" : "data", layer->u.layer.name);

@@ -39,13 +39,27 @@ static void note_operands(ShapeCtx *c, const IrValue *v) {
 
 static bool is_weak(const IrValue *v) { return v->op == OP_CONST && v->attr.weak; }
 
+/* A literal adopts the other operand's element type only if it keeps its
+ * value: 0.5 never silently becomes an i32 0. */
+static bool literal_fits(ShapeCtx *c, IrValue *v, const IrValue *lit, DType dt) {
+  double x = lit->attr.scalar;
+  if (dtype_is_float(dt) || lit->attr.unknown || (dt == DT_I32 && x == (double)(int32_t)x) ||
+      (dt == DT_BOOL && (x == 0 || x == 1)))
+    return true;
+  diag_error(c->diag, lit->loc, "%s: the literal %g cannot be converted to %s", opname(v), x,
+             ast_dtype_name(dt));
+  return false;
+}
+
 /* The element type two operands combine to; literals adapt to the other side. */
 static bool unify_dtypes(ShapeCtx *c, IrValue *v, DType *out) {
   IrValue *a = v->args[0], *b = v->args[1];
-  if (is_weak(a) && !is_weak(b))
-    a->type.dtype = b->type.dtype;
-  else if (is_weak(b) && !is_weak(a))
-    b->type.dtype = a->type.dtype;
+  if (is_weak(a) != is_weak(b)) {
+    IrValue *lit = is_weak(a) ? a : b, *other = is_weak(a) ? b : a;
+    if (!literal_fits(c, v, lit, other->type.dtype))
+      return false;
+    lit->type.dtype = other->type.dtype;
+  }
   if (a->type.dtype != b->type.dtype) {
     diag_error(c->diag, v->loc, "%s: operands have different element types: %s and %s", opname(v),
                ast_dtype_name(a->type.dtype), ast_dtype_name(b->type.dtype));

@@ -41,7 +41,9 @@ typedef struct ParseCtx {
   int line, col;      /* scanner position of the next byte (1-based) */
   int nesting;        /* open ( [ { */
   SrcSpan comment_at; /* where the open block comment began */
-  int error_line;     /* line of the last error reported, 0 if none */
+  int ntokens;        /* tokens read so far */
+  int error_line;     /* line and token number of the last error reported */
+  int error_tok;
   bool stop;          /* a fatal error was reported: parsing ends now */
   bool eof_in_error;  /* input ended inside a comment: no "unexpected end" too */
 } ParseCtx;
@@ -99,6 +101,7 @@ static void report_too_deep(ParseCtx *ctx, SrcSpan at);
 static void push_str(Arena *a, PtrVec *v, const char *s);
 static const char *join_dotted(Arena *a, const PtrVec *parts);
 static void add_member(ParseCtx *ctx, AstNode *n);
+static bool is_call(ParseCtx *ctx, const AstNode *n);
 static AstNode *finish(AstNode *n, PtrVec items);
 }
 
@@ -135,6 +138,7 @@ static AstNode *finish(AstNode *n, PtrVec items);
 
 %initial-action {
   @$ = (SrcSpan){ctx->file, 1, 1, 1, 1};
+  (void)yynerrs; /* bison's error count; diag keeps ours (clang warns otherwise) */
 }
 
 %start module
@@ -224,9 +228,15 @@ members
 member
   : "param" name ":" type init  { add_member(ctx, ast_param(A, @$, AST_PARAM, $2, $4, $5)); }
   | "state" name ":" type init  { add_member(ctx, ast_param(A, @$, AST_STATE, $2, $4, $5)); }
-  | name "=" call               { add_member(ctx, ast_instance(A, @$, $1, $3, NULL, NULL, NULL)); }
-  | name "=" "[" call "for" name "in" expr ".." expr "]" {
-      add_member(ctx, ast_instance(A, @$, $1, $4, $6, $8, $10));
+  /* A sub-layer instance must be a call; any expression is accepted here so
+   * that `fc = 3` gets a clear message instead of a puzzling syntax error. */
+  | name "=" expr {
+      if (is_call(ctx, $3))
+        add_member(ctx, ast_instance(A, @$, $1, $3, NULL, NULL, NULL));
+    }
+  | name "=" "[" expr "for" name "in" expr ".." expr "]" {
+      if (is_call(ctx, $4))
+        add_member(ctx, ast_instance(A, @$, $1, $4, $6, $8, $10));
     }
   | fn
   | section
@@ -461,6 +471,16 @@ static void add_member(ParseCtx *ctx, AstNode *n) {
   ast_push(ctx->arena, &ctx->layer->u.layer.members, n);
 }
 
+/* Checks that a sub-layer instance's value is a call, reporting it if not. */
+static bool is_call(ParseCtx *ctx, const AstNode *n) {
+  if (n->kind == AST_CALL)
+    return true;
+  diag_error(ctx->diag, n->loc, "syntax error: a sub-layer must be a layer call, like 'Linear(64, 128)'");
+  ctx->error_line = n->loc.last_line;
+  ctx->error_tok = ctx->ntokens;
+  return false;
+}
+
 /* Gives a call, list or type its element list and fixes its depth. */
 static AstNode *finish(AstNode *n, PtrVec items) {
   switch (n->kind) {
@@ -485,8 +505,11 @@ static int yylex(YYSTYPE *lval, YYLTYPE *lloc, yyscan_t scanner, ParseCtx *ctx) 
   if (!ctx->stop && !diag_should_stop(ctx->diag)) {
     int errors = ctx->diag->errors;
     int tok = nn_lex(lval, lloc, scanner);
-    if (ctx->diag->errors != errors)
-      ctx->error_line = lloc->first_line; /* see yyreport_syntax_error */
+    ctx->ntokens++;
+    if (ctx->diag->errors != errors) { /* see yyreport_syntax_error */
+      ctx->error_line = lloc->first_line;
+      ctx->error_tok = ctx->ntokens;
+    }
     if (!ctx->stop && !diag_should_stop(ctx->diag))
       return tok;
   }
@@ -543,7 +566,20 @@ static bool is_expr_continuation(yysymbol_kind_t sym) {
   }
 }
 
-enum { MAX_LISTED = 6 }; /* longer "expected" lists are more noise than help */
+static bool is_comparison(yysymbol_kind_t sym) {
+  return sym == YYSYMBOL_LT || sym == YYSYMBOL_LE || sym == YYSYMBOL_GT || sym == YYSYMBOL_GE ||
+         sym == YYSYMBOL_EQ || sym == YYSYMBOL_NE;
+}
+
+/* True when the parser has just read an operand: '+' could come next. */
+static bool after_operand(const yysymbol_kind_t *exp, int n) {
+  for (int i = 0; i < n; i++)
+    if (exp[i] == YYSYMBOL_PLUS)
+      return true;
+  return false;
+}
+
+enum { MAX_LISTED = 7 }; /* longer "expected" lists are more noise than help */
 
 /* ", expected X, Y or Z" for the tokens that could have come instead, or ""
  * when that list would not help. To keep it short and to the point: an
@@ -579,22 +615,30 @@ static const char *expected_text(Arena *a, const yysymbol_kind_t *exp, int n) {
   return s;
 }
 
-/* At most one error per line: a second one on the same line (after a
- * lexical error or during recovery from a syntax error) is nearly always a
- * consequence of the first. */
+/* A syntax error on the same line as the previous error and only a few
+ * tokens after it is nearly always a consequence of the first (bison's own
+ * rule, three tokens shifted, lets `f(a = , b = 1)` report the ')' too). */
+enum { CASCADE_TOKENS = 6 };
+
 static int yyreport_syntax_error(const yypcontext_t *pctx, yyscan_t scanner, ParseCtx *ctx) {
   (void)scanner;
   yysymbol_kind_t tok = yypcontext_token(pctx);
   const YYLTYPE *at = yypcontext_location(pctx);
-  if (ctx->stop || (ctx->eof_in_error && tok == YYSYMBOL_YYEOF) || at->first_line == ctx->error_line)
+  if (ctx->stop || (ctx->eof_in_error && tok == YYSYMBOL_YYEOF))
+    return 0;
+  if (at->first_line == ctx->error_line && ctx->ntokens - ctx->error_tok <= CASCADE_TOKENS)
     return 0;
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(pctx, exp, YYNTOKENS);
   if (n < 0)
     n = 0;
-  diag_error(ctx->diag, *at, "syntax error: unexpected %s%s", token_text(ctx->arena, tok),
-             expected_text(ctx->arena, exp, n));
+  if (is_comparison(tok) && after_operand(exp, n))
+    diag_error(ctx->diag, *at, "syntax error: comparisons cannot be chained; use parentheses");
+  else
+    diag_error(ctx->diag, *at, "syntax error: unexpected %s%s", token_text(ctx->arena, tok),
+               expected_text(ctx->arena, exp, n));
   ctx->error_line = at->first_line;
+  ctx->error_tok = ctx->ntokens;
   return 0;
 }
 

@@ -61,12 +61,13 @@ static double as_double(const CtVal *v) {
 
 static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal *out) {
   const char *why = "";
+  Dim r;
   bool ok;
   switch (op) {
-  case BIN_ADD: ok = dim_add(a, b, &out->dim, &why); break;
-  case BIN_SUB: ok = dim_sub(a, b, &out->dim, &why); break;
-  case BIN_MUL: ok = dim_mul(a, b, &out->dim, &why); break;
-  case BIN_DIV: ok = dim_div(a, b, &out->dim, &why); break;
+  case BIN_ADD: ok = dim_add(a, b, &r, &why); break;
+  case BIN_SUB: ok = dim_sub(a, b, &r, &why); break;
+  case BIN_MUL: ok = dim_mul(a, b, &r, &why); break;
+  case BIN_DIV: ok = dim_div(a, b, &r, &why); break;
   default:
     diag_error(e->diag, x->loc, "operator '%s' is not allowed on compile-time ints",
                ast_binop_text(op));
@@ -74,14 +75,13 @@ static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal
   }
   if (!ok) {
     /* A generic check cannot represent B+1; that is not the user's error. */
-    if (e->generic && (a.nsyms || b.nsyms)) {
-      out->dim = dim_unknown();
-      return true;
+    if (!e->generic || (!a.nsyms && !b.nsyms)) {
+      diag_error(e->diag, x->loc, "%s", why);
+      return false;
     }
-    diag_error(e->diag, x->loc, "%s", why);
-    return false;
+    r = dim_unknown();
   }
-  out->kind = CV_INT;
+  *out = (CtVal){.kind = CV_INT, .dim = r};
   return true;
 }
 

@@ -646,10 +646,10 @@ static int yyreport_syntax_error(const yypcontext_t *pctx, yyscan_t scanner, Par
 
 AstNode *parse_source(Arena *a, Diag *d, int file) {
   const SourceFile *src = diag_source(d, file);
-  SrcSpan start = {file, 1, 1, 1, 1};
-  AstNode *module = ast_module(a, start);
   if (!src)
     NNC_BUG("parse_source: unknown file id %d", file);
+  SrcSpan start = {file, 1, 1, 1, 1};
+  AstNode *module = ast_module(a, start);
   module->u.module.path = src->path;
   /* flex takes the length as an int, and columns are ints too. */
   if (src->len > (size_t)INT_MAX / 2) {

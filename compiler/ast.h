@@ -18,7 +18,7 @@
 #include "arena.h"
 #include "diag.h"
 
-enum { AST_MAX_DEPTH = 256 };
+enum { AST_MAX_DEPTH = 1000 };
 
 typedef enum AstKind {
   /* top level */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void diag_init(Diag *d, Arena *arena, FILE *out) {
   memset(d, 0, sizeof *d);
@@ -27,6 +28,11 @@ int diag_add_source(Diag *d, const char *path, const char *text, size_t len) {
 }
 
 int diag_load_file(Diag *d, const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    return -1;
+  }
   FILE *fp = fopen(path, "rb");
   if (!fp)
     return -1;

@@ -80,6 +80,7 @@ typedef struct Elab {
   IrModule *mod;
   bool generic;
   int inst_depth;
+  bool reported_depth;
   IrValue **param_vals; /* per-function cache of PARAM values */
   int nparam_vals;
   IrFunc *func;         /* function being built */

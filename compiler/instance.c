@@ -199,6 +199,12 @@ static void add_param(Elab *e, Instance *inst, const AstNode *p) {
   IrInit init;
   bool ok = eval_type(e, &env, NULL, DIMS_FIXED, p->u.param.type, &t);
   ok = eval_init(e, &env, p->u.param.init, &init) && ok;
+  Dim numel;
+  if (ok && !ttype_numel(&t, &numel)) {
+    diag_error(e->diag, p->u.param.type->loc, "the number of elements of '%s' overflows 64 bits",
+               p->u.param.name);
+    ok = false;
+  }
   if (ok && init.kind == INIT_ORTHOGONAL && t.rank < 2) {
     diag_error(e->diag, p->u.param.init->loc, "orthogonal initialization needs at least 2 "
                "dimensions, but '%s' has %d", p->u.param.name, t.rank);
@@ -351,7 +357,12 @@ static void add_instance(Elab *e, Instance *inst, const AstNode *m) {
     if (!bind_layer_args(e, &env, layer, call, args))
       return;
     const char *p = arena_printf(e->arena, "%s.%lld", path, (long long)k);
-    ptrvec_push(e->arena, &mem->repeats, make_instance(e, layer, p, args, inst, m->loc));
+    Instance *r = make_instance(e, layer, p, args, inst, m->loc);
+    if (!r) {
+      mem->repeats.len = 0; /* poisoned, like a failed instance */
+      return;
+    }
+    ptrvec_push(e->arena, &mem->repeats, r);
   }
 }
 
@@ -364,14 +375,17 @@ static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, 
   inst->parent = parent;
   inst->site = site;
   strmap_init(&inst->members, e->arena);
+  /* NULL marks an instance that cannot exist; uses of it are poisoned. */
   for (const Instance *a = parent; a; a = a->parent)
     if (a->layer == layer)
-      return inst; /* a layer containing itself: sema reported the cycle */
-  if (++e->inst_depth > MAX_INSTANCE_DEPTH) {
-    diag_error(e->diag, site, "layers are nested too deeply (more than %d levels)", MAX_INSTANCE_DEPTH);
-    e->inst_depth--;
-    return inst;
+      return NULL; /* a layer containing itself: sema reported the cycle */
+  if (e->inst_depth >= MAX_INSTANCE_DEPTH) {
+    if (!e->reported_depth)
+      diag_error(e->diag, site, "layers are nested too deeply (more than %d levels)", MAX_INSTANCE_DEPTH);
+    e->reported_depth = true;
+    return NULL;
   }
+  e->inst_depth++;
   const PtrVec *ms = &layer->u.layer.members;
   for (int i = 0; i < ms->len && !diag_should_stop(e->diag); i++) {
     const AstNode *m = ms->items[i];

@@ -93,7 +93,7 @@ static Val member_val(Elab *e, Frame *f, Instance *inst, Member *m, SrcSpan loc)
   case MEM_INSTANCE:
     return m->inst ? (Val){.kind = VAL_INSTANCE, .inst = m->inst} : val_error();
   case MEM_REPEAT:
-    return (Val){.kind = VAL_REPEAT, .inst = inst, .mem = m};
+    return m->repeats.len ? (Val){.kind = VAL_REPEAT, .inst = inst, .mem = m} : val_error();
   case MEM_FN:
     return (Val){.kind = VAL_FN, .inst = inst, .mem = m};
   case MEM_SECTION:

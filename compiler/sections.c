@@ -212,6 +212,41 @@ static bool check_loss_fn(SectionCheck *c, const AstNode *x) {
   return true;
 }
 
+static const AstNode *layer_member(const AstNode *layer, const char *name) {
+  const PtrVec *ms = &layer->u.layer.members;
+  for (int i = 0; i < ms->len; i++) {
+    const AstNode *m = ms->items[i];
+    const char *n = m->kind == AST_INSTANCE ? m->u.instance.name
+                    : m->kind == AST_PARAM || m->kind == AST_STATE ? m->u.param.name : NULL;
+    if (n && !strcmp(n, name))
+      return m;
+  }
+  return NULL;
+}
+
+/* Resolves `fc1` or `encoder.fc1.W` through the layers' declarations: each
+ * step but the last must be a (non-repeated) instance, the last an instance
+ * or a trainable parameter. */
+static bool is_trainable_path(SectionCheck *c, const AstNode *x, const AstNode **layer_out) {
+  const AstNode *layer = c->model, *m;
+  if (x->kind == AST_MEMBER) {
+    if (!is_trainable_path(c, x->u.member.object, &layer) || !layer)
+      return false;
+    m = layer_member(layer, x->u.member.name);
+  } else if (x->kind == AST_NAME) {
+    m = layer_member(layer, x->u.name.name);
+  } else {
+    return false;
+  }
+  if (!m || m->kind == AST_STATE)
+    return false;
+  *layer_out = NULL;
+  if (m->kind == AST_INSTANCE && !m->u.instance.loopvar &&
+      m->u.instance.call->u.call.callee->kind == AST_NAME)
+    *layer_out = strmap_get(&c->p->layers, m->u.instance.call->u.call.callee->u.name.name);
+  return true;
+}
+
 static bool check_params(SectionCheck *c, const AstNode *x) {
   if (x->kind == AST_NAME && !strcmp(x->u.name.name, "all"))
     return true;
@@ -222,8 +257,8 @@ static bool check_params(SectionCheck *c, const AstNode *x) {
   bool ok = true;
   for (int i = 0; i < x->u.list.items.len; i++) {
     const AstNode *it = x->u.list.items.items[i];
-    const AstNode *m = it->kind == AST_NAME ? model_member(c, it->u.name.name) : NULL;
-    if (!m || m->kind == AST_FN || m->kind == AST_STATE) {
+    const AstNode *layer;
+    if (!is_trainable_path(c, it, &layer)) {
       diag_error(c->p->diag, it->loc, "'%s' is not a trainable member of model '%s'",
                  ast_expr_text(c->p->arena, it), c->model->u.layer.name);
       ok = false;

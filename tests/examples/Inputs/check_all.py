@@ -1,0 +1,21 @@
+"""check_all.py NNC DIR... - runs `NNC check` on every *.nn file directly in
+each DIR (so a newly added example or stdlib module is covered too); fails
+if any exits non-zero or prints anything, or if a DIR has no .nn file."""
+import glob
+import os
+import subprocess
+import sys
+
+nnc, dirs = sys.argv[1], sys.argv[2:]
+bad = 0
+for d in dirs:
+    files = sorted(glob.glob(os.path.join(d, "*.nn")))
+    if not files:
+        print("check_all: no .nn files in %s" % d)
+        bad += 1
+    for f in files:
+        r = subprocess.run([nnc, "check", f], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or r.stdout or r.stderr:
+            print("check_all: %s: exit %d\n%s%s" % (f, r.returncode, r.stdout, r.stderr))
+            bad += 1
+sys.exit(1 if bad else 0)

@@ -53,10 +53,10 @@ _Noreturn void nnc_internal_error(const char *file, int line, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 
 #define NNC_BUG(...) nnc_internal_error(__FILE__, __LINE__, __VA_ARGS__)
-#define NNC_ASSERT(cond)                                                       \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      NNC_BUG("assertion failed: %s", #cond);                                  \
+#define NNC_ASSERT(cond)                                                                           \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      NNC_BUG("assertion failed: %s", #cond);                                                      \
   } while (0)
 
 #endif

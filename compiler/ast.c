@@ -62,8 +62,8 @@ AstNode *ast_param(Arena *a, SrcSpan loc, AstKind kind, const char *name, AstNod
   return n;
 }
 
-AstNode *ast_instance(Arena *a, SrcSpan loc, const char *name, AstNode *call,
-                      const char *loopvar, AstNode *lo, AstNode *hi) {
+AstNode *ast_instance(Arena *a, SrcSpan loc, const char *name, AstNode *call, const char *loopvar,
+                      AstNode *lo, AstNode *hi) {
   AstNode *n = new_node(a, AST_INSTANCE, loc);
   n->u.instance.name = name;
   n->u.instance.call = call;
@@ -226,42 +226,58 @@ void ast_update_depth(AstNode *n) {
 
 const char *ast_binop_text(AstBinOp op) {
   switch (op) {
-  case BIN_ADD: return "+";
-  case BIN_SUB: return "-";
-  case BIN_MUL: return "*";
-  case BIN_DIV: return "/";
-  case BIN_MATMUL: return "@";
-  case BIN_POW: return "**";
-  case BIN_LT: return "<";
-  case BIN_LE: return "<=";
-  case BIN_GT: return ">";
-  case BIN_GE: return ">=";
-  case BIN_EQ: return "==";
-  case BIN_NE: return "!=";
+  case BIN_ADD:
+    return "+";
+  case BIN_SUB:
+    return "-";
+  case BIN_MUL:
+    return "*";
+  case BIN_DIV:
+    return "/";
+  case BIN_MATMUL:
+    return "@";
+  case BIN_POW:
+    return "**";
+  case BIN_LT:
+    return "<";
+  case BIN_LE:
+    return "<=";
+  case BIN_GT:
+    return ">";
+  case BIN_GE:
+    return ">=";
+  case BIN_EQ:
+    return "==";
+  case BIN_NE:
+    return "!=";
   }
   return "?";
 }
 
 const char *ast_dtype_name(AstDType t) {
   switch (t) {
-  case DT_F32: return "f32";
-  case DT_F64: return "f64";
-  case DT_I32: return "i32";
-  case DT_BOOL: return "bool";
+  case DT_F32:
+    return "f32";
+  case DT_F64:
+    return "f64";
+  case DT_I32:
+    return "i32";
+  case DT_BOOL:
+    return "bool";
   }
   return "?";
 }
 
 const char *ast_kind_name(AstKind k) {
   static const char *const names[AST_KIND_COUNT] = {
-      [AST_MODULE] = "Module",   [AST_IMPORT] = "Import",     [AST_LAYER] = "Layer",
-      [AST_CTPARAM] = "CtParam", [AST_PARAM] = "Param",       [AST_STATE] = "State",
-      [AST_INSTANCE] = "Instance", [AST_FN] = "Fn",           [AST_SECTION] = "Section",
-      [AST_FIELD] = "Field",     [AST_FNARG] = "FnArg",       [AST_LET] = "Let",
-      [AST_RETURN] = "Return",   [AST_INT] = "Int",           [AST_FLOAT] = "Float",
-      [AST_STRING] = "String",   [AST_BOOL] = "Bool",         [AST_NAME] = "Name",
-      [AST_MEMBER] = "Member",   [AST_CALL] = "Call",         [AST_KWARG] = "Kwarg",
-      [AST_UNARY] = "Unary",     [AST_BINARY] = "Binary",     [AST_LIST] = "List",
+      [AST_MODULE] = "Module",     [AST_IMPORT] = "Import", [AST_LAYER] = "Layer",
+      [AST_CTPARAM] = "CtParam",   [AST_PARAM] = "Param",   [AST_STATE] = "State",
+      [AST_INSTANCE] = "Instance", [AST_FN] = "Fn",         [AST_SECTION] = "Section",
+      [AST_FIELD] = "Field",       [AST_FNARG] = "FnArg",   [AST_LET] = "Let",
+      [AST_RETURN] = "Return",     [AST_INT] = "Int",       [AST_FLOAT] = "Float",
+      [AST_STRING] = "String",     [AST_BOOL] = "Bool",     [AST_NAME] = "Name",
+      [AST_MEMBER] = "Member",     [AST_CALL] = "Call",     [AST_KWARG] = "Kwarg",
+      [AST_UNARY] = "Unary",       [AST_BINARY] = "Binary", [AST_LIST] = "List",
       [AST_TYPE] = "Type",
   };
   if ((unsigned)k < AST_KIND_COUNT && names[k])

@@ -60,8 +60,18 @@ typedef enum AstKind {
 } AstKind;
 
 typedef enum AstBinOp {
-  BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MATMUL, BIN_POW,
-  BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_EQ, BIN_NE,
+  BIN_ADD,
+  BIN_SUB,
+  BIN_MUL,
+  BIN_DIV,
+  BIN_MATMUL,
+  BIN_POW,
+  BIN_LT,
+  BIN_LE,
+  BIN_GT,
+  BIN_GE,
+  BIN_EQ,
+  BIN_NE,
 } AstBinOp;
 
 typedef enum AstUnOp { UN_NEG, UN_NOT } AstUnOp;
@@ -80,9 +90,15 @@ struct AstNode {
   SrcSpan loc;
   int depth; /* expressions: 1 + max depth of sub-expressions */
   union {
-    struct { PtrVec items; const char *path; } module;
+    struct {
+      PtrVec items;
+      const char *path;
+    } module;
     /* is_path: `import "x/y.nn"` (path as written); else dotted name a.b.c */
-    struct { const char *name; bool is_path; } import;
+    struct {
+      const char *name;
+      bool is_path;
+    } import;
     struct {
       const char *name;
       bool is_model;
@@ -90,9 +106,17 @@ struct AstNode {
       PtrVec members;  /* AST_PARAM, AST_STATE, AST_INSTANCE, AST_FN, AST_SECTION */
       SrcSpan name_loc;
     } layer;
-    struct { const char *name; AstCtKind type; AstNode *deflt; /* may be NULL */ } ctparam;
+    struct {
+      const char *name;
+      AstCtKind type;
+      AstNode *deflt; /* may be NULL */
+    } ctparam;
     /* AST_PARAM and AST_STATE */
-    struct { const char *name; AstNode *type; AstNode *init; /* NULL: zeros */ } param;
+    struct {
+      const char *name;
+      AstNode *type;
+      AstNode *init; /* NULL: zeros */
+    } param;
     struct {
       const char *name;
       AstNode *call;       /* AST_CALL whose callee is an AST_NAME naming a layer */
@@ -106,24 +130,71 @@ struct AstNode {
       PtrVec body;  /* statements */
       SrcSpan name_loc;
     } fn;
-    struct { const char *name; AstNode *type; } fnarg;
-    struct { AstSectionKind kind; const char *name; /* may be NULL */ PtrVec fields; } section;
-    struct { const char *key; AstNode *value; } field;
-    struct { const char *name; AstNode *type; /* may be NULL */ AstNode *value; } let;
-    struct { AstNode *value; } ret;
-    struct { int64_t value; } int_lit;
-    struct { double value; } float_lit;
-    struct { const char *value; } string_lit;
-    struct { bool value; } bool_lit;
-    struct { const char *name; } name;
-    struct { AstNode *object; const char *name; } member;
-    struct { AstNode *callee; PtrVec args; /* positional first, then AST_KWARG */ } call;
-    struct { const char *key; AstNode *value; } kwarg;
-    struct { AstUnOp op; AstNode *operand; } unary;
-    struct { AstBinOp op; AstNode *lhs, *rhs; } binary;
-    struct { PtrVec items; } list;
+    struct {
+      const char *name;
+      AstNode *type;
+    } fnarg;
+    struct {
+      AstSectionKind kind;
+      const char *name; /* may be NULL */
+      PtrVec fields;
+    } section;
+    struct {
+      const char *key;
+      AstNode *value;
+    } field;
+    struct {
+      const char *name;
+      AstNode *type; /* may be NULL */
+      AstNode *value;
+    } let;
+    struct {
+      AstNode *value;
+    } ret;
+    struct {
+      int64_t value;
+    } int_lit;
+    struct {
+      double value;
+    } float_lit;
+    struct {
+      const char *value;
+    } string_lit;
+    struct {
+      bool value;
+    } bool_lit;
+    struct {
+      const char *name;
+    } name;
+    struct {
+      AstNode *object;
+      const char *name;
+    } member;
+    struct {
+      AstNode *callee;
+      PtrVec args; /* positional first, then AST_KWARG */
+    } call;
+    struct {
+      const char *key;
+      AstNode *value;
+    } kwarg;
+    struct {
+      AstUnOp op;
+      AstNode *operand;
+    } unary;
+    struct {
+      AstBinOp op;
+      AstNode *lhs, *rhs;
+    } binary;
+    struct {
+      PtrVec items;
+    } list;
     /* dims: NULL-free list of dimension expressions; has_dims false = scalar */
-    struct { AstDType dtype; bool has_dims; PtrVec dims; } type;
+    struct {
+      AstDType dtype;
+      bool has_dims;
+      PtrVec dims;
+    } type;
   } u;
 };
 
@@ -132,10 +203,10 @@ AstNode *ast_module(Arena *a, SrcSpan loc);
 AstNode *ast_import(Arena *a, SrcSpan loc, const char *name, bool is_path);
 AstNode *ast_layer(Arena *a, SrcSpan loc, SrcSpan name_loc, const char *name, bool is_model);
 AstNode *ast_ctparam(Arena *a, SrcSpan loc, const char *name, AstCtKind type, AstNode *deflt);
-AstNode *ast_param(Arena *a, SrcSpan loc, AstKind kind /* AST_PARAM|AST_STATE */,
-                   const char *name, AstNode *type, AstNode *init);
-AstNode *ast_instance(Arena *a, SrcSpan loc, const char *name, AstNode *call,
-                      const char *loopvar, AstNode *lo, AstNode *hi);
+AstNode *ast_param(Arena *a, SrcSpan loc, AstKind kind /* AST_PARAM|AST_STATE */, const char *name,
+                   AstNode *type, AstNode *init);
+AstNode *ast_instance(Arena *a, SrcSpan loc, const char *name, AstNode *call, const char *loopvar,
+                      AstNode *lo, AstNode *hi);
 AstNode *ast_fn(Arena *a, SrcSpan loc, SrcSpan name_loc, const char *name);
 AstNode *ast_fnarg(Arena *a, SrcSpan loc, const char *name, AstNode *type);
 AstNode *ast_section(Arena *a, SrcSpan loc, AstSectionKind kind, const char *name);

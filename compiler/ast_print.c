@@ -17,7 +17,9 @@ static void indent_to(FILE *out, int indent) {
     fputs("  ", out);
 }
 
-static void end_line(FILE *out, SrcSpan loc) { fprintf(out, " @%d:%d\n", loc.first_line, loc.first_column); }
+static void end_line(FILE *out, SrcSpan loc) {
+  fprintf(out, " @%d:%d\n", loc.first_line, loc.first_column);
+}
 
 /* A string in double quotes with the escapes of the source language; other
  * control bytes as \xNN so the output stays one line per node. */
@@ -25,10 +27,18 @@ static void print_quoted(FILE *out, const char *s) {
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
     switch (*p) {
-    case '"': fputs("\\\"", out); break;
-    case '\\': fputs("\\\\", out); break;
-    case '\n': fputs("\\n", out); break;
-    case '\t': fputs("\\t", out); break;
+    case '"':
+      fputs("\\\"", out);
+      break;
+    case '\\':
+      fputs("\\\\", out);
+      break;
+    case '\n':
+      fputs("\\n", out);
+      break;
+    case '\t':
+      fputs("\\t", out);
+      break;
     default:
       if (*p < 0x20 || *p == 0x7f)
         fprintf(out, "\\x%02x", *p);
@@ -45,10 +55,17 @@ enum { PREC_CMP = 1, PREC_ADD, PREC_MUL, PREC_UNARY, PREC_POW, PREC_POSTFIX };
 
 static int binop_prec(AstBinOp op) {
   switch (op) {
-  case BIN_ADD: case BIN_SUB: return PREC_ADD;
-  case BIN_MUL: case BIN_DIV: case BIN_MATMUL: return PREC_MUL;
-  case BIN_POW: return PREC_POW;
-  default: return PREC_CMP;
+  case BIN_ADD:
+  case BIN_SUB:
+    return PREC_ADD;
+  case BIN_MUL:
+  case BIN_DIV:
+  case BIN_MATMUL:
+    return PREC_MUL;
+  case BIN_POW:
+    return PREC_POW;
+  default:
+    return PREC_CMP;
   }
 }
 
@@ -56,10 +73,14 @@ static int prec(const AstNode *n) {
   if (!n)
     return PREC_POSTFIX;
   switch (n->kind) {
-  case AST_BINARY: return binop_prec(n->u.binary.op);
-  case AST_UNARY: return PREC_UNARY;
-  case AST_KWARG: return 0;
-  default: return PREC_POSTFIX;
+  case AST_BINARY:
+    return binop_prec(n->u.binary.op);
+  case AST_UNARY:
+    return PREC_UNARY;
+  case AST_KWARG:
+    return 0;
+  default:
+    return PREC_POSTFIX;
   }
 }
 
@@ -111,11 +132,21 @@ static void print_inline(FILE *out, const AstNode *n) {
     return;
   }
   switch (n->kind) {
-  case AST_INT: fprintf(out, "%" PRId64, n->u.int_lit.value); break;
-  case AST_FLOAT: fprintf(out, "%g", n->u.float_lit.value); break;
-  case AST_STRING: print_quoted(out, n->u.string_lit.value); break;
-  case AST_BOOL: fputs(n->u.bool_lit.value ? "true" : "false", out); break;
-  case AST_NAME: fputs(n->u.name.name, out); break;
+  case AST_INT:
+    fprintf(out, "%" PRId64, n->u.int_lit.value);
+    break;
+  case AST_FLOAT:
+    fprintf(out, "%g", n->u.float_lit.value);
+    break;
+  case AST_STRING:
+    print_quoted(out, n->u.string_lit.value);
+    break;
+  case AST_BOOL:
+    fputs(n->u.bool_lit.value ? "true" : "false", out);
+    break;
+  case AST_NAME:
+    fputs(n->u.name.name, out);
+    break;
   case AST_MEMBER:
     print_operand(out, n->u.member.object, PREC_POSTFIX);
     fprintf(out, ".%s", n->u.member.name);
@@ -134,14 +165,20 @@ static void print_inline(FILE *out, const AstNode *n) {
     fputs(n->u.unary.op == UN_NEG ? "-" : "!", out);
     print_operand(out, n->u.unary.operand, PREC_UNARY);
     break;
-  case AST_BINARY: print_binary_inline(out, n); break;
+  case AST_BINARY:
+    print_binary_inline(out, n);
+    break;
   case AST_LIST:
     fputc('[', out);
     print_list_inline(out, &n->u.list.items);
     fputc(']', out);
     break;
-  case AST_TYPE: print_type(out, n); break;
-  default: fputs(ast_kind_name(n->kind), out); break;
+  case AST_TYPE:
+    print_type(out, n);
+    break;
+  default:
+    fputs(ast_kind_name(n->kind), out);
+    break;
   }
 }
 
@@ -166,7 +203,8 @@ static void print_layer(FILE *out, const AstNode *n, int indent) {
   print_children(out, &n->u.layer.members, indent + 1);
 }
 
-static const char *const ct_kind_names[] = {[CT_INT] = "int", [CT_FLOAT] = "float", [CT_BOOL] = "bool"};
+static const char *const ct_kind_names[] = {
+    [CT_INT] = "int", [CT_FLOAT] = "float", [CT_BOOL] = "bool"};
 
 static void print_ctparam(FILE *out, const AstNode *n, int indent) {
   fprintf(out, "CtParam %s: %s", n->u.ctparam.name, ct_kind_names[n->u.ctparam.type]);
@@ -219,41 +257,72 @@ static void print_section(FILE *out, const AstNode *n, int indent) {
 /* Expression nodes: a head line, then sub-expressions one level deeper. */
 static void print_expr(FILE *out, const AstNode *n, int indent) {
   switch (n->kind) {
-  case AST_INT: fprintf(out, "Int %" PRId64, n->u.int_lit.value); break;
-  case AST_FLOAT: fprintf(out, "Float %g", n->u.float_lit.value); break;
+  case AST_INT:
+    fprintf(out, "Int %" PRId64, n->u.int_lit.value);
+    break;
+  case AST_FLOAT:
+    fprintf(out, "Float %g", n->u.float_lit.value);
+    break;
   case AST_STRING:
     fputs("String ", out);
     print_quoted(out, n->u.string_lit.value);
     break;
-  case AST_BOOL: fprintf(out, "Bool %s", n->u.bool_lit.value ? "true" : "false"); break;
-  case AST_NAME: fprintf(out, "Name %s", n->u.name.name); break;
-  case AST_MEMBER: fprintf(out, "Member %s", n->u.member.name); break;
-  case AST_CALL: fputs("Call", out); break;
-  case AST_KWARG: fprintf(out, "Kwarg %s", n->u.kwarg.key); break;
-  case AST_UNARY: fprintf(out, "Unary %s", n->u.unary.op == UN_NEG ? "-" : "!"); break;
-  case AST_BINARY: fprintf(out, "Binary %s", ast_binop_text(n->u.binary.op)); break;
-  case AST_LIST: fputs("List", out); break;
+  case AST_BOOL:
+    fprintf(out, "Bool %s", n->u.bool_lit.value ? "true" : "false");
+    break;
+  case AST_NAME:
+    fprintf(out, "Name %s", n->u.name.name);
+    break;
+  case AST_MEMBER:
+    fprintf(out, "Member %s", n->u.member.name);
+    break;
+  case AST_CALL:
+    fputs("Call", out);
+    break;
+  case AST_KWARG:
+    fprintf(out, "Kwarg %s", n->u.kwarg.key);
+    break;
+  case AST_UNARY:
+    fprintf(out, "Unary %s", n->u.unary.op == UN_NEG ? "-" : "!");
+    break;
+  case AST_BINARY:
+    fprintf(out, "Binary %s", ast_binop_text(n->u.binary.op));
+    break;
+  case AST_LIST:
+    fputs("List", out);
+    break;
   case AST_TYPE:
     fputs("Type ", out);
     print_type(out, n);
     break;
-  default: fputs(ast_kind_name(n->kind), out); break;
+  default:
+    fputs(ast_kind_name(n->kind), out);
+    break;
   }
   end_line(out, n->loc);
   switch (n->kind) {
-  case AST_MEMBER: print_node(out, n->u.member.object, indent + 1); break;
+  case AST_MEMBER:
+    print_node(out, n->u.member.object, indent + 1);
+    break;
   case AST_CALL:
     print_node(out, n->u.call.callee, indent + 1);
     print_children(out, &n->u.call.args, indent + 1);
     break;
-  case AST_KWARG: print_node(out, n->u.kwarg.value, indent + 1); break;
-  case AST_UNARY: print_node(out, n->u.unary.operand, indent + 1); break;
+  case AST_KWARG:
+    print_node(out, n->u.kwarg.value, indent + 1);
+    break;
+  case AST_UNARY:
+    print_node(out, n->u.unary.operand, indent + 1);
+    break;
   case AST_BINARY:
     print_node(out, n->u.binary.lhs, indent + 1);
     print_node(out, n->u.binary.rhs, indent + 1);
     break;
-  case AST_LIST: print_children(out, &n->u.list.items, indent + 1); break;
-  default: break;
+  case AST_LIST:
+    print_children(out, &n->u.list.items, indent + 1);
+    break;
+  default:
+    break;
   }
 }
 
@@ -278,18 +347,30 @@ static void print_node(FILE *out, const AstNode *n, int indent) {
       fputs(n->u.import.name, out);
     end_line(out, n->loc);
     break;
-  case AST_LAYER: print_layer(out, n, indent); break;
-  case AST_CTPARAM: print_ctparam(out, n, indent); break;
+  case AST_LAYER:
+    print_layer(out, n, indent);
+    break;
+  case AST_CTPARAM:
+    print_ctparam(out, n, indent);
+    break;
   case AST_PARAM:
-  case AST_STATE: print_param(out, n, indent); break;
-  case AST_INSTANCE: print_instance(out, n, indent); break;
-  case AST_FN: print_fn(out, n, indent); break;
+  case AST_STATE:
+    print_param(out, n, indent);
+    break;
+  case AST_INSTANCE:
+    print_instance(out, n, indent);
+    break;
+  case AST_FN:
+    print_fn(out, n, indent);
+    break;
   case AST_FNARG:
     fprintf(out, "FnArg %s: ", n->u.fnarg.name);
     print_type(out, n->u.fnarg.type);
     end_line(out, n->loc);
     break;
-  case AST_SECTION: print_section(out, n, indent); break;
+  case AST_SECTION:
+    print_section(out, n, indent);
+    break;
   case AST_FIELD:
     fprintf(out, "Field %s", n->u.field.key);
     end_line(out, n->loc);
@@ -309,7 +390,9 @@ static void print_node(FILE *out, const AstNode *n, int indent) {
     end_line(out, n->loc);
     print_node(out, n->u.ret.value, indent + 1);
     break;
-  default: print_expr(out, n, indent); break;
+  default:
+    print_expr(out, n, indent);
+    break;
   }
 }
 

@@ -36,7 +36,8 @@ const char *ast_expr_text(Arena *a, const AstNode *n) {
   case AST_MEMBER:
     return arena_printf(a, "%s.%s", ast_expr_text(a, n->u.member.object), n->u.member.name);
   case AST_CALL:
-    return arena_printf(a, "%s(%s)", ast_expr_text(a, n->u.call.callee), join_args(a, &n->u.call.args));
+    return arena_printf(a, "%s(%s)", ast_expr_text(a, n->u.call.callee),
+                        join_args(a, &n->u.call.args));
   case AST_KWARG:
     return arena_printf(a, "%s = %s", n->u.kwarg.key, ast_expr_text(a, n->u.kwarg.value));
   case AST_UNARY:

@@ -170,8 +170,10 @@ static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
     if (!int_list_arg(e, f, b->arg[1], at.perm, &n))
       return val_error();
     if (n != x->type.rank) {
-      diag_error(e->diag, b->arg[1]->loc, "transpose: the permutation has %d entries but the tensor "
-                 "has %d dimensions", n, x->type.rank);
+      diag_error(e->diag, b->arg[1]->loc,
+                 "transpose: the permutation has %d entries but the tensor "
+                 "has %d dimensions",
+                 n, x->type.rank);
       return val_error();
     }
   }
@@ -218,7 +220,8 @@ static int nargs_of(const Builtin *bi) {
 static const char *signature(Elab *e, const Builtin *bi) {
   const char *s = "";
   for (int i = 0; i < nargs_of(bi); i++)
-    s = arena_printf(e->arena, "%s%s%s%s", s, i ? ", " : "", bi->args[i], i >= bi->nrequired ? "=" : "");
+    s = arena_printf(e->arena, "%s%s%s%s", s, i ? ", " : "", bi->args[i],
+                     i >= bi->nrequired ? "=" : "");
   return arena_printf(e->arena, "%s(%s)", bi->name, s);
 }
 

@@ -13,10 +13,14 @@
 
 const char *ct_kind_name(CtKind k) {
   switch (k) {
-  case CV_INT: return "int";
-  case CV_FLOAT: return "float";
-  case CV_BOOL: return "bool";
-  case CV_STRING: return "string";
+  case CV_INT:
+    return "int";
+  case CV_FLOAT:
+    return "float";
+  case CV_BOOL:
+    return "bool";
+  case CV_STRING:
+    return "string";
   }
   return "?";
 }
@@ -25,10 +29,14 @@ const char *ct_str(Elab *e, const CtVal *v) {
   if (v->unknown)
     return arena_printf(e->arena, "<%s>", ct_kind_name(v->kind));
   switch (v->kind) {
-  case CV_INT: return dim_str(e->arena, e->mod->syms, v->dim);
-  case CV_FLOAT: return arena_printf(e->arena, "%g", v->f);
-  case CV_BOOL: return v->b ? "true" : "false";
-  case CV_STRING: return arena_printf(e->arena, "\"%s\"", v->s);
+  case CV_INT:
+    return dim_str(e->arena, e->mod->syms, v->dim);
+  case CV_FLOAT:
+    return arena_printf(e->arena, "%g", v->f);
+  case CV_BOOL:
+    return v->b ? "true" : "false";
+  case CV_STRING:
+    return arena_printf(e->arena, "\"%s\"", v->s);
   }
   return "?";
 }
@@ -55,19 +63,25 @@ static const CtVal *lookup_ct(const CtEnv *env, const char *name) {
 
 static CtVal ct_int(Dim d) { return (CtVal){.kind = CV_INT, .dim = d}; }
 
-static double as_double(const CtVal *v) {
-  return v->kind == CV_INT ? (double)v->dim.coeff : v->f;
-}
+static double as_double(const CtVal *v) { return v->kind == CV_INT ? (double)v->dim.coeff : v->f; }
 
 static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal *out) {
   const char *why = "";
   Dim r;
   bool ok;
   switch (op) {
-  case BIN_ADD: ok = dim_add(a, b, &r, &why); break;
-  case BIN_SUB: ok = dim_sub(a, b, &r, &why); break;
-  case BIN_MUL: ok = dim_mul(a, b, &r, &why); break;
-  case BIN_DIV: ok = dim_div(a, b, &r, &why); break;
+  case BIN_ADD:
+    ok = dim_add(a, b, &r, &why);
+    break;
+  case BIN_SUB:
+    ok = dim_sub(a, b, &r, &why);
+    break;
+  case BIN_MUL:
+    ok = dim_mul(a, b, &r, &why);
+    break;
+  case BIN_DIV:
+    ok = dim_div(a, b, &r, &why);
+    break;
   default:
     diag_error(e->diag, x->loc, "operator '%s' is not allowed on compile-time ints",
                ast_binop_text(op));
@@ -88,11 +102,21 @@ static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal
 static bool fold_float(Elab *e, const AstNode *x, AstBinOp op, double a, double b, CtVal *out) {
   double r;
   switch (op) {
-  case BIN_ADD: r = a + b; break;
-  case BIN_SUB: r = a - b; break;
-  case BIN_MUL: r = a * b; break;
-  case BIN_DIV: r = a / b; break;
-  case BIN_POW: r = pow(a, b); break;
+  case BIN_ADD:
+    r = a + b;
+    break;
+  case BIN_SUB:
+    r = a - b;
+    break;
+  case BIN_MUL:
+    r = a * b;
+    break;
+  case BIN_DIV:
+    r = a / b;
+    break;
+  case BIN_POW:
+    r = pow(a, b);
+    break;
   default:
     diag_error(e->diag, x->loc, "operator '%s' is not allowed on compile-time values",
                ast_binop_text(op));
@@ -192,7 +216,8 @@ bool ct_eval(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out) {
     return ct_fold_binary(e, x, &a, &b, out);
   }
   default:
-    diag_error(e->diag, x->loc, "expected a compile-time value (a number, bool or string), got '%s'",
+    diag_error(e->diag, x->loc,
+               "expected a compile-time value (a number, bool or string), got '%s'",
                ast_expr_text(e->arena, x));
     return false;
   }
@@ -279,7 +304,8 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
   return false;
 }
 
-bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t, TType *out) {
+bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t,
+               TType *out) {
   *out = ttype_scalar(t->u.type.dtype);
   if (!t->u.type.has_dims)
     return true;
@@ -317,7 +343,8 @@ void fresh_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t)
   const PtrVec *ds = &t->u.type.dims;
   for (int i = 0; i < ds->len; i++) {
     const AstNode *dx = ds->items[i];
-    if (dx->kind != AST_NAME || lookup_ct(env, dx->u.name.name) || strmap_get(dims, dx->u.name.name))
+    if (dx->kind != AST_NAME || lookup_ct(env, dx->u.name.name) ||
+        strmap_get(dims, dx->u.name.name))
       continue;
     Dim *d = ARENA_NEW(e->arena, Dim);
     *d = dim_sym(symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
@@ -325,7 +352,8 @@ void fresh_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t)
   }
 }
 
-void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t, const TType *actual) {
+void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
+                     const TType *actual) {
   if (!t->u.type.has_dims)
     return;
   const PtrVec *ds = &t->u.type.dims;
@@ -333,7 +361,8 @@ void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t, 
     return; /* the rank mismatch is reported by the comparison */
   for (int i = 0; i < ds->len; i++) {
     const AstNode *dx = ds->items[i];
-    if (dx->kind != AST_NAME || lookup_ct(env, dx->u.name.name) || strmap_get(dims, dx->u.name.name))
+    if (dx->kind != AST_NAME || lookup_ct(env, dx->u.name.name) ||
+        strmap_get(dims, dx->u.name.name))
       continue;
     Dim *d = ARENA_NEW(e->arena, Dim);
     *d = actual->dims[i];

@@ -31,9 +31,9 @@ typedef enum CtKind { CV_INT, CV_FLOAT, CV_BOOL, CV_STRING } CtKind;
 typedef struct CtVal {
   CtKind kind;
   bool unknown;
-  Dim dim;      /* CV_INT */
-  double f;     /* CV_FLOAT */
-  bool b;       /* CV_BOOL */
+  Dim dim;       /* CV_INT */
+  double f;      /* CV_FLOAT */
+  bool b;        /* CV_BOOL */
   const char *s; /* CV_STRING */
 } CtVal;
 
@@ -44,9 +44,9 @@ typedef enum MemberKind { MEM_PARAM, MEM_INSTANCE, MEM_REPEAT, MEM_FN, MEM_SECTI
 typedef struct Member {
   MemberKind kind;
   const AstNode *ast;
-  int param;       /* MEM_PARAM: index in the IrModule */
-  Instance *inst;  /* MEM_INSTANCE */
-  PtrVec repeats;  /* MEM_REPEAT: Instance* in order */
+  int param;      /* MEM_PARAM: index in the IrModule */
+  Instance *inst; /* MEM_INSTANCE */
+  PtrVec repeats; /* MEM_REPEAT: Instance* in order */
 } Member;
 
 struct Instance {
@@ -55,7 +55,7 @@ struct Instance {
   CtVal *args;          /* one per ctparam of the layer */
   StrMap members;       /* name -> Member* */
   Instance *parent;
-  SrcSpan site;         /* the member declaration that made it */
+  SrcSpan site; /* the member declaration that made it */
 };
 
 /* Names a compile-time expression can see: the instance's ctparams and, in a
@@ -83,8 +83,8 @@ typedef struct Elab {
   bool reported_depth;
   IrValue **param_vals; /* per-function cache of PARAM values */
   int nparam_vals;
-  IrFunc *func;         /* function being built */
-  PtrVec recursive;     /* functions already reported as recursive */
+  IrFunc *func;     /* function being built */
+  PtrVec recursive; /* functions already reported as recursive */
 } Elab;
 
 /* consteval.c */
@@ -103,7 +103,8 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
 /* Entry points: each plain-name dim of `t` that is neither a compile-time
  * value nor already known becomes a new symbolic dimension. */
 void fresh_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t);
-void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t, const TType *actual);
+void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
+                     const TType *actual);
 int ctparam_index(const AstNode *layer, const char *name);
 
 /* instance.c */

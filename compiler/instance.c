@@ -73,8 +73,10 @@ static void unknown_init(Elab *e, const AstNode *at, const char *name) {
   if (guess)
     diag_error(e->diag, at->loc, "unknown initializer '%s'; did you mean '%s'?", name, guess);
   else
-    diag_error(e->diag, at->loc, "unknown initializer '%s' (known: zeros, ones, normal, uniform, "
-               "glorot, xavier, he, kaiming, orthogonal, sparse, constant)", name);
+    diag_error(e->diag, at->loc,
+               "unknown initializer '%s' (known: zeros, ones, normal, uniform, "
+               "glorot, xavier, he, kaiming, orthogonal, sparse, constant)",
+               name);
 }
 
 static bool init_number(Elab *e, const CtEnv *env, const AstNode *x, double *out) {
@@ -82,10 +84,13 @@ static bool init_number(Elab *e, const CtEnv *env, const AstNode *x, double *out
   if (!ct_eval(e, env, x, &v))
     return false;
   if (v.kind != CV_INT && v.kind != CV_FLOAT) {
-    diag_error(e->diag, x->loc, "initializer arguments must be numbers, got a %s", ct_kind_name(v.kind));
+    diag_error(e->diag, x->loc, "initializer arguments must be numbers, got a %s",
+               ct_kind_name(v.kind));
     return false;
   }
-  *out = v.unknown || v.dim.kind == DIM_UNKNOWN ? 0.0 : v.kind == CV_INT ? (double)v.dim.coeff : v.f;
+  *out = v.unknown || v.dim.kind == DIM_UNKNOWN ? 0.0
+         : v.kind == CV_INT                     ? (double)v.dim.coeff
+                                                : v.f;
   return true;
 }
 
@@ -176,7 +181,8 @@ static bool eval_init(Elab *e, const CtEnv *env, const AstNode *x, IrInit *out) 
     *out = (IrInit){INIT_CONSTANT, v, 0};
     return true;
   }
-  diag_error(e->diag, x->loc, "expected an initializer (zeros, normal(std = 0.02), glorot, ...), got '%s'",
+  diag_error(e->diag, x->loc,
+             "expected an initializer (zeros, normal(std = 0.02), glorot, ...), got '%s'",
              ast_expr_text(e->arena, x));
   return false;
 }
@@ -206,8 +212,10 @@ static void add_param(Elab *e, Instance *inst, const AstNode *p) {
     ok = false;
   }
   if (ok && init.kind == INIT_ORTHOGONAL && t.rank < 2) {
-    diag_error(e->diag, p->u.param.init->loc, "orthogonal initialization needs at least 2 "
-               "dimensions, but '%s' has %d", p->u.param.name, t.rank);
+    diag_error(e->diag, p->u.param.init->loc,
+               "orthogonal initialization needs at least 2 "
+               "dimensions, but '%s' has %d",
+               p->u.param.name, t.rank);
     ok = false;
   }
   if (ok && !dtype_is_float(t.dtype) && p->kind == AST_PARAM) {
@@ -235,7 +243,9 @@ static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, 
 /* Checks a value against the declared kind of a compile-time argument; an
  * int is accepted where a float is declared. */
 static bool coerce_ctparam(Elab *e, const AstNode *layer, const AstNode *cp, CtVal *v, SrcSpan at) {
-  CtKind want = cp->u.ctparam.type == CT_INT ? CV_INT : cp->u.ctparam.type == CT_FLOAT ? CV_FLOAT : CV_BOOL;
+  CtKind want = cp->u.ctparam.type == CT_INT     ? CV_INT
+                : cp->u.ctparam.type == CT_FLOAT ? CV_FLOAT
+                                                 : CV_BOOL;
   if (want == CV_FLOAT && v->kind == CV_INT) {
     v->kind = CV_FLOAT;
     v->unknown = v->unknown || !dim_is_const(v->dim);
@@ -324,8 +334,8 @@ static void add_instance(Elab *e, Instance *inst, const AstNode *m) {
       callee->kind == AST_NAME ? strmap_get(&e->prog->layers, callee->u.name.name) : NULL;
   /* Without a layer the member stays, empty: its uses are then poisoned
    * instead of reported as unknown names (sema reported the cause). */
-  Member *mem = add_member(e, inst, m->u.instance.loopvar ? MEM_REPEAT : MEM_INSTANCE, m,
-                           m->u.instance.name);
+  Member *mem =
+      add_member(e, inst, m->u.instance.loopvar ? MEM_REPEAT : MEM_INSTANCE, m, m->u.instance.name);
   if (!layer)
     return;
   const PtrVec *cps = &layer->u.layer.ctparams;
@@ -344,15 +354,17 @@ static void add_instance(Elab *e, Instance *inst, const AstNode *m) {
     return;
   bool unknown = unk_lo || unk_hi;
   if (!unknown && (hi <= lo || hi - lo > MAX_REPEAT)) {
-    diag_error(e->diag, m->u.instance.lo->loc, "repetition range %lld..%lld must hold 1 to %d values",
-               (long long)lo, (long long)hi, MAX_REPEAT);
+    diag_error(e->diag, m->u.instance.lo->loc,
+               "repetition range %lld..%lld must hold 1 to %d values", (long long)lo, (long long)hi,
+               MAX_REPEAT);
     return;
   }
   /* A generic check cannot unroll an unknown count: one representative. */
   int64_t count = unknown ? 1 : hi - lo;
   env.loopvar = m->u.instance.loopvar;
   for (int64_t k = 0; k < count && !diag_should_stop(e->diag); k++) {
-    env.loopval = (CtVal){.kind = CV_INT, .unknown = unknown, .dim = unknown ? dim_unknown() : dim_const(lo + k)};
+    env.loopval = (CtVal){
+        .kind = CV_INT, .unknown = unknown, .dim = unknown ? dim_unknown() : dim_const(lo + k)};
     CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
     if (!bind_layer_args(e, &env, layer, call, args))
       return;
@@ -381,7 +393,8 @@ static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, 
       return NULL; /* a layer containing itself: sema reported the cycle */
   if (e->inst_depth >= MAX_INSTANCE_DEPTH) {
     if (!e->reported_depth)
-      diag_error(e->diag, site, "layers are nested too deeply (more than %d levels)", MAX_INSTANCE_DEPTH);
+      diag_error(e->diag, site, "layers are nested too deeply (more than %d levels)",
+                 MAX_INSTANCE_DEPTH);
     e->reported_depth = true;
     return NULL;
   }

@@ -76,7 +76,8 @@ void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f) {
 void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
   if (m->nsections == m->cap_sections) {
     int cap = m->cap_sections ? m->cap_sections * 2 : 4;
-    m->sections = arena_grow(a, m->sections, (size_t)m->nsections, (size_t)cap, sizeof *m->sections);
+    m->sections =
+        arena_grow(a, m->sections, (size_t)m->nsections, (size_t)cap, sizeof *m->sections);
     m->cap_sections = cap;
   }
   m->sections[m->nsections++] = s;

@@ -32,8 +32,15 @@ typedef enum OpKind {
 } OpKind;
 
 typedef enum OpClass {
-  OPC_SOURCE, OPC_UNARY, OPC_BINARY, OPC_COMPARE, OPC_MATMUL,
-  OPC_REDUCE, OPC_LAYOUT, OPC_ROWWISE, OPC_LOSS,
+  OPC_SOURCE,
+  OPC_UNARY,
+  OPC_BINARY,
+  OPC_COMPARE,
+  OPC_MATMUL,
+  OPC_REDUCE,
+  OPC_LAYOUT,
+  OPC_ROWWISE,
+  OPC_LOSS,
 } OpClass;
 
 typedef struct IrValue IrValue;
@@ -54,19 +61,19 @@ extern const OpInfo op_info[OP_COUNT];
 
 /* Operation attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
-  int index;         /* INPUT: argument number; PARAM: IrModule param index */
-  double scalar;     /* CONST: its value */
-  bool weak;         /* CONST from a literal: adopts the other operand's dtype */
-  bool unknown;      /* CONST whose value is unknown (generic layer check) */
-  int axis;          /* ROWWISE: normalised axis */
-  int naxes;         /* REDUCE: axes reduced, sorted, normalised; */
+  int index;     /* INPUT: argument number; PARAM: IrModule param index */
+  double scalar; /* CONST: its value */
+  bool weak;     /* CONST from a literal: adopts the other operand's dtype */
+  bool unknown;  /* CONST whose value is unknown (generic layer check) */
+  int axis;      /* ROWWISE: normalised axis */
+  int naxes;     /* REDUCE: axes reduced, sorted, normalised; */
   int axes[TYPE_MAX_RANK];
-  bool all_axes;     /* REDUCE: no axis given: reduce everything */
-  bool keepdims;     /* REDUCE */
+  bool all_axes;           /* REDUCE: no axis given: reduce everything */
+  bool keepdims;           /* REDUCE */
   int perm[TYPE_MAX_RANK]; /* TRANSPOSE: result axis i is operand axis perm[i] */
-  bool has_perm;     /* TRANSPOSE: false = swap the last two axes */
-  TType target;      /* RESHAPE: requested shape; -1 marks the inferred dim */
-  int infer_axis;    /* RESHAPE: index of the -1 dim in target, or -1 */
+  bool has_perm;           /* TRANSPOSE: false = swap the last two axes */
+  TType target;            /* RESHAPE: requested shape; -1 marks the inferred dim */
+  int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
 } IrAttrs;
 
 struct IrValue {
@@ -76,8 +83,8 @@ struct IrValue {
   IrValue **args;
   int nargs;
   IrAttrs attr;
-  SrcSpan loc;    /* the expression that made it */
-  SrcSpan origin; /* where its type was declared (params, inputs), for notes */
+  SrcSpan loc;     /* the expression that made it */
+  SrcSpan origin;  /* where its type was declared (params, inputs), for notes */
   IrBlock *region; /* nested body (loops), or NULL */
   IrBlock *parent;
 };
@@ -93,8 +100,15 @@ struct IrBlock {
 };
 
 typedef enum InitKind {
-  INIT_ZEROS, INIT_ONES, INIT_NORMAL, INIT_UNIFORM, INIT_GLOROT, INIT_HE,
-  INIT_ORTHOGONAL, INIT_SPARSE, INIT_CONSTANT,
+  INIT_ZEROS,
+  INIT_ONES,
+  INIT_NORMAL,
+  INIT_UNIFORM,
+  INIT_GLOROT,
+  INIT_HE,
+  INIT_ORTHOGONAL,
+  INIT_SPARSE,
+  INIT_CONSTANT,
 } InitKind;
 
 typedef struct IrInit {

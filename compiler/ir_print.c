@@ -14,15 +14,24 @@
 
 static const char *init_text(Arena *a, const IrInit *in) {
   switch (in->kind) {
-  case INIT_ZEROS: return "zeros";
-  case INIT_ONES: return "ones";
-  case INIT_NORMAL: return arena_printf(a, "normal(mean = %g, std = %g)", in->a, in->b);
-  case INIT_UNIFORM: return arena_printf(a, "uniform(%g, %g)", in->a, in->b);
-  case INIT_GLOROT: return "glorot";
-  case INIT_HE: return "he";
-  case INIT_ORTHOGONAL: return arena_printf(a, "orthogonal(gain = %g)", in->a);
-  case INIT_SPARSE: return arena_printf(a, "sparse(%g, std = %g)", in->a, in->b);
-  case INIT_CONSTANT: return arena_printf(a, "constant(%g)", in->a);
+  case INIT_ZEROS:
+    return "zeros";
+  case INIT_ONES:
+    return "ones";
+  case INIT_NORMAL:
+    return arena_printf(a, "normal(mean = %g, std = %g)", in->a, in->b);
+  case INIT_UNIFORM:
+    return arena_printf(a, "uniform(%g, %g)", in->a, in->b);
+  case INIT_GLOROT:
+    return "glorot";
+  case INIT_HE:
+    return "he";
+  case INIT_ORTHOGONAL:
+    return arena_printf(a, "orthogonal(gain = %g)", in->a);
+  case INIT_SPARSE:
+    return arena_printf(a, "sparse(%g, std = %g)", in->a, in->b);
+  case INIT_CONSTANT:
+    return arena_printf(a, "constant(%g)", in->a);
   }
   return "?";
 }

@@ -47,7 +47,8 @@ static bool axes_ok(const IrValue *v) {
     return v->attr.axis >= 0 && v->attr.axis < rank;
   case OPC_REDUCE:
     for (int i = 0; i < v->attr.naxes; i++)
-      if (v->attr.axes[i] < 0 || v->attr.axes[i] >= rank || (i && v->attr.axes[i] <= v->attr.axes[i - 1]))
+      if (v->attr.axes[i] < 0 || v->attr.axes[i] >= rank ||
+          (i && v->attr.axes[i] <= v->attr.axes[i - 1]))
         return false;
     return true;
   default:

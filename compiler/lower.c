@@ -40,7 +40,8 @@ IrValue *emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpa
 }
 
 static IrValue *const_value(Elab *e, Frame *f, const CtVal *c, SrcSpan loc) {
-  IrAttrs at = {.weak = true, .unknown = c->unknown || (c->kind == CV_INT && !dim_is_const(c->dim))};
+  IrAttrs at = {.weak = true,
+                .unknown = c->unknown || (c->kind == CV_INT && !dim_is_const(c->dim))};
   at.scalar = c->kind == CV_INT ? (double)c->dim.coeff : c->kind == CV_BOOL ? c->b : c->f;
   IrValue *v = emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
@@ -171,7 +172,9 @@ static Val eval_member(Elab *e, Frame *f, const AstNode *x) {
 
 /* ---- types of arguments and results ---- */
 
-static const char *desc_type(Elab *e, const TType *t) { return ttype_str(e->arena, e->mod->syms, t); }
+static const char *desc_type(Elab *e, const TType *t) {
+  return ttype_str(e->arena, e->mod->syms, t);
+}
 
 /* Compares an actual value against a declared type in `callee`'s scope,
  * after bind_plain_dims has run for it. */
@@ -217,8 +220,10 @@ static bool check_recursion(Elab *e, Frame *f, Instance *inst, const AstNode *fn
           return false;
       for (Frame *h = f; h != g->caller; h = h->caller)
         ptrvec_push(e->arena, &e->recursive, (void *)h->fn);
-      diag_error(e->diag, at, "recursive call of '%s': layer functions are inlined, so a call "
-                 "cycle never ends", fn->u.fn.name);
+      diag_error(e->diag, at,
+                 "recursive call of '%s': layer functions are inlined, so a call "
+                 "cycle never ends",
+                 fn->u.fn.name);
       diag_note(e->diag, fn->u.fn.name_loc, "'%s' is declared here", fn->u.fn.name);
       return false;
     }
@@ -232,8 +237,8 @@ static bool check_recursion(Elab *e, Frame *f, Instance *inst, const AstNode *fn
 static Val call_fn(Elab *e, Frame *f, Instance *inst, const AstNode *fn, const AstNode *call,
                    IrValue **args, int nargs) {
   const PtrVec *params = &fn->u.fn.args;
-  const char *who = *inst->path ? arena_printf(e->arena, "%s.%s", inst->path, fn->u.fn.name)
-                                : fn->u.fn.name;
+  const char *who =
+      *inst->path ? arena_printf(e->arena, "%s.%s", inst->path, fn->u.fn.name) : fn->u.fn.name;
   if (nargs != params->len) {
     diag_error(e->diag, call->loc, "'%s' takes %d argument%s, %d given", who, params->len,
                params->len == 1 ? "" : "s", nargs);
@@ -245,12 +250,14 @@ static Val call_fn(Elab *e, Frame *f, Instance *inst, const AstNode *fn, const A
   Frame *callee = new_frame(e, inst, fn, f, call->loc);
   CtEnv env = {.inst = inst};
   for (int i = 0; i < nargs; i++)
-    bind_plain_dims(e, &env, &callee->dims, ((AstNode *)params->items[i])->u.fnarg.type, &args[i]->type);
+    bind_plain_dims(e, &env, &callee->dims, ((AstNode *)params->items[i])->u.fnarg.type,
+                    &args[i]->type);
   bool ok = true;
   for (int i = 0; i < nargs; i++) {
     const AstNode *p = params->items[i];
     const AstNode *argx = call->u.call.args.items[i];
-    const char *what = arena_printf(e->arena, "argument %d of '%s' ('%s')", i + 1, who, p->u.fnarg.name);
+    const char *what =
+        arena_printf(e->arena, "argument %d of '%s' ('%s')", i + 1, who, p->u.fnarg.name);
     if (!check_declared(e, callee, p->u.fnarg.type, args[i], what, argx->loc)) {
       note_call_chain(e, f);
       ok = false;
@@ -280,7 +287,8 @@ static bool eval_call_args(Elab *e, Frame *f, const AstNode *call, IrValue ***ou
   for (int i = 0; i < xs->len; i++) {
     const AstNode *x = xs->items[i];
     if (x->kind == AST_KWARG) {
-      diag_error(e->diag, x->loc, "keyword arguments can only be passed to builtins and to layer "
+      diag_error(e->diag, x->loc,
+                 "keyword arguments can only be passed to builtins and to layer "
                  "declarations, not to layer functions");
       ok = false;
       continue;
@@ -348,9 +356,9 @@ static Val eval_call(Elab *e, Frame *f, const AstNode *x) {
 }
 
 static const OpKind binop_ops[] = {
-    [BIN_ADD] = OP_ADD, [BIN_SUB] = OP_SUB, [BIN_MUL] = OP_MUL, [BIN_DIV] = OP_DIV,
-    [BIN_MATMUL] = OP_MATMUL, [BIN_POW] = OP_POW, [BIN_LT] = OP_LT, [BIN_LE] = OP_LE,
-    [BIN_GT] = OP_GT, [BIN_GE] = OP_GE, [BIN_EQ] = OP_EQ, [BIN_NE] = OP_NE,
+    [BIN_ADD] = OP_ADD,       [BIN_SUB] = OP_SUB, [BIN_MUL] = OP_MUL, [BIN_DIV] = OP_DIV,
+    [BIN_MATMUL] = OP_MATMUL, [BIN_POW] = OP_POW, [BIN_LT] = OP_LT,   [BIN_LE] = OP_LE,
+    [BIN_GT] = OP_GT,         [BIN_GE] = OP_GE,   [BIN_EQ] = OP_EQ,   [BIN_NE] = OP_NE,
 };
 
 static Val eval_binary(Elab *e, Frame *f, const AstNode *x) {
@@ -416,7 +424,8 @@ Val eval_expr(Elab *e, Frame *f, const AstNode *x) {
   case AST_UNARY:
     return eval_unary(e, f, x);
   case AST_LIST:
-    diag_error(e->diag, x->loc, "a list is not a tensor; lists are arguments of builtins "
+    diag_error(e->diag, x->loc,
+               "a list is not a tensor; lists are arguments of builtins "
                "(shapes, axes, permutations)");
     return val_error();
   default:
@@ -558,7 +567,8 @@ static void check_losses(Elab *e, const AstNode *model) {
         if (t->rank != 0 || !dtype_is_float(t->dtype)) {
           diag_error(e->diag, fl->u.field.value->loc,
                      "the loss of train step '%s' must be a floating-point scalar, but '%s' "
-                     "returns %s", s->u.section.name, name, desc_type(e, t));
+                     "returns %s",
+                     s->u.section.name, name, desc_type(e, t));
           diag_note(e->diag, find_fn(model, name)->u.fn.name_loc, "'%s' is declared here", name);
         }
       }

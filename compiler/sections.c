@@ -19,12 +19,12 @@ typedef enum ValueKind {
   V_FRACTION,   /* number in [0, 1) */
   V_BOOL,
   V_STRING,
-  V_INT_LIST,   /* [0, 1, 2] */
-  V_SOURCE,     /* csv(...), idx(...), npy(...), text(...) */
-  V_SPLIT,      /* a fraction or a source */
-  V_OPTIMIZER,  /* sgd(...), adam(...), ... */
-  V_LOSS_FN,    /* the name of a function of the model */
-  V_PARAMS,     /* all, or a list of members */
+  V_INT_LIST,  /* [0, 1, 2] */
+  V_SOURCE,    /* csv(...), idx(...), npy(...), text(...) */
+  V_SPLIT,     /* a fraction or a source */
+  V_OPTIMIZER, /* sgd(...), adam(...), ... */
+  V_LOSS_FN,   /* the name of a function of the model */
+  V_PARAMS,    /* all, or a list of members */
 } ValueKind;
 
 typedef struct FieldSpec {
@@ -41,19 +41,30 @@ typedef struct CallSpec {
 } CallSpec;
 
 static const FieldSpec data_fields[] = {
-    {"source", V_SOURCE, true}, {"validation", V_SPLIT, false}, {"batch", V_INT_POS, false},
-    {"epochs", V_INT_POS, false}, {"seed", V_INT_NONNEG, false}, {"shuffle", V_BOOL, false},
+    {"source", V_SOURCE, true},
+    {"validation", V_SPLIT, false},
+    {"batch", V_INT_POS, false},
+    {"epochs", V_INT_POS, false},
+    {"seed", V_INT_NONNEG, false},
+    {"shuffle", V_BOOL, false},
     {NULL, 0, false},
 };
 
 static const FieldSpec train_fields[] = {
-    {"loss", V_LOSS_FN, true}, {"optimizer", V_OPTIMIZER, true}, {"params", V_PARAMS, false},
-    {"clip", V_NUM_POS, false}, {NULL, 0, false},
+    {"loss", V_LOSS_FN, true},
+    {"optimizer", V_OPTIMIZER, true},
+    {"params", V_PARAMS, false},
+    {"clip", V_NUM_POS, false},
+    {NULL, 0, false},
 };
 
 static const CallSpec sources[] = {
-    {"csv", {{"path", V_STRING, true}, {"label", V_INT, false}, {"scale", V_NUM_POS, false},
-             {"header", V_BOOL, false}, {"features", V_INT_LIST, false}}},
+    {"csv",
+     {{"path", V_STRING, true},
+      {"label", V_INT, false},
+      {"scale", V_NUM_POS, false},
+      {"header", V_BOOL, false},
+      {"features", V_INT_LIST, false}}},
     {"idx", {{"images", V_STRING, true}, {"labels", V_STRING, true}, {"scale", V_NUM_POS, false}}},
     {"npy", {{"x", V_STRING, true}, {"y", V_STRING, true}}},
     {"text", {{"path", V_STRING, true}, {"seq", V_INT_POS, false}}},
@@ -61,14 +72,29 @@ static const CallSpec sources[] = {
 };
 
 static const CallSpec optimizers[] = {
-    {"sgd", {{"lr", V_NUM_POS, true}, {"momentum", V_NUM_NONNEG, false}, {"nesterov", V_BOOL, false},
-             {"weight_decay", V_NUM_NONNEG, false}}},
-    {"adam", {{"lr", V_NUM_POS, false}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
-              {"eps", V_NUM_POS, false}, {"weight_decay", V_NUM_NONNEG, false}}},
-    {"adamw", {{"lr", V_NUM_POS, false}, {"beta1", V_FRACTION, false}, {"beta2", V_FRACTION, false},
-               {"eps", V_NUM_POS, false}, {"weight_decay", V_NUM_NONNEG, false}}},
-    {"rmsprop", {{"lr", V_NUM_POS, false}, {"alpha", V_FRACTION, false}, {"eps", V_NUM_POS, false},
-                 {"momentum", V_NUM_NONNEG, false}, {"weight_decay", V_NUM_NONNEG, false}}},
+    {"sgd",
+     {{"lr", V_NUM_POS, true},
+      {"momentum", V_NUM_NONNEG, false},
+      {"nesterov", V_BOOL, false},
+      {"weight_decay", V_NUM_NONNEG, false}}},
+    {"adam",
+     {{"lr", V_NUM_POS, false},
+      {"beta1", V_FRACTION, false},
+      {"beta2", V_FRACTION, false},
+      {"eps", V_NUM_POS, false},
+      {"weight_decay", V_NUM_NONNEG, false}}},
+    {"adamw",
+     {{"lr", V_NUM_POS, false},
+      {"beta1", V_FRACTION, false},
+      {"beta2", V_FRACTION, false},
+      {"eps", V_NUM_POS, false},
+      {"weight_decay", V_NUM_NONNEG, false}}},
+    {"rmsprop",
+     {{"lr", V_NUM_POS, false},
+      {"alpha", V_FRACTION, false},
+      {"eps", V_NUM_POS, false},
+      {"momentum", V_NUM_NONNEG, false},
+      {"weight_decay", V_NUM_NONNEG, false}}},
     {NULL, {{0}}},
 };
 
@@ -122,8 +148,8 @@ static bool check_call(SectionCheck *c, const CallSpec *specs, const char *what,
         if (!strcmp(spec->args[k].name, a->u.kwarg.key))
           slot = k;
       if (slot < 0) {
-        diag_error(c->p->diag, a->loc, "%s has no argument '%s' (it takes %s)", name, a->u.kwarg.key,
-                   names_of_fields(c, spec->args));
+        diag_error(c->p->diag, a->loc, "%s has no argument '%s' (it takes %s)", name,
+                   a->u.kwarg.key, names_of_fields(c, spec->args));
         ok = false;
         continue;
       }
@@ -175,12 +201,21 @@ static bool check_number(SectionCheck *c, const FieldSpec *spec, const AstNode *
   }
   const char *rule = NULL;
   switch (spec->kind) {
-  case V_INT_POS: rule = v >= 1 ? NULL : "at least 1"; break;
+  case V_INT_POS:
+    rule = v >= 1 ? NULL : "at least 1";
+    break;
   case V_INT_NONNEG:
-  case V_NUM_NONNEG: rule = v >= 0 ? NULL : "at least 0"; break;
-  case V_NUM_POS: rule = v > 0 ? NULL : "greater than 0"; break;
-  case V_FRACTION: rule = v >= 0 && v < 1 ? NULL : "in [0, 1)"; break;
-  default: break;
+  case V_NUM_NONNEG:
+    rule = v >= 0 ? NULL : "at least 0";
+    break;
+  case V_NUM_POS:
+    rule = v > 0 ? NULL : "greater than 0";
+    break;
+  case V_FRACTION:
+    rule = v >= 0 && v < 1 ? NULL : "in [0, 1)";
+    break;
+  default:
+    break;
   }
   if (rule) {
     diag_error(c->p->diag, x->loc, "'%s' must be %s, got %g", spec->name, rule, v);
@@ -193,9 +228,10 @@ static const AstNode *model_member(SectionCheck *c, const char *name) {
   const PtrVec *ms = &c->model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *m = ms->items[i];
-    const char *n = m->kind == AST_FN ? m->u.fn.name
-                    : m->kind == AST_INSTANCE ? m->u.instance.name
-                    : m->kind == AST_PARAM || m->kind == AST_STATE ? m->u.param.name : NULL;
+    const char *n = m->kind == AST_FN                              ? m->u.fn.name
+                    : m->kind == AST_INSTANCE                      ? m->u.instance.name
+                    : m->kind == AST_PARAM || m->kind == AST_STATE ? m->u.param.name
+                                                                   : NULL;
     if (n && !strcmp(n, name))
       return m;
   }
@@ -216,8 +252,9 @@ static const AstNode *layer_member(const AstNode *layer, const char *name) {
   const PtrVec *ms = &layer->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *m = ms->items[i];
-    const char *n = m->kind == AST_INSTANCE ? m->u.instance.name
-                    : m->kind == AST_PARAM || m->kind == AST_STATE ? m->u.param.name : NULL;
+    const char *n = m->kind == AST_INSTANCE                        ? m->u.instance.name
+                    : m->kind == AST_PARAM || m->kind == AST_STATE ? m->u.param.name
+                                                                   : NULL;
     if (n && !strcmp(n, name))
       return m;
   }
@@ -324,8 +361,8 @@ static void check_section(SectionCheck *c, const AstNode *s) {
         names[n] = specs[n].name;
       const char *guess = closest_name(fl->u.field.key, names, n);
       diag_error(c->p->diag, fl->loc, "unknown field '%s' in a %s section%s%s%s", fl->u.field.key,
-                 kind, guess ? "; did you mean '" : " (fields: ", guess ? guess : names_of_fields(c, specs),
-                 guess ? "'?" : ")");
+                 kind, guess ? "; did you mean '" : " (fields: ",
+                 guess ? guess : names_of_fields(c, specs), guess ? "'?" : ")");
       continue;
     }
     if (given[k]) {
@@ -355,7 +392,8 @@ void sema_check_sections(Program *p, const AstNode *model) {
       continue;
     if (s->u.section.kind == SEC_DATA) {
       if (data) {
-        diag_error(p->diag, s->loc, "model '%s' has more than one data section", model->u.layer.name);
+        diag_error(p->diag, s->loc, "model '%s' has more than one data section",
+                   model->u.layer.name);
         diag_note(p->diag, data->loc, "the first is here");
       }
       data = s;
@@ -366,5 +404,6 @@ void sema_check_sections(Program *p, const AstNode *model) {
   }
   if (first_train && !data)
     diag_error(p->diag, first_train->loc, "train step '%s' needs a data section in model '%s'",
-               first_train->u.section.name ? first_train->u.section.name : "?", model->u.layer.name);
+               first_train->u.section.name ? first_train->u.section.name : "?",
+               model->u.layer.name);
 }

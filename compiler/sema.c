@@ -10,7 +10,9 @@
 
 #include "elab.h"
 
-static size_t min3(size_t a, size_t b, size_t c) { return a < b ? (a < c ? a : c) : (b < c ? b : c); }
+static size_t min3(size_t a, size_t b, size_t c) {
+  return a < b ? (a < c ? a : c) : (b < c ? b : c);
+}
 
 /* Levenshtein distance, capped: names longer than 64 are never suggested. */
 static size_t edit_distance(const char *a, const char *b) {
@@ -48,11 +50,16 @@ const char *closest_name(const char *name, const char *const *cands, int n) {
 static const char *member_name(const AstNode *m) {
   switch (m->kind) {
   case AST_PARAM:
-  case AST_STATE: return m->u.param.name;
-  case AST_INSTANCE: return m->u.instance.name;
-  case AST_FN: return m->u.fn.name;
-  case AST_SECTION: return m->u.section.name;
-  default: return NULL;
+  case AST_STATE:
+    return m->u.param.name;
+  case AST_INSTANCE:
+    return m->u.instance.name;
+  case AST_FN:
+    return m->u.fn.name;
+  case AST_SECTION:
+    return m->u.section.name;
+  default:
+    return NULL;
   }
 }
 
@@ -145,8 +152,10 @@ static void check_fn(Program *p, const AstNode *fn, const StrMap *members) {
     }
     return;
   }
-  diag_error(p->diag, fn->u.fn.name_loc, "function '%s' does not return a value; end it with "
-             "'return <expression>'", fn->u.fn.name);
+  diag_error(p->diag, fn->u.fn.name_loc,
+             "function '%s' does not return a value; end it with "
+             "'return <expression>'",
+             fn->u.fn.name);
 }
 
 static void check_layer(Program *p, const AstNode *layer) {
@@ -157,8 +166,10 @@ static void check_layer(Program *p, const AstNode *layer) {
     for (int i = 0; i < cps->len; i++) {
       const AstNode *cp = cps->items[i];
       if (!cp->u.ctparam.deflt)
-        diag_error(p->diag, cp->loc, "argument '%s' of model '%s' needs a default value: a model "
-                   "is instantiated without arguments", cp->u.ctparam.name, layer->u.layer.name);
+        diag_error(p->diag, cp->loc,
+                   "argument '%s' of model '%s' needs a default value: a model "
+                   "is instantiated without arguments",
+                   cp->u.ctparam.name, layer->u.layer.name);
     }
   }
   const PtrVec *ms = &layer->u.layer.members;
@@ -182,8 +193,8 @@ typedef enum Visit { UNSEEN, ACTIVE, FINISHED } Visit;
 
 typedef struct CycleWalk {
   Program *p;
-  StrMap state;  /* layer name -> Visit (stored as pointer-sized int) */
-  PtrVec path;   /* AST_INSTANCE members on the current path */
+  StrMap state; /* layer name -> Visit (stored as pointer-sized int) */
+  PtrVec path;  /* AST_INSTANCE members on the current path */
 } CycleWalk;
 
 static Visit visit_state(CycleWalk *w, const AstNode *layer) {
@@ -215,7 +226,8 @@ static void walk_layer(CycleWalk *w, const AstNode *layer, int depth) {
     const AstNode *m = ms->items[i];
     if (m->kind != AST_INSTANCE || m->u.instance.call->u.call.callee->kind != AST_NAME)
       continue;
-    const AstNode *callee = strmap_get(&w->p->layers, m->u.instance.call->u.call.callee->u.name.name);
+    const AstNode *callee =
+        strmap_get(&w->p->layers, m->u.instance.call->u.call.callee->u.name.name);
     if (!callee)
       continue;
     ptrvec_push(w->p->arena, &w->path, (void *)m);

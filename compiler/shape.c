@@ -73,7 +73,8 @@ static bool unify_dtypes(ShapeCtx *c, IrValue *v, DType *out) {
 static bool require_float(ShapeCtx *c, IrValue *v, const IrValue *x) {
   if (dtype_is_float(x->type.dtype))
     return true;
-  diag_error(c->diag, v->loc, "%s expects a floating-point tensor, got %s", opname(v), ty(c, &x->type));
+  diag_error(c->diag, v->loc, "%s expects a floating-point tensor, got %s", opname(v),
+             ty(c, &x->type));
   note_operand(c, x, "operand");
   return false;
 }
@@ -254,15 +255,17 @@ bool shape_reshape(ShapeCtx *c, IrValue *v) {
   Dim n_in, n_known = dim_const(1);
   const char *why = NULL;
   if (!ttype_numel(in, &n_in)) {
-    diag_error(c->diag, v->loc, "reshape: the number of elements of %s overflows 64 bits", ty(c, in));
+    diag_error(c->diag, v->loc, "reshape: the number of elements of %s overflows 64 bits",
+               ty(c, in));
     return false;
   }
   for (int i = 0; i < out.rank; i++) {
     if (i == v->attr.infer_axis)
       continue;
     if (dim_is_const(out.dims[i]) && out.dims[i].coeff <= 0) {
-      diag_error(c->diag, v->loc, "reshape: dimension %d of the new shape is %lld; it must be positive",
-                 i, (long long)out.dims[i].coeff);
+      diag_error(c->diag, v->loc,
+                 "reshape: dimension %d of the new shape is %lld; it must be positive", i,
+                 (long long)out.dims[i].coeff);
       return false;
     }
     if (!dim_mul(n_known, out.dims[i], &n_known, &why)) {
@@ -273,8 +276,10 @@ bool shape_reshape(ShapeCtx *c, IrValue *v) {
   if (v->attr.infer_axis >= 0) {
     Dim inferred;
     if (!dim_div(n_in, n_known, &inferred, &why)) {
-      diag_error(c->diag, v->loc, "reshape: cannot infer the -1 dimension: %s elements of %s are not "
-                 "a multiple of %s", dm(c, n_in), ty(c, in), dm(c, n_known));
+      diag_error(c->diag, v->loc,
+                 "reshape: cannot infer the -1 dimension: %s elements of %s are not "
+                 "a multiple of %s",
+                 dm(c, n_in), ty(c, in), dm(c, n_known));
       note_operand(c, v->args[0], "operand");
       return false;
     }
@@ -308,8 +313,9 @@ bool shape_transpose(ShapeCtx *c, IrValue *v) {
     for (int i = 0; i < in->rank; i++) {
       int p = v->attr.perm[i];
       if (p < 0 || p >= in->rank || seen[p]) {
-        diag_error(c->diag, v->loc, "transpose: the permutation is not a permutation of 0..%d for %s",
-                   in->rank - 1, ty(c, in));
+        diag_error(c->diag, v->loc,
+                   "transpose: the permutation is not a permutation of 0..%d for %s", in->rank - 1,
+                   ty(c, in));
         return false;
       }
       seen[p] = true;

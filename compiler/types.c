@@ -123,8 +123,12 @@ static bool dim_add_signed(Dim a, Dim b, bool sub, Dim *out, const char **why) {
   return true;
 }
 
-bool dim_add(Dim a, Dim b, Dim *out, const char **why) { return dim_add_signed(a, b, false, out, why); }
-bool dim_sub(Dim a, Dim b, Dim *out, const char **why) { return dim_add_signed(a, b, true, out, why); }
+bool dim_add(Dim a, Dim b, Dim *out, const char **why) {
+  return dim_add_signed(a, b, false, out, why);
+}
+bool dim_sub(Dim a, Dim b, Dim *out, const char **why) {
+  return dim_add_signed(a, b, true, out, why);
+}
 
 TType ttype_scalar(DType dt) {
   TType t;

@@ -337,27 +337,12 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
   return ok;
 }
 
-void fresh_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t) {
-  if (!t->u.type.has_dims)
-    return;
-  const PtrVec *ds = &t->u.type.dims;
-  for (int i = 0; i < ds->len; i++) {
-    const AstNode *dx = ds->items[i];
-    if (dx->kind != AST_NAME || lookup_ct(env, dx->u.name.name) ||
-        strmap_get(dims, dx->u.name.name))
-      continue;
-    Dim *d = ARENA_NEW(e->arena, Dim);
-    *d = dim_sym(symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
-    strmap_put(dims, dx->u.name.name, d);
-  }
-}
-
 void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
                      const TType *actual) {
   if (!t->u.type.has_dims)
     return;
   const PtrVec *ds = &t->u.type.dims;
-  if (ds->len != actual->rank)
+  if (actual && ds->len != actual->rank)
     return; /* the rank mismatch is reported by the comparison */
   for (int i = 0; i < ds->len; i++) {
     const AstNode *dx = ds->items[i];
@@ -365,7 +350,7 @@ void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
         strmap_get(dims, dx->u.name.name))
       continue;
     Dim *d = ARENA_NEW(e->arena, Dim);
-    *d = actual->dims[i];
+    *d = actual ? actual->dims[i] : dim_sym(symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
     strmap_put(dims, dx->u.name.name, d);
   }
 }

@@ -99,10 +99,8 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
 bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t, TType *out);
 /* DIMS_BIND, first pass: binds each plain-name dim of `t` that is not a
  * compile-time value to the matching dim of `actual`; a name bound twice to
- * different dims is reported by the caller's comparison afterwards. */
-/* Entry points: each plain-name dim of `t` that is neither a compile-time
- * value nor already known becomes a new symbolic dimension. */
-void fresh_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t);
+ * different dims is reported by the caller's comparison afterwards. With
+ * `actual` NULL (entry points) each such name becomes a new symbolic dim. */
 void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
                      const TType *actual);
 int ctparam_index(const AstNode *layer, const char *name);

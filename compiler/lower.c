@@ -488,7 +488,7 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
   CtEnv env = {.inst = inst};
   bool ok = true;
   for (int i = 0; i < params->len; i++)
-    fresh_plain_dims(e, &env, &f->dims, ((AstNode *)params->items[i])->u.fnarg.type);
+    bind_plain_dims(e, &env, &f->dims, ((AstNode *)params->items[i])->u.fnarg.type, NULL);
   for (int i = 0; i < params->len; i++) {
     const AstNode *p = params->items[i];
     TType t;

@@ -103,6 +103,7 @@ static const char *join_dotted(Arena *a, const PtrVec *parts);
 static void add_member(ParseCtx *ctx, AstNode *n);
 static bool is_call(ParseCtx *ctx, const AstNode *n);
 static AstNode *finish(AstNode *n, PtrVec items);
+static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *next);
 }
 
 %union {
@@ -418,7 +419,11 @@ args
 
 arg_list
   : arg                         { $$ = (PtrVec){0}; ast_push(A, &$$, $1); }
-  | arg_list "," arg            { $$ = $1; ast_push(A, &$$, $3); }
+  | arg_list "," arg            {
+      $$ = $1;
+      check_arg_order(ctx, &$$, $3);
+      ast_push(A, &$$, $3);
+    }
   ;
 
 arg
@@ -472,6 +477,17 @@ static void add_member(ParseCtx *ctx, AstNode *n) {
 }
 
 /* Checks that a sub-layer instance's value is a call, reporting it if not. */
+/* Keyword arguments come last, as in Python: `f(k = 1, 2)` would bind 2 by
+ * position after a keyword, which reads as a mistake. */
+static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *next) {
+  if (next->kind == AST_KWARG || args->len == 0)
+    return;
+  const AstNode *last = args->items[args->len - 1];
+  if (last->kind == AST_KWARG)
+    diag_error(ctx->diag, next->loc, "positional argument after keyword argument '%s'",
+               last->u.kwarg.key);
+}
+
 static bool is_call(ParseCtx *ctx, const AstNode *n) {
   if (n->kind == AST_CALL)
     return true;

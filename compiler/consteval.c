@@ -158,6 +158,29 @@ bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, C
   return fold_float(e, x, op, as_double(a), as_double(b), out);
 }
 
+bool ct_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out) {
+  AstUnOp op = x->u.unary.op;
+  *out = *v;
+  if (op == UN_NOT && v->kind == CV_BOOL) {
+    out->b = !v->b;
+    return true;
+  }
+  if (op == UN_NEG && v->kind == CV_FLOAT) {
+    out->f = -v->f;
+    return true;
+  }
+  if (op == UN_NEG && v->kind == CV_INT) {
+    const char *why;
+    if (dim_mul(v->dim, dim_const(-1), &out->dim, &why))
+      return true;
+    diag_error(e->diag, x->loc, "%s", why);
+    return false;
+  }
+  diag_error(e->diag, x->loc, "operator '%s' cannot be applied to a compile-time %s",
+             op == UN_NEG ? "-" : "!", ct_kind_name(v->kind));
+  return false;
+}
+
 bool ct_eval(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out) {
   switch (x->kind) {
   case AST_INT:
@@ -183,31 +206,7 @@ bool ct_eval(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out) {
   }
   case AST_UNARY: {
     CtVal v;
-    if (!ct_eval(e, env, x->u.unary.operand, &v))
-      return false;
-    if (x->u.unary.op == UN_NOT && v.kind == CV_BOOL) {
-      out->kind = CV_BOOL;
-      out->b = !v.b;
-      out->unknown = v.unknown;
-      return true;
-    }
-    if (x->u.unary.op == UN_NEG && v.kind == CV_FLOAT) {
-      *out = v;
-      out->f = -v.f;
-      return true;
-    }
-    if (x->u.unary.op == UN_NEG && v.kind == CV_INT) {
-      const char *why;
-      *out = v;
-      if (!dim_mul(v.dim, dim_const(-1), &out->dim, &why)) {
-        diag_error(e->diag, x->loc, "%s", why);
-        return false;
-      }
-      return true;
-    }
-    diag_error(e->diag, x->loc, "operator '%s' cannot be applied to a compile-time %s",
-               x->u.unary.op == UN_NEG ? "-" : "!", ct_kind_name(v.kind));
-    return false;
+    return ct_eval(e, env, x->u.unary.operand, &v) && ct_fold_unary(e, x, &v, out);
   }
   case AST_BINARY: {
     CtVal a, b;

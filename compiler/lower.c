@@ -74,7 +74,7 @@ IrValue *as_tensor(Elab *e, Frame *f, Val v, const AstNode *at) {
   return NULL;
 }
 
-static IrValue *param_value(Elab *e, Frame *f, int index, SrcSpan loc) {
+static IrValue *param_value(Elab *e, int index, SrcSpan loc) {
   if (e->param_vals[index])
     return e->param_vals[index];
   IrParam *p = e->mod->params[index];
@@ -82,15 +82,14 @@ static IrValue *param_value(Elab *e, Frame *f, int index, SrcSpan loc) {
   v->attr.index = index;
   v->type = p->type;
   v->origin = p->loc;
-  (void)f;
   ir_block_append(e->arena, e->func->body, v);
   return e->param_vals[index] = v;
 }
 
-static Val member_val(Elab *e, Frame *f, Instance *inst, Member *m, SrcSpan loc) {
+static Val member_val(Elab *e, Instance *inst, Member *m, SrcSpan loc) {
   switch (m->kind) {
   case MEM_PARAM:
-    return val_tensor(param_value(e, f, m->param, loc));
+    return val_tensor(param_value(e, m->param, loc));
   case MEM_INSTANCE:
     return m->inst ? (Val){.kind = VAL_INSTANCE, .inst = m->inst} : val_error();
   case MEM_REPEAT:
@@ -138,7 +137,7 @@ static Val eval_name(Elab *e, Frame *f, const AstNode *x) {
     return *local;
   Member *m = instance_member(f->inst, name);
   if (m)
-    return member_val(e, f, f->inst, m, x->loc);
+    return member_val(e, f->inst, m, x->loc);
   int ci = ctparam_index(f->inst->layer, name);
   if (ci >= 0)
     return (Val){.kind = VAL_CT, .c = f->inst->args[ci]};
@@ -167,7 +166,7 @@ static Val eval_member(Elab *e, Frame *f, const AstNode *x) {
               obj.inst->layer->u.layer.name);
     return val_error();
   }
-  return member_val(e, f, obj.inst, m, x->loc);
+  return member_val(e, obj.inst, m, x->loc);
 }
 
 /* ---- types of arguments and results ---- */
@@ -381,19 +380,8 @@ static Val eval_unary(Elab *e, Frame *f, const AstNode *x) {
   if (a.kind == VAL_ERROR)
     return a;
   if (a.kind == VAL_CT) {
-    AstNode tmp = *x; /* fold through consteval's rules */
     Val r = {.kind = VAL_CT};
-    CtVal zero = {.kind = CV_INT, .dim = dim_const(0)};
-    if (x->u.unary.op == UN_NEG && (a.c.kind == CV_INT || a.c.kind == CV_FLOAT)) {
-      tmp.kind = AST_BINARY;
-      tmp.u.binary.op = BIN_SUB;
-      return ct_fold_binary(e, &tmp, &zero, &a.c, &r.c) ? r : val_error();
-    }
-    if (x->u.unary.op == UN_NOT && a.c.kind == CV_BOOL) {
-      r.c = a.c;
-      r.c.b = !a.c.b;
-      return r;
-    }
+    return ct_fold_unary(e, x, &a.c, &r.c) ? r : val_error();
   }
   if (x->u.unary.op == UN_NOT) {
     diag_error(e->diag, x->loc, "'!' applies to compile-time bools only; tensor logic is planned");

@@ -48,6 +48,7 @@ Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call);
 int builtin_count(void);
 const char *builtin_name(int i);
 
+bool ct_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out);
 bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, CtVal *out);
 
 #endif

@@ -180,6 +180,23 @@ static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
   return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
+static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrValue *xs[3] = {tensor_arg(e, f, b->arg[0]), tensor_arg(e, f, b->arg[1]),
+                    tensor_arg(e, f, b->arg[2])};
+  if (!xs[0] || !xs[1] || !xs[2])
+    return val_error();
+  return result(emit_op(e, f, op, xs, 3, b->call->loc, NULL));
+}
+
+/* one_hot(labels, classes): f32 rows with a 1 at each label. */
+static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrAttrs at = {.dtype = DT_F32};
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  if (!x || !int_arg(e, f, b->arg[1], &at.depth))
+    return val_error();
+  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+}
+
 static const Builtin builtins[] = {
     {"relu", OP_RELU, unary, {"x"}, 1},
     {"sigmoid", OP_SIGMOID, unary, {"x"}, 1},
@@ -195,6 +212,9 @@ static const Builtin builtins[] = {
     {"matmul", OP_MATMUL, binary, {"a", "b"}, 2},
     {"cross_entropy", OP_CROSS_ENTROPY, binary, {"logits", "labels"}, 2},
     {"mse", OP_MSE, binary, {"pred", "target"}, 2},
+    {"where", OP_SELECT, ternary, {"cond", "a", "b"}, 3},
+    {"one_hot", OP_ONE_HOT, one_hot, {"labels", "classes"}, 2},
+    {"stop_gradient", OP_STOP_GRADIENT, unary, {"x"}, 1},
 };
 enum { N_BUILTINS = sizeof builtins / sizeof builtins[0] };
 

@@ -1,17 +1,21 @@
 /* ir.c - the op info table built from ops.def, and IR construction. */
 #include "ir.h"
 
-/* Prototypes of the shape rules named in ops.def (defined in shape.c). */
-#define OP(e, text, arity, cls, shape, grad) bool shape(ShapeCtx *c, IrValue *v);
+#include <stdlib.h>
+
+/* Prototypes of the shape rules (shape.c) and gradient rules (grad_rules.c)
+ * named in ops.def. */
+#define OP(e, text, arity, cls, shape, grad)                                                       \
+  bool shape(ShapeCtx *c, IrValue *v);                                                             \
+  void grad(GradCtx *g, IrValue *v, IrValue *dy);
 #include "ops.def"
 
-#define DIFF true
-#define NODIFF false
+/* Non-differentiable rows name NODIFF, which becomes a NULL rule here. */
+#define NODIFF NULL
 const OpInfo op_info[OP_COUNT] = {
 #define OP(e, text, arity, cls, shape, grad) [OP_##e] = {text, arity, OPC_##cls, shape, grad},
 #include "ops.def"
 };
-#undef DIFF
 #undef NODIFF
 
 IrFunc *ir_func_new(Arena *a, const char *name, SrcSpan loc) {
@@ -54,6 +58,40 @@ void ir_block_append(Arena *a, IrBlock *b, IrValue *v) {
   v->parent = b;
 }
 
+static void *grow(Arena *a, void *xs, int n, int *cap, size_t size) {
+  if (n < *cap)
+    return xs;
+  int c = *cap ? *cap * 2 : 4;
+  xs = arena_grow(a, xs, (size_t)n, (size_t)c, size);
+  *cap = c;
+  return xs;
+}
+
+IrValue *ir_func_add_input(Arena *a, IrFunc *f, const char *name, TType t, SrcSpan loc) {
+  int cap = f->cap_inputs;
+  f->inputs = grow(a, f->inputs, f->ninputs, &cap, sizeof *f->inputs);
+  f->input_names =
+      grow(a, (void *)f->input_names, f->ninputs, &f->cap_inputs, sizeof *f->input_names);
+  IrValue *v = ir_value_new(a, f, OP_INPUT, NULL, 0, loc);
+  v->attr.index = f->ninputs;
+  v->type = t;
+  v->origin = loc;
+  ir_block_append(a, f->body, v);
+  f->input_names[f->ninputs] = name;
+  f->inputs[f->ninputs++] = v;
+  return v;
+}
+
+void ir_func_add_result(Arena *a, IrFunc *f, IrValue *v, const char *name) {
+  int cap = f->cap_results;
+  f->results = grow(a, f->results, f->nresults, &cap, sizeof *f->results);
+  f->result_names =
+      grow(a, (void *)f->result_names, f->nresults, &f->cap_results, sizeof *f->result_names);
+  f->results[f->nresults] = v;
+  f->result_names[f->nresults++] = name;
+  f->result = f->results[0];
+}
+
 int ir_module_add_param(Arena *a, IrModule *m, IrParam *p) {
   if (m->nparams == m->cap_params) {
     int cap = m->cap_params ? m->cap_params * 2 : 16;
@@ -81,4 +119,30 @@ void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
     m->cap_sections = cap;
   }
   m->sections[m->nsections++] = s;
+}
+
+/* Operands come before their uses, so one reverse scan over the block
+ * propagates liveness from the results. Regions are kept whole. */
+void ir_func_remove_dead(IrFunc *f) {
+  IrBlock *b = f->body;
+  bool *live = calloc((size_t)f->next_id + 1, 1);
+  if (!live)
+    nnc_fatal("out of memory");
+  for (int i = 0; i < f->nresults; i++)
+    live[f->results[i]->id] = true;
+  for (int i = b->n - 1; i >= 0; i--) {
+    IrValue *v = b->vals[i];
+    if (v->op == OP_INPUT)
+      live[v->id] = true;
+    if (!live[v->id])
+      continue;
+    for (int k = 0; k < v->nargs; k++)
+      live[v->args[k]->id] = true;
+  }
+  int n = 0;
+  for (int i = 0; i < b->n; i++)
+    if (live[b->vals[i]->id])
+      b->vals[n++] = b->vals[i];
+  b->n = n;
+  free(live);
 }

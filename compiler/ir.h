@@ -41,20 +41,27 @@ typedef enum OpClass {
   OPC_LAYOUT,
   OPC_ROWWISE,
   OPC_LOSS,
+  OPC_SELECT, /* elementwise, three operands, NumPy broadcasting */
+  OPC_EXPAND, /* broadcasts its operand to attr.target */
+  OPC_ONEHOT, /* integer indices to one-hot rows of attr.depth */
 } OpClass;
 
 typedef struct IrValue IrValue;
 typedef struct IrBlock IrBlock;
 typedef struct ShapeCtx ShapeCtx;
 
+typedef struct GradCtx GradCtx;
+
 typedef bool (*ShapeRule)(ShapeCtx *c, IrValue *v);
+/* Adds the adjoints of v's operands given the adjoint dy of v (autodiff.h). */
+typedef void (*GradRule)(GradCtx *g, IrValue *v, IrValue *dy);
 
 typedef struct OpInfo {
   const char *name;
   int arity;
   OpClass cls;
   ShapeRule shape;
-  bool differentiable;
+  GradRule grad; /* NULL: not differentiable */
 } OpInfo;
 
 extern const OpInfo op_info[OP_COUNT];
@@ -63,6 +70,8 @@ extern const OpInfo op_info[OP_COUNT];
 typedef struct IrAttrs {
   int index;     /* INPUT: argument number; PARAM: IrModule param index */
   double scalar; /* CONST: its value */
+  Dim denom;     /* CONST: when denom.coeff != 0 the value is scalar / denom,
+                    a run-time dim product (the 1/N of a mean over B) */
   bool weak;     /* CONST from a literal: adopts the other operand's dtype */
   bool unknown;  /* CONST whose value is unknown (generic layer check) */
   int axis;      /* ROWWISE: normalised axis */
@@ -72,7 +81,10 @@ typedef struct IrAttrs {
   bool keepdims;           /* REDUCE */
   int perm[TYPE_MAX_RANK]; /* TRANSPOSE: result axis i is operand axis perm[i] */
   bool has_perm;           /* TRANSPOSE: false = swap the last two axes */
-  TType target;            /* RESHAPE: requested shape; -1 marks the inferred dim */
+  TType target;            /* RESHAPE: requested shape; -1 marks the inferred dim;
+                              BROADCAST: the result shape */
+  int64_t depth;           /* ONE_HOT: number of classes */
+  DType dtype;             /* ONE_HOT: element type of the result */
   int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
 } IrAttrs;
 
@@ -130,8 +142,11 @@ typedef struct IrFunc {
   IrBlock *body;
   IrValue **inputs; /* OP_INPUT values, in argument order */
   const char **input_names;
-  int ninputs;
-  IrValue *result;
+  int ninputs, cap_inputs;
+  IrValue *result; /* == results[0] */
+  IrValue **results; /* several for derived functions (loss and gradients) */
+  const char **result_names;
+  int nresults, cap_results;
   int *dim_syms; /* symbols of the run-time dimensions */
   int ndims;
   int next_id;
@@ -164,6 +179,14 @@ IrFunc *ir_func_new(Arena *a, const char *name, SrcSpan loc);
 IrBlock *ir_block_new(Arena *a, IrBlock *parent);
 IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs, SrcSpan loc);
 void ir_block_append(Arena *a, IrBlock *b, IrValue *v);
+/* Appends a function input of type t, or a result named `name`. */
+IrValue *ir_func_add_input(Arena *a, IrFunc *f, const char *name, TType t, SrcSpan loc);
+void ir_func_add_result(Arena *a, IrFunc *f, IrValue *v, const char *name);
+/* Removes values that no result depends on (inputs stay: they are the
+ * function's signature). Keeps definition order. */
+void ir_func_remove_dead(IrFunc *f);
+/* Is v's value a run-time constant computed from dims only? (CONST) */
+static inline bool ir_is_const(const IrValue *v) { return v->op == OP_CONST; }
 int ir_module_add_param(Arena *a, IrModule *m, IrParam *p);
 void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f);
 void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);

@@ -56,6 +56,12 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
       fputs(" ?", out);
     else
       fprintf(out, " %g", v->attr.scalar);
+    if (v->attr.denom.coeff != 0) {
+      Arena a;
+      arena_init(&a);
+      fprintf(out, "/%s", dim_str(&a, m->syms, v->attr.denom));
+      arena_free(&a);
+    }
     return;
   default:
     break;
@@ -69,6 +75,9 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
     break;
   case OPC_ROWWISE:
     fprintf(out, " axis=%d", v->attr.axis);
+    break;
+  case OPC_ONEHOT:
+    fprintf(out, " depth=%lld", (long long)v->attr.depth);
     break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {
@@ -102,7 +111,15 @@ void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
   for (int i = 0; i < f->ninputs; i++)
     fprintf(out, "%s%s: %s", i ? ", " : "", f->input_names[i],
             ttype_str(&a, m->syms, &f->inputs[i]->type));
-  fprintf(out, ") -> %s", f->result ? ttype_str(&a, m->syms, &f->result->type) : "?");
+  if (f->nresults == 1) {
+    fprintf(out, ") -> %s", ttype_str(&a, m->syms, &f->result->type));
+  } else {
+    fputs(") -> (", out);
+    for (int i = 0; i < f->nresults; i++)
+      fprintf(out, "%s%s: %s", i ? ", " : "", f->result_names[i],
+              ttype_str(&a, m->syms, &f->results[i]->type));
+    fputc(')', out);
+  }
   if (f->ndims) {
     fputs("  dims(", out);
     for (int i = 0; i < f->ndims; i++)
@@ -111,8 +128,10 @@ void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
   }
   fputc('\n', out);
   print_block(out, &a, m, f, f->body, 2);
-  if (f->result)
-    fprintf(out, "  return %%%d\n", f->result->id);
+  fputs("  return", out);
+  for (int i = 0; i < f->nresults; i++)
+    fprintf(out, "%s %%%d", i ? "," : "", f->results[i]->id);
+  fputc('\n', out);
   arena_free(&a);
 }
 

@@ -470,8 +470,6 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
   begin_func(e, irf);
   Frame *f = new_frame(e, inst, fn, NULL, fn->loc);
   const PtrVec *params = &fn->u.fn.args;
-  irf->inputs = ARENA_ARRAY(e->arena, IrValue *, (size_t)params->len + 1);
-  irf->input_names = ARENA_ARRAY(e->arena, const char *, (size_t)params->len + 1);
   int first_sym = e->mod->syms->n;
   CtEnv env = {.inst = inst};
   bool ok = true;
@@ -484,13 +482,7 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
       ok = false;
       continue;
     }
-    IrValue *v = ir_value_new(e->arena, irf, OP_INPUT, NULL, 0, p->loc);
-    v->attr.index = irf->ninputs;
-    v->type = t;
-    v->origin = p->loc;
-    ir_block_append(e->arena, irf->body, v);
-    irf->input_names[irf->ninputs] = p->u.fnarg.name;
-    irf->inputs[irf->ninputs++] = v;
+    IrValue *v = ir_func_add_input(e->arena, irf, p->u.fnarg.name, t, p->loc);
     Val *lv = ARENA_NEW(e->arena, Val);
     *lv = val_tensor(v);
     strmap_put(&f->locals, p->u.fnarg.name, lv);
@@ -510,7 +502,7 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
     if (!check_declared(e, f, fn->u.fn.ret, r.t, what, ret_loc))
       return NULL;
   }
-  irf->result = r.t;
+  ir_func_add_result(e->arena, irf, r.t, "result");
   return irf;
 }
 

@@ -386,4 +386,73 @@ bool shape_mse(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+/* where(cond, a, b): a bool condition chooses between a and b elementwise;
+ * all three broadcast together. */
+bool shape_select(ShapeCtx *c, IrValue *v) {
+  IrValue *cond = v->args[0];
+  if (cond->type.dtype != DT_BOOL) {
+    diag_error(c->diag, v->loc, "where: the condition must be a bool tensor, got %s",
+               ty(c, &cond->type));
+    note_operand(c, cond, "condition");
+    return false;
+  }
+  IrValue *saved = v->args[0];
+  v->args[0] = v->args[1];
+  v->args[1] = v->args[2];
+  DType dt;
+  bool ok = unify_dtypes(c, v, &dt);
+  v->args[1] = v->args[0];
+  v->args[0] = saved;
+  if (!ok)
+    return false;
+  TType ab;
+  if (!broadcast_types(c, v, &v->args[1]->type, &v->args[2]->type, &ab) ||
+      !broadcast_types(c, v, &cond->type, &ab, &v->type))
+    return false;
+  v->type.dtype = dt;
+  return true;
+}
+
+/* The operand must broadcast to attr.target without changing it. */
+bool shape_broadcast_to(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type, *to = &v->attr.target;
+  TType out;
+  if (in->rank > to->rank || !broadcast_types(c, v, in, to, &out) || !ttype_eq_dims(&out, to)) {
+    diag_error(c->diag, v->loc, "broadcast: %s cannot be broadcast to %s", ty(c, in), ty(c, to));
+    return false;
+  }
+  v->type = *to;
+  v->type.dtype = in->dtype;
+  return true;
+}
+
+bool shape_one_hot(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  if (in->dtype != DT_I32) {
+    diag_error(c->diag, v->loc, "one_hot: expects i32 class indices, got %s", ty(c, in));
+    note_operand(c, v->args[0], "operand");
+    return false;
+  }
+  if (in->rank >= TYPE_MAX_RANK) {
+    diag_error(c->diag, v->loc, "one_hot: the result would have more than %d dimensions",
+               TYPE_MAX_RANK);
+    return false;
+  }
+  if (v->attr.depth <= 0) {
+    diag_error(c->diag, v->loc, "one_hot: the number of classes must be positive, got %lld",
+               (long long)v->attr.depth);
+    return false;
+  }
+  v->type = *in;
+  v->type.dtype = v->attr.dtype;
+  v->type.dims[v->type.rank++] = dim_const(v->attr.depth);
+  return true;
+}
+
+bool shape_identity(ShapeCtx *c, IrValue *v) {
+  (void)c;
+  v->type = v->args[0]->type;
+  return true;
+}
+
 bool shape_infer(ShapeCtx *c, IrValue *v) { return op_info[v->op].shape(c, v); }

@@ -138,7 +138,11 @@ TType ttype_scalar(DType dt) {
 }
 
 bool ttype_eq(const TType *a, const TType *b) {
-  if (a->dtype != b->dtype || a->rank != b->rank)
+  return a->dtype == b->dtype && ttype_eq_dims(a, b);
+}
+
+bool ttype_eq_dims(const TType *a, const TType *b) {
+  if (a->rank != b->rank)
     return false;
   for (int i = 0; i < a->rank; i++)
     if (!dim_eq(a->dims[i], b->dims[i]))

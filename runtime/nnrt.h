@@ -1,0 +1,143 @@
+/* nnrt.h - the nnc runtime: what compiled models call and what embedding
+ * programs see.
+ *
+ * Generated code (JIT or ahead of time) links against this library for the
+ * work that is not worth generating: GEMM over OpenBLAS, a thread pool,
+ * workspace layout, random numbers and parameter initialisation, and
+ * reading/writing tensors. Nothing here prints, exits or aborts: failures are
+ * returned as NNRT_* codes with a message in a caller-provided buffer.
+ *
+ * Thread safety: nnrt_parallel_for may be called from one thread at a time
+ * (the pool is process-wide); everything else is reentrant.
+ */
+#ifndef NNRT_H
+#define NNRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+  NNRT_OK = 0,
+  NNRT_ERR_IO = 1,     /* a file could not be opened, read or written */
+  NNRT_ERR_FORMAT = 2, /* a file is not what it claims (bad header, truncated) */
+  NNRT_ERR_SHAPE = 3,  /* a tensor's dtype or shape is not what was expected */
+  NNRT_ERR_ARG = 4,    /* an argument is out of range or NULL */
+  NNRT_ERR_NOMEM = 5,
+};
+
+/* Element types, numbered as the compiler's DType (f32, f64, i32, bool). */
+typedef enum nnrt_dtype { NNRT_F32 = 0, NNRT_F64 = 1, NNRT_I32 = 2, NNRT_BOOL = 3 } nnrt_dtype;
+
+size_t nnrt_dtype_size(nnrt_dtype dt); /* 4, 8, 4, 1 */
+
+enum { NNRT_MAX_RANK = 8 };
+
+/* A dense row-major tensor. `data` is owned by whoever filled it; tensors
+ * returned by nnrt_npy_read are freed with nnrt_tensor_free. */
+typedef struct nnrt_tensor {
+  nnrt_dtype dtype;
+  int rank;
+  int64_t dims[NNRT_MAX_RANK];
+  void *data;
+} nnrt_tensor;
+
+int64_t nnrt_tensor_numel(const nnrt_tensor *t);
+void nnrt_tensor_free(nnrt_tensor *t); /* frees data, leaves rank 0 */
+
+/* ---- threads ----------------------------------------------------------
+ * The thread count applies to nnrt_parallel_for and to OpenBLAS. 0 selects
+ * the default: $NNC_THREADS if set to a positive number, else the number of
+ * online CPUs. */
+void nnrt_set_threads(int n);
+int nnrt_get_threads(void);
+
+/* Runs fn(ctx, lo, hi) over disjoint ranges covering [0, n). Splits across
+ * the pool only when n >= 2 * grain and more than one thread is set;
+ * otherwise calls fn(ctx, 0, n) on the calling thread. Returns when all
+ * ranges are done. */
+typedef void (*nnrt_range_fn)(void *ctx, int64_t lo, int64_t hi);
+void nnrt_parallel_for(nnrt_range_fn fn, void *ctx, int64_t n, int64_t grain);
+
+/* ---- GEMM -------------------------------------------------------------
+ * Row-major C[m,n] = alpha * op(A)[m,k] @ op(B)[k,n] + beta * C, where
+ * op(X) is X or X^T as trans_* says; lda/ldb/ldc are row strides of the
+ * stored matrices. The batched forms repeat it `batch` times, advancing
+ * each pointer by its stride (elements; 0 broadcasts that operand). */
+void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                int64_t ldc);
+void nnrt_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                double *c, int64_t ldc);
+void nnrt_sgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                        float alpha, const float *a, int64_t lda, int64_t stride_a,
+                        const float *b, int64_t ldb, int64_t stride_b, float beta, float *c,
+                        int64_t ldc, int64_t stride_c);
+void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                        double alpha, const double *a, int64_t lda, int64_t stride_a,
+                        const double *b, int64_t ldb, int64_t stride_b, double beta, double *c,
+                        int64_t ldc, int64_t stride_c);
+
+/* ---- workspace layout --------------------------------------------------
+ * Places n buffers in one arena so that buffers whose live ranges
+ * [first[i], last[i]] (inclusive step numbers) overlap never share bytes.
+ * Offsets are aligned to 64 bytes. Writes offsets[i] and returns the arena
+ * size in bytes (the peak), or -1 if a size is negative or the total
+ * overflows. Deterministic: the same input gives the same layout. */
+int64_t nnrt_plan_layout(int n, const int64_t *sizes, const int *first, const int *last,
+                         int64_t *offsets);
+
+/* ---- random numbers ----------------------------------------------------
+ * Counter-based (Philox-4x32-10): the stream is a pure function of the seed
+ * and the number of draws so far, so a state is two integers and saving it in
+ * a checkpoint resumes the exact same sequence. */
+typedef struct nnrt_rng {
+  uint64_t key;     /* from the seed */
+  uint64_t counter; /* blocks of four 32-bit outputs drawn so far */
+} nnrt_rng;
+
+void nnrt_rng_seed(nnrt_rng *r, uint64_t seed);
+uint32_t nnrt_rng_u32(nnrt_rng *r);
+double nnrt_rng_uniform(nnrt_rng *r); /* [0, 1), 53 bits */
+double nnrt_rng_normal(nnrt_rng *r);  /* N(0, 1) */
+/* Uniform integer in [0, n) without modulo bias; n > 0. */
+uint64_t nnrt_rng_below(nnrt_rng *r, uint64_t n);
+
+/* Parameter initialisers, numbered as the compiler's InitKind. fan_in and
+ * fan_out follow PyTorch: for rank >= 2, fan_in = dims[rank-2] * receptive
+ * field and fan_out = dims[rank-1] * receptive field for a [in, out] weight
+ * (nnc stores Linear weights as [in, out]). */
+typedef enum nnrt_init_kind {
+  NNRT_INIT_ZEROS,
+  NNRT_INIT_ONES,
+  NNRT_INIT_NORMAL,     /* a = mean, b = std */
+  NNRT_INIT_UNIFORM,    /* a = lo, b = hi */
+  NNRT_INIT_GLOROT,     /* uniform(+-sqrt(6 / (fan_in + fan_out))) */
+  NNRT_INIT_HE,         /* normal(0, sqrt(2 / fan_in)) */
+  NNRT_INIT_ORTHOGONAL, /* a = gain; rows or columns orthonormal */
+  NNRT_INIT_SPARSE,     /* a = density of non-zeros, b = their std */
+  NNRT_INIT_CONSTANT,   /* a = value */
+} nnrt_init_kind;
+
+/* Fills t (f32 or f64, data already allocated) by the given rule. */
+int nnrt_init_tensor(nnrt_rng *r, nnrt_init_kind kind, double a, double b, nnrt_tensor *t,
+                     char *err, size_t errlen);
+
+/* ---- .npy files (NumPy format 1.0/2.0/3.0, little-endian, C order) ------
+ * Reads f4, f8, i4, i8 (converted to i32 if every value fits) and b1 arrays.
+ * Errors name the file and the problem (bad magic, header too large or
+ * malformed, Fortran order, unsupported dtype, truncated data). */
+int nnrt_npy_read(const char *path, nnrt_tensor *out, char *err, size_t errlen);
+/* Writes to path.tmp and renames, so an existing file is never left half
+ * written. */
+int nnrt_npy_write(const char *path, const nnrt_tensor *t, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

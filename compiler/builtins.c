@@ -126,37 +126,57 @@ static bool is_minus_one(const AstNode *x) {
          x->u.unary.operand->u.int_lit.value == 1;
 }
 
-/* reshape(x, [B, -1]): dims may use the function's symbolic dims. */
-static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrValue *x = tensor_arg(e, f, b->arg[0]);
-  if (!x)
-    return val_error();
-  const AstNode *shape = b->arg[1];
+/* Reads a shape list ([B, 16]) of reshape or broadcast_to; a -1 entry is
+ * allowed only where `infer_axis` is given. */
+static bool shape_list_arg(Elab *e, Frame *f, const char *what, const AstNode *shape, TType *target,
+                           int *infer_axis) {
   if (shape->kind != AST_LIST) {
-    diag_error(e->diag, shape->loc, "reshape expects the new shape as a list, e.g. [B, 16]");
-    return val_error();
+    diag_error(e->diag, shape->loc, "%s expects the new shape as a list, e.g. [B, 16]", what);
+    return false;
   }
   const PtrVec *ds = &shape->u.list.items;
   if (ds->len > TYPE_MAX_RANK) {
     diag_error(e->diag, shape->loc, "a tensor can have at most %d dimensions", TYPE_MAX_RANK);
-    return val_error();
+    return false;
   }
-  IrAttrs at = {.infer_axis = -1};
-  at.target.rank = ds->len;
+  target->rank = ds->len;
   CtEnv env = {.inst = f->inst};
   for (int i = 0; i < ds->len; i++) {
     const AstNode *d = ds->items[i];
-    if (is_minus_one(d)) {
-      if (at.infer_axis >= 0) {
-        diag_error(e->diag, d->loc, "reshape: only one dimension can be -1");
-        return val_error();
+    if (infer_axis && is_minus_one(d)) {
+      if (*infer_axis >= 0) {
+        diag_error(e->diag, d->loc, "%s: only one dimension can be -1", what);
+        return false;
       }
-      at.infer_axis = i;
-      at.target.dims[i] = dim_const(-1);
-    } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, d, &at.target.dims[i])) {
-      return val_error();
+      *infer_axis = i;
+      target->dims[i] = dim_const(-1);
+    } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
+      return false;
     }
   }
+  return true;
+}
+
+/* reshape(x, [B, -1]): dims may use the function's symbolic dims. */
+static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  IrAttrs at = {.infer_axis = -1};
+  if (!x || !shape_list_arg(e, f, "reshape", b->arg[1], &at.target, &at.infer_axis))
+    return val_error();
+  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+}
+
+/* broadcast_to(x, [B, 10]): NumPy's broadcast_to. */
+static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  IrAttrs at = {.infer_axis = -1};
+  if (!x || !shape_list_arg(e, f, "broadcast_to", b->arg[1], &at.target, NULL))
+    return val_error();
+  for (int i = 0; i < at.target.rank; i++)
+    if (dim_is_const(at.target.dims[i]) && at.target.dims[i].coeff <= 0) {
+      diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
+      return val_error();
+    }
   return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
@@ -215,6 +235,7 @@ static const Builtin builtins[] = {
     {"where", OP_SELECT, ternary, {"cond", "a", "b"}, 3},
     {"one_hot", OP_ONE_HOT, one_hot, {"labels", "classes"}, 2},
     {"stop_gradient", OP_STOP_GRADIENT, unary, {"x"}, 1},
+    {"broadcast_to", OP_BROADCAST, broadcast_to, {"x", "shape"}, 2},
 };
 enum { N_BUILTINS = sizeof builtins / sizeof builtins[0] };
 

@@ -413,12 +413,18 @@ bool shape_select(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
-/* The operand must broadcast to attr.target without changing it. */
+/* The operand must broadcast to attr.target without changing it: each of
+ * its axes, aligned from the right, equals the target's or is 1. */
 bool shape_broadcast_to(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type, *to = &v->attr.target;
-  TType out;
-  if (in->rank > to->rank || !broadcast_types(c, v, in, to, &out) || !ttype_eq_dims(&out, to)) {
-    diag_error(c->diag, v->loc, "broadcast: %s cannot be broadcast to %s", ty(c, in), ty(c, to));
+  bool ok = in->rank <= to->rank;
+  for (int i = 0; ok && i < in->rank; i++) {
+    Dim d = in->dims[i], t = to->dims[to->rank - in->rank + i];
+    ok = dim_eq(d, t) || (dim_is_const(d) && d.coeff == 1);
+  }
+  if (!ok) {
+    diag_error(c->diag, v->loc, "broadcast_to: %s cannot be broadcast to %s", ty(c, in), ty(c, to));
+    note_operand(c, v->args[0], "operand");
     return false;
   }
   v->type = *to;

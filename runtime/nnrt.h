@@ -45,20 +45,26 @@ typedef struct nnrt_tensor {
   void *data;
 } nnrt_tensor;
 
+/* -1 if the rank or a dimension is out of range or the count overflows. */
 int64_t nnrt_tensor_numel(const nnrt_tensor *t);
 void nnrt_tensor_free(nnrt_tensor *t); /* frees data, leaves rank 0 */
 
 /* ---- threads ----------------------------------------------------------
  * The thread count applies to nnrt_parallel_for and to OpenBLAS. 0 selects
  * the default: $NNC_THREADS if set to a positive number, else the number of
- * online CPUs. */
+ * online CPUs (at most 1024 either way). Until nnrt_set_threads is first
+ * called, OpenBLAS keeps its own default ($OPENBLAS_NUM_THREADS or all
+ * CPUs). */
 void nnrt_set_threads(int n);
 int nnrt_get_threads(void);
 
 /* Runs fn(ctx, lo, hi) over disjoint ranges covering [0, n). Splits across
  * the pool only when n >= 2 * grain and more than one thread is set;
  * otherwise calls fn(ctx, 0, n) on the calling thread. Returns when all
- * ranges are done. */
+ * ranges are done. The split is contiguous and depends only on n, grain and
+ * the thread count; a split gives every range at least `grain` elements.
+ * n <= 0 does nothing; grain < 1 counts as 1. A call from inside fn runs
+ * inline. */
 typedef void (*nnrt_range_fn)(void *ctx, int64_t lo, int64_t hi);
 void nnrt_parallel_for(nnrt_range_fn fn, void *ctx, int64_t n, int64_t grain);
 
@@ -66,7 +72,9 @@ void nnrt_parallel_for(nnrt_range_fn fn, void *ctx, int64_t n, int64_t grain);
  * Row-major C[m,n] = alpha * op(A)[m,k] @ op(B)[k,n] + beta * C, where
  * op(X) is X or X^T as trans_* says; lda/ldb/ldc are row strides of the
  * stored matrices. The batched forms repeat it `batch` times, advancing
- * each pointer by its stride (elements; 0 broadcasts that operand). */
+ * each pointer by its stride (elements; 0 broadcasts that operand).
+ * As in BLAS, k == 0 or alpha == 0 gives C = beta * C without reading A or
+ * B, and beta == 0 overwrites C without reading it. */
 void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                 int64_t ldc);
@@ -86,8 +94,9 @@ void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int6
  * Places n buffers in one arena so that buffers whose live ranges
  * [first[i], last[i]] (inclusive step numbers) overlap never share bytes.
  * Offsets are aligned to 64 bytes. Writes offsets[i] and returns the arena
- * size in bytes (the peak), or -1 if a size is negative or the total
- * overflows. Deterministic: the same input gives the same layout. */
+ * size in bytes (the peak, rounded up to 64), or -1 if a size is negative,
+ * a range is empty (first > last) or the total overflows. Deterministic:
+ * the same input gives the same layout. */
 int64_t nnrt_plan_layout(int n, const int64_t *sizes, const int *first, const int *last,
                          int64_t *offsets);
 
@@ -97,15 +106,20 @@ int64_t nnrt_plan_layout(int n, const int64_t *sizes, const int *first, const in
  * a checkpoint resumes the exact same sequence. */
 typedef struct nnrt_rng {
   uint64_t key;     /* from the seed */
-  uint64_t counter; /* blocks of four 32-bit outputs drawn so far */
+  uint64_t counter; /* 32-bit outputs drawn so far: output c is word c % 4
+                       of the Philox block at counter {c / 4, 0} */
 } nnrt_rng;
 
 void nnrt_rng_seed(nnrt_rng *r, uint64_t seed);
 uint32_t nnrt_rng_u32(nnrt_rng *r);
 double nnrt_rng_uniform(nnrt_rng *r); /* [0, 1), 53 bits */
 double nnrt_rng_normal(nnrt_rng *r);  /* N(0, 1) */
-/* Uniform integer in [0, n) without modulo bias; n > 0. */
+/* Uniform integer in [0, n) without modulo bias; n > 0 (0 gives 0). */
 uint64_t nnrt_rng_below(nnrt_rng *r, uint64_t n);
+/* The Philox-4x32-10 bijection itself: block `ctr` under `key`. For code
+ * that draws in parallel by position (output c of a stream keyed K is word
+ * c % 4 of nnrt_philox4x32({c / 4 low, c / 4 high, 0, 0}, {K low, K high})). */
+void nnrt_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
 /* Parameter initialisers, numbered as the compiler's InitKind. fan_in and
  * fan_out follow PyTorch: for rank >= 2, fan_in = dims[rank-2] * receptive

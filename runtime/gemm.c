@@ -1,0 +1,147 @@
+/* gemm.c - row-major GEMM over OpenBLAS's CBLAS interface.
+ *
+ * The nnrt entry points take int64 sizes and strides; CBLAS (Debian's LP64
+ * OpenBLAS) takes int and rejects a leading dimension smaller than the
+ * stored row, printing through xerbla. Calls that CBLAS cannot take as they
+ * are go to a plain reference loop instead, so every call gets the defined
+ * result and nothing is printed. Empty products (k == 0 or alpha == 0) are
+ * handled here too, with BLAS semantics whatever the OpenBLAS version: A and
+ * B are not read, and beta == 0 overwrites C without reading it (a NaN in C
+ * does not survive).
+ */
+#include "nnrt.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <stdbool.h>
+
+static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+
+/* Whether CBLAS takes this call: sizes fit its int and each leading
+ * dimension covers its stored row (op(A) is m x k, so A is stored m x k,
+ * or k x m when transposed). */
+static bool cblas_ok(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, int64_t lda,
+                     int64_t ldb, int64_t ldc) {
+  int64_t a_cols = trans_a ? m : k;
+  int64_t b_cols = trans_b ? k : n;
+  return fits_int(m) && fits_int(n) && fits_int(k) && fits_int(lda) && fits_int(ldb) &&
+         fits_int(ldc) && lda >= a_cols && ldb >= b_cols && ldc >= n;
+}
+
+static enum CBLAS_TRANSPOSE cblas_trans(int t) { return t ? CblasTrans : CblasNoTrans; }
+
+/* ---- single precision ---- */
+
+/* C = beta * C for an empty product; beta == 0 writes zeros. */
+static void sscale(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+  if (beta == 1.0f)
+    return;
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++)
+      c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+/* Reference loop for what CBLAS cannot take; accumulates in double. */
+static void sgemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                      float *c, int64_t ldc) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      double sum = 0;
+      for (int64_t p = 0; p < k; p++) {
+        float x = trans_a ? a[p * lda + i] : a[i * lda + p];
+        float y = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+        sum += (double)x * y;
+      }
+      float *out = &c[i * ldc + j];
+      *out = (float)(alpha * sum + (beta == 0.0f ? 0.0 : (double)beta * *out));
+    }
+}
+
+void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                int64_t ldc) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0 || alpha == 0.0f) {
+    sscale(m, n, beta, c, ldc);
+    return;
+  }
+  if (!cblas_ok(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
+    sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, cblas_trans(trans_a), cblas_trans(trans_b), (int)m, (int)n, (int)k,
+              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* Debian's OpenBLAS 0.3.21 has no cblas_sgemm_batch, hence the loop. */
+void nnrt_sgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                        float alpha, const float *a, int64_t lda, int64_t stride_a, const float *b,
+                        int64_t ldb, int64_t stride_b, float beta, float *c, int64_t ldc,
+                        int64_t stride_c) {
+  /* No pointer arithmetic when nothing is touched: a and b may be NULL. */
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0)
+    stride_a = stride_b = 0;
+  for (int64_t i = 0; i < batch; i++)
+    nnrt_sgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+               c + i * stride_c, ldc);
+}
+
+/* ---- double precision: the same, in double ---- */
+
+static void dscale(int64_t m, int64_t n, double beta, double *c, int64_t ldc) {
+  if (beta == 1.0)
+    return;
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++)
+      c[i * ldc + j] = beta == 0.0 ? 0.0 : beta * c[i * ldc + j];
+}
+
+static void dgemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                      const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                      double *c, int64_t ldc) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      double sum = 0;
+      for (int64_t p = 0; p < k; p++) {
+        double x = trans_a ? a[p * lda + i] : a[i * lda + p];
+        double y = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+        sum += x * y;
+      }
+      double *out = &c[i * ldc + j];
+      *out = alpha * sum + (beta == 0.0 ? 0.0 : beta * *out);
+    }
+}
+
+void nnrt_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                int64_t ldc) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0 || alpha == 0.0) {
+    dscale(m, n, beta, c, ldc);
+    return;
+  }
+  if (!cblas_ok(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
+    dgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  cblas_dgemm(CblasRowMajor, cblas_trans(trans_a), cblas_trans(trans_b), (int)m, (int)n, (int)k,
+              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                        double alpha, const double *a, int64_t lda, int64_t stride_a,
+                        const double *b, int64_t ldb, int64_t stride_b, double beta, double *c,
+                        int64_t ldc, int64_t stride_c) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0)
+    stride_a = stride_b = 0;
+  for (int64_t i = 0; i < batch; i++)
+    nnrt_dgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+               c + i * stride_c, ldc);
+}

@@ -1,0 +1,269 @@
+/* init.c - parameter initialisers (nnrt_init_tensor).
+ *
+ * Every rule draws in element order from the caller's generator, a fixed
+ * number of draws per element (sparse: one uniform, plus two for a value),
+ * so a seed gives the same parameters on every machine. Values are computed
+ * in double and rounded once to the tensor's type.
+ *
+ * Fans follow PyTorch's _calculate_fan_in_and_fan_out with nnc's [in, out]
+ * layout: the last two dims are (in, out), the leading ones the receptive
+ * field. Orthogonal matrices come from Gaussian ones by Gram-Schmidt, which
+ * gives the Haar (uniform) distribution over orthonormal sets.
+ */
+#include "nnrt.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...) {
+  if (err && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return NNRT_ERR_ARG;
+}
+
+static const char *kind_name(nnrt_init_kind kind) {
+  switch (kind) {
+  case NNRT_INIT_ZEROS:
+    return "zeros";
+  case NNRT_INIT_ONES:
+    return "ones";
+  case NNRT_INIT_NORMAL:
+    return "normal";
+  case NNRT_INIT_UNIFORM:
+    return "uniform";
+  case NNRT_INIT_GLOROT:
+    return "glorot";
+  case NNRT_INIT_HE:
+    return "he";
+  case NNRT_INIT_ORTHOGONAL:
+    return "orthogonal";
+  case NNRT_INIT_SPARSE:
+    return "sparse";
+  case NNRT_INIT_CONSTANT:
+    return "constant";
+  }
+  return NULL;
+}
+
+static const char *dtype_name(nnrt_dtype dt) {
+  switch (dt) {
+  case NNRT_F32:
+    return "f32";
+  case NNRT_F64:
+    return "f64";
+  case NNRT_I32:
+    return "i32";
+  case NNRT_BOOL:
+    return "bool";
+  }
+  return "an unknown dtype";
+}
+
+static void store(nnrt_tensor *t, int64_t i, double v) {
+  if (t->dtype == NNRT_F32)
+    ((float *)t->data)[i] = (float)v;
+  else
+    ((double *)t->data)[i] = v;
+}
+
+static void fans(const nnrt_tensor *t, double *fan_in, double *fan_out) {
+  if (t->rank == 0) {
+    *fan_in = *fan_out = 1;
+  } else if (t->rank == 1) {
+    *fan_in = *fan_out = (double)t->dims[0];
+  } else {
+    double receptive = 1;
+    for (int i = 0; i < t->rank - 2; i++)
+      receptive *= (double)t->dims[i];
+    *fan_in = (double)t->dims[t->rank - 2] * receptive;
+    *fan_out = (double)t->dims[t->rank - 1] * receptive;
+  }
+}
+
+static void fill_constant(nnrt_tensor *t, int64_t numel, double v) {
+  for (int64_t i = 0; i < numel; i++)
+    store(t, i, v);
+}
+
+static void fill_normal(nnrt_rng *r, nnrt_tensor *t, int64_t numel, double mean, double std) {
+  for (int64_t i = 0; i < numel; i++)
+    store(t, i, mean + std * nnrt_rng_normal(r));
+}
+
+static void fill_uniform(nnrt_rng *r, nnrt_tensor *t, int64_t numel, double lo, double hi) {
+  for (int64_t i = 0; i < numel; i++)
+    store(t, i, lo + (hi - lo) * nnrt_rng_uniform(r));
+}
+
+static void fill_sparse(nnrt_rng *r, nnrt_tensor *t, int64_t numel, double density, double std) {
+  for (int64_t i = 0; i < numel; i++)
+    store(t, i, nnrt_rng_uniform(r) < density ? std * nnrt_rng_normal(r) : 0.0);
+}
+
+/* Makes row v (length len) of q orthogonal to rows 0..v-1, which are already
+ * orthonormal, and normalises it; returns its norm before normalising.
+ * Classical Gram-Schmidt run twice ("twice is enough", Giraud et al. 2005)
+ * is as accurate as the modified form and runs as two BLAS-2 calls. */
+static double orthonormalise_row(double *q, int64_t v, int64_t len, double *h) {
+  double *row = q + v * len;
+  for (int pass = 0; pass < 2 && v > 0; pass++) {
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)v, (int)len, 1.0, q, (int)len, row, 1, 0.0, h, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)v, (int)len, -1.0, q, (int)len, h, 1, 1.0, row, 1);
+  }
+  double norm = cblas_dnrm2((int)len, row, 1);
+  if (norm > 0)
+    cblas_dscal((int)len, 1.0 / norm, row, 1);
+  return norm;
+}
+
+/* rows = product of all but the last dim, cols = the last. The smaller side
+ * is made orthonormal: W^T W = gain^2 I when rows >= cols, else
+ * W W^T = gain^2 I. */
+static int fill_orthogonal(nnrt_rng *r, nnrt_tensor *t, double gain, char *err, size_t errlen) {
+  int64_t cols = t->dims[t->rank - 1], rows = nnrt_tensor_numel(t) / cols;
+  int64_t count = rows < cols ? rows : cols; /* vectors to orthonormalise */
+  int64_t len = rows < cols ? cols : rows;   /* their length */
+  if (len > 0x7fffffff) {
+    return fail(err, errlen, "orthogonal init: a %lld x %lld matrix is too large", (long long)rows,
+                (long long)cols);
+  }
+  double *q = malloc((size_t)(count * len) * sizeof *q);
+  double *h = malloc((size_t)count * sizeof *h);
+  if (!q || !h) {
+    free(q);
+    free(h);
+    if (err && errlen > 0)
+      snprintf(err, errlen, "orthogonal init: out of memory for a %lld x %lld matrix",
+               (long long)rows, (long long)cols);
+    return NNRT_ERR_NOMEM;
+  }
+  for (int64_t v = 0; v < count; v++) {
+    /* A Gaussian vector lies in the span of the others with probability 0;
+     * redraw in that case rather than emit a non-orthogonal row. */
+    double norm;
+    int tries = 0;
+    do {
+      for (int64_t i = 0; i < len; i++)
+        q[v * len + i] = nnrt_rng_normal(r);
+      norm = orthonormalise_row(q, v, len, h);
+    } while (norm < 1e-10 && ++tries < 8);
+  }
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++)
+      store(t, i * cols + j, gain * (rows < cols ? q[i * len + j] : q[j * len + i]));
+  free(q);
+  free(h);
+  return NNRT_OK;
+}
+
+/* The checks on a and b that would otherwise produce NaN or nonsense. */
+static int check_args(nnrt_init_kind kind, double a, double b, double fan_in, double fan_out,
+                      const nnrt_tensor *t, char *err, size_t errlen) {
+  switch (kind) {
+  case NNRT_INIT_NORMAL:
+    if (!(b >= 0) || !isfinite(a) || !isfinite(b))
+      return fail(err, errlen, "normal init: std must be finite and >= 0 (got mean %g, std %g)", a,
+                  b);
+    break;
+  case NNRT_INIT_UNIFORM:
+    if (!(a <= b) || !isfinite(a) || !isfinite(b))
+      return fail(err, errlen, "uniform init: need finite lo <= hi (got %g, %g)", a, b);
+    break;
+  case NNRT_INIT_GLOROT:
+    if (fan_in + fan_out <= 0)
+      return fail(err, errlen, "glorot init: fan_in + fan_out is 0");
+    break;
+  case NNRT_INIT_HE:
+    if (fan_in <= 0)
+      return fail(err, errlen, "he init: fan_in is 0");
+    break;
+  case NNRT_INIT_ORTHOGONAL:
+    if (t->rank < 2)
+      return fail(err, errlen, "orthogonal init needs a tensor of rank 2 or more (got rank %d)",
+                  t->rank);
+    if (!isfinite(a))
+      return fail(err, errlen, "orthogonal init: gain must be finite (got %g)", a);
+    break;
+  case NNRT_INIT_SPARSE:
+    if (!(a >= 0 && a <= 1) || !(b >= 0) || !isfinite(b))
+      return fail(err, errlen,
+                  "sparse init: need density in [0, 1] and finite std >= 0 (got %g, %g)", a, b);
+    break;
+  case NNRT_INIT_CONSTANT:
+    if (isnan(a))
+      return fail(err, errlen, "constant init: value is NaN");
+    break;
+  default:
+    break;
+  }
+  return NNRT_OK;
+}
+
+int nnrt_init_tensor(nnrt_rng *r, nnrt_init_kind kind, double a, double b, nnrt_tensor *t,
+                     char *err, size_t errlen) {
+  const char *name = kind_name(kind);
+  if (!name)
+    return fail(err, errlen, "unknown initializer kind %d", (int)kind);
+  if (!t)
+    return fail(err, errlen, "%s init: tensor is NULL", name);
+  if (t->dtype != NNRT_F32 && t->dtype != NNRT_F64)
+    return fail(err, errlen, "%s init needs an f32 or f64 tensor, got %s", name,
+                dtype_name(t->dtype));
+  int64_t numel = nnrt_tensor_numel(t);
+  if (numel < 0)
+    return fail(err, errlen, "%s init: invalid shape (rank %d)", name, t->rank);
+  if (numel == 0)
+    return NNRT_OK; /* nothing to fill, whatever the fans */
+  if (!t->data)
+    return fail(err, errlen, "%s init: tensor data is NULL", name);
+  bool random = kind != NNRT_INIT_ZEROS && kind != NNRT_INIT_ONES && kind != NNRT_INIT_CONSTANT;
+  if (random && !r)
+    return fail(err, errlen, "%s init: random generator is NULL", name);
+  double fan_in, fan_out;
+  fans(t, &fan_in, &fan_out);
+  int rc = check_args(kind, a, b, fan_in, fan_out, t, err, errlen);
+  if (rc != NNRT_OK)
+    return rc;
+
+  switch (kind) {
+  case NNRT_INIT_ZEROS:
+    fill_constant(t, numel, 0.0);
+    break;
+  case NNRT_INIT_ONES:
+    fill_constant(t, numel, 1.0);
+    break;
+  case NNRT_INIT_CONSTANT:
+    fill_constant(t, numel, a);
+    break;
+  case NNRT_INIT_NORMAL:
+    fill_normal(r, t, numel, a, b);
+    break;
+  case NNRT_INIT_UNIFORM:
+    fill_uniform(r, t, numel, a, b);
+    break;
+  case NNRT_INIT_GLOROT: {
+    double limit = sqrt(6.0 / (fan_in + fan_out));
+    fill_uniform(r, t, numel, -limit, limit);
+    break;
+  }
+  case NNRT_INIT_HE:
+    fill_normal(r, t, numel, 0.0, sqrt(2.0 / fan_in));
+    break;
+  case NNRT_INIT_ORTHOGONAL:
+    return fill_orthogonal(r, t, a, err, errlen);
+  case NNRT_INIT_SPARSE:
+    fill_sparse(r, t, numel, a, b);
+    break;
+  }
+  return NNRT_OK;
+}

@@ -1,0 +1,185 @@
+/* test_gemm.c - nnrt_[sd]gemm and the batched forms against a naive triple
+ * loop: all four transpose combinations, padded leading dimensions, alpha and
+ * beta (beta == 0 must overwrite a NaN in C), empty products (k == 0,
+ * alpha == 0 with NaN operands, m or n == 0 leaving C alone), leading
+ * dimensions CBLAS would reject (the reference path), and batches with a
+ * broadcast (stride 0) operand. */
+#include "check.h"
+#include "nnrt.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+static uint64_t lcg_state = 777;
+static double rnd(void) {
+  lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+  return (double)(lcg_state >> 11) * 0x1p-53 * 2 - 1;
+}
+
+/* Elements a stored rows x cols matrix with row stride ld spans. */
+static int64_t span(int64_t rows, int64_t cols, int64_t ld) {
+  return rows == 0 ? 0 : (rows - 1) * ld + cols;
+}
+
+typedef struct {
+  int ta, tb;
+  int64_t m, n, k, lda, ldb, ldc;
+  double alpha, beta;
+} Case;
+
+/* C = alpha op(A) op(B) + beta C in double, reading exactly as BLAS does. */
+static void naive(const Case *c, const double *a, const double *b, double *out) {
+  for (int64_t i = 0; i < c->m; i++)
+    for (int64_t j = 0; j < c->n; j++) {
+      double s = 0;
+      for (int64_t p = 0; p < c->k; p++)
+        s += (c->ta ? a[p * c->lda + i] : a[i * c->lda + p]) *
+             (c->tb ? b[j * c->ldb + p] : b[p * c->ldb + j]);
+      double *o = &out[i * c->ldc + j];
+      *o = c->alpha * s + (c->beta == 0 ? 0 : c->beta * *o);
+    }
+}
+
+/* Runs one case through nnrt_sgemm and nnrt_dgemm and compares with the
+ * naive loop; with poison_c, C starts as NaN (only valid for beta == 0). */
+static void check_case(const Case *c, int poison_c) {
+  int64_t na = span(c->ta ? c->k : c->m, c->ta ? c->m : c->k, c->lda);
+  int64_t nb = span(c->tb ? c->n : c->k, c->tb ? c->k : c->n, c->ldb);
+  int64_t nc = span(c->m, c->n, c->ldc);
+  double *a = malloc((size_t)(na + 1) * sizeof *a), *b = malloc((size_t)(nb + 1) * sizeof *b);
+  double *want = malloc((size_t)(nc + 1) * sizeof *want), *cd = malloc((size_t)(nc + 1) * 8);
+  float *af = malloc((size_t)(na + 1) * 4), *bf = malloc((size_t)(nb + 1) * 4);
+  float *cf = malloc((size_t)(nc + 1) * 4);
+  for (int64_t i = 0; i < na; i++)
+    af[i] = (float)(a[i] = (float)rnd());
+  for (int64_t i = 0; i < nb; i++)
+    bf[i] = (float)(b[i] = (float)rnd());
+  for (int64_t i = 0; i < nc; i++) {
+    want[i] = (float)rnd();
+    cf[i] = (float)(cd[i] = poison_c ? NAN : want[i]);
+  }
+  naive(c, a, b, want);
+  nnrt_sgemm(c->ta, c->tb, c->m, c->n, c->k, (float)c->alpha, af, c->lda, bf, c->ldb,
+             (float)c->beta, cf, c->ldc);
+  nnrt_dgemm(c->ta, c->tb, c->m, c->n, c->k, c->alpha, a, c->lda, b, c->ldb, c->beta, cd, c->ldc);
+  double worst_f = 0, worst_d = 0;
+  for (int64_t i = 0; i < c->m; i++)
+    for (int64_t j = 0; j < c->n; j++) {
+      int64_t at = i * c->ldc + j;
+      double ef = fabs(cf[at] - want[at]), ed = fabs(cd[at] - want[at]);
+      worst_f = ef > worst_f || isnan(ef) ? ef : worst_f;
+      worst_d = ed > worst_d || isnan(ed) ? ed : worst_d;
+    }
+  double tol = 1e-5 * (double)(c->k + 1);
+  CHECKF(worst_f <= tol && worst_d <= 1e-12 * (double)(c->k + 1),
+         "ta %d tb %d m %lld n %lld k %lld lda %lld ldb %lld ldc %lld beta %g: error f32 %g "
+         "f64 %g",
+         c->ta, c->tb, (long long)c->m, (long long)c->n, (long long)c->k, (long long)c->lda,
+         (long long)c->ldb, (long long)c->ldc, c->beta, worst_f, worst_d);
+  free(a), free(b), free(want), free(cd), free(af), free(bf), free(cf);
+}
+
+static void test_transposes(void) {
+  static const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {64, 64, 64},
+                                      {5, 1, 8}, {1, 7, 3}, {2, 3, 1},   {100, 3, 2}};
+  static const double betas[] = {0, 1, -0.5};
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++)
+      for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (size_t bi = 0; bi < 3; bi++)
+          for (int pad = 0; pad < 2; pad++) {
+            int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            Case c = {
+                ta,          tb,  m,        n, k, (ta ? m : k) + 3 * pad, (tb ? k : n) + 2 * pad,
+                n + 5 * pad, 1.5, betas[bi]};
+            check_case(&c, 0);
+            if (betas[bi] == 0)
+              check_case(&c, 1);
+          }
+}
+
+/* Leading dimensions smaller than a row: CBLAS would reject them (printing),
+ * the runtime computes the product as defined through the reference loop. */
+static void test_reference_path(void) {
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      Case c = {ta, tb, 4, 6, 5, 2, 3, 6, 0.5, 2};
+      check_case(&c, 0);
+      Case c0 = {ta, tb, 4, 6, 5, 1, 1, 6, -1, 0};
+      check_case(&c0, 1);
+    }
+}
+
+static void test_empty_products(void) {
+  float c[6] = {1, 2, 3, 4, 5, NAN};
+  double cd[6] = {1, 2, 3, 4, 5, NAN};
+  float nan_a[4] = {NAN, NAN, NAN, NAN};
+  /* k == 0: C = beta * C; A and B are not read (NULL here). */
+  nnrt_sgemm(0, 0, 2, 3, 0, 1, NULL, 1, NULL, 3, 2, c, 3);
+  CHECK(c[0] == 2 && c[4] == 10 && isnan(c[5]));
+  nnrt_sgemm(0, 0, 2, 3, 0, 1, NULL, 1, NULL, 3, 0, c, 3);
+  CHECK(c[0] == 0 && c[4] == 0 && c[5] == 0);
+  nnrt_dgemm(1, 1, 2, 3, 0, 1, NULL, 2, NULL, 1, 0, cd, 3);
+  CHECK(cd[0] == 0 && cd[5] == 0);
+  /* alpha == 0: NaN operands do not reach C. */
+  float one[6] = {1, 1, 1, 1, 1, 1};
+  nnrt_sgemm(0, 0, 2, 3, 2, 0, nan_a, 2, nan_a, 3, 1, one, 3);
+  CHECK(one[0] == 1 && one[5] == 1);
+  /* m or n == 0: nothing is touched. */
+  float keep[2] = {7, 8};
+  nnrt_sgemm(0, 0, 0, 2, 3, 1, NULL, 3, NULL, 2, 0, keep, 2);
+  nnrt_sgemm(0, 0, 1, 0, 3, 1, NULL, 3, NULL, 1, 0, keep, 1);
+  nnrt_sgemm_batched(3, 0, 0, 0, 2, 3, 1, NULL, 3, 6, NULL, 2, 6, 0, keep, 2, 2);
+  CHECK(keep[0] == 7 && keep[1] == 8);
+  nnrt_dgemm_batched(0, 0, 0, 2, 2, 2, 1, NULL, 2, 4, NULL, 2, 4, 0, NULL, 2, 4);
+}
+
+/* batch x [m, k] @ [k, n] with A broadcast (stride 0), B and C strided with
+ * a gap between matrices. */
+static void test_batched(void) {
+  enum { B = 4, M = 5, N = 6, K = 7 };
+  int64_t sb = K * N + 3, sc = M * N + 1;
+  float a[M * K], b[B * (K * N + 3)], c[B * (M * N + 1)];
+  double ad[M * K], bd[B * (K * N + 3)], cd[B * (M * N + 1)], want[B * (M * N + 1)];
+  for (int i = 0; i < M * K; i++)
+    a[i] = (float)(ad[i] = (float)rnd());
+  for (int i = 0; i < B * sb; i++)
+    b[i] = (float)(bd[i] = (float)rnd());
+  for (int i = 0; i < B * sc; i++)
+    c[i] = (float)(cd[i] = want[i] = (float)rnd());
+  Case cs = {0, 0, M, N, K, K, N, N, 2, 0.25};
+  for (int i = 0; i < B; i++)
+    naive(&cs, ad, bd + i * sb, want + i * sc);
+  nnrt_sgemm_batched(B, 0, 0, M, N, K, 2, a, K, 0, b, N, sb, 0.25f, c, N, sc);
+  nnrt_dgemm_batched(B, 0, 0, M, N, K, 2, ad, K, 0, bd, N, sb, 0.25, cd, N, sc);
+  double worst_f = 0, worst_d = 0;
+  for (int i = 0; i < B * sc; i++) {
+    worst_f = fmax(worst_f, fabs(c[i] - want[i]));
+    worst_d = fmax(worst_d, fabs(cd[i] - want[i]));
+  }
+  CHECKF(worst_f < 1e-4 && worst_d < 1e-12, "batched error f32 %g f64 %g", worst_f, worst_d);
+
+  /* Transposed and broadcast B instead. */
+  Case ct = {1, 1, M, N, K, M, K, N, 1, 0};
+  float at[B * K * M], bt[N * K], ct_out[B * M * N];
+  double atd[B * K * M], btd[N * K], wantt[B * M * N];
+  for (int i = 0; i < B * K * M; i++)
+    at[i] = (float)(atd[i] = (float)rnd());
+  for (int i = 0; i < N * K; i++)
+    bt[i] = (float)(btd[i] = (float)rnd());
+  for (int i = 0; i < B; i++)
+    naive(&ct, atd + i * K * M, btd, wantt + i * M * N);
+  nnrt_sgemm_batched(B, 1, 1, M, N, K, 1, at, M, K * M, bt, K, 0, 0, ct_out, N, M * N);
+  worst_f = 0;
+  for (int i = 0; i < B * M * N; i++)
+    worst_f = fmax(worst_f, fabs(ct_out[i] - wantt[i]));
+  CHECKF(worst_f < 1e-4, "batched transposed error %g", worst_f);
+}
+
+int main(void) {
+  test_transposes();
+  test_reference_path();
+  test_empty_products();
+  test_batched();
+  return check_report("test_gemm");
+}

@@ -58,6 +58,29 @@ static void sgemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
     }
 }
 
+/* Batch-1 inference and training are mostly matrix-vector products (the
+ * forward pass, the input gradient). OpenBLAS 0.3.21's GEMM packs its
+ * operands even then, which costs more than the product at these shapes;
+ * its GEMV does not. (Outer products, k == 1, stay with GEMM: measured
+ * faster than a plain loop at -O2.) */
+static bool sgemm_thin(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc) {
+  if (m == 1 && n > 1) { /* c[n] = op(B)^T a */
+    int inc_a = (int)(trans_a ? lda : 1);
+    cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (int)(trans_b ? n : k),
+                (int)(trans_b ? k : n), alpha, b, (int)ldb, a, inc_a, beta, c, 1);
+    return true;
+  }
+  if (n == 1 && m > 1) { /* c[m] = op(A) b */
+    int inc_b = (int)(trans_b ? 1 : ldb);
+    cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, (int)(trans_a ? k : m),
+                (int)(trans_a ? m : k), alpha, a, (int)lda, b, inc_b, beta, c, (int)ldc);
+    return true;
+  }
+  return false;
+}
+
 void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                 int64_t ldc) {
@@ -67,6 +90,9 @@ void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
     sscale(m, n, beta, c, ldc);
     return;
   }
+  if (cblas_ok(trans_a, trans_b, m, n, k, lda, ldb, ldc) &&
+      sgemm_thin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    return;
   if (!cblas_ok(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
     sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;

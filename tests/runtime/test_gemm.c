@@ -80,8 +80,9 @@ static void check_case(const Case *c, int poison_c) {
 }
 
 static void test_transposes(void) {
-  static const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {64, 64, 64},
-                                      {5, 1, 8}, {1, 7, 3}, {2, 3, 1},   {100, 3, 2}};
+  static const int64_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},  {17, 9, 33}, {64, 64, 64},
+                                      {5, 1, 8},    {1, 7, 3},  {2, 3, 1},   {100, 3, 2},
+                                      {1, 130, 70}, {90, 1, 40}}; /* m or n == 1: GEMV */
   static const double betas[] = {0, 1, -0.5};
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++)

@@ -4,6 +4,7 @@
  * elaboration errors are independent enough to report together. */
 #include "frontend.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "elab.h"
@@ -26,7 +27,19 @@ static void mark_used(Program *p, StrMap *used, const AstNode *layer, int depth)
   }
 }
 
-static void elaborate(Program *p, const FrontendOptions *opt) {
+static void add_model(Compilation *c, IrModule *m) {
+  if (!c)
+    return;
+  if (c->nmodels == c->cap_models) {
+    int cap = c->cap_models ? c->cap_models * 2 : 4;
+    c->models =
+        arena_grow(&c->arena, c->models, (size_t)c->nmodels, (size_t)cap, sizeof *c->models);
+    c->cap_models = cap;
+  }
+  c->models[c->nmodels++] = m;
+}
+
+static void elaborate(Program *p, const FrontendOptions *opt, Compilation *c) {
   const PtrVec *items = &p->root->ast->u.module.items;
   StrMap used;
   strmap_init(&used, p->arena);
@@ -45,31 +58,69 @@ static void elaborate(Program *p, const FrontendOptions *opt) {
       continue;
     }
     IrModule *m = NULL;
-    if (lower_model(p, n, p->arena, &m) && opt->emit == EMIT_IR)
-      ir_print_module(opt->out, m);
+    if (lower_model(p, n, p->arena, &m)) {
+      add_model(c, m);
+      if (opt->emit == EMIT_IR)
+        ir_print_module(opt->out, m);
+    }
   }
 }
 
-static int run(Program *p, const FrontendOptions *opt) {
+static int run(Program *p, const FrontendOptions *opt, Compilation *c) {
   if (!diag_has_errors(p->diag) && opt->emit == EMIT_AST)
     ast_print(opt->out, p->root->ast, p->diag);
   if (!diag_has_errors(p->diag)) {
     sema_check_program(p);
-    elaborate(p, opt);
+    elaborate(p, opt, c);
   }
   diag_summary(p->diag);
   return p->diag->errors;
 }
 
+Compilation *compile_file(const char *path, const FrontendOptions *opt) {
+  Compilation *c = calloc(1, sizeof *c);
+  if (!c)
+    nnc_fatal("out of memory");
+  arena_init(&c->arena);
+  diag_init(&c->diag, &c->arena, opt->diag_out);
+  program_init(&c->prog, &c->arena, &c->diag, opt->stdlib_dir);
+  c->errors = program_load_file(&c->prog, path) ? run(&c->prog, opt, c) : c->diag.errors;
+  return c;
+}
+
+void compilation_free(Compilation *c) {
+  if (!c)
+    return;
+  arena_free(&c->arena);
+  free(c);
+}
+
+IrModule *compilation_model(Compilation *c, const char *name, FILE *diag_out) {
+  if (name) {
+    for (int i = 0; i < c->nmodels; i++)
+      if (!strcmp(c->models[i]->name, name))
+        return c->models[i];
+    fprintf(diag_out, "nnc: error: no model named '%s' in this file\n", name);
+    return NULL;
+  }
+  if (c->nmodels == 1)
+    return c->models[0];
+  if (c->nmodels == 0) {
+    fprintf(diag_out, "nnc: error: the file defines no model\n");
+    return NULL;
+  }
+  fprintf(diag_out,
+          "nnc: error: the file defines %d models; choose one with --model NAME:", c->nmodels);
+  for (int i = 0; i < c->nmodels; i++)
+    fprintf(diag_out, " %s", c->models[i]->name);
+  fputc('\n', diag_out);
+  return NULL;
+}
+
 int frontend_run_file(const char *path, const FrontendOptions *opt) {
-  Arena arena;
-  arena_init(&arena);
-  Diag diag;
-  diag_init(&diag, &arena, opt->diag_out);
-  Program prog;
-  program_init(&prog, &arena, &diag, opt->stdlib_dir);
-  int errors = program_load_file(&prog, path) ? run(&prog, opt) : diag.errors;
-  arena_free(&arena);
+  Compilation *c = compile_file(path, opt);
+  int errors = c->errors;
+  compilation_free(c);
   return errors;
 }
 
@@ -82,7 +133,7 @@ int nnc_check_buffer(const char *path, const char *data, size_t len, FILE *diag_
   program_init(&prog, &arena, &diag, NULL);
   program_load_buffer(&prog, path, data, len);
   FrontendOptions opt = {.emit = EMIT_NONE, .out = diag_out, .diag_out = diag_out};
-  int errors = run(&prog, &opt);
+  int errors = run(&prog, &opt, NULL);
   arena_free(&arena);
   return errors;
 }

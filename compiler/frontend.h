@@ -1,13 +1,20 @@
 /* frontend.h - the front end as one call: load, parse, check, elaborate.
  *
- * Used by the driver (main.c), the fuzzer and, later, the REPL. Each call
- * owns one arena for the whole compilation and frees it before returning.
+ * Used by the driver (main.c), the fuzzer and, later, the REPL. A
+ * Compilation owns one arena holding everything the front end built (source
+ * text, AST, diagnostics, the IrModule of each model); the back end works on
+ * those modules and may add to the arena (derived functions) until
+ * compilation_free.
  */
 #ifndef NNC_FRONTEND_H
 #define NNC_FRONTEND_H
 
 #include <stddef.h>
 #include <stdio.h>
+
+#include "diag.h"
+#include "ir.h"
+#include "program.h"
 
 typedef enum EmitKind { EMIT_NONE, EMIT_AST, EMIT_IR } EmitKind;
 
@@ -18,8 +25,25 @@ typedef struct FrontendOptions {
   const char *stdlib_dir; /* NULL: imports search only next to the file */
 } FrontendOptions;
 
-/* Returns the number of errors (0: the program is well-formed). A file that
- * cannot be read counts as one error. */
+typedef struct Compilation {
+  Arena arena;
+  Diag diag;
+  Program prog;
+  IrModule **models; /* one per model of the root file, in source order */
+  int nmodels, cap_models;
+  int errors; /* 0: the program is well-formed and every model lowered */
+} Compilation;
+
+/* Runs the front end on `path`; never NULL. Diagnostics are printed as they
+ * are found; a file that cannot be read counts as one error. */
+Compilation *compile_file(const char *path, const FrontendOptions *opt);
+void compilation_free(Compilation *c);
+
+/* The model called `name`, or the only model when name is NULL; NULL after
+ * printing why not (no model, several, no such name) to diag_out. */
+IrModule *compilation_model(Compilation *c, const char *name, FILE *diag_out);
+
+/* Returns the number of errors (0: the program is well-formed). */
 int frontend_run_file(const char *path, const FrontendOptions *opt);
 
 /* Checks `data` as if it were the file `path`; for the fuzzer. */

@@ -38,11 +38,13 @@ void grad_log(GradCtx *g, IrValue *v, IrValue *dy) {
   ad_accumulate(g, v->args[0], ad_binary(g, OP_DIV, dy, v->args[0]));
 }
 
+/* Tests the output, not the input (relu(x) > 0 iff x > 0): the backward
+ * pass then needs only the activation, so the pre-activation can stay
+ * inside the fused bias-add + relu kernel instead of being stored. */
 void grad_relu(GradCtx *g, IrValue *v, IrValue *dy) {
-  IrValue *x = v->args[0];
-  IrValue *zero = scalar(g, x, 0.0);
-  IrValue *args[3] = {ad_binary(g, OP_GT, x, zero), dy, zero};
-  ad_accumulate(g, x, ad_emit(g, OP_SELECT, args, 3, NULL));
+  IrValue *zero = scalar(g, v, 0.0);
+  IrValue *args[3] = {ad_binary(g, OP_GT, v, zero), dy, zero};
+  ad_accumulate(g, v->args[0], ad_emit(g, OP_SELECT, args, 3, NULL));
 }
 
 /* sigmoid' = y (1 - y) */

@@ -143,7 +143,7 @@ typedef struct IrFunc {
   IrValue **inputs; /* OP_INPUT values, in argument order */
   const char **input_names;
   int ninputs, cap_inputs;
-  IrValue *result; /* == results[0] */
+  IrValue *result;   /* == results[0] */
   IrValue **results; /* several for derived functions (loss and gradients) */
   const char **result_names;
   int nresults, cap_results;

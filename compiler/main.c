@@ -1,92 +1,838 @@
 /* main.c - the nnc driver: parses the command line and runs the stages.
  *
- *   nnc check FILE...          check syntax, names and shapes
- *   nnc --emit=ast FILE        print the syntax tree
- *   nnc --emit=ir FILE         print the tensor IR of each model
+ *   nnc check FILE...              check syntax, names and shapes
+ *   nnc --emit=ast|ir FILE         print the syntax tree or the tensor IR
+ *   nnc --emit=fused-ir|llvm|grad-ir FILE, nnc --mem-plan FILE
+ *                                  print what the back end makes of it
+ *   nnc call FILE FN [ARG.npy...]  JIT-compile FN and run it on .npy files
+ *   nnc --gradcheck FILE           check derived gradients numerically
+ *   nnc bench FILE                 time the forward pass and a training step
  *
- * Exit status: 0 success, 1 errors in the program, 2 bad command line.
+ * Exit status: 0 success, 1 errors in the program or at run time, 2 bad
+ * command line.
  */
+#include <errno.h>
+#include <llvm-c/Core.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "arena.h"
+#include "autodiff.h"
+#include "bench.h"
 #include "frontend.h"
+#include "gradcheck.h"
+#include "jit.h"
+#include "memplan.h"
+#include "nnrt.h"
 #include "program.h"
 
 #ifndef NNC_VERSION
 #define NNC_VERSION "0.1.0"
 #endif
 
+enum { MAX_POSITIONAL = 256, MAX_DIMS = 32 };
+
+typedef enum BackEmit { BE_NONE, BE_FUSED, BE_LLVM, BE_GRAD, BE_MEMPLAN } BackEmit;
+typedef enum Command { CMD_NONE, CMD_CHECK, CMD_CALL, CMD_BENCH, CMD_GRADCHECK } Command;
+
+typedef struct Cli {
+  Command cmd;
+  const char *pos[MAX_POSITIONAL];
+  int npos;
+  EmitKind emit;
+  BackEmit back;
+  const char *fn, *model, *out, *out_dir, *params_dir, *forward, *loss;
+  const char *stdlib_dir;
+  const char *dim_names[MAX_DIMS];
+  int64_t dim_values[MAX_DIMS];
+  int ndims;
+  uint64_t seed;
+  bool grad, f64;
+  int threads, runs, warmup;
+  CodegenOptions cg;
+} Cli;
+
 static void usage(FILE *out) {
-  fputs("usage: nnc check FILE.nn...         check a model: syntax, names, shapes\n"
-        "       nnc --emit=ast|ir FILE.nn    print the syntax tree or the tensor IR\n"
+  fputs("usage: nnc check FILE.nn...               check a model: syntax, names, shapes\n"
+        "       nnc --emit=KIND [options] FILE.nn  print a stage's output (KIND below)\n"
+        "       nnc --mem-plan [--dim B=N] FILE.nn print the workspace plan\n"
+        "       nnc call FILE.nn FN [ARG.npy...] [-o OUT.npy | --out-dir DIR]\n"
+        "                                          JIT-compile FN and run it on the arguments\n"
+        "       nnc --gradcheck [options] FILE.nn  compare gradients with finite differences\n"
+        "       nnc bench FILE.nn [--dim B=N]      time forward and a training step\n"
         "       nnc --version | --help\n"
         "\n"
+        "emit kinds:\n"
+        "  ast        the syntax tree          ir        the tensor IR of each model\n"
+        "  fused-ir   the kernels of each function after fusion\n"
+        "  llvm       the optimised LLVM IR    grad-ir   the IR with derived gradients\n"
+        "\n"
         "options:\n"
-        "  --emit=ast        print the syntax tree of FILE\n"
-        "  --emit=ir         print the tensor IR of each model in FILE\n"
-        "  --stdlib=DIR      where `import nn` finds the standard library\n"
-        "                    (default: $NNC_STDLIB, then the installed or source stdlib)\n",
+        "  --fn NAME          the function to emit, gradcheck or call (default: all)\n"
+        "  --model NAME       the model, when the file has several\n"
+        "  --no-fuse          one kernel per operation\n"
+        "  -O0 .. -O3         LLVM optimisation level (default -O3)\n"
+        "  --grad             with fused-ir, llvm, mem-plan: the derived (gradient)\n"
+        "                     function of each function instead\n"
+        "  --dim NAME=N       bind a dimension (--mem-plan, --gradcheck, bench; default 1)\n"
+        "  --threads N        worker threads (default $NNC_THREADS, else all CPUs)\n"
+        "  --stdlib=DIR       where `import nn` finds the standard library\n"
+        "                     (default: $NNC_STDLIB, then the installed or source stdlib)\n"
+        "call options:\n"
+        "  -o OUT.npy         write the result (a function with one result)\n"
+        "  --out-dir DIR      write every result as DIR/<result name>.npy\n"
+        "                     (neither: print the results)\n"
+        "  --params DIR       read parameters from DIR/<param name>.npy\n"
+        "  --seed N           seed of the parameter initialisers (default 0)\n"
+        "  --grad             run the derived function: results and gradients with\n"
+        "                     respect to parameters and float inputs (a non-scalar\n"
+        "                     result takes its seed as the last argument)\n"
+        "  --dtype=f64        run in double precision\n"
+        "bench options:\n"
+        "  --runs N, --warmup N, --forward NAME, --loss NAME\n",
         out);
 }
 
-int main(int argc, char **argv) {
-  Arena arena;
-  arena_init(&arena);
-  FrontendOptions opt = {.emit = EMIT_NONE, .out = stdout, .diag_out = stderr};
-  const char *files[256];
-  int nfiles = 0;
-  bool check = false, explicit_stdlib = false;
+/* ------------------------------------------------------- command line */
+
+static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi)
+    return false;
+  *out = v;
+  return true;
+}
+
+/* `--name VALUE` or `--name=VALUE`; advances *i over a separate value. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *bad) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n))
+    return NULL;
+  if (a[n] == '=')
+    return a + n + 1;
+  if (a[n])
+    return NULL;
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "nnc: error: %s needs a value\n", name);
+    *bad = true;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static bool parse_dim(Cli *c, const char *s) {
+  const char *eq = strchr(s, '=');
+  int64_t v;
+  if (!eq || eq == s || !parse_int(eq + 1, 1, INT64_MAX / 2, &v) || c->ndims == MAX_DIMS) {
+    fprintf(stderr, "nnc: error: --dim expects NAME=N with N >= 1, got '%s'\n", s);
+    return false;
+  }
+  c->dim_names[c->ndims] = strndup(s, (size_t)(eq - s));
+  c->dim_values[c->ndims++] = v;
+  return true;
+}
+
+static bool parse_number_opt(const char *name, const char *v, int64_t lo, int64_t hi,
+                             int64_t *out) {
+  if (parse_int(v, lo, hi, out))
+    return true;
+  fprintf(stderr, "nnc: error: %s expects a number in [%lld, %lld], got '%s'\n", name,
+          (long long)lo, (long long)hi, v);
+  return false;
+}
+
+/* Options taking a value; returns 1 if argv[*i] was one, 0 if not, -1 on
+ * error. */
+static int parse_valued(Cli *c, int argc, char **argv, int *i) {
+  bool bad = false;
+  const char *v;
+  int64_t n;
+  const char **strs[] = {&c->fn,         &c->model,   &c->out, &c->out_dir,
+                         &c->params_dir, &c->forward, &c->loss};
+  const char *names[] = {"--fn", "--model", "-o", "--out-dir", "--params", "--forward", "--loss"};
+  for (int k = 0; k < 7; k++)
+    if ((v = opt_value(argc, argv, i, names[k], &bad)) || bad) {
+      if (v)
+        *strs[k] = v;
+      return bad ? -1 : 1;
+    }
+  if ((v = opt_value(argc, argv, i, "--dim", &bad)) || bad)
+    return !bad && parse_dim(c, v) ? 1 : -1;
+  if ((v = opt_value(argc, argv, i, "--seed", &bad)) || bad) {
+    if (bad || !parse_number_opt("--seed", v, 0, INT64_MAX, &n))
+      return -1;
+    c->seed = (uint64_t)n;
+    return 1;
+  }
+  int *ints[] = {&c->threads, &c->runs, &c->warmup};
+  const char *inames[] = {"--threads", "--runs", "--warmup"};
+  for (int k = 0; k < 3; k++)
+    if ((v = opt_value(argc, argv, i, inames[k], &bad)) || bad) {
+      if (bad || !parse_number_opt(inames[k], v, k == 2 ? 0 : 1, 4096, &n))
+        return -1;
+      *ints[k] = (int)n;
+      return 1;
+    }
+  return 0;
+}
+
+static bool parse_flag(Cli *c, const char *a) {
+  static const struct {
+    const char *name;
+    EmitKind emit;
+    BackEmit back;
+  } emits[] = {{"--emit=ast", EMIT_AST, BE_NONE},        {"--emit=ir", EMIT_IR, BE_NONE},
+               {"--emit=fused-ir", EMIT_NONE, BE_FUSED}, {"--emit=llvm", EMIT_NONE, BE_LLVM},
+               {"--emit=grad-ir", EMIT_NONE, BE_GRAD},   {"--mem-plan", EMIT_NONE, BE_MEMPLAN}};
+  for (size_t k = 0; k < sizeof emits / sizeof emits[0]; k++)
+    if (!strcmp(a, emits[k].name)) {
+      c->emit = emits[k].emit;
+      c->back = emits[k].back;
+      return true;
+    }
+  if (!strcmp(a, "--no-fuse"))
+    c->cg.fuse = false;
+  else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3])
+    c->cg.opt_level = a[2] - '0';
+  else if (!strcmp(a, "--grad"))
+    c->grad = true;
+  else if (!strcmp(a, "--dtype=f64"))
+    c->f64 = true;
+  else if (!strcmp(a, "--dtype=f32"))
+    c->f64 = false;
+  else if (!strcmp(a, "--gradcheck"))
+    c->cmd = CMD_GRADCHECK;
+  else if (!strncmp(a, "--stdlib=", 9))
+    c->stdlib_dir = a + 9;
+  else
+    return false;
+  return true;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(Cli *c, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
-      arena_free(&arena);
       return 0;
-    } else if (!strcmp(a, "--version")) {
+    }
+    if (!strcmp(a, "--version")) {
       printf("nnc %s\n", NNC_VERSION);
-      arena_free(&arena);
       return 0;
-    } else if (!strcmp(a, "check") && nfiles == 0 && !check) {
-      check = true;
-    } else if (!strcmp(a, "--emit=ast")) {
-      opt.emit = EMIT_AST;
-    } else if (!strcmp(a, "--emit=ir")) {
-      opt.emit = EMIT_IR;
-    } else if (!strncmp(a, "--stdlib=", 9)) {
-      opt.stdlib_dir = a + 9;
-      explicit_stdlib = true;
+    }
+    int r = parse_valued(c, argc, argv, &i);
+    if (r < 0)
+      return 2;
+    if (r > 0 || parse_flag(c, a))
+      continue;
+    if (c->npos == 0 && c->cmd == CMD_NONE &&
+        (!strcmp(a, "check") || !strcmp(a, "call") || !strcmp(a, "bench"))) {
+      c->cmd = a[1] == 'h' ? CMD_CHECK : a[1] == 'a' ? CMD_CALL : CMD_BENCH;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "nnc: error: unknown option '%s'\n", a);
       usage(stderr);
-      arena_free(&arena);
       return 2;
-    } else if (nfiles < (int)(sizeof files / sizeof files[0])) {
-      files[nfiles++] = a;
+    } else if (c->npos < MAX_POSITIONAL) {
+      c->pos[c->npos++] = a;
     } else {
-      fprintf(stderr, "nnc: error: too many input files\n");
-      arena_free(&arena);
+      fprintf(stderr, "nnc: error: too many arguments\n");
       return 2;
     }
   }
-  if (nfiles == 0 || (!check && opt.emit == EMIT_NONE)) {
-    fprintf(stderr, nfiles ? "nnc: error: nothing to do: use 'nnc check' or --emit=ast|ir "
-                             "(code generation is not implemented yet)\n"
-                           : "nnc: error: no input file\n");
-    usage(stderr);
-    arena_free(&arena);
+  return -1;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static IrFunc *find_func(const IrModule *m, const char *name) {
+  for (int i = 0; i < m->nfuncs; i++)
+    if (!strcmp(m->funcs[i]->name, name))
+      return m->funcs[i];
+  return NULL;
+}
+
+static void no_such_function(const IrModule *m, const char *name) {
+  fprintf(stderr, "nnc: error: model %s has no function '%s' (it has:", m->name, name);
+  for (int i = 0; i < m->nfuncs; i++)
+    fprintf(stderr, "%s %s", i ? "," : "", m->funcs[i]->name);
+  fputs(")\n", stderr);
+}
+
+/* dims of f from --dim bindings; unbound symbols are 1. */
+static void bind_cli_dims(const Cli *c, const IrModule *m, const IrFunc *f, int64_t *dims) {
+  for (int i = 0; i < f->ndims; i++) {
+    dims[i] = 1;
+    const char *name = m->syms->syms[f->dim_syms[i]].name;
+    for (int k = 0; k < c->ndims; k++)
+      if (!strcmp(c->dim_names[k], name))
+        dims[i] = c->dim_values[k];
+  }
+}
+
+/* The function a train section names as its loss, or NULL. */
+static const char *train_loss(const IrModule *m) {
+  for (int i = 0; i < m->nsections; i++) {
+    const IrSection *s = m->sections[i];
+    if (s->kind != SEC_TRAIN)
+      continue;
+    const PtrVec *fields = &s->ast->u.section.fields;
+    for (int k = 0; k < fields->len; k++) {
+      const AstNode *fl = fields->items[k];
+      if (!strcmp(fl->u.field.key, "loss") && fl->u.field.value->kind == AST_NAME)
+        return fl->u.field.value->u.name.name;
+    }
+  }
+  return NULL;
+}
+
+static bool is_scalar_float(const IrFunc *f) {
+  return f->result && f->result->type.rank == 0 && dtype_is_float(f->result->type.dtype);
+}
+
+/* ------------------------------------------------- back-end emits */
+
+static int emit_grad(Compilation *comp, IrModule *m, const Cli *c) {
+  const char *want = c->fn ? c->fn : train_loss(m);
+  int nf = m->nfuncs; /* autodiff appends */
+  for (int i = 0; i < nf; i++) {
+    IrFunc *f = m->funcs[i];
+    if (want ? strcmp(f->name, want) : !is_scalar_float(f))
+      continue;
+    char err[512];
+    if (!autodiff_func(&comp->arena, m, f, &(AdOptions){0}, err, sizeof err)) {
+      fprintf(stderr, "nnc: error: %s\n", err);
+      return 1;
+    }
+  }
+  ir_print_module(stdout, m);
+  return 0;
+}
+
+/* The training-step form of f (gradients for the parameters). */
+static IrFunc *derive(Compilation *comp, IrModule *m, IrFunc *f) {
+  char err[512];
+  IrFunc *df = autodiff_func(&comp->arena, m, f, &(AdOptions){0}, err, sizeof err);
+  if (!df)
+    fprintf(stderr, "nnc: error: %s\n", err);
+  return df;
+}
+
+static int emit_func(const IrModule *m, const IrFunc *f, const Cli *c) {
+  switch (c->back) {
+  case BE_FUSED:
+    codegen_print_fused(stdout, m, f, &c->cg);
+    return 0;
+  case BE_LLVM:
+    return codegen_print_llvm(stdout, m, f, &c->cg);
+  case BE_MEMPLAN: {
+    int64_t dims[MAX_DIMS + 64];
+    if (f->ndims > (int)(sizeof dims / sizeof dims[0]))
+      return 1;
+    bind_cli_dims(c, m, f, dims);
+    memplan_print(stdout, m, f, &c->cg, dims);
+    return 0;
+  }
+  case BE_GRAD:
+  case BE_NONE:
+    break;
+  }
+  return 0;
+}
+
+static int emit_back(Compilation *comp, IrModule *m, const Cli *c) {
+  if (c->f64)
+    ir_retype_f64(m);
+  if (c->back == BE_GRAD)
+    return emit_grad(comp, m, c);
+  if (c->fn && !find_func(m, c->fn)) {
+    no_such_function(m, c->fn);
+    return 1;
+  }
+  int rc = 0, nf = m->nfuncs; /* --grad appends derived functions */
+  for (int i = 0; i < nf && !rc; i++) {
+    IrFunc *f = m->funcs[i];
+    if (c->fn && strcmp(f->name, c->fn))
+      continue;
+    if (c->grad && !(f = derive(comp, m, f)))
+      return 1;
+    rc = emit_func(m, f, c);
+  }
+  return rc;
+}
+
+/* Runs `body` on the chosen model (or every model without --model). */
+static int for_models(Compilation *comp, const Cli *c,
+                      int (*body)(Compilation *, IrModule *, const Cli *)) {
+  if (comp->errors)
+    return 1;
+  if (c->model || comp->nmodels == 1) {
+    IrModule *m = compilation_model(comp, c->model, stderr);
+    return m ? body(comp, m, c) : 1;
+  }
+  if (comp->nmodels == 0) {
+    fprintf(stderr, "nnc: error: the file defines no model\n");
+    return 1;
+  }
+  int rc = 0;
+  for (int i = 0; i < comp->nmodels; i++)
+    rc |= body(comp, comp->models[i], c);
+  return rc;
+}
+
+static int gradcheck_one(Compilation *comp, IrModule *m, const Cli *c) {
+  ir_retype_f64(m);
+  GradcheckOptions o = gradcheck_default_options();
+  o.fn = c->fn;
+  o.seed = c->seed;
+  o.dim_names = (const char **)c->dim_names;
+  o.dim_values = c->dim_values;
+  o.ndim_bindings = c->ndims;
+  o.codegen = c->cg;
+  return gradcheck_module(&comp->arena, m, &o, stdout) ? 1 : 0;
+}
+
+static int bench_one(Compilation *comp, IrModule *m, const Cli *c) {
+  BenchOptions o = bench_default_options();
+  if (c->forward)
+    o.forward = c->forward;
+  if (c->loss)
+    o.loss = c->loss;
+  o.dim_names = (const char **)c->dim_names;
+  o.dim_values = c->dim_values;
+  o.ndim_bindings = c->ndims;
+  if (c->runs)
+    o.runs = c->runs;
+  if (c->warmup >= 0)
+    o.warmup = c->warmup;
+  o.codegen = c->cg;
+  return bench_module(&comp->arena, m, &o, stdout);
+}
+
+/* ----------------------------------------------------------- nnc call */
+
+typedef struct CallState {
+  const IrModule *m;
+  const IrFunc *f;
+  int64_t dims[MAX_DIMS + 64];
+  int bound_by[MAX_DIMS + 64]; /* argument that bound each dim, -1 */
+  int bound_axis[MAX_DIMS + 64];
+  nnrt_tensor *in, *params, *outs;
+} CallState;
+
+static const char *npy_dtype_name(nnrt_dtype dt) {
+  switch (dt) {
+  case NNRT_F32:
+    return "float32";
+  case NNRT_F64:
+    return "float64";
+  case NNRT_I32:
+    return "int32";
+  case NNRT_BOOL:
+    return "bool";
+  }
+  return "?";
+}
+
+static void shape_text(char *buf, size_t n, const nnrt_tensor *t) {
+  size_t k = (size_t)snprintf(buf, n, "(");
+  for (int i = 0; i < t->rank && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "", (long long)t->dims[i]);
+  if (k < n)
+    snprintf(buf + k, n - k, t->rank == 1 ? ",)" : ")");
+}
+
+static void arg_error(const CallState *s, int i, const nnrt_tensor *t, const char *why) {
+  Arena a;
+  arena_init(&a);
+  char shape[256];
+  shape_text(shape, sizeof shape, t);
+  const char *dt = npy_dtype_name(t->dtype);
+  fprintf(stderr,
+          "nnc: error: argument %d ('%s') of %s: expected %s, got %s %s array of shape %s%s%s\n",
+          i + 1, s->f->input_names[i], s->f->name,
+          ttype_str(&a, s->m->syms, &s->f->inputs[i]->type), dt[0] == 'i' ? "an" : "a", dt, shape,
+          why ? ": " : "", why ? why : "");
+  arena_free(&a);
+}
+
+static int sym_index(const IrFunc *f, int sym) {
+  for (int k = 0; k < f->ndims; k++)
+    if (f->dim_syms[k] == sym)
+      return k;
+  return -1;
+}
+
+/* Binds every plain symbolic dim (B) of the arguments from their shapes. */
+static bool bind_arg_dims(CallState *s) {
+  const IrFunc *f = s->f;
+  for (int i = 0; i < f->ninputs; i++) {
+    const TType *t = &f->inputs[i]->type;
+    for (int a = 0; a < t->rank; a++) {
+      Dim d = t->dims[a];
+      if (d.nsyms != 1 || d.coeff != 1)
+        continue;
+      int k = sym_index(f, d.syms[0]);
+      if (k >= 0 && s->bound_by[k] < 0) {
+        s->dims[k] = s->in[i].dims[a];
+        s->bound_by[k] = i;
+        s->bound_axis[k] = a;
+      }
+    }
+  }
+  for (int k = 0; k < f->ndims; k++)
+    if (s->bound_by[k] < 0) {
+      fprintf(stderr, "nnc: error: the arguments of %s do not determine dimension %s\n", f->name,
+              s->m->syms->syms[f->dim_syms[k]].name);
+      return false;
+    }
+  return true;
+}
+
+/* Every argument's shape against its declared type, dims bound. */
+static bool check_arg_dims(CallState *s) {
+  const IrFunc *f = s->f;
+  Arena a;
+  arena_init(&a);
+  bool ok = true;
+  for (int i = 0; i < f->ninputs && ok; i++) {
+    const TType *t = &f->inputs[i]->type;
+    for (int ax = 0; ax < t->rank && ok; ax++) {
+      bool fits = true;
+      int64_t want = memplan_dim_value(t->dims[ax], f, s->dims, &fits);
+      if (fits && want == s->in[i].dims[ax])
+        continue;
+      ok = false;
+      char why[256];
+      const Dim *d = &t->dims[ax];
+      int k = d->nsyms == 1 && d->coeff == 1 ? sym_index(f, d->syms[0]) : -1;
+      if (k >= 0)
+        snprintf(why, sizeof why,
+                 "dimension %d is %lld but %s = %lld (from argument %d '%s', dimension %d)", ax,
+                 (long long)s->in[i].dims[ax], dim_str(&a, s->m->syms, *d), (long long)want,
+                 s->bound_by[k] + 1, f->input_names[s->bound_by[k]], s->bound_axis[k]);
+      else if (dim_is_const(*d))
+        snprintf(why, sizeof why, "dimension %d is %lld, expected %lld", ax,
+                 (long long)s->in[i].dims[ax], (long long)want);
+      else
+        snprintf(why, sizeof why, "dimension %d is %lld, expected %s = %lld", ax,
+                 (long long)s->in[i].dims[ax], dim_str(&a, s->m->syms, *d), (long long)want);
+      arg_error(s, i, &s->in[i], why);
+    }
+  }
+  arena_free(&a);
+  return ok;
+}
+
+static bool read_args(CallState *s, const char *const *paths) {
+  const IrFunc *f = s->f;
+  char err[512];
+  for (int i = 0; i < f->ninputs; i++) {
+    if (nnrt_npy_read(paths[i], &s->in[i], err, sizeof err)) {
+      fprintf(stderr, "nnc: error: argument %d ('%s') of %s: %s\n", i + 1, f->input_names[i],
+              f->name, err);
+      return false;
+    }
+    const TType *t = &f->inputs[i]->type;
+    if ((int)s->in[i].dtype != (int)t->dtype || s->in[i].rank != t->rank) {
+      arg_error(s, i, &s->in[i], NULL);
+      return false;
+    }
+  }
+  return bind_arg_dims(s) && check_arg_dims(s);
+}
+
+static bool alloc_tensor(nnrt_tensor *t, DType dt, const TType *type, const IrFunc *f,
+                         const int64_t *dims) {
+  t->dtype = (nnrt_dtype)dt;
+  t->rank = type->rank;
+  int64_t n = 1;
+  bool ok = true;
+  for (int i = 0; i < type->rank; i++) {
+    t->dims[i] = memplan_dim_value(type->dims[i], f, dims, &ok);
+    ok &= !__builtin_mul_overflow(n, t->dims[i], &n);
+  }
+  int64_t bytes;
+  ok &= !__builtin_mul_overflow(n, dtype_size(dt), &bytes);
+  t->data = ok ? calloc(1, (size_t)bytes + 1) : NULL;
+  if (!t->data)
+    fprintf(stderr, "nnc: error: out of memory for a tensor of %lld elements\n", (long long)n);
+  return t->data != NULL;
+}
+
+/* f32 parameters serve a model run in f64 (--dtype=f64): widening is exact. */
+static void widen_f32(nnrt_tensor *t, nnrt_dtype want) {
+  int64_t n = nnrt_tensor_numel(t);
+  double *d = t->dtype == NNRT_F32 && want == NNRT_F64 && n >= 0
+                  ? malloc(sizeof(double) * (size_t)n + 1)
+                  : NULL;
+  if (!d)
+    return;
+  for (int64_t i = 0; i < n; i++)
+    d[i] = ((const float *)t->data)[i];
+  free(t->data);
+  t->data = d;
+  t->dtype = NNRT_F64;
+}
+
+static bool read_param(const IrParam *p, nnrt_tensor *t, const char *dir) {
+  char path[4096], err[512];
+  snprintf(path, sizeof path, "%s/%s.npy", dir, p->name);
+  nnrt_tensor got = {0};
+  if (nnrt_npy_read(path, &got, err, sizeof err)) {
+    fprintf(stderr, "nnc: error: parameter %s: %s\n", p->name, err);
+    return false;
+  }
+  widen_f32(&got, t->dtype);
+  bool same = got.dtype == t->dtype && got.rank == t->rank;
+  for (int i = 0; same && i < t->rank; i++)
+    same = got.dims[i] == t->dims[i];
+  if (!same) {
+    char want[256], have[256];
+    shape_text(want, sizeof want, t);
+    shape_text(have, sizeof have, &got);
+    fprintf(stderr, "nnc: error: parameter %s (%s): expected a %s array of shape %s, got %s %s\n",
+            p->name, path, npy_dtype_name(t->dtype), want, npy_dtype_name(got.dtype), have);
+    nnrt_tensor_free(&got);
+    return false;
+  }
+  free(t->data);
+  t->data = got.data;
+  return true;
+}
+
+/* Parameters from DIR/<name>.npy, else drawn from their initialisers in
+ * module order from one seeded stream. */
+static bool init_params(CallState *s, const Cli *c) {
+  nnrt_rng rng;
+  nnrt_rng_seed(&rng, c->seed);
+  char err[512];
+  for (int i = 0; i < s->m->nparams; i++) {
+    const IrParam *p = s->m->params[i];
+    if (!alloc_tensor(&s->params[i], p->type.dtype, &p->type, s->f, s->dims))
+      return false;
+    if (c->params_dir) {
+      if (!read_param(p, &s->params[i], c->params_dir))
+        return false;
+    } else if (nnrt_init_tensor(&rng, (nnrt_init_kind)p->init.kind, p->init.a, p->init.b,
+                                &s->params[i], err, sizeof err)) {
+      fprintf(stderr, "nnc: error: initialising %s: %s\n", p->name, err);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void print_tensor(const char *name, const nnrt_tensor *t) {
+  char shape[256];
+  shape_text(shape, sizeof shape, t);
+  printf("%s: %s %s\n", name, npy_dtype_name(t->dtype), shape);
+  int64_t n = nnrt_tensor_numel(t), row = t->rank ? t->dims[t->rank - 1] : 1;
+  for (int64_t i = 0; i < n; i++) {
+    switch (t->dtype) {
+    case NNRT_F32:
+      printf("%.9g", (double)((const float *)t->data)[i]);
+      break;
+    case NNRT_F64:
+      printf("%.17g", ((const double *)t->data)[i]);
+      break;
+    case NNRT_I32:
+      printf("%d", ((const int32_t *)t->data)[i]);
+      break;
+    case NNRT_BOOL:
+      printf("%s", ((const uint8_t *)t->data)[i] ? "true" : "false");
+      break;
+    }
+    putchar(row > 0 && (i + 1) % row == 0 ? '\n' : ' ');
+  }
+}
+
+static bool write_results(const CallState *s, const Cli *c) {
+  char err[512], path[4096];
+  const IrFunc *f = s->f;
+  if (c->out_dir && mkdir(c->out_dir, 0777) && errno != EEXIST) {
+    fprintf(stderr, "nnc: error: cannot create directory %s: %s\n", c->out_dir, strerror(errno));
+    return false;
+  }
+  for (int r = 0; r < f->nresults; r++) {
+    if (!c->out && !c->out_dir) {
+      print_tensor(f->result_names[r], &s->outs[r]);
+      continue;
+    }
+    if (c->out)
+      snprintf(path, sizeof path, "%s", c->out);
+    else
+      snprintf(path, sizeof path, "%s/%s.npy", c->out_dir, f->result_names[r]);
+    if (nnrt_npy_write(path, &s->outs[r], err, sizeof err)) {
+      fprintf(stderr, "nnc: error: %s\n", err);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool run_call(CallState *s, const Cli *c) {
+  char err[1024];
+  Jit *jit = jit_new(err, sizeof err);
+  JitFunc *jf = jit ? jit_compile(jit, s->m, s->f, &c->cg, err, sizeof err) : NULL;
+  bool ok = jf != NULL;
+  if (ok) {
+    int n = s->f->ninputs > s->m->nparams ? s->f->ninputs : s->m->nparams;
+    n = n > s->f->nresults ? n : s->f->nresults;
+    void **in = calloc((size_t)n + 1, sizeof *in), **pa = calloc((size_t)n + 1, sizeof *pa),
+         **out = calloc((size_t)n + 1, sizeof *out);
+    ok = in && pa && out;
+    for (int i = 0; ok && i < s->f->ninputs; i++)
+      in[i] = s->in[i].data;
+    for (int i = 0; ok && i < s->m->nparams; i++)
+      pa[i] = s->params[i].data;
+    for (int i = 0; ok && i < s->f->nresults; i++)
+      out[i] = s->outs[i].data;
+    if (!ok)
+      snprintf(err, sizeof err, "out of memory");
+    else if (jit_call(jf, s->dims, in, pa, out, err, sizeof err))
+      ok = false;
+    free(in);
+    free(pa);
+    free(out);
+  }
+  if (!ok)
+    fprintf(stderr, "nnc: error: %s\n", err);
+  jit_free(jit);
+  return ok;
+}
+
+static void free_tensors(nnrt_tensor *t, int n) {
+  for (int i = 0; t && i < n; i++)
+    nnrt_tensor_free(&t[i]);
+  free(t);
+}
+
+static int call_with(Compilation *comp, IrModule *m, const Cli *c) {
+  const char *fname = c->pos[1];
+  IrFunc *f = find_func(m, fname);
+  if (!f) {
+    no_such_function(m, fname);
+    return 1;
+  }
+  char err[512];
+  if (c->grad &&
+      !(f = autodiff_func(&comp->arena, m, f, &(AdOptions){.wrt_inputs = true}, err, sizeof err))) {
+    fprintf(stderr, "nnc: error: %s\n", err);
+    return 1;
+  }
+  int nargs = c->npos - 2;
+  if (nargs != f->ninputs || f->ndims > MAX_DIMS + 64) {
+    Arena a;
+    arena_init(&a);
+    fprintf(stderr, "nnc: error: %s takes %d argument%s (", f->name, f->ninputs,
+            f->ninputs == 1 ? "" : "s");
+    for (int i = 0; i < f->ninputs; i++)
+      fprintf(stderr, "%s%s: %s", i ? ", " : "", f->input_names[i],
+              ttype_str(&a, m->syms, &f->inputs[i]->type));
+    fprintf(stderr, "), got %d\n", nargs);
+    arena_free(&a);
     return 2;
   }
-  if (nfiles > 1 && opt.emit != EMIT_NONE) {
-    fprintf(stderr, "nnc: error: --emit takes one input file\n");
-    arena_free(&arena);
+  if (c->out && f->nresults != 1) {
+    fprintf(stderr, "nnc: error: %s has %d results; use --out-dir DIR\n", f->name, f->nresults);
     return 2;
   }
-  if (!explicit_stdlib)
-    opt.stdlib_dir = program_find_stdlib(&arena, argv[0]);
-  int errors = 0;
-  for (int i = 0; i < nfiles; i++)
-    errors += frontend_run_file(files[i], &opt);
+  CallState s = {.m = m, .f = f};
+  for (int k = 0; k < MAX_DIMS + 64; k++)
+    s.bound_by[k] = -1;
+  s.in = calloc((size_t)f->ninputs + 1, sizeof *s.in);
+  s.params = calloc((size_t)m->nparams + 1, sizeof *s.params);
+  s.outs = calloc((size_t)f->nresults + 1, sizeof *s.outs);
+  bool ok = s.in && s.params && s.outs && read_args(&s, c->pos + 2) && init_params(&s, c);
+  for (int r = 0; ok && r < f->nresults; r++)
+    ok = alloc_tensor(&s.outs[r], f->results[r]->type.dtype, &f->results[r]->type, f, s.dims);
+  ok = ok && run_call(&s, c) && write_results(&s, c);
+  free_tensors(s.in, f->ninputs);
+  free_tensors(s.params, m->nparams);
+  free_tensors(s.outs, f->nresults);
+  return ok ? 0 : 1;
+}
+
+static int cmd_call(Compilation *comp, const Cli *c) {
+  if (comp->errors)
+    return 1;
+  IrModule *m = compilation_model(comp, c->model, stderr);
+  if (!m)
+    return 1;
+  if (c->f64)
+    ir_retype_f64(m);
+  return call_with(comp, m, c);
+}
+
+/* --------------------------------------------------------------- main */
+
+static int run_compiled(const Cli *c, const FrontendOptions *opt) {
+  Compilation *comp = compile_file(c->pos[0], opt);
+  int rc;
+  if (c->cmd == CMD_CALL)
+    rc = cmd_call(comp, c);
+  else if (c->cmd == CMD_GRADCHECK)
+    rc = for_models(comp, c, gradcheck_one);
+  else if (c->cmd == CMD_BENCH)
+    rc = for_models(comp, c, bench_one);
+  else
+    rc = for_models(comp, c, emit_back);
+  compilation_free(comp);
+  return rc;
+}
+
+static int check_usage(const Cli *c) {
+  const char *why = NULL;
+  if (c->npos == 0)
+    why = "no input file";
+  else if (c->cmd == CMD_CALL && c->npos < 2)
+    why = "nnc call needs a file and a function name";
+  else if (c->cmd == CMD_NONE && c->emit == EMIT_NONE && c->back == BE_NONE)
+    why = "nothing to do: use 'nnc check', 'nnc call', --emit=KIND or --mem-plan";
+  else if (c->cmd != CMD_CALL && c->cmd != CMD_CHECK && c->npos > 1)
+    why = "this takes one input file";
+  else if (c->out && c->out_dir)
+    why = "-o and --out-dir cannot be combined";
+  if (!why)
+    return -1;
+  fprintf(stderr, "nnc: error: %s\n", why);
+  usage(stderr);
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  Cli c = {.threads = 0, .warmup = -1, .cg = codegen_default_options()};
+  int rc = parse_args(&c, argc, argv);
+  if (rc < 0)
+    rc = check_usage(&c);
+  if (rc >= 0) {
+    for (int i = 0; i < c.ndims; i++)
+      free((void *)c.dim_names[i]);
+    return rc;
+  }
+  Arena arena;
+  arena_init(&arena);
+  FrontendOptions opt = {.emit = c.emit, .out = stdout, .diag_out = stderr};
+  opt.stdlib_dir = c.stdlib_dir ? c.stdlib_dir : program_find_stdlib(&arena, argv[0]);
+  if (c.threads)
+    nnrt_set_threads(c.threads);
+  if (c.cmd == CMD_CHECK || (c.cmd == CMD_NONE && c.back == BE_NONE)) {
+    int errors = 0;
+    for (int i = 0; i < c.npos; i++)
+      errors += frontend_run_file(c.pos[i], &opt);
+    rc = errors ? 1 : 0;
+  } else {
+    rc = run_compiled(&c, &opt);
+  }
+  for (int i = 0; i < c.ndims; i++)
+    free((void *)c.dim_names[i]);
   arena_free(&arena);
-  return errors ? 1 : 0;
+  LLVMShutdown(); /* LLVM's global state, so that valgrind sees nothing left */
+  return rc;
 }

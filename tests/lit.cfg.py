@@ -105,5 +105,20 @@ if config.nnc_sanitized:
 # --- features for REQUIRES: / UNSUPPORTED: ---
 if os.path.exists(config.nnc_python):
     config.available_features.add("python")
+# The host's vector ISA, for checks of the generated code (nnc targets the
+# host CPU).
+try:
+    with open("/proc/cpuinfo") as f:
+        cpu_flags = f.read().split()
+except OSError:
+    cpu_flags = []
+if "avx512f" in cpu_flags:
+    config.available_features.add("avx512")
+if "avx2" in cpu_flags:
+    config.available_features.add("avx2")
 if shutil.which("valgrind"):
     config.available_features.add("valgrind")
+    # Third-party static initialisers (libLLVM's dependencies) that never
+    # free; see valgrind.supp.
+    config.environment["VALGRIND_OPTS"] = "--suppressions=" + os.path.join(
+        src_root, "tests", "valgrind.supp")

@@ -1,0 +1,61 @@
+/* callbuf.c - see callbuf.h. */
+#include "callbuf.h"
+
+#include <string.h>
+
+int64_t callbuf_dim(const IrFunc *f, const int64_t *dims, Dim d) {
+  int64_t v = d.coeff;
+  for (int i = 0; i < d.nsyms; i++)
+    for (int k = 0; k < f->ndims; k++)
+      if (f->dim_syms[k] == d.syms[i])
+        v *= dims[k];
+  return v;
+}
+
+int64_t callbuf_numel(const IrFunc *f, const int64_t *dims, const TType *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++)
+    n *= callbuf_dim(f, dims, t->dims[i]);
+  return n;
+}
+
+void *callbuf_alloc(Arena *a, const IrFunc *f, const int64_t *dims, const TType *t) {
+  size_t bytes = (size_t)callbuf_numel(f, dims, t) * nnrt_dtype_size((nnrt_dtype)t->dtype);
+  void *p = arena_alloc(a, bytes ? bytes : 1);
+  memset(p, 0, bytes);
+  return p;
+}
+
+void callbuf_fill_random(nnrt_rng *r, DType dt, void *data, int64_t n, int64_t int_range) {
+  switch (dt) {
+  case DT_F64:
+    for (int64_t i = 0; i < n; i++)
+      ((double *)data)[i] = nnrt_rng_normal(r);
+    return;
+  case DT_F32:
+    for (int64_t i = 0; i < n; i++)
+      ((float *)data)[i] = (float)nnrt_rng_normal(r);
+    return;
+  case DT_I32:
+    for (int64_t i = 0; i < n; i++)
+      ((int32_t *)data)[i] = (int32_t)nnrt_rng_below(r, (uint64_t)int_range);
+    return;
+  case DT_BOOL:
+    for (int64_t i = 0; i < n; i++)
+      ((uint8_t *)data)[i] = (uint8_t)nnrt_rng_below(r, 2);
+    return;
+  }
+}
+
+int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise) {
+  for (int i = 0; i < f->body->n; i++) {
+    const IrValue *v = f->body->vals[i];
+    if (v->op == OP_CROSS_ENTROPY && v->args[1] == x) {
+      const TType *lt = &v->args[0]->type;
+      return lt->dims[lt->rank - 1].coeff;
+    }
+    if (v->op == OP_ONE_HOT && v->args[0] == x)
+      return v->attr.depth;
+  }
+  return otherwise;
+}

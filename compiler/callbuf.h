@@ -1,0 +1,25 @@
+/* callbuf.h - host-side buffers for calling compiled functions: sizes from
+ * run-time dims, allocation, and seeded random contents. Shared by the
+ * gradient checker and the benchmark driver. */
+#ifndef NNC_CALLBUF_H
+#define NNC_CALLBUF_H
+
+#include <stdint.h>
+
+#include "ir.h"
+#include "nnrt.h"
+
+/* Value of d when f's dims (f->dim_syms) are bound to dims. */
+int64_t callbuf_dim(const IrFunc *f, const int64_t *dims, Dim d);
+int64_t callbuf_numel(const IrFunc *f, const int64_t *dims, const TType *t);
+/* Zeroed, from the arena; never NULL (out of memory is fatal). */
+void *callbuf_alloc(Arena *a, const IrFunc *f, const int64_t *dims, const TType *t);
+
+/* Floats from N(0, 1); integers in [0, int_range); bools 0/1. */
+void callbuf_fill_random(nnrt_rng *r, DType dt, void *data, int64_t n, int64_t int_range);
+
+/* Labels must index a class axis: the number of classes of the first op of
+ * f that reads x as labels (cross_entropy, one_hot), or `otherwise`. */
+int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise);
+
+#endif

@@ -153,7 +153,7 @@ int bench_module(Arena *a, IrModule *m, const BenchOptions *o, FILE *out) {
          time_calls(&ts, params, o, &step_med, &step_min, out);
   }
   if (ok) {
-    fprintf(out, "compile: %.3f s (front end %.3f s, code generation %.3f s)\n",
+    fprintf(out, "compile: %.3f s (front end %.4f s, code generation %.3f s)\n",
             o->frontend_seconds + codegen_seconds, o->frontend_seconds, codegen_seconds);
     fprintf(out, "threads: %d\n", nnrt_get_threads());
     fprintf(out, "forward:    median %.4f ms, min %.4f ms (%d runs)\n", fwd_med * 1e3,

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "elab.h"
 #include "program.h"
@@ -81,10 +82,14 @@ Compilation *compile_file(const char *path, const FrontendOptions *opt) {
   Compilation *c = calloc(1, sizeof *c);
   if (!c)
     nnc_fatal("out of memory");
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   arena_init(&c->arena);
   diag_init(&c->diag, &c->arena, opt->diag_out);
   program_init(&c->prog, &c->arena, &c->diag, opt->stdlib_dir);
   c->errors = program_load_file(&c->prog, path) ? run(&c->prog, opt, c) : c->diag.errors;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  c->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   return c;
 }
 

@@ -411,6 +411,7 @@ static int bench_one(Compilation *comp, IrModule *m, const Cli *c) {
   if (c->warmup >= 0)
     o.warmup = c->warmup;
   o.codegen = c->cg;
+  o.frontend_seconds = comp->seconds;
   return bench_module(&comp->arena, m, &o, stdout);
 }
 

@@ -21,6 +21,9 @@ run() {
   "$@"
 }
 
-# The main job: check the example model, then show the code nnc makes of it.
+# The main job, until training lands (issue 4): check the example model,
+# show its fused kernels, compile its forward and training step with the JIT
+# and verify the derived gradients against finite differences.
 run ./build/nnc check examples/mlp.nn
-run ./build/nnc --emit=ir examples/mlp.nn
+run ./build/nnc --emit=fused-ir --grad --fn loss examples/mlp.nn
+run ./build/nnc --gradcheck --fn loss --dim B=8 examples/mlp.nn

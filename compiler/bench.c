@@ -43,18 +43,12 @@ typedef struct Timed {
 } Timed;
 
 static bool bind_dims(const IrModule *m, Timed *t, const BenchOptions *o, FILE *out) {
-  for (int k = 0; k < t->f->ndims; k++) {
-    const char *name = m->syms->syms[t->f->dim_syms[k]].name;
-    t->dims[k] = 0;
-    for (int i = 0; i < o->ndim_bindings; i++)
-      if (!strcmp(o->dim_names[i], name))
-        t->dims[k] = o->dim_values[i];
-    if (t->dims[k] < 1) {
-      fprintf(out, "bench: give the dimension %s with --dim %s=N\n", name, name);
-      return false;
-    }
+  int bad = callbuf_bind_dims(m, t->f, o->dim_names, o->dim_values, o->ndim_bindings, 0, t->dims);
+  if (bad >= 0) {
+    const char *name = m->syms->syms[t->f->dim_syms[bad]].name;
+    fprintf(out, "bench: give the dimension %s with --dim %s=N\n", name, name);
   }
-  return true;
+  return bad < 0;
 }
 
 static bool prepare(Arena *a, Jit *jit, IrModule *m, IrFunc *f, const BenchOptions *o,

@@ -26,6 +26,21 @@ void *callbuf_alloc(Arena *a, const IrFunc *f, const int64_t *dims, const TType 
   return p;
 }
 
+int callbuf_bind_dims(const IrModule *m, const IrFunc *f, const char *const *names,
+                      const int64_t *values, int n, int64_t fallback, int64_t *dims) {
+  int bad = -1;
+  for (int k = 0; k < f->ndims; k++) {
+    const char *name = m->syms->syms[f->dim_syms[k]].name;
+    dims[k] = fallback;
+    for (int i = 0; i < n; i++)
+      if (!strcmp(names[i], name))
+        dims[k] = values[i];
+    if (dims[k] < 1 && bad < 0)
+      bad = k;
+  }
+  return bad;
+}
+
 void callbuf_fill_random(nnrt_rng *r, DType dt, void *data, int64_t n, int64_t int_range) {
   switch (dt) {
   case DT_F64:

@@ -15,6 +15,12 @@ int64_t callbuf_numel(const IrFunc *f, const int64_t *dims, const TType *t);
 /* Zeroed, from the arena; never NULL (out of memory is fatal). */
 void *callbuf_alloc(Arena *a, const IrFunc *f, const int64_t *dims, const TType *t);
 
+/* dims[i] for each of f's dim symbols: the value bound to its name in
+ * names/values (--dim NAME=N), else `fallback`. Returns the index of the
+ * first dim below 1, or -1 when all are usable. */
+int callbuf_bind_dims(const IrModule *m, const IrFunc *f, const char *const *names,
+                      const int64_t *values, int n, int64_t fallback, int64_t *dims);
+
 /* Floats from N(0, 1); integers in [0, int_range); bools 0/1. */
 void callbuf_fill_random(nnrt_rng *r, DType dt, void *data, int64_t n, int64_t int_range);
 

@@ -31,7 +31,7 @@ typedef struct Compilation {
   Program prog;
   IrModule **models; /* one per model of the root file, in source order */
   int nmodels, cap_models;
-  int errors; /* 0: the program is well-formed and every model lowered */
+  int errors;     /* 0: the program is well-formed and every model lowered */
   double seconds; /* wall time of the front end, for nnc bench */
 } Compilation;
 

@@ -43,18 +43,12 @@ static void *alloc_tensor(Arena *a, const Case *c, const TType *t) {
 }
 
 static bool bind_dims(Case *c, const GradcheckOptions *o, FILE *out) {
-  for (int k = 0; k < c->f->ndims; k++) {
-    const char *name = c->m->syms->syms[c->f->dim_syms[k]].name;
-    c->dims[k] = o->default_dim;
-    for (int i = 0; i < o->ndim_bindings; i++)
-      if (!strcmp(o->dim_names[i], name))
-        c->dims[k] = o->dim_values[i];
-    if (c->dims[k] < 1) {
-      fprintf(out, "gradcheck: dimension %s must be at least 1\n", name);
-      return false;
-    }
-  }
-  return true;
+  int bad = callbuf_bind_dims(c->m, c->f, o->dim_names, o->dim_values, o->ndim_bindings,
+                              o->default_dim, c->dims);
+  if (bad >= 0)
+    fprintf(out, "gradcheck: dimension %s must be at least 1\n",
+            c->m->syms->syms[c->f->dim_syms[bad]].name);
+  return bad < 0;
 }
 
 /* Inputs, parameters and the seed drawn from the generator, in a fixed

@@ -21,6 +21,7 @@
 #include "arena.h"
 #include "autodiff.h"
 #include "bench.h"
+#include "callbuf.h"
 #include "frontend.h"
 #include "gradcheck.h"
 #include "jit.h"
@@ -266,13 +267,7 @@ static void no_such_function(const IrModule *m, const char *name) {
 
 /* dims of f from --dim bindings; unbound symbols are 1. */
 static void bind_cli_dims(const Cli *c, const IrModule *m, const IrFunc *f, int64_t *dims) {
-  for (int i = 0; i < f->ndims; i++) {
-    dims[i] = 1;
-    const char *name = m->syms->syms[f->dim_syms[i]].name;
-    for (int k = 0; k < c->ndims; k++)
-      if (!strcmp(c->dim_names[k], name))
-        dims[i] = c->dim_values[k];
-  }
+  callbuf_bind_dims(m, f, c->dim_names, c->dim_values, c->ndims, 1, dims);
 }
 
 /* The function a train section names as its loss, or NULL. */

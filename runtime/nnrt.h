@@ -79,12 +79,12 @@ void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                 int64_t ldc);
 void nnrt_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-                const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
-                double *c, int64_t ldc);
+                const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                int64_t ldc);
 void nnrt_sgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
-                        float alpha, const float *a, int64_t lda, int64_t stride_a,
-                        const float *b, int64_t ldb, int64_t stride_b, float beta, float *c,
-                        int64_t ldc, int64_t stride_c);
+                        float alpha, const float *a, int64_t lda, int64_t stride_a, const float *b,
+                        int64_t ldb, int64_t stride_b, float beta, float *c, int64_t ldc,
+                        int64_t stride_c);
 void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                         double alpha, const double *a, int64_t lda, int64_t stride_a,
                         const double *b, int64_t ldb, int64_t stride_b, double beta, double *c,

@@ -449,6 +449,7 @@ static void operand_map(const IrValue *v, int i, const Map vm, Map om) {
   case OPC_MATMUL:
   case OPC_REDUCE:
   case OPC_LOSS:
+  case OPC_UPDATE:
     break;
   }
   NNC_BUG("operand_map: %s is not evaluated per element", op_info[v->op].name);
@@ -609,6 +610,19 @@ static void plan_kernel(KGen *kg) {
     Map lm;
     identity_map(lm, kg->rank - 1);
     add_access(kg, k->core->args[1], lm);
+    break;
+  }
+  case KK_UPDATE: {
+    /* grad and state follow the parameter; scale is a scalar; hyper is
+     * read by element index, so it only needs a slot */
+    const IrValue *u = k->out;
+    Map scalar;
+    identity_map(scalar, 0);
+    add_access(kg, u->args[UPD_GRAD], id);
+    slot_of(kg, u->args[UPD_HYPER]);
+    add_access(kg, u->args[UPD_SCALE], scalar);
+    for (int i = UPD_STATE; i < u->nargs; i++)
+      add_access(kg, u->args[i], id);
     break;
   }
   case KK_GEMM:
@@ -819,6 +833,7 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
   case OP_RESHAPE:
   case OP_CROSS_ENTROPY:
   case OP_MSE:
+  case OP_UPDATE:
   case OP_COUNT:
     break;
   }
@@ -874,6 +889,103 @@ static void nest(KGen *kg, int gi, int skip, LLVMValueRef lo, LLVMValueRef hi, N
 static void elementwise_body(KGen *kg, void *u) {
   (void)u;
   store_out(kg, ev_here(kg, kg->k->out));
+}
+
+/* ------------------------------------------------------- optimizer steps
+ * One pass over a parameter: read it, its gradient and its state, write
+ * the new parameter and state back in place. The formulas are PyTorch's
+ * (torch.optim, foreach=False); the step's learning rate and Adam's bias
+ * corrections arrive in hyper[] (runtime/nnrt_train.h). */
+
+typedef struct UpdateVals {
+  LLVMValueRef p, g, s[2]; /* parameter, scaled gradient, state */
+  LLVMValueRef lr, h1, h2; /* hyper[0..2] */
+} UpdateVals;
+
+static LLVMValueRef fdiv(Cg *g, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildFDiv(g->b, x, y, "");
+}
+
+static LLVMValueRef fsqrt(Cg *g, LLVMValueRef x) {
+  return call1(g, intrinsic(g, "llvm.sqrt", g->f32), x);
+}
+
+/* g + weight_decay * p: L2 regularisation folded into the gradient. */
+static LLVMValueRef with_l2(Cg *g, const IrOptim *o, const UpdateVals *u) {
+  return o->weight_decay > 0 ? fadd(g, u->g, fmul(g, cf(g, o->weight_decay), u->p)) : u->g;
+}
+
+/* state = beta * state + (1 - beta) * x */
+static LLVMValueRef ema(Cg *g, double beta, LLVMValueRef state, LLVMValueRef x) {
+  return fadd(g, fmul(g, cf(g, beta), state), fmul(g, cf(g, 1 - beta), x));
+}
+
+static void update_sgd(Cg *g, const IrOptim *o, UpdateVals *u) {
+  LLVMValueRef d = with_l2(g, o, u);
+  if (o->momentum > 0) {
+    u->s[0] = fadd(g, fmul(g, cf(g, o->momentum), u->s[0]), d);
+    d = o->nesterov ? fadd(g, d, fmul(g, cf(g, o->momentum), u->s[0])) : u->s[0];
+  }
+  u->p = fsub(g, u->p, fmul(g, u->lr, d));
+}
+
+static void update_adam(Cg *g, const IrOptim *o, UpdateVals *u) {
+  LLVMValueRef d = u->g;
+  if (o->kind == OPTIM_ADAMW)
+    u->p = fmul(g, u->p, fsub(g, cf(g, 1), fmul(g, u->lr, cf(g, o->weight_decay))));
+  else
+    d = with_l2(g, o, u);
+  u->s[0] = ema(g, o->beta1, u->s[0], d);
+  u->s[1] = ema(g, o->beta2, u->s[1], fmul(g, d, d));
+  LLVMValueRef denom = fadd(g, fmul(g, fsqrt(g, u->s[1]), u->h2), cf(g, o->eps));
+  u->p = fsub(g, u->p, fmul(g, u->h1, fdiv(g, u->s[0], denom)));
+}
+
+static void update_rmsprop(Cg *g, const IrOptim *o, UpdateVals *u) {
+  LLVMValueRef d = with_l2(g, o, u);
+  u->s[0] = ema(g, o->alpha, u->s[0], fmul(g, d, d));
+  LLVMValueRef step = fdiv(g, d, fadd(g, fsqrt(g, u->s[0]), cf(g, o->eps)));
+  if (o->momentum > 0) {
+    u->s[1] = fadd(g, fmul(g, cf(g, o->momentum), u->s[1]), step);
+    step = u->s[1];
+  }
+  u->p = fsub(g, u->p, fmul(g, u->lr, step));
+}
+
+static void update_body(KGen *kg, void *unused) {
+  (void)unused;
+  Cg *g = kg->g;
+  const IrValue *v = kg->k->out;
+  const IrOptim *o = v->attr.optim;
+  Map id, scalar;
+  identity_map(id, v->type.rank);
+  identity_map(scalar, 0);
+  UpdateVals u = {0};
+  u.p = load_access(kg, &kg->out);
+  LLVMValueRef scale = load_access(kg, find_access(kg, v->args[UPD_SCALE], scalar));
+  u.g = fmul(g, load_access(kg, find_access(kg, v->args[UPD_GRAD], id)), scale);
+  LLVMValueRef hyper = kg->bufs[slot_of(kg, v->args[UPD_HYPER])];
+  LLVMValueRef *h[3] = {&u.lr, &u.h1, &u.h2};
+  for (int i = 0; i < 3; i++)
+    *h[i] = LLVMBuildLoad2(g->b, g->f32, gep(g, g->f32, hyper, ci64(g, i)), "");
+  int nstate = v->nargs - UPD_STATE;
+  for (int i = 0; i < nstate; i++)
+    u.s[i] = load_access(kg, find_access(kg, v->args[UPD_STATE + i], id));
+  switch (o->kind) {
+  case OPTIM_SGD:
+    update_sgd(g, o, &u);
+    break;
+  case OPTIM_ADAM:
+  case OPTIM_ADAMW:
+    update_adam(g, o, &u);
+    break;
+  case OPTIM_RMSPROP:
+    update_rmsprop(g, o, &u);
+    break;
+  }
+  store_out(kg, u.p);
+  for (int i = 0; i < nstate; i++)
+    LLVMBuildStore(g->b, u.s[i], access_ptr(kg, find_access(kg, v->args[UPD_STATE + i], id)));
 }
 
 /* reassoc on accumulators only: lets the vectoriser keep partial sums. */
@@ -1056,6 +1168,7 @@ static int parallel_group(const KGen *kg) {
   switch (kg->k->kind) {
   case KK_ELEMWISE:
   case KK_COPY:
+  case KK_UPDATE:
     return kg->ngroups > 0 ? 0 : -1;
   case KK_REDUCE:
     return kg->ngroups > 1 && !kg->reduced[kg->gfirst[0]] ? 0 : -1;
@@ -1088,6 +1201,9 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   }
   case KK_XENT:
     emit_xent(kg);
+    return;
+  case KK_UPDATE:
+    nest(kg, 0, -1, pg >= 0 ? lo : NULL, hi, update_body, NULL);
     return;
   case KK_GEMM:
   case KK_ALIAS:
@@ -1382,7 +1498,8 @@ static void emit_entry(Cg *g, Entry *e) {
     case KK_REDUCE:
     case KK_ROWWISE:
     case KK_XENT:
-    case KK_COPY: {
+    case KK_COPY:
+    case KK_UPDATE: {
       KGen *kg = e->kgens[i];
       for (int gi = 0; gi < kg->ngroups; gi++) /* extents, now in the entry */
         kg->gext[gi] = dim_value(g, kg->gext_dim[gi]);

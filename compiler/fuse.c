@@ -33,6 +33,8 @@ const char *kernel_kind_name(KernelKind k) {
     return "alias";
   case KK_COPY:
     return "copy";
+  case KK_UPDATE:
+    return "update";
   }
   return "?";
 }
@@ -57,6 +59,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_REDUCE:
   case OPC_ROWWISE:
   case OPC_LOSS:
+  case OPC_UPDATE:
     return false;
   }
   return false;
@@ -70,6 +73,8 @@ bool fuse_reads_buffer(const IrValue *v, int i) {
     return true;
   case OP_CROSS_ENTROPY:
     return i == 1; /* labels are range-checked in memory before the kernel */
+  case OP_UPDATE:
+    return true;
   default:
     return false;
   }
@@ -122,6 +127,8 @@ static KernelKind root_kind(const IrValue *v) {
     return KK_ROWWISE;
   case OPC_LOSS:
     return v->op == OP_MSE ? KK_REDUCE : KK_XENT;
+  case OPC_UPDATE:
+    return KK_UPDATE;
   }
   NNC_BUG("op %s has no kernel kind", op_info[v->op].name);
 }
@@ -138,6 +145,7 @@ static const TType *domain(const Kernel *k) {
   case KK_GEMM:
   case KK_ALIAS:
   case KK_COPY:
+  case KK_UPDATE:
     return &k->out->type;
   }
   return &k->out->type;
@@ -173,6 +181,7 @@ static bool fits(const Kernel *k, const IrValue *p) {
   case KK_GEMM:
   case KK_ALIAS:
   case KK_COPY:
+  case KK_UPDATE:
     return false;
   }
   return false;
@@ -236,14 +245,17 @@ static bool const_needs_buffer(const FusedFunc *ff, const IrValue *c) {
   return false;
 }
 
-/* Values that no result depends on get no kernel (let bindings left
- * unused, rules that build more than they need). */
+/* Values that no result or update depends on get no kernel (let bindings
+ * left unused, rules that build more than they need, gradients of
+ * parameters a training step does not update). */
 static void mark_live(FusedFunc *ff, const IrFunc *f) {
   const IrBlock *b = f->body;
   for (int r = 0; r < f->nresults; r++)
     ff->live[f->results[r]->id] = true;
   for (int i = b->n - 1; i >= 0; i--) {
     const IrValue *v = b->vals[i];
+    if (op_info[v->op].cls == OPC_UPDATE)
+      ff->live[v->id] = true;
     if (v->region)
       NNC_BUG("codegen does not handle regions yet (%%%d %s)", v->id, op_info[v->op].name);
     for (int k = 0; ff->live[v->id] && k < v->nargs; k++)
@@ -395,7 +407,7 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
     if (is_source(v) && !(v->op == OP_CONST && const_needs_buffer(ff, v)))
       continue;
     Kernel *k = new_kernel(a, ff, v, &cap);
-    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && !is_source(v))
+    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_UPDATE && !is_source(v))
       grow(a, ff, k, b, i);
   }
   order_kernels(ff);

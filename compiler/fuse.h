@@ -18,6 +18,9 @@
  *   alias        reshape: a view of its operand's buffer, no code
  *   copy         writes a result that is an input, a parameter, a constant,
  *                an alias or an earlier result into its output buffer
+ *   update       one optimizer step: a loop over a parameter that rewrites
+ *                it and its optimizer state in place (its out value lives in
+ *                the parameter's buffer)
  *
  * Kernels are listed in an order that respects every dependence (by the
  * position of their out value). Constants are inlined into every kernel that
@@ -39,6 +42,7 @@ typedef enum KernelKind {
   KK_GEMM,
   KK_ALIAS,
   KK_COPY,
+  KK_UPDATE,
 } KernelKind;
 
 typedef struct Kernel {

@@ -132,7 +132,7 @@ void ir_func_remove_dead(IrFunc *f) {
     live[f->results[i]->id] = true;
   for (int i = b->n - 1; i >= 0; i--) {
     IrValue *v = b->vals[i];
-    if (v->op == OP_INPUT)
+    if (v->op == OP_INPUT || op_info[v->op].cls == OPC_UPDATE)
       live[v->id] = true;
     if (!live[v->id])
       continue;
@@ -145,4 +145,35 @@ void ir_func_remove_dead(IrFunc *f) {
       b->vals[n++] = b->vals[i];
   b->n = n;
   free(live);
+}
+
+const char *optim_kind_name(OptimKind k) {
+  static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};
+  return names[k];
+}
+
+int optim_nstate(const IrOptim *o) {
+  switch (o->kind) {
+  case OPTIM_SGD:
+    return o->momentum > 0 ? 1 : 0;
+  case OPTIM_ADAM:
+  case OPTIM_ADAMW:
+    return 2;
+  case OPTIM_RMSPROP:
+    return o->momentum > 0 ? 2 : 1;
+  }
+  return 0;
+}
+
+const char *optim_state_name(const IrOptim *o, int i) {
+  switch (o->kind) {
+  case OPTIM_SGD:
+    return "momentum";
+  case OPTIM_ADAM:
+  case OPTIM_ADAMW:
+    return i == 0 ? "m" : "v";
+  case OPTIM_RMSPROP:
+    return i == 0 ? "square_avg" : "momentum";
+  }
+  return "?";
 }

@@ -44,7 +44,33 @@ typedef enum OpClass {
   OPC_SELECT, /* elementwise, three operands, NumPy broadcasting */
   OPC_EXPAND, /* broadcasts its operand to attr.target */
   OPC_ONEHOT, /* integer indices to one-hot rows of attr.depth */
+  OPC_UPDATE, /* optimizer step: writes its parameter and state in place */
 } OpClass;
+
+/* The optimizers a train section can name, numbered as the runtime's
+ * nnrt_optim_kind. */
+typedef enum OptimKind { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW, OPTIM_RMSPROP } OptimKind;
+
+/* An optimizer's compile-time constants (the learning rate and the bias
+ * corrections change per step and reach the update through `hyper`, see
+ * runtime/nnrt_train.h). */
+typedef struct IrOptim {
+  OptimKind kind;
+  double beta1, beta2, eps; /* adam, adamw; eps also rmsprop */
+  double alpha;             /* rmsprop: smoothing of the squared gradient */
+  double momentum;          /* sgd, rmsprop */
+  double weight_decay;      /* L2 added to the gradient; adamw: decoupled */
+  bool nesterov;            /* sgd */
+} IrOptim;
+
+/* Operands of an UPDATE op. */
+enum { UPD_PARAM, UPD_GRAD, UPD_HYPER, UPD_SCALE, UPD_STATE };
+
+/* Number of state tensors (each the parameter's shape) the optimizer keeps
+ * per parameter, and their names (m, v, buf, square_avg). */
+int optim_nstate(const IrOptim *o);
+const char *optim_state_name(const IrOptim *o, int i);
+const char *optim_kind_name(OptimKind k);
 
 typedef struct IrValue IrValue;
 typedef struct IrBlock IrBlock;
@@ -86,6 +112,7 @@ typedef struct IrAttrs {
   int64_t depth;           /* ONE_HOT: number of classes */
   DType dtype;             /* ONE_HOT: element type of the result */
   int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
+  const IrOptim *optim;    /* UPDATE: which optimizer, its constants */
 } IrAttrs;
 
 struct IrValue {
@@ -183,7 +210,7 @@ void ir_block_append(Arena *a, IrBlock *b, IrValue *v);
 IrValue *ir_func_add_input(Arena *a, IrFunc *f, const char *name, TType t, SrcSpan loc);
 void ir_func_add_result(Arena *a, IrFunc *f, IrValue *v, const char *name);
 /* Removes values that no result depends on (inputs stay: they are the
- * function's signature). Keeps definition order. */
+ * function's signature; updates stay: they are its effect). Keeps definition order. */
 void ir_func_remove_dead(IrFunc *f);
 /* Is v's value a run-time constant computed from dims only? (CONST) */
 static inline bool ir_is_const(const IrValue *v) { return v->op == OP_CONST; }

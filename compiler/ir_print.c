@@ -79,6 +79,9 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
   case OPC_ONEHOT:
     fprintf(out, " depth=%lld", (long long)v->attr.depth);
     break;
+  case OPC_UPDATE:
+    fprintf(out, " %s", optim_kind_name(v->attr.optim->kind));
+    break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {
       fputs(" perm=", out);

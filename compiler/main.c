@@ -7,6 +7,7 @@
  *   nnc call FILE FN [ARG.npy...]  JIT-compile FN and run it on .npy files
  *   nnc --gradcheck FILE           check derived gradients numerically
  *   nnc bench FILE                 time the forward pass and a training step
+ *   nnc run FILE [--epochs ...]    train (or --eval, --predict) with the JIT (run.c)
  *
  * Exit status: 0 success, 1 errors in the program or at run time, 2 bad
  * command line.
@@ -28,6 +29,7 @@
 #include "memplan.h"
 #include "nnrt.h"
 #include "program.h"
+#include "run.h"
 
 #ifndef NNC_VERSION
 #define NNC_VERSION "0.1.0"
@@ -63,6 +65,8 @@ static void usage(FILE *out) {
         "                                          JIT-compile FN and run it on the arguments\n"
         "       nnc --gradcheck [options] FILE.nn  compare gradients with finite differences\n"
         "       nnc bench FILE.nn [--dim B=N]      time forward and a training step\n"
+        "       nnc run FILE.nn [options]          train with the JIT; --eval, --predict\n"
+        "                                          (nnc run --help lists its options)\n"
         "       nnc --version | --help\n"
         "\n"
         "emit kinds:\n"
@@ -802,7 +806,18 @@ static int check_usage(const Cli *c) {
   return 2;
 }
 
+static int main_run(int argc, char **argv) {
+  Arena arena;
+  arena_init(&arena);
+  int rc = run_command(argc - 1, argv + 1, program_find_stdlib(&arena, argv[0]));
+  arena_free(&arena);
+  LLVMShutdown();
+  return rc;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "run"))
+    return main_run(argc, argv);
   Cli c = {.threads = 0, .warmup = -1, .cg = codegen_default_options()};
   int rc = parse_args(&c, argc, argv);
   if (rc < 0)

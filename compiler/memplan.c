@@ -84,6 +84,9 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   case KK_ALIAS:
     p->storage[v->id] = p->storage[view_root(ff, v)->id];
     return;
+  case KK_UPDATE:
+    p->storage[v->id] = p->storage[v->args[0]->id]; /* in place */
+    return;
   case KK_ELEMWISE:
   case KK_REDUCE:
   case KK_ROWWISE:

@@ -25,6 +25,7 @@ typedef enum ValueKind {
   V_OPTIMIZER, /* sgd(...), adam(...), ... */
   V_LOSS_FN,   /* the name of a function of the model */
   V_PARAMS,    /* all, or a list of members */
+  V_SCHEDULE,  /* step(...), cosine(...) */
 } ValueKind;
 
 typedef struct FieldSpec {
@@ -41,13 +42,10 @@ typedef struct CallSpec {
 } CallSpec;
 
 static const FieldSpec data_fields[] = {
-    {"source", V_SOURCE, true},
-    {"validation", V_SPLIT, false},
-    {"batch", V_INT_POS, false},
-    {"epochs", V_INT_POS, false},
-    {"seed", V_INT_NONNEG, false},
-    {"shuffle", V_BOOL, false},
-    {NULL, 0, false},
+    {"source", V_SOURCE, true},     {"validation", V_SPLIT, false},
+    {"batch", V_INT_POS, false},    {"epochs", V_INT_POS, false},
+    {"seed", V_INT_NONNEG, false},  {"shuffle", V_BOOL, false},
+    {"standardize", V_BOOL, false}, {NULL, 0, false},
 };
 
 static const FieldSpec train_fields[] = {
@@ -55,7 +53,17 @@ static const FieldSpec train_fields[] = {
     {"optimizer", V_OPTIMIZER, true},
     {"params", V_PARAMS, false},
     {"clip", V_NUM_POS, false},
+    {"schedule", V_SCHEDULE, false},
+    {"warmup", V_INT_NONNEG, false},
+    {"patience", V_INT_NONNEG, false},
+    {"checkpoint_every", V_INT_NONNEG, false},
     {NULL, 0, false},
+};
+
+static const CallSpec schedules[] = {
+    {"step", {{"every", V_INT_POS, true}, {"gamma", V_NUM_POS, false}}},
+    {"cosine", {{"min_lr", V_NUM_NONNEG, false}}},
+    {NULL, {{0}}},
 };
 
 static const CallSpec sources[] = {
@@ -314,6 +322,8 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
     return check_number(c, &(FieldSpec){spec->name, V_FRACTION, false}, x);
   case V_OPTIMIZER:
     return check_call(c, optimizers, "optimizer", x);
+  case V_SCHEDULE:
+    return check_call(c, schedules, "schedule", x);
   case V_LOSS_FN:
     return check_loss_fn(c, x);
   case V_PARAMS:
@@ -347,7 +357,7 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
 static void check_section(SectionCheck *c, const AstNode *s) {
   const FieldSpec *specs = s->u.section.kind == SEC_TRAIN ? train_fields : data_fields;
   const char *kind = s->u.section.kind == SEC_TRAIN ? "train" : "data";
-  const AstNode *given[8] = {0};
+  const AstNode *given[16] = {0};
   const PtrVec *fields = &s->u.section.fields;
   for (int i = 0; i < fields->len; i++) {
     const AstNode *fl = fields->items[i];
@@ -355,7 +365,7 @@ static void check_section(SectionCheck *c, const AstNode *s) {
     while (specs[k].name && strcmp(specs[k].name, fl->u.field.key))
       k++;
     if (!specs[k].name) {
-      const char *names[8];
+      const char *names[16];
       int n = 0;
       for (; specs[n].name; n++)
         names[n] = specs[n].name;

@@ -462,3 +462,19 @@ bool shape_identity(ShapeCtx *c, IrValue *v) {
 }
 
 bool shape_infer(ShapeCtx *c, IrValue *v) { return op_info[v->op].shape(c, v); }
+
+/* update(param, grad, hyper, scale, state...): built by the training-step
+ * builder, never from source, so a mismatch is a bug in nnc. */
+bool shape_update(ShapeCtx *c, IrValue *v) {
+  (void)c;
+  const TType *p = &v->args[0]->type;
+  int nstate = optim_nstate(v->attr.optim);
+  if (v->nargs != 4 + nstate || v->args[0]->op != OP_PARAM || !ttype_eq(p, &v->args[1]->type))
+    NNC_BUG("update: malformed operands (%d args, %s, %s vs %s)", v->nargs,
+            op_info[v->args[0]->op].name, ty(c, p), ty(c, &v->args[1]->type));
+  for (int i = 0; i < nstate; i++)
+    if (v->args[4 + i]->op != OP_PARAM || !ttype_eq(p, &v->args[4 + i]->type))
+      NNC_BUG("update: state %d does not match its parameter", i);
+  v->type = *p;
+  return true;
+}

@@ -13,6 +13,7 @@
  * so a hostile header cannot make us allocate terabytes. Every message
  * starts with the path.
  */
+#include "fileio.h"
 #include "nnrt.h"
 
 #include <errno.h>
@@ -34,25 +35,7 @@ enum { MAX_HEADER = 64 * 1024 };
 
 static const char MAGIC[6] = "\x93NUMPY";
 
-typedef struct {
-  const char *path;
-  char *err;
-  size_t errlen;
-} NpyCtx;
-
-__attribute__((format(printf, 3, 4))) static int fail(const NpyCtx *c, int code, const char *fmt,
-                                                      ...) {
-  if (c->err && c->errlen > 0) {
-    int n = snprintf(c->err, c->errlen, "%s: ", c->path);
-    if (n >= 0 && (size_t)n < c->errlen) {
-      va_list ap;
-      va_start(ap, fmt);
-      vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-      va_end(ap);
-    }
-  }
-  return code;
-}
+typedef nnrt_file_ctx NpyCtx;
 
 /* ---- the header dict ---- */
 
@@ -97,16 +80,16 @@ static bool at_word(Cursor *cur, const char *word) {
 static int parse_string(const NpyCtx *c, Cursor *cur, char *out, size_t cap, const char *what) {
   skip_space(cur);
   if (cur->p >= cur->end || (*cur->p != '\'' && *cur->p != '"'))
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: expected a quoted %s", what);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: expected a quoted %s", what);
   char quote = *cur->p++;
   size_t n = 0;
   while (cur->p < cur->end && *cur->p != quote) {
     if (n + 1 >= cap)
-      return fail(c, NNRT_ERR_FORMAT, "malformed header: %s too long", what);
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: %s too long", what);
     out[n++] = *cur->p++;
   }
   if (cur->p >= cur->end)
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: unterminated %s", what);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: unterminated %s", what);
   cur->p++;
   out[n] = '\0';
   return NNRT_OK;
@@ -119,7 +102,8 @@ static int parse_bool(const NpyCtx *c, Cursor *cur, bool *out) {
   else if (at_word(cur, "False"))
     *out = false;
   else
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: 'fortran_order' is not True or False");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                          "malformed header: 'fortran_order' is not True or False");
   return NNRT_OK;
 }
 
@@ -127,14 +111,14 @@ static int parse_bool(const NpyCtx *c, Cursor *cur, bool *out) {
 static int parse_dim(const NpyCtx *c, Cursor *cur, int64_t *out) {
   skip_space(cur);
   if (cur->p < cur->end && *cur->p == '-')
-    return fail(c, NNRT_ERR_FORMAT, "negative dimension in 'shape'");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "negative dimension in 'shape'");
   if (cur->p >= cur->end || *cur->p < '0' || *cur->p > '9')
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: expected a dimension in 'shape'");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: expected a dimension in 'shape'");
   int64_t v = 0;
   while (cur->p < cur->end && *cur->p >= '0' && *cur->p <= '9') {
     int digit = *cur->p++ - '0';
     if (v > (INT64_MAX - digit) / 10)
-      return fail(c, NNRT_ERR_FORMAT, "dimension in 'shape' is too large");
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "dimension in 'shape' is too large");
     v = v * 10 + digit;
   }
   if (cur->p < cur->end && (*cur->p == 'L' || *cur->p == 'l'))
@@ -147,11 +131,11 @@ static int parse_dim(const NpyCtx *c, Cursor *cur, int64_t *out) {
  * anything else by it. */
 static int parse_shape(const NpyCtx *c, Cursor *cur, Header *h) {
   if (!accept(cur, '('))
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: 'shape' is not a tuple");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: 'shape' is not a tuple");
   h->rank = 0;
   while (!accept(cur, ')')) {
     if (h->rank == NNRT_MAX_RANK)
-      return fail(c, NNRT_ERR_FORMAT, "shape has more than %d dimensions", NNRT_MAX_RANK);
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "shape has more than %d dimensions", NNRT_MAX_RANK);
     int rc = parse_dim(c, cur, &h->dims[h->rank]);
     if (rc != NNRT_OK)
       return rc;
@@ -159,7 +143,7 @@ static int parse_shape(const NpyCtx *c, Cursor *cur, Header *h) {
     if (accept(cur, ')'))
       break;
     if (!accept(cur, ','))
-      return fail(c, NNRT_ERR_FORMAT, "malformed header: expected ',' or ')' in 'shape'");
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: expected ',' or ')' in 'shape'");
   }
   return NNRT_OK;
 }
@@ -170,13 +154,14 @@ static int parse_entry(const NpyCtx *c, Cursor *cur, Header *h) {
   if (rc != NNRT_OK)
     return rc;
   if (!accept(cur, ':'))
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: expected ':' after '%s'", key);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: expected ':' after '%s'", key);
   bool *seen;
   if (strcmp(key, "descr") == 0) {
     seen = &h->have_descr;
     skip_space(cur);
     if (cur->p < cur->end && (*cur->p == '[' || *cur->p == '{'))
-      return fail(c, NNRT_ERR_FORMAT, "unsupported dtype: structured arrays are not supported");
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                            "unsupported dtype: structured arrays are not supported");
     rc = parse_string(c, cur, h->descr, sizeof h->descr, "'descr'");
   } else if (strcmp(key, "fortran_order") == 0) {
     seen = &h->have_fortran;
@@ -185,12 +170,12 @@ static int parse_entry(const NpyCtx *c, Cursor *cur, Header *h) {
     seen = &h->have_shape;
     rc = parse_shape(c, cur, h);
   } else {
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: unexpected key '%s'", key);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: unexpected key '%s'", key);
   }
   if (rc != NNRT_OK)
     return rc;
   if (*seen)
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: key '%s' given twice", key);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: key '%s' given twice", key);
   *seen = true;
   return NNRT_OK;
 }
@@ -199,7 +184,7 @@ static int parse_header(const NpyCtx *c, const char *text, size_t len, Header *h
   Cursor cur = {text, text + len};
   memset(h, 0, sizeof *h);
   if (!accept(&cur, '{'))
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: expected '{'");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: expected '{'");
   while (!accept(&cur, '}')) {
     int rc = parse_entry(c, &cur, h);
     if (rc != NNRT_OK)
@@ -207,17 +192,17 @@ static int parse_header(const NpyCtx *c, const char *text, size_t len, Header *h
     if (accept(&cur, '}'))
       break;
     if (!accept(&cur, ','))
-      return fail(c, NNRT_ERR_FORMAT, "malformed header: expected ',' or '}'");
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: expected ',' or '}'");
   }
   skip_space(&cur);
   if (cur.p != cur.end)
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: text after '}'");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: text after '}'");
   const char *missing = !h->have_descr     ? "descr"
                         : !h->have_fortran ? "fortran_order"
                         : !h->have_shape   ? "shape"
                                            : NULL;
   if (missing)
-    return fail(c, NNRT_ERR_FORMAT, "malformed header: no '%s'", missing);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "malformed header: no '%s'", missing);
   return NNRT_OK;
 }
 
@@ -242,13 +227,13 @@ static int descr_dtype(const NpyCtx *c, const char *descr, nnrt_dtype *dt, size_
     if (strcmp(code, known[i].code) != 0)
       continue;
     if (order == '>' && known[i].size > 1)
-      return fail(c, NNRT_ERR_FORMAT, "big-endian data ('%s') is not supported", descr);
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "big-endian data ('%s') is not supported", descr);
     *dt = known[i].dt;
     *file_size = known[i].size;
     return NNRT_OK;
   }
-  return fail(c, NNRT_ERR_FORMAT, "unsupported dtype '%s' (nnc reads f4, f8, i4, i8 and b1)",
-              descr);
+  return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                        "unsupported dtype '%s' (nnc reads f4, f8, i4, i8 and b1)", descr);
 }
 
 /* ---- reading ---- */
@@ -264,24 +249,24 @@ static uint32_t load_le(const unsigned char *p, int n) {
 static int read_prelude(const NpyCtx *c, FILE *fp, char **text, size_t *len) {
   unsigned char pre[12];
   if (fread(pre, 1, 8, fp) != 8 || memcmp(pre, MAGIC, 6) != 0)
-    return fail(c, NNRT_ERR_FORMAT, "not a .npy file (bad magic)");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "not a .npy file (bad magic)");
   int major = pre[6], minor = pre[7];
   if (major < 1 || major > 3 || minor != 0)
-    return fail(c, NNRT_ERR_FORMAT, "unsupported .npy version %d.%d", major, minor);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "unsupported .npy version %d.%d", major, minor);
   int lenbytes = major == 1 ? 2 : 4;
   if (fread(pre + 8, 1, (size_t)lenbytes, fp) != (size_t)lenbytes)
-    return fail(c, NNRT_ERR_FORMAT, "truncated header");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated header");
   uint32_t hlen = load_le(pre + 8, lenbytes);
   if (hlen > MAX_HEADER)
-    return fail(c, NNRT_ERR_FORMAT, "header too large (%" PRIu32 " bytes, at most %d)", hlen,
-                MAX_HEADER);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "header too large (%" PRIu32 " bytes, at most %d)",
+                          hlen, MAX_HEADER);
   *text = malloc(hlen ? hlen : 1);
   if (!*text)
-    return fail(c, NNRT_ERR_NOMEM, "out of memory");
+    return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory");
   if (fread(*text, 1, hlen, fp) != hlen) {
     free(*text);
     *text = NULL;
-    return fail(c, NNRT_ERR_FORMAT, "truncated header");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated header");
   }
   *len = hlen;
   return NNRT_OK;
@@ -302,8 +287,8 @@ static int narrow_i64(const NpyCtx *c, unsigned char *buf, int64_t numel) {
     int64_t v;
     memcpy(&v, buf + 8 * i, 8);
     if (v < INT32_MIN || v > INT32_MAX)
-      return fail(c, NNRT_ERR_FORMAT,
-                  "i8 value %" PRId64 " at index %" PRId64 " does not fit in i32", v, i);
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                            "i8 value %" PRId64 " at index %" PRId64 " does not fit in i32", v, i);
     int32_t w = (int32_t)v;
     memcpy(buf + 4 * i, &w, 4); /* bytes already read: 4i < 8i + 8 */
   }
@@ -316,22 +301,23 @@ static int read_data(const NpyCtx *c, FILE *fp, const Header *h, nnrt_dtype dt, 
   memcpy(t.dims, h->dims, sizeof t.dims);
   int64_t numel = nnrt_tensor_numel(&t);
   if (numel < 0 || (uint64_t)numel > SIZE_MAX / file_size)
-    return fail(c, NNRT_ERR_FORMAT, "shape has too many elements");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "shape has too many elements");
   size_t bytes = (size_t)numel * file_size;
   int64_t left = bytes_left(fp);
   if (left >= 0 && (uint64_t)left < bytes)
-    return fail(c, NNRT_ERR_FORMAT, "truncated data: expected %zu bytes, found %" PRId64, bytes,
-                left);
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated data: expected %zu bytes, found %" PRId64,
+                          bytes, left);
   unsigned char *buf = malloc(bytes ? bytes : 1);
   if (!buf)
-    return fail(c, NNRT_ERR_NOMEM, "out of memory for %zu bytes of data", bytes);
+    return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory for %zu bytes of data", bytes);
   size_t got = fread(buf, 1, bytes, fp);
   if (got != bytes) {
     int io = ferror(fp);
     free(buf);
     if (io)
-      return fail(c, NNRT_ERR_IO, "cannot read: %s", strerror(errno));
-    return fail(c, NNRT_ERR_FORMAT, "truncated data: expected %zu bytes, found %zu", bytes, got);
+      return nnrt_file_fail(c, NNRT_ERR_IO, "cannot read: %s", strerror(errno));
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated data: expected %zu bytes, found %zu",
+                          bytes, got);
   }
   if (file_size == 8 && dt == NNRT_I32) {
     int rc = narrow_i64(c, buf, numel);
@@ -369,22 +355,22 @@ static int read_file(const NpyCtx *c, FILE *fp, nnrt_tensor *out) {
     return rc;
   /* Rank 0 and 1 are laid out the same in either order. */
   if (h.fortran && h.rank > 1)
-    return fail(c, NNRT_ERR_FORMAT, "Fortran-order arrays are not supported");
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "Fortran-order arrays are not supported");
   return read_data(c, fp, &h, dt, file_size, out);
 }
 
 int nnrt_npy_read(const char *path, nnrt_tensor *out, char *err, size_t errlen) {
   NpyCtx c = {path ? path : "(null)", err, errlen};
   if (!path || !out)
-    return fail(&c, NNRT_ERR_ARG, "%s is NULL", path ? "output tensor" : "path");
+    return nnrt_file_fail(&c, NNRT_ERR_ARG, "%s is NULL", path ? "output tensor" : "path");
   memset(out, 0, sizeof *out);
   FILE *fp = fopen(path, "rb");
   if (!fp)
-    return fail(&c, NNRT_ERR_IO, "cannot open: %s", strerror(errno));
+    return nnrt_file_fail(&c, NNRT_ERR_IO, "cannot open: %s", strerror(errno));
   struct stat st;
   if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
     fclose(fp);
-    return fail(&c, NNRT_ERR_IO, "is a directory");
+    return nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");
   }
   int rc = read_file(&c, fp, out);
   fclose(fp);
@@ -434,7 +420,7 @@ static int write_file(const NpyCtx *c, const char *tmp, const nnrt_tensor *t, si
   size_t plen = format_prelude(t, prelude);
   FILE *fp = fopen(tmp, "wb");
   if (!fp)
-    return fail(c, NNRT_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+    return nnrt_file_fail(c, NNRT_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
   /* fsync before the rename: otherwise a crash can leave the new name
    * pointing at an empty file on some file systems. */
   bool ok = fwrite(prelude, 1, plen, fp) == plen &&
@@ -446,21 +432,21 @@ static int write_file(const NpyCtx *c, const char *tmp, const nnrt_tensor *t, si
     saved = errno;
   }
   if (!ok)
-    return fail(c, NNRT_ERR_IO, "cannot write '%s': %s", tmp, strerror(saved));
+    return nnrt_file_fail(c, NNRT_ERR_IO, "cannot write '%s': %s", tmp, strerror(saved));
   return NNRT_OK;
 }
 
 static int check_tensor(const NpyCtx *c, const nnrt_tensor *t, size_t *bytes) {
   if (!t)
-    return fail(c, NNRT_ERR_ARG, "tensor is NULL");
+    return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor is NULL");
   if (!dtype_descr(t->dtype))
-    return fail(c, NNRT_ERR_ARG, "tensor has an unknown dtype (%d)", (int)t->dtype);
+    return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor has an unknown dtype (%d)", (int)t->dtype);
   int64_t numel = nnrt_tensor_numel(t);
   size_t size = nnrt_dtype_size(t->dtype);
   if (numel < 0 || (uint64_t)numel > SIZE_MAX / size)
-    return fail(c, NNRT_ERR_ARG, "tensor has an invalid shape (rank %d)", t->rank);
+    return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor has an invalid shape (rank %d)", t->rank);
   if (numel > 0 && !t->data)
-    return fail(c, NNRT_ERR_ARG, "tensor data is NULL");
+    return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor data is NULL");
   *bytes = (size_t)numel * size;
   return NNRT_OK;
 }
@@ -468,7 +454,7 @@ static int check_tensor(const NpyCtx *c, const nnrt_tensor *t, size_t *bytes) {
 int nnrt_npy_write(const char *path, const nnrt_tensor *t, char *err, size_t errlen) {
   NpyCtx c = {path ? path : "(null)", err, errlen};
   if (!path)
-    return fail(&c, NNRT_ERR_ARG, "path is NULL");
+    return nnrt_file_fail(&c, NNRT_ERR_ARG, "path is NULL");
   size_t bytes = 0;
   int rc = check_tensor(&c, t, &bytes);
   if (rc != NNRT_OK)
@@ -476,12 +462,12 @@ int nnrt_npy_write(const char *path, const nnrt_tensor *t, char *err, size_t err
   size_t plen = strlen(path);
   char *tmp = malloc(plen + sizeof ".tmp");
   if (!tmp)
-    return fail(&c, NNRT_ERR_NOMEM, "out of memory");
+    return nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
   memcpy(tmp, path, plen);
   memcpy(tmp + plen, ".tmp", sizeof ".tmp");
   rc = write_file(&c, tmp, t, bytes);
   if (rc == NNRT_OK && rename(tmp, path) != 0)
-    rc = fail(&c, NNRT_ERR_IO, "cannot rename '%s' to it: %s", tmp, strerror(errno));
+    rc = nnrt_file_fail(&c, NNRT_ERR_IO, "cannot rename '%s' to it: %s", tmp, strerror(errno));
   if (rc != NNRT_OK)
     unlink(tmp);
   free(tmp);

@@ -26,6 +26,7 @@ PACKAGES=(
   libfuzzer-19-dev # libFuzzer for tests/fuzz
   libopenblas-dev  # cblas_sgemm in the runtime
   libedit-dev      # line editing in `nnc repl`
+  libcjson-dev     # JSON headers of safetensors checkpoints (runtime)
   python3-numpy    # independent numerical oracle in tests
   valgrind         # memory checking of generated programs
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# quickstart.sh - install dependencies, build nnc, and run it on an example.
+# quickstart.sh - install dependencies, build nnc, and train the default example.
 #
 # Idempotent: a second run only rebuilds what changed. The compiler ends up in
 # build/nnc.
@@ -21,9 +21,7 @@ run() {
   "$@"
 }
 
-# The main job, until training lands (issue 4): check the example model,
-# show its fused kernels, compile its forward and training step with the JIT
-# and verify the derived gradients against finite differences.
-run ./build/nnc check examples/mlp.nn
-run ./build/nnc --emit=fused-ir --grad --fn loss examples/mlp.nn
-run ./build/nnc --gradcheck --fn loss --dim B=8 examples/mlp.nn
+# The main job: compile the default example (an MLP on the bundled 8x8
+# digits) with the JIT and train it; its last line reports the validation
+# accuracy.
+run ./build/nnc run examples/mlp.nn

@@ -117,10 +117,13 @@ PARAM_P = ("P", "4")
 
 
 def read_ops(ops_def):
+    """Ops a forward function can contain. UPDATE rows (optimizer steps)
+    exist only in training steps; tests/train/optimizers.test checks them
+    against NumPy."""
     ops = []
     for line in open(ops_def):
-        m = re.match(r'OP\(\s*\w+\s*,\s*"(\w+)"', line)
-        if m:
+        m = re.match(r'OP\(\s*\w+\s*,\s*"(\w+)"\s*,\s*-?\d+\s*,\s*(\w+)', line)
+        if m and m.group(2) != "UPDATE":
             ops.append(m.group(1))
     return ops
 

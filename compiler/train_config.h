@@ -1,0 +1,62 @@
+/* train_config.h - a model's data and train sections as plain values.
+ *
+ * sema (sections.c) has already checked every field, so reading cannot fail
+ * on a well-formed module; defaults are filled in here, in one place, and
+ * match PyTorch's where the optimizer has one.
+ */
+#ifndef NNC_TRAIN_CONFIG_H
+#define NNC_TRAIN_CONFIG_H
+
+#include "ir.h"
+#include "program.h"
+
+typedef enum DataKind { DATA_CSV, DATA_IDX, DATA_NPY, DATA_TEXT } DataKind;
+
+typedef struct DataSource {
+  DataKind kind;
+  const char *path;  /* csv, text; idx images; npy x (relative paths resolved) */
+  const char *path2; /* idx labels; npy y */
+  bool has_label;    /* csv */
+  int label;         /* csv: label column, negative from the end */
+  bool header;       /* csv */
+  int *features;     /* csv: NULL = all but the label */
+  int nfeatures;
+  double scale; /* 0 = none */
+  int64_t seq;  /* text: window length */
+} DataSource;
+
+typedef enum ScheduleKind { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } ScheduleKind;
+
+typedef struct TrainConfig {
+  /* data */
+  bool has_data;
+  DataSource source;
+  DataSource val_source; /* when has_val_source */
+  bool has_val_source;
+  double validation; /* fraction held out of source */
+  int64_t batch, epochs;
+  uint64_t seed;
+  bool shuffle, standardize;
+  /* the (first) train step */
+  bool has_train;
+  const char *step_name;
+  const char *loss_fn;
+  IrOptim optim;
+  double lr;
+  double clip;         /* 0 = none */
+  const char **params; /* member paths to update; NULL = every trainable one */
+  int nparams;
+  ScheduleKind schedule;
+  int64_t every;
+  double gamma, min_lr;
+  int64_t warmup, patience, checkpoint_every;
+  int ntrain_steps; /* train sections in the model */
+} TrainConfig;
+
+/* Reads m's sections. Relative data paths are taken from model_dir. */
+void train_config_read(Program *p, const IrModule *m, const char *model_dir, TrainConfig *out);
+
+/* Does parameter `name` belong to the member path (fc1 covers fc1.W)? */
+bool train_config_selects(const TrainConfig *c, const char *name);
+
+#endif

@@ -1,0 +1,292 @@
+/* data_idx.c - IDX files (the MNIST format) as data sets (see nnrt_data.h).
+ *
+ * A file is the magic 0x0000TTRR (TT the element type, RR the rank), RR
+ * big-endian u32 dims, then the elements, big-endian, row-major. Each file is
+ * read whole, so nothing is allocated for what a header merely claims: the
+ * size the dims imply is compared with the bytes actually there, and too few
+ * (truncated) or too many (trailing garbage) is an error.
+ */
+#include "fileio.h"
+#include "nnrt_data.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef nnrt_file_ctx Ctx;
+
+typedef struct {
+  unsigned char *file; /* the whole file */
+  int type;            /* the TT byte */
+  int size;            /* bytes per element */
+  int rank;
+  int64_t dims[NNRT_MAX_RANK];
+  int64_t count; /* elements */
+  const unsigned char *data;
+} Idx;
+
+static int type_size(int type) {
+  switch (type) {
+  case 0x08: /* u8 */
+  case 0x09: /* i8 */
+    return 1;
+  case 0x0B: /* i16 */
+    return 2;
+  case 0x0C: /* i32 */
+  case 0x0D: /* f32 */
+    return 4;
+  case 0x0E: /* f64 */
+    return 8;
+  }
+  return 0;
+}
+
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Element i as a double (exact for every IDX type). */
+static double element(const Idx *f, int64_t i) {
+  const unsigned char *p = f->data + (size_t)i * (size_t)f->size;
+  switch (f->type) {
+  case 0x08:
+    return p[0];
+  case 0x09:
+    return (int8_t)p[0];
+  case 0x0B:
+    return (int16_t)(uint16_t)((unsigned)p[0] << 8 | p[1]);
+  case 0x0C:
+    return (int32_t)be32(p);
+  case 0x0D: {
+    uint32_t u = be32(p);
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+  }
+  default: {
+    uint64_t u = (uint64_t)be32(p) << 32 | be32(p + 4);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+  }
+  }
+}
+
+static const char *plural(int64_t n, const char *one, const char *many) {
+  return n == 1 ? one : many;
+}
+
+/* Reads and checks one file; on success f->file must be freed. */
+static int open_idx(const Ctx *c, Idx *f) {
+  memset(f, 0, sizeof *f);
+  size_t len = 0;
+  int rc = nnrt_file_read_all(c, &f->file, &len);
+  if (rc != NNRT_OK)
+    return rc;
+  const unsigned char *b = f->file;
+  if ((len >= 1 && b[0] != 0) || (len >= 2 && b[1] != 0)) {
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                        "not an IDX file (bad magic: the first two bytes must be 0)");
+    goto bad;
+  }
+  if (len < 4) {
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated header: %zu bytes, the magic needs 4", len);
+    goto bad;
+  }
+  f->type = b[2];
+  f->size = type_size(f->type);
+  if (!f->size) {
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                        "unsupported IDX type 0x%02X (expected 08, 09, 0B, 0C, 0D or 0E)", f->type);
+    goto bad;
+  }
+  f->rank = b[3];
+  if (f->rank < 1 || f->rank > NNRT_MAX_RANK) {
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "IDX rank %d is outside 1..%d", f->rank, NNRT_MAX_RANK);
+    goto bad;
+  }
+  size_t header = 4 + 4 * (size_t)f->rank;
+  if (len < header) {
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated header: %zu bytes, the %d dims need %zu",
+                        len, f->rank, header);
+    goto bad;
+  }
+  /* Each dim < 2^32, so the product overflows int64 only after a check. */
+  uint64_t count = 1;
+  bool overflow = false;
+  for (int i = 0; i < f->rank; i++) {
+    f->dims[i] = be32(b + 4 + 4 * i);
+    if (f->dims[i] != 0 && count > (uint64_t)INT64_MAX / (uint64_t)f->dims[i])
+      overflow = true;
+    else
+      count *= (uint64_t)f->dims[i];
+  }
+  size_t have = len - header;
+  if (overflow || count > (uint64_t)(SIZE_MAX / (size_t)f->size) ||
+      count * (uint64_t)f->size > have) {
+    if (overflow || count > UINT64_MAX / (uint64_t)f->size)
+      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                          "truncated data: the dims promise more than 2^63 elements, "
+                          "the file has %zu bytes of data",
+                          have);
+    else
+      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                          "truncated data: the dims promise %" PRIu64 " bytes, the file has %zu",
+                          count * (uint64_t)f->size, have);
+    goto bad;
+  }
+  size_t need = (size_t)count * (size_t)f->size;
+  if (have > need) {
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                        "%zu %s of trailing garbage after the %zu bytes of data the dims promise",
+                        have - need, have - need == 1 ? "byte" : "bytes", need);
+    goto bad;
+  }
+  if (f->dims[0] == 0) {
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "no samples (the first dim is 0)");
+    goto bad;
+  }
+  f->count = (int64_t)count;
+  f->data = b + header;
+  return NNRT_OK;
+bad:
+  free(f->file);
+  f->file = NULL;
+  return rc;
+}
+
+static int convert_images(const Ctx *c, const Idx *f, double scale, float *x) {
+  for (int64_t i = 0; i < f->count; i++) {
+    double v = element(f, i);
+    float w = (float)(v * scale);
+    if (!isfinite(w)) {
+      if (!isfinite(v))
+        return nnrt_file_fail(c, NNRT_ERR_FORMAT, "element %" PRId64 " is %g, not a finite number",
+                              i, v);
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                            "element %" PRId64 " (%g times the scale %g) does not fit in f32", i, v,
+                            scale);
+    }
+    x[i] = w;
+  }
+  return NNRT_OK;
+}
+
+static int convert_labels(const Ctx *c, const Idx *f, const nnrt_label_spec *ys, void *y) {
+  for (int64_t i = 0; i < f->count; i++) {
+    double v = element(f, i);
+    if (!isfinite(v))
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                            "label %g at index %" PRId64 " is not a finite number", v, i);
+    if (ys->dtype == NNRT_F32) {
+      float w = (float)v;
+      if (!isfinite(w))
+        return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                              "label %g at index %" PRId64 " does not fit in f32", v, i);
+      ((float *)y)[i] = w;
+      continue;
+    }
+    if (v != floor(v))
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " is not an integer",
+                            v, i);
+    if (v < INT32_MIN || v > INT32_MAX)
+      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " does not fit in i32",
+                            v, i);
+    int32_t k = (int32_t)v;
+    if (ys->num_classes > 0 && (k < 0 || k >= ys->num_classes))
+      return nnrt_file_fail(
+          c, NNRT_ERR_FORMAT,
+          "label %" PRId32 " at index %" PRId64 " is outside the %" PRId64 " %s 0..%" PRId64, k, i,
+          ys->num_classes, plural(ys->num_classes, "class", "classes"), ys->num_classes - 1);
+    ((int32_t *)y)[i] = k;
+  }
+  return NNRT_OK;
+}
+
+int nnrt_load_idx(const char *images, const char *labels, double scale, const nnrt_label_spec *y,
+                  nnrt_dataset *out, char *err, size_t errlen) {
+  Ctx ci = {images ? images : "(null)", err, errlen};
+  Ctx cl = {labels ? labels : "(null)", err, errlen};
+  if (!images || !labels || !y || !out)
+    return nnrt_file_fail(&ci, NNRT_ERR_ARG, "%s is NULL",
+                          !images   ? "images path"
+                          : !labels ? "labels path"
+                          : !y      ? "label spec"
+                                    : "output");
+  memset(out, 0, sizeof *out);
+  if (y->dtype != NNRT_I32 && y->dtype != NNRT_F32)
+    return nnrt_file_fail(&cl, NNRT_ERR_ARG, "label dtype %d is neither i32 nor f32",
+                          (int)y->dtype);
+  if (y->num_classes < 0 || (y->dtype == NNRT_I32 && y->num_classes > (int64_t)INT32_MAX + 1))
+    return nnrt_file_fail(&cl, NNRT_ERR_ARG, "num_classes %" PRId64 " is out of range",
+                          y->num_classes);
+  if (!isfinite(scale))
+    return nnrt_file_fail(&ci, NNRT_ERR_ARG, "scale %g is not a finite number", scale);
+  if (scale == 0)
+    scale = 1;
+
+  Idx fi, fl;
+  int rc = open_idx(&ci, &fi);
+  if (rc != NNRT_OK)
+    return rc;
+  rc = open_idx(&cl, &fl);
+  if (rc != NNRT_OK) {
+    free(fi.file);
+    return rc;
+  }
+  float *x = NULL;
+  void *yv = NULL;
+  if (fl.rank != 1) {
+    rc = nnrt_file_fail(&cl, NNRT_ERR_SHAPE, "labels must have rank 1, not %d", fl.rank);
+    goto done;
+  }
+  if (fl.dims[0] != fi.dims[0]) {
+    rc = nnrt_file_fail(&cl, NNRT_ERR_SHAPE, "%" PRId64 " %s, but %s has %" PRId64 " %s",
+                        fl.dims[0], plural(fl.dims[0], "label", "labels"), ci.path, fi.dims[0],
+                        plural(fi.dims[0], "sample", "samples"));
+    goto done;
+  }
+  /* count * 4 <= count * size + header for every type but u8/i8, and the
+   * file of those was read whole: check anyway. */
+  if ((uint64_t)fi.count > SIZE_MAX / sizeof(float)) {
+    rc = nnrt_file_fail(&ci, NNRT_ERR_NOMEM, "too many elements for memory");
+    goto done;
+  }
+  x = malloc(fi.count ? (size_t)fi.count * sizeof(float) : 1);
+  yv = malloc((size_t)fl.count * 4); /* fl.count = n > 0 */
+  if (!x || !yv) {
+    rc = nnrt_file_fail(&ci, NNRT_ERR_NOMEM, "out of memory for %" PRId64 " samples", fi.dims[0]);
+    goto done;
+  }
+  rc = convert_images(&ci, &fi, scale, x);
+  if (rc == NNRT_OK)
+    rc = convert_labels(&cl, &fl, y, yv);
+  if (rc != NNRT_OK)
+    goto done;
+  out->n = fi.dims[0];
+  out->x_dtype = NNRT_F32;
+  out->x_rank = fi.rank - 1;
+  out->x_size = 1;
+  for (int i = 1; i < fi.rank; i++) {
+    out->x_dims[i - 1] = fi.dims[i];
+    out->x_size *= fi.dims[i];
+  }
+  out->x = x;
+  out->y_dtype = y->dtype;
+  out->y_rank = 0;
+  out->y_size = 1;
+  out->y = yv;
+  x = NULL;
+  yv = NULL;
+done:
+  free(x);
+  free(yv);
+  free(fi.file);
+  free(fl.file);
+  return rc;
+}

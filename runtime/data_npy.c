@@ -1,0 +1,210 @@
+/* data_npy.c - a pair of .npy files, x and y, as a data set (see
+ * nnrt_data.h). The files are read with nnrt_npy_read, so its checks (and
+ * its messages, which name the file) come first; then the pair must agree
+ * on the number of samples and the values are converted:
+ *
+ *   x  f32 kept, f64 narrowed to f32, i32 kept (token ids); bool is
+ *      refused. Float values must be finite.
+ *   y  to the label spec's dtype: i32 needs integral values that fit (and
+ *      lie in [0, num_classes) when that is set); f32 takes any finite value.
+ */
+#include "fileio.h"
+#include "nnrt_data.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef nnrt_file_ctx Ctx;
+
+static const char *plural(int64_t n, const char *one, const char *many) {
+  return n == 1 ? one : many;
+}
+
+/* Element i of t as a double (exact for every dtype nnrt_npy_read gives). */
+static double value(const nnrt_tensor *t, int64_t i) {
+  switch (t->dtype) {
+  case NNRT_F32:
+    return ((const float *)t->data)[i];
+  case NNRT_F64:
+    return ((const double *)t->data)[i];
+  case NNRT_I32:
+    return ((const int32_t *)t->data)[i];
+  case NNRT_BOOL:
+    return ((const uint8_t *)t->data)[i];
+  }
+  return 0;
+}
+
+/* Brings x to f32 (or leaves i32), checking that floats are finite. */
+static int convert_x(const Ctx *c, nnrt_tensor *t, int64_t count) {
+  switch (t->dtype) {
+  case NNRT_I32:
+    return NNRT_OK;
+  case NNRT_BOOL:
+    return nnrt_file_fail(c, NNRT_ERR_SHAPE, "x has dtype bool: expected f32, f64 or i32");
+  case NNRT_F32: {
+    const float *x = t->data;
+    for (int64_t i = 0; i < count; i++)
+      if (!isfinite(x[i]))
+        return nnrt_file_fail(c, NNRT_ERR_FORMAT, "element %" PRId64 " is %g, not a finite number",
+                              i, (double)x[i]);
+    return NNRT_OK;
+  }
+  case NNRT_F64: {
+    /* In place: float i lands at byte 4i, below double i + 1 at 8i + 8. */
+    unsigned char *buf = t->data;
+    for (int64_t i = 0; i < count; i++) {
+      double v;
+      memcpy(&v, buf + 8 * i, 8);
+      float w = (float)v;
+      if (!isfinite(w)) {
+        if (!isfinite(v))
+          return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                                "element %" PRId64 " is %g, not a finite number", i, v);
+        return nnrt_file_fail(c, NNRT_ERR_FORMAT, "element %" PRId64 " (%g) does not fit in f32", i,
+                              v);
+      }
+      memcpy(buf + 4 * i, &w, 4);
+    }
+    void *smaller = realloc(buf, count ? (size_t)count * 4 : 1);
+    if (smaller)
+      t->data = smaller;
+    t->dtype = NNRT_F32;
+    return NNRT_OK;
+  }
+  }
+  return nnrt_file_fail(c, NNRT_ERR_SHAPE, "unknown dtype %d", (int)t->dtype);
+}
+
+/* Converts the labels of t into a new buffer *out of ys->dtype. */
+static int convert_y(const Ctx *c, const nnrt_tensor *t, int64_t count, const nnrt_label_spec *ys,
+                     void **out) {
+  void *y = malloc(count ? (size_t)count * 4 : 1); /* i32 and f32: 4 bytes */
+  if (!y)
+    return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory for %" PRId64 " labels", count);
+  for (int64_t i = 0; i < count; i++) {
+    double v = value(t, i);
+    int rc = NNRT_OK;
+    if (!isfinite(v)) {
+      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                          "label %g at index %" PRId64 " is not a finite number", v, i);
+    } else if (ys->dtype == NNRT_F32) {
+      float w = (float)v;
+      if (!isfinite(w))
+        rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " does not fit in f32",
+                            v, i);
+      else
+        ((float *)y)[i] = w;
+    } else if (v != floor(v)) {
+      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " is not an integer", v,
+                          i);
+    } else if (v < INT32_MIN || v > INT32_MAX) {
+      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " does not fit in i32",
+                          v, i);
+    } else {
+      int32_t k = (int32_t)v;
+      if (ys->num_classes > 0 && (k < 0 || k >= ys->num_classes))
+        rc = nnrt_file_fail(
+            c, NNRT_ERR_FORMAT,
+            "label %" PRId32 " at index %" PRId64 " is outside the %" PRId64 " %s 0..%" PRId64, k,
+            i, ys->num_classes, plural(ys->num_classes, "class", "classes"), ys->num_classes - 1);
+      else
+        ((int32_t *)y)[i] = k;
+    }
+    if (rc != NNRT_OK) {
+      free(y);
+      return rc;
+    }
+  }
+  *out = y;
+  return NNRT_OK;
+}
+
+/* Per-sample dims (dims[1:]) and their product. */
+static int64_t sample_shape(const nnrt_tensor *t, int *rank, int64_t *dims) {
+  int64_t size = 1;
+  *rank = t->rank - 1;
+  for (int i = 1; i < t->rank; i++) {
+    dims[i - 1] = t->dims[i];
+    size *= t->dims[i]; /* cannot overflow: nnrt_npy_read checked the total */
+  }
+  return size;
+}
+
+int nnrt_load_npy_pair(const char *x, const char *y, const nnrt_label_spec *ys, nnrt_dataset *out,
+                       char *err, size_t errlen) {
+  Ctx cx = {x ? x : "(null)", err, errlen};
+  Ctx cy = {y ? y : "(null)", err, errlen};
+  if (!x || !y || !ys || !out)
+    return nnrt_file_fail(&cx, NNRT_ERR_ARG, "%s is NULL",
+                          !x    ? "x path"
+                          : !y  ? "y path"
+                          : !ys ? "label spec"
+                                : "output");
+  memset(out, 0, sizeof *out);
+  if (ys->dtype != NNRT_I32 && ys->dtype != NNRT_F32)
+    return nnrt_file_fail(&cy, NNRT_ERR_ARG, "label dtype %d is neither i32 nor f32",
+                          (int)ys->dtype);
+  if (ys->num_classes < 0 || (ys->dtype == NNRT_I32 && ys->num_classes > (int64_t)INT32_MAX + 1))
+    return nnrt_file_fail(&cy, NNRT_ERR_ARG, "num_classes %" PRId64 " is out of range",
+                          ys->num_classes);
+
+  nnrt_tensor tx = {0}, ty = {0};
+  void *yv = NULL;
+  int rc = nnrt_npy_read(x, &tx, err, errlen);
+  if (rc != NNRT_OK)
+    return rc;
+  rc = nnrt_npy_read(y, &ty, err, errlen);
+  if (rc != NNRT_OK)
+    goto done;
+  if (tx.rank < 1) {
+    rc =
+        nnrt_file_fail(&cx, NNRT_ERR_SHAPE, "x is a scalar: expected an array [n, ...] of samples");
+    goto done;
+  }
+  if (ty.rank < 1) {
+    rc = nnrt_file_fail(&cy, NNRT_ERR_SHAPE, "y is a scalar: expected an array [n, ...] of labels");
+    goto done;
+  }
+  if (tx.dims[0] == 0) {
+    rc = nnrt_file_fail(&cx, NNRT_ERR_FORMAT, "no samples (the first dim is 0)");
+    goto done;
+  }
+  if (ty.dims[0] != tx.dims[0]) {
+    rc = nnrt_file_fail(&cy, NNRT_ERR_SHAPE, "%" PRId64 " %s, but %s has %" PRId64 " %s",
+                        ty.dims[0], plural(ty.dims[0], "label", "labels"), cx.path, tx.dims[0],
+                        plural(tx.dims[0], "sample", "samples"));
+    goto done;
+  }
+  int xr = 0, yr = 0;
+  int64_t xd[NNRT_MAX_RANK] = {0}, yd[NNRT_MAX_RANK] = {0};
+  int64_t xs = sample_shape(&tx, &xr, xd), ysz = sample_shape(&ty, &yr, yd);
+  rc = convert_x(&cx, &tx, tx.dims[0] * xs);
+  if (rc != NNRT_OK)
+    goto done;
+  rc = convert_y(&cy, &ty, ty.dims[0] * ysz, ys, &yv);
+  if (rc != NNRT_OK)
+    goto done;
+  out->n = tx.dims[0];
+  out->x_dtype = tx.dtype;
+  out->x_rank = xr;
+  memcpy(out->x_dims, xd, sizeof xd);
+  out->x_size = xs;
+  out->x = tx.data;
+  tx.data = NULL;
+  out->y_dtype = ys->dtype;
+  out->y_rank = yr;
+  memcpy(out->y_dims, yd, sizeof yd);
+  out->y_size = ysz;
+  out->y = yv;
+  yv = NULL;
+done:
+  free(yv);
+  nnrt_tensor_free(&tx);
+  nnrt_tensor_free(&ty);
+  return rc;
+}

@@ -1,0 +1,194 @@
+/* nnrt_train.h - the training loop, learning-rate schedules and the
+ * run-time side of the optimizers.
+ *
+ * The optimizer's arithmetic is compiled into the model's training step (one
+ * fused pass over each parameter and its state); its constants (betas, eps,
+ * weight decay, momentum) are baked in there. What changes from step to step
+ * comes from here, as four floats ("hyper") the step reads:
+ *
+ *   hyper[0]  the learning rate of this step (schedule and warm-up applied)
+ *   hyper[1]  adam/adamw: hyper[0] / (1 - beta1^t)   (bias correction)
+ *   hyper[2]  adam/adamw: 1 / sqrt(1 - beta2^t)
+ *   hyper[3]  0 (reserved)
+ *
+ * where t is the 1-based step number (t < 1 counts as 1 in the corrections).
+ * For sgd and rmsprop hyper[1] and hyper[2] are 0. The loop drives a
+ * compiled model through callbacks, so the JIT (`nnc run`) and
+ * ahead-of-time executables share it. Nothing here prints unless a log
+ * stream is given.
+ */
+#ifndef NNRT_TRAIN_H
+#define NNRT_TRAIN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "nnrt.h"
+#include "nnrt_checkpoint.h"
+#include "nnrt_data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- optimizers and schedules ------------------------------------------ */
+
+typedef enum nnrt_optim_kind { NNRT_SGD, NNRT_ADAM, NNRT_ADAMW, NNRT_RMSPROP } nnrt_optim_kind;
+
+typedef enum nnrt_schedule_kind {
+  NNRT_SCHED_CONSTANT,
+  NNRT_SCHED_STEP,   /* lr * gamma^floor(epoch / every) */
+  NNRT_SCHED_COSINE, /* min_lr + (lr - min_lr) * (1 + cos(pi * s / S)) / 2 over the
+                        S = total_steps - warmup steps after the warm-up */
+} nnrt_schedule_kind;
+
+typedef struct nnrt_optimizer {
+  nnrt_optim_kind kind;
+  double lr;
+  double beta1, beta2; /* adam, adamw */
+  nnrt_schedule_kind schedule;
+  int64_t every;       /* STEP: epochs between decays */
+  double gamma;        /* STEP: factor */
+  double min_lr;       /* COSINE: the floor */
+  int64_t warmup;      /* steps of linear warm-up: lr * t / warmup for t <= warmup */
+  int64_t total_steps; /* COSINE: steps in the whole run (the loop sets it) */
+} nnrt_optimizer;
+
+/* The learning rate of 1-based step t in 0-based epoch `epoch`: the
+ * schedule's value, times t / warmup while t <= warmup. STEP with every <= 0
+ * and COSINE with total_steps <= warmup are constant; COSINE holds min_lr
+ * after total_steps. Computed in double. */
+double nnrt_optimizer_lr(const nnrt_optimizer *o, int64_t t, int64_t epoch);
+/* Fills hyper[4] for step t (see the top of this file). */
+void nnrt_optimizer_hyper(const nnrt_optimizer *o, int64_t t, int64_t epoch, float hyper[4]);
+
+/* ---- the compiled model, as the loop sees it ---------------------------- */
+
+typedef struct nnrt_model_io {
+  void *ctx;
+  const char *model_name; /* checked against a checkpoint's "nnc.model" */
+  /* One training step on `batch` samples (x, y as nnrt_dataset_gather lays
+   * them out): forward, backward and the update of every parameter and its
+   * optimizer state in place. Writes *loss (the batch mean) and, when
+   * num_classes > 0 and logits != NULL, logits [batch, num_classes].
+   * The loop passes logits only when it can score them: I32 labels in y
+   * (then logits hold one row per label: [batch * y_size, num_classes], so a
+   * sequence model with y [seq] writes [batch, seq, num_classes]) or F32
+   * targets of y_size == num_classes (scored by their argmax). Otherwise
+   * logits is NULL and no accuracy is reported. A prediction is the first
+   * largest logit of its row. */
+  int (*train_step)(void *ctx, int64_t batch, const void *x, const void *y, const float hyper[4],
+                    float *loss, float *logits, char *err, size_t errlen);
+  /* The same loss (and logits) with nothing updated. */
+  int (*evaluate)(void *ctx, int64_t batch, const void *x, const void *y, float *loss,
+                  float *logits, char *err, size_t errlen);
+  int64_t num_classes; /* > 0: the loss is a cross-entropy; accuracy is reported */
+  /* What a checkpoint holds, in this order: parameters, optimizer state, and
+   * anything else the caller keeps with them (data statistics). */
+  nnrt_named_tensor *tensors;
+  int ntensors;
+} nnrt_model_io;
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+/* Where a run stands; saved as checkpoint metadata ("nnc.step", ...) so a
+ * resumed run continues exactly where the saved one was: the same epoch
+ * lines (timings aside) and the same final parameters, bit for bit.
+ * batch may equal the epoch's batch count: the epoch's batches are done but
+ * not its end (validation, its line), which a resumed run then does. */
+typedef struct nnrt_train_state {
+  int64_t step;  /* optimizer steps done */
+  int64_t epoch; /* current 0-based epoch */
+  int64_t batch; /* batches of `epoch` done */
+  /* running sums of the current epoch, so its summary line is the same */
+  double loss_sum; /* sum over done batches of loss * batch size */
+  int64_t correct, seen;
+  /* early stopping */
+  double best_val_loss; /* +inf before the first validation */
+  int64_t bad_epochs;
+  nnrt_rng rng; /* for stochastic layers (dropout); seeded from the run's
+                   seed, saved and restored. NB: nnrt_model_io has no way to
+                   hand it to the model, so the loop only carries it. */
+} nnrt_train_state;
+
+/* Zero counts, best_val_loss = +inf, rng seeded from seed. */
+void nnrt_train_state_init(nnrt_train_state *s, uint64_t seed);
+
+/* Writes m->tensors and s (plus nnc.model and the extra metadata) to path,
+ * atomically. Metadata: "nnc.format" = "1", "nnc.model", then "nnc.step",
+ * "nnc.epoch", "nnc.batch", "nnc.loss_sum" (%.17g), "nnc.correct",
+ * "nnc.seen", "nnc.best_val_loss" (%.17g, "inf" before any validation),
+ * "nnc.bad_epochs" and "nnc.rng" ("<key>:<counter>"), all decimal. An extra
+ * key equal to one of these is NNRT_ERR_ARG. */
+int nnrt_checkpoint_save(const char *path, const nnrt_model_io *m, const nnrt_train_state *s,
+                         const nnrt_kv *extra, int nextra, char *err, size_t errlen);
+
+/* Reads path into m->tensors, checking that it was written for this model
+ * (nnc.model), that every tensor is there with its dtype and shape, and
+ * that the file has no tensor the model lacks; fills *s if s != NULL. The
+ * state metadata must be present and well formed even when s is NULL.
+ * Errors start with the path and name the tensor or metadata key. On any
+ * error nothing in m->tensors (or *s) has changed. */
+int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_state *s, char *err,
+                         size_t errlen);
+
+/* ---- the loop ---------------------------------------------------------- */
+
+typedef struct nnrt_train_config {
+  int64_t epochs;
+  int64_t batch;
+  uint64_t seed;
+  bool shuffle;
+  nnrt_optimizer opt;
+  const char *checkpoint;   /* NULL: none written */
+  int64_t checkpoint_every; /* also every this many steps (0: only at epoch ends) */
+  bool resume;              /* load `checkpoint` first and go on from its state */
+  int64_t patience;         /* stop after this many epochs without a lower val loss; 0 = never;
+                               needs a validation set */
+  FILE *log;                /* progress and per-epoch lines; NULL: silent */
+  int progress;             /* 1 progress bar, 0 plain lines, -1 bar iff log is a terminal */
+  const volatile sig_atomic_t *interrupt; /* read after every step: when non-zero, save (if
+                                             `checkpoint`) and stop with NNRT_OK */
+  const nnrt_kv *meta;                    /* extra checkpoint metadata */
+  int nmeta;
+} nnrt_train_config;
+
+/* Filled also when nnrt_train fails after it started (how far it got). */
+typedef struct nnrt_train_result {
+  int64_t epochs;           /* epochs completed, counting those before a resume */
+  int64_t steps;            /* optimizer steps done, counting those before a resume */
+  double loss, acc;         /* the last completed epoch's training loss and accuracy */
+  double val_loss, val_acc; /* its validation figures (has_val) */
+  bool has_val, has_acc;
+  bool interrupted;     /* stopped by *interrupt (after saving, if there is a checkpoint) */
+  bool stopped_early;   /* patience ran out */
+  double seconds;       /* wall time of the loop */
+  double samples_per_s; /* training samples of this call / seconds */
+} nnrt_train_result;
+
+enum { NNRT_ERR_NONFINITE = 6 }; /* the loss became NaN or Inf */
+
+/* Trains for c->epochs over `train`, evaluating on `val` (NULL or n == 0:
+ * none; else the same sample dtypes and shapes) after each epoch. Per epoch,
+ * the order is nnrt_epoch_order(n, seed, epoch, shuffle) and the last batch
+ * may be short; c->opt.total_steps is set (on a copy) to epochs * batches
+ * per epoch. With c->resume the checkpoint must exist. A checkpoint is
+ * written after every epoch (and every checkpoint_every steps) when
+ * c->checkpoint is set. A NaN or Inf loss stops with NNRT_ERR_NONFINITE and
+ * "loss is nan at step S (epoch E, batch B); stopped without saving"
+ * (1-based), without writing a checkpoint. The log gets one line per epoch
+ * (or a progress bar that the epoch line replaces) and a line for an early
+ * stop or an interrupt; the caller prints any summary. */
+int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_dataset *train,
+               const nnrt_dataset *val, nnrt_train_result *r, char *err, size_t errlen);
+
+/* Mean loss (and accuracy when num_classes > 0) over d in batches. */
+int nnrt_evaluate(const nnrt_model_io *m, const nnrt_dataset *d, int64_t batch, double *loss,
+                  double *acc, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,728 @@
+/* train.c - the training loop, evaluation, checkpoints of a run and the
+ * progress display.
+ *
+ * The loop owns no model: it drives one through nnrt_model_io's callbacks,
+ * feeding batches in the order nnrt_epoch_order gives and the per-step
+ * constants nnrt_optimizer_hyper computes. Everything that decides what the
+ * rest of a run does (the position, the current epoch's running sums, the
+ * early-stopping record, the RNG) lives in nnrt_train_state and goes into
+ * every checkpoint, so a run resumed from any checkpoint prints the same
+ * epoch lines and ends with the same parameters, bit for bit, as one that
+ * never stopped. Timing figures are the only exception.
+ */
+#include "nnrt_train.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
+                                                      const char *fmt, ...) {
+  if (err && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* a * b into *out, false on overflow (both non-negative). */
+static bool mul_ok(int64_t a, int64_t b, int64_t *out) {
+  if (a < 0 || b < 0)
+    return false;
+  if (a != 0 && b > INT64_MAX / a)
+    return false;
+  *out = a * b;
+  return true;
+}
+
+void nnrt_train_state_init(nnrt_train_state *s, uint64_t seed) {
+  memset(s, 0, sizeof *s);
+  s->best_val_loss = INFINITY;
+  nnrt_rng_seed(&s->rng, seed);
+}
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+/* The metadata keys nnc writes itself; extra metadata may not reuse them. */
+static const char *const RESERVED_KEYS[] = {
+    "nnc.format",  "nnc.model", "nnc.step",          "nnc.epoch",      "nnc.batch", "nnc.loss_sum",
+    "nnc.correct", "nnc.seen",  "nnc.best_val_loss", "nnc.bad_epochs", "nnc.rng",
+};
+enum { NRESERVED = (int)(sizeof RESERVED_KEYS / sizeof RESERVED_KEYS[0]) };
+
+int nnrt_checkpoint_save(const char *path, const nnrt_model_io *m, const nnrt_train_state *s,
+                         const nnrt_kv *extra, int nextra, char *err, size_t errlen) {
+  if (!path || !m || !s || nextra < 0 || (nextra > 0 && !extra) || m->ntensors < 0 ||
+      (m->ntensors > 0 && !m->tensors))
+    return fail(err, errlen, NNRT_ERR_ARG, "checkpoint save: invalid argument");
+  for (int i = 0; i < nextra; i++) {
+    if (!extra[i].key || !extra[i].value)
+      return fail(err, errlen, NNRT_ERR_ARG, "checkpoint save: metadata entry %d has no %s", i,
+                  extra[i].key ? "value" : "key");
+    for (int k = 0; k < NRESERVED; k++)
+      if (strcmp(extra[i].key, RESERVED_KEYS[k]) == 0)
+        return fail(err, errlen, NNRT_ERR_ARG,
+                    "checkpoint save: metadata key '%s' is reserved for the run's state",
+                    extra[i].key);
+  }
+
+  char vals[NRESERVED][64];
+  snprintf(vals[0], sizeof vals[0], "1");
+  snprintf(vals[2], sizeof vals[2], "%" PRId64, s->step);
+  snprintf(vals[3], sizeof vals[3], "%" PRId64, s->epoch);
+  snprintf(vals[4], sizeof vals[4], "%" PRId64, s->batch);
+  snprintf(vals[5], sizeof vals[5], "%.17g", s->loss_sum);
+  snprintf(vals[6], sizeof vals[6], "%" PRId64, s->correct);
+  snprintf(vals[7], sizeof vals[7], "%" PRId64, s->seen);
+  snprintf(vals[8], sizeof vals[8], "%.17g", s->best_val_loss);
+  snprintf(vals[9], sizeof vals[9], "%" PRId64, s->bad_epochs);
+  snprintf(vals[10], sizeof vals[10], "%" PRIu64 ":%" PRIu64, s->rng.key, s->rng.counter);
+
+  nnrt_kv *kv = malloc((size_t)(NRESERVED + nextra) * sizeof *kv);
+  if (!kv)
+    return fail(err, errlen, NNRT_ERR_NOMEM, "checkpoint save: out of memory");
+  for (int k = 0; k < NRESERVED; k++) {
+    kv[k].key = RESERVED_KEYS[k];
+    kv[k].value = vals[k];
+  }
+  kv[1].value = m->model_name ? m->model_name : "";
+  for (int i = 0; i < nextra; i++)
+    kv[NRESERVED + i] = extra[i];
+  int rc =
+      nnrt_safetensors_save(path, m->tensors, m->ntensors, kv, NRESERVED + nextra, err, errlen);
+  free(kv);
+  return rc;
+}
+
+/* Metadata `key` of f as a number; errors name the file and the key. */
+static int meta_i64(const nnrt_safetensors *f, const char *path, const char *key, int64_t *out,
+                    char *err, size_t errlen) {
+  const char *v = nnrt_safetensors_meta(f, key);
+  if (!v)
+    return fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path, key);
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (end == v || *end != '\0' || errno == ERANGE || x < 0)
+    return fail(err, errlen, NNRT_ERR_FORMAT,
+                "%s: checkpoint metadata \"%s\" is '%s', not a non-negative integer", path, key, v);
+  *out = (int64_t)x;
+  return NNRT_OK;
+}
+
+static int meta_f64(const nnrt_safetensors *f, const char *path, const char *key, double *out,
+                    char *err, size_t errlen) {
+  const char *v = nnrt_safetensors_meta(f, key);
+  if (!v)
+    return fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path, key);
+  char *end;
+  double x = strtod(v, &end);
+  if (end == v || *end != '\0' || isnan(x))
+    return fail(err, errlen, NNRT_ERR_FORMAT,
+                "%s: checkpoint metadata \"%s\" is '%s', not a number", path, key, v);
+  *out = x;
+  return NNRT_OK;
+}
+
+static int parse_u64(const char *s, char stop, const char **rest, uint64_t *out) {
+  if (*s < '0' || *s > '9')
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (errno == ERANGE || *end != stop)
+    return -1;
+  *out = (uint64_t)x;
+  *rest = end;
+  return 0;
+}
+
+static int read_state(const nnrt_safetensors *f, const char *path, nnrt_train_state *s, char *err,
+                      size_t errlen) {
+  int rc;
+  if ((rc = meta_i64(f, path, "nnc.step", &s->step, err, errlen)) ||
+      (rc = meta_i64(f, path, "nnc.epoch", &s->epoch, err, errlen)) ||
+      (rc = meta_i64(f, path, "nnc.batch", &s->batch, err, errlen)) ||
+      (rc = meta_f64(f, path, "nnc.loss_sum", &s->loss_sum, err, errlen)) ||
+      (rc = meta_i64(f, path, "nnc.correct", &s->correct, err, errlen)) ||
+      (rc = meta_i64(f, path, "nnc.seen", &s->seen, err, errlen)) ||
+      (rc = meta_f64(f, path, "nnc.best_val_loss", &s->best_val_loss, err, errlen)) ||
+      (rc = meta_i64(f, path, "nnc.bad_epochs", &s->bad_epochs, err, errlen)))
+    return rc;
+  if (s->correct > s->seen)
+    return fail(err, errlen, NNRT_ERR_FORMAT,
+                "%s: checkpoint metadata \"nnc.correct\" (%" PRId64
+                ") exceeds \"nnc.seen\" (%" PRId64 ")",
+                path, s->correct, s->seen);
+  const char *v = nnrt_safetensors_meta(f, "nnc.rng");
+  if (!v)
+    return fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.rng\"", path);
+  const char *p;
+  if (parse_u64(v, ':', &p, &s->rng.key) || parse_u64(p + 1, '\0', &p, &s->rng.counter))
+    return fail(err, errlen, NNRT_ERR_FORMAT,
+                "%s: checkpoint metadata \"nnc.rng\" is '%s', not <key>:<counter>", path, v);
+  return NNRT_OK;
+}
+
+int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_state *s, char *err,
+                         size_t errlen) {
+  if (!path || !m || m->ntensors < 0 || (m->ntensors > 0 && !m->tensors))
+    return fail(err, errlen, NNRT_ERR_ARG, "checkpoint load: invalid argument");
+  const char *model = m->model_name ? m->model_name : "";
+  nnrt_safetensors *f = NULL;
+  int rc = nnrt_safetensors_open(path, &f, err, errlen);
+  if (rc)
+    return rc;
+
+  void **tmp = NULL;
+  size_t *bytes = NULL;
+  const char *v = nnrt_safetensors_meta(f, "nnc.format");
+  if (!v) {
+    rc = fail(err, errlen, NNRT_ERR_FORMAT,
+              "%s: not an nnc checkpoint (no \"nnc.format\" in its metadata)", path);
+    goto out;
+  }
+  if (strcmp(v, "1") != 0) {
+    rc = fail(err, errlen, NNRT_ERR_FORMAT,
+              "%s: checkpoint metadata \"nnc.format\" is '%s'; this runtime reads format 1", path,
+              v);
+    goto out;
+  }
+  v = nnrt_safetensors_meta(f, "nnc.model");
+  if (!v) {
+    rc = fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.model\"", path);
+    goto out;
+  }
+  if (strcmp(v, model) != 0) {
+    rc = fail(err, errlen, NNRT_ERR_FORMAT, "%s: written for model '%s', not '%s'", path, v, model);
+    goto out;
+  }
+
+  nnrt_train_state st;
+  nnrt_train_state_init(&st, 0);
+  if ((rc = read_state(f, path, &st, err, errlen)))
+    goto out;
+
+  /* A tensor in the file that the model does not have. */
+  int nfile = nnrt_safetensors_count(f);
+  for (int i = 0; i < nfile; i++) {
+    const char *name = nnrt_safetensors_name(f, i);
+    bool known = false;
+    for (int k = 0; k < m->ntensors && !known; k++)
+      known = m->tensors[k].name && strcmp(m->tensors[k].name, name) == 0;
+    if (!known) {
+      rc = fail(err, errlen, NNRT_ERR_FORMAT, "%s: has tensor '%s', which model '%s' lacks", path,
+                name, model);
+      goto out;
+    }
+  }
+
+  /* Everything into temporary copies first: a failure changes nothing. */
+  int n = m->ntensors;
+  tmp = calloc((size_t)(n > 0 ? n : 1), sizeof *tmp);
+  bytes = calloc((size_t)(n > 0 ? n : 1), sizeof *bytes);
+  if (!tmp || !bytes) {
+    rc = fail(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory", path);
+    goto out;
+  }
+  for (int i = 0; i < n; i++) {
+    const nnrt_named_tensor *nt = &m->tensors[i];
+    int64_t numel = nnrt_tensor_numel(&nt->t);
+    int64_t nb;
+    if (!nt->name || numel < 0 || !mul_ok(numel, (int64_t)nnrt_dtype_size(nt->t.dtype), &nb) ||
+        (uint64_t)nb > SIZE_MAX || (nb > 0 && !nt->t.data)) {
+      rc = fail(err, errlen, NNRT_ERR_ARG, "checkpoint load: model tensor %d ('%s') is invalid", i,
+                nt->name ? nt->name : "?");
+      goto out;
+    }
+    bytes[i] = (size_t)nb;
+    tmp[i] = malloc(bytes[i] ? bytes[i] : 1);
+    if (!tmp[i]) {
+      rc = fail(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory reading '%s'", path, nt->name);
+      goto out;
+    }
+    nnrt_tensor want = nt->t;
+    want.data = tmp[i];
+    if ((rc = nnrt_safetensors_read(f, nt->name, &want, err, errlen)))
+      goto out;
+  }
+  for (int i = 0; i < n; i++)
+    if (bytes[i])
+      memcpy(m->tensors[i].t.data, tmp[i], bytes[i]);
+  if (s)
+    *s = st;
+  rc = NNRT_OK;
+
+out:
+  if (tmp)
+    for (int i = 0; i < m->ntensors; i++)
+      free(tmp[i]);
+  free(tmp);
+  free(bytes);
+  nnrt_safetensors_close(f);
+  return rc;
+}
+
+/* ---- batches and accuracy ----------------------------------------------- */
+
+/* How logits line up with y for accuracy. */
+typedef enum { ACC_NONE, ACC_INDEX, ACC_ONEHOT } AccKind;
+
+typedef struct {
+  AccKind kind;
+  int64_t rows; /* logit rows per sample */
+} AccSpec;
+
+static AccSpec acc_spec(const nnrt_model_io *m, const nnrt_dataset *d) {
+  AccSpec a = {ACC_NONE, 0};
+  if (m->num_classes <= 0 || d->y_size <= 0)
+    return a;
+  if (d->y_dtype == NNRT_I32) {
+    a.kind = ACC_INDEX; /* one class index per row of logits */
+    a.rows = d->y_size;
+  } else if (d->y_dtype == NNRT_F32 && d->y_size == m->num_classes) {
+    a.kind = ACC_ONEHOT; /* class probabilities: their argmax is the label */
+    a.rows = 1;
+  }
+  return a;
+}
+
+static int64_t argmax_f32(const float *v, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (v[i] > v[best])
+      best = i;
+  return best;
+}
+
+static void count_correct(const AccSpec *a, int64_t nc, int64_t count, const void *y,
+                          const float *logits, int64_t *correct, int64_t *seen) {
+  if (a->kind == ACC_NONE)
+    return;
+  int64_t rows = count * a->rows;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t pred = argmax_f32(logits + r * nc, nc);
+    int64_t label =
+        a->kind == ACC_INDEX ? ((const int32_t *)y)[r] : argmax_f32((const float *)y + r * nc, nc);
+    *correct += pred == label;
+  }
+  *seen += rows;
+}
+
+typedef struct {
+  void *x, *y;
+  float *logits; /* NULL without accuracy */
+  int64_t *idx;
+} Buffers;
+
+static void free_buffers(Buffers *b) {
+  free(b->x);
+  free(b->y);
+  free(b->logits);
+  free(b->idx);
+  memset(b, 0, sizeof *b);
+}
+
+/* Room for `cap` samples of d (and idx[cap] when want_idx). */
+static int alloc_buffers(Buffers *b, const nnrt_model_io *m, const nnrt_dataset *d,
+                         const AccSpec *a, int64_t cap, bool want_idx, char *err, size_t errlen) {
+  memset(b, 0, sizeof *b);
+  int64_t xb, yb, lb = 0, t;
+  if (!mul_ok(cap, d->x_size, &t) || !mul_ok(t, (int64_t)nnrt_dtype_size(d->x_dtype), &xb) ||
+      !mul_ok(cap, d->y_size, &t) || !mul_ok(t, (int64_t)nnrt_dtype_size(d->y_dtype), &yb) ||
+      (a->kind != ACC_NONE && (!mul_ok(cap, a->rows, &t) || !mul_ok(t, m->num_classes, &t) ||
+                               !mul_ok(t, (int64_t)sizeof(float), &lb))) ||
+      (uint64_t)xb > SIZE_MAX || (uint64_t)yb > SIZE_MAX || (uint64_t)lb > SIZE_MAX)
+    return fail(err, errlen, NNRT_ERR_ARG, "a batch of %" PRId64 " samples is too large", cap);
+  b->x = malloc(xb ? (size_t)xb : 1);
+  b->y = malloc(yb ? (size_t)yb : 1);
+  if (a->kind != ACC_NONE)
+    b->logits = malloc(lb ? (size_t)lb : 1);
+  if (want_idx)
+    b->idx = malloc((size_t)cap * sizeof *b->idx);
+  if (!b->x || !b->y || (a->kind != ACC_NONE && !b->logits) || (want_idx && !b->idx)) {
+    free_buffers(b);
+    return fail(err, errlen, NNRT_ERR_NOMEM, "out of memory for a batch of %" PRId64 " samples",
+                cap);
+  }
+  return NNRT_OK;
+}
+
+static bool data_ok(const nnrt_dataset *d) {
+  return d->n >= 0 && d->x_size >= 0 && d->y_size >= 0 &&
+         (d->n == 0 || ((d->x || d->x_size == 0) && (d->y || d->y_size == 0)));
+}
+
+int nnrt_evaluate(const nnrt_model_io *m, const nnrt_dataset *d, int64_t batch, double *loss,
+                  double *acc, char *err, size_t errlen) {
+  if (loss)
+    *loss = 0;
+  if (acc)
+    *acc = 0;
+  if (!m || !d || !m->evaluate || !data_ok(d))
+    return fail(err, errlen, NNRT_ERR_ARG, "evaluate: invalid argument");
+  if (d->n == 0)
+    return fail(err, errlen, NNRT_ERR_ARG, "evaluate: the data set is empty");
+  if (batch < 1)
+    return fail(err, errlen, NNRT_ERR_ARG, "evaluate: batch size %" PRId64 " (must be >= 1)",
+                batch);
+  AccSpec a = acc_spec(m, d);
+  int64_t cap = batch < d->n ? batch : d->n;
+  Buffers b;
+  int rc = alloc_buffers(&b, m, d, &a, cap, true, err, errlen);
+  if (rc)
+    return rc;
+  double sum = 0;
+  int64_t correct = 0, seen = 0;
+  for (int64_t lo = 0; lo < d->n; lo += cap) {
+    int64_t count = d->n - lo < cap ? d->n - lo : cap;
+    for (int64_t i = 0; i < count; i++)
+      b.idx[i] = lo + i;
+    nnrt_dataset_gather(d, b.idx, count, b.x, b.y);
+    float l = 0;
+    if ((rc = m->evaluate(m->ctx, count, b.x, b.y, &l, b.logits, err, errlen)))
+      goto out;
+    sum += (double)l * (double)count;
+    count_correct(&a, m->num_classes, count, b.y, b.logits, &correct, &seen);
+  }
+  if (loss)
+    *loss = sum / (double)d->n;
+  if (acc)
+    *acc = seen > 0 ? (double)correct / (double)seen : 0;
+out:
+  free_buffers(&b);
+  return rc;
+}
+
+/* ---- the progress display ----------------------------------------------- */
+
+typedef struct {
+  FILE *log;
+  bool bar;       /* a rewritten progress line rather than plain lines */
+  bool shown;     /* the bar is on screen now */
+  bool drawn;     /* drawn at least once */
+  double last;    /* when it was last drawn */
+  int64_t epochs; /* c->epochs, for "epoch 3/30" */
+} Progress;
+
+static void progress_clear(Progress *p) {
+  if (p->log && p->shown) {
+    fputs("\r\033[K", p->log);
+    fflush(p->log);
+    p->shown = false;
+  }
+}
+
+static void format_eta(char *buf, size_t len, double s) {
+  if (!(s >= 0) || s > 1e7) {
+    snprintf(buf, len, "?");
+    return;
+  }
+  long long t = (long long)(s + 0.5);
+  if (t >= 3600)
+    snprintf(buf, len, "%lld:%02lld:%02lld", t / 3600, t / 60 % 60, t % 60);
+  else
+    snprintf(buf, len, "%lld:%02lld", t / 60, t % 60);
+}
+
+/* The bar for `done` of `total` batches of 0-based epoch `epoch`; rate in
+ * samples per second, eta in seconds (< 0: unknown). At most ten a second. */
+static void progress_bar(Progress *p, int64_t epoch, int64_t done, int64_t total, double loss,
+                         double rate, double eta) {
+  if (!p->log || !p->bar)
+    return;
+  double t = now_s();
+  if (p->drawn && t - p->last < 0.1)
+    return;
+  enum { WIDTH = 16 };
+  char bar[WIDTH + 1];
+  int64_t fill = total > 0 ? done * WIDTH / total : WIDTH;
+  for (int i = 0; i < WIDTH; i++)
+    bar[i] = i < fill ? '#' : '.';
+  bar[WIDTH] = '\0';
+  char etab[32];
+  format_eta(etab, sizeof etab, eta);
+  fprintf(p->log,
+          "\r\033[Kepoch %" PRId64 "/%" PRId64 " [%s] %" PRId64 "/%" PRId64
+          "  loss %.4f  %.0f samples/s  ETA %s",
+          epoch + 1, p->epochs, bar, done, total, loss, rate, etab);
+  fflush(p->log);
+  p->shown = p->drawn = true;
+  p->last = t;
+}
+
+/* A line of its own (the bar, if shown, is replaced). */
+__attribute__((format(printf, 2, 3))) static void progress_line(Progress *p, const char *fmt, ...) {
+  if (!p->log)
+    return;
+  progress_clear(p);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(p->log, fmt, ap);
+  va_end(ap);
+  fputc('\n', p->log);
+  fflush(p->log);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static bool same_layout(const nnrt_dataset *a, const nnrt_dataset *b) {
+  if (a->x_dtype != b->x_dtype || a->y_dtype != b->y_dtype || a->x_size != b->x_size ||
+      a->y_size != b->y_size || a->x_rank != b->x_rank || a->y_rank != b->y_rank)
+    return false;
+  for (int i = 0; i < a->x_rank && i < NNRT_MAX_RANK; i++)
+    if (a->x_dims[i] != b->x_dims[i])
+      return false;
+  for (int i = 0; i < a->y_rank && i < NNRT_MAX_RANK; i++)
+    if (a->y_dims[i] != b->y_dims[i])
+      return false;
+  return true;
+}
+
+static int save_ckpt(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_train_state *s,
+                     char *err, size_t errlen) {
+  return nnrt_checkpoint_save(c->checkpoint, m, s, c->meta, c->nmeta, err, errlen);
+}
+
+int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_dataset *train,
+               const nnrt_dataset *val, nnrt_train_result *r, char *err, size_t errlen) {
+  nnrt_train_result res;
+  memset(&res, 0, sizeof res);
+  if (r)
+    *r = res;
+  if (!m || !c || !train || !m->train_step)
+    return fail(err, errlen, NNRT_ERR_ARG, "train: invalid argument");
+  if (c->epochs < 1)
+    return fail(err, errlen, NNRT_ERR_ARG, "train: epochs is %" PRId64 " (must be >= 1)",
+                c->epochs);
+  if (c->batch < 1)
+    return fail(err, errlen, NNRT_ERR_ARG, "train: batch size is %" PRId64 " (must be >= 1)",
+                c->batch);
+  if (c->checkpoint_every < 0 || c->patience < 0 || c->nmeta < 0 || (c->nmeta > 0 && !c->meta))
+    return fail(err, errlen, NNRT_ERR_ARG,
+                "train: checkpoint_every, patience and nmeta must not be negative");
+  if (c->resume && !c->checkpoint)
+    return fail(err, errlen, NNRT_ERR_ARG, "train: resuming needs a checkpoint path");
+  if (!data_ok(train))
+    return fail(err, errlen, NNRT_ERR_ARG, "train: the training data set has no x or y");
+  if (train->n < 1)
+    return fail(err, errlen, NNRT_ERR_ARG, "train: the training data set is empty");
+  bool has_val = val && val->n > 0;
+  if (has_val) {
+    if (!data_ok(val) || !m->evaluate)
+      return fail(err, errlen, NNRT_ERR_ARG,
+                  "train: the validation set has no x or y, or the model no evaluate");
+    if (!same_layout(train, val))
+      return fail(err, errlen, NNRT_ERR_ARG,
+                  "train: validation samples differ in dtype or shape from training samples");
+  }
+
+  const int64_t n = train->n, bs = c->batch;
+  const int64_t nbatches = n / bs + (n % bs != 0);
+  nnrt_optimizer opt = c->opt;
+  if (!mul_ok(c->epochs, nbatches, &opt.total_steps))
+    return fail(err, errlen, NNRT_ERR_ARG,
+                "train: %" PRId64 " epochs of %" PRId64 " batches is too many steps", c->epochs,
+                nbatches);
+
+  AccSpec acc = acc_spec(m, train);
+  res.has_acc = acc.kind != ACC_NONE;
+  Buffers b;
+  int rc = alloc_buffers(&b, m, train, &acc, bs < n ? bs : n, false, err, errlen);
+  if (rc)
+    return rc;
+  int64_t perm_bytes;
+  int64_t *perm =
+      mul_ok(n, (int64_t)sizeof(int64_t), &perm_bytes) && (uint64_t)perm_bytes <= SIZE_MAX
+          ? malloc((size_t)perm_bytes)
+          : NULL;
+  if (!perm) {
+    free_buffers(&b);
+    return fail(err, errlen, NNRT_ERR_NOMEM, "train: out of memory for %" PRId64 " samples", n);
+  }
+
+  nnrt_train_state st;
+  nnrt_train_state_init(&st, c->seed);
+  const double t0 = now_s();
+  int64_t total_samples = 0;
+  if (c->resume) {
+    if ((rc = nnrt_checkpoint_load(c->checkpoint, m, &st, err, errlen)))
+      goto out;
+    if (st.batch > nbatches) {
+      rc = fail(err, errlen, NNRT_ERR_ARG,
+                "%s: saved after batch %" PRId64 " of epoch %" PRId64
+                ", but an epoch has only %" PRId64 " batches of %" PRId64
+                " (was the batch size or the data changed?)",
+                c->checkpoint, st.batch, st.epoch + 1, nbatches, bs);
+      goto out;
+    }
+  }
+
+  Progress pg = {.log = c->log, .epochs = c->epochs};
+  pg.bar = c->log && (c->progress > 0 || (c->progress < 0 && isatty(fileno(c->log))));
+
+  if (c->patience > 0 && has_val && st.bad_epochs >= c->patience && st.epoch < c->epochs) {
+    res.stopped_early = true;
+    progress_line(&pg, "early stop: no better val_loss for %" PRId64 " epochs", st.bad_epochs);
+  }
+  while (!res.stopped_early && st.epoch < c->epochs) {
+    nnrt_epoch_order(n, c->seed, st.epoch, c->shuffle, perm);
+    const double e0 = now_s();
+    double train_time = 0;
+    int64_t epoch_samples = 0, batches_run = 0;
+    for (; st.batch < nbatches; st.batch++) {
+      const int64_t lo = st.batch * bs, count = n - lo < bs ? n - lo : bs;
+      const int64_t t = st.step + 1;
+      nnrt_dataset_gather(train, perm + lo, count, b.x, b.y);
+      float hyper[4];
+      nnrt_optimizer_hyper(&opt, t, st.epoch, hyper);
+      float loss = NAN;
+      const double s0 = now_s();
+      rc = m->train_step(m->ctx, count, b.x, b.y, hyper, &loss, b.logits, err, errlen);
+      train_time += now_s() - s0;
+      if (rc) {
+        progress_clear(&pg);
+        goto out;
+      }
+      if (!isfinite(loss)) {
+        progress_clear(&pg);
+        rc = fail(err, errlen, NNRT_ERR_NONFINITE,
+                  "loss is %s at step %" PRId64 " (epoch %" PRId64 ", batch %" PRId64
+                  "); stopped without saving",
+                  isnan(loss) ? "nan"
+                  : loss > 0  ? "inf"
+                              : "-inf",
+                  t, st.epoch + 1, st.batch + 1);
+        goto out;
+      }
+      st.step = t;
+      st.loss_sum += (double)loss * (double)count;
+      count_correct(&acc, m->num_classes, count, b.y, b.logits, &st.correct, &st.seen);
+      epoch_samples += count;
+      total_samples += count;
+      batches_run++;
+
+      const int64_t done = st.batch + 1;
+      const int64_t done_samples = done * bs < n ? done * bs : n;
+      const double elapsed = now_s() - e0;
+      progress_bar(&pg, st.epoch, done, nbatches, st.loss_sum / (double)done_samples,
+                   elapsed > 0 ? (double)epoch_samples / elapsed : 0,
+                   elapsed / (double)batches_run * (double)(nbatches - done));
+
+      if (c->interrupt && *c->interrupt) {
+        st.batch++; /* the position after this batch */
+        res.interrupted = true;
+        if (c->checkpoint) {
+          if ((rc = save_ckpt(m, c, &st, err, errlen))) {
+            progress_clear(&pg);
+            goto out;
+          }
+          progress_line(&pg, "stopped by interrupt at step %" PRId64 "; checkpoint saved to %s",
+                        st.step, c->checkpoint);
+        } else {
+          progress_line(&pg,
+                        "stopped by interrupt at step %" PRId64
+                        "; no checkpoint path was given, nothing saved",
+                        st.step);
+        }
+        goto done;
+      }
+      if (c->checkpoint && c->checkpoint_every > 0 && st.step % c->checkpoint_every == 0) {
+        st.batch++;
+        rc = save_ckpt(m, c, &st, err, errlen);
+        st.batch--;
+        if (rc) {
+          progress_clear(&pg);
+          goto out;
+        }
+      }
+    }
+
+    /* The end of the epoch. */
+    const double loss = st.loss_sum / (double)n;
+    const double tacc = st.seen > 0 ? (double)st.correct / (double)st.seen : 0;
+    double vloss = 0, vacc = 0;
+    if (has_val && (rc = nnrt_evaluate(m, val, bs, &vloss, &vacc, err, errlen))) {
+      progress_clear(&pg);
+      goto out;
+    }
+    if (pg.log) {
+      char line[512];
+      int len = snprintf(line, sizeof line, "epoch %" PRId64 "/%" PRId64 "  loss %.4f",
+                         st.epoch + 1, c->epochs, loss);
+      if (res.has_acc)
+        len += snprintf(line + len, sizeof line - (size_t)len, "  acc %.4f", tacc);
+      if (has_val) {
+        len += snprintf(line + len, sizeof line - (size_t)len, "  val_loss %.4f", vloss);
+        if (res.has_acc)
+          len += snprintf(line + len, sizeof line - (size_t)len, "  val_acc %.4f", vacc);
+      }
+      snprintf(line + len, sizeof line - (size_t)len, "  %.2fs  %.0f samples/s", now_s() - e0,
+               train_time > 0 ? (double)epoch_samples / train_time : 0.0);
+      progress_line(&pg, "%s", line);
+    }
+    res.loss = loss;
+    res.acc = tacc;
+    res.has_val = has_val;
+    res.val_loss = vloss;
+    res.val_acc = vacc;
+    if (has_val) {
+      if (vloss < st.best_val_loss) {
+        st.best_val_loss = vloss;
+        st.bad_epochs = 0;
+      } else {
+        st.bad_epochs++;
+      }
+    }
+    st.loss_sum = 0;
+    st.correct = st.seen = 0;
+    st.epoch++;
+    st.batch = 0;
+    if (c->checkpoint && (rc = save_ckpt(m, c, &st, err, errlen)))
+      goto out;
+    if (c->patience > 0 && has_val && st.bad_epochs >= c->patience && st.epoch < c->epochs) {
+      res.stopped_early = true;
+      progress_line(&pg, "early stop: no better val_loss for %" PRId64 " epochs", st.bad_epochs);
+      break;
+    }
+    if (c->interrupt && *c->interrupt && st.epoch < c->epochs) {
+      res.interrupted = true;
+      if (c->checkpoint)
+        progress_line(&pg, "stopped by interrupt at step %" PRId64 "; checkpoint saved to %s",
+                      st.step, c->checkpoint);
+      else
+        progress_line(&pg,
+                      "stopped by interrupt at step %" PRId64
+                      "; no checkpoint path was given, nothing saved",
+                      st.step);
+      break;
+    }
+  }
+
+done:
+  rc = NNRT_OK;
+out:
+  /* Also after an error: how far the run got. */
+  res.epochs = st.epoch;
+  res.steps = st.step;
+  res.seconds = now_s() - t0;
+  res.samples_per_s = res.seconds > 0 ? (double)total_samples / res.seconds : 0;
+  if (r)
+    *r = res;
+  free(perm);
+  free_buffers(&b);
+  return rc;
+}

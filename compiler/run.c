@@ -23,6 +23,7 @@
 
 typedef struct RunOptions {
   const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir;
+  const char *emit; /* ir, fused-ir, llvm: print the training step instead */
   int64_t epochs, batch;
   double lr;
   bool has_lr, has_seed, resume, eval;
@@ -46,6 +47,7 @@ static void run_usage(FILE *out) {
         "  --threads N         threads for kernels and BLAS (default: all CPUs)\n"
         "  --progress / --no-progress   progress bar (default: when on a terminal)\n"
         "  -O0..-O3, --no-fuse code generation\n"
+        "  --emit=ir|fused-ir|llvm  print the compiled training step and stop\n"
         "The last line of a training run is 'result: key=value ...'.\n",
         out);
 }
@@ -114,6 +116,9 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
       o->cg.fuse = false;
     } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
       o->cg.opt_level = a[2] - '0';
+    } else if (!strcmp(a, "--emit=ir") || !strcmp(a, "--emit=fused-ir") ||
+               !strcmp(a, "--emit=llvm")) {
+      o->emit = a + 7;
     } else if (!strncmp(a, "--stdlib=", 9)) {
       o->stdlib_dir = a + 9;
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -656,6 +661,16 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   int rc = 1;
   if (!train_step_build(&comp->arena, m, &cfg, &md.ts, err, sizeof err)) {
     fprintf(stderr, "nnc: error: %s\n", err);
+    goto done;
+  }
+  if (o->emit) {
+    if (!strcmp(o->emit, "ir"))
+      ir_print_func(stdout, m, md.ts.step);
+    else if (!strcmp(o->emit, "fused-ir"))
+      codegen_print_fused(stdout, m, md.ts.step, &o->cg);
+    else if (codegen_print_llvm(stdout, m, md.ts.step, &o->cg))
+      goto done;
+    rc = 0;
     goto done;
   }
   if (!(jit = jit_new(err, sizeof err)) ||

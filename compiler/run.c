@@ -293,13 +293,13 @@ static nnrt_label_spec label_spec(const Model *md) {
 }
 
 /* "a,b" -> two paths (idx, npy); one path replaces the first. */
-static void override_paths(DataSource *s, const char *data) {
+static void override_paths(Arena *a, DataSource *s, const char *data) {
   const char *comma = strchr(data, ',');
   if (!comma) {
     s->path = data;
     return;
   }
-  s->path = strndup(data, (size_t)(comma - data));
+  s->path = arena_printf(a, "%.*s", (int)(comma - data), data);
   s->path2 = comma + 1;
 }
 
@@ -630,7 +630,7 @@ static IrModule *pick_model(Compilation *comp, const char *name) {
   return comp->models[comp->nmodels - 1];
 }
 
-static void apply_overrides(TrainConfig *cfg, const RunOptions *o) {
+static void apply_overrides(Arena *a, TrainConfig *cfg, const RunOptions *o) {
   if (o->epochs)
     cfg->epochs = o->epochs;
   if (o->batch)
@@ -640,14 +640,14 @@ static void apply_overrides(TrainConfig *cfg, const RunOptions *o) {
   if (o->has_seed)
     cfg->seed = o->seed;
   if (o->data)
-    override_paths(&cfg->source, o->data);
+    override_paths(a, &cfg->source, o->data);
 }
 
 static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   char *file_copy = strdup(o->file);
   TrainConfig cfg;
   train_config_read(&comp->prog, m, dirname(file_copy), &cfg);
-  apply_overrides(&cfg, o);
+  apply_overrides(&comp->arena, &cfg, o);
   if (!cfg.has_train || !cfg.has_data) {
     fprintf(stderr, "nnc: error: model '%s' has no %s section: nothing to run\n", m->name,
             cfg.has_data ? "train" : "data");

@@ -45,6 +45,8 @@ import tempfile
 
 import numpy as np
 
+from bench_mlp import coretype_settings  # the OPENBLAS_CORETYPE rows, as there
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROWS = 8192
 
@@ -130,16 +132,6 @@ def run_torch(data, sizes, batch, epochs, threads, lr, scale, env):
             r["rss_kb"] = rss
             return r
     sys.exit("no JSON from: %s\n%s" % (" ".join(cmd), out))
-
-
-def coretype_settings():
-    inherited = os.environ.get("OPENBLAS_CORETYPE")
-    settings = [("inherited (%s)" % (inherited or "unset"), inherited)]
-    if inherited is not None:
-        settings.append(("unset", None))
-    if inherited != "Haswell":
-        settings.append(("Haswell", "Haswell"))
-    return settings
 
 
 def loadavg():

@@ -27,13 +27,6 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static IrFunc *find_func(IrModule *m, const char *name) {
-  for (int i = 0; i < m->nfuncs; i++)
-    if (!strcmp(m->funcs[i]->name, name))
-      return m->funcs[i];
-  return NULL;
-}
-
 /* A compiled function with random arguments, ready to be called. */
 typedef struct Timed {
   IrFunc *f;
@@ -117,7 +110,7 @@ static void **random_params(Arena *a, const IrModule *m, const IrFunc *f, nnrt_r
 }
 
 int bench_module(Arena *a, IrModule *m, const BenchOptions *o, FILE *out) {
-  IrFunc *fwd = find_func(m, o->forward), *loss = find_func(m, o->loss);
+  IrFunc *fwd = ir_module_func(m, o->forward), *loss = ir_module_func(m, o->loss);
   if (!fwd || !loss) {
     fprintf(out, "bench: model %s has no function '%s'\n", m->name, fwd ? o->loss : o->forward);
     return 1;

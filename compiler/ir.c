@@ -2,6 +2,7 @@
 #include "ir.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Prototypes of the shape rules (shape.c) and gradient rules (grad_rules.c)
  * named in ops.def. */
@@ -176,4 +177,11 @@ const char *optim_state_name(const IrOptim *o, int i) {
     return i == 0 ? "square_avg" : "momentum";
   }
   return "?";
+}
+
+IrFunc *ir_module_func(const IrModule *m, const char *name) {
+  for (int i = 0; i < m->nfuncs; i++)
+    if (!strcmp(m->funcs[i]->name, name))
+      return m->funcs[i];
+  return NULL;
 }

@@ -216,6 +216,8 @@ void ir_func_remove_dead(IrFunc *f);
 static inline bool ir_is_const(const IrValue *v) { return v->op == OP_CONST; }
 int ir_module_add_param(Arena *a, IrModule *m, IrParam *p);
 void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f);
+/* The function of m called name, or NULL. */
+IrFunc *ir_module_func(const IrModule *m, const char *name);
 void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);
 
 /* Shape inference context: where to report and how to name symbols. */

@@ -255,13 +255,6 @@ static int parse_args(Cli *c, int argc, char **argv) {
 
 /* ------------------------------------------------------------ helpers */
 
-static IrFunc *find_func(const IrModule *m, const char *name) {
-  for (int i = 0; i < m->nfuncs; i++)
-    if (!strcmp(m->funcs[i]->name, name))
-      return m->funcs[i];
-  return NULL;
-}
-
 static void no_such_function(const IrModule *m, const char *name) {
   fprintf(stderr, "nnc: error: model %s has no function '%s' (it has:", m->name, name);
   for (int i = 0; i < m->nfuncs; i++)
@@ -349,7 +342,7 @@ static int emit_back(Compilation *comp, IrModule *m, const Cli *c) {
     ir_retype_f64(m);
   if (c->back == BE_GRAD)
     return emit_grad(comp, m, c);
-  if (c->fn && !find_func(m, c->fn)) {
+  if (c->fn && !ir_module_func(m, c->fn)) {
     no_such_function(m, c->fn);
     return 1;
   }
@@ -715,7 +708,7 @@ static void free_tensors(nnrt_tensor *t, int n) {
 
 static int call_with(Compilation *comp, IrModule *m, const Cli *c) {
   const char *fname = c->pos[1];
-  IrFunc *f = find_func(m, fname);
+  IrFunc *f = ir_module_func(m, fname);
   if (!f) {
     no_such_function(m, fname);
     return 1;

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callbuf.h"
 #include "frontend.h"
+
 #include "jit.h"
 #include "nnrt_train.h"
 #include "train_step.h"
@@ -159,8 +161,9 @@ typedef struct Model {
   void **params;            /* every module parameter's data, module order */
   nnrt_named_tensor *named; /* parameters, state, data statistics */
   int nnamed;
+  float *mean, *std;     /* standardize: the training set's statistics */
   float *scratch_logits; /* when the loop asks for no logits */
-  int64_t scratch_rows;
+  int64_t scratch_elems;
 } Model;
 
 /* The run-time dims of f for a batch: a symbol met in the inputs' types
@@ -190,13 +193,17 @@ typedef struct CallCtx {
   const nnrt_dataset *shape; /* per-sample shapes, for binding dims */
 } CallCtx;
 
-static float *logits_buf(Model *md, float *logits, int64_t batch) {
-  if (logits || md->ts.num_classes == 0)
+/* Where f's logits result goes when the loop does not want them: a scratch
+ * buffer sized by the result's type (a class axis per label, so sequence
+ * labels get [B, T, C]). */
+static float *logits_buf(Model *md, const IrFunc *f, const int64_t *dims, float *logits) {
+  if (logits || f->nresults < 2)
     return logits;
-  if (batch > md->scratch_rows) {
+  int64_t n = callbuf_numel(f, dims, &f->results[1]->type);
+  if (n > md->scratch_elems) {
     free(md->scratch_logits);
-    md->scratch_logits = malloc(sizeof(float) * (size_t)(batch * md->ts.num_classes));
-    md->scratch_rows = md->scratch_logits ? batch : 0;
+    md->scratch_logits = malloc(sizeof(float) * (size_t)n);
+    md->scratch_elems = md->scratch_logits ? n : 0;
   }
   return md->scratch_logits;
 }
@@ -208,8 +215,8 @@ static int call_model(CallCtx *cx, JitFunc *jf, const IrFunc *f, int64_t batch, 
   if (f->ndims > 16 || !bind_dims(f, batch, cx->shape, dims, err, errlen))
     return NNRT_ERR_SHAPE;
   void *inputs[3] = {(void *)x, (void *)y, (void *)hyper};
-  void *outputs[2] = {loss, logits_buf(cx->md, logits, batch)};
-  if (cx->md->ts.num_classes && !outputs[1]) {
+  void *outputs[2] = {loss, logits_buf(cx->md, f, dims, logits)};
+  if (f->nresults > 1 && !outputs[1]) {
     snprintf(err, errlen, "out of memory");
     return NNRT_ERR_NOMEM;
   }
@@ -230,19 +237,12 @@ static int eval_cb(void *ctx, int64_t batch, const void *x, const void *y, float
                     errlen);
 }
 
-static int64_t type_numel_const(const TType *t) {
-  int64_t n = 1;
-  for (int i = 0; i < t->rank; i++)
-    n *= t->dims[i].coeff;
-  return n;
-}
-
 /* Allocates and initialises every parameter from one stream seeded by
  * `seed`, in module order (as nnc call does). */
 static bool init_params(Model *md, uint64_t seed) {
   const IrModule *m = md->m;
   md->params = calloc((size_t)m->nparams + 1, sizeof(void *));
-  md->named = calloc((size_t)m->nparams + 2, sizeof *md->named);
+  md->named = calloc((size_t)m->nparams + 2, sizeof *md->named); /* + data.mean, data.std */
   if (!md->params || !md->named)
     return false;
   nnrt_rng rng;
@@ -255,7 +255,10 @@ static bool init_params(Model *md, uint64_t seed) {
     nt->t.rank = p->type.rank;
     for (int j = 0; j < p->type.rank; j++)
       nt->t.dims[j] = p->type.dims[j].coeff;
-    int64_t n = type_numel_const(&p->type);
+    Dim numel;
+    if (!ttype_numel(&p->type, &numel))
+      NNC_BUG("parameter %s has no element count", p->name);
+    int64_t n = numel.coeff; /* parameters have constant shapes */
     nt->t.data = md->params[i] = calloc((size_t)(n ? n : 1), nnrt_dtype_size(nt->t.dtype));
     char err[256];
     if (!nt->t.data) {
@@ -275,8 +278,8 @@ static void free_model(Model *md) {
   if (md->params)
     for (int i = 0; i < md->m->nparams; i++)
       free(md->params[i]);
-  for (int i = md->m ? md->m->nparams : 0; i < md->nnamed; i++)
-    free(md->named[i].t.data);
+  free(md->mean);
+  free(md->std);
   free(md->params);
   free(md->named);
   free(md->scratch_logits);
@@ -393,25 +396,29 @@ static bool load_data(const Model *md, const TrainConfig *cfg, nnrt_dataset *tra
   return true;
 }
 
-/* standardize = true: statistics of the training split, applied to both
- * splits and kept in checkpoints as data.mean / data.std. */
-static bool standardize(Model *md, nnrt_dataset *train, nnrt_dataset *val) {
-  int64_t n = train->x_size;
-  float *mean = malloc(sizeof(float) * (size_t)n), *std = malloc(sizeof(float) * (size_t)n);
-  if (!mean || !std) {
-    free(mean);
-    free(std);
-    return false;
-  }
-  nnrt_dataset_stats(train, mean, std);
-  nnrt_dataset_normalize(train, mean, std);
-  if (val->n)
-    nnrt_dataset_normalize(val, mean, std);
-  float *stats[2] = {mean, std};
+/* standardize = true: per-feature statistics, kept in checkpoints as
+ * data.mean and data.std (zeros until computed or loaded). */
+static bool add_stats(Model *md, int64_t nfeatures) {
+  md->mean = calloc((size_t)nfeatures + 1, sizeof(float));
+  md->std = calloc((size_t)nfeatures + 1, sizeof(float));
+  if (!md->mean || !md->std)
+    return false; /* free_model frees what was allocated */
+  float *stats[2] = {md->mean, md->std};
   const char *names[2] = {"data.mean", "data.std"};
   for (int i = 0; i < 2; i++)
     md->named[md->nnamed++] = (nnrt_named_tensor){
-        names[i], {.dtype = NNRT_F32, .rank = 1, .dims = {n}, .data = stats[i]}};
+        names[i], {.dtype = NNRT_F32, .rank = 1, .dims = {nfeatures}, .data = stats[i]}};
+  return true;
+}
+
+/* Statistics of the training split, applied to both splits. */
+static bool standardize(Model *md, nnrt_dataset *train, nnrt_dataset *val) {
+  if (!add_stats(md, train->x_size))
+    return false;
+  nnrt_dataset_stats(train, md->mean, md->std);
+  nnrt_dataset_normalize(train, md->mean, md->std);
+  if (val->n)
+    nnrt_dataset_normalize(val, md->mean, md->std);
   return true;
 }
 
@@ -557,7 +564,7 @@ static bool read_inputs(const char *path, nnrt_dataset *d, char *err, size_t err
   return nnrt_load_csv(path, &co, d, err, errlen) == NNRT_OK;
 }
 
-static int do_predict(Model *md, const TrainConfig *cfg, const RunOptions *o, Jit *jit) {
+static int do_predict(Model *md, const RunOptions *o, Jit *jit) {
   const IrFunc *f = predict_func(md->m);
   char err[1024];
   if (!f) {
@@ -577,8 +584,8 @@ static int do_predict(Model *md, const TrainConfig *cfg, const RunOptions *o, Ji
     nnrt_dataset_free(&in);
     return 1;
   }
-  if (cfg->standardize && md->nnamed >= 2) /* statistics from the checkpoint */
-    nnrt_dataset_normalize(&in, md->named[md->nnamed - 2].t.data, md->named[md->nnamed - 1].t.data);
+  if (md->mean) /* statistics from the checkpoint */
+    nnrt_dataset_normalize(&in, md->mean, md->std);
   JitFunc *jf = jit_compile(jit, md->m, f, &o->cg, err, sizeof err);
   int64_t dims[16];
   int rc = 1;
@@ -588,16 +595,9 @@ static int do_predict(Model *md, const TrainConfig *cfg, const RunOptions *o, Ji
   else if (f->ndims > 16 || !bind_dims(f, in.n, &in, dims, err, sizeof err))
     fprintf(stderr, "nnc: error: %s\n", err);
   else {
-    int64_t n = 1;
-    for (int i = 0; i < out.rank; i++) {
-      const Dim *d = &f->result->type.dims[i];
-      out.dims[i] = d->coeff;
-      for (int s = 0; s < d->nsyms; s++)
-        for (int k = 0; k < f->ndims; k++)
-          if (f->dim_syms[k] == d->syms[s])
-            out.dims[i] *= dims[k];
-      n *= out.dims[i];
-    }
+    int64_t n = callbuf_numel(f, dims, &f->result->type);
+    for (int i = 0; i < out.rank; i++)
+      out.dims[i] = callbuf_dim(f, dims, f->result->type.dims[i]);
     out.data = calloc((size_t)(n ? n : 1), nnrt_dtype_size(out.dtype));
     void *inputs[1] = {in.x}, *outputs[1] = {out.data};
     if (!out.data || jit_call(jf, dims, inputs, md->params, outputs, err, sizeof err))
@@ -686,13 +686,10 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
       goto done;
     if (cfg.standardize && !standardize(&md, &train, &val))
       goto done;
-  } else if (cfg.standardize) {
-    /* placeholders the checkpoint fills */
-    nnrt_dataset none = {.x_size = sample_numel(md.ts.eval, 0)};
-    if (none.x_size < 0 || !(none.x = calloc((size_t)none.x_size + 1, 4)) ||
-        !standardize(&md, &none, &val))
+  } else if (cfg.standardize) { /* the checkpoint fills them */
+    int64_t nfeatures = sample_numel(md.ts.eval, 0);
+    if (nfeatures < 0 || !add_stats(&md, nfeatures))
       goto done;
-    free(none.x);
   }
   if (o->eval || o->predict) {
     nnrt_model_io io = {.model_name = m->name, .tensors = md.named, .ntensors = md.nnamed};
@@ -700,7 +697,7 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
       fprintf(stderr, "nnc: error: %s\n", err);
       goto done;
     }
-    rc = o->eval ? do_eval(&md, o, &train, &val) : do_predict(&md, &cfg, o, jit);
+    rc = o->eval ? do_eval(&md, o, &train, &val) : do_predict(&md, o, jit);
   } else {
     rc = do_train(&md, &cfg, o, &train, &val);
   }

@@ -69,13 +69,6 @@ static IrValue *clip_scale(Builder *b, IrValue **grads, int n, double clip) {
   return emit(b, OP_SELECT, args, 3, NULL);
 }
 
-static IrFunc *find_func(const IrModule *m, const char *name) {
-  for (int i = 0; i < m->nfuncs; i++)
-    if (!strcmp(m->funcs[i]->name, name))
-      return m->funcs[i];
-  return NULL;
-}
-
 /* The scores of a cross-entropy loss, or NULL. */
 static IrValue *logits_of(const IrFunc *f) {
   const IrValue *r = f->result;
@@ -95,7 +88,7 @@ static int add_state_param(Builder *b, const IrParam *p, const char *state) {
 bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *out, char *err,
                       size_t errlen) {
   memset(out, 0, sizeof *out);
-  IrFunc *loss = find_func(m, c->loss_fn);
+  IrFunc *loss = ir_module_func(m, c->loss_fn);
   if (!loss) {
     snprintf(err, errlen, "model '%s' has no function '%s' (the train step's loss)", m->name,
              c->loss_fn);

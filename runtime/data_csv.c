@@ -16,6 +16,7 @@
  * column where the offending field's text starts (after leading blanks).
  */
 #include "fileio.h"
+#include "labels.h"
 #include "nnrt_data.h"
 
 #include <errno.h>
@@ -31,20 +32,15 @@
 
 typedef nnrt_file_ctx Ctx;
 
-/* "path: " + the message. */
-
 /* "path:line:col: " + the message. */
 __attribute__((format(printf, 5, 6))) static int fail_at(const Ctx *c, int code, int64_t line,
                                                          int64_t col, const char *fmt, ...) {
-  if (c->err && c->errlen > 0) {
-    int n = snprintf(c->err, c->errlen, "%s:%" PRId64 ":%" PRId64 ": ", c->path, line, col);
-    if (n >= 0 && (size_t)n < c->errlen) {
-      va_list ap;
-      va_start(ap, fmt);
-      vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-      va_end(ap);
-    }
-  }
+  char prefix[4096];
+  snprintf(prefix, sizeof prefix, "%s:%" PRId64 ":%" PRId64 ": ", c->path, line, col);
+  va_list ap;
+  va_start(ap, fmt);
+  nnrt_verrorf(c->err, c->errlen, code, prefix, fmt, ap);
+  va_end(ap);
   return code;
 }
 
@@ -178,10 +174,6 @@ typedef struct {
   int64_t n, cap_rows;
 } Loader;
 
-static const char *plural(int64_t n, const char *one, const char *many) {
-  return n == 1 ? one : many;
-}
-
 /* Resolves a column index (negative from the end) against ncols; -1 if out
  * of range. */
 static int64_t resolve(int64_t col, int64_t ncols) {
@@ -202,7 +194,7 @@ static int setup_columns(Loader *L, int64_t line, int64_t ncols) {
       return nnrt_file_fail(c, NNRT_ERR_ARG,
                             "label column %d is out of range: line %" PRId64 " has %" PRId64
                             " %s (columns 0..%" PRId64 ", or -%" PRId64 "..-1 from the end)",
-                            o->label, line, ncols, plural(ncols, "field", "fields"), ncols - 1,
+                            o->label, line, ncols, nnrt_plural(ncols, "field", "fields"), ncols - 1,
                             ncols);
   }
   L->nfeat = o->features ? o->nfeatures : (o->has_label ? ncols - 1 : ncols);
@@ -216,11 +208,12 @@ static int setup_columns(Loader *L, int64_t line, int64_t ncols) {
     for (int i = 0; i < o->nfeatures; i++) {
       L->feat[i] = resolve(o->features[i], ncols);
       if (L->feat[i] < 0)
-        return nnrt_file_fail(
-            c, NNRT_ERR_ARG,
-            "feature column %d (features[%d]) is out of range: line %" PRId64 " has %" PRId64
-            " %s (columns 0..%" PRId64 ", or -%" PRId64 "..-1 from the end)",
-            o->features[i], i, line, ncols, plural(ncols, "field", "fields"), ncols - 1, ncols);
+        return nnrt_file_fail(c, NNRT_ERR_ARG,
+                              "feature column %d (features[%d]) is out of range: line %" PRId64
+                              " has %" PRId64 " %s (columns 0..%" PRId64 ", or -%" PRId64
+                              "..-1 from the end)",
+                              o->features[i], i, line, ncols, nnrt_plural(ncols, "field", "fields"),
+                              ncols - 1, ncols);
     }
   } else {
     int64_t k = 0;
@@ -340,7 +333,7 @@ static int store_label(Loader *L, int64_t line, const char *ls, const Span *f) {
   if (ys->num_classes > 0 && (k < 0 || k >= ys->num_classes))
     return fail_at(L->c, NNRT_ERR_FORMAT, line, col,
                    "label %" PRId32 " is outside the %" PRId64 " %s 0..%" PRId64, k,
-                   ys->num_classes, plural(ys->num_classes, "class", "classes"),
+                   ys->num_classes, nnrt_plural(ys->num_classes, "class", "classes"),
                    ys->num_classes - 1);
   ((int32_t *)L->y)[L->n] = k;
   return NNRT_OK;
@@ -392,15 +385,7 @@ static int check_options(const Ctx *c, const nnrt_csv_options *o) {
   if (!isfinite(o->scale))
     return nnrt_file_fail(c, NNRT_ERR_ARG, "scale %g is not a finite number", o->scale);
   if (o->has_label) {
-    if (o->y.dtype != NNRT_I32 && o->y.dtype != NNRT_F32)
-      return nnrt_file_fail(c, NNRT_ERR_ARG, "label dtype %d is neither i32 nor f32",
-                            (int)o->y.dtype);
-    if (o->y.num_classes < 0)
-      return nnrt_file_fail(c, NNRT_ERR_ARG, "num_classes %" PRId64 " is negative",
-                            o->y.num_classes);
-    if (o->y.dtype == NNRT_I32 && o->y.num_classes > (int64_t)INT32_MAX + 1)
-      return nnrt_file_fail(c, NNRT_ERR_ARG, "num_classes %" PRId64 " does not fit in i32",
-                            o->y.num_classes);
+    return nnrt_check_label_spec(c, &o->y);
   }
   return NNRT_OK;
 }
@@ -437,7 +422,7 @@ static int load(Loader *L, const char *buf, size_t len) {
     } else if (nf != L->ncols) {
       return fail_at(c, NNRT_ERR_FORMAT, line, 1,
                      "row has %" PRId64 " %s, expected %" PRId64 " like line %" PRId64, nf,
-                     plural(nf, "field", "fields"), L->ncols, L->first_line);
+                     nnrt_plural(nf, "field", "fields"), L->ncols, L->first_line);
     }
     rc = store_row(L, line, ls);
     if (rc != NNRT_OK)

@@ -7,6 +7,7 @@
  * (truncated) or too many (trailing garbage) is an error.
  */
 #include "fileio.h"
+#include "labels.h"
 #include "nnrt_data.h"
 
 #include <errno.h>
@@ -75,10 +76,6 @@ static double element(const Idx *f, int64_t i) {
     return v;
   }
   }
-}
-
-static const char *plural(int64_t n, const char *one, const char *many) {
-  return n == 1 ? one : many;
 }
 
 /* Reads and checks one file; on success f->file must be freed. */
@@ -179,31 +176,9 @@ static int convert_images(const Ctx *c, const Idx *f, double scale, float *x) {
 
 static int convert_labels(const Ctx *c, const Idx *f, const nnrt_label_spec *ys, void *y) {
   for (int64_t i = 0; i < f->count; i++) {
-    double v = element(f, i);
-    if (!isfinite(v))
-      return nnrt_file_fail(c, NNRT_ERR_FORMAT,
-                            "label %g at index %" PRId64 " is not a finite number", v, i);
-    if (ys->dtype == NNRT_F32) {
-      float w = (float)v;
-      if (!isfinite(w))
-        return nnrt_file_fail(c, NNRT_ERR_FORMAT,
-                              "label %g at index %" PRId64 " does not fit in f32", v, i);
-      ((float *)y)[i] = w;
-      continue;
-    }
-    if (v != floor(v))
-      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " is not an integer",
-                            v, i);
-    if (v < INT32_MIN || v > INT32_MAX)
-      return nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " does not fit in i32",
-                            v, i);
-    int32_t k = (int32_t)v;
-    if (ys->num_classes > 0 && (k < 0 || k >= ys->num_classes))
-      return nnrt_file_fail(
-          c, NNRT_ERR_FORMAT,
-          "label %" PRId32 " at index %" PRId64 " is outside the %" PRId64 " %s 0..%" PRId64, k, i,
-          ys->num_classes, plural(ys->num_classes, "class", "classes"), ys->num_classes - 1);
-    ((int32_t *)y)[i] = k;
+    int rc = nnrt_store_label(c, ys, element(f, i), i, y);
+    if (rc != NNRT_OK)
+      return rc;
   }
   return NNRT_OK;
 }
@@ -219,12 +194,9 @@ int nnrt_load_idx(const char *images, const char *labels, double scale, const nn
                           : !y      ? "label spec"
                                     : "output");
   memset(out, 0, sizeof *out);
-  if (y->dtype != NNRT_I32 && y->dtype != NNRT_F32)
-    return nnrt_file_fail(&cl, NNRT_ERR_ARG, "label dtype %d is neither i32 nor f32",
-                          (int)y->dtype);
-  if (y->num_classes < 0 || (y->dtype == NNRT_I32 && y->num_classes > (int64_t)INT32_MAX + 1))
-    return nnrt_file_fail(&cl, NNRT_ERR_ARG, "num_classes %" PRId64 " is out of range",
-                          y->num_classes);
+  int spec = nnrt_check_label_spec(&cl, y);
+  if (spec != NNRT_OK)
+    return spec;
   if (!isfinite(scale))
     return nnrt_file_fail(&ci, NNRT_ERR_ARG, "scale %g is not a finite number", scale);
   if (scale == 0)
@@ -247,8 +219,8 @@ int nnrt_load_idx(const char *images, const char *labels, double scale, const nn
   }
   if (fl.dims[0] != fi.dims[0]) {
     rc = nnrt_file_fail(&cl, NNRT_ERR_SHAPE, "%" PRId64 " %s, but %s has %" PRId64 " %s",
-                        fl.dims[0], plural(fl.dims[0], "label", "labels"), ci.path, fi.dims[0],
-                        plural(fi.dims[0], "sample", "samples"));
+                        fl.dims[0], nnrt_plural(fl.dims[0], "label", "labels"), ci.path, fi.dims[0],
+                        nnrt_plural(fi.dims[0], "sample", "samples"));
     goto done;
   }
   /* count * 4 <= count * size + header for every type but u8/i8, and the

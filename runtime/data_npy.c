@@ -9,6 +9,7 @@
  *      lie in [0, num_classes) when that is set); f32 takes any finite value.
  */
 #include "fileio.h"
+#include "labels.h"
 #include "nnrt_data.h"
 
 #include <inttypes.h>
@@ -19,10 +20,6 @@
 #include <string.h>
 
 typedef nnrt_file_ctx Ctx;
-
-static const char *plural(int64_t n, const char *one, const char *many) {
-  return n == 1 ? one : many;
-}
 
 /* Element i of t as a double (exact for every dtype nnrt_npy_read gives). */
 static double value(const nnrt_tensor *t, int64_t i) {
@@ -87,34 +84,7 @@ static int convert_y(const Ctx *c, const nnrt_tensor *t, int64_t count, const nn
   if (!y)
     return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory for %" PRId64 " labels", count);
   for (int64_t i = 0; i < count; i++) {
-    double v = value(t, i);
-    int rc = NNRT_OK;
-    if (!isfinite(v)) {
-      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
-                          "label %g at index %" PRId64 " is not a finite number", v, i);
-    } else if (ys->dtype == NNRT_F32) {
-      float w = (float)v;
-      if (!isfinite(w))
-        rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " does not fit in f32",
-                            v, i);
-      else
-        ((float *)y)[i] = w;
-    } else if (v != floor(v)) {
-      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " is not an integer", v,
-                          i);
-    } else if (v < INT32_MIN || v > INT32_MAX) {
-      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "label %g at index %" PRId64 " does not fit in i32",
-                          v, i);
-    } else {
-      int32_t k = (int32_t)v;
-      if (ys->num_classes > 0 && (k < 0 || k >= ys->num_classes))
-        rc = nnrt_file_fail(
-            c, NNRT_ERR_FORMAT,
-            "label %" PRId32 " at index %" PRId64 " is outside the %" PRId64 " %s 0..%" PRId64, k,
-            i, ys->num_classes, plural(ys->num_classes, "class", "classes"), ys->num_classes - 1);
-      else
-        ((int32_t *)y)[i] = k;
-    }
+    int rc = nnrt_store_label(c, ys, value(t, i), i, y);
     if (rc != NNRT_OK) {
       free(y);
       return rc;
@@ -146,12 +116,9 @@ int nnrt_load_npy_pair(const char *x, const char *y, const nnrt_label_spec *ys, 
                           : !ys ? "label spec"
                                 : "output");
   memset(out, 0, sizeof *out);
-  if (ys->dtype != NNRT_I32 && ys->dtype != NNRT_F32)
-    return nnrt_file_fail(&cy, NNRT_ERR_ARG, "label dtype %d is neither i32 nor f32",
-                          (int)ys->dtype);
-  if (ys->num_classes < 0 || (ys->dtype == NNRT_I32 && ys->num_classes > (int64_t)INT32_MAX + 1))
-    return nnrt_file_fail(&cy, NNRT_ERR_ARG, "num_classes %" PRId64 " is out of range",
-                          ys->num_classes);
+  int spec = nnrt_check_label_spec(&cy, ys);
+  if (spec != NNRT_OK)
+    return spec;
 
   nnrt_tensor tx = {0}, ty = {0};
   void *yv = NULL;
@@ -176,8 +143,8 @@ int nnrt_load_npy_pair(const char *x, const char *y, const nnrt_label_spec *ys, 
   }
   if (ty.dims[0] != tx.dims[0]) {
     rc = nnrt_file_fail(&cy, NNRT_ERR_SHAPE, "%" PRId64 " %s, but %s has %" PRId64 " %s",
-                        ty.dims[0], plural(ty.dims[0], "label", "labels"), cx.path, tx.dims[0],
-                        plural(tx.dims[0], "sample", "samples"));
+                        ty.dims[0], nnrt_plural(ty.dims[0], "label", "labels"), cx.path, tx.dims[0],
+                        nnrt_plural(tx.dims[0], "sample", "samples"));
     goto done;
   }
   int xr = 0, yr = 0;

@@ -2,6 +2,7 @@
  * validation split, feature statistics and normalisation, the per-epoch
  * sample order and gathering a batch (see nnrt_data.h).
  */
+#include "fileio.h"
 #include "nnrt_data.h"
 
 #include <inttypes.h>
@@ -125,15 +126,10 @@ void nnrt_dataset_normalize(nnrt_dataset *d, const float *mean, const float *std
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
                                                       const char *fmt, ...) {
-  if (err && errlen > 0) {
-    int n = snprintf(err, errlen, "dataset split: ");
-    if (n >= 0 && (size_t)n < errlen) {
-      va_list ap;
-      va_start(ap, fmt);
-      vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-      va_end(ap);
-    }
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  nnrt_verrorf(err, errlen, code, "dataset split: ", fmt, ap);
+  va_end(ap);
   return code;
 }
 

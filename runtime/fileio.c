@@ -12,16 +12,35 @@
 
 #include "nnrt.h"
 
+int nnrt_verrorf(char *err, size_t errlen, int code, const char *prefix, const char *fmt,
+                 va_list ap) {
+  if (!err || errlen == 0)
+    return code;
+  int n = snprintf(err, errlen, "%s", prefix);
+  if (n >= 0 && (size_t)n < errlen)
+    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+  return code;
+}
+
+int nnrt_errorf(char *err, size_t errlen, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nnrt_verrorf(err, errlen, code, "", fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+const char *nnrt_plural(int64_t n, const char *one, const char *many) {
+  return n == 1 ? one : many;
+}
+
 int nnrt_file_fail(const nnrt_file_ctx *c, int code, const char *fmt, ...) {
-  if (c->err && c->errlen > 0) {
-    int n = snprintf(c->err, c->errlen, "%s: ", c->path);
-    if (n >= 0 && (size_t)n < c->errlen) {
-      va_list ap;
-      va_start(ap, fmt);
-      vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-      va_end(ap);
-    }
-  }
+  char prefix[4096];
+  snprintf(prefix, sizeof prefix, "%s: ", c->path);
+  va_list ap;
+  va_start(ap, fmt);
+  nnrt_verrorf(c->err, c->errlen, code, prefix, fmt, ap);
+  va_end(ap);
   return code;
 }
 

@@ -1,16 +1,29 @@
-/* fileio.h - what the runtime's file readers share (internal; not part of
- * the public API): errors formatted as "path: problem" into the caller's
- * buffer, and reading a whole file with checked sizes. */
+/* fileio.h - what the runtime's file readers and loops share (internal;
+ * not part of the public API): error messages formatted into the caller's
+ * buffer ("path: problem" for files), and reading a whole file with
+ * checked sizes. */
 #ifndef NNRT_FILEIO_H
 #define NNRT_FILEIO_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct nnrt_file_ctx {
   const char *path;
   char *err;
   size_t errlen;
 } nnrt_file_ctx;
+
+/* Writes prefix + the message into err (when err and errlen allow) and
+ * returns code. */
+int nnrt_verrorf(char *err, size_t errlen, int code, const char *prefix, const char *fmt,
+                 va_list ap);
+__attribute__((format(printf, 4, 5))) int nnrt_errorf(char *err, size_t errlen, int code,
+                                                      const char *fmt, ...);
+
+/* "class" or "classes" for a count. */
+const char *nnrt_plural(int64_t n, const char *one, const char *many);
 
 /* Writes "<path>: <message>" into c->err and returns code. */
 __attribute__((format(printf, 3, 4))) int nnrt_file_fail(const nnrt_file_ctx *c, int code,

@@ -10,6 +10,7 @@
  * field. Orthogonal matrices come from Gaussian ones by Gram-Schmidt, which
  * gives the Haar (uniform) distribution over orthonormal sets.
  */
+#include "fileio.h"
 #include "nnrt.h"
 
 #include <cblas.h>
@@ -19,17 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...) {
-  if (err && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return NNRT_ERR_ARG;
-}
 
 static const char *kind_name(nnrt_init_kind kind) {
   switch (kind) {
@@ -134,8 +124,9 @@ static int fill_orthogonal(nnrt_rng *r, nnrt_tensor *t, double gain, char *err, 
   int64_t count = rows < cols ? rows : cols; /* vectors to orthonormalise */
   int64_t len = rows < cols ? cols : rows;   /* their length */
   if (len > 0x7fffffff) {
-    return fail(err, errlen, "orthogonal init: a %lld x %lld matrix is too large", (long long)rows,
-                (long long)cols);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "orthogonal init: a %lld x %lld matrix is too large", (long long)rows,
+                       (long long)cols);
   }
   double *q = malloc((size_t)(count * len) * sizeof *q);
   double *h = malloc((size_t)count * sizeof *h);
@@ -172,36 +163,39 @@ static int check_args(nnrt_init_kind kind, double a, double b, double fan_in, do
   switch (kind) {
   case NNRT_INIT_NORMAL:
     if (!(b >= 0) || !isfinite(a) || !isfinite(b))
-      return fail(err, errlen, "normal init: std must be finite and >= 0 (got mean %g, std %g)", a,
-                  b);
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                         "normal init: std must be finite and >= 0 (got mean %g, std %g)", a, b);
     break;
   case NNRT_INIT_UNIFORM:
     if (!(a <= b) || !isfinite(a) || !isfinite(b))
-      return fail(err, errlen, "uniform init: need finite lo <= hi (got %g, %g)", a, b);
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                         "uniform init: need finite lo <= hi (got %g, %g)", a, b);
     break;
   case NNRT_INIT_GLOROT:
     if (fan_in + fan_out <= 0)
-      return fail(err, errlen, "glorot init: fan_in + fan_out is 0");
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "glorot init: fan_in + fan_out is 0");
     break;
   case NNRT_INIT_HE:
     if (fan_in <= 0)
-      return fail(err, errlen, "he init: fan_in is 0");
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "he init: fan_in is 0");
     break;
   case NNRT_INIT_ORTHOGONAL:
     if (t->rank < 2)
-      return fail(err, errlen, "orthogonal init needs a tensor of rank 2 or more (got rank %d)",
-                  t->rank);
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                         "orthogonal init needs a tensor of rank 2 or more (got rank %d)", t->rank);
     if (!isfinite(a))
-      return fail(err, errlen, "orthogonal init: gain must be finite (got %g)", a);
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "orthogonal init: gain must be finite (got %g)",
+                         a);
     break;
   case NNRT_INIT_SPARSE:
     if (!(a >= 0 && a <= 1) || !(b >= 0) || !isfinite(b))
-      return fail(err, errlen,
-                  "sparse init: need density in [0, 1] and finite std >= 0 (got %g, %g)", a, b);
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                         "sparse init: need density in [0, 1] and finite std >= 0 (got %g, %g)", a,
+                         b);
     break;
   case NNRT_INIT_CONSTANT:
     if (isnan(a))
-      return fail(err, errlen, "constant init: value is NaN");
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "constant init: value is NaN");
     break;
   default:
     break;
@@ -213,22 +207,23 @@ int nnrt_init_tensor(nnrt_rng *r, nnrt_init_kind kind, double a, double b, nnrt_
                      char *err, size_t errlen) {
   const char *name = kind_name(kind);
   if (!name)
-    return fail(err, errlen, "unknown initializer kind %d", (int)kind);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "unknown initializer kind %d", (int)kind);
   if (!t)
-    return fail(err, errlen, "%s init: tensor is NULL", name);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init: tensor is NULL", name);
   if (t->dtype != NNRT_F32 && t->dtype != NNRT_F64)
-    return fail(err, errlen, "%s init needs an f32 or f64 tensor, got %s", name,
-                dtype_name(t->dtype));
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init needs an f32 or f64 tensor, got %s",
+                       name, dtype_name(t->dtype));
   int64_t numel = nnrt_tensor_numel(t);
   if (numel < 0)
-    return fail(err, errlen, "%s init: invalid shape (rank %d)", name, t->rank);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init: invalid shape (rank %d)", name,
+                       t->rank);
   if (numel == 0)
     return NNRT_OK; /* nothing to fill, whatever the fans */
   if (!t->data)
-    return fail(err, errlen, "%s init: tensor data is NULL", name);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init: tensor data is NULL", name);
   bool random = kind != NNRT_INIT_ZEROS && kind != NNRT_INIT_ONES && kind != NNRT_INIT_CONSTANT;
   if (random && !r)
-    return fail(err, errlen, "%s init: random generator is NULL", name);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init: random generator is NULL", name);
   double fan_in, fan_out;
   fans(t, &fan_in, &fan_out);
   int rc = check_args(kind, a, b, fan_in, fan_out, t, err, errlen);

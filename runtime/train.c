@@ -10,6 +10,7 @@
  * epoch lines and ends with the same parameters, bit for bit, as one that
  * never stopped. Timing figures are the only exception.
  */
+#include "fileio.h"
 #include "nnrt_train.h"
 
 #include <errno.h>
@@ -20,17 +21,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-  if (err && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
 
 static double now_s(void) {
   struct timespec ts;
@@ -67,16 +57,16 @@ int nnrt_checkpoint_save(const char *path, const nnrt_model_io *m, const nnrt_tr
                          const nnrt_kv *extra, int nextra, char *err, size_t errlen) {
   if (!path || !m || !s || nextra < 0 || (nextra > 0 && !extra) || m->ntensors < 0 ||
       (m->ntensors > 0 && !m->tensors))
-    return fail(err, errlen, NNRT_ERR_ARG, "checkpoint save: invalid argument");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "checkpoint save: invalid argument");
   for (int i = 0; i < nextra; i++) {
     if (!extra[i].key || !extra[i].value)
-      return fail(err, errlen, NNRT_ERR_ARG, "checkpoint save: metadata entry %d has no %s", i,
-                  extra[i].key ? "value" : "key");
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "checkpoint save: metadata entry %d has no %s",
+                         i, extra[i].key ? "value" : "key");
     for (int k = 0; k < NRESERVED; k++)
       if (strcmp(extra[i].key, RESERVED_KEYS[k]) == 0)
-        return fail(err, errlen, NNRT_ERR_ARG,
-                    "checkpoint save: metadata key '%s' is reserved for the run's state",
-                    extra[i].key);
+        return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                           "checkpoint save: metadata key '%s' is reserved for the run's state",
+                           extra[i].key);
   }
 
   char vals[NRESERVED][64];
@@ -93,7 +83,7 @@ int nnrt_checkpoint_save(const char *path, const nnrt_model_io *m, const nnrt_tr
 
   nnrt_kv *kv = malloc((size_t)(NRESERVED + nextra) * sizeof *kv);
   if (!kv)
-    return fail(err, errlen, NNRT_ERR_NOMEM, "checkpoint save: out of memory");
+    return nnrt_errorf(err, errlen, NNRT_ERR_NOMEM, "checkpoint save: out of memory");
   for (int k = 0; k < NRESERVED; k++) {
     kv[k].key = RESERVED_KEYS[k];
     kv[k].value = vals[k];
@@ -112,13 +102,15 @@ static int meta_i64(const nnrt_safetensors *f, const char *path, const char *key
                     char *err, size_t errlen) {
   const char *v = nnrt_safetensors_meta(f, key);
   if (!v)
-    return fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path, key);
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path,
+                       key);
   char *end;
   errno = 0;
   long long x = strtoll(v, &end, 10);
   if (end == v || *end != '\0' || errno == ERANGE || x < 0)
-    return fail(err, errlen, NNRT_ERR_FORMAT,
-                "%s: checkpoint metadata \"%s\" is '%s', not a non-negative integer", path, key, v);
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                       "%s: checkpoint metadata \"%s\" is '%s', not a non-negative integer", path,
+                       key, v);
   *out = (int64_t)x;
   return NNRT_OK;
 }
@@ -127,12 +119,13 @@ static int meta_f64(const nnrt_safetensors *f, const char *path, const char *key
                     char *err, size_t errlen) {
   const char *v = nnrt_safetensors_meta(f, key);
   if (!v)
-    return fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path, key);
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path,
+                       key);
   char *end;
   double x = strtod(v, &end);
   if (end == v || *end != '\0' || isnan(x))
-    return fail(err, errlen, NNRT_ERR_FORMAT,
-                "%s: checkpoint metadata \"%s\" is '%s', not a number", path, key, v);
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                       "%s: checkpoint metadata \"%s\" is '%s', not a number", path, key, v);
   *out = x;
   return NNRT_OK;
 }
@@ -163,24 +156,25 @@ static int read_state(const nnrt_safetensors *f, const char *path, nnrt_train_st
       (rc = meta_i64(f, path, "nnc.bad_epochs", &s->bad_epochs, err, errlen)))
     return rc;
   if (s->correct > s->seen)
-    return fail(err, errlen, NNRT_ERR_FORMAT,
-                "%s: checkpoint metadata \"nnc.correct\" (%" PRId64
-                ") exceeds \"nnc.seen\" (%" PRId64 ")",
-                path, s->correct, s->seen);
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                       "%s: checkpoint metadata \"nnc.correct\" (%" PRId64
+                       ") exceeds \"nnc.seen\" (%" PRId64 ")",
+                       path, s->correct, s->seen);
   const char *v = nnrt_safetensors_meta(f, "nnc.rng");
   if (!v)
-    return fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.rng\"", path);
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.rng\"",
+                       path);
   const char *p;
   if (parse_u64(v, ':', &p, &s->rng.key) || parse_u64(p + 1, '\0', &p, &s->rng.counter))
-    return fail(err, errlen, NNRT_ERR_FORMAT,
-                "%s: checkpoint metadata \"nnc.rng\" is '%s', not <key>:<counter>", path, v);
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                       "%s: checkpoint metadata \"nnc.rng\" is '%s', not <key>:<counter>", path, v);
   return NNRT_OK;
 }
 
 int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_state *s, char *err,
                          size_t errlen) {
   if (!path || !m || m->ntensors < 0 || (m->ntensors > 0 && !m->tensors))
-    return fail(err, errlen, NNRT_ERR_ARG, "checkpoint load: invalid argument");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "checkpoint load: invalid argument");
   const char *model = m->model_name ? m->model_name : "";
   nnrt_safetensors *f = NULL;
   int rc = nnrt_safetensors_open(path, &f, err, errlen);
@@ -191,23 +185,25 @@ int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_st
   size_t *bytes = NULL;
   const char *v = nnrt_safetensors_meta(f, "nnc.format");
   if (!v) {
-    rc = fail(err, errlen, NNRT_ERR_FORMAT,
-              "%s: not an nnc checkpoint (no \"nnc.format\" in its metadata)", path);
+    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                     "%s: not an nnc checkpoint (no \"nnc.format\" in its metadata)", path);
     goto out;
   }
   if (strcmp(v, "1") != 0) {
-    rc = fail(err, errlen, NNRT_ERR_FORMAT,
-              "%s: checkpoint metadata \"nnc.format\" is '%s'; this runtime reads format 1", path,
-              v);
+    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                     "%s: checkpoint metadata \"nnc.format\" is '%s'; this runtime reads format 1",
+                     path, v);
     goto out;
   }
   v = nnrt_safetensors_meta(f, "nnc.model");
   if (!v) {
-    rc = fail(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.model\"", path);
+    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.model\"",
+                     path);
     goto out;
   }
   if (strcmp(v, model) != 0) {
-    rc = fail(err, errlen, NNRT_ERR_FORMAT, "%s: written for model '%s', not '%s'", path, v, model);
+    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: written for model '%s', not '%s'", path, v,
+                     model);
     goto out;
   }
 
@@ -224,8 +220,8 @@ int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_st
     for (int k = 0; k < m->ntensors && !known; k++)
       known = m->tensors[k].name && strcmp(m->tensors[k].name, name) == 0;
     if (!known) {
-      rc = fail(err, errlen, NNRT_ERR_FORMAT, "%s: has tensor '%s', which model '%s' lacks", path,
-                name, model);
+      rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: has tensor '%s', which model '%s' lacks",
+                       path, name, model);
       goto out;
     }
   }
@@ -235,7 +231,7 @@ int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_st
   tmp = calloc((size_t)(n > 0 ? n : 1), sizeof *tmp);
   bytes = calloc((size_t)(n > 0 ? n : 1), sizeof *bytes);
   if (!tmp || !bytes) {
-    rc = fail(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory", path);
+    rc = nnrt_errorf(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory", path);
     goto out;
   }
   for (int i = 0; i < n; i++) {
@@ -244,14 +240,16 @@ int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_st
     int64_t nb;
     if (!nt->name || numel < 0 || !mul_ok(numel, (int64_t)nnrt_dtype_size(nt->t.dtype), &nb) ||
         (uint64_t)nb > SIZE_MAX || (nb > 0 && !nt->t.data)) {
-      rc = fail(err, errlen, NNRT_ERR_ARG, "checkpoint load: model tensor %d ('%s') is invalid", i,
-                nt->name ? nt->name : "?");
+      rc = nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "checkpoint load: model tensor %d ('%s') is invalid", i,
+                       nt->name ? nt->name : "?");
       goto out;
     }
     bytes[i] = (size_t)nb;
     tmp[i] = malloc(bytes[i] ? bytes[i] : 1);
     if (!tmp[i]) {
-      rc = fail(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory reading '%s'", path, nt->name);
+      rc = nnrt_errorf(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory reading '%s'", path,
+                       nt->name);
       goto out;
     }
     nnrt_tensor want = nt->t;
@@ -346,7 +344,8 @@ static int alloc_buffers(Buffers *b, const nnrt_model_io *m, const nnrt_dataset 
       (a->kind != ACC_NONE && (!mul_ok(cap, a->rows, &t) || !mul_ok(t, m->num_classes, &t) ||
                                !mul_ok(t, (int64_t)sizeof(float), &lb))) ||
       (uint64_t)xb > SIZE_MAX || (uint64_t)yb > SIZE_MAX || (uint64_t)lb > SIZE_MAX)
-    return fail(err, errlen, NNRT_ERR_ARG, "a batch of %" PRId64 " samples is too large", cap);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "a batch of %" PRId64 " samples is too large",
+                       cap);
   b->x = malloc(xb ? (size_t)xb : 1);
   b->y = malloc(yb ? (size_t)yb : 1);
   if (a->kind != ACC_NONE)
@@ -355,8 +354,8 @@ static int alloc_buffers(Buffers *b, const nnrt_model_io *m, const nnrt_dataset 
     b->idx = malloc((size_t)cap * sizeof *b->idx);
   if (!b->x || !b->y || (a->kind != ACC_NONE && !b->logits) || (want_idx && !b->idx)) {
     free_buffers(b);
-    return fail(err, errlen, NNRT_ERR_NOMEM, "out of memory for a batch of %" PRId64 " samples",
-                cap);
+    return nnrt_errorf(err, errlen, NNRT_ERR_NOMEM,
+                       "out of memory for a batch of %" PRId64 " samples", cap);
   }
   return NNRT_OK;
 }
@@ -373,12 +372,12 @@ int nnrt_evaluate(const nnrt_model_io *m, const nnrt_dataset *d, int64_t batch, 
   if (acc)
     *acc = 0;
   if (!m || !d || !m->evaluate || !data_ok(d))
-    return fail(err, errlen, NNRT_ERR_ARG, "evaluate: invalid argument");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "evaluate: invalid argument");
   if (d->n == 0)
-    return fail(err, errlen, NNRT_ERR_ARG, "evaluate: the data set is empty");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "evaluate: the data set is empty");
   if (batch < 1)
-    return fail(err, errlen, NNRT_ERR_ARG, "evaluate: batch size %" PRId64 " (must be >= 1)",
-                batch);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "evaluate: batch size %" PRId64 " (must be >= 1)",
+                       batch);
   AccSpec a = acc_spec(m, d);
   int64_t cap = batch < d->n ? batch : d->n;
   Buffers b;
@@ -504,39 +503,40 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
   if (r)
     *r = res;
   if (!m || !c || !train || !m->train_step)
-    return fail(err, errlen, NNRT_ERR_ARG, "train: invalid argument");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: invalid argument");
   if (c->epochs < 1)
-    return fail(err, errlen, NNRT_ERR_ARG, "train: epochs is %" PRId64 " (must be >= 1)",
-                c->epochs);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: epochs is %" PRId64 " (must be >= 1)",
+                       c->epochs);
   if (c->batch < 1)
-    return fail(err, errlen, NNRT_ERR_ARG, "train: batch size is %" PRId64 " (must be >= 1)",
-                c->batch);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: batch size is %" PRId64 " (must be >= 1)",
+                       c->batch);
   if (c->checkpoint_every < 0 || c->patience < 0 || c->nmeta < 0 || (c->nmeta > 0 && !c->meta))
-    return fail(err, errlen, NNRT_ERR_ARG,
-                "train: checkpoint_every, patience and nmeta must not be negative");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "train: checkpoint_every, patience and nmeta must not be negative");
   if (c->resume && !c->checkpoint)
-    return fail(err, errlen, NNRT_ERR_ARG, "train: resuming needs a checkpoint path");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: resuming needs a checkpoint path");
   if (!data_ok(train))
-    return fail(err, errlen, NNRT_ERR_ARG, "train: the training data set has no x or y");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: the training data set has no x or y");
   if (train->n < 1)
-    return fail(err, errlen, NNRT_ERR_ARG, "train: the training data set is empty");
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: the training data set is empty");
   bool has_val = val && val->n > 0;
   if (has_val) {
     if (!data_ok(val) || !m->evaluate)
-      return fail(err, errlen, NNRT_ERR_ARG,
-                  "train: the validation set has no x or y, or the model no evaluate");
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                         "train: the validation set has no x or y, or the model no evaluate");
     if (!same_layout(train, val))
-      return fail(err, errlen, NNRT_ERR_ARG,
-                  "train: validation samples differ in dtype or shape from training samples");
+      return nnrt_errorf(
+          err, errlen, NNRT_ERR_ARG,
+          "train: validation samples differ in dtype or shape from training samples");
   }
 
   const int64_t n = train->n, bs = c->batch;
   const int64_t nbatches = n / bs + (n % bs != 0);
   nnrt_optimizer opt = c->opt;
   if (!mul_ok(c->epochs, nbatches, &opt.total_steps))
-    return fail(err, errlen, NNRT_ERR_ARG,
-                "train: %" PRId64 " epochs of %" PRId64 " batches is too many steps", c->epochs,
-                nbatches);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "train: %" PRId64 " epochs of %" PRId64 " batches is too many steps",
+                       c->epochs, nbatches);
 
   AccSpec acc = acc_spec(m, train);
   res.has_acc = acc.kind != ACC_NONE;
@@ -551,7 +551,8 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
           : NULL;
   if (!perm) {
     free_buffers(&b);
-    return fail(err, errlen, NNRT_ERR_NOMEM, "train: out of memory for %" PRId64 " samples", n);
+    return nnrt_errorf(err, errlen, NNRT_ERR_NOMEM, "train: out of memory for %" PRId64 " samples",
+                       n);
   }
 
   nnrt_train_state st;
@@ -562,11 +563,11 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
     if ((rc = nnrt_checkpoint_load(c->checkpoint, m, &st, err, errlen)))
       goto out;
     if (st.batch > nbatches) {
-      rc = fail(err, errlen, NNRT_ERR_ARG,
-                "%s: saved after batch %" PRId64 " of epoch %" PRId64
-                ", but an epoch has only %" PRId64 " batches of %" PRId64
-                " (was the batch size or the data changed?)",
-                c->checkpoint, st.batch, st.epoch + 1, nbatches, bs);
+      rc = nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "%s: saved after batch %" PRId64 " of epoch %" PRId64
+                       ", but an epoch has only %" PRId64 " batches of %" PRId64
+                       " (was the batch size or the data changed?)",
+                       c->checkpoint, st.batch, st.epoch + 1, nbatches, bs);
       goto out;
     }
   }
@@ -599,13 +600,13 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
       }
       if (!isfinite(loss)) {
         progress_clear(&pg);
-        rc = fail(err, errlen, NNRT_ERR_NONFINITE,
-                  "loss is %s at step %" PRId64 " (epoch %" PRId64 ", batch %" PRId64
-                  "); stopped without saving",
-                  isnan(loss) ? "nan"
-                  : loss > 0  ? "inf"
-                              : "-inf",
-                  t, st.epoch + 1, st.batch + 1);
+        rc = nnrt_errorf(err, errlen, NNRT_ERR_NONFINITE,
+                         "loss is %s at step %" PRId64 " (epoch %" PRId64 ", batch %" PRId64
+                         "); stopped without saving",
+                         isnan(loss) ? "nan"
+                         : loss > 0  ? "inf"
+                                     : "-inf",
+                         t, st.epoch + 1, st.batch + 1);
         goto out;
       }
       st.step = t;

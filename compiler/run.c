@@ -488,7 +488,11 @@ static int do_train(Model *md, const TrainConfig *cfg, const RunOptions *o, nnrt
   nnrt_train_result r = {0};
   char err[1024] = "";
   int rc = nnrt_train(&io, &tc, train, val, &r, err, sizeof err);
-  sigaction(SIGINT, &old, NULL);
+  /* timeout(1) and terminals may deliver a second SIGINT moments after the
+     first; once interrupted, keep absorbing them so the clean exit that
+     follows is not turned into death by signal. */
+  if (!interrupted)
+    sigaction(SIGINT, &old, NULL);
   if (rc) {
     fflush(stdout);
     fprintf(stderr, "nnc: error: %s\n", err);

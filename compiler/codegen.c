@@ -1581,6 +1581,13 @@ LLVMModuleRef codegen_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, const 
   return g.mod;
 }
 
+static LLVMCodeGenOptLevel codegen_level(int opt_level) {
+  return opt_level <= 0   ? LLVMCodeGenLevelNone
+         : opt_level == 1 ? LLVMCodeGenLevelLess
+         : opt_level == 2 ? LLVMCodeGenLevelDefault
+                          : LLVMCodeGenLevelAggressive;
+}
+
 LLVMTargetMachineRef codegen_host_machine(int opt_level, char *err, size_t errlen) {
   static bool initialised;
   if (!initialised) {
@@ -1598,12 +1605,8 @@ LLVMTargetMachineRef codegen_host_machine(int opt_level, char *err, size_t errle
     snprintf(err, errlen, "no LLVM target for %s: %s", triple, msg ? msg : "?");
   } else {
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    LLVMCodeGenOptLevel lv = opt_level <= 0   ? LLVMCodeGenLevelNone
-                             : opt_level == 1 ? LLVMCodeGenLevelLess
-                             : opt_level == 2 ? LLVMCodeGenLevelDefault
-                                              : LLVMCodeGenLevelAggressive;
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, lv, LLVMRelocDefault,
-                                 LLVMCodeModelJITDefault);
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, codegen_level(opt_level),
+                                 LLVMRelocDefault, LLVMCodeModelJITDefault);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
     if (!tm)
@@ -1611,6 +1614,48 @@ LLVMTargetMachineRef codegen_host_machine(int opt_level, char *err, size_t errle
   }
   LLVMDisposeMessage(msg);
   LLVMDisposeMessage(triple);
+  return tm;
+}
+
+LLVMTargetMachineRef codegen_object_machine(const char *triple, const char *cpu, int opt_level,
+                                            char *err, size_t errlen) {
+  static bool initialised;
+  if (!initialised) {
+    LLVMInitializeAllTargetInfos();
+    LLVMInitializeAllTargets();
+    LLVMInitializeAllTargetMCs();
+    LLVMInitializeAllAsmPrinters();
+    initialised = true;
+  }
+  char *host = LLVMGetDefaultTargetTriple();
+  char *norm = LLVMNormalizeTargetTriple(triple ? triple : host);
+  bool native = !triple || !strcmp(norm, host);
+  LLVMTargetRef target;
+  char *msg = NULL;
+  LLVMTargetMachineRef tm = NULL;
+  if (LLVMGetTargetFromTriple(norm, &target, &msg)) {
+    snprintf(err, errlen, "no LLVM target for '%s': %s", triple ? triple : host,
+             msg ? msg : "unknown triple");
+  } else {
+    /* The host's CPU by default, so an object for this machine computes
+     * what the JIT computes (vector widths decide the order of reductions). */
+    bool host_cpu = native && (!cpu || !strcmp(cpu, "native"));
+    char *hcpu = host_cpu ? LLVMGetHostCPUName() : NULL;
+    char *hfeat = host_cpu ? LLVMGetHostCPUFeatures() : NULL;
+    tm = LLVMCreateTargetMachine(target, norm,
+                                 host_cpu ? hcpu
+                                 : cpu    ? cpu
+                                          : "generic",
+                                 host_cpu ? hfeat : "", codegen_level(opt_level), LLVMRelocPIC,
+                                 LLVMCodeModelDefault);
+    LLVMDisposeMessage(hcpu);
+    LLVMDisposeMessage(hfeat);
+    if (!tm)
+      snprintf(err, errlen, "cannot create an LLVM target machine for %s", norm);
+  }
+  LLVMDisposeMessage(msg);
+  LLVMDisposeMessage(norm);
+  LLVMDisposeMessage(host);
   return tm;
 }
 

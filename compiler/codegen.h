@@ -43,6 +43,13 @@ enum { CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH };
  * 0..3; NULL with a message on failure. Initialises the native target. */
 LLVMTargetMachineRef codegen_host_machine(int opt_level, char *err, size_t errlen);
 
+/* A target machine for objects (position-independent code) for `triple`
+ * (NULL: the host) and `cpu` (NULL or "native": the host's CPU when the
+ * triple is the host's, else "generic"). NULL with a message for a triple
+ * LLVM does not know. */
+LLVMTargetMachineRef codegen_object_machine(const char *triple, const char *cpu, int opt_level,
+                                            char *err, size_t errlen);
+
 /* Builds the module of f in ctx, with the triple and data layout of tm.
  * NULL with a message on failure (a shape too large for 64 bits). */
 LLVMModuleRef codegen_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, const IrModule *m,

@@ -179,6 +179,13 @@ const char *optim_state_name(const IrOptim *o, int i) {
   return "?";
 }
 
+int ir_func_dim_index(const IrFunc *f, int sym) {
+  for (int k = 0; k < f->ndims; k++)
+    if (f->dim_syms[k] == sym)
+      return k;
+  return -1;
+}
+
 IrFunc *ir_module_func(const IrModule *m, const char *name) {
   for (int i = 0; i < m->nfuncs; i++)
     if (!strcmp(m->funcs[i]->name, name))

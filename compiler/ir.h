@@ -218,6 +218,8 @@ int ir_module_add_param(Arena *a, IrModule *m, IrParam *p);
 void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f);
 /* The function of m called name, or NULL. */
 IrFunc *ir_module_func(const IrModule *m, const char *name);
+/* The position of dim symbol `sym` among f's run-time dims, or -1. */
+int ir_func_dim_index(const IrFunc *f, int sym);
 void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);
 
 /* Shape inference context: where to report and how to name symbols. */

@@ -258,6 +258,10 @@ int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const 
   return rc;
 }
 
+const MemPlan *jit_func_plan(const JitFunc *jf) { return jf->mp; }
+
+EntryFn jit_func_entry(const JitFunc *jf) { return jf->entry; }
+
 int64_t jit_workspace_bytes(const JitFunc *jf, const int64_t *dims) {
   int64_t *off = malloc(sizeof(int64_t) * ((size_t)jf->mp->nbufs + 1));
   int64_t n = off ? memplan_layout(jf->mp, dims, off) : -1;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "ir.h"
+#include "memplan.h"
 
 typedef struct CodegenOptions {
   int opt_level; /* 0..3, LLVM's pipeline (default<O3>) */
@@ -48,6 +49,13 @@ JitFunc *jit_compile(Jit *j, const IrModule *m, const IrFunc *f, const CodegenOp
  * cross_entropy label outside [0, classes), with its position). */
 int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const *params,
              void *const *outputs, char *err, size_t errlen);
+
+/* The memory plan the code was generated with, and the entry point itself
+ * (the calling convention above, plus the workspace and its layout), for
+ * building a runtime descriptor (model_desc.h). */
+const MemPlan *jit_func_plan(const JitFunc *jf);
+int32_t (*jit_func_entry(const JitFunc *jf))(const int64_t *, void *const *, void *const *,
+                                             void *const *, char *, const int64_t *);
 
 /* Bytes of the workspace for these dims (the memory plan's peak). */
 int64_t jit_workspace_bytes(const JitFunc *jf, const int64_t *dims);

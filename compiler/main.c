@@ -8,6 +8,8 @@
  *   nnc --gradcheck FILE           check derived gradients numerically
  *   nnc bench FILE                 time the forward pass and a training step
  *   nnc run FILE [--epochs ...]    train (or --eval, --predict) with the JIT (run.c)
+ *   nnc FILE -o EXE                an executable: train, eval, predict (aot.c)
+ *   nnc -c FILE -o OBJ [--header H] an object and its C header, to embed
  *
  * Exit status: 0 success, 1 errors in the program or at run time, 2 bad
  * command line.
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "aot.h"
 #include "arena.h"
 #include "autodiff.h"
 #include "bench.h"
@@ -30,6 +33,7 @@
 #include "nnrt.h"
 #include "program.h"
 #include "run.h"
+#include "toolchain.h"
 
 #ifndef NNC_VERSION
 #define NNC_VERSION "0.1.0"
@@ -37,7 +41,7 @@
 
 enum { MAX_POSITIONAL = 256, MAX_DIMS = 32 };
 
-typedef enum BackEmit { BE_NONE, BE_FUSED, BE_LLVM, BE_GRAD, BE_MEMPLAN } BackEmit;
+typedef enum BackEmit { BE_NONE, BE_FUSED, BE_LLVM, BE_GRAD, BE_MEMPLAN, BE_ASM, BE_OBJ } BackEmit;
 typedef enum Command { CMD_NONE, CMD_CHECK, CMD_CALL, CMD_BENCH, CMD_GRADCHECK } Command;
 
 typedef struct Cli {
@@ -48,6 +52,8 @@ typedef struct Cli {
   BackEmit back;
   const char *fn, *model, *out, *out_dir, *params_dir, *forward, *loss;
   const char *stdlib_dir;
+  const char *header, *prefix, *target, *cpu, *bake; /* ahead of time */
+  bool compile_only;                                 /* -c */
   const char *dim_names[MAX_DIMS];
   int64_t dim_values[MAX_DIMS];
   int ndims;
@@ -67,6 +73,9 @@ static void usage(FILE *out) {
         "       nnc bench FILE.nn [--dim B=N]      time forward and a training step\n"
         "       nnc run FILE.nn [options]          train with the JIT; --eval, --predict\n"
         "                                          (nnc run --help lists its options)\n"
+        "       nnc FILE.nn -o EXE [options]       compile an executable (EXE --help)\n"
+        "       nnc -c FILE.nn -o OBJ.o [options]  compile an object and its C header\n"
+        "       nnc --print-runtime cc|cflags|libs what linking an object needs\n"
         "       nnc --version | --help\n"
         "\n"
         "emit kinds:\n"
@@ -95,6 +104,13 @@ static void usage(FILE *out) {
         "                     respect to parameters and float inputs (a non-scalar\n"
         "                     result takes its seed as the last argument)\n"
         "  --dtype=f64        run in double precision\n"
+        "ahead-of-time options (with -o EXE or -c):\n"
+        "  --header H.h       the header of -c (default: OBJ with .h)\n"
+        "  --prefix NAME      symbol prefix (default: the model's name in snake_case)\n"
+        "  --emit=obj|asm|llvm  with -c: the object, its assembly or its LLVM IR\n"
+        "  --target TRIPLE    cross-compile (for example aarch64-linux-gnu); -c only\n"
+        "  --cpu NAME         the CPU to tune for (default: this host's, or generic)\n"
+        "  --bake CKPT        compile the checkpoint's weights into the object\n"
         "bench options:\n"
         "  --runs N, --warmup N, --forward NAME, --loss NAME\n",
         out);
@@ -157,10 +173,11 @@ static int parse_valued(Cli *c, int argc, char **argv, int *i) {
   bool bad = false;
   const char *v;
   int64_t n;
-  const char **strs[] = {&c->fn,         &c->model,   &c->out, &c->out_dir,
-                         &c->params_dir, &c->forward, &c->loss};
-  const char *names[] = {"--fn", "--model", "-o", "--out-dir", "--params", "--forward", "--loss"};
-  for (int k = 0; k < 7; k++)
+  const char **strs[] = {&c->fn,   &c->model,  &c->out,    &c->out_dir, &c->params_dir, &c->forward,
+                         &c->loss, &c->header, &c->prefix, &c->target,  &c->cpu,        &c->bake};
+  const char *names[] = {"--fn",   "--model",  "-o",       "--out-dir", "--params", "--forward",
+                         "--loss", "--header", "--prefix", "--target",  "--cpu",    "--bake"};
+  for (int k = 0; k < 12; k++)
     if ((v = opt_value(argc, argv, i, names[k], &bad)) || bad) {
       if (v)
         *strs[k] = v;
@@ -193,7 +210,8 @@ static bool parse_flag(Cli *c, const char *a) {
     BackEmit back;
   } emits[] = {{"--emit=ast", EMIT_AST, BE_NONE},        {"--emit=ir", EMIT_IR, BE_NONE},
                {"--emit=fused-ir", EMIT_NONE, BE_FUSED}, {"--emit=llvm", EMIT_NONE, BE_LLVM},
-               {"--emit=grad-ir", EMIT_NONE, BE_GRAD},   {"--mem-plan", EMIT_NONE, BE_MEMPLAN}};
+               {"--emit=grad-ir", EMIT_NONE, BE_GRAD},   {"--mem-plan", EMIT_NONE, BE_MEMPLAN},
+               {"--emit=asm", EMIT_NONE, BE_ASM},        {"--emit=obj", EMIT_NONE, BE_OBJ}};
   for (size_t k = 0; k < sizeof emits / sizeof emits[0]; k++)
     if (!strcmp(a, emits[k].name)) {
       c->emit = emits[k].emit;
@@ -202,6 +220,8 @@ static bool parse_flag(Cli *c, const char *a) {
     }
   if (!strcmp(a, "--no-fuse"))
     c->cg.fuse = false;
+  else if (!strcmp(a, "-c"))
+    c->compile_only = true;
   else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3])
     c->cg.opt_level = a[2] - '0';
   else if (!strcmp(a, "--grad"))
@@ -332,6 +352,8 @@ static int emit_func(const IrModule *m, const IrFunc *f, const Cli *c) {
   }
   case BE_GRAD:
   case BE_NONE:
+  case BE_ASM:
+  case BE_OBJ:
     break;
   }
   return 0;
@@ -454,13 +476,6 @@ static void arg_error(const CallState *s, int i, const nnrt_tensor *t, const cha
   arena_free(&a);
 }
 
-static int sym_index(const IrFunc *f, int sym) {
-  for (int k = 0; k < f->ndims; k++)
-    if (f->dim_syms[k] == sym)
-      return k;
-  return -1;
-}
-
 /* Binds every plain symbolic dim (B) of the arguments from their shapes. */
 static bool bind_arg_dims(CallState *s) {
   const IrFunc *f = s->f;
@@ -470,7 +485,7 @@ static bool bind_arg_dims(CallState *s) {
       Dim d = t->dims[a];
       if (d.nsyms != 1 || d.coeff != 1)
         continue;
-      int k = sym_index(f, d.syms[0]);
+      int k = ir_func_dim_index(f, d.syms[0]);
       if (k >= 0 && s->bound_by[k] < 0) {
         s->dims[k] = s->in[i].dims[a];
         s->bound_by[k] = i;
@@ -503,7 +518,7 @@ static bool check_arg_dims(CallState *s) {
       ok = false;
       char why[256];
       const Dim *d = &t->dims[ax];
-      int k = d->nsyms == 1 && d->coeff == 1 ? sym_index(f, d->syms[0]) : -1;
+      int k = d->nsyms == 1 && d->coeff == 1 ? ir_func_dim_index(f, d->syms[0]) : -1;
       if (k >= 0)
         snprintf(why, sizeof why,
                  "dimension %d is %lld but %s = %lld (from argument %d '%s', dimension %d)", ax,
@@ -765,10 +780,46 @@ static int cmd_call(Compilation *comp, const Cli *c) {
 
 /* --------------------------------------------------------------- main */
 
+/* ------------------------------------------------------ ahead of time */
+
+static bool is_aot(const Cli *c) {
+  return c->cmd == CMD_NONE && c->emit == EMIT_NONE &&
+         (c->compile_only || c->back == BE_ASM || c->back == BE_OBJ ||
+          (c->back == BE_NONE && c->out));
+}
+
+static int aot_one(Compilation *comp, IrModule *m, const Cli *c) {
+  AotOptions o = {.emit = c->back == BE_ASM                      ? AOT_ASM
+                          : c->back == BE_LLVM                   ? AOT_LLVM
+                          : c->compile_only || c->back == BE_OBJ ? AOT_OBJ
+                                                                 : AOT_EXE,
+                  .out = c->out,
+                  .header = c->header,
+                  .prefix = c->prefix,
+                  .triple = c->target,
+                  .cpu = c->cpu,
+                  .bake = c->bake,
+                  .model_file = c->pos[0],
+                  .cg = c->cg};
+  return aot_compile(comp, m, &o);
+}
+
+/* One model per object or executable: --model, the only one, or the last
+ * (the file's main model, as nnc run takes it). */
+static int cmd_aot(Compilation *comp, const Cli *c) {
+  if (comp->errors)
+    return 1;
+  IrModule *m = c->model || comp->nmodels <= 1 ? compilation_model(comp, c->model, stderr)
+                                               : comp->models[comp->nmodels - 1];
+  return m ? aot_one(comp, m, c) : 1;
+}
+
 static int run_compiled(const Cli *c, const FrontendOptions *opt) {
   Compilation *comp = compile_file(c->pos[0], opt);
   int rc;
-  if (c->cmd == CMD_CALL)
+  if (is_aot(c))
+    rc = cmd_aot(comp, c);
+  else if (c->cmd == CMD_CALL)
     rc = cmd_call(comp, c);
   else if (c->cmd == CMD_GRADCHECK)
     rc = for_models(comp, c, gradcheck_one);
@@ -786,8 +837,14 @@ static int check_usage(const Cli *c) {
     why = "no input file";
   else if (c->cmd == CMD_CALL && c->npos < 2)
     why = "nnc call needs a file and a function name";
-  else if (c->cmd == CMD_NONE && c->emit == EMIT_NONE && c->back == BE_NONE)
-    why = "nothing to do: use 'nnc check', 'nnc call', --emit=KIND or --mem-plan";
+  else if (is_aot(c) && !c->out)
+    why = "-c and --emit=obj|asm need -o FILE";
+  else if (is_aot(c) && c->target && !c->compile_only && c->back == BE_NONE)
+    why = "--target cross-compiles objects (-c); an executable is for this machine";
+  else if (!is_aot(c) && (c->header || c->prefix || c->target || c->cpu || c->bake))
+    why = "--header, --prefix, --target, --cpu and --bake are for -c and -o EXE";
+  else if (c->cmd == CMD_NONE && c->emit == EMIT_NONE && c->back == BE_NONE && !is_aot(c))
+    why = "nothing to do: use 'nnc check', 'nnc call', -o EXE, -c, --emit=KIND or --mem-plan";
   else if (c->cmd != CMD_CALL && c->cmd != CMD_CHECK && c->npos > 1)
     why = "this takes one input file";
   else if (c->out && c->out_dir)
@@ -808,9 +865,27 @@ static int main_run(int argc, char **argv) {
   return rc;
 }
 
+/* `nnc --print-runtime cc|cflags|libs`: what building a program around an
+ * object of `nnc -c` takes, for trees without pkg-config (the build tree). */
+static int print_runtime(const char *what) {
+  if (!strcmp(what, "cc"))
+    printf("%s\n", nnc_runtime_cc());
+  else if (!strcmp(what, "cflags"))
+    printf("-I%s\n", nnc_runtime_includedir());
+  else if (!strcmp(what, "libs"))
+    printf("%s/libnnrt.a %s\n", nnc_runtime_libdir(), nnc_runtime_link_flags());
+  else {
+    fprintf(stderr, "nnc: error: --print-runtime takes cc, cflags or libs\n");
+    return 2;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "run"))
     return main_run(argc, argv);
+  if (argc == 3 && !strcmp(argv[1], "--print-runtime"))
+    return print_runtime(argv[2]);
   Cli c = {.threads = 0, .warmup = -1, .cg = codegen_default_options()};
   int rc = parse_args(&c, argc, argv);
   if (rc < 0)
@@ -826,7 +901,7 @@ int main(int argc, char **argv) {
   opt.stdlib_dir = c.stdlib_dir ? c.stdlib_dir : program_find_stdlib(&arena, argv[0]);
   if (c.threads)
     nnrt_set_threads(c.threads);
-  if (c.cmd == CMD_CHECK || (c.cmd == CMD_NONE && c.back == BE_NONE)) {
+  if (c.cmd == CMD_CHECK || (c.cmd == CMD_NONE && c.back == BE_NONE && !is_aot(&c))) {
     int errors = 0;
     for (int i = 0; i < c.npos; i++)
       errors += frontend_run_file(c.pos[i], &opt);

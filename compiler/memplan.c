@@ -24,10 +24,8 @@ int64_t memplan_dim_value(Dim d, const IrFunc *f, const int64_t *dims, bool *ok)
     NNC_BUG("unknown dimension in compiled code");
   int64_t v = d.coeff;
   for (int i = 0; i < d.nsyms; i++) {
-    int k = 0;
-    while (k < f->ndims && f->dim_syms[k] != d.syms[i])
-      k++;
-    if (k == f->ndims)
+    int k = ir_func_dim_index(f, d.syms[i]);
+    if (k < 0)
       NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.syms[i], f->name);
     if (__builtin_mul_overflow(v, dims[k], &v))
       *ok = false;

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "toolchain.h"
+
 enum { MAX_IMPORT_DEPTH = 64 };
 
 void program_init(Program *p, Arena *a, Diag *d, const char *stdlib_dir) {
@@ -191,7 +193,7 @@ const char *program_find_stdlib(Arena *a, const char *argv0) {
     const char *dir = dir_of(a, exe);
 #ifdef NNC_INSTALL_STDLIB_REL
     const char *installed = arena_printf(a, "%s/%s", dir, NNC_INSTALL_STDLIB_REL);
-    if (is_dir(installed))
+    if (!nnc_in_build_tree() && is_dir(installed))
       return installed;
 #endif
     (void)dir;

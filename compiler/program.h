@@ -45,7 +45,8 @@ bool program_load_file(Program *p, const char *path);
 void program_load_buffer(Program *p, const char *path, const char *text, size_t len);
 
 /* The directory nnc's standard library lives in: $NNC_STDLIB, else
- * <exe dir>/<NNC_INSTALL_STDLIB_REL>, else <source tree>/stdlib. */
+ * <exe dir>/<NNC_INSTALL_STDLIB_REL> (../share/nnc/stdlib) unless this is the
+ * build tree's nnc, else <source tree>/stdlib. */
 const char *program_find_stdlib(Arena *a, const char *argv0);
 
 #endif

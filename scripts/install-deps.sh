@@ -17,6 +17,7 @@ PACKAGES=(
   build-essential  # gcc, make, libc headers
   cmake            # build system
   ninja-build      # fast build backend for cmake
+  pkg-config       # finds OpenBLAS, cJSON, libedit; `pkg-config nnrt` (tests/install)
   flex             # grammar/lexer.l -> lexer.c (flex 2.6)
   bison            # grammar/parser.y -> parser.c (bison 3.8)
   llvm-19-dev      # LLVM C API: code generation, ORC JIT, object files

@@ -1,0 +1,248 @@
+/* aot_header.c - the C header of a compiled model's object.
+ *
+ * The header is the contract with the embedding program: an opaque handle
+ * type, one function per operation with the argument types of this model
+ * (float * for f32 data, int32_t * for class labels), and the sizes of one
+ * sample as constants. The functions are defined in the object (aot.c) as
+ * calls into the runtime's handle API (runtime/nnrt_model.h).
+ */
+#include "aot_header.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef NNC_VERSION
+#define NNC_VERSION "0.1.0"
+#endif
+
+static const char *c_type(int32_t dtype) {
+  switch (dtype) {
+  case NNRT_F32:
+    return "float";
+  case NNRT_F64:
+    return "double";
+  case NNRT_I32:
+    return "int32_t";
+  default:
+    return "uint8_t";
+  }
+}
+
+static const char *dtype_name(int32_t dtype) {
+  static const char *names[] = {"f32", "f64", "i32", "bool"};
+  return dtype >= 0 && dtype < 4 ? names[dtype] : "?";
+}
+
+static void put_dim(FILE *out, const nnrt_func_desc *f, const nnrt_dim *d) {
+  bool any = false;
+  if (d->coeff != 1 || d->nsyms == 0) {
+    fprintf(out, "%lld", (long long)d->coeff);
+    any = true;
+  }
+  for (int i = 0; i < d->nsyms; i++) {
+    fprintf(out, "%s%s", any ? "*" : "", f->dim_names[d->syms[i]]);
+    any = true;
+  }
+}
+
+static void put_arg(FILE *out, const nnrt_func_desc *f, const nnrt_arg_desc *a) {
+  fprintf(out, "%s[", dtype_name(a->dtype));
+  for (int i = 0; i < a->rank; i++) {
+    if (i)
+      fputs(", ", out);
+    put_dim(out, f, &a->dims[i]);
+  }
+  fputs("]", out);
+}
+
+static void put_signature(FILE *out, const nnrt_func_desc *f) {
+  fprintf(out, " *   %s(", f->name);
+  for (int i = 0; i < f->ninputs; i++) {
+    fprintf(out, "%s%s: ", i ? ", " : "", f->inputs[i].name);
+    put_arg(out, f, &f->inputs[i]);
+  }
+  fputs(") -> ", out);
+  for (int i = 0; i < f->nresults; i++) {
+    if (i)
+      fputs(", ", out);
+    put_arg(out, f, &f->results[i]);
+  }
+  fputs("\n", out);
+}
+
+/* Elements of one sample (the dims after the batch axis), or -1 when one
+ * of them is symbolic. */
+static long long sample_size(const nnrt_arg_desc *a) {
+  long long n = 1;
+  for (int i = 1; i < a->rank; i++) {
+    if (a->dims[i].nsyms)
+      return -1;
+    n *= a->dims[i].coeff;
+  }
+  return n;
+}
+
+static void put_macro(FILE *out, const char *upper, const char *name, long long v,
+                      const char *doc) {
+  fprintf(out, "/* %s */\n#define %s_%s %lld\n", doc, upper, name, v);
+}
+
+static void put_constants(FILE *out, const char *upper, const nnrt_model_desc *d, bool baked) {
+  const nnrt_func_desc *p = d->predict >= 0 ? &d->funcs[d->predict] : NULL;
+  const nnrt_func_desc *t = d->train >= 0 ? &d->funcs[d->train] : NULL;
+  put_macro(out, upper, "INPUT_SIZE", p ? sample_size(&p->inputs[0]) : -1,
+            "elements of one input sample (-1: no predict function or a symbolic size)");
+  put_macro(out, upper, "OUTPUT_SIZE", p ? sample_size(&p->results[0]) : -1,
+            "elements of one prediction");
+  put_macro(out, upper, "LABEL_SIZE", t && t->ninputs > 1 ? sample_size(&t->inputs[1]) : -1,
+            "elements of one sample's label or target (-1: no training step)");
+  put_macro(out, upper, "NUM_CLASSES", d->num_classes, "classes of the cross-entropy, or 0");
+  put_macro(out, upper, "NUM_PARAMS", d->nparams, "parameters and optimizer state tensors");
+  put_macro(out, upper, "HAS_TRAIN", t != NULL, "train_step is available");
+  put_macro(out, upper, "BAKED", baked, "the weights are compiled into the object");
+}
+
+static void put_params(FILE *out, const nnrt_model_desc *d) {
+  fputs(" * Parameters (get_param/set_param by name; f32 unless noted):\n", out);
+  for (int i = 0; i < d->nparams; i++) {
+    const nnrt_param_desc *p = &d->params[i];
+    fprintf(out, " *   %-24s %s[", p->name, dtype_name(p->dtype));
+    for (int j = 0; j < p->rank; j++)
+      fprintf(out, "%s%lld", j ? ", " : "", (long long)p->dims[j]);
+    fprintf(out, "]%s\n", p->trainable ? "" : "  (state)");
+  }
+}
+
+static void put_prototypes(FILE *out, const char *pf, const nnrt_model_desc *d) {
+  const nnrt_func_desc *p = d->predict >= 0 ? &d->funcs[d->predict] : NULL;
+  const nnrt_func_desc *t = d->train >= 0  ? &d->funcs[d->train]
+                            : d->eval >= 0 ? &d->funcs[d->eval]
+                                           : NULL;
+  const char *xin = p ? c_type(p->inputs[0].dtype) : "void";
+  const char *yout = p ? c_type(p->results[0].dtype) : "void";
+  const char *tx = t ? c_type(t->inputs[0].dtype) : "void";
+  const char *ty = t && t->ninputs > 1 ? c_type(t->inputs[1].dtype) : "void";
+  fprintf(out,
+          "/* Creates a model: parameters initialised as the model file says (or\n"
+          " * the baked weights), optimizer state zeroed. On failure *out is NULL\n"
+          " * and %s_create_error() says why. */\n"
+          "int %s_create(%s **out);\n"
+          "const char *%s_create_error(void);\n"
+          "void %s_free(%s *m); /* NULL is fine */\n\n",
+          pf, pf, pf, pf, pf, pf);
+  fprintf(out,
+          "/* The message of the last failed call on m (\"\" if none). */\n"
+          "const char *%s_error(const %s *m);\n\n",
+          pf, pf);
+  fprintf(out,
+          "/* Safetensors checkpoints (parameters, optimizer state, position), as\n"
+          " * `nnc run` and `./model train` write them. Loading checks names, dtypes\n"
+          " * and shapes and changes nothing on failure; saving is atomic. */\n"
+          "int %s_load(%s *m, const char *path);\n"
+          "int %s_save(%s *m, const char *path);\n"
+          "/* Re-initialises the parameters from seed; zeroes optimizer state. */\n"
+          "int %s_reset(%s *m, uint64_t seed);\n\n",
+          pf, pf, pf, pf, pf, pf);
+  fprintf(out,
+          "/* Inference on batch >= 1 samples: x[batch * INPUT_SIZE] in,\n"
+          " * y[batch * OUTPUT_SIZE] out. */\n"
+          "int %s_predict(%s *m, int64_t batch, const %s *x, %s *y);\n\n",
+          pf, pf, xin, yout);
+  fprintf(out,
+          "/* One optimizer step on a batch (forward, backward, update); *loss gets\n"
+          " * the batch's mean loss (loss may be NULL). evaluate: the loss only. */\n"
+          "int %s_train_step(%s *m, int64_t batch, const %s *x, const %s *y, float *loss);\n"
+          "int %s_evaluate(%s *m, int64_t batch, const %s *x, const %s *y, float *loss);\n"
+          "/* The learning rate: > 0 fixes it, 0 returns to the train section's\n"
+          " * schedule (by step count and epoch). */\n"
+          "int %s_set_lr(%s *m, double lr);\n"
+          "int %s_set_epoch(%s *m, int64_t epoch);\n"
+          "int64_t %s_steps(const %s *m);\n\n",
+          pf, pf, tx, ty, pf, pf, tx, ty, pf, pf, pf, pf, pf, pf);
+  fprintf(out,
+          "/* Parameters by name: copies of exactly param_bytes bytes. */\n"
+          "int %s_find_param(const %s *m, const char *name); /* index or -1 */\n"
+          "int64_t %s_param_bytes(const %s *m, int index);\n"
+          "int %s_get_param(%s *m, const char *name, void *dst, size_t bytes);\n"
+          "int %s_set_param(%s *m, const char *name, const void *src, size_t bytes);\n\n",
+          pf, pf, pf, pf, pf, pf, pf, pf);
+  fprintf(out,
+          "/* Sizes of one sample, as the constants above (-1: none or symbolic). */\n"
+          "int64_t %s_input_size(const %s *m);\n"
+          "int64_t %s_output_size(const %s *m);\n"
+          "int64_t %s_label_size(const %s *m);\n\n",
+          pf, pf, pf, pf, pf, pf);
+  fprintf(out,
+          "/* Any compiled function by index (find_func), with the values of its\n"
+          " * dims and dense buffers; and the model's descriptor (nnrt_model.h). */\n"
+          "int %s_find_func(const %s *m, const char *name);\n"
+          "int %s_call(%s *m, int func, const int64_t *dims, const void *const *inputs,\n"
+          "        void *const *outputs);\n"
+          "const struct nnrt_model_desc *%s_descriptor(void);\n",
+          pf, pf, pf, pf, pf);
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+bool aot_write_header(const char *path, const char *object, const char *prefix,
+                      const char *model_file, const nnrt_model_desc *d, bool baked, char *err,
+                      size_t errlen) {
+  FILE *out = fopen(path, "w");
+  if (!out) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return false;
+  }
+  char upper[256];
+  size_t n = 0;
+  for (; prefix[n] && n + 1 < sizeof upper; n++)
+    upper[n] = (char)toupper((unsigned char)prefix[n]);
+  upper[n] = 0;
+  fprintf(out,
+          "/* %s - the C interface of model %s, compiled by nnc %s from %s.\n"
+          " * Generated; do not edit.\n"
+          " *\n"
+          " * Link the object with the nnc runtime:\n"
+          " *   cc app.c %s $(pkg-config --cflags --libs nnrt)\n"
+          " *\n"
+          " * Every function returns NNRT_OK (0) or an NNRT_ERR_* code from nnrt.h\n"
+          " * and never prints, exits or aborts; %s_error(m) has the message.\n"
+          " * Thread safety: a handle is used by one thread at a time; separate\n"
+          " * handles may run concurrently in different threads.\n"
+          " *\n"
+          " * Compiled functions (B is the batch size):\n",
+          base_name(path), d->name, NNC_VERSION, model_file, base_name(object), prefix);
+  for (int i = 0; i < d->nfuncs; i++)
+    put_signature(out, &d->funcs[i]);
+  fputs(" *\n", out);
+  put_params(out, d);
+  fprintf(out,
+          " */\n"
+          "#ifndef %s_H\n"
+          "#define %s_H\n\n"
+          "#include <stddef.h>\n"
+          "#include <stdint.h>\n\n"
+          "#include <nnrt.h>\n\n"
+          "#ifdef __cplusplus\n"
+          "extern \"C\" {\n"
+          "#endif\n\n",
+          upper, upper);
+  put_constants(out, upper, d, baked);
+  fprintf(out, "\ntypedef struct %s %s; /* opaque */\nstruct nnrt_model_desc;\n\n", prefix, prefix);
+  put_prototypes(out, prefix, d);
+  fprintf(out,
+          "\n#ifdef __cplusplus\n"
+          "}\n"
+          "#endif\n\n"
+          "#endif /* %s_H */\n",
+          upper);
+  if (fclose(out)) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return false;
+  }
+  return true;
+}

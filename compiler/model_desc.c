@@ -1,0 +1,223 @@
+/* model_desc.c - building the runtime's descriptor of a compiled model. */
+#include "model_desc.h"
+
+#include <string.h>
+
+#include "fuse.h"
+
+/* The runtime's dims are positions in f->dim_syms, the compiler's are
+ * symbol ids of the module. */
+static nnrt_dim desc_dim(const IrFunc *f, Dim d) {
+  if (d.kind != DIM_KNOWN || d.nsyms > NNRT_DIM_SYMS)
+    NNC_BUG("dimension of %s cannot be described", f->name);
+  nnrt_dim out = {.coeff = d.coeff, .nsyms = d.nsyms};
+  for (int i = 0; i < d.nsyms; i++) {
+    int k = ir_func_dim_index(f, d.syms[i]);
+    if (k < 0)
+      NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.syms[i], f->name);
+    out.syms[i] = k;
+  }
+  return out;
+}
+
+static void desc_type(const IrFunc *f, const TType *t, int32_t *dtype, int32_t *rank,
+                      nnrt_dim *dims) {
+  *dtype = (int32_t)t->dtype;
+  *rank = t->rank;
+  for (int i = 0; i < t->rank; i++)
+    dims[i] = desc_dim(f, t->dims[i]);
+}
+
+static nnrt_arg_desc *desc_args(Arena *a, const IrFunc *f, IrValue **vals, const char **names,
+                                int n, const char *fallback) {
+  nnrt_arg_desc *out = ARENA_ARRAY(a, nnrt_arg_desc, (size_t)n + 1);
+  for (int i = 0; i < n; i++) {
+    out[i].name = names && names[i] ? names[i] : arena_printf(a, "%s%d", fallback, i);
+    desc_type(f, &vals[i]->type, &out[i].dtype, &out[i].rank, out[i].dims);
+  }
+  return out;
+}
+
+static nnrt_buffer_desc *desc_buffers(Arena *a, const MemPlan *p) {
+  nnrt_buffer_desc *out = ARENA_ARRAY(a, nnrt_buffer_desc, (size_t)p->nbufs + 1);
+  for (int i = 0; i < p->nbufs; i++)
+    out[i] = (nnrt_buffer_desc){.numel = desc_dim(p->ff->f, p->bufs[i].numel),
+                                .elem_size = p->bufs[i].elem_size,
+                                .first = p->bufs[i].first,
+                                .last = p->bufs[i].last};
+  return out;
+}
+
+/* Every value the code checks as class labels (codegen.c, label_checks),
+ * named for the messages: cross_entropy wins over one_hot when both read
+ * it. */
+static nnrt_label_site *desc_labels(Arena *a, const FusedFunc *ff, int32_t *n) {
+  int cap = 0;
+  for (int k = 0; k < ff->nkernels; k++)
+    cap += ff->kernels[k]->nvals;
+  nnrt_label_site *out = ARENA_ARRAY(a, nnrt_label_site, (size_t)cap + 1);
+  *n = 0;
+  for (int k = 0; k < ff->nkernels; k++) {
+    const Kernel *kn = ff->kernels[k];
+    if (kn->kind == KK_COPY || kn->kind == KK_GEMM || kn->kind == KK_ALIAS)
+      continue;
+    for (int i = 0; i < kn->nvals; i++) {
+      const IrValue *v = kn->vals[i];
+      const IrValue *lab = v->op == OP_ONE_HOT         ? v->args[0]
+                           : v->op == OP_CROSS_ENTROPY ? v->args[1]
+                                                       : NULL;
+      if (!lab)
+        continue;
+      int j = 0;
+      while (j < *n && out[j].value != lab->id)
+        j++;
+      if (j == *n) {
+        out[j] = (nnrt_label_site){.value = lab->id, .op = "one_hot"};
+        out[j].input = lab->op == OP_INPUT ? lab->attr.index : -1;
+        desc_type(ff->f, &lab->type, &(int32_t){0}, &out[j].rank, out[j].dims);
+        (*n)++;
+      }
+      if (v->op == OP_CROSS_ENTROPY)
+        out[j].op = "cross_entropy";
+    }
+  }
+  return out;
+}
+
+static void desc_func(Arena *a, nnrt_func_desc *out, const DescFunc *df) {
+  const IrFunc *f = df->f;
+  *out = (nnrt_func_desc){.name = f->name, .ndims = f->ndims};
+  out->inputs = desc_args(a, f, f->inputs, f->input_names, f->ninputs, "in");
+  out->ninputs = f->ninputs;
+  out->results = desc_args(a, f, f->results, f->result_names, f->nresults, "out");
+  out->nresults = f->nresults;
+  out->bufs = desc_buffers(a, df->mp);
+  out->nbufs = df->mp->nbufs;
+  out->labels = desc_labels(a, df->mp->ff, &out->nlabels);
+}
+
+static void desc_dim_names(Arena *a, const IrModule *m, nnrt_func_desc *out, const IrFunc *f) {
+  const char **names = ARENA_ARRAY(a, const char *, (size_t)f->ndims + 1);
+  for (int i = 0; i < f->ndims; i++)
+    names[i] = m->syms->syms[f->dim_syms[i]].name;
+  out->dim_names = names;
+}
+
+static nnrt_param_desc *desc_params(Arena *a, const IrModule *m) {
+  nnrt_param_desc *out = ARENA_ARRAY(a, nnrt_param_desc, (size_t)m->nparams + 1);
+  for (int i = 0; i < m->nparams; i++) {
+    const IrParam *p = m->params[i];
+    nnrt_param_desc *d = &out[i];
+    *d = (nnrt_param_desc){.name = p->name,
+                           .dtype = (int32_t)p->type.dtype,
+                           .rank = p->type.rank,
+                           .init = (int32_t)p->init.kind,
+                           .trainable = p->trainable,
+                           .a = p->init.a,
+                           .b = p->init.b};
+    for (int j = 0; j < p->type.rank; j++) {
+      if (!dim_is_const(p->type.dims[j]))
+        NNC_BUG("parameter %s has a symbolic shape", p->name);
+      d->dims[j] = p->type.dims[j].coeff;
+    }
+  }
+  return out;
+}
+
+static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
+  static const int32_t kinds[] = {[DATA_CSV] = NNRT_DATA_CSV,
+                                  [DATA_IDX] = NNRT_DATA_IDX,
+                                  [DATA_NPY] = NNRT_DATA_NPY,
+                                  [DATA_TEXT] = NNRT_DATA_TEXT};
+  nnrt_source_desc d = {.kind = kinds[s->kind],
+                        .path = s->path,
+                        .path2 = s->path2,
+                        .has_label = s->has_label,
+                        .label = s->label,
+                        .header = s->header,
+                        .nfeatures = s->features ? s->nfeatures : 0,
+                        .scale = s->scale,
+                        .seq = s->seq};
+  if (s->features) {
+    int32_t *f = ARENA_ARRAY(a, int32_t, (size_t)s->nfeatures + 1);
+    for (int i = 0; i < s->nfeatures; i++)
+      f[i] = s->features[i];
+    d.features = f;
+  }
+  return d;
+}
+
+static nnrt_train_desc desc_train(Arena *a, const TrainConfig *c) {
+  nnrt_train_desc d = {.has_data = c->has_data,
+                       .has_train = c->has_train,
+                       .validation = c->validation,
+                       .batch = c->batch,
+                       .epochs = c->epochs,
+                       .seed = c->seed,
+                       .shuffle = c->shuffle,
+                       .standardize = c->standardize,
+                       .optim = (int32_t)c->optim.kind,
+                       .schedule = (int32_t)c->schedule,
+                       .lr = c->lr,
+                       .beta1 = c->optim.beta1,
+                       .beta2 = c->optim.beta2,
+                       .gamma = c->gamma,
+                       .min_lr = c->min_lr,
+                       .every = c->every,
+                       .warmup = c->warmup,
+                       .patience = c->patience,
+                       .checkpoint_every = c->checkpoint_every};
+  if (c->has_data) {
+    d.source = desc_source(a, &c->source);
+    if (c->has_val_source)
+      d.val_source = desc_source(a, &c->val_source);
+  }
+  return d;
+}
+
+const IrFunc *model_desc_predict_func(const IrModule *m) {
+  const char *names[] = {"predict", "forward"};
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < m->nfuncs; i++)
+      if (!strcmp(m->funcs[i]->name, names[k]) && m->funcs[i]->ninputs == 1)
+        return m->funcs[i];
+  return NULL;
+}
+
+nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *ts,
+                                  const TrainConfig *cfg, const DescFunc *funcs, int nfuncs) {
+  nnrt_model_desc *d = ARENA_NEW(a, nnrt_model_desc);
+  *d = (nnrt_model_desc){.abi = NNRT_MODEL_ABI,
+                         .size = (int32_t)sizeof(nnrt_model_desc),
+                         .name = m->name,
+                         .nparams = m->nparams,
+                         .nfuncs = nfuncs,
+                         .params = desc_params(a, m),
+                         .train = -1,
+                         .eval = -1,
+                         .predict = -1};
+  nnrt_func_desc *fs = ARENA_ARRAY(a, nnrt_func_desc, (size_t)nfuncs + 1);
+  const IrFunc *pred = model_desc_predict_func(m);
+  for (int i = 0; i < nfuncs; i++) {
+    desc_func(a, &fs[i], &funcs[i]);
+    desc_dim_names(a, m, &fs[i], funcs[i].f);
+    if (ts && funcs[i].f == ts->step)
+      d->train = i;
+    if (ts && funcs[i].f == ts->eval)
+      d->eval = i;
+    if (funcs[i].f == pred)
+      d->predict = i;
+  }
+  d->funcs = fs;
+  if (ts) {
+    d->nupdated = ts->nupdated;
+    d->num_classes = ts->num_classes;
+  }
+  if (cfg)
+    d->cfg = desc_train(a, cfg);
+  return d;
+}
+
+void model_desc_set_entry(nnrt_model_desc *d, int func, nnrt_entry_fn entry) {
+  ((nnrt_func_desc *)d->funcs)[func].entry = entry;
+}

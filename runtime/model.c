@@ -1,0 +1,641 @@
+/* model.c - the nnrt_model handle: checking a descriptor, owning the
+ * parameters and statistics, checkpoints, and the calls of nnrt_model.h
+ * that take whole batches (predict, train_step, evaluate).
+ *
+ * Parameters are initialised exactly as `nnc run` always has: one Philox
+ * stream seeded with the run's seed, drawn in parameter order, so a handle
+ * and a JIT run with the same seed start from the same bits. Baked weights
+ * overwrite their parameter after its draws, which keeps every other
+ * parameter's draws where they would be without baking.
+ */
+#include "fileio.h"
+#include "model_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char create_err[1024];
+
+int nnrt_model_fail(nnrt_model *m, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nnrt_verrorf(m->err, sizeof m->err, code, "", fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* ---- checking a descriptor ---------------------------------------------
+ * A descriptor comes from an object file that may have been compiled by
+ * another nnc or damaged, so everything the handle later indexes with is
+ * checked once here and trusted afterwards. */
+
+typedef struct Check {
+  char *err;
+  size_t errlen;
+} Check;
+
+__attribute__((format(printf, 2, 3))) static int bad(const Check *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nnrt_verrorf(c->err, c->errlen, NNRT_ERR_ARG, "model descriptor: ", fmt, ap);
+  va_end(ap);
+  return NNRT_ERR_ARG;
+}
+
+static bool dtype_ok(int32_t dt) { return dt >= NNRT_F32 && dt <= NNRT_BOOL; }
+
+static bool dim_ok(const nnrt_dim *d, int ndims) {
+  if (d->coeff < 0 || d->nsyms < 0 || d->nsyms > NNRT_DIM_SYMS)
+    return false;
+  for (int i = 0; i < d->nsyms; i++)
+    if (d->syms[i] < 0 || d->syms[i] >= ndims)
+      return false;
+  return true;
+}
+
+static bool dims_ok(const nnrt_dim *dims, int32_t rank, int ndims) {
+  if (rank < 0 || rank > NNRT_MAX_RANK)
+    return false;
+  for (int i = 0; i < rank; i++)
+    if (!dim_ok(&dims[i], ndims))
+      return false;
+  return true;
+}
+
+static int check_args(const Check *c, const nnrt_func_desc *f, const nnrt_arg_desc *as, int n,
+                      const char *what) {
+  if (n < 0 || (n > 0 && !as))
+    return bad(c, "function '%s' has %d %s and no list of them", f->name, n, what);
+  for (int i = 0; i < n; i++)
+    if (!as[i].name || !dtype_ok(as[i].dtype) || !dims_ok(as[i].dims, as[i].rank, f->ndims))
+      return bad(c, "function '%s': %s %d has no name, an unknown dtype or a bad shape", f->name,
+                 what, i);
+  return NNRT_OK;
+}
+
+static int check_plan(const Check *c, const nnrt_func_desc *f) {
+  if (f->nbufs < 0 || (f->nbufs > 0 && !f->bufs) || f->nlabels < 0 ||
+      (f->nlabels > 0 && !f->labels))
+    return bad(c, "function '%s' has a bad buffer or label list", f->name);
+  for (int i = 0; i < f->nbufs; i++) {
+    const nnrt_buffer_desc *b = &f->bufs[i];
+    if (!dim_ok(&b->numel, f->ndims) || b->elem_size < 1 || b->first < 0 || b->first > b->last)
+      return bad(c, "function '%s': workspace buffer %d is malformed", f->name, i);
+  }
+  for (int i = 0; i < f->nlabels; i++) {
+    const nnrt_label_site *s = &f->labels[i];
+    if (!s->op || s->input < -1 || s->input >= f->ninputs || !dims_ok(s->dims, s->rank, f->ndims))
+      return bad(c, "function '%s': label site %d is malformed", f->name, i);
+  }
+  return NNRT_OK;
+}
+
+static int check_func(const Check *c, const nnrt_func_desc *f, int index) {
+  if (!f->name)
+    return bad(c, "function %d has no name", index);
+  if (f->ndims < 0 || f->ndims > NNRT_MAX_FUNC_DIMS || (f->ndims > 0 && !f->dim_names))
+    return bad(c, "function '%s' has %d run-time dims (at most %d, all named)", f->name, f->ndims,
+               NNRT_MAX_FUNC_DIMS);
+  for (int i = 0; i < f->ndims; i++)
+    if (!f->dim_names[i])
+      return bad(c, "function '%s': run-time dim %d has no name", f->name, i);
+  int rc = check_args(c, f, f->inputs, f->ninputs, "inputs");
+  if (!rc)
+    rc = check_args(c, f, f->results, f->nresults, "results");
+  return rc ? rc : check_plan(c, f);
+}
+
+static bool is_scalar_f32(const nnrt_arg_desc *a) { return a->dtype == NNRT_F32 && a->rank == 0; }
+
+/* What the handle assumes of the functions it calls by role. */
+static int check_roles(const Check *c, const nnrt_model_desc *d) {
+  int idx[3] = {d->train, d->eval, d->predict};
+  const char *role[3] = {"training step", "eval function", "predict function"};
+  for (int r = 0; r < 3; r++)
+    if (idx[r] < -1 || idx[r] >= d->nfuncs)
+      return bad(c, "the %s is function %d of %d", role[r], idx[r], d->nfuncs);
+  if (d->train >= 0) {
+    const nnrt_func_desc *f = &d->funcs[d->train];
+    const nnrt_arg_desc *h = f->ninputs ? &f->inputs[f->ninputs - 1] : NULL;
+    if (f->ninputs < 2 || f->ninputs > 3 || h->dtype != NNRT_F32 || h->rank != 1 ||
+        h->dims[0].nsyms || h->dims[0].coeff != 4 || f->nresults < 1 || f->nresults > 2 ||
+        !is_scalar_f32(&f->results[0]))
+      return bad(c, "the training step '%s' is not (x[, y], hyper: f32[4]) -> (f32[, logits])",
+                 f->name);
+  }
+  if (d->eval >= 0) {
+    const nnrt_func_desc *f = &d->funcs[d->eval];
+    if (f->ninputs < 1 || f->ninputs > 2 || f->nresults < 1 || f->nresults > 2 ||
+        !is_scalar_f32(&f->results[0]))
+      return bad(c, "the eval function '%s' is not (x[, y]) -> (f32[, logits])", f->name);
+  }
+  for (int r = 0; r < 2; r++) {
+    const nnrt_func_desc *f = idx[r] >= 0 ? &d->funcs[idx[r]] : NULL;
+    if (f && f->nresults == 2 && f->results[1].dtype != NNRT_F32)
+      return bad(c, "the logits of '%s' are not f32", f->name);
+  }
+  if (d->predict >= 0 && (d->funcs[d->predict].ninputs != 1 || d->funcs[d->predict].nresults < 1))
+    return bad(c, "the predict function '%s' does not take one input to a result",
+               d->funcs[d->predict].name);
+  if (d->nupdated < 0 || d->nupdated > d->nparams || d->num_classes < 0)
+    return bad(c, "nupdated %d or num_classes %lld out of range", d->nupdated,
+               (long long)d->num_classes);
+  return NNRT_OK;
+}
+
+static int64_t param_numel(const nnrt_param_desc *p) {
+  int64_t n = 1;
+  for (int i = 0; i < p->rank; i++)
+    if (p->dims[i] < 0 || __builtin_mul_overflow(n, p->dims[i], &n))
+      return -1;
+  return n;
+}
+
+static int check_params(const Check *c, const nnrt_model_desc *d) {
+  if (d->nparams < 0 || (d->nparams > 0 && !d->params))
+    return bad(c, "%d parameters and no list of them", d->nparams);
+  for (int i = 0; i < d->nparams; i++) {
+    const nnrt_param_desc *p = &d->params[i];
+    int64_t n = p->rank >= 0 && p->rank <= NNRT_MAX_RANK ? param_numel(p) : -1;
+    int64_t bytes;
+    if (!p->name || !dtype_ok(p->dtype) || n < 0 ||
+        __builtin_mul_overflow(n, (int64_t)nnrt_dtype_size((nnrt_dtype)p->dtype), &bytes))
+      return bad(c, "parameter %d has no name, an unknown dtype or a bad shape", i);
+  }
+  return NNRT_OK;
+}
+
+static int check_desc(const nnrt_model_desc *d, char *err, size_t errlen) {
+  Check c = {err, errlen};
+  if (!d)
+    return bad(&c, "NULL");
+  if (d->abi != NNRT_MODEL_ABI)
+    return bad(&c, "ABI version %d, but this runtime reads version %d (compiled by another nnc?)",
+               d->abi, NNRT_MODEL_ABI);
+  if (d->size != (int32_t)sizeof(nnrt_model_desc))
+    return bad(&c, "%d bytes, but this runtime's are %d (compiled by another nnc?)", d->size,
+               (int)sizeof(nnrt_model_desc));
+  if (!d->name)
+    return bad(&c, "the model has no name");
+  int rc = check_params(&c, d);
+  if (rc)
+    return rc;
+  if (d->nfuncs < 0 || (d->nfuncs > 0 && !d->funcs))
+    return bad(&c, "%d functions and no list of them", d->nfuncs);
+  for (int i = 0; i < d->nfuncs; i++)
+    if ((rc = check_func(&c, &d->funcs[i], i)))
+      return rc;
+  return check_roles(&c, d);
+}
+
+/* ---- parameters --------------------------------------------------------- */
+
+nnrt_optimizer nnrt_model_optimizer(const nnrt_train_desc *c) {
+  return (nnrt_optimizer){.kind = (nnrt_optim_kind)c->optim,
+                          .lr = c->lr,
+                          .beta1 = c->beta1,
+                          .beta2 = c->beta2,
+                          .schedule = (nnrt_schedule_kind)c->schedule,
+                          .every = c->every,
+                          .gamma = c->gamma,
+                          .min_lr = c->min_lr,
+                          .warmup = c->warmup,
+                          /* a handle's steps are epochs (see nnrt_model_train_step) */
+                          .total_steps = c->epochs};
+}
+
+static int alloc_params(nnrt_model *m) {
+  const nnrt_model_desc *d = m->d;
+  for (int i = 0; i < d->nparams; i++) {
+    const nnrt_param_desc *p = &d->params[i];
+    nnrt_named_tensor *nt = &m->named[i];
+    int64_t n = param_numel(p);
+    nt->name = p->name;
+    nt->t = (nnrt_tensor){.dtype = (nnrt_dtype)p->dtype, .rank = p->rank};
+    memcpy(nt->t.dims, p->dims, sizeof(int64_t) * (size_t)p->rank);
+    nt->t.data = m->params[i] = calloc((size_t)(n ? n : 1), nnrt_dtype_size(nt->t.dtype));
+    if (!nt->t.data)
+      return nnrt_model_fail(m, NNRT_ERR_NOMEM, "out of memory for parameter %s", p->name);
+  }
+  m->nnamed = d->nparams;
+  return NNRT_OK;
+}
+
+static int init_params(nnrt_model *m, uint64_t seed) {
+  const nnrt_model_desc *d = m->d;
+  nnrt_rng rng;
+  nnrt_rng_seed(&rng, seed);
+  for (int i = 0; i < d->nparams; i++) {
+    const nnrt_param_desc *p = &d->params[i];
+    nnrt_tensor *t = &m->named[i].t;
+    char err[512];
+    if (nnrt_init_tensor(&rng, (nnrt_init_kind)p->init, p->a, p->b, t, err, sizeof err))
+      return nnrt_model_fail(m, NNRT_ERR_ARG, "initialising %s: %s", p->name, err);
+    if (p->baked)
+      memcpy(t->data, p->baked, (size_t)param_numel(p) * nnrt_dtype_size(t->dtype));
+  }
+  return NNRT_OK;
+}
+
+int nnrt_model_use_stats(nnrt_model *m, int64_t nfeatures) {
+  if (m->mean && m->nstats == nfeatures)
+    return NNRT_OK;
+  if (nfeatures < 0 || nfeatures > INT64_MAX / 8)
+    return nnrt_model_fail(m, NNRT_ERR_SHAPE, "standardize: %lld features per sample",
+                           (long long)nfeatures);
+  float *mean = calloc((size_t)nfeatures + 1, sizeof(float));
+  float *std = calloc((size_t)nfeatures + 1, sizeof(float));
+  if (!mean || !std) {
+    free(mean);
+    free(std);
+    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "out of memory for the data statistics");
+  }
+  free(m->mean);
+  free(m->std);
+  m->mean = mean;
+  m->std = std;
+  m->nstats = nfeatures;
+  float *stats[2] = {mean, std};
+  const char *names[2] = {"data.mean", "data.std"};
+  for (int i = 0; i < 2; i++)
+    m->named[m->d->nparams + i] = (nnrt_named_tensor){
+        names[i], {.dtype = NNRT_F32, .rank = 1, .dims = {nfeatures}, .data = stats[i]}};
+  m->nnamed = m->d->nparams + 2;
+  return NNRT_OK;
+}
+
+int nnrt_model_loss_func(const nnrt_model *m) { return m->d->eval >= 0 ? m->d->eval : m->d->train; }
+
+/* Features per sample that standardize keeps statistics of (and that
+ * baked ones have): predict's x, else the loss's; -1 when symbolic (the
+ * data decide later). */
+static int64_t stats_size(const nnrt_model *m) {
+  int fi = m->d->predict >= 0 ? m->d->predict : nnrt_model_loss_func(m);
+  return fi >= 0 ? nnrt_arg_sample_numel(&m->d->funcs[fi].inputs[0]) : -1;
+}
+
+/* The statistics a fresh model starts with: baked ones, else zeros (which
+ * standardise nothing until computed or loaded). */
+static void init_stats(nnrt_model *m) {
+  if (!m->mean)
+    return;
+  size_t bytes = sizeof(float) * (size_t)m->nstats;
+  bool baked = m->d->baked_mean && m->d->baked_std && m->nstats == stats_size(m);
+  if (baked) {
+    memcpy(m->mean, m->d->baked_mean, bytes);
+    memcpy(m->std, m->d->baked_std, bytes);
+  } else {
+    memset(m->mean, 0, bytes);
+    memset(m->std, 0, bytes);
+  }
+}
+
+static int alloc_model(nnrt_model *m) {
+  const nnrt_model_desc *d = m->d;
+  m->params = calloc((size_t)d->nparams + 1, sizeof *m->params);
+  m->named = calloc((size_t)d->nparams + 2, sizeof *m->named); /* + data.mean, data.std */
+  m->ws = calloc((size_t)d->nfuncs + 1, sizeof *m->ws);
+  if (!m->params || !m->named || !m->ws)
+    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < d->nfuncs; i++) {
+    m->ws[i].dims = malloc(sizeof(int64_t) * ((size_t)d->funcs[i].ndims + 1));
+    m->ws[i].offsets = malloc(sizeof(int64_t) * ((size_t)d->funcs[i].nbufs + 1));
+    if (!m->ws[i].dims || !m->ws[i].offsets)
+      return nnrt_model_fail(m, NNRT_ERR_NOMEM, "out of memory");
+  }
+  int rc = alloc_params(m);
+  int64_t nstats = stats_size(m);
+  if (!rc && d->cfg.standardize && nstats >= 0)
+    rc = nnrt_model_use_stats(m, nstats);
+  return rc;
+}
+
+int nnrt_model_create(const nnrt_model_desc *d, nnrt_model **out) {
+  create_err[0] = 0;
+  if (!out)
+    return nnrt_errorf(create_err, sizeof create_err, NNRT_ERR_ARG,
+                       "nnrt_model_create: out is NULL");
+  *out = NULL;
+  int rc = check_desc(d, create_err, sizeof create_err);
+  if (rc)
+    return rc;
+  nnrt_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return nnrt_errorf(create_err, sizeof create_err, NNRT_ERR_NOMEM, "out of memory");
+  m->d = d;
+  m->opt = nnrt_model_optimizer(&d->cfg);
+  m->seed = d->cfg.seed;
+  if ((rc = alloc_model(m)) || (rc = init_params(m, d->cfg.seed))) {
+    snprintf(create_err, sizeof create_err, "%s", m->err);
+    nnrt_model_free(m);
+    return rc;
+  }
+  init_stats(m);
+  *out = m;
+  return NNRT_OK;
+}
+
+const char *nnrt_model_create_error(void) { return create_err; }
+
+void nnrt_model_free(nnrt_model *m) {
+  if (!m)
+    return;
+  for (int i = 0; m->params && i < m->d->nparams; i++)
+    free(m->params[i]);
+  for (int i = 0; m->ws && i < m->d->nfuncs; i++) {
+    free(m->ws[i].dims);
+    free(m->ws[i].offsets);
+    free(m->ws[i].ws);
+  }
+  free(m->params);
+  free(m->named);
+  free(m->ws);
+  free(m->mean);
+  free(m->std);
+  free(m->scratch);
+  free(m->xbuf);
+  free(m);
+}
+
+const char *nnrt_model_error(const nnrt_model *m) {
+  return m ? m->err : "no model (the handle is NULL)";
+}
+
+const nnrt_model_desc *nnrt_model_descriptor(const nnrt_model *m) { return m ? m->d : NULL; }
+
+int nnrt_model_reset(nnrt_model *m, uint64_t seed) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  int rc = init_params(m, seed);
+  if (rc)
+    return rc;
+  init_stats(m);
+  m->seed = seed;
+  m->steps = m->epoch = 0;
+  m->has_epoch = false;
+  return NNRT_OK;
+}
+
+nnrt_model_io nnrt_model_io_for(nnrt_model *m) {
+  return (nnrt_model_io){.model_name = m->d->name,
+                         .num_classes = m->d->num_classes,
+                         .tensors = m->named,
+                         .ntensors = m->nnamed};
+}
+
+/* ---- checkpoints --------------------------------------------------------- */
+
+static int64_t current_epoch(const nnrt_model *m) { return m->has_epoch ? m->epoch : m->steps; }
+
+int nnrt_model_load(nnrt_model *m, const char *path) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  if (!path)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "load: the path is NULL");
+  nnrt_model_io io = nnrt_model_io_for(m);
+  nnrt_train_state s;
+  int rc = nnrt_checkpoint_load(path, &io, &s, m->err, sizeof m->err);
+  if (!rc) { /* training goes on where the checkpoint stands */
+    m->steps = s.step;
+    m->epoch = s.epoch;
+    m->has_epoch = true;
+  }
+  return rc;
+}
+
+int nnrt_model_save(nnrt_model *m, const char *path) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  if (!path)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "save: the path is NULL");
+  nnrt_model_io io = nnrt_model_io_for(m);
+  nnrt_train_state s;
+  nnrt_train_state_init(&s, m->seed);
+  s.step = m->steps;
+  s.epoch = current_epoch(m);
+  return nnrt_checkpoint_save(path, &io, &s, NULL, 0, m->err, sizeof m->err);
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+/* The data section's factor for features (csv and idx sources), or 0. */
+static double feature_scale(const nnrt_model *m) {
+  const nnrt_train_desc *c = &m->d->cfg;
+  bool scaled = c->has_data && (c->source.kind == NNRT_DATA_CSV || c->source.kind == NNRT_DATA_IDX);
+  return scaled ? c->source.scale : 0;
+}
+
+const void *nnrt_model_input(nnrt_model *m, int fi, int64_t batch, int64_t x_size, const void *x) {
+  const nnrt_arg_desc *a = &m->d->funcs[fi].inputs[0];
+  double scale = feature_scale(m);
+  bool standardize = m->mean && x_size == m->nstats;
+  if (a->dtype != NNRT_F32 || (scale == 0 && !standardize))
+    return x;
+  int64_t n;
+  if (x_size < 0 || __builtin_mul_overflow(batch, x_size, &n) || n > INT64_MAX / 4)
+    return NULL;
+  if (n > m->xbuf_elems) {
+    free(m->xbuf);
+    m->xbuf = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    m->xbuf_elems = m->xbuf ? n : 0;
+    if (!m->xbuf)
+      return NULL;
+  }
+  const float *in = x;
+  for (int64_t i = 0; i < n; i++) /* as the loaders scale: in double, rounded once */
+    m->xbuf[i] = scale != 0 ? (float)((double)in[i] * scale) : in[i];
+  nnrt_dataset d = {.n = batch, .x_dtype = NNRT_F32, .x_size = x_size, .x = m->xbuf};
+  if (standardize)
+    nnrt_dataset_normalize(&d, m->mean, m->std);
+  return m->xbuf;
+}
+
+/* x of function fi on `batch` samples of the descriptor's shape, as the
+ * function takes it; NULL when out of memory. */
+static const void *model_x(nnrt_model *m, int fi, int64_t batch, const void *x) {
+  return nnrt_model_input(m, fi, batch, nnrt_arg_sample_numel(&m->d->funcs[fi].inputs[0]), x);
+}
+
+/* The checks every batch call makes; names the call in messages. */
+static int check_batch(nnrt_model *m, const char *call, int fi, const char *role, int64_t batch,
+                       const void *x, const void *y, bool needs_y, const void *out) {
+  if (fi < 0)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: model '%s' has no %s", call, m->d->name, role);
+  if (batch < 1)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: batch %lld (must be >= 1)", call,
+                           (long long)batch);
+  if (!x || (needs_y && !y) || !out)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: %s is NULL", call,
+                           !x              ? "x"
+                           : needs_y && !y ? "y"
+                                           : "the output");
+  return NNRT_OK;
+}
+
+int nnrt_model_predict(nnrt_model *m, int64_t batch, const void *x, void *y) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  int fi = m->d->predict;
+  int rc = check_batch(m, "predict", fi, "one-input function 'predict' or 'forward'", batch, x,
+                       NULL, false, y);
+  if (rc)
+    return rc;
+  const void *in = model_x(m, fi, batch, x);
+  if (!in)
+    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "predict: out of memory");
+  int64_t dims[NNRT_MAX_FUNC_DIMS];
+  rc = nnrt_model_bind_dims(m, &m->d->funcs[fi], batch, NULL, 0, NULL, 0, dims);
+  const void *inputs[1] = {in};
+  void *outputs[1] = {y};
+  return rc ? rc : nnrt_model_invoke(m, fi, dims, inputs, outputs);
+}
+
+static bool takes_y(const nnrt_func_desc *f, bool has_hyper) {
+  return f->ninputs == (has_hyper ? 3 : 2);
+}
+
+int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  int fi = m->d->train;
+  bool needs_y = fi >= 0 && takes_y(&m->d->funcs[fi], true);
+  float l = 0;
+  int rc = check_batch(m, "train_step", fi, "training step", batch, x, y, needs_y, &l);
+  if (rc)
+    return rc;
+  nnrt_optimizer o = m->opt;
+  if (m->fixed_lr > 0)
+    o = (nnrt_optimizer){.kind = o.kind, .lr = m->fixed_lr, .beta1 = o.beta1, .beta2 = o.beta2};
+  float hyper[4];
+  nnrt_optimizer_hyper(&o, m->steps + 1, current_epoch(m), hyper);
+  const void *in = model_x(m, fi, batch, x);
+  if (!in)
+    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "train_step: out of memory");
+  rc = nnrt_model_loss_call(m, fi, batch, NULL, in, y, hyper, &l, NULL);
+  if (rc)
+    return rc;
+  m->steps++;
+  if (loss)
+    *loss = l;
+  return NNRT_OK;
+}
+
+int nnrt_model_evaluate(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  int fi = m->d->eval;
+  bool needs_y = fi >= 0 && takes_y(&m->d->funcs[fi], false);
+  float l = 0;
+  int rc = check_batch(m, "evaluate", fi, "eval function", batch, x, y, needs_y, &l);
+  if (rc)
+    return rc;
+  const void *in = model_x(m, fi, batch, x);
+  if (!in)
+    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "evaluate: out of memory");
+  rc = nnrt_model_loss_call(m, fi, batch, NULL, in, y, NULL, &l, NULL);
+  if (!rc && loss)
+    *loss = l;
+  return rc;
+}
+
+int nnrt_model_set_lr(nnrt_model *m, double lr) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  if (!(lr >= 0) || !isfinite(lr))
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "set_lr: %g (must be > 0, or 0 for the schedule)", lr);
+  m->fixed_lr = lr;
+  return NNRT_OK;
+}
+
+int nnrt_model_set_epoch(nnrt_model *m, int64_t epoch) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  if (epoch < 0)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "set_epoch: %lld (must be >= 0)", (long long)epoch);
+  m->epoch = epoch;
+  m->has_epoch = true;
+  return NNRT_OK;
+}
+
+int64_t nnrt_model_steps(const nnrt_model *m) { return m ? m->steps : -1; }
+
+/* ---- lookups ------------------------------------------------------------- */
+
+int nnrt_model_find_func(const nnrt_model *m, const char *name) {
+  for (int i = 0; m && name && i < m->d->nfuncs; i++)
+    if (!strcmp(m->d->funcs[i].name, name))
+      return i;
+  return -1;
+}
+
+int nnrt_model_find_param(const nnrt_model *m, const char *name) {
+  for (int i = 0; m && name && i < m->d->nparams; i++)
+    if (!strcmp(m->d->params[i].name, name))
+      return i;
+  return -1;
+}
+
+int64_t nnrt_model_param_bytes(const nnrt_model *m, int index) {
+  if (!m || index < 0 || index >= m->d->nparams)
+    return -1;
+  const nnrt_param_desc *p = &m->d->params[index];
+  return param_numel(p) * (int64_t)nnrt_dtype_size((nnrt_dtype)p->dtype);
+}
+
+/* The index of parameter `name` for a copy of `bytes` bytes through buf. */
+static int param_for_copy(nnrt_model *m, const char *call, const char *name, const void *buf,
+                          size_t bytes) {
+  if (!name || !buf)
+    return -nnrt_model_fail(m, NNRT_ERR_ARG, "%s: %s is NULL", call, name ? "the buffer" : "name");
+  int i = nnrt_model_find_param(m, name);
+  if (i < 0)
+    return -nnrt_model_fail(m, NNRT_ERR_ARG, "%s: model '%s' has no parameter '%s'", call,
+                            m->d->name, name);
+  int64_t want = nnrt_model_param_bytes(m, i);
+  if ((uint64_t)want != (uint64_t)bytes)
+    return -nnrt_model_fail(m, NNRT_ERR_SHAPE, "%s: parameter '%s' has %lld bytes, not %zu", call,
+                            name, (long long)want, bytes);
+  return i;
+}
+
+int nnrt_model_get_param(nnrt_model *m, const char *name, void *dst, size_t bytes) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  int i = param_for_copy(m, "get_param", name, dst, bytes);
+  if (i < 0)
+    return -i;
+  memcpy(dst, m->params[i], bytes);
+  return NNRT_OK;
+}
+
+int nnrt_model_set_param(nnrt_model *m, const char *name, const void *src, size_t bytes) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  int i = param_for_copy(m, "set_param", name, src, bytes);
+  if (i < 0)
+    return -i;
+  memcpy(m->params[i], src, bytes);
+  return NNRT_OK;
+}
+
+static int64_t result_sample_numel(const nnrt_model *m, int fi) {
+  return fi >= 0 ? nnrt_arg_sample_numel(&m->d->funcs[fi].results[0]) : -1;
+}
+
+int64_t nnrt_model_input_size(const nnrt_model *m) {
+  return m && m->d->predict >= 0 ? nnrt_arg_sample_numel(&m->d->funcs[m->d->predict].inputs[0])
+                                 : -1;
+}
+
+int64_t nnrt_model_output_size(const nnrt_model *m) {
+  return m ? result_sample_numel(m, m->d->predict) : -1;
+}
+
+int64_t nnrt_model_label_size(const nnrt_model *m) {
+  if (!m || m->d->train < 0)
+    return -1;
+  const nnrt_func_desc *f = &m->d->funcs[m->d->train];
+  return takes_y(f, true) ? nnrt_arg_sample_numel(&f->inputs[1]) : 0;
+}

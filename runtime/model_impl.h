@@ -1,0 +1,97 @@
+/* model_impl.h - the inside of an nnrt_model handle, shared by the handle
+ * API (model.c, model_exec.c) and the commands built on it (run_commands.c,
+ * cli.c). Internal: not installed, not part of the public API. */
+#ifndef NNRT_MODEL_IMPL_H
+#define NNRT_MODEL_IMPL_H
+
+#include <stdbool.h>
+
+#include "nnrt_data.h"
+#include "nnrt_model.h"
+#include "nnrt_train.h"
+
+/* Run-time dims a function may have; a descriptor with more is refused, so
+ * the binding code can keep them on the stack. */
+enum { NNRT_MAX_FUNC_DIMS = 64 };
+
+/* The workspace of one function, laid out for the dims it was last called
+ * with; re-laid out only when they change and grown, never shrunk. */
+typedef struct nnrt_ws_cache {
+  bool valid;
+  int64_t *dims;    /* ndims, of the cached layout */
+  int64_t *offsets; /* nbufs */
+  char *ws;         /* 64-byte aligned; starts with the status header */
+  int64_t cap;
+} nnrt_ws_cache;
+
+struct nnrt_model {
+  const nnrt_model_desc *d;
+  void **params;            /* every desc param's data, desc order: what entries get */
+  nnrt_named_tensor *named; /* params, then data.mean and data.std: what checkpoints hold */
+  int nnamed;
+  float *mean, *std; /* standardize: per-feature statistics (zeros until computed or loaded) */
+  int64_t nstats;
+  nnrt_ws_cache *ws; /* one per function */
+  float *scratch;    /* logits nobody asked for */
+  int64_t scratch_elems;
+  float *xbuf; /* a standardised copy of the caller's x */
+  int64_t xbuf_elems;
+  nnrt_optimizer opt;
+  uint64_t seed;
+  int64_t steps, epoch;
+  bool has_epoch;
+  double fixed_lr; /* > 0: nnrt_model_set_lr's */
+  char err[1024];
+};
+
+/* Writes the message of the last failure into m->err; returns code. */
+__attribute__((format(printf, 3, 4))) int nnrt_model_fail(nnrt_model *m, int code, const char *fmt,
+                                                          ...);
+
+/* coeff * dims[syms...]; *ok becomes false on overflow. */
+int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok);
+/* Elements of one sample of a (the dims after the batch axis), or -1 when
+ * one of them is symbolic. */
+int64_t nnrt_arg_sample_numel(const nnrt_arg_desc *a);
+
+/* The run-time dims of f for a call on `batch` samples: a dim met as axis 0
+ * of input 0 or 1 is the batch, one met at another axis takes the size the
+ * sample shape gives (xdims for input 0, ydims for input 1; NULL: unknown).
+ * NNRT_ERR_SHAPE in m->err when a dim cannot be told. */
+int nnrt_model_bind_dims(nnrt_model *m, const nnrt_func_desc *f, int64_t batch,
+                         const int64_t *xdims, int xrank, const int64_t *ydims, int yrank,
+                         int64_t *dims);
+
+/* Calls function fi with dims already checked to be positive: lays out its
+ * workspace and turns a failure into a message (labels out of range). */
+int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *const *inputs,
+                      void *const *outputs);
+
+/* A loss function (the training step with hyper, or eval without) on a
+ * batch whose per-sample shapes are `shape`'s (NULL: the descriptor's).
+ * logits may be NULL even when the function returns them. */
+int nnrt_model_loss_call(nnrt_model *m, int fi, int64_t batch, const nnrt_dataset *shape,
+                         const void *x, const void *y, const float *hyper, float *loss,
+                         float *logits);
+
+/* x (batch samples of x_size elements for function fi) as the training
+ * data were fed to the model: f32 features times the data section's scale
+ * (csv, idx) and standardised with the model's statistics. x itself when
+ * there is nothing to do, else m's buffer; NULL when out of memory or
+ * x_size is unknown (-1) while something is to be done. */
+const void *nnrt_model_input(nnrt_model *m, int fi, int64_t batch, int64_t x_size, const void *x);
+
+/* Makes data.mean and data.std nfeatures long (zeros) and part of the
+ * checkpoint tensors, unless they already are. */
+int nnrt_model_use_stats(nnrt_model *m, int64_t nfeatures);
+
+/* Parameters, optimizer state and statistics as checkpoints see them. */
+nnrt_model_io nnrt_model_io_for(nnrt_model *m);
+
+/* The train section's optimizer (total_steps = its epochs). */
+nnrt_optimizer nnrt_model_optimizer(const nnrt_train_desc *c);
+
+/* The function losses are computed with: eval, else the training step. */
+int nnrt_model_loss_func(const nnrt_model *m);
+
+#endif

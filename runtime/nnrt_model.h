@@ -1,0 +1,267 @@
+/* nnrt_model.h - a compiled model as data, and the handle that runs it.
+ *
+ * A model compiled by nnc is described by one constant nnrt_model_desc: its
+ * parameters (and optimizer state), its compiled functions with their
+ * argument shapes and workspace plans, and the data and train sections it
+ * was written with. `nnc -c` emits the descriptor into the object file as
+ * `<prefix>_desc` next to the code; `nnc run` builds the same descriptor
+ * around JIT-compiled code. Everything that runs a model, the handle API
+ * below, the training loop and the command line of an executable
+ * (nnrt_main), works from the descriptor alone, so the JIT, executables and
+ * embedded objects behave the same.
+ *
+ * The generated header (`nnc -c model.nn --header model.h`) declares typed,
+ * name-prefixed functions over these; embedding programs normally use those
+ * and never need this file's structures.
+ *
+ * Errors: every function returns NNRT_OK or an NNRT_ERR_* code; the message
+ * of the last failed call on a handle is nnrt_model_error(). Nothing here
+ * prints (nnrt_main aside), exits or aborts.
+ *
+ * Thread safety: one handle must not be used by two threads at once (it owns
+ * the workspaces of its calls). Different handles may be used from
+ * different threads concurrently, also handles of the same model; the
+ * process-wide thread pool then serves one of them and the others run their
+ * kernels on their calling thread (correct, but reductions may then sum in
+ * another order than a lone call: bit-exact repeats need one caller).
+ */
+#ifndef NNRT_MODEL_H
+#define NNRT_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nnrt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a descriptor structure changes; nnrt_model_create refuses
+ * a descriptor of another version (an object compiled by another nnc). */
+enum { NNRT_MODEL_ABI = 1, NNRT_DIM_SYMS = 4 };
+
+/* ---- the descriptor ------------------------------------------------------
+ * Only fixed-width integers, doubles and pointers, so the layout is the
+ * same in C and in the LLVM constants nnc emits (checked by `size`). */
+
+/* coeff * dims[syms[0]] * ... * dims[syms[nsyms - 1]]: a size in the
+ * run-time dims of a function (its batch size and other symbolic dims). */
+typedef struct nnrt_dim {
+  int64_t coeff;
+  int32_t nsyms;
+  int32_t syms[NNRT_DIM_SYMS];
+} nnrt_dim;
+
+typedef struct nnrt_arg_desc {
+  const char *name;
+  int32_t dtype; /* nnrt_dtype */
+  int32_t rank;
+  nnrt_dim dims[NNRT_MAX_RANK];
+} nnrt_arg_desc;
+
+/* One workspace buffer: numel * elem_size bytes, live from kernel `first`
+ * to kernel `last` (inclusive); laid out by nnrt_plan_layout. */
+typedef struct nnrt_buffer_desc {
+  nnrt_dim numel;
+  int64_t elem_size;
+  int32_t first, last;
+} nnrt_buffer_desc;
+
+/* Labels checked by a compiled function (cross_entropy, one_hot): when
+ * one is out of range the function returns 1 and reports the value's id in
+ * the workspace's status area; this says what to call it in the message. */
+typedef struct nnrt_label_site {
+  int32_t value;  /* the IR value id the code reports */
+  int32_t input;  /* the function input it is, or -1 */
+  const char *op; /* "cross_entropy" or "one_hot" */
+  int32_t rank;
+  nnrt_dim dims[NNRT_MAX_RANK];
+} nnrt_label_site;
+
+/* The calling convention of compiled code (see compiler/jit.h). */
+typedef int32_t (*nnrt_entry_fn)(const int64_t *dims, void *const *inputs, void *const *params,
+                                 void *const *outputs, char *ws, const int64_t *ws_offsets);
+
+typedef struct nnrt_func_desc {
+  const char *name;
+  int32_t ndims; /* run-time dims, named after the model's symbols */
+  const char *const *dim_names;
+  int32_t ninputs, nresults;
+  const nnrt_arg_desc *inputs, *results;
+  int32_t nbufs, nlabels;
+  const nnrt_buffer_desc *bufs;
+  const nnrt_label_site *labels;
+  nnrt_entry_fn entry;
+} nnrt_func_desc;
+
+/* Parameters first, in the module's order, then optimizer state
+ * ("optim.<param>.<state>"); all constant shapes. */
+typedef struct nnrt_param_desc {
+  const char *name;
+  int32_t dtype, rank;
+  int64_t dims[NNRT_MAX_RANK];
+  int32_t init; /* nnrt_init_kind */
+  int32_t trainable;
+  double a, b;       /* the initializer's arguments */
+  const void *baked; /* weights compiled in (nnc --bake), or NULL */
+} nnrt_param_desc;
+
+typedef enum nnrt_data_kind {
+  NNRT_DATA_NONE,
+  NNRT_DATA_CSV,
+  NNRT_DATA_IDX,
+  NNRT_DATA_NPY,
+  NNRT_DATA_TEXT
+} nnrt_data_kind;
+
+/* A data source as the data section gives it (see nnrt_data.h). */
+typedef struct nnrt_source_desc {
+  int32_t kind;      /* nnrt_data_kind */
+  const char *path;  /* csv, text; idx images; npy x */
+  const char *path2; /* idx labels; npy y; or NULL */
+  int32_t has_label, label, header, nfeatures;
+  const int32_t *features; /* NULL: every column but the label */
+  double scale;            /* 0: none */
+  int64_t seq;             /* text: window length */
+} nnrt_source_desc;
+
+typedef struct nnrt_train_desc {
+  int32_t has_data, has_train;
+  nnrt_source_desc source, val_source; /* val_source.kind NONE: split `validation` off */
+  double validation;
+  int64_t batch, epochs;
+  uint64_t seed;
+  int32_t shuffle, standardize;
+  /* the optimizer: nnrt_optimizer's fields (nnrt_train.h) */
+  int32_t optim;    /* nnrt_optim_kind */
+  int32_t schedule; /* nnrt_schedule_kind */
+  double lr, beta1, beta2, gamma, min_lr;
+  int64_t every, warmup, patience, checkpoint_every;
+} nnrt_train_desc;
+
+typedef struct nnrt_model_desc {
+  int32_t abi;  /* NNRT_MODEL_ABI */
+  int32_t size; /* sizeof(nnrt_model_desc) as the emitter laid it out */
+  const char *name;
+  int32_t nparams, nfuncs;
+  const nnrt_param_desc *params;
+  const nnrt_func_desc *funcs;
+  /* Indices into funcs, or -1: the training step (x, y, hyper) -> (loss
+   * [, logits]); the loss with logits (x, y) -> (loss, logits); and the
+   * one-input inference function (predict, else forward). */
+  int32_t train, eval, predict;
+  int32_t nupdated;    /* parameters the training step updates */
+  int64_t num_classes; /* > 0: the loss is a cross-entropy over this many */
+  nnrt_train_desc cfg;
+  /* standardize = true with baked weights: the training data's per-feature
+   * mean and std (input_size floats each), else NULL */
+  const float *baked_mean, *baked_std;
+} nnrt_model_desc;
+
+/* ---- the handle ------------------------------------------------------- */
+
+typedef struct nnrt_model nnrt_model;
+
+/* A model with its parameters initialised from the descriptor's seed (or
+ * copied from baked weights) and its optimizer state zeroed. *out is NULL
+ * only when the descriptor is unusable or memory ran out; then the return
+ * code says which and nnrt_model_create_error() has the message. */
+int nnrt_model_create(const nnrt_model_desc *d, nnrt_model **out);
+const char *nnrt_model_create_error(void); /* thread-local, for a failed create */
+void nnrt_model_free(nnrt_model *m);       /* NULL is fine */
+
+/* The message of the last failed call on m ("" if none). */
+const char *nnrt_model_error(const nnrt_model *m);
+const nnrt_model_desc *nnrt_model_descriptor(const nnrt_model *m);
+
+/* Re-initialises every parameter from `seed` (the initializers' stream, as
+ * nnc run draws it) and zeroes the optimizer state and step count. */
+int nnrt_model_reset(nnrt_model *m, uint64_t seed);
+
+/* Safetensors checkpoints: parameters, optimizer state, data statistics and
+ * the training position, as nnc run writes them. Loading checks the model
+ * name and every tensor's dtype and shape; on failure m is unchanged.
+ * Saving writes a temporary file and renames it. */
+int nnrt_model_load(nnrt_model *m, const char *path);
+int nnrt_model_save(nnrt_model *m, const char *path);
+
+/* Inference with the predict function on `batch` samples (any batch >= 1):
+ * x is [batch, input sample shape], y [batch, output sample shape], dense
+ * row-major in the function's dtypes. x is in the data file's units: f32
+ * inputs are first transformed as the training data were, multiplied by
+ * the data section's scale (csv, idx) and standardised when the model was
+ * trained with standardize = true (into the handle's buffer; x is not
+ * written). */
+int nnrt_model_predict(nnrt_model *m, int64_t batch, const void *x, void *y);
+
+/* One optimizer step on a batch: forward, backward and the update of every
+ * trained parameter; *loss (may be NULL) gets the batch's mean loss. The
+ * learning rate follows the train section's schedule by the handle's own
+ * step count (an epoch is taken as one step unless nnrt_model_set_epoch
+ * says otherwise; cosine anneals over the section's epochs) unless
+ * nnrt_model_set_lr fixed it. x is standardised as for predict, here and
+ * in nnrt_model_evaluate. */
+int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss);
+/* The loss on a batch, nothing updated. */
+int nnrt_model_evaluate(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss);
+int nnrt_model_set_lr(nnrt_model *m, double lr); /* > 0; 0 returns to the schedule */
+int nnrt_model_set_epoch(nnrt_model *m, int64_t epoch);
+int64_t nnrt_model_steps(const nnrt_model *m); /* optimizer steps taken */
+
+/* Any compiled function by index, with explicit dims (values of its
+ * dim_names) and caller-owned, dense buffers; no standardisation. */
+int nnrt_model_call(nnrt_model *m, int func, const int64_t *dims, const void *const *inputs,
+                    void *const *outputs);
+int nnrt_model_find_func(const nnrt_model *m, const char *name); /* index or -1 */
+
+/* Parameters (and optimizer state) by name: index or -1, and a copy in or
+ * out of exactly nnrt_model_param_bytes bytes. */
+int nnrt_model_find_param(const nnrt_model *m, const char *name);
+int64_t nnrt_model_param_bytes(const nnrt_model *m, int index);
+int nnrt_model_get_param(nnrt_model *m, const char *name, void *dst, size_t bytes);
+int nnrt_model_set_param(nnrt_model *m, const char *name, const void *src, size_t bytes);
+
+/* Elements of one sample of the predict function's input and output (the
+ * shape after the batch axis), or -1 without a predict function or when a
+ * per-sample dim is symbolic. The train step's x and y likewise. */
+int64_t nnrt_model_input_size(const nnrt_model *m);
+int64_t nnrt_model_output_size(const nnrt_model *m);
+int64_t nnrt_model_label_size(const nnrt_model *m);
+
+/* ---- the command line of a compiled model -----------------------------
+ * What `./model` does (`nnc model.nn -o model`): train, eval, predict and
+ * --help, as `nnc run` does for the same model with the same seed and
+ * thread count. argv[0] names the program; the default checkpoint is
+ * `<argv[0]'s base name>.safetensors`. Prints to stdout and stderr;
+ * returns the exit status (0, 1 for errors, 2 for a bad command line). */
+int nnrt_main(const nnrt_model_desc *d, int argc, char **argv);
+
+/* The pieces nnrt_main is made of, also used by `nnc run`. */
+typedef struct nnrt_run_options {
+  const char *data;       /* replaces the data section's path ("a,b" for two files) */
+  const char *checkpoint; /* train: written; eval/predict: read (NULL: baked or initial) */
+  const char *predict;    /* predict: rows of features (.csv or .npy) in the data
+                             file's units, transformed as nnrt_model_predict does */
+  const char *out;        /* predict: .npy or .csv output; NULL: CSV on stdout */
+  int64_t epochs, batch;  /* 0: the train section's */
+  double lr;              /* 0: the train section's */
+  bool has_seed, resume;
+  uint64_t seed;
+  int progress;     /* -1 auto (terminal), 0, 1 */
+  const char *prog; /* names the program in messages ("<prog>: error: ..."); NULL: "nnc" */
+} nnrt_run_options;
+
+/* Each prints what nnc run prints (epoch lines, then "result: ...";
+ * "eval: ..."; predictions) and returns the exit status. Train handles
+ * SIGINT itself: it saves and stops. */
+int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o);
+int nnrt_run_eval(nnrt_model *m, const nnrt_run_options *o);
+int nnrt_run_predict(nnrt_model *m, const nnrt_run_options *o);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,528 @@
+/* run_commands.c - train, eval and predict as `nnc run` and a compiled
+ * model's executable do them: the data section's sources (or --data), the
+ * checks that the data fit the model, the split, standardisation, the
+ * training loop with Ctrl-C handling, and the lines they print.
+ *
+ * One implementation for the JIT and for executables, so both print the
+ * same text for the same model, seed and thread count. Errors are printed
+ * as "<prog>: error: <message>" on stderr; the functions return the exit
+ * status.
+ */
+#include "fileio.h"
+#include "model_impl.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Run {
+  nnrt_model *m;
+  const nnrt_run_options *o;
+  const char *prog;
+  nnrt_train_desc cfg; /* the descriptor's, with the options applied */
+  char *first_path;    /* of --data A,B */
+} Run;
+
+__attribute__((format(printf, 2, 3))) static int fail(const Run *r, const char *fmt, ...) {
+  fflush(stdout); /* the lines printed so far come first */
+  fprintf(stderr, "%s: error: ", r->prog);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return 1;
+}
+
+/* "a,b" -> two paths (idx, npy); one path replaces the first. */
+static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
+  const char *comma = strchr(data, ',');
+  if (!comma) {
+    s->path = data;
+    return true;
+  }
+  size_t n = (size_t)(comma - data);
+  if (!(r->first_path = malloc(n + 1)))
+    return false;
+  memcpy(r->first_path, data, n);
+  r->first_path[n] = 0;
+  s->path = r->first_path;
+  s->path2 = comma + 1;
+  return true;
+}
+
+static bool run_init(Run *r, nnrt_model *m, const nnrt_run_options *o) {
+  *r = (Run){.m = m, .o = o, .prog = o && o->prog ? o->prog : "nnc"};
+  if (!m || !o)
+    return fail(r, "%s is NULL", m ? "the options are" : "the model is"), false;
+  r->cfg = m->d->cfg;
+  if (o->epochs > 0)
+    r->cfg.epochs = o->epochs;
+  if (o->batch > 0)
+    r->cfg.batch = o->batch;
+  if (o->lr > 0)
+    r->cfg.lr = o->lr;
+  if (o->has_seed)
+    r->cfg.seed = o->seed;
+  if (o->data && !override_paths(r, &r->cfg.source, o->data))
+    return fail(r, "out of memory"), false;
+  return true;
+}
+
+static void run_done(Run *r) { free(r->first_path); }
+
+/* "model 'M' has no data section: nothing to run" unless the sections the
+ * command needs are there. */
+static bool has_sections(const Run *r, bool train) {
+  const char *missing = !r->cfg.has_data ? "data" : train && !r->cfg.has_train ? "train" : NULL;
+  if (missing)
+    fail(r, "model '%s' has no %s section: nothing to run", r->m->d->name, missing);
+  return !missing;
+}
+
+/* Seeds the parameters as the run's seed says (an overridden one). */
+static bool apply_seed(const Run *r) {
+  if (r->o->has_seed && nnrt_model_reset(r->m, r->o->seed))
+    return fail(r, "%s", r->m->err), false;
+  return true;
+}
+
+/* ------------------------------------------------------------------ data */
+
+/* The loss function's label input, or NULL when it takes none. */
+static const nnrt_arg_desc *y_arg(const nnrt_model *m) {
+  int fi = nnrt_model_loss_func(m);
+  const nnrt_func_desc *f = &m->d->funcs[fi];
+  return f->ninputs == (fi == m->d->train ? 3 : 2) ? &f->inputs[1] : NULL;
+}
+
+static nnrt_label_spec label_spec(const nnrt_model *m) {
+  const nnrt_arg_desc *y = y_arg(m);
+  if (y && y->dtype == NNRT_I32)
+    return (nnrt_label_spec){.dtype = NNRT_I32, .num_classes = m->d->num_classes};
+  return (nnrt_label_spec){.dtype = NNRT_F32};
+}
+
+static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnrt_dataset *d,
+                       char *err, size_t errlen) {
+  switch (s->kind) {
+  case NNRT_DATA_CSV: {
+    nnrt_csv_options o = {.has_label = s->has_label,
+                          .label = s->label,
+                          .header = s->header,
+                          .features = s->features,
+                          .nfeatures = s->nfeatures,
+                          .scale = s->scale,
+                          .y = *ys};
+    return nnrt_load_csv(s->path, &o, d, err, errlen);
+  }
+  case NNRT_DATA_IDX:
+    return nnrt_load_idx(s->path, s->path2, s->scale, ys, d, err, errlen);
+  case NNRT_DATA_NPY:
+    return nnrt_load_npy_pair(s->path, s->path2, ys, d, err, errlen);
+  case NNRT_DATA_TEXT:
+    return nnrt_load_text(s->path, s->seq, d, err, errlen);
+  }
+  return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
+}
+
+static const char *dtype_name(int dt) {
+  static const char *const names[] = {"f32", "f64", "i32", "bool"};
+  return dt >= 0 && dt < 4 ? names[dt] : "?";
+}
+
+static bool check_data_fits(const Run *r, const nnrt_dataset *d, const char *path) {
+  const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
+  const nnrt_arg_desc *x = &f->inputs[0], *y = y_arg(r->m);
+  int64_t want_x = nnrt_arg_sample_numel(x), want_y = y ? nnrt_arg_sample_numel(y) : 0;
+  if (x->dtype != (int32_t)d->x_dtype) {
+    fail(r, "%s: the data gives %s samples, but %s's input '%s' is %s", path,
+         dtype_name(d->x_dtype), f->name, x->name, dtype_name(x->dtype));
+    return false;
+  }
+  if (want_x >= 0 && want_x != d->x_size) {
+    fail(r, "%s: each sample has %lld features, but %s's input '%s' takes %lld", path,
+         (long long)d->x_size, f->name, x->name, (long long)want_x);
+    return false;
+  }
+  if (y && want_y >= 0 && want_y != d->y_size) {
+    fail(r, "%s: each sample has %lld label values, but %s's '%s' takes %lld", path,
+         (long long)d->y_size, f->name, y->name, (long long)want_y);
+    return false;
+  }
+  return true;
+}
+
+/* Training and validation sets as the data section says (or --data). */
+static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
+  char err[1024];
+  nnrt_label_spec ys = label_spec(r->m);
+  nnrt_dataset all = {0};
+  if (load_source(&r->cfg.source, &ys, &all, err, sizeof err))
+    return fail(r, "%s", err), false;
+  if (!check_data_fits(r, &all, r->cfg.source.path)) {
+    nnrt_dataset_free(&all);
+    return false;
+  }
+  if (r->cfg.val_source.kind != NNRT_DATA_NONE) {
+    *train = all;
+    if (load_source(&r->cfg.val_source, &ys, val, err, sizeof err))
+      return fail(r, "%s", err), false;
+    return check_data_fits(r, val, r->cfg.val_source.path);
+  }
+  if (nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err)) {
+    nnrt_dataset_free(&all);
+    return fail(r, "%s", err), false;
+  }
+  return true;
+}
+
+/* standardize = true: the features scaled by the model's statistics, which
+ * are the training split's unless `keep` (from a checkpoint or compiled
+ * in). */
+static bool standardize(const Run *r, nnrt_dataset *train, nnrt_dataset *val, bool keep) {
+  nnrt_model *m = r->m;
+  if (!r->cfg.standardize)
+    return true;
+  if (!keep && nnrt_model_use_stats(m, train->x_size))
+    return fail(r, "%s", m->err), false;
+  if (m->nstats != train->x_size)
+    return fail(r, "standardize: the data have %lld features, the statistics %lld",
+                (long long)train->x_size, (long long)m->nstats),
+           false;
+  if (!keep)
+    nnrt_dataset_stats(train, m->mean, m->std);
+  nnrt_dataset_normalize(train, m->mean, m->std);
+  if (val->n)
+    nnrt_dataset_normalize(val, m->mean, m->std);
+  return true;
+}
+
+/* ----------------------------------------------------------- the loop's view */
+
+typedef struct CallCtx {
+  nnrt_model *m;
+  const nnrt_dataset *shape; /* per-sample shapes, for binding dims */
+} CallCtx;
+
+static int callback(CallCtx *cx, int fi, int64_t batch, const void *x, const void *y,
+                    const float *hyper, float *loss, float *logits, char *err, size_t errlen) {
+  int rc = nnrt_model_loss_call(cx->m, fi, batch, cx->shape, x, y, hyper, loss, logits);
+  if (rc)
+    snprintf(err, errlen, "%s", cx->m->err);
+  return rc;
+}
+
+static int train_cb(void *ctx, int64_t batch, const void *x, const void *y, const float hyper[4],
+                    float *loss, float *logits, char *err, size_t errlen) {
+  CallCtx *cx = ctx;
+  return callback(cx, cx->m->d->train, batch, x, y, hyper, loss, logits, err, errlen);
+}
+
+static int eval_cb(void *ctx, int64_t batch, const void *x, const void *y, float *loss,
+                   float *logits, char *err, size_t errlen) {
+  CallCtx *cx = ctx;
+  return callback(cx, nnrt_model_loss_func(cx->m), batch, x, y, NULL, loss, logits, err, errlen);
+}
+
+static nnrt_model_io io_with(CallCtx *cx) {
+  nnrt_model_io io = nnrt_model_io_for(cx->m);
+  io.ctx = cx;
+  io.train_step = train_cb;
+  io.evaluate = eval_cb;
+  return io;
+}
+
+/* ------------------------------------------------------------------ train */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+static void print_result(const char *model, const nnrt_train_result *r) {
+  printf("result: model=%s epochs=%lld steps=%lld loss=%.6f", model, (long long)r->epochs,
+         (long long)r->steps, r->loss);
+  if (r->has_acc)
+    printf(" acc=%.4f", r->acc);
+  if (r->has_val) {
+    printf(" val_loss=%.6f", r->val_loss);
+    if (r->has_acc)
+      printf(" val_acc=%.4f", r->val_acc);
+  }
+  printf(" time=%.3fs samples_per_s=%.0f%s\n", r->seconds, r->samples_per_s,
+         r->interrupted     ? " interrupted=1"
+         : r->stopped_early ? " early_stop=1"
+                            : "");
+}
+
+static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
+  CallCtx cx = {r->m, train};
+  nnrt_model_io io = io_with(&cx);
+  const nnrt_train_desc *c = &r->cfg;
+  nnrt_train_config tc = {.epochs = c->epochs,
+                          .batch = c->batch,
+                          .seed = c->seed,
+                          .shuffle = c->shuffle,
+                          .opt = nnrt_model_optimizer(c),
+                          .checkpoint = r->o->checkpoint,
+                          .checkpoint_every = c->checkpoint_every,
+                          .resume = r->o->resume,
+                          .patience = c->patience,
+                          .log = stdout,
+                          .progress = r->o->progress,
+                          .interrupt = &interrupted};
+  interrupted = 0;
+  struct sigaction sa = {.sa_handler = on_sigint}, old;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+  nnrt_train_result res = {0};
+  char err[1024] = "";
+  int rc = nnrt_train(&io, &tc, train, val, &res, err, sizeof err);
+  /* timeout(1) and terminals may deliver a second SIGINT moments after the
+     first; once interrupted, keep absorbing them so the clean exit that
+     follows is not turned into death by signal. */
+  if (!interrupted)
+    sigaction(SIGINT, &old, NULL);
+  r->m->steps = res.steps;
+  r->m->epoch = res.epochs;
+  r->m->has_epoch = true;
+  if (rc)
+    return fail(r, "%s", err);
+  print_result(r->m->d->name, &res);
+  return 0;
+}
+
+int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
+  Run r;
+  if (!run_init(&r, m, o))
+    return 1;
+  nnrt_dataset train = {0}, val = {0};
+  int rc = 1;
+  if (m->d->train < 0 && r.cfg.has_train)
+    fail(&r, "model '%s' has no compiled training step", m->d->name);
+  else if (has_sections(&r, true) && apply_seed(&r) && load_data(&r, &train, &val) &&
+           standardize(&r, &train, &val, false))
+    rc = do_train(&r, &train, &val);
+  nnrt_dataset_free(&train);
+  nnrt_dataset_free(&val);
+  run_done(&r);
+  return rc;
+}
+
+/* ------------------------------------------------------------------- eval */
+
+static bool load_checkpoint(const Run *r) {
+  if (!r->o->checkpoint)
+    return true;
+  if (nnrt_model_load(r->m, r->o->checkpoint))
+    return fail(r, "%s", r->m->err), false;
+  return true;
+}
+
+/* standardize: statistics of nfeatures for a checkpoint to fill. */
+static bool stats_for(const Run *r, int64_t nfeatures) {
+  if (r->cfg.standardize && nnrt_model_use_stats(r->m, nfeatures))
+    return fail(r, "%s", r->m->err), false;
+  return true;
+}
+
+static int do_eval(const Run *r, const nnrt_dataset *train, const nnrt_dataset *val) {
+  const nnrt_dataset *d = val->n ? val : train;
+  CallCtx cx = {r->m, d};
+  nnrt_model_io io = io_with(&cx);
+  char err[1024];
+  double loss, acc = 0;
+  if (nnrt_evaluate(&io, d, 256, &loss, &acc, err, sizeof err))
+    return fail(r, "%s", err);
+  printf("eval: model=%s samples=%lld loss=%.6f", r->m->d->name, (long long)d->n, loss);
+  if (r->m->d->num_classes)
+    printf(" acc=%.4f", acc);
+  printf("\n");
+  return 0;
+}
+
+int nnrt_run_eval(nnrt_model *m, const nnrt_run_options *o) {
+  Run r;
+  if (!run_init(&r, m, o))
+    return 1;
+  nnrt_dataset train = {0}, val = {0};
+  int rc = 1;
+  if (nnrt_model_loss_func(m) < 0)
+    fail(&r, "model '%s' has no loss function to evaluate", m->d->name);
+  else if (has_sections(&r, false) && apply_seed(&r) && load_data(&r, &train, &val) &&
+           stats_for(&r, train.x_size) && load_checkpoint(&r) &&
+           standardize(&r, &train, &val, o->checkpoint || m->d->baked_mean))
+    rc = do_eval(&r, &train, &val);
+  nnrt_dataset_free(&train);
+  nnrt_dataset_free(&val);
+  run_done(&r);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- predict */
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* t (f32, f64 or i32) as a dense array of `want` in a fresh buffer, or
+ * NULL when out of memory or a value does not fit (i32 wants integers). */
+static void *convert(const nnrt_tensor *t, int64_t n, nnrt_dtype want) {
+  void *out = malloc(nnrt_dtype_size(want) * (size_t)(n ? n : 1));
+  for (int64_t i = 0; out && i < n; i++) {
+    double v = t->dtype == NNRT_F32   ? ((float *)t->data)[i]
+               : t->dtype == NNRT_F64 ? ((double *)t->data)[i]
+                                      : ((int32_t *)t->data)[i];
+    if (want == NNRT_F32)
+      ((float *)out)[i] = (float)v;
+    else if (want == NNRT_F64)
+      ((double *)out)[i] = v;
+    else if (v == (double)(int32_t)v && v >= -2147483648.0 && v <= 2147483647.0)
+      ((int32_t *)out)[i] = (int32_t)v;
+    else {
+      free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+/* The rows to predict, as in the data file (unscaled): a .npy array
+ * [N, ...] or a CSV of features only, as `want` elements. */
+static bool read_inputs(const char *path, nnrt_dtype want, nnrt_dataset *d, char *err,
+                        size_t errlen) {
+  nnrt_tensor t = {0};
+  if (ends_with(path, ".npy")) {
+    if (nnrt_npy_read(path, &t, err, errlen))
+      return false;
+  } else {
+    nnrt_csv_options co = {.has_label = false};
+    if (nnrt_load_csv(path, &co, d, err, errlen))
+      return false;
+    t = (nnrt_tensor){.dtype = NNRT_F32, .rank = d->x_rank + 1, .dims = {d->n}, .data = d->x};
+    memcpy(t.dims + 1, d->x_dims, sizeof(int64_t) * (size_t)d->x_rank);
+    d->x = NULL;
+    nnrt_dataset_free(d);
+  }
+  if (t.rank < 1 || t.dtype == NNRT_BOOL || want == NNRT_BOOL) {
+    snprintf(err, errlen, "%s: expected a %s array [N, features...]", path,
+             want == NNRT_I32 ? "numeric" : "float");
+    nnrt_tensor_free(&t);
+    return false;
+  }
+  int64_t n = nnrt_tensor_numel(&t);
+  void *x = t.dtype == want ? t.data : convert(&t, n, want);
+  if (x != t.data)
+    nnrt_tensor_free(&t);
+  if (!x) {
+    snprintf(err, errlen, "%s: out of memory, or values that are not %s", path,
+             want == NNRT_I32 ? "integers in i32" : "numbers");
+    return false;
+  }
+  *d = (nnrt_dataset){.n = t.dims[0], .x_dtype = want, .x_rank = t.rank - 1, .x = x};
+  d->x_size = 1;
+  for (int i = 1; i < t.rank; i++)
+    d->x_size *= d->x_dims[i - 1] = t.dims[i];
+  return true;
+}
+
+static void print_value(FILE *fp, const nnrt_tensor *t, int64_t i) {
+  switch (t->dtype) {
+  case NNRT_F32:
+    fprintf(fp, "%.7g", (double)((const float *)t->data)[i]);
+    break;
+  case NNRT_F64:
+    fprintf(fp, "%.17g", ((const double *)t->data)[i]);
+    break;
+  case NNRT_I32:
+    fprintf(fp, "%d", (int)((const int32_t *)t->data)[i]);
+    break;
+  case NNRT_BOOL:
+    fprintf(fp, "%d", (int)((const unsigned char *)t->data)[i]);
+    break;
+  }
+}
+
+static int write_predictions(const Run *r, const nnrt_tensor *out, int64_t n) {
+  const char *path = r->o->out;
+  char err[1024];
+  if (path && ends_with(path, ".npy"))
+    return nnrt_npy_write(path, out, err, sizeof err) ? fail(r, "%s", err) : 0;
+  FILE *fp = path ? fopen(path, "w") : stdout;
+  if (!fp)
+    return fail(r, "%s: %s", path, strerror(errno));
+  int64_t cols = out->rank >= 2 ? n / (out->dims[0] ? out->dims[0] : 1) : 1;
+  for (int64_t i = 0; i < n; i++) {
+    print_value(fp, out, i);
+    fputs((i + 1) % cols ? "," : "\n", fp);
+  }
+  if ((path ? fclose(fp) : fflush(fp)) != 0)
+    return fail(r, "%s: cannot write", path ? path : "stdout");
+  return 0;
+}
+
+/* Runs predict on the rows of `in` and writes what it returns. */
+static int predict_rows(const Run *r, int fi, nnrt_dataset *in) {
+  nnrt_model *m = r->m;
+  const nnrt_func_desc *f = &m->d->funcs[fi];
+  const nnrt_arg_desc *res = &f->results[0];
+  int64_t dims[NNRT_MAX_FUNC_DIMS];
+  if (nnrt_model_bind_dims(m, f, in->n, in->x_dims, in->x_rank, NULL, 0, dims))
+    return fail(r, "%s", m->err);
+  nnrt_tensor out = {.dtype = (nnrt_dtype)res->dtype, .rank = res->rank};
+  bool ok = true;
+  int64_t n = 1;
+  for (int i = 0; i < out.rank; i++) {
+    out.dims[i] = nnrt_dim_value(&res->dims[i], dims, &ok);
+    ok &= !__builtin_mul_overflow(n, out.dims[i], &n);
+  }
+  if (ok)
+    out.data = calloc((size_t)(n ? n : 1), nnrt_dtype_size(out.dtype));
+  int rc;
+  /* scaled and standardised (with the checkpoint's statistics) as in training */
+  const void *inputs[1] = {nnrt_model_input(m, fi, in->n, in->x_size, in->x)};
+  void *outputs[1] = {out.data};
+  if (!out.data || !inputs[0])
+    rc = fail(r, "out of memory");
+  else if (nnrt_model_invoke(m, fi, dims, inputs, outputs))
+    rc = fail(r, "%s", m->err);
+  else
+    rc = write_predictions(r, &out, n);
+  free(out.data);
+  return rc;
+}
+
+int nnrt_run_predict(nnrt_model *m, const nnrt_run_options *o) {
+  Run r;
+  if (!run_init(&r, m, o))
+    return 1;
+  int fi = m->d->predict;
+  if (fi < 0 || !o->predict) {
+    run_done(&r);
+    return fi < 0
+               ? fail(&r, "model '%s' has no one-input function 'predict' or 'forward'", m->d->name)
+               : fail(&r, "predict: no input file");
+  }
+  const nnrt_func_desc *f = &m->d->funcs[fi];
+  char err[1024];
+  nnrt_dataset in = {0};
+  int64_t want = nnrt_arg_sample_numel(&f->inputs[0]);
+  int rc = 1;
+  if (!read_inputs(o->predict, (nnrt_dtype)f->inputs[0].dtype, &in, err, sizeof err))
+    fail(&r, "%s", err);
+  else if (want >= 0 && want != in.x_size)
+    fail(&r, "%s: each row has %lld values, but %s takes %lld", o->predict, (long long)in.x_size,
+         f->name, (long long)want);
+  else if ((m->mean || stats_for(&r, in.x_size)) && load_checkpoint(&r))
+    rc = predict_rows(&r, fi, &in);
+  nnrt_dataset_free(&in);
+  run_done(&r);
+  return rc;
+}

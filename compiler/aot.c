@@ -363,6 +363,20 @@ static const char *header_path(Arena *a, const AotOptions *o) {
   return arena_printf(a, "%.*s.h", (int)stem, o->out);
 }
 
+static bool write_header(Aot *g, const nnrt_model_desc *d) {
+  char *triple = LLVMGetTargetMachineTriple(g->tm), *cpu = LLVMGetTargetMachineCPU(g->tm);
+  AotHeaderInfo info = {.object = g->o->out,
+                        .prefix = g->prefix,
+                        .model_file = g->o->model_file,
+                        .triple = triple,
+                        .cpu = cpu,
+                        .baked = g->o->bake != NULL};
+  bool ok = aot_write_header(header_path(g->a, g->o), &info, d, g->err, sizeof g->err);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  return ok;
+}
+
 /* ---- the whole ---------------------------------------------------------- */
 
 static bool build(Aot *g, Compilation *comp, IrModule *m) {
@@ -409,8 +423,7 @@ static bool build(Aot *g, Compilation *comp, IrModule *m) {
         ok = write_module(g, o->emit, o->out);
     }
     if (ok && o->emit == AOT_OBJ)
-      ok = aot_write_header(header_path(g->a, o), o->out, g->prefix, o->model_file, d,
-                            o->bake != NULL, g->err, sizeof g->err);
+      ok = write_header(g, d);
   }
   LLVMDisposeTargetData(td);
   return ok;

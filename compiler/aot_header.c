@@ -189,9 +189,9 @@ static const char *base_name(const char *path) {
   return slash ? slash + 1 : path;
 }
 
-bool aot_write_header(const char *path, const char *object, const char *prefix,
-                      const char *model_file, const nnrt_model_desc *d, bool baked, char *err,
-                      size_t errlen) {
+bool aot_write_header(const char *path, const AotHeaderInfo *info, const nnrt_model_desc *d,
+                      char *err, size_t errlen) {
+  const char *prefix = info->prefix;
   FILE *out = fopen(path, "w");
   if (!out) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -214,8 +214,12 @@ bool aot_write_header(const char *path, const char *object, const char *prefix,
           " * Thread safety: a handle is used by one thread at a time; separate\n"
           " * handles may run concurrently in different threads.\n"
           " *\n"
+          " * Compiled for %s, CPU %s; for machines with other CPUs\n"
+          " * compile with --cpu generic (or --cpu NAME).\n"
+          " *\n"
           " * Compiled functions (B is the batch size):\n",
-          base_name(path), d->name, NNC_VERSION, model_file, base_name(object), prefix);
+          base_name(path), d->name, NNC_VERSION, info->model_file, base_name(info->object), prefix,
+          info->triple, info->cpu);
   for (int i = 0; i < d->nfuncs; i++)
     put_signature(out, &d->funcs[i]);
   fputs(" *\n", out);
@@ -231,7 +235,7 @@ bool aot_write_header(const char *path, const char *object, const char *prefix,
           "extern \"C\" {\n"
           "#endif\n\n",
           upper, upper);
-  put_constants(out, upper, d, baked);
+  put_constants(out, upper, d, info->baked);
   fprintf(out, "\ntypedef struct %s %s; /* opaque */\nstruct nnrt_model_desc;\n\n", prefix, prefix);
   put_prototypes(out, prefix, d);
   fprintf(out,

@@ -7,11 +7,16 @@
 
 #include "nnrt_model.h"
 
-/* Writes the header of d's object `object`, whose symbols start with
- * prefix; model_file is named in its comment. False with a message on
- * failure. */
-bool aot_write_header(const char *path, const char *object, const char *prefix,
-                      const char *model_file, const nnrt_model_desc *d, bool baked, char *err,
-                      size_t errlen);
+/* Writes the header of d's object. False with a message on failure. */
+typedef struct AotHeaderInfo {
+  const char *object;       /* the object's path, for the link line */
+  const char *prefix;       /* of every symbol */
+  const char *model_file;   /* where the model came from */
+  const char *triple, *cpu; /* what the code was compiled for */
+  bool baked;
+} AotHeaderInfo;
+
+bool aot_write_header(const char *path, const AotHeaderInfo *info, const nnrt_model_desc *d,
+                      char *err, size_t errlen);
 
 #endif

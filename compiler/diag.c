@@ -14,6 +14,10 @@ void diag_init(Diag *d, Arena *arena, FILE *out) {
 }
 
 int diag_add_source(Diag *d, const char *path, const char *text, size_t len) {
+  return diag_add_source_at(d, path, text, len, 1);
+}
+
+int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, int first_line) {
   if (d->nfiles == d->cap) {
     int cap = d->cap ? d->cap * 2 : 8;
     d->files = arena_grow(d->arena, d->files, (size_t)d->nfiles, (size_t)cap, sizeof *d->files);
@@ -23,6 +27,7 @@ int diag_add_source(Diag *d, const char *path, const char *text, size_t len) {
   f->path = arena_strdup(d->arena, path);
   f->text = arena_strndup(d->arena, text, len);
   f->len = len;
+  f->first_line = first_line;
   d->files[d->nfiles] = f;
   return d->nfiles++;
 }
@@ -159,7 +164,8 @@ static void print_excerpt(Diag *d, SrcSpan at) {
 static void emit(Diag *d, const char *kind, SrcSpan at, const char *fmt, va_list ap) {
   const SourceFile *f = diag_source(d, at.file);
   if (f)
-    fprintf(d->out, "%s:%d:%d: %s: ", f->path, at.first_line, at.first_column, kind);
+    fprintf(d->out, "%s:%d:%d: %s: ", f->path, at.first_line + f->first_line - 1,
+            at.first_column, kind);
   else
     fprintf(d->out, "nnc: %s: ", kind);
   vfprintf(d->out, fmt, ap);

@@ -36,6 +36,10 @@ typedef struct SourceFile {
   size_t len;          /* bytes, excluding the terminator */
   size_t *line_starts; /* byte offset of each line, computed lazily */
   int nlines;
+  /* Number printed for the text's first line (1). The REPL wraps what was
+   * typed in generated lines and sets this so that the typed lines count
+   * from 1. */
+  int first_line;
 } SourceFile;
 
 typedef struct Diag {
@@ -53,6 +57,8 @@ void diag_init(Diag *d, Arena *arena, FILE *out);
 
 /* Registers a file's contents; returns its id. The text is copied. */
 int diag_add_source(Diag *d, const char *path, const char *text, size_t len);
+/* Same, with the number messages give the text's first line. */
+int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, int first_line);
 /* Reads a file from disk and registers it; returns -1 (and prints nothing)
  * if it cannot be read, leaving errno set. */
 int diag_load_file(Diag *d, const char *path);

@@ -70,6 +70,8 @@ static void elaborate(Program *p, const FrontendOptions *opt, Compilation *c) {
 static int run(Program *p, const FrontendOptions *opt, Compilation *c) {
   if (!diag_has_errors(p->diag) && opt->emit == EMIT_AST)
     ast_print(opt->out, p->root->ast, p->diag);
+  if (!diag_has_errors(p->diag) && opt->after_parse)
+    opt->after_parse(p, opt->after_parse_ctx);
   if (!diag_has_errors(p->diag)) {
     sema_check_program(p);
     elaborate(p, opt, c);
@@ -78,18 +80,39 @@ static int run(Program *p, const FrontendOptions *opt, Compilation *c) {
   return p->diag->errors;
 }
 
-Compilation *compile_file(const char *path, const FrontendOptions *opt) {
+static Compilation *compilation_new(const FrontendOptions *opt) {
   Compilation *c = calloc(1, sizeof *c);
   if (!c)
     nnc_fatal("out of memory");
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
   arena_init(&c->arena);
   diag_init(&c->diag, &c->arena, opt->diag_out);
   program_init(&c->prog, &c->arena, &c->diag, opt->stdlib_dir);
-  c->errors = program_load_file(&c->prog, path) ? run(&c->prog, opt, c) : c->diag.errors;
+  return c;
+}
+
+static double seconds_since(const struct timespec *t0) {
+  struct timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  c->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+Compilation *compile_file(const char *path, const FrontendOptions *opt) {
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  Compilation *c = compilation_new(opt);
+  c->errors = program_load_file(&c->prog, path) ? run(&c->prog, opt, c) : c->diag.errors;
+  c->seconds = seconds_since(&t0);
+  return c;
+}
+
+Compilation *compile_buffer(const char *name, const char *text, size_t len, int first_line,
+                            const FrontendOptions *opt) {
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  Compilation *c = compilation_new(opt);
+  program_load_buffer_at(&c->prog, name, text, len, first_line);
+  c->errors = run(&c->prog, opt, c);
+  c->seconds = seconds_since(&t0);
   return c;
 }
 

@@ -23,6 +23,11 @@ typedef struct FrontendOptions {
   FILE *out;              /* where --emit output goes */
   FILE *diag_out;         /* where diagnostics go */
   const char *stdlib_dir; /* NULL: imports search only next to the file */
+  /* Called after parsing a syntactically valid program, before checking
+   * it: the REPL turns tensor literals into function arguments there. It
+   * reports problems through p->diag; checking stops on any error. */
+  void (*after_parse)(Program *p, void *ctx);
+  void *after_parse_ctx;
 } FrontendOptions;
 
 typedef struct Compilation {
@@ -46,6 +51,11 @@ IrModule *compilation_model(Compilation *c, const char *name, FILE *diag_out);
 
 /* Returns the number of errors (0: the program is well-formed). */
 int frontend_run_file(const char *path, const FrontendOptions *opt);
+
+/* Runs the front end on `text` as if it were the file `name`, its lines
+ * numbered from first_line in messages; never NULL. For the REPL. */
+Compilation *compile_buffer(const char *name, const char *text, size_t len, int first_line,
+                            const FrontendOptions *opt);
 
 /* Checks `data` as if it were the file `path`; for the fuzzer. */
 int nnc_check_buffer(const char *path, const char *data, size_t len, FILE *diag_out);

@@ -171,7 +171,12 @@ bool program_load_file(Program *p, const char *path) {
 }
 
 void program_load_buffer(Program *p, const char *path, const char *text, size_t len) {
-  int file = diag_add_source(p->diag, path, text, len);
+  program_load_buffer_at(p, path, text, len, 1);
+}
+
+void program_load_buffer_at(Program *p, const char *path, const char *text, size_t len,
+                            int first_line) {
+  int file = diag_add_source_at(p->diag, path, text, len, first_line);
   p->root = add_module(p, path, file, NULL, span_none());
   parse_and_load(p, p->root, 0);
 }

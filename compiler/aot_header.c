@@ -30,11 +30,6 @@ static const char *c_type(int32_t dtype) {
   }
 }
 
-static const char *dtype_name(int32_t dtype) {
-  static const char *names[] = {"f32", "f64", "i32", "bool"};
-  return dtype >= 0 && dtype < 4 ? names[dtype] : "?";
-}
-
 static void put_dim(FILE *out, const nnrt_func_desc *f, const nnrt_dim *d) {
   bool any = false;
   if (d->coeff != 1 || d->nsyms == 0) {
@@ -48,7 +43,7 @@ static void put_dim(FILE *out, const nnrt_func_desc *f, const nnrt_dim *d) {
 }
 
 static void put_arg(FILE *out, const nnrt_func_desc *f, const nnrt_arg_desc *a) {
-  fprintf(out, "%s[", dtype_name(a->dtype));
+  fprintf(out, "%s[", nnrt_dtype_name(a->dtype));
   for (int i = 0; i < a->rank; i++) {
     if (i)
       fputs(", ", out);
@@ -108,7 +103,7 @@ static void put_params(FILE *out, const nnrt_model_desc *d) {
   fputs(" * Parameters (get_param/set_param by name; f32 unless noted):\n", out);
   for (int i = 0; i < d->nparams; i++) {
     const nnrt_param_desc *p = &d->params[i];
-    fprintf(out, " *   %-24s %s[", p->name, dtype_name(p->dtype));
+    fprintf(out, " *   %-24s %s[", p->name, nnrt_dtype_name(p->dtype));
     for (int j = 0; j < p->rank; j++)
       fprintf(out, "%s%lld", j ? ", " : "", (long long)p->dims[j]);
     fprintf(out, "]%s\n", p->trainable ? "" : "  (state)");

@@ -14,10 +14,11 @@ void diag_init(Diag *d, Arena *arena, FILE *out) {
 }
 
 int diag_add_source(Diag *d, const char *path, const char *text, size_t len) {
-  return diag_add_source_at(d, path, text, len, 1);
+  return diag_add_source_at(d, path, text, len, 0, 0);
 }
 
-int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, int first_line) {
+int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, int skip_lines,
+                       int typed_lines) {
   if (d->nfiles == d->cap) {
     int cap = d->cap ? d->cap * 2 : 8;
     d->files = arena_grow(d->arena, d->files, (size_t)d->nfiles, (size_t)cap, sizeof *d->files);
@@ -27,7 +28,8 @@ int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, 
   f->path = arena_strdup(d->arena, path);
   f->text = arena_strndup(d->arena, text, len);
   f->len = len;
-  f->first_line = first_line;
+  f->skip_lines = skip_lines;
+  f->typed_lines = typed_lines;
   d->files[d->nfiles] = f;
   return d->nfiles++;
 }
@@ -161,11 +163,19 @@ static void print_excerpt(Diag *d, SrcSpan at) {
   fputc('\n', d->out);
 }
 
+static bool generated(const SourceFile *f, SrcSpan at) {
+  int line = at.first_line - f->skip_lines;
+  return f->typed_lines && (line < 1 || line > f->typed_lines);
+}
+
 static void emit(Diag *d, const char *kind, SrcSpan at, const char *fmt, va_list ap) {
   const SourceFile *f = diag_source(d, at.file);
-  if (f)
-    fprintf(d->out, "%s:%d:%d: %s: ", f->path, at.first_line + f->first_line - 1,
-            at.first_column, kind);
+  if (f && generated(f, at)) {
+    fprintf(d->out, "%s: %s: ", f->path, kind);
+    f = NULL; /* no excerpt: the user never saw that text */
+  } else if (f)
+    fprintf(d->out, "%s:%d:%d: %s: ", f->path, at.first_line - f->skip_lines, at.first_column,
+            kind);
   else
     fprintf(d->out, "nnc: %s: ", kind);
   vfprintf(d->out, fmt, ap);

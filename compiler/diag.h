@@ -36,10 +36,11 @@ typedef struct SourceFile {
   size_t len;          /* bytes, excluding the terminator */
   size_t *line_starts; /* byte offset of each line, computed lazily */
   int nlines;
-  /* Number printed for the text's first line (1). The REPL wraps what was
-   * typed in generated lines and sets this so that the typed lines count
-   * from 1. */
-  int first_line;
+  /* The REPL wraps what was typed in generated lines: those before it
+   * (skip_lines) are not counted, so typed lines are numbered from 1, and
+   * positions outside the typed lines (typed_lines of them; 0: the whole
+   * text is real) are reported without a line or excerpt. */
+  int skip_lines, typed_lines;
 } SourceFile;
 
 typedef struct Diag {
@@ -57,8 +58,10 @@ void diag_init(Diag *d, Arena *arena, FILE *out);
 
 /* Registers a file's contents; returns its id. The text is copied. */
 int diag_add_source(Diag *d, const char *path, const char *text, size_t len);
-/* Same, with the number messages give the text's first line. */
-int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, int first_line);
+/* Same, for text whose lines skip_lines+1 .. skip_lines+typed_lines were
+ * typed and the rest generated (see SourceFile). */
+int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, int skip_lines,
+                       int typed_lines);
 /* Reads a file from disk and registers it; returns -1 (and prints nothing)
  * if it cannot be read, leaving errno set. */
 int diag_load_file(Diag *d, const char *path);

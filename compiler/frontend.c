@@ -105,12 +105,12 @@ Compilation *compile_file(const char *path, const FrontendOptions *opt) {
   return c;
 }
 
-Compilation *compile_buffer(const char *name, const char *text, size_t len, int first_line,
-                            const FrontendOptions *opt) {
+Compilation *compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
+                            int typed_lines, const FrontendOptions *opt) {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   Compilation *c = compilation_new(opt);
-  program_load_buffer_at(&c->prog, name, text, len, first_line);
+  program_load_buffer_at(&c->prog, name, text, len, skip_lines, typed_lines);
   c->errors = run(&c->prog, opt, c);
   c->seconds = seconds_since(&t0);
   return c;

@@ -52,10 +52,11 @@ IrModule *compilation_model(Compilation *c, const char *name, FILE *diag_out);
 /* Returns the number of errors (0: the program is well-formed). */
 int frontend_run_file(const char *path, const FrontendOptions *opt);
 
-/* Runs the front end on `text` as if it were the file `name`, its lines
- * numbered from first_line in messages; never NULL. For the REPL. */
-Compilation *compile_buffer(const char *name, const char *text, size_t len, int first_line,
-                            const FrontendOptions *opt);
+/* Runs the front end on `text` as if it were the file `name`; never NULL.
+ * For the REPL: lines skip_lines+1 .. skip_lines+typed_lines are what was
+ * typed, the rest is generated (typed_lines 0: all of it is real). */
+Compilation *compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
+                            int typed_lines, const FrontendOptions *opt);
 
 /* Checks `data` as if it were the file `path`; for the fuzzer. */
 int nnc_check_buffer(const char *path, const char *data, size_t len, FILE *diag_out);

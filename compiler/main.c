@@ -8,6 +8,7 @@
  *   nnc --gradcheck FILE           check derived gradients numerically
  *   nnc bench FILE                 time the forward pass and a training step
  *   nnc run FILE [--epochs ...]    train (or --eval, --predict) with the JIT (run.c)
+ *   nnc repl                       an interactive session (repl.c)
  *   nnc FILE -o EXE                an executable: train, eval, predict (aot.c)
  *   nnc -c FILE -o OBJ [--header H] an object and its C header, to embed
  *
@@ -32,6 +33,7 @@
 #include "memplan.h"
 #include "nnrt.h"
 #include "program.h"
+#include "repl.h"
 #include "run.h"
 #include "toolchain.h"
 
@@ -73,6 +75,7 @@ static void usage(FILE *out) {
         "       nnc bench FILE.nn [--dim B=N]      time forward and a training step\n"
         "       nnc run FILE.nn [options]          train with the JIT; --eval, --predict\n"
         "                                          (nnc run --help lists its options)\n"
+        "       nnc repl [--stdlib=DIR]            an interactive session (:help in it)\n"
         "       nnc FILE.nn -o EXE [options]       compile an executable (EXE --help)\n"
         "       nnc -c FILE.nn -o OBJ.o [options]  compile an object and its C header\n"
         "       nnc --print-runtime cc|cflags|libs what linking an object needs\n"
@@ -856,10 +859,11 @@ static int check_usage(const Cli *c) {
   return 2;
 }
 
-static int main_run(int argc, char **argv) {
+/* `nnc run` and `nnc repl`, which parse their own options. */
+static int main_subcommand(int argc, char **argv, int (*cmd)(int, char **, const char *)) {
   Arena arena;
   arena_init(&arena);
-  int rc = run_command(argc - 1, argv + 1, program_find_stdlib(&arena, argv[0]));
+  int rc = cmd(argc - 1, argv + 1, program_find_stdlib(&arena, argv[0]));
   arena_free(&arena);
   LLVMShutdown();
   return rc;
@@ -883,7 +887,9 @@ static int print_runtime(const char *what) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "run"))
-    return main_run(argc, argv);
+    return main_subcommand(argc, argv, run_command);
+  if (argc > 1 && !strcmp(argv[1], "repl"))
+    return main_subcommand(argc, argv, repl_command);
   if (argc == 3 && !strcmp(argv[1], "--print-runtime"))
     return print_runtime(argv[2]);
   Cli c = {.threads = 0, .warmup = -1, .cg = codegen_default_options()};

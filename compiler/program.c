@@ -171,12 +171,12 @@ bool program_load_file(Program *p, const char *path) {
 }
 
 void program_load_buffer(Program *p, const char *path, const char *text, size_t len) {
-  program_load_buffer_at(p, path, text, len, 1);
+  program_load_buffer_at(p, path, text, len, 0, 0);
 }
 
 void program_load_buffer_at(Program *p, const char *path, const char *text, size_t len,
-                            int first_line) {
-  int file = diag_add_source_at(p->diag, path, text, len, first_line);
+                            int skip_lines, int typed_lines) {
+  int file = diag_add_source_at(p->diag, path, text, len, skip_lines, typed_lines);
   p->root = add_module(p, path, file, NULL, span_none());
   parse_and_load(p, p->root, 0);
 }

@@ -43,9 +43,9 @@ void program_init(Program *p, Arena *a, Diag *d, const char *stdlib_dir);
 bool program_load_file(Program *p, const char *path);
 /* Same, with the root's text given (fuzzing, the REPL). */
 void program_load_buffer(Program *p, const char *path, const char *text, size_t len);
-/* Same, numbering the text's lines from first_line in messages. */
+/* Same, for a generated text holding typed lines (diag_add_source_at). */
 void program_load_buffer_at(Program *p, const char *path, const char *text, size_t len,
-                            int first_line);
+                            int skip_lines, int typed_lines);
 
 /* The directory nnc's standard library lives in: $NNC_STDLIB, else
  * <exe dir>/<NNC_INSTALL_STDLIB_REL> (../share/nnc/stdlib) unless this is the

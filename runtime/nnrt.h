@@ -33,6 +33,9 @@ enum {
 typedef enum nnrt_dtype { NNRT_F32 = 0, NNRT_F64 = 1, NNRT_I32 = 2, NNRT_BOOL = 3 } nnrt_dtype;
 
 size_t nnrt_dtype_size(nnrt_dtype dt); /* 4, 8, 4, 1 */
+/* "f32", "f64", "i32", "bool" as the language writes them; "?" for
+ * anything else. */
+const char *nnrt_dtype_name(int dt);
 
 enum { NNRT_MAX_RANK = 8 };
 

@@ -129,18 +129,13 @@ static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnr
   return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
 }
 
-static const char *dtype_name(int dt) {
-  static const char *const names[] = {"f32", "f64", "i32", "bool"};
-  return dt >= 0 && dt < 4 ? names[dt] : "?";
-}
-
 static bool check_data_fits(const Run *r, const nnrt_dataset *d, const char *path) {
   const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
   const nnrt_arg_desc *x = &f->inputs[0], *y = y_arg(r->m);
   int64_t want_x = nnrt_arg_sample_numel(x), want_y = y ? nnrt_arg_sample_numel(y) : 0;
   if (x->dtype != (int32_t)d->x_dtype) {
     fail(r, "%s: the data gives %s samples, but %s's input '%s' is %s", path,
-         dtype_name(d->x_dtype), f->name, x->name, dtype_name(x->dtype));
+         nnrt_dtype_name(d->x_dtype), f->name, x->name, nnrt_dtype_name(x->dtype));
     return false;
   }
   if (want_x >= 0 && want_x != d->x_size) {

@@ -16,6 +16,11 @@ size_t nnrt_dtype_size(nnrt_dtype dt) {
   return 0; /* not a dtype: callers treat size 0 as invalid */
 }
 
+const char *nnrt_dtype_name(int dt) {
+  static const char *const names[] = {"f32", "f64", "i32", "bool"};
+  return dt >= 0 && dt < 4 ? names[dt] : "?";
+}
+
 /* -1 for a malformed tensor (rank out of range, a negative dimension) or a
  * count that does not fit in int64, so callers need only one check. */
 int64_t nnrt_tensor_numel(const nnrt_tensor *t) {

@@ -30,6 +30,7 @@ PACKAGES=(
   libcjson-dev     # JSON headers of safetensors checkpoints (runtime)
   python3-numpy    # independent numerical oracle in tests
   valgrind         # memory checking of generated programs
+  tmux             # a real terminal for the REPL's line-editing test
 )
 
 dry_run=${NNC_DEPS_DRY_RUN:-0}

@@ -116,6 +116,8 @@ if "avx512f" in cpu_flags:
     config.available_features.add("avx512")
 if "avx2" in cpu_flags:
     config.available_features.add("avx2")
+if shutil.which("tmux"):
+    config.available_features.add("tmux")
 if shutil.which("valgrind"):
     config.available_features.add("valgrind")
     # Third-party static initialisers (libLLVM's dependencies) that never

@@ -1,0 +1,199 @@
+/* repl_eval.c - a typed expression as a generated function, compiled and
+ * run; see repl_eval.h. */
+#include "repl_eval.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "jit.h"
+#include "repl_literal.h"
+#include "repl_print.h"
+
+/* Appends to a malloc'd string. */
+typedef struct Buf {
+  char *s;
+  size_t len, cap;
+} Buf;
+
+static void put(Buf *b, const char *s) {
+  size_t n = strlen(s);
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = (b->len + n + 1) * 2;
+    char *t = realloc(b->s, cap);
+    if (!t)
+      nnc_fatal("out of memory");
+    b->s = t;
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, s, n + 1);
+  b->len += n;
+}
+
+static void put_type(Buf *b, const nnrt_tensor *t) {
+  char num[32];
+  put(b, nnrt_dtype_name(t->dtype));
+  for (int i = 0; i < t->rank; i++) {
+    snprintf(num, sizeof num, "%s%lld", i ? ", " : "[", (long long)t->dims[i]);
+    put(b, num);
+  }
+  if (t->rank)
+    put(b, "]");
+}
+
+/* Line 1 is generated (the function and the bindings as its arguments);
+ * what was typed follows on lines of its own. Returns how many generated
+ * lines precede it. */
+static int build_source(const Repl *r, const char *text, bool is_let, Buf *b) {
+  put(b, "model __Repl { fn __eval(");
+  for (int i = 0; i < r->nvars; i++) {
+    put(b, i ? ", " : "");
+    put(b, r->vars[i].name);
+    put(b, ": ");
+    put_type(b, &r->vars[i].t);
+  }
+  put(b, is_let ? ") {\n" : ") {\nreturn (\n");
+  put(b, text);
+  put(b, is_let ? "\nreturn __let } }\n" : "\n) } }\n");
+  return is_let ? 1 : 2;
+}
+
+typedef struct EvalCtx {
+  ReplLiterals lits;
+  const char *bind; /* the let's name, NULL for an expression */
+} EvalCtx;
+
+/* The `let` binds __let, so it may rebind a name that is also an argument
+ * (`let x = x * 2`). */
+static void after_parse(Program *p, void *ctx) {
+  EvalCtx *e = ctx;
+  const PtrVec *items = &p->root->ast->u.module.items;
+  AstNode *model = items->len ? items->items[0] : NULL;
+  AstNode *fn = model && model->kind == AST_LAYER && model->u.layer.members.len
+                    ? model->u.layer.members.items[0]
+                    : NULL;
+  if (!fn || fn->kind != AST_FN || items->len != 1 || model->u.layer.members.len != 1) {
+    diag_error(p->diag, span_none(), "expected one expression");
+    return;
+  }
+  const PtrVec *body = &fn->u.fn.body;
+  if (e->bind) {
+    AstNode *let = body->items[0];
+    if (body->len != 2 || let->kind != AST_LET || strcmp(let->u.let.name, e->bind)) {
+      diag_error(p->diag, let->loc, "expected one `let NAME = EXPR`");
+      return;
+    }
+    let->u.let.name = "__let";
+  }
+  repl_literals_rewrite(p, fn, &e->lits);
+}
+
+/* The value of f's argument `name`: a binding or a literal. */
+static void *argument(const Repl *r, const EvalCtx *e, const char *name) {
+  if (!strncmp(name, "__k", 3))
+    return e->lits.lit[atoi(name + 3)].data;
+  for (int i = 0; i < r->nvars; i++)
+    if (!strcmp(r->vars[i].name, name))
+      return r->vars[i].t.data;
+  return NULL;
+}
+
+/* The result's type, with its (constant) dims, and no data. */
+static bool result_header(const IrFunc *f, nnrt_tensor *t) {
+  const TType *ty = &f->result->type;
+  t->dtype = (nnrt_dtype)ty->dtype;
+  t->rank = ty->rank;
+  for (int i = 0; i < ty->rank; i++) {
+    if (!dim_is_const(ty->dims[i]))
+      return false;
+    t->dims[i] = ty->dims[i].coeff;
+  }
+  return nnrt_tensor_numel(t) >= 0;
+}
+
+static bool run(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, nnrt_tensor *t) {
+  char err[1024];
+  Jit *jit = jit_new(err, sizeof err);
+  CodegenOptions cg = codegen_default_options();
+  JitFunc *jf = jit ? jit_compile(jit, m, f, &cg, err, sizeof err) : NULL;
+  void **in = calloc((size_t)f->ninputs + 1, sizeof *in);
+  t->data = calloc((size_t)nnrt_tensor_numel(t) + 1, nnrt_dtype_size(t->dtype));
+  if (!in || !t->data)
+    nnc_fatal("out of memory");
+  for (int i = 0; i < f->ninputs; i++)
+    in[i] = argument(r, e, f->input_names[i]);
+  int64_t dims[1] = {0};
+  void *params[1] = {NULL}, *outs[1] = {t->data};
+  bool ok = jf && !jit_call(jf, dims, in, params, outs, err, sizeof err);
+  if (!ok)
+    fprintf(r->err, "error: %s\n", err);
+  free(in);
+  jit_free(jit);
+  return ok;
+}
+
+static bool show(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, ReplShow how,
+                 const char *name) {
+  nnrt_tensor t = {0};
+  if (!result_header(f, &t)) {
+    fprintf(r->err, "error: the result's shape is not known\n");
+    return false;
+  }
+  CodegenOptions cg = codegen_default_options();
+  switch (how) {
+  case SHOW_TYPE:
+    repl_print_type(r->out, &t);
+    fputc('\n', r->out);
+    return true;
+  case SHOW_SHAPE:
+    repl_print_shape(r->out, &t);
+    fputc('\n', r->out);
+    return true;
+  case SHOW_IR:
+    ir_print_func(r->out, m, f);
+    return true;
+  case SHOW_LLVM:
+    return codegen_print_llvm(r->out, m, f, &cg) == 0;
+  case SHOW_VALUE:
+  case SHOW_BIND:
+    break;
+  }
+  if (!run(r, e, m, f, &t)) {
+    nnrt_tensor_free(&t);
+    return false;
+  }
+  if (how == SHOW_BIND) {
+    repl_bind(r, name, t);
+    return true;
+  }
+  repl_print_tensor(r->out, &t);
+  nnrt_tensor_free(&t);
+  return true;
+}
+
+bool repl_eval(Repl *r, const char *text, ReplShow how, const char *name) {
+  Buf src = {0};
+  bool is_let = how == SHOW_BIND;
+  int skip = build_source(r, text, is_let, &src), lines = 1;
+  for (const char *s = text; *s; s++)
+    lines += *s == '\n';
+  EvalCtx e = {.lits = {.session = r}, .bind = is_let ? name : NULL};
+  FrontendOptions opt = {.emit = EMIT_NONE,
+                         .out = r->out,
+                         .diag_out = r->err,
+                         .stdlib_dir = r->stdlib_dir,
+                         .after_parse = after_parse,
+                         .after_parse_ctx = &e};
+  fflush(r->out);
+  Compilation *c = compile_buffer("<input>", src.s, src.len, skip, lines, &opt);
+  free(src.s);
+  bool ok = !c->errors && c->nmodels == 1;
+  if (ok) {
+    IrModule *m = c->models[0];
+    IrFunc *f = ir_module_func(m, "__eval");
+    ok = f && f->result && show(r, &e, m, f, how, name);
+  }
+  compilation_free(c);
+  repl_literals_free(&e.lits);
+  return ok;
+}

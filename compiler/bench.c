@@ -16,7 +16,7 @@ BenchOptions bench_default_options(void) {
                         .codegen = codegen_default_options()};
 }
 
-static double now_seconds(void) {
+double bench_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -25,6 +25,11 @@ static double now_seconds(void) {
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* A compiled function with random arguments, ready to be called. */
@@ -78,10 +83,10 @@ static bool time_calls(const Timed *t, void **params, const BenchOptions *o, dou
     nnc_fatal("out of memory");
   bool ok = true;
   for (int i = 0; ok && i < o->warmup + o->runs; i++) {
-    double t0 = now_seconds();
+    double t0 = bench_now();
     ok = jit_call(t->jf, t->dims, t->inputs, params, t->outputs, err, sizeof err) == 0;
     if (i >= o->warmup)
-      secs[i - o->warmup] = now_seconds() - t0;
+      secs[i - o->warmup] = bench_now() - t0;
   }
   if (!ok)
     fprintf(out, "bench: %s: %s\n", t->f->name, err);
@@ -129,10 +134,10 @@ int bench_module(Arena *a, IrModule *m, const BenchOptions *o, FILE *out) {
   nnrt_rng rng;
   nnrt_rng_seed(&rng, 42);
   Timed tf, ts;
-  double t0 = now_seconds();
+  double t0 = bench_now();
   bool ok =
       prepare(a, jit, m, fwd, o, &rng, &tf, out) && prepare(a, jit, m, step, o, &rng, &ts, out);
-  double codegen_seconds = now_seconds() - t0;
+  double codegen_seconds = bench_now() - t0;
   double fwd_med = 0, fwd_min = 0, step_med = 0, step_min = 0;
   if (ok) {
     void **params = random_params(a, m, fwd, &rng);

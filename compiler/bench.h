@@ -29,4 +29,9 @@ BenchOptions bench_default_options(void);
  * or 1 after printing why a function could not be found, compiled or run. */
 int bench_module(Arena *a, IrModule *m, const BenchOptions *o, FILE *out);
 
+/* Seconds on the monotonic clock, for timing calls. */
+double bench_now(void);
+/* Sorts v[0..n) and returns its median (n >= 1). */
+double bench_median(double *v, int n);
+
 #endif

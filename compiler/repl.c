@@ -10,8 +10,11 @@
 
 #include "repl_defs.h"
 #include "repl_eval.h"
+#include "repl_grad.h"
 #include "repl_input.h"
+#include "repl_load.h"
 #include "repl_scan.h"
+#include "repl_train.h"
 
 static const char help[] =
     "Type an expression to see its type and value, or a definition to add it:\n"
@@ -19,10 +22,19 @@ static const char help[] =
     "                                     randn([2, 3], seed = 1), arange(5), load(\"x.npy\")\n"
     "  let x = relu(randn([4]))           bind a name (binding it again replaces it)\n"
     "  import nn / layer ... / model ...  definitions (defining a name again replaces it)\n"
+    "  Net.forward(x), Net(x)             a model's functions, with the session's weights\n"
     "An open bracket continues the input on the next line.\n"
     "Commands:\n"
     "  :type EXPR    the type of EXPR          :shape EXPR   its shape\n"
     "  :ir EXPR      its tensor IR             :llvm EXPR    its optimised LLVM IR\n"
+    "  :time EXPR    median time of one evaluation, compilation excluded\n"
+    "  :grad EXPR wrt NAME   the gradient of a scalar EXPR with respect to the\n"
+    "                        binding NAME\n"
+    "  :load FILE.nn add a file's imports, layers and models to the session\n"
+    "  :train MODEL STEPS    training steps on the model's data section, as its\n"
+    "                        train section says (a second :train goes on)\n"
+    "  :save MODEL FILE      its weights to a safetensors checkpoint\n"
+    "  :restore MODEL FILE   its weights from one\n"
     "  :help         this text                 :quit         leave (or end of input)\n";
 
 typedef struct Command {
@@ -30,8 +42,27 @@ typedef struct Command {
   ReplShow show;
 } Command;
 
-static const Command commands[] = {
-    {":type", SHOW_TYPE}, {":shape", SHOW_SHAPE}, {":ir", SHOW_IR}, {":llvm", SHOW_LLVM}};
+static const Command commands[] = {{":type", SHOW_TYPE}, {":shape", SHOW_SHAPE},
+                                   {":ir", SHOW_IR},     {":llvm", SHOW_LLVM},
+                                   {":time", SHOW_TIME}, {":grad", SHOW_GRAD}};
+
+/* Commands on files and models, given the text after their name. */
+typedef struct FileCommand {
+  const char *name;
+  bool (*run)(Repl *r, const char *args);
+} FileCommand;
+
+static const FileCommand file_commands[] = {
+    {":load", repl_load}, {":train", repl_train}, {":save", repl_save}, {":restore", repl_restore}};
+
+static void grad(Repl *r, char *text) {
+  char *wrt = repl_grad_split(r, text);
+  if (wrt && repl_is_blank(text))
+    fprintf(r->err, "error: :grad needs an expression before 'wrt'\n");
+  else if (wrt)
+    repl_eval(r, text, SHOW_GRAD, wrt);
+  free(wrt);
+}
 
 /* Runs a command; false when it ends the session. */
 static bool command(Repl *r, char *text) {
@@ -43,12 +74,19 @@ static bool command(Repl *r, char *text) {
     fputs(help, r->out);
     return true;
   }
+  for (size_t i = 0; i < sizeof file_commands / sizeof file_commands[0]; i++)
+    if (strlen(file_commands[i].name) == n && !strncmp(s, file_commands[i].name, n)) {
+      file_commands[i].run(r, s + n);
+      return true;
+    }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strlen(commands[i].name) == n && !strncmp(s, commands[i].name, n)) {
       /* Blanked rather than cut, so columns in messages stay as typed. */
       memset(s, ' ', n);
       if (repl_is_blank(text))
         fprintf(r->err, "error: %s needs an expression\n", commands[i].name);
+      else if (commands[i].show == SHOW_GRAD)
+        grad(r, text);
       else
         repl_eval(r, text, commands[i].show, NULL);
       return true;

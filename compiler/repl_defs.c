@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "repl_model.h"
 #include "repl_scan.h"
 
 static bool is_ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
@@ -32,12 +33,15 @@ bool repl_is_definition(const char *text) {
          starts_with_word(s, "model");
 }
 
-static void add_name(ReplDef *d, const char *prefix, const char *s, size_t n) {
+static void add_name(ReplDef *d, const char *prefix, const char *s, size_t n, bool model) {
   char **names = realloc(d->names, (size_t)(d->nnames + 1) * sizeof *names);
+  bool *is_model = names ? realloc(d->is_model, (size_t)(d->nnames + 1) * sizeof *is_model) : NULL;
   size_t pn = strlen(prefix);
   char *name = malloc(pn + n + 1);
-  if (!names || !name)
+  if (!names || !is_model || !name)
     nnc_fatal("out of memory");
+  d->is_model = is_model;
+  is_model[d->nnames] = model;
   memcpy(name, prefix, pn);
   memcpy(name + pn, s, n);
   name[pn + n] = '\0';
@@ -66,22 +70,34 @@ static void scan_names(ReplDef *d, const char *text) {
     }
     bool def = depth == 0 && (starts_with_word(s, "layer") || starts_with_word(s, "model"));
     bool imp = depth == 0 && starts_with_word(s, "import");
+    bool model = def && starts_with_word(s, "model");
     s += n;
     if (!def && !imp)
       continue;
     const char *t = repl_skip_space(s);
     size_t m = *t == '"' ? (size_t)(skip_string(t) - t) : word_len(t, imp);
     if (m)
-      add_name(d, imp ? "import " : "", t, m);
+      add_name(d, imp ? "import " : "", t, m, model);
     s = t + m;
   }
 }
 
-/* Whether the earlier definition d is replaced by the new one. */
+static bool only_imports(const ReplDef *d) {
+  for (int i = 0; i < d->nnames; i++)
+    if (strncmp(d->names[i], "import ", 7))
+      return false;
+  return true;
+}
+
+/* Whether the earlier definition d is replaced by the new one: one that
+ * defines a name again, or, for an input of nothing but imports, one that
+ * imports the same module (a file loaded with :load imports `nn` as other
+ * files do, and must not replace them for that). */
 static bool replaced(const ReplDef *d, const ReplDef *by) {
+  bool imports = only_imports(d);
   for (int i = 0; i < d->nnames; i++)
     for (int k = 0; k < by->nnames; k++)
-      if (!strcmp(d->names[i], by->names[k]))
+      if (!strcmp(d->names[i], by->names[k]) && (imports || strncmp(d->names[i], "import ", 7)))
         return true;
   return false;
 }
@@ -112,8 +128,10 @@ static bool defined(const Repl *r, const char *name) {
 
 static void commit(Repl *r, ReplDef *nd) {
   for (int i = 0; i < nd->nnames; i++)
-    if (strncmp(nd->names[i], "import ", 7))
+    if (strncmp(nd->names[i], "import ", 7)) {
       fprintf(r->out, "%s %s\n", defined(r, nd->names[i]) ? "redefined" : "defined", nd->names[i]);
+      repl_model_drop(r, nd->names[i]);
+    }
   int k = 0;
   for (int i = 0; i < r->ndefs; i++) {
     if (replaced(&r->defs[i], nd)) {
@@ -134,16 +152,18 @@ static void commit(Repl *r, ReplDef *nd) {
   r->defs[r->ndefs++] = *nd;
 }
 
-bool repl_define(Repl *r, const char *text) {
-  ReplDef nd = {.text = strdup(text)};
-  if (!nd.text)
+bool repl_define(Repl *r, const char *text) { return repl_define_from(r, text, NULL, NULL); }
+
+bool repl_define_from(Repl *r, const char *text, const char *file, const char *dir) {
+  ReplDef nd = {.text = strdup(text), .dir = dir ? strdup(dir) : NULL};
+  if (!nd.text || (dir && !nd.dir))
     nnc_fatal("out of memory");
   scan_names(&nd, text);
   char *all = session_text(r, &nd);
   FrontendOptions opt = {
       .emit = EMIT_NONE, .out = r->out, .diag_out = r->err, .stdlib_dir = r->stdlib_dir};
   fflush(r->out);
-  Compilation *c = compile_buffer("<input>", all, strlen(all), 0, 0, &opt);
+  Compilation *c = compile_buffer(file ? file : "<input>", all, strlen(all), 0, 0, &opt);
   bool ok = !c->errors;
   compilation_free(c);
   free(all);
@@ -152,4 +172,25 @@ bool repl_define(Repl *r, const char *text) {
   else
     repl_def_free(&nd);
   return ok;
+}
+
+char *repl_defs_text(const Repl *r) {
+  ReplDef none = {.text = ""};
+  return session_text(r, &none);
+}
+
+const char *repl_def_dir(const Repl *r, const char *name) {
+  for (int i = 0; i < r->ndefs; i++)
+    for (int k = 0; k < r->defs[i].nnames; k++)
+      if (!strcmp(r->defs[i].names[k], name))
+        return r->defs[i].dir ? r->defs[i].dir : ".";
+  return ".";
+}
+
+bool repl_is_model(const Repl *r, const char *name) {
+  for (int i = 0; i < r->ndefs; i++)
+    for (int k = 0; k < r->defs[i].nnames; k++)
+      if (!strcmp(r->defs[i].names[k], name))
+        return r->defs[i].is_model[k];
+  return false;
 }

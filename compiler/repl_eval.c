@@ -7,8 +7,12 @@
 
 #include "frontend.h"
 #include "jit.h"
+#include "repl_calls.h"
+#include "repl_defs.h"
+#include "repl_grad.h"
 #include "repl_literal.h"
 #include "repl_print.h"
+#include "repl_time.h"
 
 /* Appends to a malloc'd string. */
 typedef struct Buf {
@@ -41,11 +45,27 @@ static void put_type(Buf *b, const nnrt_tensor *t) {
     put(b, "]");
 }
 
-/* Line 1 is generated (the function and the bindings as its arguments);
- * what was typed follows on lines of its own. Returns how many generated
- * lines precede it. */
-static int build_source(const Repl *r, const char *text, bool is_let, Buf *b) {
-  put(b, "model __Repl { fn __eval(");
+typedef struct EvalCtx {
+  ReplLiterals lits;
+  const char *bind; /* the let's name, NULL for an expression */
+  ReplCalls calls;  /* the models it calls */
+  void **params;    /* their parameters, as the generated model's */
+} EvalCtx;
+
+/* Line 1 is generated (the function and the bindings as its arguments,
+ * after an instance of each model the text calls); what was typed follows
+ * on lines of its own, then, if it calls models, the session's
+ * definitions. Returns how many generated lines precede the text. */
+static int build_source(const Repl *r, const char *text, bool is_let, const ReplCalls *calls,
+                        Buf *b) {
+  put(b, "model __Repl { ");
+  for (int i = 0; i < calls->n; i++) {
+    put(b, calls->names[i]);
+    put(b, " = ");
+    put(b, calls->names[i]);
+    put(b, "() ");
+  }
+  put(b, "fn __eval(");
   for (int i = 0; i < r->nvars; i++) {
     put(b, i ? ", " : "");
     put(b, r->vars[i].name);
@@ -55,13 +75,13 @@ static int build_source(const Repl *r, const char *text, bool is_let, Buf *b) {
   put(b, is_let ? ") {\n" : ") {\nreturn (\n");
   put(b, text);
   put(b, is_let ? "\nreturn __let } }\n" : "\n) } }\n");
+  if (calls->n) {
+    char *defs = repl_defs_text(r);
+    put(b, defs);
+    free(defs);
+  }
   return is_let ? 1 : 2;
 }
-
-typedef struct EvalCtx {
-  ReplLiterals lits;
-  const char *bind; /* the let's name, NULL for an expression */
-} EvalCtx;
 
 /* The `let` binds __let, so it may rebind a name that is also an argument
  * (`let x = x * 2`). */
@@ -69,10 +89,11 @@ static void after_parse(Program *p, void *ctx) {
   EvalCtx *e = ctx;
   const PtrVec *items = &p->root->ast->u.module.items;
   AstNode *model = items->len ? items->items[0] : NULL;
-  AstNode *fn = model && model->kind == AST_LAYER && model->u.layer.members.len
-                    ? model->u.layer.members.items[0]
+  int nmembers = e->calls.n + 1; /* the instances, then __eval */
+  AstNode *fn = model && model->kind == AST_LAYER && model->u.layer.members.len == nmembers
+                    ? model->u.layer.members.items[nmembers - 1]
                     : NULL;
-  if (!fn || fn->kind != AST_FN || items->len != 1 || model->u.layer.members.len != 1) {
+  if (!fn || fn->kind != AST_FN || (items->len != 1 && !e->calls.n)) {
     diag_error(p->diag, span_none(), "expected one expression");
     return;
   }
@@ -98,6 +119,25 @@ static void *argument(const Repl *r, const EvalCtx *e, const char *name) {
   return NULL;
 }
 
+/* f's arguments, malloc'd. */
+static void **inputs(const Repl *r, const EvalCtx *e, const IrFunc *f) {
+  void **in = calloc((size_t)f->ninputs + 1, sizeof *in);
+  if (!in)
+    nnc_fatal("out of memory");
+  for (int i = 0; i < f->ninputs; i++)
+    in[i] = argument(r, e, f->input_names[i]);
+  return in;
+}
+
+static bool grad(Repl *r, const EvalCtx *e, Compilation *c, IrModule *m, const IrFunc *f,
+                 const char *wrt) {
+  void **in = inputs(r, e, f);
+  void *none[1] = {NULL};
+  bool ok = repl_grad(r, &c->arena, m, f, wrt, in, e->params ? e->params : none);
+  free(in);
+  return ok;
+}
+
 /* The result's type, with its (constant) dims, and no data. */
 static bool result_header(const IrFunc *f, nnrt_tensor *t) {
   const TType *ty = &f->result->type;
@@ -111,22 +151,27 @@ static bool result_header(const IrFunc *f, nnrt_tensor *t) {
   return nnrt_tensor_numel(t) >= 0;
 }
 
-static bool run(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, nnrt_tensor *t) {
+static bool run(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, nnrt_tensor *t,
+                bool timed) {
   char err[1024];
   Jit *jit = jit_new(err, sizeof err);
   CodegenOptions cg = codegen_default_options();
   JitFunc *jf = jit ? jit_compile(jit, m, f, &cg, err, sizeof err) : NULL;
-  void **in = calloc((size_t)f->ninputs + 1, sizeof *in);
+  void **in = inputs(r, e, f);
   t->data = calloc((size_t)nnrt_tensor_numel(t) + 1, nnrt_dtype_size(t->dtype));
-  if (!in || !t->data)
+  if (!t->data)
     nnc_fatal("out of memory");
-  for (int i = 0; i < f->ninputs; i++)
-    in[i] = argument(r, e, f->input_names[i]);
   int64_t dims[1] = {0};
-  void *params[1] = {NULL}, *outs[1] = {t->data};
-  bool ok = jf && !jit_call(jf, dims, in, params, outs, err, sizeof err);
-  if (!ok)
-    fprintf(r->err, "error: %s\n", err);
+  void *outs[1] = {t->data};
+  void *none[1] = {NULL}, *const *params = e->params ? e->params : none;
+  bool ok;
+  if (jf && timed) {
+    ok = repl_time_calls(r, jf, in, params, outs);
+  } else {
+    ok = jf && !jit_call(jf, dims, in, params, outs, err, sizeof err);
+    if (!ok)
+      fprintf(r->err, "error: %s\n", err);
+  }
   free(in);
   jit_free(jit);
   return ok;
@@ -156,11 +201,14 @@ static bool show(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, 
     return codegen_print_llvm(r->out, m, f, &cg) == 0;
   case SHOW_VALUE:
   case SHOW_BIND:
+  case SHOW_TIME:
+  case SHOW_GRAD:
     break;
   }
-  if (!run(r, e, m, f, &t)) {
+  bool ran = run(r, e, m, f, &t, how == SHOW_TIME);
+  if (!ran || how == SHOW_TIME) {
     nnrt_tensor_free(&t);
-    return false;
+    return ran;
   }
   if (how == SHOW_BIND) {
     repl_bind(r, name, t);
@@ -174,10 +222,11 @@ static bool show(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, 
 bool repl_eval(Repl *r, const char *text, ReplShow how, const char *name) {
   Buf src = {0};
   bool is_let = how == SHOW_BIND;
-  int skip = build_source(r, text, is_let, &src), lines = 1;
+  EvalCtx e = {.lits = {.session = r}, .bind = is_let ? name : NULL};
+  repl_calls_find(r, text, &e.calls);
+  int skip = build_source(r, text, is_let, &e.calls, &src), lines = 1;
   for (const char *s = text; *s; s++)
     lines += *s == '\n';
-  EvalCtx e = {.lits = {.session = r}, .bind = is_let ? name : NULL};
   FrontendOptions opt = {.emit = EMIT_NONE,
                          .out = r->out,
                          .diag_out = r->err,
@@ -187,13 +236,21 @@ bool repl_eval(Repl *r, const char *text, ReplShow how, const char *name) {
   fflush(r->out);
   Compilation *c = compile_buffer("<input>", src.s, src.len, skip, lines, &opt);
   free(src.s);
-  bool ok = !c->errors && c->nmodels == 1;
+  bool ok = !c->errors && c->nmodels >= 1 && !strcmp(c->models[0]->name, "__Repl");
+  IrModule *m = ok ? c->models[0] : NULL;
+  /* the weights of the models it calls, made (and trained) before it runs */
+  bool need_params = m && m->nparams && how != SHOW_TYPE && how != SHOW_SHAPE && how != SHOW_IR &&
+                     how != SHOW_LLVM;
+  if (need_params)
+    ok = (e.params = repl_calls_params(r, m)) != NULL;
   if (ok) {
-    IrModule *m = c->models[0];
     IrFunc *f = ir_module_func(m, "__eval");
-    ok = f && f->result && show(r, &e, m, f, how, name);
+    ok = f && f->result &&
+         (how == SHOW_GRAD ? grad(r, &e, c, m, f, name) : show(r, &e, m, f, how, name));
   }
   compilation_free(c);
   repl_literals_free(&e.lits);
+  repl_calls_free(&e.calls);
+  free(e.params);
   return ok;
 }

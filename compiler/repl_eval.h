@@ -18,12 +18,15 @@ typedef enum ReplShow {
   SHOW_BIND,  /* `let NAME = EXPR`: run it and bind the result to NAME */
   SHOW_TYPE,
   SHOW_SHAPE,
-  SHOW_IR,  /* the function's tensor IR */
-  SHOW_LLVM /* its optimised LLVM IR */
+  SHOW_IR,   /* the function's tensor IR */
+  SHOW_LLVM, /* its optimised LLVM IR */
+  SHOW_TIME, /* run it repeatedly and print the median time of a run */
+  SHOW_GRAD  /* its gradient with respect to the binding `name` */
 } ReplShow;
 
 /* `text` is the expression, or for SHOW_BIND the whole `let` statement
- * binding `name`. Returns false after reporting an error. */
+ * binding `name` (for SHOW_GRAD, `name` is the binding to differentiate
+ * with respect to). Returns false after reporting an error. */
 bool repl_eval(Repl *r, const char *text, ReplShow show, const char *name);
 
 #endif

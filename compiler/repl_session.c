@@ -6,12 +6,15 @@
 #include <string.h>
 
 #include "arena.h"
+#include "repl_model.h"
 
 void repl_def_free(ReplDef *d) {
   for (int i = 0; i < d->nnames; i++)
     free(d->names[i]);
   free(d->names);
+  free(d->is_model);
   free(d->text);
+  free(d->dir);
 }
 
 void repl_session_free(Repl *r) {
@@ -23,6 +26,7 @@ void repl_session_free(Repl *r) {
   for (int i = 0; i < r->ndefs; i++)
     repl_def_free(&r->defs[i]);
   free(r->defs);
+  repl_models_free(r);
 }
 
 ReplVar *repl_var(Repl *r, const char *name) {

@@ -18,9 +18,15 @@ typedef struct ReplVar {
  * ("import nn" for an import), so a later input can replace it. */
 typedef struct ReplDef {
   char *text;
+  char *dir; /* :load: the file's directory (its data paths are relative to it); else NULL */
   char **names;
+  bool *is_model; /* names[i] is a model (not a layer or an import) */
   int nnames;
 } ReplDef;
+
+/* A model's runtime handle, made when a command first needs it
+ * (repl_model.h). */
+typedef struct ReplModel ReplModel;
 
 typedef struct Repl {
   const char *stdlib_dir;
@@ -29,6 +35,8 @@ typedef struct Repl {
   int nvars, cap_vars;
   ReplDef *defs;
   int ndefs, cap_defs;
+  ReplModel **models;
+  int nmodels;
 } Repl;
 
 void repl_session_free(Repl *r);

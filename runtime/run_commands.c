@@ -196,6 +196,22 @@ static bool standardize(const Run *r, nnrt_dataset *train, nnrt_dataset *val, bo
   return true;
 }
 
+int nnrt_run_load_data(nnrt_model *m, const nnrt_run_options *o, nnrt_dataset *train,
+                       nnrt_dataset *val) {
+  Run r;
+  *train = *val = (nnrt_dataset){0};
+  if (!run_init(&r, m, o))
+    return 1;
+  bool ok =
+      has_sections(&r, true) && load_data(&r, train, val) && standardize(&r, train, val, false);
+  if (!ok) {
+    nnrt_dataset_free(train);
+    nnrt_dataset_free(val);
+  }
+  run_done(&r);
+  return ok ? 0 : 1;
+}
+
 /* ----------------------------------------------------------- the loop's view */
 
 typedef struct CallCtx {

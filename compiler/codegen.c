@@ -1040,11 +1040,14 @@ static void reduce_row_body(KGen *kg, void *u) {
   accumulate_out(kg, LLVMBuildLoad2(g->b, t, acc, ""));
 }
 
-/* [lo, hi) of the output elements this call of the kernel owns. */
+/* [lo, hi) of the output elements this call of the kernel owns; all of
+ * them when the kernel is not split (lo NULL): a reduction whose reduced
+ * axes have extent 1 keeps a single, unreduced loop group, which
+ * parallel_group does not split. */
 static void out_slice(KGen *kg, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef *from,
                       LLVMValueRef *to) {
   Cg *g = kg->g;
-  if (kg->ngroups > 0 && !kg->reduced[kg->gfirst[0]] && kg->out.gs[0]) {
+  if (lo && kg->ngroups > 0 && !kg->reduced[kg->gfirst[0]] && kg->out.gs[0]) {
     *from = LLVMBuildNSWMul(g->b, lo, kg->out.gs[0], "");
     *to = LLVMBuildNSWMul(g->b, hi, kg->out.gs[0], "");
   } else {

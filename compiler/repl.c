@@ -19,7 +19,8 @@
 static const char help[] =
     "Type an expression to see its type and value, or a definition to add it:\n"
     "  [[1, 2], [3, 4]] @ [[1], [1]]      tensors: lists, zeros([2, 3]), ones(...),\n"
-    "                                     randn([2, 3], seed = 1), arange(5), load(\"x.npy\")\n"
+    "                                     randn([2, 3], seed = 1), arange(5),\n"
+    "                                     load(\"x.npy\"), load(\"x.csv\")\n"
     "  let x = relu(randn([4]))           bind a name (binding it again replaces it)\n"
     "  import nn / layer ... / model ...  definitions (defining a name again replaces it)\n"
     "  Net.forward(x), Net(x)             a model's functions, with the session's weights\n"

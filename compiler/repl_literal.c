@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnrt_data.h"
 #include "types.h"
 
 /* Large enough for anything typed; keeps allocations sane on any input. */
@@ -165,14 +166,35 @@ static bool eval_arange(Program *p, const AstNode *call, nnrt_tensor *t) {
   return true;
 }
 
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* A CSV file of numbers as f32 [rows, columns] (every column a feature). */
+static int read_csv(const char *path, nnrt_tensor *t, char *err, size_t errlen) {
+  nnrt_csv_options o = {.has_label = false};
+  nnrt_dataset d = {0};
+  int rc = nnrt_load_csv(path, &o, &d, err, errlen);
+  if (rc)
+    return rc;
+  *t = (nnrt_tensor){.dtype = NNRT_F32, .rank = 2, .dims = {d.n, d.x_size}, .data = d.x};
+  d.x = NULL;
+  nnrt_dataset_free(&d);
+  return NNRT_OK;
+}
+
 static bool eval_load(Program *p, const AstNode *call, nnrt_tensor *t) {
   const AstNode *path = call->u.call.args.items[0];
   char err[512];
   if (path->kind != AST_STRING) {
-    diag_error(p->diag, path->loc, "load takes the path of a .npy file as a string");
+    diag_error(p->diag, path->loc, "load takes the path of a .npy or .csv file as a string");
     return false;
   }
-  if (nnrt_npy_read(path->u.string_lit.value, t, err, sizeof err)) {
+  const char *file = path->u.string_lit.value;
+  int rc = ends_with(file, ".csv") ? read_csv(file, t, err, sizeof err)
+                                   : nnrt_npy_read(file, t, err, sizeof err);
+  if (rc) {
     diag_error(p->diag, call->loc, "%s", err);
     return false;
   }
@@ -196,7 +218,7 @@ static bool eval_constructor(Program *p, const AstNode *call, int which, nnrt_te
   bool seeded = which == 2;
   if (npos != 1 || nargs != 1 + (seeded && kwarg(call, "seed"))) {
     diag_error(p->diag, call->loc, "%s takes %s", constructors[which],
-               which == 4   ? "a path: load(\"x.npy\")"
+               which == 4   ? "a path: load(\"x.npy\") or load(\"x.csv\")"
                : seeded     ? "a shape and a seed: randn([2, 3], seed = 1)"
                : which == 3 ? "a size: arange(5)"
                             : "a shape: zeros([2, 3])");

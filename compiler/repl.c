@@ -36,6 +36,8 @@ static const char help[] =
     "                        train section says (a second :train goes on)\n"
     "  :save MODEL FILE      its weights to a safetensors checkpoint\n"
     "  :restore MODEL FILE   its weights from one\n"
+    "  :cache        how often compiled code was reused (an input whose function\n"
+    "                is unchanged, bindings' values aside, is not compiled again)\n"
     "  :help         this text                 :quit         leave (or end of input)\n";
 
 typedef struct Command {
@@ -73,6 +75,11 @@ static bool command(Repl *r, char *text) {
     return false;
   if (n == 5 && !strncmp(s, ":help", 5)) {
     fputs(help, r->out);
+    return true;
+  }
+  if (n == 6 && !strncmp(s, ":cache", 6)) {
+    fprintf(r->out, "compiled code: %ld compiled, %ld reused\n", r->cache.compiles,
+            r->cache.reuses);
     return true;
   }
   for (size_t i = 0; i < sizeof file_commands / sizeof file_commands[0]; i++)

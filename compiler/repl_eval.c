@@ -151,12 +151,11 @@ static bool result_header(const IrFunc *f, nnrt_tensor *t) {
   return nnrt_tensor_numel(t) >= 0;
 }
 
-static bool run(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, nnrt_tensor *t,
-                bool timed) {
+/* Compiled code is reused (repl_cache.h); the cache may take *c. */
+static bool run(Repl *r, const EvalCtx *e, Compilation **c, const IrModule *m, const IrFunc *f,
+                nnrt_tensor *t, bool timed) {
   char err[1024];
-  Jit *jit = jit_new(err, sizeof err);
-  CodegenOptions cg = codegen_default_options();
-  JitFunc *jf = jit ? jit_compile(jit, m, f, &cg, err, sizeof err) : NULL;
+  JitFunc *jf = repl_cache_compile(&r->cache, c, m, f, err, sizeof err);
   void **in = inputs(r, e, f);
   t->data = calloc((size_t)nnrt_tensor_numel(t) + 1, nnrt_dtype_size(t->dtype));
   if (!t->data)
@@ -173,12 +172,11 @@ static bool run(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, n
       fprintf(r->err, "error: %s\n", err);
   }
   free(in);
-  jit_free(jit);
   return ok;
 }
 
-static bool show(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, ReplShow how,
-                 const char *name) {
+static bool show(Repl *r, const EvalCtx *e, Compilation **c, const IrModule *m, const IrFunc *f,
+                 ReplShow how, const char *name) {
   nnrt_tensor t = {0};
   if (!result_header(f, &t)) {
     fprintf(r->err, "error: the result's shape is not known\n");
@@ -205,7 +203,7 @@ static bool show(Repl *r, const EvalCtx *e, const IrModule *m, const IrFunc *f, 
   case SHOW_GRAD:
     break;
   }
-  bool ran = run(r, e, m, f, &t, how == SHOW_TIME);
+  bool ran = run(r, e, c, m, f, &t, how == SHOW_TIME);
   if (!ran || how == SHOW_TIME) {
     nnrt_tensor_free(&t);
     return ran;
@@ -246,7 +244,7 @@ bool repl_eval(Repl *r, const char *text, ReplShow how, const char *name) {
   if (ok) {
     IrFunc *f = ir_module_func(m, "__eval");
     ok = f && f->result &&
-         (how == SHOW_GRAD ? grad(r, &e, c, m, f, name) : show(r, &e, m, f, how, name));
+         (how == SHOW_GRAD ? grad(r, &e, c, m, f, name) : show(r, &e, &c, m, f, how, name));
   }
   compilation_free(c);
   repl_literals_free(&e.lits);

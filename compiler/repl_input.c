@@ -16,9 +16,9 @@ enum { HISTORY_MAX = 1000 };
 /* libedit's completion callbacks take no context argument. */
 static Repl *completion_session;
 
-static const char *const commands[] = {":help",    ":type", ":shape", ":ir",    ":llvm",
-                                       ":time",    ":grad", ":load",  ":train", ":save",
-                                       ":restore", ":quit", NULL};
+static const char *const commands[] = {":help",    ":type",  ":shape", ":ir",    ":llvm",
+                                       ":time",    ":grad",  ":load",  ":train", ":save",
+                                       ":restore", ":cache", ":quit",  NULL};
 
 /* The idx-th name that completion may offer: commands, then bindings, then
  * what the definitions define (imports excluded). */

@@ -27,6 +27,7 @@ void repl_session_free(Repl *r) {
     repl_def_free(&r->defs[i]);
   free(r->defs);
   repl_models_free(r);
+  repl_cache_free(&r->cache);
 }
 
 ReplVar *repl_var(Repl *r, const char *name) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "nnrt.h"
+#include "repl_cache.h"
 
 typedef struct ReplVar {
   char *name;
@@ -37,6 +38,7 @@ typedef struct Repl {
   int ndefs, cap_defs;
   ReplModel **models;
   int nmodels;
+  ReplCache cache; /* compiled expressions */
 } Repl;
 
 void repl_session_free(Repl *r);

@@ -3,7 +3,6 @@
 
 #include "bench.h"
 
-
 /* Each call is timed on its own, so the median ignores the odd slow one
  * (another process, a page fault). */
 bool repl_time_calls(Repl *r, JitFunc *jf, void *const *in, void *const *params, void *const *out) {

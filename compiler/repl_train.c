@@ -75,7 +75,7 @@ static bool has_sections(Repl *r, const ReplModel *h) {
 
 bool repl_train(Repl *r, const char *args) {
   char *w[2], *copy;
-  long long n;
+  long long n = 0;
   bool ok = with_words(r, args, ":train MODEL STEPS", w, 2, &copy) && parse_steps(r, w[1], &n);
   ReplModel *h = ok ? repl_model(r, w[0]) : NULL;
   ok = h != NULL && has_sections(r, h);

@@ -269,14 +269,7 @@ static int64_t input_features(const nnrt_model_desc *d) {
   int f = d->predict >= 0 ? d->predict : d->eval;
   if (f < 0 || d->funcs[f].ninputs < 1)
     return -1;
-  const nnrt_arg_desc *x = &d->funcs[f].inputs[0];
-  int64_t n = 1;
-  for (int j = 1; j < x->rank; j++) {
-    if (x->dims[j].nsyms)
-      return -1;
-    n *= x->dims[j].coeff;
-  }
-  return n;
+  return nnrt_arg_sample_numel(&d->funcs[f].inputs[0]);
 }
 
 /* ---- output -------------------------------------------------------------- */

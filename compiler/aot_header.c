@@ -67,18 +67,6 @@ static void put_signature(FILE *out, const nnrt_func_desc *f) {
   fputs("\n", out);
 }
 
-/* Elements of one sample (the dims after the batch axis), or -1 when one
- * of them is symbolic. */
-static long long sample_size(const nnrt_arg_desc *a) {
-  long long n = 1;
-  for (int i = 1; i < a->rank; i++) {
-    if (a->dims[i].nsyms)
-      return -1;
-    n *= a->dims[i].coeff;
-  }
-  return n;
-}
-
 static void put_macro(FILE *out, const char *upper, const char *name, long long v,
                       const char *doc) {
   fprintf(out, "/* %s */\n#define %s_%s %lld\n", doc, upper, name, v);
@@ -87,11 +75,12 @@ static void put_macro(FILE *out, const char *upper, const char *name, long long 
 static void put_constants(FILE *out, const char *upper, const nnrt_model_desc *d, bool baked) {
   const nnrt_func_desc *p = d->predict >= 0 ? &d->funcs[d->predict] : NULL;
   const nnrt_func_desc *t = d->train >= 0 ? &d->funcs[d->train] : NULL;
-  put_macro(out, upper, "INPUT_SIZE", p ? sample_size(&p->inputs[0]) : -1,
+  put_macro(out, upper, "INPUT_SIZE", p ? nnrt_arg_sample_numel(&p->inputs[0]) : -1,
             "elements of one input sample (-1: no predict function or a symbolic size)");
-  put_macro(out, upper, "OUTPUT_SIZE", p ? sample_size(&p->results[0]) : -1,
+  put_macro(out, upper, "OUTPUT_SIZE", p ? nnrt_arg_sample_numel(&p->results[0]) : -1,
             "elements of one prediction");
-  put_macro(out, upper, "LABEL_SIZE", t && t->ninputs > 1 ? sample_size(&t->inputs[1]) : -1,
+  put_macro(out, upper, "LABEL_SIZE",
+            t && t->ninputs > 1 ? nnrt_arg_sample_numel(&t->inputs[1]) : -1,
             "elements of one sample's label or target (-1: no training step)");
   put_macro(out, upper, "NUM_CLASSES", d->num_classes, "classes of the cross-entropy, or 0");
   put_macro(out, upper, "NUM_PARAMS", d->nparams, "parameters and optimizer state tensors");

@@ -1,11 +1,11 @@
 /* diag.c - source registry and caret diagnostics; see diag.h. */
 #include "diag.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "strbuf.h"
 
 void diag_init(Diag *d, Arena *arena, FILE *out) {
   memset(d, 0, sizeof *d);
@@ -35,42 +35,11 @@ int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, 
 }
 
 int diag_load_file(Diag *d, const char *path) {
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-    errno = EISDIR;
+  StrBuf b = {0};
+  if (!strbuf_read_file(&b, path))
     return -1;
-  }
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return -1;
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  if (!buf)
-    nnc_fatal("out of memory reading '%s'", path);
-  for (;;) {
-    if (len == cap) {
-      cap *= 2;
-      char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        nnc_fatal("out of memory reading '%s'", path);
-      }
-      buf = nb;
-    }
-    size_t n = fread(buf + len, 1, cap - len, fp);
-    len += n;
-    if (n == 0)
-      break;
-  }
-  int err = ferror(fp);
-  fclose(fp);
-  if (err) {
-    free(buf);
-    errno = EIO;
-    return -1;
-  }
-  int id = diag_add_source(d, path, buf, len);
-  free(buf);
+  int id = diag_add_source(d, path, b.s, b.len);
+  free(b.s);
   return id;
 }
 

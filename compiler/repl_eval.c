@@ -13,36 +13,17 @@
 #include "repl_literal.h"
 #include "repl_print.h"
 #include "repl_time.h"
+#include "strbuf.h"
 
-/* Appends to a malloc'd string. */
-typedef struct Buf {
-  char *s;
-  size_t len, cap;
-} Buf;
-
-static void put(Buf *b, const char *s) {
-  size_t n = strlen(s);
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = (b->len + n + 1) * 2;
-    char *t = realloc(b->s, cap);
-    if (!t)
-      nnc_fatal("out of memory");
-    b->s = t;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->len, s, n + 1);
-  b->len += n;
-}
-
-static void put_type(Buf *b, const nnrt_tensor *t) {
+static void put_type(StrBuf *b, const nnrt_tensor *t) {
   char num[32];
-  put(b, nnrt_dtype_name(t->dtype));
+  strbuf_puts(b, nnrt_dtype_name(t->dtype));
   for (int i = 0; i < t->rank; i++) {
     snprintf(num, sizeof num, "%s%lld", i ? ", " : "[", (long long)t->dims[i]);
-    put(b, num);
+    strbuf_puts(b, num);
   }
   if (t->rank)
-    put(b, "]");
+    strbuf_puts(b, "]");
 }
 
 typedef struct EvalCtx {
@@ -57,27 +38,27 @@ typedef struct EvalCtx {
  * on lines of its own, then, if it calls models, the session's
  * definitions. Returns how many generated lines precede the text. */
 static int build_source(const Repl *r, const char *text, bool is_let, const ReplCalls *calls,
-                        Buf *b) {
-  put(b, "model __Repl { ");
+                        StrBuf *b) {
+  strbuf_puts(b, "model __Repl { ");
   for (int i = 0; i < calls->n; i++) {
-    put(b, calls->names[i]);
-    put(b, " = ");
-    put(b, calls->names[i]);
-    put(b, "() ");
+    strbuf_puts(b, calls->names[i]);
+    strbuf_puts(b, " = ");
+    strbuf_puts(b, calls->names[i]);
+    strbuf_puts(b, "() ");
   }
-  put(b, "fn __eval(");
+  strbuf_puts(b, "fn __eval(");
   for (int i = 0; i < r->nvars; i++) {
-    put(b, i ? ", " : "");
-    put(b, r->vars[i].name);
-    put(b, ": ");
+    strbuf_puts(b, i ? ", " : "");
+    strbuf_puts(b, r->vars[i].name);
+    strbuf_puts(b, ": ");
     put_type(b, &r->vars[i].t);
   }
-  put(b, is_let ? ") {\n" : ") {\nreturn (\n");
-  put(b, text);
-  put(b, is_let ? "\nreturn __let } }\n" : "\n) } }\n");
+  strbuf_puts(b, is_let ? ") {\n" : ") {\nreturn (\n");
+  strbuf_puts(b, text);
+  strbuf_puts(b, is_let ? "\nreturn __let } }\n" : "\n) } }\n");
   if (calls->n) {
     char *defs = repl_defs_text(r);
-    put(b, defs);
+    strbuf_puts(b, defs);
     free(defs);
   }
   return is_let ? 1 : 2;
@@ -218,7 +199,7 @@ static bool show(Repl *r, const EvalCtx *e, Compilation **c, const IrModule *m, 
 }
 
 bool repl_eval(Repl *r, const char *text, ReplShow how, const char *name) {
-  Buf src = {0};
+  StrBuf src = {0};
   bool is_let = how == SHOW_BIND;
   EvalCtx e = {.lits = {.session = r}, .bind = is_let ? name : NULL};
   repl_calls_find(r, text, &e.calls);

@@ -19,42 +19,19 @@
 #include "arena.h"
 #include "repl_defs.h"
 #include "repl_scan.h"
+#include "strbuf.h"
 
-typedef struct Text {
-  char *s;
-  size_t len, cap;
-} Text;
-
-static void add(Text *t, const char *s, size_t n) {
-  if (t->len + n + 1 > t->cap) {
-    size_t cap = (t->len + n + 1) * 2;
-    char *p = realloc(t->s, cap);
-    if (!p)
-      nnc_fatal("out of memory");
-    t->s = p;
-    t->cap = cap;
-  }
-  memcpy(t->s + t->len, s, n);
-  t->len += n;
-  t->s[t->len] = '\0';
-}
-
-/* The whole file, NUL-terminated; NULL with errno set. */
+/* The whole file, NUL-terminated; NULL with errno set (a NUL byte inside
+ * is EINVAL: the text could not be checked as a whole). */
 static char *read_all(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  Text t = {0};
-  char buf[4096];
-  size_t n;
-  add(&t, "", 0);
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-    add(&t, buf, n);
-  bool bad = ferror(f) || memchr(t.s, '\0', t.len);
-  fclose(f);
-  if (bad) {
+  StrBuf t = {0};
+  if (!strbuf_read_file(&t, path)) {
     free(t.s);
-    errno = errno ? errno : EINVAL;
+    return NULL;
+  }
+  if (memchr(t.s, '\0', t.len)) {
+    free(t.s);
+    errno = EINVAL;
     return NULL;
   }
   return t.s;
@@ -92,8 +69,8 @@ static size_t import_target(const char *s, char *rel, size_t cap) {
 
 /* text with its imports of files next to it (in dir) made absolute. */
 static char *absolute_imports(const char *text, const char *dir) {
-  Text t = {0};
-  add(&t, "", 0);
+  StrBuf t = {0};
+  strbuf_add(&t, "", 0);
   const char *done = text;
   for (const char *s = repl_skip_space(text); *s;) {
     bool at_import =
@@ -108,15 +85,15 @@ static char *absolute_imports(const char *text, const char *dir) {
     size_t n = import_target(target, rel, sizeof rel);
     snprintf(abs, sizeof abs, "%s/%s", dir, rel);
     if (n && rel[0] != '/' && is_file(abs) && !strpbrk(abs, "\"\\\n")) {
-      add(&t, done, (size_t)(target - done));
-      add(&t, "\"", 1);
-      add(&t, abs, strlen(abs));
-      add(&t, "\"", 1);
+      strbuf_add(&t, done, (size_t)(target - done));
+      strbuf_puts(&t, "\"");
+      strbuf_puts(&t, abs);
+      strbuf_puts(&t, "\"");
       done = target + n;
     }
     s = repl_skip_space(target + n);
   }
-  add(&t, done, strlen(done));
+  strbuf_puts(&t, done);
   return t.s;
 }
 

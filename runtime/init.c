@@ -45,20 +45,6 @@ static const char *kind_name(nnrt_init_kind kind) {
   return NULL;
 }
 
-static const char *dtype_name(nnrt_dtype dt) {
-  switch (dt) {
-  case NNRT_F32:
-    return "f32";
-  case NNRT_F64:
-    return "f64";
-  case NNRT_I32:
-    return "i32";
-  case NNRT_BOOL:
-    return "bool";
-  }
-  return "an unknown dtype";
-}
-
 static void store(nnrt_tensor *t, int64_t i, double v) {
   if (t->dtype == NNRT_F32)
     ((float *)t->data)[i] = (float)v;
@@ -212,7 +198,7 @@ int nnrt_init_tensor(nnrt_rng *r, nnrt_init_kind kind, double a, double b, nnrt_
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init: tensor is NULL", name);
   if (t->dtype != NNRT_F32 && t->dtype != NNRT_F64)
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init needs an f32 or f64 tensor, got %s",
-                       name, dtype_name(t->dtype));
+                       name, nnrt_dtype_name(t->dtype));
   int64_t numel = nnrt_tensor_numel(t);
   if (numel < 0)
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "%s init: invalid shape (rank %d)", name,

@@ -496,24 +496,29 @@ static bool takes_y(const nnrt_func_desc *f, bool has_hyper) {
   return f->ninputs == (has_hyper ? 3 : 2);
 }
 
+/* One call of loss function fi on a batch: the training step (with hyper)
+ * or the evaluation; the argument checks and messages name `call`. */
+static int loss_batch(nnrt_model *m, const char *call, const char *role, int fi, const float *hyper,
+                      int64_t batch, const void *x, const void *y, float *l) {
+  bool needs_y = fi >= 0 && takes_y(&m->d->funcs[fi], hyper != NULL);
+  int rc = check_batch(m, call, fi, role, batch, x, y, needs_y, l);
+  if (rc)
+    return rc;
+  const void *in = model_x(m, fi, batch, x);
+  if (!in)
+    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "%s: out of memory", call);
+  return nnrt_model_loss_call(m, fi, batch, NULL, in, y, hyper, l, NULL);
+}
+
 int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss) {
   if (!m)
     return NNRT_ERR_ARG;
-  int fi = m->d->train;
-  bool needs_y = fi >= 0 && takes_y(&m->d->funcs[fi], true);
-  float l = 0;
-  int rc = check_batch(m, "train_step", fi, "training step", batch, x, y, needs_y, &l);
-  if (rc)
-    return rc;
   nnrt_optimizer o = m->opt;
   if (m->fixed_lr > 0)
     o = (nnrt_optimizer){.kind = o.kind, .lr = m->fixed_lr, .beta1 = o.beta1, .beta2 = o.beta2};
-  float hyper[4];
+  float hyper[4], l = 0;
   nnrt_optimizer_hyper(&o, m->steps + 1, current_epoch(m), hyper);
-  const void *in = model_x(m, fi, batch, x);
-  if (!in)
-    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "train_step: out of memory");
-  rc = nnrt_model_loss_call(m, fi, batch, NULL, in, y, hyper, &l, NULL);
+  int rc = loss_batch(m, "train_step", "training step", m->d->train, hyper, batch, x, y, &l);
   if (rc)
     return rc;
   m->steps++;
@@ -525,16 +530,8 @@ int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const voi
 int nnrt_model_evaluate(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss) {
   if (!m)
     return NNRT_ERR_ARG;
-  int fi = m->d->eval;
-  bool needs_y = fi >= 0 && takes_y(&m->d->funcs[fi], false);
   float l = 0;
-  int rc = check_batch(m, "evaluate", fi, "eval function", batch, x, y, needs_y, &l);
-  if (rc)
-    return rc;
-  const void *in = model_x(m, fi, batch, x);
-  if (!in)
-    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "evaluate: out of memory");
-  rc = nnrt_model_loss_call(m, fi, batch, NULL, in, y, NULL, &l, NULL);
+  int rc = loss_batch(m, "evaluate", "eval function", m->d->eval, NULL, batch, x, y, &l);
   if (!rc && loss)
     *loss = l;
   return rc;

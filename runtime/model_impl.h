@@ -50,9 +50,6 @@ __attribute__((format(printf, 3, 4))) int nnrt_model_fail(nnrt_model *m, int cod
 
 /* coeff * dims[syms...]; *ok becomes false on overflow. */
 int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok);
-/* Elements of one sample of a (the dims after the batch axis), or -1 when
- * one of them is symbolic. */
-int64_t nnrt_arg_sample_numel(const nnrt_arg_desc *a);
 
 /* The run-time dims of f for a call on `batch` samples: a dim met as axis 0
  * of input 0 or 1 is the batch, one met at another axis takes the size the

@@ -160,6 +160,10 @@ typedef struct nnrt_model_desc {
   const float *baked_mean, *baked_std;
 } nnrt_model_desc;
 
+/* Elements of one sample of a (the dims after the batch axis), or -1 when
+ * one of them is symbolic. */
+int64_t nnrt_arg_sample_numel(const nnrt_arg_desc *a);
+
 /* ---- the handle ------------------------------------------------------- */
 
 typedef struct nnrt_model nnrt_model;

@@ -7,6 +7,12 @@ from that checkpoint for two epochs of three batches (no shuffling) and
 writes the final checkpoint; the same steps in NumPy, with torch.optim's
 formulas, must give the same parameters and optimizer state.
 
+The extra train fields may be `clip`, `warmup` and `schedule` (step or
+cosine); the NumPy side follows the language reference's definitions:
+step(every, gamma) multiplies the rate by gamma every `every` epochs,
+cosine(min_lr) anneals per step over the steps after warm-up as PyTorch's
+CosineAnnealingLR does, and warm-up scales the rate by t / warmup.
+
 usage: optim_oracle.py NNC WORKDIR NAME 'OPTIMIZER' [EXTRA_TRAIN_FIELD...]
 prints "NAME: ok (max rel err E)" or "NAME: FAIL ..." lines
 """
@@ -124,6 +130,19 @@ def step(kind, kw, p, st, g, t, lr, clip):
             p[name] = w - lr * upd
 
 
+def schedule_lr(lr, sched, warmup, total, t, epoch):
+    """The rate of step t (1-based) in 0-based epoch `epoch`."""
+    if sched is not None and sched[0] == "step":
+        lr = lr * sched[1].get("gamma", 0.1) ** (epoch // int(sched[1]["every"]))
+    elif sched is not None and sched[0] == "cosine":
+        lo, span = sched[1].get("min_lr", 0.0), total - warmup
+        pos = min(max(t - warmup - 1, 0), span)
+        lr = lo + (lr - lo) * (1 + math.cos(math.pi * pos / span)) / 2
+    if t <= warmup:
+        lr = lr * t / warmup
+    return lr
+
+
 def main():
     nnc, work, name, opt = sys.argv[1:5]
     extra = sys.argv[5:]
@@ -136,11 +155,15 @@ def main():
             f.write(",".join("%.6f" % v for v in x[i]) + ",%d\n" % y[i])
     x = np.array([[float("%.6f" % v) for v in row] for row in x], dtype=np.float32)
     kind, kw = parse_optimizer(opt)
-    clip = 0.0
+    clip, warmup, sched = 0.0, 0, None
     for field in extra:
-        k, v = (s.strip() for s in field.split("="))
+        k, v = (s.strip() for s in field.split("=", 1))
         if k == "clip":
             clip = float(v)
+        elif k == "warmup":
+            warmup = int(v)
+        elif k == "schedule":
+            sched = parse_optimizer(v)
     model = os.path.join(work, name + ".nn")
     with open(model, "w") as f:
         f.write("""import nn
@@ -182,12 +205,13 @@ model OptTest {
     lr = kw.get("lr", 0.01 if kind == "rmsprop" else 0.001)
     p64 = {k: v.astype(np.float64) for k, v in p.items()}
     st64 = {k: [s.astype(np.float64) for s in v] for k, v in st.items()}
-    t = 0
-    for _ in range(EPOCHS):
+    t, total = 0, EPOCHS * (N // BATCH)
+    for epoch in range(EPOCHS):
         for b in range(0, N, BATCH):
             t += 1
             g = grads(p64, x[b:b + BATCH].astype(np.float64), y[b:b + BATCH])
-            step(kind, kw, p64, st64, g, t, lr, clip)
+            rate = schedule_lr(lr, sched, warmup, total, t, epoch)
+            step(kind, kw, p64, st64, g, t, rate, clip)
     got, meta = read_safetensors(ckpt)
     worst = 0.0
     for n, _ in PARAMS:

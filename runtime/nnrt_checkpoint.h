@@ -37,6 +37,11 @@ typedef struct nnrt_kv {
 int nnrt_safetensors_save(const char *path, const nnrt_named_tensor *ts, int n, const nnrt_kv *meta,
                           int nmeta, char *err, size_t errlen);
 
+/* Whether a save to path could create its temporary file beside it (and
+ * path is not a directory), so a long run can refuse a bad path before it
+ * starts rather than at its first checkpoint. Leaves nothing behind. */
+int nnrt_safetensors_check_writable(const char *path, char *err, size_t errlen);
+
 /* An opened and validated file. */
 typedef struct nnrt_safetensors nnrt_safetensors;
 

@@ -309,6 +309,15 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
   return 0;
 }
 
+/* A checkpoint path that cannot be written is refused before training, not
+ * at the end of the first epoch. */
+static bool checkpoint_writable(const Run *r) {
+  char err[1024];
+  if (r->o->checkpoint && nnrt_safetensors_check_writable(r->o->checkpoint, err, sizeof err))
+    return fail(r, "%s", err), false;
+  return true;
+}
+
 int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
   Run r;
   if (!run_init(&r, m, o))
@@ -317,8 +326,8 @@ int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
   int rc = 1;
   if (m->d->train < 0 && r.cfg.has_train)
     fail(&r, "model '%s' has no compiled training step", m->d->name);
-  else if (has_sections(&r, true) && apply_seed(&r) && load_data(&r, &train, &val) &&
-           standardize(&r, &train, &val, false))
+  else if (has_sections(&r, true) && checkpoint_writable(&r) && apply_seed(&r) &&
+           load_data(&r, &train, &val) && standardize(&r, &train, &val, false))
     rc = do_train(&r, &train, &val);
   nnrt_dataset_free(&train);
   nnrt_dataset_free(&val);

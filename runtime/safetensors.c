@@ -848,6 +848,38 @@ static void sync_dir(const char *path) {
   free(dir);
 }
 
+/* path.tmp.<pid>, where a checkpoint is written before the rename; malloc'd. */
+static char *temp_name(const char *path) {
+  size_t cap = strlen(path) + 32;
+  char *tmp = malloc(cap);
+  if (tmp)
+    snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
+  return tmp;
+}
+
+int nnrt_safetensors_check_writable(const char *path, char *err, size_t errlen) {
+  Ctx c = {path ? path : "(null)", err, errlen};
+  if (!path)
+    return nnrt_file_fail(&c, NNRT_ERR_ARG, "path is NULL");
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");
+  char *tmp = temp_name(path);
+  if (!tmp)
+    return nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
+  int rc = NNRT_OK;
+  /* O_EXCL: a file of that name that is not ours is left alone. */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) {
+    rc = nnrt_file_fail(&c, NNRT_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+  } else {
+    close(fd);
+    unlink(tmp);
+  }
+  free(tmp);
+  return rc;
+}
+
 int nnrt_safetensors_save(const char *path, const nnrt_named_tensor *ts, int n, const nnrt_kv *meta,
                           int nmeta, char *err, size_t errlen) {
   Ctx c = {path ? path : "(null)", err, errlen};
@@ -861,14 +893,8 @@ int nnrt_safetensors_save(const char *path, const nnrt_named_tensor *ts, int n, 
   int rc = check_args(&c, ts, n, meta, nmeta, bytes);
   if (rc == NNRT_OK)
     rc = build_header(&c, ts, n, meta, nmeta, bytes, &hdr);
-  if (rc == NNRT_OK) {
-    size_t cap = strlen(path) + 32;
-    tmp = malloc(cap);
-    if (!tmp)
-      rc = nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
-    else
-      snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-  }
+  if (rc == NNRT_OK && !(tmp = temp_name(path)))
+    rc = nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
   if (rc == NNRT_OK) {
     rc = write_file(&c, path, tmp, &hdr, ts, n, bytes);
     if (rc == NNRT_OK && rename(tmp, path) != 0)

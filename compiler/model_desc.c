@@ -128,7 +128,8 @@ static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
   static const int32_t kinds[] = {[DATA_CSV] = NNRT_DATA_CSV,
                                   [DATA_IDX] = NNRT_DATA_IDX,
                                   [DATA_NPY] = NNRT_DATA_NPY,
-                                  [DATA_TEXT] = NNRT_DATA_TEXT};
+                                  [DATA_TEXT] = NNRT_DATA_TEXT,
+                                  [DATA_NPZ] = NNRT_DATA_NPZ};
   nnrt_source_desc d = {.kind = kinds[s->kind],
                         .path = s->path,
                         .path2 = s->path2,
@@ -137,7 +138,9 @@ static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
                         .header = s->header,
                         .nfeatures = s->features ? s->nfeatures : 0,
                         .scale = s->scale,
-                        .seq = s->seq};
+                        .seq = s->seq,
+                        .xkey = s->xkey,
+                        .ykey = s->ykey};
   if (s->features) {
     int32_t *f = ARENA_ARRAY(a, int32_t, (size_t)s->nfeatures + 1);
     for (int i = 0; i < s->nfeatures; i++)

@@ -20,7 +20,7 @@ typedef enum ValueKind {
   V_BOOL,
   V_STRING,
   V_INT_LIST,  /* [0, 1, 2] */
-  V_SOURCE,    /* csv(...), idx(...), npy(...), text(...) */
+  V_SOURCE,    /* csv(...), idx(...), npy(...), npz(...), text(...) */
   V_SPLIT,     /* a fraction or a source */
   V_OPTIMIZER, /* sgd(...), adam(...), ... */
   V_LOSS_FN,   /* the name of a function of the model */
@@ -75,6 +75,7 @@ static const CallSpec sources[] = {
       {"features", V_INT_LIST, false}}},
     {"idx", {{"images", V_STRING, true}, {"labels", V_STRING, true}, {"scale", V_NUM_POS, false}}},
     {"npy", {{"x", V_STRING, true}, {"y", V_STRING, true}}},
+    {"npz", {{"path", V_STRING, true}, {"x", V_STRING, false}, {"y", V_STRING, false}}},
     {"text", {{"path", V_STRING, true}, {"seq", V_INT_POS, false}}},
     {NULL, {{0}}},
 };

@@ -83,6 +83,11 @@ static void read_source(Reader *r, const AstNode *x, DataSource *s) {
     s->kind = DATA_NPY;
     s->path = path_of(r, arg(x, 0, "x"));
     s->path2 = path_of(r, arg(x, 1, "y"));
+  } else if (!strcmp(k, "npz")) {
+    s->kind = DATA_NPZ;
+    s->path = path_of(r, arg(x, 0, "path"));
+    s->xkey = (a = arg(x, 1, "x")) ? a->u.string_lit.value : "x";
+    s->ykey = (a = arg(x, 2, "y")) ? a->u.string_lit.value : "y";
   } else {
     s->kind = DATA_TEXT;
     s->path = path_of(r, arg(x, 0, "path"));

@@ -10,11 +10,11 @@
 #include "ir.h"
 #include "program.h"
 
-typedef enum DataKind { DATA_CSV, DATA_IDX, DATA_NPY, DATA_TEXT } DataKind;
+typedef enum DataKind { DATA_CSV, DATA_IDX, DATA_NPY, DATA_TEXT, DATA_NPZ } DataKind;
 
 typedef struct DataSource {
   DataKind kind;
-  const char *path;  /* csv, text; idx images; npy x (relative paths resolved) */
+  const char *path;  /* csv, text, npz; idx images; npy x (relative paths resolved) */
   const char *path2; /* idx labels; npy y */
   bool has_label;    /* csv */
   int label;         /* csv: label column, negative from the end */
@@ -23,6 +23,8 @@ typedef struct DataSource {
   int nfeatures;
   double scale; /* 0 = none */
   int64_t seq;  /* text: window length */
+  /* npz: the arrays' names in the archive */
+  const char *xkey, *ykey;
 } DataSource;
 
 typedef enum ScheduleKind { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } ScheduleKind;

@@ -86,10 +86,13 @@ static void print_signature(FILE *out, const nnrt_func_desc *f, int ninputs, con
 }
 
 static void print_source(FILE *out, const char *what, const nnrt_source_desc *s) {
-  static const char *const kinds[] = {"none", "csv", "idx", "npy", "text"};
-  const char *kind = s->kind >= 0 && s->kind <= NNRT_DATA_TEXT ? kinds[s->kind] : "?";
-  fprintf(out, "  %-11s %s %s%s%s\n", what, kind, s->path ? s->path : "?", s->path2 ? "," : "",
+  static const char *const kinds[] = {"none", "csv", "idx", "npy", "text", "npz"};
+  const char *kind = s->kind >= 0 && s->kind <= NNRT_DATA_NPZ ? kinds[s->kind] : "?";
+  fprintf(out, "  %-11s %s %s%s%s", what, kind, s->path ? s->path : "?", s->path2 ? "," : "",
           s->path2 ? s->path2 : "");
+  if (s->kind == NNRT_DATA_NPZ)
+    fprintf(out, " (x = \"%s\", y = \"%s\")", s->xkey ? s->xkey : "?", s->ykey ? s->ykey : "?");
+  fputc('\n', out);
 }
 
 static void print_model(FILE *out, const nnrt_model_desc *d) {

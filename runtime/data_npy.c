@@ -1,7 +1,8 @@
-/* data_npy.c - a pair of .npy files, x and y, as a data set (see
- * nnrt_data.h). The files are read with nnrt_npy_read, so its checks (and
- * its messages, which name the file) come first; then the pair must agree
- * on the number of samples and the values are converted:
+/* data_npy.c - a pair of .npy files, x and y, or two arrays of a .npz
+ * archive, as a data set (see nnrt_data.h). The arrays are read with
+ * nnrt_npy_read or nnrt_npz_read, so their checks (and their messages,
+ * which name the file) come first; then the pair must agree on the number
+ * of samples and the values are converted:
  *
  *   x  f32 kept, f64 narrowed to f32, i32 kept (token ids); bool is
  *      refused. Float values must be finite.
@@ -105,64 +106,53 @@ static int64_t sample_shape(const nnrt_tensor *t, int *rank, int64_t *dims) {
   return size;
 }
 
-int nnrt_load_npy_pair(const char *x, const char *y, const nnrt_label_spec *ys, nnrt_dataset *out,
-                       char *err, size_t errlen) {
-  Ctx cx = {x ? x : "(null)", err, errlen};
-  Ctx cy = {y ? y : "(null)", err, errlen};
-  if (!x || !y || !ys || !out)
-    return nnrt_file_fail(&cx, NNRT_ERR_ARG, "%s is NULL",
-                          !x    ? "x path"
-                          : !y  ? "y path"
-                          : !ys ? "label spec"
-                                : "output");
-  memset(out, 0, sizeof *out);
-  int spec = nnrt_check_label_spec(&cy, ys);
-  if (spec != NNRT_OK)
-    return spec;
+/* The arrays' names in messages: their paths, or "data.npz: x.npy". */
+typedef struct Names {
+  Ctx x, y;
+  const char *xname; /* x as the message about y's count calls it */
+} Names;
 
-  nnrt_tensor tx = {0}, ty = {0};
+/* Takes tx and ty (read, not yet checked) into *out; frees what it does
+ * not keep. */
+static int from_tensors(const Names *nm, nnrt_tensor *tx, nnrt_tensor *ty,
+                        const nnrt_label_spec *ys, nnrt_dataset *out) {
+  const Ctx *cx = &nm->x, *cy = &nm->y;
   void *yv = NULL;
-  int rc = nnrt_npy_read(x, &tx, err, errlen);
-  if (rc != NNRT_OK)
-    return rc;
-  rc = nnrt_npy_read(y, &ty, err, errlen);
-  if (rc != NNRT_OK)
-    goto done;
-  if (tx.rank < 1) {
-    rc =
-        nnrt_file_fail(&cx, NNRT_ERR_SHAPE, "x is a scalar: expected an array [n, ...] of samples");
+  int rc = NNRT_OK;
+  if (tx->rank < 1) {
+    rc = nnrt_file_fail(cx, NNRT_ERR_SHAPE, "x is a scalar: expected an array [n, ...] of samples");
     goto done;
   }
-  if (ty.rank < 1) {
-    rc = nnrt_file_fail(&cy, NNRT_ERR_SHAPE, "y is a scalar: expected an array [n, ...] of labels");
+  if (ty->rank < 1) {
+    rc = nnrt_file_fail(cy, NNRT_ERR_SHAPE, "y is a scalar: expected an array [n, ...] of labels");
     goto done;
   }
-  if (tx.dims[0] == 0) {
-    rc = nnrt_file_fail(&cx, NNRT_ERR_FORMAT, "no samples (the first dim is 0)");
+  if (tx->dims[0] == 0) {
+    rc = nnrt_file_fail(cx, NNRT_ERR_FORMAT, "no samples (the first dim is 0)");
     goto done;
   }
-  if (ty.dims[0] != tx.dims[0]) {
-    rc = nnrt_file_fail(&cy, NNRT_ERR_SHAPE, "%" PRId64 " %s, but %s has %" PRId64 " %s",
-                        ty.dims[0], nnrt_plural(ty.dims[0], "label", "labels"), cx.path, tx.dims[0],
-                        nnrt_plural(tx.dims[0], "sample", "samples"));
+  if (ty->dims[0] != tx->dims[0]) {
+    rc = nnrt_file_fail(cy, NNRT_ERR_SHAPE, "%" PRId64 " %s, but %s has %" PRId64 " %s",
+                        ty->dims[0], nnrt_plural(ty->dims[0], "label", "labels"), nm->xname,
+                        tx->dims[0], nnrt_plural(tx->dims[0], "sample", "samples"));
     goto done;
   }
   int xr = 0, yr = 0;
   int64_t xd[NNRT_MAX_RANK] = {0}, yd[NNRT_MAX_RANK] = {0};
-  int64_t xs = sample_shape(&tx, &xr, xd), ysz = sample_shape(&ty, &yr, yd);
-  rc = convert_x(&cx, &tx, tx.dims[0] * xs);
+  int64_t xs = sample_shape(tx, &xr, xd), ysz = sample_shape(ty, &yr, yd);
+  rc = convert_x(cx, tx, tx->dims[0] * xs);
   if (rc != NNRT_OK)
     goto done;
-  rc = convert_y(&cy, &ty, ty.dims[0] * ysz, ys, &yv);
+  rc = convert_y(cy, ty, ty->dims[0] * ysz, ys, &yv);
   if (rc != NNRT_OK)
     goto done;
-  out->n = tx.dims[0];
-  out->x_dtype = tx.dtype;
+  out->n = tx->dims[0];
+  out->x_dtype = tx->dtype;
   out->x_rank = xr;
   memcpy(out->x_dims, xd, sizeof xd);
   out->x_size = xs;
-  out->x = tx.data;
-  tx.data = NULL;
+  out->x = tx->data;
+  tx->data = NULL;
   out->y_dtype = ys->dtype;
   out->y_rank = yr;
   memcpy(out->y_dims, yd, sizeof yd);
@@ -171,7 +161,63 @@ int nnrt_load_npy_pair(const char *x, const char *y, const nnrt_label_spec *ys, 
   yv = NULL;
 done:
   free(yv);
-  nnrt_tensor_free(&tx);
+  nnrt_tensor_free(tx);
+  nnrt_tensor_free(ty);
+  return rc;
+}
+
+int nnrt_load_npy_pair(const char *x, const char *y, const nnrt_label_spec *ys, nnrt_dataset *out,
+                       char *err, size_t errlen) {
+  Names nm = {{x ? x : "(null)", err, errlen}, {y ? y : "(null)", err, errlen}, x};
+  if (!x || !y || !ys || !out)
+    return nnrt_file_fail(&nm.x, NNRT_ERR_ARG, "%s is NULL",
+                          !x    ? "x path"
+                          : !y  ? "y path"
+                          : !ys ? "label spec"
+                                : "output");
+  memset(out, 0, sizeof *out);
+  int rc = nnrt_check_label_spec(&nm.y, ys);
+  if (rc != NNRT_OK)
+    return rc;
+  nnrt_tensor tx = {0}, ty = {0};
+  rc = nnrt_npy_read(x, &tx, err, errlen);
+  if (rc != NNRT_OK)
+    return rc;
+  rc = nnrt_npy_read(y, &ty, err, errlen);
+  if (rc != NNRT_OK) {
+    nnrt_tensor_free(&tx);
+    return rc;
+  }
+  return from_tensors(&nm, &tx, &ty, ys, out);
+}
+
+int nnrt_load_npz(const char *path, const char *xkey, const char *ykey, const nnrt_label_spec *ys,
+                  nnrt_dataset *out, char *err, size_t errlen) {
+  Ctx c = {path ? path : "(null)", err, errlen};
+  if (!path || !xkey || !ykey || !ys || !out)
+    return nnrt_file_fail(&c, NNRT_ERR_ARG, "%s is NULL",
+                          !path   ? "path"
+                          : !xkey ? "x key"
+                          : !ykey ? "y key"
+                          : !ys   ? "label spec"
+                                  : "output");
+  memset(out, 0, sizeof *out);
+  char *xname = nnrt_npz_member_name(path, xkey), *yname = nnrt_npz_member_name(path, ykey);
+  Names nm = {{xname, err, errlen}, {yname, err, errlen}, NULL};
+  nnrt_tensor tx = {0}, ty = {0};
+  int rc = !xname || !yname ? nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory")
+                            : nnrt_check_label_spec(&nm.y, ys);
+  if (rc == NNRT_OK)
+    rc = nnrt_npz_read(path, xkey, &tx, err, errlen);
+  if (rc == NNRT_OK)
+    rc = nnrt_npz_read(path, ykey, &ty, err, errlen);
+  if (rc == NNRT_OK) {
+    nm.xname = xname + strlen(path) + 2; /* "x.npy" without the path */
+    rc = from_tensors(&nm, &tx, &ty, ys, out);
+  }
+  nnrt_tensor_free(&tx); /* when a read failed; from_tensors frees both */
   nnrt_tensor_free(&ty);
+  free(xname);
+  free(yname);
   return rc;
 }

@@ -1,13 +1,15 @@
 /* fileio.h - what the runtime's file readers and loops share (internal;
  * not part of the public API): error messages formatted into the caller's
- * buffer ("path: problem" for files), and reading a whole file with
- * checked sizes. */
+ * buffer ("path: problem" for files), reading a whole file with checked
+ * sizes, and the .npy parser for readers of archives that hold .npy
+ * members. */
 #ifndef NNRT_FILEIO_H
 #define NNRT_FILEIO_H
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct nnrt_file_ctx {
   const char *path;
@@ -32,5 +34,17 @@ __attribute__((format(printf, 3, 4))) int nnrt_file_fail(const nnrt_file_ctx *c,
 /* Reads the whole file into *buf (malloc'd, NUL-terminated at (*buf)[*len]).
  * Errors: cannot open, is a directory, cannot read, out of memory. */
 int nnrt_file_read_all(const nnrt_file_ctx *c, unsigned char **buf, size_t *len);
+
+struct nnrt_tensor;
+
+/* nnrt_npy_read's parser on an open stream positioned at the magic. size:
+ * how many bytes of fp the array may use from there, so that a header's
+ * claim is checked before anything is allocated for it (-1: the rest of
+ * fp's file, when it is a regular file). Messages start with c->path. */
+int nnrt_npy_read_stream(const nnrt_file_ctx *c, FILE *fp, int64_t size, struct nnrt_tensor *out);
+
+/* "<path>: <key>.npy", what messages about a member of a .npz call it
+ * (malloc'd; NULL when out of memory). */
+char *nnrt_npz_member_name(const char *path, const char *key);
 
 #endif

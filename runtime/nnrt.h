@@ -153,6 +153,16 @@ int nnrt_npy_read(const char *path, nnrt_tensor *out, char *err, size_t errlen);
  * written. */
 int nnrt_npy_write(const char *path, const nnrt_tensor *t, char *err, size_t errlen);
 
+/* ---- .npz archives (np.savez, np.savez_compressed) ----------------------
+ * Reads the array `key` (the member KEY.npy) as nnrt_npy_read reads a .npy
+ * file. Members may be stored or deflated; their CRC-32 and sizes are
+ * checked. Errors name the file ("data.npz: ...") and the member
+ * ("data.npz: x.npy: ..."): not a ZIP archive or truncated, no such array
+ * (the message lists those there are), another compression method,
+ * encryption, a CRC mismatch, sizes that do not fit the file, ZIP64
+ * archives (over 4 GiB, which are not supported), and every .npy problem. */
+int nnrt_npz_read(const char *path, const char *key, nnrt_tensor *out, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

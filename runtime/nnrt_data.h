@@ -97,6 +97,14 @@ int nnrt_load_idx(const char *images, const char *labels, double scale, const nn
 int nnrt_load_npy_pair(const char *x, const char *y, const nnrt_label_spec *ys, nnrt_dataset *out,
                        char *err, size_t errlen);
 
+/* ---- .npz archive --------------------------------------------------------
+ * The arrays xkey and ykey of one archive (np.savez(path, x=..., y=...)
+ * names them "x" and "y"), read with nnrt_npz_read and then taken as
+ * nnrt_load_npy_pair takes its two files; messages about an array name it
+ * as "path: KEY.npy". */
+int nnrt_load_npz(const char *path, const char *xkey, const char *ykey, const nnrt_label_spec *ys,
+                  nnrt_dataset *out, char *err, size_t errlen);
+
 /* ---- text as characters ------------------------------------------------
  * The file's bytes become tokens: the distinct bytes of the whole file
  * sorted, token i = vocab[i] (vocab has vocab_size bytes and a '\0' after

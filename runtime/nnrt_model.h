@@ -40,7 +40,7 @@ extern "C" {
 
 /* Bumped whenever a descriptor structure changes; nnrt_model_create refuses
  * a descriptor of another version (an object compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 1, NNRT_DIM_SYMS = 4 };
+enum { NNRT_MODEL_ABI = 2, NNRT_DIM_SYMS = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -113,18 +113,20 @@ typedef enum nnrt_data_kind {
   NNRT_DATA_CSV,
   NNRT_DATA_IDX,
   NNRT_DATA_NPY,
-  NNRT_DATA_TEXT
+  NNRT_DATA_TEXT,
+  NNRT_DATA_NPZ
 } nnrt_data_kind;
 
 /* A data source as the data section gives it (see nnrt_data.h). */
 typedef struct nnrt_source_desc {
   int32_t kind;      /* nnrt_data_kind */
-  const char *path;  /* csv, text; idx images; npy x */
+  const char *path;  /* csv, text, npz; idx images; npy x */
   const char *path2; /* idx labels; npy y; or NULL */
   int32_t has_label, label, header, nfeatures;
   const int32_t *features; /* NULL: every column but the label */
   double scale;            /* 0: none */
   int64_t seq;             /* text: window length */
+  const char *xkey, *ykey; /* npz: the arrays' names in the archive; else NULL */
 } nnrt_source_desc;
 
 typedef struct nnrt_train_desc {

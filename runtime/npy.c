@@ -9,9 +9,9 @@
  * The reader trusts nothing in the file: the header is parsed as a small
  * grammar (keys in any order, either quote, a trailing comma, () for a
  * scalar) with a size cap; every size is checked for overflow; and the data
- * length is compared with the file size before anything is allocated for it,
- * so a hostile header cannot make us allocate terabytes. Every message
- * starts with the path.
+ * length is compared with the file size (or, for a member of a .npz, its
+ * size; see npz.c) before anything is allocated for it, so a hostile header
+ * cannot make us allocate terabytes. Every message starts with the path.
  */
 #include "fileio.h"
 #include "nnrt.h"
@@ -272,11 +272,16 @@ static int read_prelude(const NpyCtx *c, FILE *fp, char **text, size_t *len) {
   return NNRT_OK;
 }
 
-/* Bytes left after the header if fp is a regular file, else -1. */
-static int64_t bytes_left(FILE *fp) {
+/* Bytes left after the header: up to `end` (an offset in fp) when that is
+ * known, else to the end of fp's file if it is a regular one, else -1. */
+static int64_t bytes_left(FILE *fp, int64_t end) {
   struct stat st;
   long pos = ftell(fp);
-  if (pos < 0 || fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
+  if (pos < 0)
+    return -1;
+  if (end >= 0)
+    return end > pos ? end - pos : 0;
+  if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
     return -1;
   return st.st_size > pos ? (int64_t)st.st_size - pos : 0;
 }
@@ -295,15 +300,15 @@ static int narrow_i64(const NpyCtx *c, unsigned char *buf, int64_t numel) {
   return NNRT_OK;
 }
 
-static int read_data(const NpyCtx *c, FILE *fp, const Header *h, nnrt_dtype dt, size_t file_size,
-                     nnrt_tensor *out) {
+static int read_data(const NpyCtx *c, FILE *fp, int64_t end, const Header *h, nnrt_dtype dt,
+                     size_t file_size, nnrt_tensor *out) {
   nnrt_tensor t = {.dtype = dt, .rank = h->rank};
   memcpy(t.dims, h->dims, sizeof t.dims);
   int64_t numel = nnrt_tensor_numel(&t);
   if (numel < 0 || (uint64_t)numel > SIZE_MAX / file_size)
     return nnrt_file_fail(c, NNRT_ERR_FORMAT, "shape has too many elements");
   size_t bytes = (size_t)numel * file_size;
-  int64_t left = bytes_left(fp);
+  int64_t left = bytes_left(fp, end);
   if (left >= 0 && (uint64_t)left < bytes)
     return nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated data: expected %zu bytes, found %" PRId64,
                           bytes, left);
@@ -337,7 +342,7 @@ static int read_data(const NpyCtx *c, FILE *fp, const Header *h, nnrt_dtype dt, 
   return NNRT_OK;
 }
 
-static int read_file(const NpyCtx *c, FILE *fp, nnrt_tensor *out) {
+static int read_file(const NpyCtx *c, FILE *fp, int64_t end, nnrt_tensor *out) {
   char *text = NULL;
   size_t len = 0;
   int rc = read_prelude(c, fp, &text, &len);
@@ -356,7 +361,15 @@ static int read_file(const NpyCtx *c, FILE *fp, nnrt_tensor *out) {
   /* Rank 0 and 1 are laid out the same in either order. */
   if (h.fortran && h.rank > 1)
     return nnrt_file_fail(c, NNRT_ERR_FORMAT, "Fortran-order arrays are not supported");
-  return read_data(c, fp, &h, dt, file_size, out);
+  return read_data(c, fp, end, &h, dt, file_size, out);
+}
+
+int nnrt_npy_read_stream(const nnrt_file_ctx *c, FILE *fp, int64_t size, nnrt_tensor *out) {
+  memset(out, 0, sizeof *out);
+  long start = size >= 0 ? ftell(fp) : 0;
+  if (start < 0)
+    return nnrt_file_fail(c, NNRT_ERR_IO, "cannot tell the position: %s", strerror(errno));
+  return read_file(c, fp, size >= 0 ? start + size : -1, out);
 }
 
 int nnrt_npy_read(const char *path, nnrt_tensor *out, char *err, size_t errlen) {
@@ -372,7 +385,7 @@ int nnrt_npy_read(const char *path, nnrt_tensor *out, char *err, size_t errlen) 
     fclose(fp);
     return nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");
   }
-  int rc = read_file(&c, fp, out);
+  int rc = nnrt_npy_read_stream(&c, fp, -1, out);
   fclose(fp);
   return rc;
 }

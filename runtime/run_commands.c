@@ -37,10 +37,12 @@ __attribute__((format(printf, 2, 3))) static int fail(const Run *r, const char *
   return 1;
 }
 
-/* "a,b" -> two paths (idx, npy); one path replaces the first. */
+/* "a,b" -> two paths (idx, npy); one path replaces the first. An npz
+ * source has one file, so its path is all of it (a comma included) and
+ * its array names stay. */
 static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
   const char *comma = strchr(data, ',');
-  if (!comma) {
+  if (!comma || s->kind == NNRT_DATA_NPZ) {
     s->path = data;
     return true;
   }
@@ -125,6 +127,8 @@ static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnr
     return nnrt_load_npy_pair(s->path, s->path2, ys, d, err, errlen);
   case NNRT_DATA_TEXT:
     return nnrt_load_text(s->path, s->seq, d, err, errlen);
+  case NNRT_DATA_NPZ:
+    return nnrt_load_npz(s->path, s->xkey, s->ykey, ys, d, err, errlen);
   }
   return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
 }

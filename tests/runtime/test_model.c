@@ -541,7 +541,7 @@ static void test_bad_desc(const Model *good) {
   b.d.params = b.params;
   b.d.funcs = b.funcs;
   b.d.abi = NNRT_MODEL_ABI + 1;
-  check_bad_desc(&b, "ABI version 2");
+  check_bad_desc(&b, "ABI version 3");
   b.d.abi = NNRT_MODEL_ABI;
   b.d.size -= 8;
   check_bad_desc(&b, "bytes, but this runtime's are");

@@ -34,22 +34,23 @@ typedef struct RunOptions {
 } RunOptions;
 
 static void run_usage(FILE *out) {
-  fputs("usage: nnc run FILE.nn [options]\n"
-        "  trains the model as its data and train sections say\n"
-        "  --model NAME        the model to run (default: the file's only or last model)\n"
-        "  --epochs N --batch N --lr X --seed N   override the sections\n"
-        "  --data PATH         another data file (idx/npy: IMAGES,LABELS or X,Y)\n"
-        "  --checkpoint PATH   save a safetensors checkpoint here (each epoch, Ctrl-C)\n"
-        "  --resume            continue from --checkpoint\n"
-        "  --eval              evaluate the --checkpoint on the validation data\n"
-        "  --predict FILE      run predict (or forward) on FILE (.csv or .npy) with the\n"
-        "                      --checkpoint's weights; -o OUT.npy|.csv, else stdout\n"
-        "  --threads N         threads for kernels and BLAS (default: all CPUs)\n"
-        "  --progress / --no-progress   progress bar (default: when on a terminal)\n"
-        "  -O0..-O3, --no-fuse code generation\n"
-        "  --emit=ir|fused-ir|llvm  print the compiled training step and stop\n"
-        "The last line of a training run is 'result: key=value ...'.\n",
-        out);
+  fputs(
+      "usage: nnc run FILE.nn [options]\n"
+      "  trains the model as its data and train sections say\n"
+      "  --model NAME        the model to run (default: the file's only or last model)\n"
+      "  --epochs N --batch N --lr X --seed N   override the sections\n"
+      "  --data PATH         another data file (idx/npy: IMAGES,LABELS or X,Y; npz: one archive)\n"
+      "  --checkpoint PATH   save a safetensors checkpoint here (each epoch, Ctrl-C)\n"
+      "  --resume            continue from --checkpoint\n"
+      "  --eval              evaluate the --checkpoint on the validation data\n"
+      "  --predict FILE      run predict (or forward) on FILE (.csv or .npy) with the\n"
+      "                      --checkpoint's weights; -o OUT.npy|.csv, else stdout\n"
+      "  --threads N         threads for kernels and BLAS (default: all CPUs)\n"
+      "  --progress / --no-progress   progress bar (default: when on a terminal)\n"
+      "  -O0..-O3, --no-fuse code generation\n"
+      "  --emit=ir|fused-ir|llvm  print the compiled training step and stop\n"
+      "The last line of a training run is 'result: key=value ...'.\n",
+      out);
 }
 
 static bool parse_i64(const char *flag, const char *v, int64_t lo, int64_t *out) {

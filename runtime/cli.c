@@ -137,7 +137,8 @@ static void print_help(const Cli *c, const nnrt_model_desc *d) {
   print_model(out, d);
   fprintf(out,
           "options:\n"
-          "  --data PATH        train, eval: another data file (idx/npy: IMAGES,LABELS or X,Y)\n"
+          "  --data PATH        train, eval: another data file (idx/npy: IMAGES,LABELS or X,Y; "
+          "npz: one archive)\n"
           "  --epochs N         train: epochs (default %lld)\n"
           "  --batch N          train: batch size (default %lld)\n"
           "  --lr X             train: learning rate (default %g)\n"

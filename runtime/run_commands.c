@@ -419,12 +419,16 @@ static void *convert(const nnrt_tensor *t, int64_t n, nnrt_dtype want) {
 }
 
 /* The rows to predict, as in the data file (unscaled): a .npy array
- * [N, ...] or a CSV of features only, as `want` elements. */
-static bool read_inputs(const char *path, nnrt_dtype want, nnrt_dataset *d, char *err,
-                        size_t errlen) {
+ * [N, ...], the array `xkey` (default "x") of a .npz archive, or a CSV of
+ * features only, as `want` elements. */
+static bool read_inputs(const char *path, const char *xkey, nnrt_dtype want, nnrt_dataset *d,
+                        char *err, size_t errlen) {
   nnrt_tensor t = {0};
   if (ends_with(path, ".npy")) {
     if (nnrt_npy_read(path, &t, err, errlen))
+      return false;
+  } else if (ends_with(path, ".npz")) {
+    if (nnrt_npz_read(path, xkey ? xkey : "x", &t, err, errlen))
       return false;
   } else {
     nnrt_csv_options co = {.has_label = false};
@@ -441,19 +445,22 @@ static bool read_inputs(const char *path, nnrt_dtype want, nnrt_dataset *d, char
     nnrt_tensor_free(&t);
     return false;
   }
+  *d = (nnrt_dataset){.n = t.dims[0], .x_dtype = want, .x_rank = t.rank - 1, .x_size = 1};
+  for (int i = 1; i < t.rank; i++)
+    d->x_size *= d->x_dims[i - 1] = t.dims[i];
+  /* The shape is taken first: converting frees t, which forgets it (the
+   * f64 arrays NumPy writes by default were read as rows of one value). */
   int64_t n = nnrt_tensor_numel(&t);
   void *x = t.dtype == want ? t.data : convert(&t, n, want);
   if (x != t.data)
     nnrt_tensor_free(&t);
   if (!x) {
+    *d = (nnrt_dataset){0};
     snprintf(err, errlen, "%s: out of memory, or values that are not %s", path,
              want == NNRT_I32 ? "integers in i32" : "numbers");
     return false;
   }
-  *d = (nnrt_dataset){.n = t.dims[0], .x_dtype = want, .x_rank = t.rank - 1, .x = x};
-  d->x_size = 1;
-  for (int i = 1; i < t.rank; i++)
-    d->x_size *= d->x_dims[i - 1] = t.dims[i];
+  d->x = x;
   return true;
 }
 
@@ -539,7 +546,8 @@ int nnrt_run_predict(nnrt_model *m, const nnrt_run_options *o) {
   nnrt_dataset in = {0};
   int64_t want = nnrt_arg_sample_numel(&f->inputs[0]);
   int rc = 1;
-  if (!read_inputs(o->predict, (nnrt_dtype)f->inputs[0].dtype, &in, err, sizeof err))
+  const char *xkey = r.cfg.source.kind == NNRT_DATA_NPZ ? r.cfg.source.xkey : NULL;
+  if (!read_inputs(o->predict, xkey, (nnrt_dtype)f->inputs[0].dtype, &in, err, sizeof err))
     fail(&r, "%s", err);
   else if (want >= 0 && want != in.x_size)
     fail(&r, "%s: each row has %lld values, but %s takes %lld", o->predict, (long long)in.x_size,

@@ -142,6 +142,8 @@ typedef struct nnrt_train_config {
   bool shuffle;
   nnrt_optimizer opt;
   const char *checkpoint;   /* NULL: none written */
+  const char *best;         /* with a validation set: also written at the end of each epoch
+                               whose val loss is the lowest so far; NULL: not kept */
   int64_t checkpoint_every; /* also every this many steps (0: only at epoch ends) */
   bool resume;              /* load `checkpoint` first and go on from its state */
   int64_t patience;         /* stop after this many epochs without a lower val loss; 0 = never;
@@ -175,8 +177,10 @@ enum { NNRT_ERR_NONFINITE = 6 }; /* the loss became NaN or Inf */
  * may be short; c->opt.total_steps is set (on a copy) to epochs * batches
  * per epoch. With c->resume the checkpoint must exist. A checkpoint is
  * written after every epoch (and every checkpoint_every steps) when
- * c->checkpoint is set. A NaN or Inf loss stops with NNRT_ERR_NONFINITE and
- * "loss is nan at step S (epoch E, batch B); stopped without saving"
+ * c->checkpoint is set, and to c->best after an epoch that lowered the
+ * validation loss (a whole checkpoint, resumable like the other, so after an
+ * early stop it holds the parameters of the best epoch). A NaN or Inf loss stops with
+ * NNRT_ERR_NONFINITE and "loss is nan at step S (epoch E, batch B); stopped without saving"
  * (1-based), without writing a checkpoint. The log gets one line per epoch
  * (or a progress bar that the epoch line replaces) and a line for an early
  * stop or an interrupt; the caller prints any summary. */

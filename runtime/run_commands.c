@@ -276,7 +276,22 @@ static void print_result(const char *model, const nnrt_train_result *r) {
                             : "");
 }
 
+/* Where the best epoch's checkpoint goes beside `path`: ck.safetensors ->
+ * ck.best.safetensors (other names get ".best"); malloc'd. */
+static char *best_path(const char *path) {
+  static const char ext[] = ".safetensors";
+  size_t n = strlen(path), e = sizeof ext - 1;
+  size_t stem = n > e && !strcmp(path + n - e, ext) ? n - e : n;
+  char *best = malloc(n + sizeof ".best");
+  if (best)
+    sprintf(best, "%.*s.best%s", (int)stem, path, path + stem);
+  return best;
+}
+
 static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
+  char *best = NULL;
+  if (r->o->checkpoint && val->n > 0 && !(best = best_path(r->o->checkpoint)))
+    return fail(r, "out of memory");
   CallCtx cx = {r->m, train};
   nnrt_model_io io = io_with(&cx);
   const nnrt_train_desc *c = &r->cfg;
@@ -286,6 +301,7 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
                           .shuffle = c->shuffle,
                           .opt = nnrt_model_optimizer(c),
                           .checkpoint = r->o->checkpoint,
+                          .best = best,
                           .checkpoint_every = c->checkpoint_every,
                           .resume = r->o->resume,
                           .patience = c->patience,
@@ -299,6 +315,7 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
   nnrt_train_result res = {0};
   char err[1024] = "";
   int rc = nnrt_train(&io, &tc, train, val, &res, err, sizeof err);
+  free(best);
   /* timeout(1) and terminals may deliver a second SIGINT moments after the
      first; once interrupted, keep absorbing them so the clean exit that
      follows is not turned into death by signal. */

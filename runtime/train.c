@@ -680,13 +680,12 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
     res.has_val = has_val;
     res.val_loss = vloss;
     res.val_acc = vacc;
-    if (has_val) {
-      if (vloss < st.best_val_loss) {
-        st.best_val_loss = vloss;
-        st.bad_epochs = 0;
-      } else {
-        st.bad_epochs++;
-      }
+    const bool improved = has_val && vloss < st.best_val_loss;
+    if (improved) {
+      st.best_val_loss = vloss;
+      st.bad_epochs = 0;
+    } else if (has_val) {
+      st.bad_epochs++;
     }
     st.loss_sum = 0;
     st.correct = st.seen = 0;
@@ -694,9 +693,13 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
     st.batch = 0;
     if (c->checkpoint && (rc = save_ckpt(m, c, &st, err, errlen)))
       goto out;
+    if (improved && c->best &&
+        (rc = nnrt_checkpoint_save(c->best, m, &st, c->meta, c->nmeta, err, errlen)))
+      goto out;
     if (c->patience > 0 && has_val && st.bad_epochs >= c->patience && st.epoch < c->epochs) {
       res.stopped_early = true;
-      progress_line(&pg, "early stop: no better val_loss for %" PRId64 " epochs", st.bad_epochs);
+      progress_line(&pg, "early stop: no better val_loss for %" PRId64 " epochs%s%s", st.bad_epochs,
+                    c->best ? "; the best epoch is in " : "", c->best ? c->best : "");
       break;
     }
     if (c->interrupt && *c->interrupt && st.epoch < c->epochs) {

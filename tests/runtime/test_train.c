@@ -826,6 +826,26 @@ static void test_early_stop(void) {
   CHECK(l.n == 5);
   toy_free(t);
 
+  /* c.best: the epoch with the lowest val loss (the second, 0.9) is kept
+   * as a whole checkpoint, and the stop line says where. */
+  char best[4096];
+  snprintf(best, sizeof best, "%s", in_dir("early.best.ckpt"));
+  c.best = best;
+  t = toy_new(0);
+  t->val_script = script;
+  t->nval_script = 6;
+  rewind(log);
+  CHECKF(run(t, &c, &tr, &va, &r, err, sizeof err) == NNRT_OK, "%s", err);
+  CHECK(r.stopped_early && r.epochs == 5);
+  CHECK(file_contains(log, "; the best epoch is in "));
+  nnrt_train_state kept;
+  CHECKF(nnrt_checkpoint_load(best, &t->io, &kept, err, sizeof err) == NNRT_OK, "%s", err);
+  CHECK(kept.epoch == 2 && kept.step == 14 && kept.best_val_loss == (double)(float)0.9);
+  CHECKF(nnrt_checkpoint_load(c.checkpoint, &t->io, &kept, err, sizeof err) == NNRT_OK, "%s", err);
+  CHECK(kept.epoch == 5 && kept.bad_epochs == 3);
+  toy_free(t);
+  c.best = NULL;
+
   /* Resuming a run that stopped early stops again at once. */
   t = toy_new(0);
   c.resume = true;

@@ -1,9 +1,11 @@
 """Checks an `nnc run` log of a run with `patience = P` that stopped early:
 the last P epochs' validation losses are all above the best before them,
 and the epoch before those P is that best (so the run stopped as soon as it
-should have and not later). Prints what it found.
+should have and not later). With BEST_EVAL, an `nnc run --eval` log of the
+best-epoch checkpoint, also that its loss is that best validation loss.
+Prints what it found.
 
-usage: check_early_stop.py LOG P"""
+usage: check_early_stop.py LOG P [BEST_EVAL]"""
 import re
 import sys
 
@@ -20,3 +22,8 @@ if val[-patience - 1] != best_before:
     sys.exit("should have stopped earlier: %s" % val)
 print("stopped after %d epochs, %d without a better val_loss than %.4f"
       % (len(val), patience, best_before))
+if len(sys.argv) > 3:
+    got = float(re.search(r"^eval: .* loss=([0-9.]+)", open(sys.argv[3]).read(), re.M).group(1))
+    if abs(got - best_before) > 1e-4 * best_before + 1e-4:
+        sys.exit("the best checkpoint evaluates to %r, the best val_loss was %r" % (got, best_before))
+    print("the best checkpoint evaluates to the best val_loss")

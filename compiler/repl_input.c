@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "repl_interrupt.h"
 #include "repl_scan.h"
 
 enum { HISTORY_MAX = 1000 };
@@ -76,6 +77,7 @@ void repl_input_open(ReplInput *in, Repl *session) {
   in->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
   if (!in->tty)
     return;
+  repl_interrupt_install();
   completion_session = session;
   rl_readline_name = "nnc";
   rl_attempted_completion_function = complete;
@@ -88,6 +90,8 @@ void repl_input_open(ReplInput *in, Repl *session) {
 }
 
 void repl_input_close(ReplInput *in) {
+  if (in->tty)
+    repl_interrupt_remove();
   if (in->history) {
     write_history(in->history);
     history_truncate_file(in->history, HISTORY_MAX);
@@ -123,10 +127,24 @@ static char *append_line(char *text, const char *line) {
   return t;
 }
 
+/* Ctrl-C while typing: the input so far is dropped and a fresh prompt
+ * comes, as in a shell. */
+static char *abandon(char *text) {
+  free(text);
+  fputs("\n", stdout);
+  fflush(stdout);
+  return strdup("");
+}
+
 char *repl_input_read(ReplInput *in) {
   char *text = NULL;
+  repl_interrupt_take(); /* one pressed while the last input ran is spent */
   for (;;) {
     char *line = read_line(in, text != NULL);
+    if (in->tty && repl_interrupt_take()) {
+      free(line);
+      return abandon(text);
+    }
     if (!line)
       return text; /* an unfinished input at the end is still evaluated */
     text = append_line(text, line);

@@ -1,6 +1,8 @@
 /* repl_train.c - :train, :save and :restore; see repl_train.h. */
 #include "repl_train.h"
 
+#include "repl_interrupt.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,7 @@ static bool parse_steps(Repl *r, const char *s, long long *n) {
   errno = 0;
   *n = strtoll(s, &end, 10);
   if (errno || *end || end == s || *n < 1 || *n > 100000000) {
-    fprintf(r->err, "error: STEPS must be a whole number from 1, got '%s'\n", s);
+    fprintf(r->err, "error: STEPS must be a whole number from 1 to 100000000, got '%s'\n", s);
     return false;
   }
   return true;
@@ -83,8 +85,16 @@ bool repl_train(Repl *r, const char *args) {
   for (long long i = 0; ok && i < n; i++) {
     float loss;
     ok = step(r, h, &loss);
-    if (ok && (i % every == 0 || i == n - 1))
+    bool stop = ok && repl_interrupt_take();
+    if (stop)
+      fputs("\n", r->out); /* past the ^C the terminal echoed */
+    if (ok && (i % every == 0 || i == n - 1 || stop))
       fprintf(r->out, "step %lld loss %.6f\n", (long long)h->m->steps, (double)loss);
+    if (stop) {
+      fprintf(r->out, "interrupted after %lld of %lld steps; the weights are those of step %lld\n",
+              i + 1, n, (long long)h->m->steps);
+      break;
+    }
   }
   free(copy);
   return ok;

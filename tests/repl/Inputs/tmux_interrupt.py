@@ -22,7 +22,7 @@ def screen():
     return tmux("capture-pane", "-p", "-t", "repl", "-S", "-200")
 
 
-def wait_for(text, count=1, seconds=30):
+def wait_for(text, count=1, seconds=60):
     deadline = time.time() + seconds
     while time.time() < deadline:
         if screen().count(text) >= count:

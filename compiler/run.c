@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,8 +103,9 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
         o->threads = (int)(n > 4096 ? 4096 : n);
     } else if (!strcmp(a, "--lr")) {
       char *end;
-      if (!next || (o->lr = strtod(next, &end), end == next || *end || !(o->lr > 0))) {
-        fprintf(stderr, "nnc: error: --lr expects a positive number\n");
+      if (!next ||
+          (o->lr = strtod(next, &end), end == next || *end || !(o->lr > 0) || !isfinite(o->lr))) {
+        fprintf(stderr, "nnc: error: --lr expects a positive finite number\n");
         return 2;
       }
       o->has_lr = true;

@@ -12,6 +12,7 @@
 #include "model_impl.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,8 +191,8 @@ static bool number_flag(Cli *c, const char *a, const char *v) {
   int64_t n;
   if (!strcmp(a, "--lr")) {
     char *end;
-    if (!v || (o->lr = strtod(v, &end), end == v || *end || !(o->lr > 0)))
-      return usage_error(c, "--lr expects a positive number"), false;
+    if (!v || (o->lr = strtod(v, &end), end == v || *end || !(o->lr > 0) || !isfinite(o->lr)))
+      return usage_error(c, "--lr expects a positive finite number"), false;
     return true;
   }
   if (!parse_i64(c, a, v, !strcmp(a, "--seed") ? 0 : 1, &n))

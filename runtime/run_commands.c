@@ -37,22 +37,27 @@ __attribute__((format(printf, 2, 3))) static int fail(const Run *r, const char *
   return 1;
 }
 
-/* "a,b" -> two paths (idx, npy); one path replaces the first. An npz
- * source has one file, so its path is all of it (a comma included) and
- * its array names stay. */
+/* For idx and npy, "a,b" -> two paths and one path replaces the first.
+ * The other kinds read one file, so the path is all of it (a comma
+ * included; an npz source keeps its array names). */
 static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
-  const char *comma = strchr(data, ',');
-  if (!comma || s->kind == NNRT_DATA_NPZ) {
+  bool two_files = s->kind == NNRT_DATA_IDX || s->kind == NNRT_DATA_NPY;
+  const char *comma = two_files ? strchr(data, ',') : NULL;
+  if (!comma) {
     s->path = data;
-    return true;
+  } else {
+    size_t n = (size_t)(comma - data);
+    if (!(r->first_path = malloc(n + 1)))
+      return fail(r, "out of memory"), false;
+    memcpy(r->first_path, data, n);
+    r->first_path[n] = 0;
+    s->path = r->first_path;
+    s->path2 = comma + 1;
   }
-  size_t n = (size_t)(comma - data);
-  if (!(r->first_path = malloc(n + 1)))
-    return false;
-  memcpy(r->first_path, data, n);
-  r->first_path[n] = 0;
-  s->path = r->first_path;
-  s->path2 = comma + 1;
+  if (!*s->path || (comma && (!*s->path2 || strchr(s->path2, ','))))
+    return fail(r, "--data '%s': expected %s", data,
+                two_files ? "PATH or FIRST,SECOND (two non-empty paths)" : "a non-empty path"),
+           false;
   return true;
 }
 
@@ -70,7 +75,7 @@ static bool run_init(Run *r, nnrt_model *m, const nnrt_run_options *o) {
   if (o->has_seed)
     r->cfg.seed = o->seed;
   if (o->data && !override_paths(r, &r->cfg.source, o->data))
-    return fail(r, "out of memory"), false;
+    return false;
   return true;
 }
 

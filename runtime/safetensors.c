@@ -861,6 +861,8 @@ int nnrt_safetensors_check_writable(const char *path, char *err, size_t errlen) 
   Ctx c = {path ? path : "(null)", err, errlen};
   if (!path)
     return nnrt_file_fail(&c, NNRT_ERR_ARG, "path is NULL");
+  if (!*path)
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "the checkpoint path is empty");
   struct stat st;
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
     return nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");

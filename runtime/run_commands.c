@@ -54,10 +54,13 @@ static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
     s->path = r->first_path;
     s->path2 = comma + 1;
   }
-  if (!*s->path || (comma && (!*s->path2 || strchr(s->path2, ','))))
+  if (!*s->path || (comma && (!*s->path2 || strchr(s->path2, ',')))) {
+    free(r->first_path); /* run_init's callers do not run_done after a failure */
+    r->first_path = NULL;
     return fail(r, "--data '%s': expected %s", data,
                 two_files ? "PATH or FIRST,SECOND (two non-empty paths)" : "a non-empty path"),
            false;
+  }
   return true;
 }
 

@@ -4,16 +4,19 @@
 #   1. scripts/install-deps.sh (a no-op when everything is installed)
 #   2. build/       normal build (warnings are errors), whole lit suite
 #   3. build-asan/  ASan+UBSan build, whole lit suite again
-#   4. build-fuzz/  clang-19 + libFuzzer build of tests/fuzz/fuzz_frontend.c,
-#                   fuzzed for 60 s from a corpus of every *.nn in the repo
-#                   (copied to a temporary directory; repo files untouched)
+#   4. build-fuzz/  clang-19 + libFuzzer builds of tests/fuzz/: fuzz_frontend
+#                   for 60 s from a corpus of every *.nn in the repo, and
+#                   fuzz_readers (the runtime's data and checkpoint readers)
+#                   for 30 s from seeds tests/fuzz/make_reader_seeds.py
+#                   writes (corpora in temporary directories; repo untouched)
 #
 # The last line of output is "N passed, N failed": lit tests of both suites
-# plus the fuzz run as one test (a failed build or an unusable lit run counts
-# as one failure). Exits non-zero when anything failed.
+# plus each fuzz run as one test (a failed build or an unusable lit run
+# counts as one failure). Exits non-zero when anything failed.
 #
 # Usage: scripts/test.sh [--no-asan] [--no-fuzz]
 # Environment: NNC_JOBS (default 2), NNC_FUZZ_SECONDS (default 60),
+#              NNC_FUZZ_READERS_SECONDS (default 30),
 #              NNC_LIT_TIMEOUT (seconds for one lit run, default 900).
 set -euo pipefail
 
@@ -22,6 +25,7 @@ root=$(pwd)
 
 jobs=${NNC_JOBS:-2}
 fuzz_seconds=${NNC_FUZZ_SECONDS:-60}
+fuzz_readers_seconds=${NNC_FUZZ_READERS_SECONDS:-30}
 lit_timeout=${NNC_LIT_TIMEOUT:-900}
 do_asan=1
 do_fuzz=1
@@ -49,17 +53,18 @@ fail() { # what
   echo "test.sh: FAILED: $1" >&2
 }
 
-# configure_build DIR TARGET [CMAKE_ARGS...]: configure (Ninja on first run)
-# and build TARGET.
+# configure_build DIR "TARGET..." [CMAKE_ARGS...]: configure (Ninja on first run)
+# and build the TARGETs (one word, space-separated).
 configure_build() {
-  local dir=$1 target=$2
+  local dir=$1 targets
+  read -r -a targets <<<"$2"
   shift 2
   local gen=()
   if [[ ! -f "$dir/CMakeCache.txt" ]] && command -v ninja >/dev/null 2>&1; then
     gen=(-G Ninja)
   fi
   cmake -S "$root" -B "$dir" ${gen[@]+"${gen[@]}"} "$@" &&
-    cmake --build "$dir" --target "$target" -j "$jobs"
+    cmake --build "$dir" --target "${targets[@]}" -j "$jobs"
 }
 
 cache_value() { # DIR VAR: a value from DIR/CMakeCache.txt
@@ -153,8 +158,27 @@ fuzz_available() {
   return $ok
 }
 
+# One libFuzzer target for $2 seconds over the seed files in corpus
+# directory $3 (which it may add to); counts as one test.
+fuzz_target() {
+  local target=$1 seconds=$2 corpus=$3 dir=$root/build-fuzz log rc=0
+  mkdir -p "$dir/artifacts"
+  log="$dir/$target.log"
+  "$dir/$target" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+    -artifact_prefix="$dir/artifacts/" "$corpus" >"$log" 2>&1 || rc=$?
+  if ((rc == 0)); then
+    passed=$((passed + 1))
+    grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log" || true
+    echo "test.sh: $target: no crash"
+  else
+    tail -n 60 "$log"
+    fail "$target (exit $rc; log $log; crashing input in $dir/artifacts/)"
+  fi
+}
+
 run_fuzz() {
-  local dir=$root/build-fuzz corpus log rc=0
+  local corpus
   corpus=$(mktemp -d "${TMPDIR:-/tmp}/nnc-fuzz-corpus.XXXXXX")
   # Seeds: every .nn file of the repository (tracked or not, but not ignored).
   local files=() f
@@ -168,21 +192,18 @@ run_fuzz() {
   for f in ${files[@]+"${files[@]}"}; do
     if [[ -f "$root/$f" ]]; then cp "$root/$f" "$corpus/${f//\//__}"; fi
   done
-  echo "test.sh: fuzzing ${fuzz_seconds}s from ${#files[@]} seed file(s)"
-  mkdir -p "$dir/artifacts"
-  log="$dir/fuzz.log"
-  "$dir/fuzz_frontend" -max_total_time="$fuzz_seconds" -timeout=10 \
-    -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
-    -artifact_prefix="$dir/artifacts/" "$corpus" >"$log" 2>&1 || rc=$?
+  echo "test.sh: fuzzing the front end ${fuzz_seconds}s from ${#files[@]} seed file(s)"
+  fuzz_target fuzz_frontend "$fuzz_seconds" "$corpus"
   rm -rf "$corpus"
-  if ((rc == 0)); then
-    passed=$((passed + 1))
-    grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log" || true
-    echo "test.sh: fuzz: no crash"
+
+  corpus=$(mktemp -d "${TMPDIR:-/tmp}/nnc-fuzz-readers.XXXXXX")
+  if "$(cache_value "$root/build-fuzz" NNC_PYTHON)" "$root/tests/fuzz/make_reader_seeds.py" "$corpus"; then
+    echo "test.sh: fuzzing the runtime's readers ${fuzz_readers_seconds}s from $(find "$corpus" -type f | wc -l) seed file(s)"
+    fuzz_target fuzz_readers "$fuzz_readers_seconds" "$corpus"
   else
-    tail -n 60 "$log"
-    fail "fuzz (exit $rc; log $log; crashing input in $dir/artifacts/)"
+    fail "fuzz_readers seeds (tests/fuzz/make_reader_seeds.py)"
   fi
+  rm -rf "$corpus"
 }
 
 if ((do_fuzz)); then
@@ -191,7 +212,7 @@ if ((do_fuzz)); then
     notes+=("fuzzing skipped: clang-19 with libFuzzer not usable (libfuzzer-19-dev)")
   elif [[ ! -f "$root/compiler/frontend.h" ]]; then
     notes+=("fuzzing skipped: compiler/frontend.h does not exist yet")
-  elif configure_build "$root/build-fuzz" fuzz_frontend \
+  elif configure_build "$root/build-fuzz" "fuzz_frontend fuzz_readers" \
     -DCMAKE_C_COMPILER=clang-19 -DNNC_FUZZ=ON; then
     run_fuzz
   else

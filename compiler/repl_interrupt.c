@@ -33,5 +33,3 @@ bool repl_interrupt_take(void) {
   pressed = 0;
   return was;
 }
-
-bool repl_interrupt_pending(void) { return pressed; }

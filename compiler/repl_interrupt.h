@@ -13,7 +13,5 @@ void repl_interrupt_install(void);
 void repl_interrupt_remove(void);
 /* Whether Ctrl-C was pressed since the last call; clears it. */
 bool repl_interrupt_take(void);
-/* Whether Ctrl-C was pressed, without clearing it (for loops that stop). */
-bool repl_interrupt_pending(void);
 
 #endif

@@ -9,9 +9,7 @@
  */
 #include "run.h"
 
-#include <errno.h>
 #include <libgen.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +22,9 @@
 
 typedef struct RunOptions {
   const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir;
-  const char *emit; /* ir, fused-ir, llvm: print the training step instead */
-  int64_t epochs, batch;
-  double lr;
-  bool has_lr, has_seed, resume, eval;
-  uint64_t seed;
+  const char *emit;         /* ir, fused-ir, llvm: print the training step instead */
+  nnrt_run_options numbers; /* --epochs, --batch, --lr, --seed (nnrt_run_parse_value) */
+  bool resume, eval;
   int threads;
   int progress; /* -1 auto */
   CodegenOptions cg;
@@ -55,19 +51,6 @@ static void run_usage(FILE *out) {
       out);
 }
 
-static bool parse_i64(const char *flag, const char *v, int64_t lo, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long x = strtoll(v, &end, 10);
-  if (errno || end == v || *end || x < lo) {
-    fprintf(stderr, "nnc: error: %s expects an integer >= %lld, got '%s'\n", flag, (long long)lo,
-            v);
-    return false;
-  }
-  *out = x;
-  return true;
-}
-
 static int parse_run_args(RunOptions *o, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -87,28 +70,13 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
       }
     if (done)
       continue;
-    int64_t n;
-    if (!strcmp(a, "--epochs") || !strcmp(a, "--batch") || !strcmp(a, "--seed") ||
-        !strcmp(a, "--threads")) {
-      if (!next || !parse_i64(a, next, a[2] == 's' ? 0 : 1, &n))
-        return 2;
-      i++;
-      if (a[2] == 'e')
-        o->epochs = n;
-      else if (a[2] == 'b')
-        o->batch = n;
-      else if (a[2] == 's')
-        o->seed = (uint64_t)n, o->has_seed = true;
-      else
-        o->threads = (int)(n > 4096 ? 4096 : n);
-    } else if (!strcmp(a, "--lr")) {
-      char *end;
-      if (!next ||
-          (o->lr = strtod(next, &end), end == next || *end || !(o->lr > 0) || !isfinite(o->lr))) {
-        fprintf(stderr, "nnc: error: --lr expects a positive finite number\n");
-        return 2;
-      }
-      o->has_lr = true;
+    char msg[256];
+    int valued = nnrt_run_parse_value(&o->numbers, &o->threads, a, next, msg, sizeof msg);
+    if (valued < 0) {
+      fprintf(stderr, "nnc: error: %s\n", msg);
+      return 2;
+    }
+    if (valued > 0) {
       i++;
     } else if (!strcmp(a, "--resume")) {
       o->resume = true;
@@ -184,12 +152,12 @@ static nnrt_run_options runtime_options(const RunOptions *o) {
                             .checkpoint = o->checkpoint,
                             .predict = o->predict,
                             .out = o->out,
-                            .epochs = o->epochs,
-                            .batch = o->batch,
-                            .lr = o->has_lr ? o->lr : 0,
-                            .has_seed = o->has_seed,
+                            .epochs = o->numbers.epochs,
+                            .batch = o->numbers.batch,
+                            .lr = o->numbers.lr,
+                            .has_seed = o->numbers.has_seed,
                             .resume = o->resume,
-                            .seed = o->seed,
+                            .seed = o->numbers.seed,
                             .progress = o->progress,
                             .prog = "nnc"};
 }

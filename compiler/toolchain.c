@@ -54,11 +54,6 @@ static void init(void) {
   }
 }
 
-const char *nnc_exe_dir(void) {
-  pthread_once(&once, init);
-  return have_exe_dir ? exe_dir : NULL;
-}
-
 bool nnc_in_build_tree(void) {
   pthread_once(&once, init);
   return in_build_tree;

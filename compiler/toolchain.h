@@ -16,10 +16,6 @@
 
 #include <stdbool.h>
 
-/* The directory of the running executable (no trailing slash); NULL if
- * /proc/self/exe cannot be read. */
-const char *nnc_exe_dir(void);
-
 /* True when the running executable is the nnc of its build tree (then the
  * installed-tree lookups, of the runtime and of the standard library, are
  * skipped: a build must not pick up an older installation next to it). */
@@ -37,10 +33,10 @@ const char *nnc_runtime_includedir(void);
  * sanitizer runtime). */
 const char *nnc_runtime_cc(void);
 
-/* What follows libnnrt.a on a link line: OpenBLAS, cJSON, pthread and libm
+/* What follows libnnrt.a on a link line: OpenBLAS, cJSON, zlib, pthread and libm
  * (and the sanitizers in a sanitizer build), as one string of cc arguments
  * separated by spaces, e.g.
- * "-L/usr/lib/x86_64-linux-gnu/openblas-pthread/ -lopenblas -lcjson -lpthread -lm". */
+ * "-L/usr/lib/x86_64-linux-gnu/openblas-pthread/ -lopenblas -lcjson -lz -lpthread -lm". */
 const char *nnc_runtime_link_flags(void);
 
 #endif

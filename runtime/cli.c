@@ -159,16 +159,50 @@ static void print_help(const Cli *c, const nnrt_model_desc *d) {
 
 /* ---- parsing ------------------------------------------------------------ */
 
-static bool parse_i64(const Cli *c, const char *flag, const char *v, int64_t lo, int64_t *out) {
+static bool parse_i64(const char *flag, const char *v, int64_t lo, int64_t *out, char *msg,
+                      size_t msglen) {
   char *end;
   errno = 0;
   long long x = v ? strtoll(v, &end, 10) : 0;
   if (!v || errno || end == v || *end || x < lo) {
-    usage_error(c, "%s expects an integer >= %lld, got '%s'", flag, (long long)lo, v ? v : "");
+    snprintf(msg, msglen, "%s expects an integer >= %lld, got '%s'", flag, (long long)lo,
+             v ? v : "");
     return false;
   }
   *out = x;
   return true;
+}
+
+int nnrt_run_parse_value(nnrt_run_options *o, int *threads, const char *flag, const char *value,
+                         char *msg, size_t msglen) {
+  if (!strcmp(flag, "--lr")) {
+    char *end;
+    double lr = value ? strtod(value, &end) : 0;
+    if (!value || end == value || *end || !(lr > 0) || !isfinite(lr)) {
+      snprintf(msg, msglen, "--lr expects a positive finite number");
+      return -1;
+    }
+    o->lr = lr;
+    return 1;
+  }
+  static const char *const names[] = {"--epochs", "--batch", "--seed", "--threads"};
+  int k = 0;
+  while (k < 4 && strcmp(flag, names[k]))
+    k++;
+  if (k == 4)
+    return 0;
+  int64_t n;
+  if (!parse_i64(flag, value, k == 2 ? 0 : 1, &n, msg, msglen))
+    return -1;
+  if (k == 0)
+    o->epochs = n;
+  else if (k == 1)
+    o->batch = n;
+  else if (k == 2)
+    o->seed = (uint64_t)n, o->has_seed = true;
+  else
+    *threads = (int)(n > 4096 ? 4096 : n);
+  return 1;
 }
 
 /* Flags with a value: which commands take them and where they go. */
@@ -184,28 +218,6 @@ static bool string_flag(Cli *c, const char *a, const char ***dst, int *cmds) {
       return true;
     }
   return false;
-}
-
-static bool number_flag(Cli *c, const char *a, const char *v) {
-  nnrt_run_options *o = &c->o;
-  int64_t n;
-  if (!strcmp(a, "--lr")) {
-    char *end;
-    if (!v || (o->lr = strtod(v, &end), end == v || *end || !(o->lr > 0) || !isfinite(o->lr)))
-      return usage_error(c, "--lr expects a positive finite number"), false;
-    return true;
-  }
-  if (!parse_i64(c, a, v, !strcmp(a, "--seed") ? 0 : 1, &n))
-    return false;
-  if (!strcmp(a, "--epochs"))
-    o->epochs = n;
-  else if (!strcmp(a, "--batch"))
-    o->batch = n;
-  else if (!strcmp(a, "--seed"))
-    o->seed = (uint64_t)n, o->has_seed = true;
-  else
-    c->threads = (int)(n > 4096 ? 4096 : n);
-  return true;
 }
 
 static int flag_commands(const char *a) {
@@ -241,8 +253,12 @@ static bool parse_option(Cli *c, int argc, char **argv, int *i) {
   if (!next)
     return usage_error(c, "%s needs a value", a), false;
   ++*i;
-  if (!is_string)
-    return number_flag(c, a, next);
+  if (!is_string) {
+    char msg[256];
+    if (nnrt_run_parse_value(&c->o, &c->threads, a, next, msg, sizeof msg) < 0)
+      return usage_error(c, "%s", msg), false;
+    return true;
+  }
   *dst = next;
   c->explicit_checkpoint |= dst == &c->o.checkpoint;
   return true;

@@ -259,6 +259,15 @@ typedef struct nnrt_run_options {
   const char *prog; /* names the program in messages ("<prog>: error: ..."); NULL: "nnc" */
 } nnrt_run_options;
 
+/* The valued flags `nnc run` and a compiled model's `train` share, parsed
+ * in one place for both: --epochs N, --batch N (>= 1), --seed N (>= 0),
+ * --lr X (positive, finite) into o, and --threads N (>= 1, at most 4096)
+ * into *threads. Returns 1 when flag is one of them and value is good, 0
+ * when flag is none of them, and -1 with the reason in msg (e.g. "--lr
+ * expects a positive finite number") when value is missing or wrong. */
+int nnrt_run_parse_value(nnrt_run_options *o, int *threads, const char *flag, const char *value,
+                         char *msg, size_t msglen);
+
 /* Each prints what nnc run prints (epoch lines, then "result: ...";
  * "eval: ..."; predictions) and returns the exit status. Train handles
  * SIGINT itself: it saves and stops. */

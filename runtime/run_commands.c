@@ -54,15 +54,14 @@ static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
     s->path = r->first_path;
     s->path2 = comma + 1;
   }
-  if (!*s->path || (comma && (!*s->path2 || strchr(s->path2, ',')))) {
-    free(r->first_path); /* run_init's callers do not run_done after a failure */
-    r->first_path = NULL;
+  if (!*s->path || (comma && (!*s->path2 || strchr(s->path2, ','))))
     return fail(r, "--data '%s': expected %s", data,
                 two_files ? "PATH or FIRST,SECOND (two non-empty paths)" : "a non-empty path"),
            false;
-  }
   return true;
 }
+
+static void run_done(Run *r) { free(r->first_path); }
 
 static bool run_init(Run *r, nnrt_model *m, const nnrt_run_options *o) {
   *r = (Run){.m = m, .o = o, .prog = o && o->prog ? o->prog : "nnc"};
@@ -77,12 +76,12 @@ static bool run_init(Run *r, nnrt_model *m, const nnrt_run_options *o) {
     r->cfg.lr = o->lr;
   if (o->has_seed)
     r->cfg.seed = o->seed;
-  if (o->data && !override_paths(r, &r->cfg.source, o->data))
+  if (o->data && !override_paths(r, &r->cfg.source, o->data)) {
+    run_done(r); /* the callers only run_done a Run that started */
     return false;
+  }
   return true;
 }
-
-static void run_done(Run *r) { free(r->first_path); }
 
 /* "model 'M' has no data section: nothing to run" unless the sections the
  * command needs are there. */

@@ -857,19 +857,27 @@ static char *temp_name(const char *path) {
   return tmp;
 }
 
+/* A path a checkpoint can be written to at all: not NULL, not empty (which
+ * would write ".tmp.<pid>" and then fail to rename it). */
+static int check_path(const Ctx *c, const char *path) {
+  if (!path)
+    return nnrt_file_fail(c, NNRT_ERR_ARG, "path is NULL");
+  if (!*path)
+    return nnrt_errorf(c->err, c->errlen, NNRT_ERR_ARG, "the checkpoint path is empty");
+  return NNRT_OK;
+}
+
 int nnrt_safetensors_check_writable(const char *path, char *err, size_t errlen) {
   Ctx c = {path ? path : "(null)", err, errlen};
-  if (!path)
-    return nnrt_file_fail(&c, NNRT_ERR_ARG, "path is NULL");
-  if (!*path)
-    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "the checkpoint path is empty");
+  int rc = check_path(&c, path);
+  if (rc != NNRT_OK)
+    return rc;
   struct stat st;
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
     return nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");
   char *tmp = temp_name(path);
   if (!tmp)
     return nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
-  int rc = NNRT_OK;
   /* O_EXCL: a file of that name that is not ours is left alone. */
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0) {
@@ -885,14 +893,15 @@ int nnrt_safetensors_check_writable(const char *path, char *err, size_t errlen) 
 int nnrt_safetensors_save(const char *path, const nnrt_named_tensor *ts, int n, const nnrt_kv *meta,
                           int nmeta, char *err, size_t errlen) {
   Ctx c = {path ? path : "(null)", err, errlen};
-  if (!path)
-    return nnrt_file_fail(&c, NNRT_ERR_ARG, "path is NULL");
+  int rc = check_path(&c, path);
+  if (rc != NNRT_OK)
+    return rc;
   uint64_t *bytes = calloc(n > 0 ? (size_t)n : 1, sizeof *bytes);
   if (!bytes)
     return nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
   Buf hdr = {0};
   char *tmp = NULL;
-  int rc = check_args(&c, ts, n, meta, nmeta, bytes);
+  rc = check_args(&c, ts, n, meta, nmeta, bytes);
   if (rc == NNRT_OK)
     rc = build_header(&c, ts, n, meta, nmeta, bytes, &hdr);
   if (rc == NNRT_OK && !(tmp = temp_name(path)))

@@ -491,9 +491,10 @@ static bool same_layout(const nnrt_dataset *a, const nnrt_dataset *b) {
   return true;
 }
 
-static int save_ckpt(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_train_state *s,
-                     char *err, size_t errlen) {
-  return nnrt_checkpoint_save(c->checkpoint, m, s, c->meta, c->nmeta, err, errlen);
+/* The run's state to path (c->checkpoint, or c->best) with c's metadata. */
+static int save_ckpt(const char *path, const nnrt_model_io *m, const nnrt_train_config *c,
+                     const nnrt_train_state *s, char *err, size_t errlen) {
+  return nnrt_checkpoint_save(path, m, s, c->meta, c->nmeta, err, errlen);
 }
 
 int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_dataset *train,
@@ -627,7 +628,7 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
         st.batch++; /* the position after this batch */
         res.interrupted = true;
         if (c->checkpoint) {
-          if ((rc = save_ckpt(m, c, &st, err, errlen))) {
+          if ((rc = save_ckpt(c->checkpoint, m, c, &st, err, errlen))) {
             progress_clear(&pg);
             goto out;
           }
@@ -643,7 +644,7 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
       }
       if (c->checkpoint && c->checkpoint_every > 0 && st.step % c->checkpoint_every == 0) {
         st.batch++;
-        rc = save_ckpt(m, c, &st, err, errlen);
+        rc = save_ckpt(c->checkpoint, m, c, &st, err, errlen);
         st.batch--;
         if (rc) {
           progress_clear(&pg);
@@ -691,10 +692,9 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
     st.correct = st.seen = 0;
     st.epoch++;
     st.batch = 0;
-    if (c->checkpoint && (rc = save_ckpt(m, c, &st, err, errlen)))
+    if (c->checkpoint && (rc = save_ckpt(c->checkpoint, m, c, &st, err, errlen)))
       goto out;
-    if (improved && c->best &&
-        (rc = nnrt_checkpoint_save(c->best, m, &st, c->meta, c->nmeta, err, errlen)))
+    if (improved && c->best && (rc = save_ckpt(c->best, m, c, &st, err, errlen)))
       goto out;
     if (c->patience > 0 && has_val && st.bad_epochs >= c->patience && st.epoch < c->epochs) {
       res.stopped_early = true;

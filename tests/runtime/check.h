@@ -3,7 +3,7 @@
  * A failed CHECK prints file:line and the condition (plus a formatted note
  * with CHECKF) and the test goes on, so one run shows every failure;
  * check_report() prints the summary line the .test files match and gives
- * the exit status.
+ * the exit status. in_dir() names files in the test's directory.
  */
 #ifndef NNRT_TEST_CHECK_H
 #define NNRT_TEST_CHECK_H
@@ -33,6 +33,18 @@ static int check_total, check_failed;
     CHECKF(fabs(check_g_ - check_w_) <= (tol), "got %.10g, want %.10g (tolerance %g)", check_g_,   \
            check_w_, (double)(tol));                                                               \
   } while (0)
+
+/* The directory a test writes its files in (its argv[2]), and paths in it:
+ * a ring of buffers, so a few can be live at once. */
+static const char *test_dir;
+
+static inline const char *in_dir(const char *name) {
+  static char bufs[8][4096];
+  static int next;
+  char *b = bufs[next++ % 8];
+  snprintf(b, sizeof bufs[0], "%s/%s", test_dir, name);
+  return b;
+}
 
 static int check_report(const char *name) {
   if (check_failed) {

@@ -22,17 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *dir;
-
-/* Paths in DIR; a ring of buffers so a few can be live at once. */
-static const char *in_dir(const char *name) {
-  static char bufs[8][4096];
-  static int next;
-  char *b = bufs[next++ % 8];
-  snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
-
 static const char *write_bytes(const char *name, const void *data, size_t len) {
   const char *path = in_dir(name);
   FILE *fp = fopen(path, "wb");
@@ -355,8 +344,8 @@ static void csv_bad(void) {
   p = in_dir("missing.csv");
   rc = nnrt_load_csv(p, &o, &d, err, sizeof err);
   EXPECT_ERR(rc, NNRT_ERR_IO, err, p, "%P: cannot open: No such file or directory", &d);
-  rc = nnrt_load_csv(dir, &o, &d, err, sizeof err);
-  EXPECT_ERR(rc, NNRT_ERR_IO, err, dir, "%P: is a directory", &d);
+  rc = nnrt_load_csv(test_dir, &o, &d, err, sizeof err);
+  EXPECT_ERR(rc, NNRT_ERR_IO, err, test_dir, "%P: is a directory", &d);
   /* No buffer, or a tiny one. */
   CHECK(nnrt_load_csv(p, &o, &d, NULL, 0) == NNRT_ERR_IO);
   char tiny[4];
@@ -1043,7 +1032,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_data csv|idx|npy|text|dataset DIR\n");
     return 2;
   }
-  dir = argv[2];
+  test_dir = argv[2];
   const char *mode = argv[1];
   if (strcmp(mode, "csv") == 0) {
     csv_good();

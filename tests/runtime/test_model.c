@@ -23,16 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-static const char *in_dir(const char *name) {
-  static char buf[4][4096];
-  static int which;
-  which = (which + 1) % 4;
-  snprintf(buf[which], sizeof buf[which], "%s/%s", dir, name);
-  return buf[which];
-}
-
 /* ---- the compiled code ------------------------------------------------- */
 
 /* What the last training step saw. */
@@ -678,7 +668,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_model all DIR | main DIR ARGS...\n");
     return 2;
   }
-  dir = argv[2];
+  test_dir = argv[2];
   if (!strcmp(argv[1], "main"))
     return main_mode(argc - 2, argv + 2); /* argv[0] becomes the program's name */
   Model md;

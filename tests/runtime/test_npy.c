@@ -22,14 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *dir;
-
-static const char *in_dir(const char *name) {
-  static char buf[4096];
-  snprintf(buf, sizeof buf, "%s/%s", dir, name);
-  return buf;
-}
-
 static nnrt_tensor make(nnrt_dtype dt, int rank, const int64_t *dims) {
   nnrt_tensor t = {.dtype = dt, .rank = rank};
   int64_t n = 1;
@@ -194,7 +186,7 @@ static int do_read(void) {
 
 static int do_errors(void) {
   char err[512];
-  expect_error(dir, NNRT_ERR_IO, "is a directory");
+  expect_error(test_dir, NNRT_ERR_IO, "is a directory");
   int64_t d2[] = {2, 2};
   nnrt_tensor t = make(NNRT_F32, 2, d2);
 
@@ -240,7 +232,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_npy write|read|errors DIR\n");
     return 2;
   }
-  dir = argv[2];
+  test_dir = argv[2];
   if (strcmp(argv[1], "write") == 0)
     return do_write();
   if (strcmp(argv[1], "read") == 0)

@@ -24,14 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-static const char *in_dir(const char *name) {
-  static char buf[4096];
-  snprintf(buf, sizeof buf, "%s/%s", dir, name);
-  return buf;
-}
-
 typedef enum { FLOATS, INTS, BOOLS, ZEROS } Values;
 
 static double expected(Values v, int64_t i) {
@@ -204,7 +196,7 @@ static int do_read(void) {
 static int do_errors(void) {
   nnrt_tensor t;
   char err[512];
-  expect_error(dir, "a", NNRT_ERR_IO, "is a directory");
+  expect_error(test_dir, "a", NNRT_ERR_IO, "is a directory");
   expect_error("/dev/null", "a", NNRT_ERR_IO, "not a regular file");
   char path[1024]; /* kept: in_dir's buffer is reused */
   snprintf(path, sizeof path, "%s", in_dir("stored.npz"));
@@ -311,7 +303,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_npz read|errors|data DIR\n");
     return 2;
   }
-  dir = argv[2];
+  test_dir = argv[2];
   if (strcmp(argv[1], "read") == 0)
     return do_read();
   if (strcmp(argv[1], "errors") == 0)

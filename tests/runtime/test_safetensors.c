@@ -34,16 +34,6 @@
 /* Needs JSON escapes and is not ASCII (u-umlaut, a CJK character). */
 static const char ODD_NAME[] = "layer.0/w \"q\" \\ \n \xc3\xbc\xe4\xb8\xad";
 
-static const char *dir;
-
-static const char *in_dir(const char *name) {
-  static char buf[4][4096];
-  static int next;
-  char *b = buf[next++ % 4];
-  snprintf(b, sizeof buf[0], "%s/%s", dir, name);
-  return b;
-}
-
 static const char *code_name(int rc) {
   static const char *const names[] = {"OK", "IO", "FORMAT", "SHAPE", "ARG", "NOMEM"};
   return rc >= 0 && rc <= NNRT_ERR_NOMEM ? names[rc] : "?";
@@ -359,7 +349,7 @@ static int same_file(const char *path, const unsigned char *want, size_t len) {
 }
 
 static int temp_files_left(void) {
-  DIR *d = opendir(dir);
+  DIR *d = opendir(test_dir);
   int n = 0;
   if (!d)
     return -1;
@@ -535,7 +525,7 @@ static void atomic_saves(void) {
   reread("blocked.safetensors", new_ts, 1, NULL, 0);
   save_ok("full.safetensors", new_ts, 1, NULL, 0);
   reread("full.safetensors", new_ts, 1, NULL, 0);
-  CHECKF(temp_files_left() == 0, "%d temporary files left in %s", temp_files_left(), dir);
+  CHECKF(temp_files_left() == 0, "%d temporary files left in %s", temp_files_left(), test_dir);
   free_all(old_ts, 1);
   free_all(new_ts, 1);
 }
@@ -543,7 +533,7 @@ static void atomic_saves(void) {
 static int do_errors(void) {
   for (size_t i = 0; i < sizeof bad_files / sizeof *bad_files; i++)
     expect_open_error(in_dir(bad_files[i].file), bad_files[i].code);
-  expect_open_error(dir, NNRT_ERR_IO);
+  expect_open_error(test_dir, NNRT_ERR_IO);
   save_arg_errors();
   read_arg_errors();
   atomic_saves();
@@ -555,7 +545,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_safetensors write|read|errors DIR\n");
     return 2;
   }
-  dir = argv[2];
+  test_dir = argv[2];
   /* The messages go to stdout in order with the summary. */
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (strcmp(argv[1], "write") == 0)

@@ -19,16 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-static const char *in_dir(const char *name) {
-  static char buf[4][4096];
-  static int which;
-  which = (which + 1) % 4;
-  snprintf(buf[which], sizeof buf[which], "%s/%s", dir, name);
-  return buf[which];
-}
-
 /* ---- the toy model ---------------------------------------------------- */
 
 enum { NPARAM = 12 }; /* w[4] b[2] w.v[4] b.v[2] */
@@ -982,7 +972,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_train all|log DIR\n");
     return 2;
   }
-  dir = argv[2];
+  test_dir = argv[2];
   if (strcmp(argv[1], "log") == 0)
     return log_mode();
   test_schedules();

@@ -12,6 +12,7 @@
  * that LLVM vectorises.
  */
 #include "codegen.h"
+#include "target_cpu.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
@@ -1633,16 +1634,19 @@ LLVMTargetMachineRef codegen_object_machine(const char *triple, const char *cpu,
   char *host = LLVMGetDefaultTargetTriple();
   char *norm = LLVMNormalizeTargetTriple(triple ? triple : host);
   bool native = !triple || !strcmp(norm, host);
+  /* The host's CPU by default, so an object for this machine computes
+   * what the JIT computes (vector widths decide the order of reductions). */
+  bool host_cpu = native && (!cpu || !strcmp(cpu, "native"));
   LLVMTargetRef target;
   char *msg = NULL;
   LLVMTargetMachineRef tm = NULL;
   if (LLVMGetTargetFromTriple(norm, &target, &msg)) {
     snprintf(err, errlen, "no LLVM target for '%s': %s", triple ? triple : host,
              msg ? msg : "unknown triple");
+  } else if (!host_cpu && cpu && !target_cpu_check(norm, cpu, err, errlen)) {
+    /* LLVM would ignore an unknown name, or abort on a CPU without the
+     * triple's 64-bit mode: err says which. */
   } else {
-    /* The host's CPU by default, so an object for this machine computes
-     * what the JIT computes (vector widths decide the order of reductions). */
-    bool host_cpu = native && (!cpu || !strcmp(cpu, "native"));
     char *hcpu = host_cpu ? LLVMGetHostCPUName() : NULL;
     char *hfeat = host_cpu ? LLVMGetHostCPUFeatures() : NULL;
     tm = LLVMCreateTargetMachine(target, norm,

@@ -51,9 +51,24 @@ static bool bind_dims(Case *c, const GradcheckOptions *o, FILE *out) {
   return bad < 0;
 }
 
+/* Parameters are drawn rather than initialised (zeros would hide errors),
+ * from N(0, 1/fan_in) for a matrix, fan_in being all axes but the last as
+ * the layers use them (x @ W): N(0, 1) weights push a few layers' logits
+ * to hundreds, where softmax saturates and every gradient underflows, and
+ * the check would pass on nothing. */
+static void fill_param(Case *c, const TType *t, double *x) {
+  int64_t n = numel(c, t);
+  callbuf_fill_random(&c->rng, t->dtype, x, n, 4);
+  if (t->rank < 2 || t->dtype != DT_F64)
+    return;
+  int64_t last = callbuf_dim(c->f, c->dims, t->dims[t->rank - 1]);
+  double scale = 1 / sqrt((double)(last ? n / last : 1));
+  for (int64_t i = 0; i < n; i++)
+    x[i] *= scale;
+}
+
 /* Inputs, parameters and the seed drawn from the generator, in a fixed
- * order so that a seed reproduces a run. Parameters are drawn from N(0, 1)
- * rather than their initialisers: zeros would hide errors. */
+ * order so that a seed reproduces a run. */
 static void make_data(Arena *a, Case *c) {
   int nin = c->f->ninputs;
   c->inputs = ARENA_ARRAY(a, void *, (size_t)nin + 1);
@@ -67,7 +82,7 @@ static void make_data(Arena *a, Case *c) {
   for (int i = 0; i < c->m->nparams; i++) {
     const IrParam *p = c->m->params[i];
     c->params[i] = alloc_tensor(a, c, &p->type);
-    callbuf_fill_random(&c->rng, p->type.dtype, c->params[i], numel(c, &p->type), 4);
+    fill_param(c, &p->type, c->params[i]);
   }
   const TType *rt = &c->f->result->type;
   c->result_n = numel(c, rt);
@@ -117,6 +132,7 @@ static double *wrt_data(Case *c, const char *result_name) {
 typedef struct TensorReport {
   int64_t checked, failed;
   double max_abs, max_rel;
+  double max_grad; /* the largest |analytic| or |numeric| seen */
   int64_t worst; /* the element shown: the largest error, failures first */
   bool worst_failed;
   double worst_err, worst_analytic, worst_numeric;
@@ -134,7 +150,10 @@ static bool check_element(Case *c, const GradcheckOptions *o, double *x, int64_t
     return false;
   double numeric = (lp - lm) / (2 * o->eps);
   double abs_err = fabs(analytic - numeric);
-  double rel_err = abs_err / fmax(fabs(numeric), 1e-300);
+  /* Relative to the gradient's size, but not below atol: near zero the
+   * ratio of two rounding errors says nothing. */
+  double size = fmax(fabs(analytic), fabs(numeric));
+  double rel_err = abs_err / fmax(size, o->atol);
   bool bad = !(abs_err <= o->atol + o->rtol * fabs(numeric)); /* NaN fails */
   r->checked++;
   if (bad)
@@ -149,12 +168,24 @@ static bool check_element(Case *c, const GradcheckOptions *o, double *x, int64_t
     r->worst_numeric = numeric;
   }
   r->max_abs = fmax(r->max_abs, abs_err);
-  if (abs_err > o->atol)
-    r->max_rel = fmax(r->max_rel, rel_err);
+  r->max_rel = fmax(r->max_rel, rel_err);
+  r->max_grad = fmax(r->max_grad, size);
   return true;
 }
 
-static int check_tensor(Case *c, const GradcheckOptions *o, int k, FILE *out) {
+/* A tensor whose every gradient, derived and numeric, is within atol of 0
+ * passes whatever the derivative is: it checks nothing. */
+static bool is_inconclusive(const TensorReport *r, const GradcheckOptions *o) {
+  return !r->failed && r->max_grad <= o->atol;
+}
+
+static const char *verdict(const TensorReport *r, const GradcheckOptions *o) {
+  return r->failed ? "FAILED" : is_inconclusive(r, o) ? "inconclusive" : "ok";
+}
+
+/* 1 when the tensor failed; *inconclusive set when it checked nothing. */
+static int check_tensor(Case *c, const GradcheckOptions *o, int k, bool *inconclusive,
+                        FILE *out) {
   const IrValue *g = c->df->results[k];
   const char *name = c->df->result_names[k];
   double *x = wrt_data(c, name);
@@ -176,13 +207,16 @@ static int check_tensor(Case *c, const GradcheckOptions *o, int k, FILE *out) {
   arena_init(&tmp);
   fprintf(out, "  %-24s %-18s %6lld checked  max abs err %.2e  max rel err %.2e  %s\n", name,
           ttype_str(&tmp, c->m->syms, &g->type), (long long)r.checked, r.max_abs, r.max_rel,
-          r.failed ? "FAILED" : "ok");
+          verdict(&r, o));
   if (r.failed)
     fprintf(out,
             "    %lld elements out of tolerance; e.g. element %lld: analytic %.10g, numeric "
             "%.10g\n",
             (long long)r.failed, (long long)r.worst, r.worst_analytic, r.worst_numeric);
+  if (is_inconclusive(&r, o))
+    fprintf(out, "    every gradient is below atol %.0e: nothing was checked\n", o->atol);
   arena_free(&tmp);
+  *inconclusive = is_inconclusive(&r, o);
   return r.failed ? 1 : 0;
 }
 
@@ -212,9 +246,21 @@ static int check_function(Arena *a, Jit *jit, IrModule *m, IrFunc *f, const Grad
     return 1;
   }
   fprintf(out, "%s:\n", f->name);
-  int failures = 0;
-  for (int k = 1; k < c.df->nresults; k++)
-    failures += check_tensor(&c, o, k, out);
+  int failures = 0, inconclusive = 0;
+  for (int k = 1; k < c.df->nresults; k++) {
+    bool none = false;
+    failures += check_tensor(&c, o, k, &none, out);
+    inconclusive += none;
+  }
+  /* One tensor with no gradient can be the model's (an unused input); a
+   * function with none at all is a check that did not happen. */
+  if (!failures && inconclusive == c.df->nresults - 1) {
+    fprintf(out,
+            "  %s: inconclusive: no gradient above atol at these inputs (try --seed or "
+            "--dim)\n",
+            f->name);
+    return 1;
+  }
   return failures;
 }
 

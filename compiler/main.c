@@ -35,6 +35,7 @@
 #include "program.h"
 #include "repl.h"
 #include "run.h"
+#include "target_cpu.h"
 #include "toolchain.h"
 
 #ifndef NNC_VERSION
@@ -93,7 +94,7 @@ static void usage(FILE *out) {
         "  -O0 .. -O3         LLVM optimisation level (default -O3)\n"
         "  --grad             with fused-ir, llvm, mem-plan: the derived (gradient)\n"
         "                     function of each function instead\n"
-        "  --dim NAME=N       bind a dimension (--mem-plan, --gradcheck, bench; default 1)\n"
+        "  --dim NAME=N       bind a dimension (--mem-plan, bench: default 1; --gradcheck: 3)\n"
         "  --threads N        worker threads (default $NNC_THREADS, else all CPUs)\n"
         "  --stdlib=DIR       where `import nn` finds the standard library\n"
         "                     (default: $NNC_STDLIB, then the installed or source stdlib)\n"
@@ -112,7 +113,8 @@ static void usage(FILE *out) {
         "  --prefix NAME      symbol prefix (default: the model's name in snake_case)\n"
         "  --emit=obj|asm|llvm  with -c: the object, its assembly or its LLVM IR\n"
         "  --target TRIPLE    cross-compile (for example aarch64-linux-gnu); -c only\n"
-        "  --cpu NAME         the CPU to tune for (default: this host's, or generic)\n"
+        "  --cpu NAME         the CPU to tune for (default: this host's, or generic);\n"
+        "                     --cpu help lists them (for --target TRIPLE)\n"
         "  --bake CKPT        compile the checkpoint's weights into the object\n"
         "bench options:\n"
         "  --runs N, --warmup N, --forward NAME, --loss NAME\n",
@@ -894,6 +896,8 @@ int main(int argc, char **argv) {
     return print_runtime(argv[2]);
   Cli c = {.threads = 0, .warmup = -1, .cg = codegen_default_options()};
   int rc = parse_args(&c, argc, argv);
+  if (rc < 0 && c.cpu && !strcmp(c.cpu, "help"))
+    rc = target_cpu_list(c.target, stdout);
   if (rc < 0)
     rc = check_usage(&c);
   if (rc >= 0) {

@@ -213,7 +213,7 @@ if ((do_fuzz)); then
   elif [[ ! -f "$root/compiler/frontend.h" ]]; then
     notes+=("fuzzing skipped: compiler/frontend.h does not exist yet")
   elif configure_build "$root/build-fuzz" "fuzz_frontend fuzz_readers" \
-    -DCMAKE_C_COMPILER=clang-19 -DNNC_FUZZ=ON; then
+    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DNNC_FUZZ=ON; then
     run_fuzz
   else
     fail "build (build-fuzz/)"

@@ -49,10 +49,13 @@ nnc_exe = os.path.join(obj_root, "nnc")
 if not os.path.exists(nnc_exe):
     lit_config.warning("nnc not built yet: %s does not exist" % nnc_exe)
 
-# --- tools: FileCheck and not by absolute path, also on PATH as a fallback ---
+# --- tools: FileCheck, not and split-file by absolute path, also on PATH as a fallback ---
 tools_dir = config.nnc_tools_dir
 os.makedirs(tools_dir, exist_ok=True)
-for name, target in (("FileCheck", config.filecheck), ("not", config.not_tool)):
+# split-file (inline input files in one .test) ships beside FileCheck.
+split_file = os.path.join(os.path.dirname(config.filecheck), "split-file")
+for name, target in (("FileCheck", config.filecheck), ("not", config.not_tool),
+                     ("split-file", split_file)):
     if not os.path.exists(target):
         lit_config.fatal("%s not found at %s (Debian: llvm-19-tools)" % (name, target))
     link = os.path.join(tools_dir, name)

@@ -140,6 +140,26 @@ static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnr
   return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
 }
 
+/* A text's tokens are class labels of every op that reads x or y as such
+ * (one_hot, cross_entropy): its vocabulary must fit each one's classes,
+ * which the compiled code would otherwise refuse at the first batch, deep
+ * inside the op. */
+static bool vocabulary_fits(const Run *r, const nnrt_func_desc *f, const nnrt_dataset *d,
+                            const char *path) {
+  for (int i = 0; d->vocab && i < f->nlabels; i++) {
+    const nnrt_label_site *s = &f->labels[i];
+    if (s->input < 0 || s->input > 1 || s->classes <= 0 || d->vocab_size <= s->classes)
+      continue;
+    fail(r,
+         "%s: the text's vocabulary is %d tokens (its distinct bytes), but %s's %s of '%s' "
+         "takes %lld classes, the model's vocabulary: it needs at least %d",
+         path, d->vocab_size, f->name, s->op, f->inputs[s->input].name, (long long)s->classes,
+         d->vocab_size);
+    return false;
+  }
+  return true;
+}
+
 static bool check_data_fits(const Run *r, const nnrt_dataset *d, const char *path) {
   const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
   const nnrt_arg_desc *x = &f->inputs[0], *y = y_arg(r->m);
@@ -159,7 +179,7 @@ static bool check_data_fits(const Run *r, const nnrt_dataset *d, const char *pat
          (long long)d->y_size, f->name, y->name, (long long)want_y);
     return false;
   }
-  return true;
+  return vocabulary_fits(r, f, d, path);
 }
 
 /* Elements per sample of an array [n, ...] (1 for rank 1). */

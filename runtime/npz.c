@@ -14,9 +14,10 @@
  * member's size. Before the member is allocated or inflated whole, its
  * first bytes (the .npy header) are read, and the size the directory
  * declares must be exactly what that header's shape and dtype make: a
- * small archive that would inflate to gigabytes is refused at its header. ZIP64 archives, which
- * numpy writes only past 4 GiB or 65535 arrays, are refused. Messages start with the path, and with
- * the member ("data.npz: x.npy: ...") once one is chosen.
+ * small archive that would inflate to gigabytes is refused at its header.
+ * ZIP64 archives, which numpy writes only past 4 GiB or 65535 arrays, are
+ * refused. Messages start with the path, and with the member
+ * ("data.npz: x.npy: ...") once one is chosen.
  */
 #include "fileio.h"
 #include "nnrt.h"

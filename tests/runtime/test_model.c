@@ -531,7 +531,10 @@ static void test_bad_desc(const Model *good) {
   b.d.params = b.params;
   b.d.funcs = b.funcs;
   b.d.abi = NNRT_MODEL_ABI + 1;
-  check_bad_desc(&b, "ABI version 3");
+  char newer[64];
+  snprintf(newer, sizeof newer, "ABI version %d, but this runtime reads version %d",
+           NNRT_MODEL_ABI + 1, NNRT_MODEL_ABI);
+  check_bad_desc(&b, newer);
   b.d.abi = NNRT_MODEL_ABI;
   b.d.size -= 8;
   check_bad_desc(&b, "bytes, but this runtime's are");

@@ -45,7 +45,7 @@ static void make_types(Em *e) {
   LLVMTypeRef dims = LLVMArrayType(t->dim, NNRT_MAX_RANK);
   t->arg = st(e, "nnrt_arg_desc", (LLVMTypeRef[]){ptr, i32, i32, dims}, 4);
   t->buf = st(e, "nnrt_buffer_desc", (LLVMTypeRef[]){t->dim, i64, i32, i32}, 4);
-  t->label = st(e, "nnrt_label_site", (LLVMTypeRef[]){i32, i32, ptr, i32, dims}, 5);
+  t->label = st(e, "nnrt_label_site", (LLVMTypeRef[]){i32, i32, ptr, i32, dims, i64}, 6);
   t->func = st(e, "nnrt_func_desc",
                (LLVMTypeRef[]){ptr, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr}, 12);
   t->param =
@@ -165,10 +165,11 @@ static LLVMValueRef c_bufs(Em *e, const nnrt_buffer_desc *b, int n, Arena *ar) {
 static LLVMValueRef c_labels(Em *e, const nnrt_label_site *l, int n, Arena *ar) {
   LLVMValueRef *v = ARENA_ARRAY(ar, LLVMValueRef, (size_t)n + 1);
   for (int i = 0; i < n; i++)
-    v[i] = cstruct(e->t.label,
-                   (LLVMValueRef[]){ci32(e, l[i].value), ci32(e, l[i].input), cstr(e, l[i].op),
-                                    ci32(e, l[i].rank), c_dims(e, l[i].dims)},
-                   5);
+    v[i] =
+        cstruct(e->t.label,
+                (LLVMValueRef[]){ci32(e, l[i].value), ci32(e, l[i].input), cstr(e, l[i].op),
+                                 ci32(e, l[i].rank), c_dims(e, l[i].dims), ci64(e, l[i].classes)},
+                6);
   return carray(e, e->t.label, v, n, "labels");
 }
 

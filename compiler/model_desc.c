@@ -79,6 +79,11 @@ static nnrt_label_site *desc_labels(Arena *a, const FusedFunc *ff, int32_t *n) {
       }
       if (v->op == OP_CROSS_ENTROPY)
         out[j].op = "cross_entropy";
+      /* Read by several ops, the labels must suit the one with fewest classes. */
+      Dim depth = v->op == OP_ONE_HOT ? dim_const(v->attr.depth)
+                                      : v->args[0]->type.dims[v->args[0]->type.rank - 1];
+      if (dim_is_const(depth) && (out[j].classes == 0 || depth.coeff < out[j].classes))
+        out[j].classes = depth.coeff;
     }
   }
   return out;

@@ -163,6 +163,13 @@ int nnrt_npy_write(const char *path, const nnrt_tensor *t, char *err, size_t err
  * archives (over 4 GiB, which are not supported), and every .npy problem. */
 int nnrt_npz_read(const char *path, const char *key, nnrt_tensor *out, char *err, size_t errlen);
 
+/* The dtype and shape of the array `key` (out->data stays NULL), with the
+ * checks nnrt_npz_read makes of the archive and of the member's .npy
+ * header, but without inflating more than the header: lets a caller
+ * refuse an array of the wrong shape (or gigabytes it does not want)
+ * before it is read. */
+int nnrt_npz_shape(const char *path, const char *key, nnrt_tensor *out, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,13 +7,18 @@
  *
  * Writing goes to a temporary file in the same directory, which is flushed,
  * synced and renamed over the target, so a crash or a full disk never leaves
- * a half-written checkpoint and never harms the file that was there.
+ * a half-written checkpoint and never harms the file that was there. The
+ * target must be a regular file or not exist (a FIFO or device is refused).
+ * A process killed during a save leaves its temporary file; the next run
+ * removes it (nnrt_safetensors_remove_stale).
  *
  * Opening checks the whole structure before anything is read: the header
  * length against the file size, the JSON, every entry's dtype and shape,
  * offsets inside the data area, sizes matching shapes, no overlaps and no
- * unindexed bytes. Every error message starts with the file's path and names
- * the tensor concerned. Nothing here prints.
+ * unindexed bytes; names without control characters (an escaped NUL would
+ * cut a name short). Only regular files are read. Every error message
+ * starts with the file's path and names the tensor concerned. Nothing here
+ * prints.
  */
 #ifndef NNRT_CHECKPOINT_H
 #define NNRT_CHECKPOINT_H
@@ -41,6 +46,14 @@ int nnrt_safetensors_save(const char *path, const nnrt_named_tensor *ts, int n, 
  * path is not a directory), so a long run can refuse a bad path before it
  * starts rather than at its first checkpoint. Leaves nothing behind. */
 int nnrt_safetensors_check_writable(const char *path, char *err, size_t errlen);
+
+/* Removes what killed saves to path left behind: the files of path's
+ * directory named exactly <name of path>.tmp.<pid>, regular files only,
+ * whose process is gone (kill(pid, 0) says ESRCH). A save in progress, by
+ * this process or a live one, keeps its file. Returns how many it removed,
+ * or -1 when the directory cannot be read. A run calls it before it
+ * starts (nnrt_train). */
+int nnrt_safetensors_remove_stale(const char *path);
 
 /* An opened and validated file. */
 typedef struct nnrt_safetensors nnrt_safetensors;

@@ -40,7 +40,7 @@ extern "C" {
 
 /* Bumped whenever a descriptor structure changes; nnrt_model_create refuses
  * a descriptor of another version (an object compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 2, NNRT_DIM_SYMS = 4 };
+enum { NNRT_MODEL_ABI = 3, NNRT_DIM_SYMS = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -78,6 +78,7 @@ typedef struct nnrt_label_site {
   const char *op; /* "cross_entropy" or "one_hot" */
   int32_t rank;
   nnrt_dim dims[NNRT_MAX_RANK];
+  int64_t classes; /* labels must lie in [0, classes); 0 when not a constant */
 } nnrt_label_site;
 
 /* The calling convention of compiled code (see compiler/jit.h). */

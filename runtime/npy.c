@@ -300,18 +300,47 @@ static int narrow_i64(const NpyCtx *c, unsigned char *buf, int64_t numel) {
   return NNRT_OK;
 }
 
-static int read_data(const NpyCtx *c, FILE *fp, int64_t end, const Header *h, nnrt_dtype dt,
-                     size_t file_size, nnrt_tensor *out) {
-  nnrt_tensor t = {.dtype = dt, .rank = h->rank};
+/* The array's bytes in the file; false when they overflow. */
+static bool data_bytes(const Header *h, size_t file_size, size_t *bytes) {
+  nnrt_tensor t = {.rank = h->rank};
   memcpy(t.dims, h->dims, sizeof t.dims);
   int64_t numel = nnrt_tensor_numel(&t);
   if (numel < 0 || (uint64_t)numel > SIZE_MAX / file_size)
-    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "shape has too many elements");
-  size_t bytes = (size_t)numel * file_size;
+    return false;
+  *bytes = (size_t)numel * file_size;
+  return true;
+}
+
+/* The data after the header must be exactly the shape's bytes: fewer is a
+ * truncated file, more is a file that is not what its header says (a
+ * second array appended, or the wrong shape written). start: where the
+ * magic is in fp. */
+static int check_data_size(const NpyCtx *c, FILE *fp, int64_t start, int64_t end, size_t bytes) {
   int64_t left = bytes_left(fp, end);
-  if (left >= 0 && (uint64_t)left < bytes)
+  if (left < 0 || (uint64_t)left == bytes)
+    return NNRT_OK;
+  if ((uint64_t)left < bytes)
     return nnrt_file_fail(c, NNRT_ERR_FORMAT, "truncated data: expected %zu bytes, found %" PRId64,
                           bytes, left);
+  long pos = ftell(fp);
+  int64_t header = pos >= start ? (int64_t)pos - start : 0;
+  return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                        "%" PRId64 " bytes after the array: its header and shape make %" PRId64
+                        " bytes, but there are %" PRId64,
+                        left - (int64_t)bytes, header + (int64_t)bytes, header + left);
+}
+
+static int read_data(const NpyCtx *c, FILE *fp, int64_t start, int64_t end, const Header *h,
+                     nnrt_dtype dt, size_t file_size, nnrt_tensor *out) {
+  nnrt_tensor t = {.dtype = dt, .rank = h->rank};
+  memcpy(t.dims, h->dims, sizeof t.dims);
+  int64_t numel = nnrt_tensor_numel(&t);
+  size_t bytes;
+  if (!data_bytes(h, file_size, &bytes))
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT, "shape has too many elements");
+  int rc = check_data_size(c, fp, start, end, bytes);
+  if (rc != NNRT_OK)
+    return rc;
   unsigned char *buf = malloc(bytes ? bytes : 1);
   if (!buf)
     return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory for %zu bytes of data", bytes);
@@ -342,34 +371,68 @@ static int read_data(const NpyCtx *c, FILE *fp, int64_t end, const Header *h, nn
   return NNRT_OK;
 }
 
-static int read_file(const NpyCtx *c, FILE *fp, int64_t end, nnrt_tensor *out) {
+/* The header of the array at fp's position, parsed and checked. */
+static int read_header(const NpyCtx *c, FILE *fp, Header *h, nnrt_dtype *dt, size_t *file_size) {
   char *text = NULL;
   size_t len = 0;
   int rc = read_prelude(c, fp, &text, &len);
   if (rc != NNRT_OK)
     return rc;
-  Header h;
-  rc = parse_header(c, text, len, &h);
+  memset(h, 0, sizeof *h);
+  rc = parse_header(c, text, len, h);
   free(text);
   if (rc != NNRT_OK)
     return rc;
-  nnrt_dtype dt = NNRT_F32;
-  size_t file_size = 1;
-  rc = descr_dtype(c, h.descr, &dt, &file_size);
+  *dt = NNRT_F32;
+  *file_size = 1;
+  rc = descr_dtype(c, h->descr, dt, file_size);
   if (rc != NNRT_OK)
     return rc;
   /* Rank 0 and 1 are laid out the same in either order. */
-  if (h.fortran && h.rank > 1)
+  if (h->fortran && h->rank > 1)
     return nnrt_file_fail(c, NNRT_ERR_FORMAT, "Fortran-order arrays are not supported");
-  return read_data(c, fp, end, &h, dt, file_size, out);
+  return NNRT_OK;
+}
+
+static int read_file(const NpyCtx *c, FILE *fp, int64_t start, int64_t end, nnrt_tensor *out) {
+  Header h;
+  nnrt_dtype dt;
+  size_t file_size;
+  int rc = read_header(c, fp, &h, &dt, &file_size);
+  return rc != NNRT_OK ? rc : read_data(c, fp, start, end, &h, dt, file_size, out);
 }
 
 int nnrt_npy_read_stream(const nnrt_file_ctx *c, FILE *fp, int64_t size, nnrt_tensor *out) {
   memset(out, 0, sizeof *out);
-  long start = size >= 0 ? ftell(fp) : 0;
+  long start = ftell(fp);
   if (start < 0)
     return nnrt_file_fail(c, NNRT_ERR_IO, "cannot tell the position: %s", strerror(errno));
-  return read_file(c, fp, size >= 0 ? start + size : -1, out);
+  return read_file(c, fp, start, size >= 0 ? start + size : -1, out);
+}
+
+int nnrt_npy_sizes(const nnrt_file_ctx *c, const unsigned char *prefix, size_t len,
+                   uint64_t *header, uint64_t *data, nnrt_tensor *shape) {
+  FILE *fp = fmemopen((void *)prefix, len, "rb");
+  if (!fp)
+    return nnrt_file_fail(c, NNRT_ERR_NOMEM, "cannot read the header from memory: %s",
+                          strerror(errno));
+  Header h;
+  nnrt_dtype dt;
+  size_t file_size, bytes = 0;
+  int rc = read_header(c, fp, &h, &dt, &file_size);
+  if (rc == NNRT_OK && !data_bytes(&h, file_size, &bytes))
+    rc = nnrt_file_fail(c, NNRT_ERR_FORMAT, "shape has too many elements");
+  long pos = ftell(fp);
+  fclose(fp);
+  if (rc != NNRT_OK)
+    return rc;
+  *header = pos > 0 ? (uint64_t)pos : 0;
+  *data = bytes;
+  if (shape) {
+    *shape = (nnrt_tensor){.dtype = dt, .rank = h.rank};
+    memcpy(shape->dims, h.dims, sizeof shape->dims);
+  }
+  return NNRT_OK;
 }
 
 int nnrt_npy_read(const char *path, nnrt_tensor *out, char *err, size_t errlen) {
@@ -377,15 +440,13 @@ int nnrt_npy_read(const char *path, nnrt_tensor *out, char *err, size_t errlen) 
   if (!path || !out)
     return nnrt_file_fail(&c, NNRT_ERR_ARG, "%s is NULL", path ? "output tensor" : "path");
   memset(out, 0, sizeof *out);
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return nnrt_file_fail(&c, NNRT_ERR_IO, "cannot open: %s", strerror(errno));
-  struct stat st;
-  if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(fp);
-    return nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");
-  }
-  int rc = nnrt_npy_read_stream(&c, fp, -1, out);
+  FILE *fp;
+  uint64_t size;
+  int rc = nnrt_file_open_regular(&c, &fp, &size);
+  if (rc != NNRT_OK)
+    return rc;
+  rc = size <= INT64_MAX ? nnrt_npy_read_stream(&c, fp, (int64_t)size, out)
+                         : nnrt_file_fail(&c, NNRT_ERR_FORMAT, "too large");
   fclose(fp);
   return rc;
 }

@@ -11,9 +11,13 @@
  * deflate, the uncompressed size against the most that many compressed
  * bytes can give); the member's CRC-32 and uncompressed size must match
  * the directory's; and its bytes go through npy.c's parser, bounded by the
- * member's size. ZIP64 archives, which numpy writes only past 4 GiB or
- * 65535 arrays, are refused. Messages start with the path, and with the
- * member ("data.npz: x.npy: ...") once one is chosen.
+ * member's size. Before the member is allocated or inflated whole, its
+ * first bytes (the .npy header) are read, and the size the directory
+ * declares must be exactly what that header's shape and dtype make: a
+ * small archive that would inflate to gigabytes is refused at its header.
+ * ZIP64 archives, which numpy writes only past 4 GiB or 65535 arrays, are
+ * refused. Messages start with the path, and with the member
+ * ("data.npz: x.npy: ...") once one is chosen.
  */
 #include "fileio.h"
 #include "nnrt.h"
@@ -102,21 +106,7 @@ static int read_at(const Archive *a, const Ctx *c, uint64_t offset, void *buf, s
 }
 
 /* An archive is read from its end, so it must be a regular file. */
-static int open_archive(Archive *a, const char *path) {
-  a->fp = fopen(path, "rb");
-  if (!a->fp)
-    return nnrt_file_fail(a->c, NNRT_ERR_IO, "cannot open: %s", strerror(errno));
-  struct stat st;
-  if (fstat(fileno(a->fp), &st) != 0)
-    return nnrt_file_fail(a->c, NNRT_ERR_IO, "cannot stat: %s", strerror(errno));
-  if (S_ISDIR(st.st_mode))
-    return nnrt_file_fail(a->c, NNRT_ERR_IO, "is a directory");
-  if (!S_ISREG(st.st_mode))
-    return nnrt_file_fail(a->c, NNRT_ERR_IO,
-                          "not a regular file (a .npz archive is read from its end)");
-  a->size = (uint64_t)st.st_size;
-  return NNRT_OK;
-}
+static int open_archive(Archive *a) { return nnrt_file_open_regular(a->c, &a->fp, &a->size); }
 
 /* ---- the central directory ---- */
 
@@ -363,55 +353,126 @@ static int inflate_outcome(const Ctx *m, const Entry *e, const z_stream *z, int 
                           e->usize);
   if (zrc != Z_STREAM_END)
     return nnrt_file_fail(m, NNRT_ERR_FORMAT, "the deflate data ends early (truncated member)");
-  if (z->avail_out != 0)
+  if (z->total_out != e->usize)
     return nnrt_file_fail(m, NNRT_ERR_FORMAT,
-                          "inflates to %" PRIu32 " bytes, but the directory says %" PRIu32,
-                          e->usize - z->avail_out, e->usize);
+                          "inflates to %lu bytes, but the directory says %" PRIu32,
+                          (unsigned long)z->total_out, e->usize);
   return NNRT_OK;
 }
 
-/* Inflates the member's raw deflate data, from fp's position, into buf of
- * exactly e->usize bytes, which it must fill. */
-static int inflate_member(const Archive *a, const Ctx *m, const Entry *e, unsigned char *buf) {
+/* A member's raw deflate data, read from fp's position as it inflates. */
+typedef struct Inflater {
   z_stream z;
-  memset(&z, 0, sizeof z);
-  if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
-    return nnrt_file_fail(m, NNRT_ERR_NOMEM, "out of memory for inflating");
+  uint32_t left; /* compressed bytes not read yet */
+  int zrc;       /* inflate's last return */
   unsigned char in[CHUNK];
-  uint32_t left = e->csize;
-  z.next_out = buf;
-  z.avail_out = e->usize;
-  int zrc = Z_OK, rc = NNRT_OK;
-  while (zrc == Z_OK && rc == NNRT_OK) {
-    if (z.avail_in == 0 && left > 0) {
-      uInt n = left < CHUNK ? left : CHUNK;
-      rc = read_exact(a, m, in, n);
-      left -= n;
-      z.next_in = in;
-      z.avail_in = n;
+} Inflater;
+
+/* Inflates into z.next_out until z.avail_out is 0 (until_full), or until
+ * inflate stops: then one call past a full window tells a stream that ends
+ * there from one that goes on. */
+static int inflate_more(const Archive *a, const Ctx *m, Inflater *f, bool until_full) {
+  int rc = NNRT_OK;
+  while (f->zrc == Z_OK && rc == NNRT_OK && !(until_full && f->z.avail_out == 0)) {
+    if (f->z.avail_in == 0 && f->left > 0) {
+      uInt n = f->left < CHUNK ? f->left : CHUNK;
+      rc = read_exact(a, m, f->in, n);
+      f->left -= n;
+      f->z.next_in = f->in;
+      f->z.avail_in = n;
     }
     if (rc == NNRT_OK)
-      zrc = inflate(&z, Z_NO_FLUSH);
+      f->zrc = inflate(&f->z, Z_NO_FLUSH);
   }
-  if (rc == NNRT_OK)
-    rc = inflate_outcome(m, e, &z, zrc);
-  inflateEnd(&z);
   return rc;
 }
 
-/* The member's uncompressed bytes, checked against its CRC-32. */
-static int member_bytes(const Archive *a, const Ctx *m, const Entry *e, unsigned char **out) {
+/* The member's first `len` bytes into buf (stored: read; deflate: inflated
+ * with f, which goes on from there). */
+static int member_start(const Archive *a, const Ctx *m, const Entry *e, Inflater *f,
+                        unsigned char *buf, uint32_t len) {
+  if (e->method == METHOD_STORED)
+    return read_exact(a, m, buf, len);
+  f->z.next_out = buf;
+  f->z.avail_out = len;
+  int rc = inflate_more(a, m, f, true);
+  if (rc == NNRT_OK && f->z.avail_out != 0)
+    rc = inflate_outcome(m, e, &f->z, f->zrc); /* ended or failed early: an error */
+  return rc;
+}
+
+/* The rest of the member, after member_start's `done` bytes of buf. */
+static int member_rest(const Archive *a, const Ctx *m, const Entry *e, Inflater *f,
+                       unsigned char *buf, uint32_t done) {
+  if (e->method == METHOD_STORED)
+    return read_exact(a, m, buf + done, e->usize - done);
+  f->z.next_out = buf + done;
+  f->z.avail_out = e->usize - done;
+  int rc = inflate_more(a, m, f, false);
+  return rc != NNRT_OK ? rc : inflate_outcome(m, e, &f->z, f->zrc);
+}
+
+/* A .npy header fits in this many bytes (npy.c caps it at 64 KiB). */
+enum { NPY_PREFIX = 12 + 64 * 1024 };
+
+/* The member's declared size must be what its .npy header says: checked on
+ * a prefix, so that a small archive that inflates to gigabytes is refused
+ * before they are allocated or inflated. */
+static int check_declared_size(const Ctx *m, const Entry *e, const unsigned char *prefix,
+                               uint32_t len, nnrt_tensor *shape) {
+  uint64_t header = 0, data = 0;
+  int rc = nnrt_npy_sizes(m, prefix, len, &header, &data, shape);
+  if (rc != NNRT_OK)
+    return rc;
+  if (data > UINT64_MAX - header || header + data != e->usize)
+    return nnrt_file_fail(m, NNRT_ERR_FORMAT,
+                          "the directory says the member holds %" PRIu32
+                          " bytes, but its .npy header and shape make %" PRIu64 " + %" PRIu64,
+                          e->usize, header, data);
+  return NNRT_OK;
+}
+
+/* The member's uncompressed bytes, checked against its CRC-32; or, when
+ * out is NULL, only the dtype and shape of its header in *shape. */
+static int member_bytes(const Archive *a, const Ctx *m, const Entry *e, unsigned char **out,
+                        nnrt_tensor *shape) {
   uint64_t data = 0;
   int rc = locate_data(a, m, e, &data);
   if (rc != NNRT_OK)
     return rc;
-  unsigned char *buf = malloc(e->usize ? e->usize : 1);
-  if (!buf)
-    return nnrt_file_fail(m, NNRT_ERR_NOMEM, "out of memory for %" PRIu32 " bytes", e->usize);
-  rc = seek_to(a, m, data);
+  Inflater *f = NULL;
+  if (e->method == METHOD_DEFLATE) {
+    f = calloc(1, sizeof *f);
+    if (!f || inflateInit2(&f->z, -MAX_WBITS) != Z_OK) {
+      free(f);
+      return nnrt_file_fail(m, NNRT_ERR_NOMEM, "out of memory for inflating");
+    }
+    f->left = e->csize;
+  }
+  uint32_t plen = e->usize < NPY_PREFIX ? e->usize : NPY_PREFIX;
+  unsigned char *prefix = malloc(plen ? plen : 1), *buf = NULL;
+  rc = prefix ? seek_to(a, m, data) : nnrt_file_fail(m, NNRT_ERR_NOMEM, "out of memory");
   if (rc == NNRT_OK)
-    rc =
-        e->method == METHOD_STORED ? read_exact(a, m, buf, e->usize) : inflate_member(a, m, e, buf);
+    rc = member_start(a, m, e, f, prefix, plen);
+  if (rc == NNRT_OK)
+    rc = check_declared_size(m, e, prefix, plen, shape);
+  if (!out) {
+    if (f)
+      inflateEnd(&f->z);
+    free(f);
+    free(prefix);
+    return rc;
+  }
+  if (rc == NNRT_OK && !(buf = malloc(e->usize ? e->usize : 1)))
+    rc = nnrt_file_fail(m, NNRT_ERR_NOMEM, "out of memory for %" PRIu32 " bytes", e->usize);
+  if (rc == NNRT_OK) {
+    memcpy(buf, prefix, plen);
+    rc = member_rest(a, m, e, f, buf, plen);
+  }
+  if (f)
+    inflateEnd(&f->z);
+  free(f);
+  free(prefix);
   if (rc == NNRT_OK) {
     uint32_t crc = (uint32_t)crc32_z(0, buf, e->usize);
     if (crc != e->crc)
@@ -439,7 +500,9 @@ static int parse_npy(const Ctx *m, unsigned char *bytes, uint32_t size, nnrt_ten
   return rc;
 }
 
-static int read_array(const Archive *a, const char *key, const Entry *e, nnrt_tensor *out) {
+/* The array (or, shape_only, its dtype and shape). */
+static int read_array(const Archive *a, const char *key, const Entry *e, bool shape_only,
+                      nnrt_tensor *out) {
   char *name = nnrt_npz_member_name(a->c->path, key);
   if (!name)
     return nnrt_file_fail(a->c, NNRT_ERR_NOMEM, "out of memory");
@@ -447,9 +510,11 @@ static int read_array(const Archive *a, const char *key, const Entry *e, nnrt_te
   unsigned char *bytes = NULL;
   int rc = check_entry(&m, e);
   if (rc == NNRT_OK)
-    rc = member_bytes(a, &m, e, &bytes);
-  if (rc == NNRT_OK)
+    rc = member_bytes(a, &m, e, shape_only ? NULL : &bytes, out);
+  if (rc == NNRT_OK && !shape_only) {
+    memset(out, 0, sizeof *out);
     rc = parse_npy(&m, bytes, e->usize, out);
+  }
   free(bytes);
   free(name);
   return rc;
@@ -463,7 +528,8 @@ char *nnrt_npz_member_name(const char *path, const char *key) {
   return s;
 }
 
-int nnrt_npz_read(const char *path, const char *key, nnrt_tensor *out, char *err, size_t errlen) {
+static int read_member(const char *path, const char *key, bool shape_only, nnrt_tensor *out,
+                       char *err, size_t errlen) {
   Ctx c = {path ? path : "(null)", err, errlen};
   if (!path || !key || !out)
     return nnrt_file_fail(&c, NNRT_ERR_ARG, "%s is NULL",
@@ -473,15 +539,25 @@ int nnrt_npz_read(const char *path, const char *key, nnrt_tensor *out, char *err
   memset(out, 0, sizeof *out);
   Archive a = {.c = &c};
   Entry e;
-  int rc = open_archive(&a, path);
+  int rc = open_archive(&a);
   if (rc == NNRT_OK)
     rc = read_directory(&a);
   if (rc == NNRT_OK)
     rc = find_entry(&a, key, &e);
   if (rc == NNRT_OK)
-    rc = read_array(&a, key, &e, out);
+    rc = read_array(&a, key, &e, shape_only, out);
+  if (rc != NNRT_OK)
+    memset(out, 0, sizeof *out);
   free(a.dir);
   if (a.fp)
     fclose(a.fp);
   return rc;
+}
+
+int nnrt_npz_read(const char *path, const char *key, nnrt_tensor *out, char *err, size_t errlen) {
+  return read_member(path, key, false, out, err, errlen);
+}
+
+int nnrt_npz_shape(const char *path, const char *key, nnrt_tensor *out, char *err, size_t errlen) {
+  return read_member(path, key, true, out, err, errlen);
 }

@@ -140,6 +140,26 @@ static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnr
   return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
 }
 
+/* A text's tokens are class labels of every op that reads x or y as such
+ * (one_hot, cross_entropy): its vocabulary must fit each one's classes,
+ * which the compiled code would otherwise refuse at the first batch, deep
+ * inside the op. */
+static bool vocabulary_fits(const Run *r, const nnrt_func_desc *f, const nnrt_dataset *d,
+                            const char *path) {
+  for (int i = 0; d->vocab && i < f->nlabels; i++) {
+    const nnrt_label_site *s = &f->labels[i];
+    if (s->input < 0 || s->input > 1 || s->classes <= 0 || d->vocab_size <= s->classes)
+      continue;
+    fail(r,
+         "%s: the text's vocabulary is %d tokens (its distinct bytes), but %s's %s of '%s' "
+         "takes %lld classes, the model's vocabulary: it needs at least %d",
+         path, d->vocab_size, f->name, s->op, f->inputs[s->input].name, (long long)s->classes,
+         d->vocab_size);
+    return false;
+  }
+  return true;
+}
+
 static bool check_data_fits(const Run *r, const nnrt_dataset *d, const char *path) {
   const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
   const nnrt_arg_desc *x = &f->inputs[0], *y = y_arg(r->m);
@@ -159,7 +179,44 @@ static bool check_data_fits(const Run *r, const nnrt_dataset *d, const char *pat
          (long long)d->y_size, f->name, y->name, (long long)want_y);
     return false;
   }
-  return true;
+  return vocabulary_fits(r, f, d, path);
+}
+
+/* Elements per sample of an array [n, ...] (1 for rank 1). */
+static int64_t per_sample(const nnrt_tensor *t) {
+  int64_t n = 1;
+  for (int i = 1; i < t->rank; i++)
+    n *= t->dims[i]; /* the whole array's count fits: the reader checked it */
+  return n;
+}
+
+/* Whether array `key` of the archive has samples of `want` elements (want
+ * < 0: any); what goes wrong is printed. */
+static bool npz_array_fits(const Run *r, const char *path, const char *key, int64_t want,
+                           const char *what, const nnrt_func_desc *f, const nnrt_arg_desc *arg,
+                           const char *role) {
+  char err[1024];
+  nnrt_tensor t;
+  if (nnrt_npz_shape(path, key, &t, err, sizeof err))
+    return fail(r, "%s", err), false;
+  if (t.rank < 1 || want < 0 || per_sample(&t) == want)
+    return true; /* a scalar is the loader's to refuse */
+  fail(r, "%s: %s.npy: each sample has %lld %s, but %s's %s'%s' takes %lld", path, key,
+       (long long)per_sample(&t), what, f->name, role, arg->name, (long long)want);
+  return false;
+}
+
+/* An .npz source's shapes against the model before its arrays are
+ * inflated: a small archive can hold gigabytes the model cannot use. */
+static bool npz_fits(const Run *r, const nnrt_source_desc *s) {
+  if (s->kind != NNRT_DATA_NPZ)
+    return true;
+  const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
+  const nnrt_arg_desc *x = &f->inputs[0], *y = y_arg(r->m);
+  return npz_array_fits(r, s->path, s->xkey, nnrt_arg_sample_numel(x), "features", f, x,
+                        "input ") &&
+         (!y ||
+          npz_array_fits(r, s->path, s->ykey, nnrt_arg_sample_numel(y), "label values", f, y, ""));
 }
 
 /* Training and validation sets as the data section says (or --data). */
@@ -167,6 +224,9 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
   char err[1024];
   nnrt_label_spec ys = label_spec(r->m);
   nnrt_dataset all = {0};
+  if (!npz_fits(r, &r->cfg.source) ||
+      (r->cfg.val_source.kind != NNRT_DATA_NONE && !npz_fits(r, &r->cfg.val_source)))
+    return false;
   if (load_source(&r->cfg.source, &ys, &all, err, sizeof err))
     return fail(r, "%s", err), false;
   if (!check_data_fits(r, &all, r->cfg.source.path)) {
@@ -571,7 +631,10 @@ int nnrt_run_predict(nnrt_model *m, const nnrt_run_options *o) {
   int64_t want = nnrt_arg_sample_numel(&f->inputs[0]);
   int rc = 1;
   const char *xkey = r.cfg.source.kind == NNRT_DATA_NPZ ? r.cfg.source.xkey : NULL;
-  if (!read_inputs(o->predict, xkey, (nnrt_dtype)f->inputs[0].dtype, &in, err, sizeof err))
+  if (ends_with(o->predict, ".npz") && !npz_array_fits(&r, o->predict, xkey ? xkey : "x", want,
+                                                       "values", f, &f->inputs[0], "input "))
+    rc = 1; /* npz_array_fits said why */
+  else if (!read_inputs(o->predict, xkey, (nnrt_dtype)f->inputs[0].dtype, &in, err, sizeof err))
     fail(&r, "%s", err);
   else if (want >= 0 && want != in.x_size)
     fail(&r, "%s: each row has %lld values, but %s takes %lld", o->predict, (long long)in.x_size,

@@ -34,6 +34,9 @@
 
 #include <cJSON.h>
 
+#include <dirent.h>
+#include <signal.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -382,6 +385,120 @@ static int check_layout(const Ctx *c, const nnrt_safetensors *f, uint64_t data_s
   return rc;
 }
 
+/* ---- strings of the header text ---- */
+
+/* The literal text[begin..end] (quotes included) for a message, control
+ * bytes written as \u00XX, cut at about 100 bytes. buf: 128 bytes. */
+static const char *show_literal(char *buf, const char *text, size_t begin, size_t end) {
+  size_t n = 0;
+  for (size_t i = begin; i <= end && n < 100; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    if (ch < 0x20 || ch == 0x7f)
+      n += (size_t)snprintf(buf + n, 128 - n, "\\u%04x", ch);
+    else
+      buf[n++] = (char)ch;
+  }
+  snprintf(buf + n, 128 - n, "%s", n >= 100 ? "..." : "");
+  return buf;
+}
+
+static int hex4(const char *p) {
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    char h = p[i];
+    int d = h >= '0' && h <= '9'   ? h - '0'
+            : h >= 'a' && h <= 'f' ? h - 'a' + 10
+            : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                   : -1;
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/* The control character a two-character escape (\n, ...) stands for, or -1. */
+static int short_escape(char e) {
+  switch (e) {
+  case 'b':
+    return '\b';
+  case 'f':
+    return '\f';
+  case 'n':
+    return '\n';
+  case 'r':
+    return '\r';
+  case 't':
+    return '\t';
+  }
+  return -1;
+}
+
+/* One string literal starting at text[*i] (a quote); *i ends on its
+ * closing quote. Returns the first control character in it (raw or
+ * escaped), or -1; *raw says whether it was raw, *nul whether any escape
+ * was \u0000. */
+static int scan_literal(const char *text, size_t len, size_t *i, bool *raw, bool *nul) {
+  int first = -1;
+  *raw = *nul = false;
+  size_t j = *i + 1;
+  for (; j < len && text[j] != '"'; j++) {
+    unsigned char ch = (unsigned char)text[j];
+    int cp = -1;
+    if (ch == '\\' && j + 1 < len) {
+      j++;
+      if (text[j] == 'u' && j + 4 < len) {
+        cp = hex4(text + j + 1);
+        j += 4;
+      } else {
+        cp = short_escape(text[j]);
+      }
+    } else if (ch < 0x20 || ch == 0x7f) {
+      cp = ch;
+      *raw = *raw || ch < 0x20;
+    }
+    if (cp == 0)
+      *nul = true;
+    if (first < 0 && cp >= 0 && (cp < 0x20 || cp == 0x7f))
+      first = cp;
+  }
+  *i = j;
+  return first;
+}
+
+/* cJSON decodes "\u0000" into a NUL that ends the C string it hands back
+ * ("fc1.W\u0000evil" would be read as "fc1.W"), and lets raw control
+ * characters through although JSON forbids them. So the strings of the
+ * header, once it has parsed, are checked in its text: no raw control
+ * character and no \u0000 anywhere, and no control character at all in a
+ * name (a tensor name, a metadata key, a field of an entry). */
+static int check_strings(const Ctx *c, const char *text, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] != '"')
+      continue;
+    size_t begin = i;
+    bool raw, nul;
+    int cp = scan_literal(text, len, &i, &raw, &nul);
+    if (cp < 0)
+      continue;
+    size_t k = i + 1;
+    while (k < len && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r'))
+      k++;
+    bool name = k < len && text[k] == ':';
+    if (!name && !raw && !nul)
+      continue;
+    char lit[128];
+    return nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                          "header: the %s %s at byte %zu has %s control character U+%04X%s",
+                          name ? "name" : "string", show_literal(lit, text, begin, i), begin,
+                          raw ? "a raw" : "the", (unsigned)(nul ? 0 : cp),
+                          name  ? " (names must be printable)"
+                          : raw ? " (JSON strings must escape them)"
+                                : " (which would cut the string short)");
+  }
+  return NNRT_OK;
+}
+
 static int parse_header(const Ctx *c, const char *text, size_t len, uint64_t data_size,
                         nnrt_safetensors *f) {
   if (len == 0)
@@ -402,6 +519,9 @@ static int parse_header(const Ctx *c, const char *text, size_t len, uint64_t dat
                             (size_t)(p - text));
   if (!cJSON_IsObject(f->root))
     return nnrt_file_fail(c, NNRT_ERR_FORMAT, "header is not a JSON object");
+  int rc = check_strings(c, text, len);
+  if (rc != NNRT_OK)
+    return rc;
 
   const cJSON *meta = NULL;
   size_t n = 0;
@@ -506,27 +626,18 @@ int nnrt_safetensors_open(const char *path, nnrt_safetensors **out, char *err, s
   *out = NULL;
   if (!path)
     return nnrt_file_fail(&c, NNRT_ERR_ARG, "path is NULL");
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return nnrt_file_fail(&c, NNRT_ERR_IO, "cannot open: %s", strerror(errno));
-  struct stat st;
-  int rc = NNRT_OK;
-  if (fstat(fileno(fp), &st) != 0)
-    rc = nnrt_file_fail(&c, NNRT_ERR_IO, "cannot stat: %s", strerror(errno));
-  else if (S_ISDIR(st.st_mode))
-    rc = nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");
-  else if (!S_ISREG(st.st_mode) || st.st_size < 0)
-    rc = nnrt_file_fail(&c, NNRT_ERR_IO, "not a regular file");
-  nnrt_safetensors *f = NULL;
-  if (rc == NNRT_OK) {
-    f = calloc(1, sizeof *f);
-    if (f)
-      f->path = strdup(path);
-    if (!f || !f->path)
-      rc = nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
-  }
+  FILE *fp;
+  uint64_t size;
+  int rc = nnrt_file_open_regular(&c, &fp, &size);
+  if (rc != NNRT_OK)
+    return rc;
+  nnrt_safetensors *f = calloc(1, sizeof *f);
+  if (f)
+    f->path = strdup(path);
+  if (!f || !f->path)
+    rc = nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
   if (rc == NNRT_OK)
-    rc = load(&c, fp, (uint64_t)st.st_size, f);
+    rc = load(&c, fp, size, f);
   fclose(fp);
   if (rc != NNRT_OK) {
     nnrt_safetensors_close(f);
@@ -653,6 +764,14 @@ static void buf_json(Buf *b, const char *s) {
   buf_add(b, "\"", 1);
 }
 
+/* Names are written only if the reader would take them back. */
+static bool has_control(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return true;
+  return false;
+}
+
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -682,6 +801,8 @@ static int check_args(const Ctx *c, const nnrt_named_tensor *ts, int n, const nn
       return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor %d has a NULL name", i);
     if (!valid_utf8_str(name))
       return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor %d: name is not valid UTF-8", i);
+    if (has_control(name))
+      return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor %d: name has a control character", i);
     if (strcmp(name, META_KEY) == 0)
       return nnrt_file_fail(c, NNRT_ERR_ARG, "tensor name '%s' is reserved", META_KEY);
     if (!nnc_dtype(t->dtype))
@@ -710,6 +831,8 @@ static int check_args(const Ctx *c, const nnrt_named_tensor *ts, int n, const nn
       return nnrt_file_fail(c, NNRT_ERR_ARG, "metadata entry %d has a NULL key or value", i);
     if (!valid_utf8_str(meta[i].key) || !valid_utf8_str(meta[i].value))
       return nnrt_file_fail(c, NNRT_ERR_ARG, "metadata entry %d is not valid UTF-8", i);
+    if (has_control(meta[i].key))
+      return nnrt_file_fail(c, NNRT_ERR_ARG, "metadata key %d has a control character", i);
   }
 
   int most = n > nmeta ? n : nmeta;
@@ -867,14 +990,31 @@ static int check_path(const Ctx *c, const char *path) {
   return NNRT_OK;
 }
 
+/* What is at path may be replaced by a checkpoint: nothing, or a regular
+ * file. A rename over a FIFO or a device would replace it (as root, even
+ * /dev/null), so those are refused. */
+static int check_target(const Ctx *c, const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+    return NNRT_OK;
+  if (S_ISDIR(st.st_mode))
+    return nnrt_file_fail(c, NNRT_ERR_IO, "is a directory");
+  return nnrt_file_fail(c, NNRT_ERR_IO,
+                        "is %s, not a regular file: a checkpoint is written to a regular file",
+                        S_ISFIFO(st.st_mode)   ? "a FIFO"
+                        : S_ISCHR(st.st_mode)  ? "a character device"
+                        : S_ISBLK(st.st_mode)  ? "a block device"
+                        : S_ISSOCK(st.st_mode) ? "a socket"
+                                               : "something");
+}
+
 int nnrt_safetensors_check_writable(const char *path, char *err, size_t errlen) {
   Ctx c = {path ? path : "(null)", err, errlen};
   int rc = check_path(&c, path);
+  if (rc == NNRT_OK)
+    rc = check_target(&c, path);
   if (rc != NNRT_OK)
     return rc;
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-    return nnrt_file_fail(&c, NNRT_ERR_IO, "is a directory");
   char *tmp = temp_name(path);
   if (!tmp)
     return nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
@@ -903,6 +1043,8 @@ int nnrt_safetensors_save(const char *path, const nnrt_named_tensor *ts, int n, 
   char *tmp = NULL;
   rc = check_args(&c, ts, n, meta, nmeta, bytes);
   if (rc == NNRT_OK)
+    rc = check_target(&c, path);
+  if (rc == NNRT_OK)
     rc = build_header(&c, ts, n, meta, nmeta, bytes, &hdr);
   if (rc == NNRT_OK && !(tmp = temp_name(path)))
     rc = nnrt_file_fail(&c, NNRT_ERR_NOMEM, "out of memory");
@@ -919,4 +1061,53 @@ int nnrt_safetensors_save(const char *path, const nnrt_named_tensor *ts, int n, 
   free(hdr.p);
   free(bytes);
   return rc;
+}
+
+/* ---- temporary files of saves that were killed ---- */
+
+/* The pid of `name` when it is exactly base ".tmp." digits, else 0. */
+static pid_t temp_pid(const char *name, const char *base, size_t blen) {
+  static const char TMP[] = ".tmp.";
+  if (strncmp(name, base, blen) != 0 || strncmp(name + blen, TMP, sizeof TMP - 1) != 0)
+    return 0;
+  const char *d = name + blen + sizeof TMP - 1;
+  if (!*d)
+    return 0;
+  long long pid = 0;
+  for (; *d; d++) {
+    if (*d < '0' || *d > '9')
+      return 0;
+    pid = pid * 10 + (*d - '0');
+    if (pid > INT_MAX)
+      return 0;
+  }
+  return (pid_t)pid;
+}
+
+int nnrt_safetensors_remove_stale(const char *path) {
+  if (!path || !*path)
+    return -1;
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  if (!dir)
+    return -1;
+  DIR *d = opendir(dir);
+  free(dir);
+  if (!d)
+    return -1;
+  size_t blen = strlen(base);
+  int removed = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    pid_t pid = temp_pid(e->d_name, base, blen);
+    /* ESRCH: no such process. EPERM means one lives (another user's). */
+    if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        unlinkat(dirfd(d), e->d_name, 0) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
 }

@@ -97,19 +97,41 @@ int nnrt_checkpoint_save(const char *path, const nnrt_model_io *m, const nnrt_tr
   return rc;
 }
 
-/* Metadata `key` of f as a number; errors name the file and the key. */
+/* No run reaches 2^53 steps, epochs or samples; a count above it in a
+ * checkpoint is damage, and refusing it leaves every counter that grows
+ * from it (step + 1, seen + a batch) far from overflow. */
+#define MAX_COUNT ((int64_t)1 << 53)
+
+/* Decimal digits only (no sign, space or "0x"), at most max. */
+static bool parse_count(const char *v, uint64_t max, uint64_t *out) {
+  if (!*v)
+    return false;
+  uint64_t x = 0;
+  for (const char *p = v; *p; p++) {
+    if (*p < '0' || *p > '9' || x > (max - (uint64_t)(*p - '0')) / 10)
+      return false;
+    x = x * 10 + (uint64_t)(*p - '0');
+  }
+  *out = x;
+  return true;
+}
+
+static int no_meta(const char *path, const char *key, char *err, size_t errlen) {
+  return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path,
+                     key);
+}
+
+/* Metadata `key` of f as a count in [0, 2^53]; errors name the file and
+ * the key. */
 static int meta_i64(const nnrt_safetensors *f, const char *path, const char *key, int64_t *out,
                     char *err, size_t errlen) {
   const char *v = nnrt_safetensors_meta(f, key);
   if (!v)
-    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path,
-                       key);
-  char *end;
-  errno = 0;
-  long long x = strtoll(v, &end, 10);
-  if (end == v || *end != '\0' || errno == ERANGE || x < 0)
+    return no_meta(path, key, err, errlen);
+  uint64_t x;
+  if (!parse_count(v, (uint64_t)MAX_COUNT, &x))
     return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
-                       "%s: checkpoint metadata \"%s\" is '%s', not a non-negative integer", path,
+                       "%s: checkpoint metadata \"%s\" is '%s', not an integer in [0, 2^53]", path,
                        key, v);
   *out = (int64_t)x;
   return NNRT_OK;
@@ -119,8 +141,7 @@ static int meta_f64(const nnrt_safetensors *f, const char *path, const char *key
                     char *err, size_t errlen) {
   const char *v = nnrt_safetensors_meta(f, key);
   if (!v)
-    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"%s\"", path,
-                       key);
+    return no_meta(path, key, err, errlen);
   char *end;
   double x = strtod(v, &end);
   if (end == v || *end != '\0' || isnan(x))
@@ -130,17 +151,60 @@ static int meta_f64(const nnrt_safetensors *f, const char *path, const char *key
   return NNRT_OK;
 }
 
-static int parse_u64(const char *s, char stop, const char **rest, uint64_t *out) {
-  if (*s < '0' || *s > '9')
-    return -1;
-  char *end;
-  errno = 0;
-  unsigned long long x = strtoull(s, &end, 10);
-  if (errno == ERANGE || *end != stop)
-    return -1;
-  *out = (uint64_t)x;
-  *rest = end;
-  return 0;
+/* "nnc.rng": two 64-bit counts, "<key>:<counter>". */
+static int meta_rng(const nnrt_safetensors *f, const char *path, nnrt_rng *rng, char *err,
+                    size_t errlen) {
+  const char *v = nnrt_safetensors_meta(f, "nnc.rng");
+  if (!v)
+    return no_meta(path, "nnc.rng", err, errlen);
+  const char *colon = strchr(v, ':');
+  char key[32];
+  size_t klen = colon ? (size_t)(colon - v) : 0;
+  if (colon && klen < sizeof key) {
+    memcpy(key, v, klen);
+    key[klen] = '\0';
+    if (parse_count(key, UINT64_MAX, &rng->key) &&
+        parse_count(colon + 1, UINT64_MAX, &rng->counter))
+      return NNRT_OK;
+  }
+  return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                     "%s: checkpoint metadata \"nnc.rng\" is '%s', not <key>:<counter> (two "
+                     "integers in [0, 2^64))",
+                     path, v);
+}
+
+__attribute__((format(printf, 4, 5))) static int bad_state(const char *path, char *err,
+                                                           size_t errlen, const char *fmt, ...) {
+  char prefix[4096];
+  snprintf(prefix, sizeof prefix, "%s: checkpoint metadata ", path);
+  va_list ap;
+  va_start(ap, fmt);
+  nnrt_verrorf(err, errlen, NNRT_ERR_FORMAT, prefix, fmt, ap);
+  va_end(ap);
+  return NNRT_ERR_FORMAT;
+}
+
+/* What holds in any checkpoint a run writes, whatever the run: sums that
+ * are numbers, counts that do not exceed what they count. */
+static int check_state(const char *path, const nnrt_train_state *s, char *err, size_t errlen) {
+  if (s->correct > s->seen)
+    return bad_state(path, err, errlen,
+                     "\"nnc.correct\" (%" PRId64 ") exceeds \"nnc.seen\" (%" PRId64 ")", s->correct,
+                     s->seen);
+  if (!isfinite(s->loss_sum))
+    return bad_state(path, err, errlen, "\"nnc.loss_sum\" is %g, expected a finite number",
+                     s->loss_sum);
+  if (!(isfinite(s->best_val_loss) || s->best_val_loss == INFINITY))
+    return bad_state(path, err, errlen,
+                     "\"nnc.best_val_loss\" is %g, expected a finite number or inf (no "
+                     "validation yet)",
+                     s->best_val_loss);
+  if (s->bad_epochs > s->epoch)
+    return bad_state(path, err, errlen,
+                     "\"nnc.bad_epochs\" (%" PRId64
+                     ") exceeds the epochs done, \"nnc.epoch\" (%" PRId64 ")",
+                     s->bad_epochs, s->epoch);
+  return NNRT_OK;
 }
 
 static int read_state(const nnrt_safetensors *f, const char *path, nnrt_train_state *s, char *err,
@@ -153,22 +217,10 @@ static int read_state(const nnrt_safetensors *f, const char *path, nnrt_train_st
       (rc = meta_i64(f, path, "nnc.correct", &s->correct, err, errlen)) ||
       (rc = meta_i64(f, path, "nnc.seen", &s->seen, err, errlen)) ||
       (rc = meta_f64(f, path, "nnc.best_val_loss", &s->best_val_loss, err, errlen)) ||
-      (rc = meta_i64(f, path, "nnc.bad_epochs", &s->bad_epochs, err, errlen)))
+      (rc = meta_i64(f, path, "nnc.bad_epochs", &s->bad_epochs, err, errlen)) ||
+      (rc = meta_rng(f, path, &s->rng, err, errlen)))
     return rc;
-  if (s->correct > s->seen)
-    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
-                       "%s: checkpoint metadata \"nnc.correct\" (%" PRId64
-                       ") exceeds \"nnc.seen\" (%" PRId64 ")",
-                       path, s->correct, s->seen);
-  const char *v = nnrt_safetensors_meta(f, "nnc.rng");
-  if (!v)
-    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.rng\"",
-                       path);
-  const char *p;
-  if (parse_u64(v, ':', &p, &s->rng.key) || parse_u64(p + 1, '\0', &p, &s->rng.counter))
-    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
-                       "%s: checkpoint metadata \"nnc.rng\" is '%s', not <key>:<counter>", path, v);
-  return NNRT_OK;
+  return check_state(path, s, err, errlen);
 }
 
 int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_state *s, char *err,
@@ -491,6 +543,44 @@ static bool same_layout(const nnrt_dataset *a, const nnrt_dataset *b) {
   return true;
 }
 
+/* A resumed state must be one this run could have saved: a position
+ * within its epochs, as many steps as the epochs and batches before it,
+ * the current epoch's sums over the batches done. Anything else (another
+ * batch size or data set, a damaged or forged file) is refused, naming
+ * the key and what this run expects. */
+static int check_resume(const nnrt_train_config *c, const nnrt_train_state *s, int64_t n,
+                        int64_t nbatches, const AccSpec *acc, char *err, size_t errlen) {
+  const char *path = c->checkpoint;
+  if (s->epoch > c->epochs)
+    return bad_state(path, err, errlen,
+                     "\"nnc.epoch\" is %" PRId64 ", past this run's %" PRId64
+                     " epochs (resume with --epochs %" PRId64 " or more to go on)",
+                     s->epoch, c->epochs, s->epoch + 1);
+  if (s->batch > nbatches || (s->epoch == c->epochs && s->batch > 0))
+    return bad_state(path, err, errlen,
+                     "\"nnc.batch\" is %" PRId64 ", but epoch %" PRId64 " of this run has %" PRId64
+                     " batches of %" PRId64 " (were the batch size or the data changed?)",
+                     s->batch, s->epoch + 1, s->epoch == c->epochs ? 0 : nbatches, c->batch);
+  const int64_t step = s->epoch * nbatches + s->batch; /* <= epochs * nbatches, checked */
+  if (s->step != step)
+    return bad_state(path, err, errlen,
+                     "\"nnc.step\" is %" PRId64 ", but %" PRId64 " epochs of %" PRId64
+                     " batches and %" PRId64 " more make %" PRId64
+                     " steps (were the batch size or the data changed?)",
+                     s->step, s->epoch, nbatches, s->batch, step);
+  const int64_t done = s->batch * c->batch < n ? s->batch * c->batch : n;
+  const int64_t seen = acc->kind == ACC_NONE ? 0 : done * acc->rows;
+  if (s->seen != seen)
+    return bad_state(path, err, errlen,
+                     "\"nnc.seen\" is %" PRId64 ", but %" PRId64
+                     " batches of this epoch make %" PRId64 " labels",
+                     s->seen, s->batch, seen);
+  if (s->batch == 0 && s->loss_sum != 0)
+    return bad_state(path, err, errlen,
+                     "\"nnc.loss_sum\" is %g at the start of an epoch, where it is 0", s->loss_sum);
+  return NNRT_OK;
+}
+
 /* The run's state to path (c->checkpoint, or c->best) with c's metadata. */
 static int save_ckpt(const char *path, const nnrt_model_io *m, const nnrt_train_config *c,
                      const nnrt_train_state *s, char *err, size_t errlen) {
@@ -556,21 +646,21 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
                        n);
   }
 
+  /* Saves killed before their rename leave temporary files nothing else
+   * would remove. */
+  if (c->checkpoint)
+    (void)nnrt_safetensors_remove_stale(c->checkpoint);
+  if (c->best)
+    (void)nnrt_safetensors_remove_stale(c->best);
+
   nnrt_train_state st;
   nnrt_train_state_init(&st, c->seed);
   const double t0 = now_s();
   int64_t total_samples = 0;
   if (c->resume) {
-    if ((rc = nnrt_checkpoint_load(c->checkpoint, m, &st, err, errlen)))
+    if ((rc = nnrt_checkpoint_load(c->checkpoint, m, &st, err, errlen)) ||
+        (rc = check_resume(c, &st, n, nbatches, &acc, err, errlen)))
       goto out;
-    if (st.batch > nbatches) {
-      rc = nnrt_errorf(err, errlen, NNRT_ERR_ARG,
-                       "%s: saved after batch %" PRId64 " of epoch %" PRId64
-                       ", but an epoch has only %" PRId64 " batches of %" PRId64
-                       " (was the batch size or the data changed?)",
-                       c->checkpoint, st.batch, st.epoch + 1, nbatches, bs);
-      goto out;
-    }
   }
 
   Progress pg = {.log = c->log, .epochs = c->epochs};

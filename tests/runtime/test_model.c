@@ -127,7 +127,7 @@ static const nnrt_arg_desc pred_out = {"y", NNRT_F32, 2, {DIM_B, DIM_C(1)}};
  * may reuse the residuals' bytes, the gradient may not */
 static const nnrt_buffer_desc step_bufs[] = {
     {DIM_B, 4, 0, 1}, {DIM_C(4), 4, 1, 2}, {DIM_B, 4, 2, 2}};
-static const nnrt_label_site sites[] = {{5, 1, "cross_entropy", 2, {DIM_B, DIM_C(2)}}};
+static const nnrt_label_site sites[] = {{5, 1, "cross_entropy", 2, {DIM_B, DIM_C(2)}, 2}};
 
 enum { F_PREDICT, F_STEP, F_LOSS, F_CLASSIFY, F_LAZY, NFUNCS };
 
@@ -531,7 +531,10 @@ static void test_bad_desc(const Model *good) {
   b.d.params = b.params;
   b.d.funcs = b.funcs;
   b.d.abi = NNRT_MODEL_ABI + 1;
-  check_bad_desc(&b, "ABI version 3");
+  char newer[64];
+  snprintf(newer, sizeof newer, "ABI version %d, but this runtime reads version %d",
+           NNRT_MODEL_ABI + 1, NNRT_MODEL_ABI);
+  check_bad_desc(&b, newer);
   b.d.abi = NNRT_MODEL_ABI;
   b.d.size -= 8;
   check_bad_desc(&b, "bytes, but this runtime's are");

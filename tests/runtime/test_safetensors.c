@@ -24,15 +24,17 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Needs JSON escapes and is not ASCII (u-umlaut, a CJK character). */
-static const char ODD_NAME[] = "layer.0/w \"q\" \\ \n \xc3\xbc\xe4\xb8\xad";
+static const char ODD_NAME[] = "layer.0/w \"q\" \\ \xc3\xbc\xe4\xb8\xad";
 
 static const char *code_name(int rc) {
   static const char *const names[] = {"OK", "IO", "FORMAT", "SHAPE", "ARG", "NOMEM"};
@@ -298,6 +300,12 @@ static const Bad bad_files[] = {
     {"bad_meta_not_object.safetensors", NNRT_ERR_FORMAT},
     {"bad_meta_not_string.safetensors", NNRT_ERR_FORMAT},
     {"bad_meta_duplicate.safetensors", NNRT_ERR_FORMAT},
+    {"bad_name_nul.safetensors", NNRT_ERR_FORMAT},
+    {"bad_name_newline.safetensors", NNRT_ERR_FORMAT},
+    {"bad_name_raw_tab.safetensors", NNRT_ERR_FORMAT},
+    {"bad_meta_nul.safetensors", NNRT_ERR_FORMAT},
+    {"bad_meta_raw_control.safetensors", NNRT_ERR_FORMAT},
+    {"bad_bad_escape.safetensors", NNRT_ERR_FORMAT},
     {"does_not_exist.safetensors", NNRT_ERR_IO},
 };
 
@@ -483,13 +491,27 @@ static void atomic_saves(void) {
   print_error(NNRT_ERR_IO, err);
   CHECK(rmdir(tmp) == 0);
 
-  /* The rename fails: the target is a non-empty directory. */
+  /* The target is a directory: refused before anything is written. */
   const char *isdir = in_dir("isdir.safetensors");
   CHECK(mkdir(isdir, 0755) == 0);
   save_ok("isdir.safetensors/inner.safetensors", old_ts, 1, NULL, 0);
   CHECK(nnrt_safetensors_save(isdir, old_ts, 1, NULL, 0, err, sizeof err) == NNRT_ERR_IO);
   print_error(NNRT_ERR_IO, err);
   expect_open_error(isdir, NNRT_ERR_IO);
+
+  /* A FIFO (or a device) is not replaced by a checkpoint, and opening one
+   * does not wait for a writer: the alarm fails the test if it blocks. */
+  const char *fifo = in_dir("fifo.safetensors");
+  CHECK(mkfifo(fifo, 0644) == 0);
+  alarm(20);
+  CHECK(nnrt_safetensors_check_writable(fifo, err, sizeof err) == NNRT_ERR_IO);
+  print_error(NNRT_ERR_IO, err);
+  CHECK(nnrt_safetensors_save(fifo, old_ts, 1, NULL, 0, err, sizeof err) == NNRT_ERR_IO);
+  expect_open_error(fifo, NNRT_ERR_IO);
+  alarm(0);
+  struct stat fst;
+  CHECK(lstat(fifo, &fst) == 0 && S_ISFIFO(fst.st_mode));
+  CHECK(unlink(fifo) == 0);
 
   /* The disk fills up (a file size limit) in the middle of the data. */
   const char *full = in_dir("full.safetensors");
@@ -530,6 +552,75 @@ static void atomic_saves(void) {
   free_all(new_ts, 1);
 }
 
+/* A small file at dir/name. */
+static void touch(const char *dir, const char *name) {
+  char p[4200];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *fp = fopen(p, "w");
+  CHECKF(fp != NULL, "cannot create %s", p);
+  if (fp) {
+    fputs("partial", fp);
+    fclose(fp);
+  }
+}
+
+static bool exists_in(const char *dir, const char *name) {
+  char p[4200];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return lstat(p, &st) == 0;
+}
+
+/* A pid that no process has: a child that has exited and been reaped. */
+static pid_t dead_pid(void) {
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(0);
+  int status;
+  waitpid(pid, &status, 0);
+  return pid;
+}
+
+/* Only <name>.tmp.<pid> of a gone process goes; everything else stays. */
+static void stale_temporaries(void) {
+  const char *dir = in_dir("stale");
+  CHECK(mkdir(dir, 0755) == 0);
+  char ck[4200], dead[64], live[64], mine[64], other[64], link[64];
+  snprintf(ck, sizeof ck, "%s/ck.safetensors", dir);
+  pid_t gone = dead_pid();
+  snprintf(dead, sizeof dead, "ck.safetensors.tmp.%ld", (long)gone);
+  snprintf(live, sizeof live, "ck.safetensors.tmp.%ld", (long)getppid());
+  snprintf(mine, sizeof mine, "ck.safetensors.tmp.%ld", (long)getpid());
+  snprintf(other, sizeof other, "other.safetensors.tmp.%ld", (long)gone);
+  snprintf(link, sizeof link, "ck.safetensors.tmp.%ld", (long)gone + 1);
+  static const char *const kept[] = {"ck.safetensors.tmp.",
+                                     "ck.safetensors.tmp.12x",
+                                     "ck.safetensors.tmp.-5",
+                                     "xck.safetensors.tmp.1",
+                                     "ck.safetensors.tmp.99999999999999999999",
+                                     "ck.safetensors.tmp.1.bak",
+                                     "ck.safetensors"};
+  touch(dir, dead);
+  touch(dir, live);
+  touch(dir, mine);
+  touch(dir, other);
+  for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+    touch(dir, kept[i]);
+  /* A symbolic link of the right name is not a regular file: kept (if its
+   * pid happens to be alive, it is kept anyway). */
+  char lp[4200];
+  snprintf(lp, sizeof lp, "%s/%s", dir, link);
+  CHECK(symlink("ck.safetensors", lp) == 0);
+
+  CHECKF(nnrt_safetensors_remove_stale(ck) == 1, "removed %d", nnrt_safetensors_remove_stale(ck));
+  CHECK(!exists_in(dir, dead));
+  CHECK(exists_in(dir, live) && exists_in(dir, mine) && exists_in(dir, other) &&
+        exists_in(dir, link));
+  for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+    CHECKF(exists_in(dir, kept[i]), "%s was removed", kept[i]);
+  CHECK(nnrt_safetensors_remove_stale(in_dir("no-such-dir/ck.safetensors")) == -1);
+}
+
 static int do_errors(void) {
   for (size_t i = 0; i < sizeof bad_files / sizeof *bad_files; i++)
     expect_open_error(in_dir(bad_files[i].file), bad_files[i].code);
@@ -537,6 +628,7 @@ static int do_errors(void) {
   save_arg_errors();
   read_arg_errors();
   atomic_saves();
+  stale_temporaries();
   return check_report("test_safetensors errors");
 }
 

@@ -763,6 +763,21 @@ static void test_checkpoint_errors(void) {
       {"nnc.model", NULL, "nnc.model"},
       {"nnc.correct", "10", "nnc.correct"},
       {"nnc.seen", "99999999999999999999", "nnc.seen"},
+      /* Counts at 2^63 - 1 would overflow the step and sample counters. */
+      {"nnc.step", "9223372036854775807",
+       "\"nnc.step\" is '9223372036854775807', not an "
+       "integer in [0, 2^53]"},
+      {"nnc.epoch", "9223372036854775807", "\"nnc.epoch\""},
+      {"nnc.seen", "9223372036854775807", "\"nnc.seen\""},
+      {"nnc.batch", "9007199254740993", "\"nnc.batch\""},
+      {"nnc.batch", "+1", "\"nnc.batch\""},
+      {"nnc.batch", " 1", "\"nnc.batch\""},
+      {"nnc.loss_sum", "inf", "\"nnc.loss_sum\" is inf, expected a finite number"},
+      {"nnc.best_val_loss", "-inf", "\"nnc.best_val_loss\" is -inf"},
+      {"nnc.bad_epochs", "1", "\"nnc.bad_epochs\" (1) exceeds the epochs done"},
+      {"nnc.rng", "1:18446744073709551616", "\"nnc.rng\""},
+      {"nnc.rng", "-1:2", "\"nnc.rng\""},
+      {"nnc.rng", "1:2:3", "\"nnc.rng\""},
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     nnrt_kv kv[11] = {{"nnc.format", "1"},     {"nnc.model", "toy"}, {"nnc.step", "1"},
@@ -788,6 +803,59 @@ static void test_checkpoint_errors(void) {
   }
   toy_free(u);
   toy_free(t);
+  free_data(&tr);
+}
+
+/* A resumed state must be one this run could have saved: 50 samples in
+ * batches of 8 are 7 batches an epoch, 4 epochs in all. */
+static void test_resume_bounds(void) {
+  nnrt_dataset tr;
+  make_data(50, 1, &tr);
+  char err[512];
+  nnrt_train_config c = base_config();
+  c.checkpoint = in_dir("bounds.ckpt");
+  c.resume = true;
+  struct {
+    int64_t step, epoch, batch, seen;
+    double loss_sum;
+    const char *want; /* NULL: resumes */
+  } cases[] = {
+      {35, 5, 0, 0, 0, "\"nnc.epoch\" is 5, past this run's 4 epochs (resume with --epochs 6"},
+      {29, 4, 1, 8, 0.5, "\"nnc.batch\" is 1, but epoch 5 of this run has 0 batches of 8"},
+      {15, 1, 8, 50, 0.5, "\"nnc.batch\" is 8, but epoch 2 of this run has 7 batches of 8"},
+      {999, 1, 2, 16, 0.5,
+       "\"nnc.step\" is 999, but 1 epochs of 7 batches and 2 more make 9 steps"},
+      {9, 1, 2, 5, 0.5, "\"nnc.seen\" is 5, but 2 batches of this epoch make 16 labels"},
+      {7, 1, 0, 0, 3.0, "\"nnc.loss_sum\" is 3 at the start of an epoch"},
+      {21, 2, 7, 50, 0.5, NULL}, /* interrupted after an epoch's last batch */
+      {9, 1, 2, 16, 0.5, NULL},
+      {28, 4, 0, 0, 0, NULL}, /* finished: nothing to train */
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    Toy *t = toy_new(0);
+    nnrt_train_state s;
+    nnrt_train_state_init(&s, c.seed);
+    s.step = cases[k].step;
+    s.epoch = cases[k].epoch;
+    s.batch = cases[k].batch;
+    s.seen = cases[k].seen;
+    s.correct = s.seen / 2;
+    s.loss_sum = cases[k].loss_sum;
+    CHECKF(nnrt_checkpoint_save(c.checkpoint, &t->io, &s, NULL, 0, err, sizeof err) == NNRT_OK,
+           "%s", err);
+    nnrt_train_result r;
+    int rc = run(t, &c, &tr, NULL, &r, err, sizeof err);
+    if (cases[k].want) {
+      CHECKF(rc == NNRT_ERR_FORMAT && strstr(err, cases[k].want) &&
+                 strncmp(err, c.checkpoint, strlen(c.checkpoint)) == 0 && t->calls == 0,
+             "case %zu: rc %d: %s", k, rc, err);
+    } else {
+      int64_t left = 4 * 7 - cases[k].step;
+      CHECKF(rc == NNRT_OK && r.steps == 28 && r.epochs == 4 && t->calls == left,
+             "case %zu: rc %d, %lld steps, %d calls: %s", k, rc, (long long)r.steps, t->calls, err);
+    }
+    toy_free(t);
+  }
   free_data(&tr);
 }
 
@@ -980,6 +1048,7 @@ int main(int argc, char **argv) {
   test_loss_falls();
   test_resume_split();
   test_resume_interrupt();
+  test_resume_bounds();
   test_nonfinite();
   test_checkpoint_errors();
   test_early_stop();

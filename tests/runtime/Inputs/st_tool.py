@@ -28,7 +28,7 @@ NUMPY_DTYPE = {
 }
 
 # A name that needs JSON escapes (quote, backslash, newline) and is not ASCII.
-ODD_NAME = 'layer.0/w "q" \\ \n \u00fc\u4e2d'
+ODD_NAME = 'layer.0/w "q" \\ \u00fc\u4e2d'
 
 
 def floats(shape, dtype):
@@ -161,6 +161,16 @@ def make(d):
         data24)
     raw(p("bad_meta_duplicate.safetensors"),
         '{"__metadata__": {"k": "1", "k": "2"}, "a": %s}' % e, data24)
+    # Names cJSON would cut at an escaped NUL or pass with control
+    # characters, raw control characters JSON forbids, an escape it has not.
+    raw(p("bad_name_nul.safetensors"), '{"fc1.W\\u0000evil": %s}' % e, data24)
+    raw(p("bad_name_newline.safetensors"), '{"fc1.W\\nb": %s}' % e, data24)
+    raw(p("bad_name_raw_tab.safetensors"), '{"fc1.W\tb": %s}' % e, data24)
+    raw(p("bad_meta_nul.safetensors"),
+        '{"__metadata__": {"nnc.model": "Mlp\\u0000x"}, "a": %s}' % e, data24)
+    raw(p("bad_meta_raw_control.safetensors"),
+        '{"__metadata__": {"note": "a\x01b"}, "a": %s}' % e, data24)
+    raw(p("bad_bad_escape.safetensors"), '{"a\\x41": %s}' % e, data24)
     # A good file cut short inside its data.
     save(p("bad_truncated.safetensors"), [("a", "F32", floats((2, 3), "<f4"))])
     os.truncate(p("bad_truncated.safetensors"),

@@ -51,3 +51,31 @@ np.save(bz, x)
 with zipfile.ZipFile(p("bzip2.npz"), "w", zipfile.ZIP_BZIP2) as z:
     z.writestr("x.npy", bz.getvalue())
     z.writestr("y.npy", bz.getvalue())
+
+
+# Archives of about 1 MB whose x.npy inflates to 1 GiB of zeros.
+def npy_header(shape, descr="<f4"):
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def bomb(name, header, zeros):
+    with zipfile.ZipFile(p(name), "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with z.open("x.npy", "w") as f:
+            f.write(header)
+            chunk = bytes(1 << 20)
+            for _ in range(zeros >> 20):
+                f.write(chunk)
+        ybuf = io.BytesIO()
+        np.save(ybuf, y)
+        z.writestr("y.npy", ybuf.getvalue())
+
+
+# A header that says what the member holds, in a shape the model cannot
+# take (16 features, not 4).
+bomb("bomb_shape.npz", npy_header((1 << 24, 16)), 1 << 30)
+# A header for 40 samples followed by 1 GiB: the directory's size is not
+# what the header says.
+bomb("bomb_size.npz", npy_header((40, 4)), 1 << 30)

@@ -77,7 +77,8 @@ static void put_macro(FILE *out, const char *upper, const char *name, long long 
  * idx sources, then standardisation by the training data's statistics. */
 static void put_input_transform(FILE *out, const char *upper, const nnrt_model_desc *d) {
   const nnrt_train_desc *c = &d->cfg;
-  bool scaled = c->has_data && (c->source.kind == NNRT_DATA_CSV || c->source.kind == NNRT_DATA_IDX) &&
+  bool scaled = c->has_data &&
+                (c->source.kind == NNRT_DATA_CSV || c->source.kind == NNRT_DATA_IDX) &&
                 c->source.scale != 0;
   fprintf(out,
           "/* Inputs are raw data-file values: predict, train_step and evaluate\n"

@@ -82,7 +82,8 @@ static IrValue *clip_scale(Builder *b, IrValue *total, double clip) {
  * parameter or optimizer state (codegen.c, guard_updates). */
 static IrValue *guarded_scale(Builder *b, IrValue *loss, IrValue *total, IrValue *scale) {
   IrValue *zero = scalar(b, 0.0);
-  IrValue *poison = binary(b, OP_ADD, binary(b, OP_MUL, loss, zero), binary(b, OP_MUL, total, zero));
+  IrValue *poison =
+      binary(b, OP_ADD, binary(b, OP_MUL, loss, zero), binary(b, OP_MUL, total, zero));
   return binary(b, OP_ADD, scale, poison);
 }
 

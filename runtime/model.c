@@ -595,7 +595,7 @@ int nnrt_model_set_schedule(nnrt_model *m, int64_t total_steps) {
     return NNRT_ERR_ARG;
   if (total_steps < 0)
     return nnrt_model_fail(m, NNRT_ERR_ARG,
-                           "set_schedule: %lld steps (must be > 0, or 0 for the constant base rate)",
+                           "set_schedule: %lld steps (must be > 0, or 0 for the base rate)",
                            (long long)total_steps);
   m->sched_total = total_steps;
   m->sched_pos = 0;

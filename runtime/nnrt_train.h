@@ -182,9 +182,10 @@ typedef struct nnrt_train_result {
  * B); stopped without saving" (1-based), without writing a checkpoint; a
  * step whose gradient norm is not finite likewise ("the gradient norm is
  * not finite at step S ..."). The compiled step refuses such a step before
- * it updates anything, so the parameters stay those of the last good step. The log gets one line per epoch
- * (or a progress bar that the epoch line replaces) and a line for an early
- * stop or an interrupt; the caller prints any summary. */
+ * it updates anything, so the parameters stay those of the last good
+ * step. The log gets one line per epoch (or a progress bar that the epoch
+ * line replaces) and a line for an early stop or an interrupt; the caller
+ * prints any summary. */
 int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_dataset *train,
                const nnrt_dataset *val, nnrt_train_result *r, char *err, size_t errlen);
 

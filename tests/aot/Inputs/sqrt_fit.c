@@ -2,6 +2,7 @@
  * loss is (tests/train/Inputs/nan_grad.nn: W = 0 puts z ** 0.5 at its
  * infinite slope): NNRT_ERR_NONFINITE, a message naming the gradient, and
  * W, its Adam state and the step count as they were. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,8 +22,9 @@ int main(void) {
   sqrt_fit_get_param(m, "W", after, 8);
   sqrt_fit_get_param(m, "optim.W.m", after + 2, 8);
   sqrt_fit_get_param(m, "optim.W.v", after + 4, 8);
-  printf("unchanged: %s, steps %lld, loss %g\n", memcmp(before, after, sizeof before) ? "no" : "yes",
-         (long long)sqrt_fit_steps(m), loss);
+  bool same = !memcmp(before, after, sizeof before);
+  printf("unchanged: %s, steps %lld, loss %g\n", same ? "yes" : "no", (long long)sqrt_fit_steps(m),
+         loss);
   sqrt_fit_free(m);
   return 0;
 }

@@ -126,6 +126,11 @@ static const struct {
     {"evaluate", "nnrt_model_evaluate", 'i', "plppp"},
     {"set_lr", "nnrt_model_set_lr", 'i', "pd"},
     {"set_epoch", "nnrt_model_set_epoch", 'i', "pl"},
+    {"set_schedule", "nnrt_model_set_schedule", 'i', "pl"},
+    {"lr", "nnrt_model_lr", 'd', "p"},
+    {"input_scale", "nnrt_model_input_scale", 'd', "p"},
+    {"input_stats", "nnrt_model_input_stats", 'i', "pppl"},
+    {"set_input_normalised", "nnrt_model_set_input_normalised", 'i', "pi"},
     {"steps", "nnrt_model_steps", 'l', "p"},
     {"call", "nnrt_model_call", 'i', "pippp"},
     {"find_func", "nnrt_model_find_func", 'i', "pp"},
@@ -379,7 +384,7 @@ static bool build(Aot *g, Compilation *comp, IrModule *m) {
   train_config_read(&comp->prog, m, dirname(dir_copy), &cfg);
   free(dir_copy);
   TrainStep ts;
-  bool has_ts = cfg.has_train && cfg.has_data;
+  bool has_ts = cfg.has_train; /* with or without data: a program may feed the batches */
   if (has_ts && !train_step_build(g->a, m, &cfg, &ts, g->err, sizeof g->err))
     return false;
   if (!(g->tm = codegen_object_machine(o->triple, o->cpu, o->cg.opt_level, g->err, sizeof g->err)))

@@ -72,6 +72,25 @@ static void put_macro(FILE *out, const char *upper, const char *name, long long 
   fprintf(out, "/* %s */\n#define %s_%s %lld\n", doc, upper, name, v);
 }
 
+/* What predict, train_step and evaluate do to raw f32 inputs, as the
+ * runtime does it (nnrt_model_input): the data section's scale for csv and
+ * idx sources, then standardisation by the training data's statistics. */
+static void put_input_transform(FILE *out, const char *upper, const nnrt_model_desc *d) {
+  const nnrt_train_desc *c = &d->cfg;
+  bool scaled = c->has_data &&
+                (c->source.kind == NNRT_DATA_CSV || c->source.kind == NNRT_DATA_IDX) &&
+                c->source.scale != 0;
+  fprintf(out,
+          "/* Inputs are raw data-file values: predict, train_step and evaluate\n"
+          " * multiply f32 inputs by INPUT_SCALE (the data section's scale; 1: none)\n"
+          " * and, when INPUT_STANDARDIZE is 1, standardise them per feature with the\n"
+          " * training data's statistics (input_stats): (x * INPUT_SCALE - mean) / std.\n"
+          " * set_input_normalised(m, 1) takes inputs already transformed. */\n"
+          "#define %s_INPUT_SCALE %.17g\n"
+          "#define %s_INPUT_STANDARDIZE %d\n",
+          upper, scaled ? c->source.scale : 1.0, upper, c->standardize ? 1 : 0);
+}
+
 static void put_constants(FILE *out, const char *upper, const nnrt_model_desc *d, bool baked) {
   const nnrt_func_desc *p = d->predict >= 0 ? &d->funcs[d->predict] : NULL;
   const nnrt_func_desc *t = d->train >= 0 ? &d->funcs[d->train] : NULL;
@@ -85,6 +104,7 @@ static void put_constants(FILE *out, const char *upper, const nnrt_model_desc *d
   put_macro(out, upper, "NUM_CLASSES", d->num_classes, "classes of the cross-entropy, or 0");
   put_macro(out, upper, "NUM_PARAMS", d->nparams, "parameters and optimizer state tensors");
   put_macro(out, upper, "HAS_TRAIN", t != NULL, "train_step is available");
+  put_input_transform(out, upper, d);
   put_macro(out, upper, "BAKED", baked, "the weights are compiled into the object");
 }
 
@@ -131,20 +151,44 @@ static void put_prototypes(FILE *out, const char *pf, const nnrt_model_desc *d) 
           pf, pf, pf, pf, pf, pf);
   fprintf(out,
           "/* Inference on batch >= 1 samples: x[batch * INPUT_SIZE] in,\n"
-          " * y[batch * OUTPUT_SIZE] out. */\n"
+          " * y[batch * OUTPUT_SIZE] out. x holds raw data-file values (pixels as\n"
+          " * the data file has them): the data section's scale and standardisation\n"
+          " * are applied inside (INPUT_SCALE, INPUT_STANDARDIZE), unless\n"
+          " * set_input_normalised(m, 1) said x is already transformed. */\n"
           "int %s_predict(%s *m, int64_t batch, const %s *x, %s *y);\n\n",
           pf, pf, xin, yout);
   fprintf(out,
           "/* One optimizer step on a batch (forward, backward, update); *loss gets\n"
-          " * the batch's mean loss (loss may be NULL). evaluate: the loss only. */\n"
+          " * the batch's mean loss (loss may be NULL). evaluate: the loss only.\n"
+          " * x holds raw data-file values, transformed inside as for predict.\n"
+          " * A batch whose loss or gradient norm is NaN or Inf updates nothing\n"
+          " * and returns NNRT_ERR_NONFINITE (the parameters, optimizer state and\n"
+          " * step count stay as they were). */\n"
           "int %s_train_step(%s *m, int64_t batch, const %s *x, const %s *y, float *loss);\n"
           "int %s_evaluate(%s *m, int64_t batch, const %s *x, const %s *y, float *loss);\n"
-          "/* The learning rate: > 0 fixes it, 0 returns to the train section's\n"
-          " * schedule (by step count and epoch). */\n"
+          "/* The learning rate. By default every step uses the train section's\n"
+          " * base rate, constant (the program drives training, so the section's\n"
+          " * epochs mean nothing here). set_schedule(m, N): the section's schedule\n"
+          " * (warm-up, step or cosine) over the next N steps from now; 0: constant\n"
+          " * again. set_lr(m, lr > 0) fixes the rate over any schedule; 0 undoes\n"
+          " * it. lr(m): the rate the next train_step will use. set_epoch: the\n"
+          " * epoch a step schedule decays by and a checkpoint records. */\n"
+          "int %s_set_schedule(%s *m, int64_t total_steps);\n"
           "int %s_set_lr(%s *m, double lr);\n"
+          "double %s_lr(const %s *m);\n"
           "int %s_set_epoch(%s *m, int64_t epoch);\n"
           "int64_t %s_steps(const %s *m);\n\n",
-          pf, pf, tx, ty, pf, pf, tx, ty, pf, pf, pf, pf, pf, pf);
+          pf, pf, tx, ty, pf, pf, tx, ty, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf);
+  fprintf(out,
+          "/* The input transform: the scale (INPUT_SCALE), a copy of the\n"
+          " * standardisation statistics (n = INPUT_SIZE floats each; they come\n"
+          " * from the training data and are loaded with a checkpoint;\n"
+          " * NNRT_ERR_ARG unless INPUT_STANDARDIZE), and whether x is passed\n"
+          " * already transformed (1) or raw (0, the default). */\n"
+          "double %s_input_scale(const %s *m);\n"
+          "int %s_input_stats(%s *m, float *mean, float *std, size_t n);\n"
+          "int %s_set_input_normalised(%s *m, int normalised);\n\n",
+          pf, pf, pf, pf, pf, pf);
   fprintf(out,
           "/* Parameters by name: copies of exactly param_bytes bytes. */\n"
           "int %s_find_param(const %s *m, const char *name); /* index or -1 */\n"

@@ -1326,6 +1326,32 @@ static void label_checks(Cg *g, Entry *e, const Kernel *k) {
   }
 }
 
+/* A training step's update scale is NaN when its loss or gradient norm is
+ * not finite (train_step.c): then it returns CG_ERR_NONFINITE before the
+ * first update, with CG_STATUS_VALUE saying which (0 the loss, 1 the
+ * gradient), so that no parameter or optimizer state is written. */
+static void guard_updates(Cg *g, Entry *e, const Kernel *k) {
+  const IrValue *scale = k->out->args[UPD_SCALE];
+  if (scale->op == OP_CONST || g->mp->storage[scale->id].kind == ST_NONE)
+    return;
+  LLVMValueRef s = LLVMBuildLoad2(g->b, g->f32, value_ptr(g, e, scale), "scale");
+  LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(g->c, g->fn, "nonfinite");
+  LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(g->c, g->fn, "finite");
+  LLVMBuildCondBr(g->b, LLVMBuildFCmp(g->b, LLVMRealUNO, s, s, ""), bad, ok);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMValueRef which = ci64(g, 1);
+  const IrValue *loss = g->f->nresults > 0 ? g->f->results[0] : NULL;
+  if (loss && loss->type.rank == 0 && loss->type.dtype == DT_F32 &&
+      g->mp->storage[loss->id].kind != ST_NONE) {
+    LLVMValueRef l = LLVMBuildLoad2(g->b, g->f32, value_ptr(g, e, loss), "loss");
+    LLVMValueRef d = LLVMBuildFSub(g->b, l, l, ""); /* NaN unless l is finite */
+    which = sel(g, LLVMBuildFCmp(g->b, LLVMRealUNO, d, d, ""), ci64(g, 0), ci64(g, 1));
+  }
+  LLVMBuildStore(g->b, which, gep(g, g->i64, e->ws, ci64(g, CG_STATUS_VALUE)));
+  LLVMBuildRet(g->b, ci32(g, CG_ERR_NONFINITE));
+  LLVMPositionBuilderAtEnd(g->b, ok);
+}
+
 static void call_loop_kernel(Cg *g, Entry *e, const Kernel *k, KGen *kg, LLVMValueRef kfn) {
   int n = kg->nslots;
   LLVMValueRef ctx = entry_alloca(g, LLVMArrayType(g->ptr, (unsigned)n + 1), "ctx");
@@ -1489,9 +1515,14 @@ static void emit_entry(Cg *g, Entry *e) {
   }
   load_dims(g, e->dims);
   const FusedFunc *ff = g->ff;
+  bool guarded = false;
   for (int i = 0; i < ff->nkernels && !g->failed; i++) {
     const Kernel *k = ff->kernels[i];
     label_checks(g, e, k);
+    if (k->kind == KK_UPDATE && !guarded) {
+      guard_updates(g, e, k);
+      guarded = true;
+    }
     switch (k->kind) {
     case KK_GEMM:
       emit_gemm(g, e, k);

@@ -16,7 +16,10 @@
  * CG_ERR_LABEL after writing the CG_STATUS_* slots (int64) at the start of
  * the workspace: a class label read by one_hot or cross_entropy was outside
  * [0, classes). Labels are checked in memory before the kernel reading them,
- * so no kernel ever indexes out of bounds.
+ * so no kernel ever indexes out of bounds. A training step returns
+ * CG_ERR_NONFINITE before its first update when the loss or the gradient
+ * norm is not finite, with CG_STATUS_VALUE 0 (the loss) or 1 (a gradient),
+ * leaving every parameter and optimizer state as it was.
  *
  * Floating point: elementwise code has no fast-math flags (-O0 and -O3, fused
  * and unfused, give the same bits); only the accumulators of reductions
@@ -36,7 +39,7 @@
 #include "fuse.h"
 #include "memplan.h"
 
-enum { CG_ERR_LABEL = 1 };
+enum { CG_ERR_LABEL = 1, CG_ERR_NONFINITE = 2 };
 enum { CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH };
 
 /* A target machine for the host CPU (its name and features) at opt_level

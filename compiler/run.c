@@ -200,12 +200,34 @@ static IrModule *pick_model(Compilation *comp, const char *name) {
   return comp->models[comp->nmodels - 1];
 }
 
+/* A train section may go without a data section (an object's program feeds
+ * its own batches), but nnc run has nothing to train on: said at the
+ * section. */
+static int no_data(Compilation *comp, const IrModule *m) {
+  for (int i = 0; i < m->nsections; i++) {
+    const IrSection *s = m->sections[i];
+    if (s->kind == SEC_DATA)
+      continue;
+    diag_error(&comp->diag, s->ast->loc,
+               "train step '%s' has no data to train on: model '%s' has no data section",
+               s->name ? s->name : "step", m->name);
+    diag_note(&comp->diag, s->ast->loc,
+              "nnc run trains on a data section's files; an object (nnc -c) trains on the "
+              "batches its program passes to train_step");
+    return 1;
+  }
+  fprintf(stderr, "nnc: error: model '%s' has no data section: nothing to run\n", m->name);
+  return 1;
+}
+
 static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   char *file_copy = strdup(o->file);
   TrainConfig cfg;
   train_config_read(&comp->prog, m, dirname(file_copy), &cfg);
   free(file_copy);
-  if (!cfg.has_train || !cfg.has_data) {
+  if (cfg.has_train && !cfg.has_data && !o->emit && !o->eval && !o->predict)
+    return no_data(comp, m);
+  if (!cfg.has_train || (!cfg.has_data && !o->emit)) {
     fprintf(stderr, "nnc: error: model '%s' has no %s section: nothing to run\n", m->name,
             cfg.has_data ? "train" : "data");
     return 1;

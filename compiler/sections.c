@@ -395,7 +395,10 @@ void sema_check_sections(Program *p, const AstNode *model) {
   SymTab syms = {.arena = p->arena};
   scratch.syms = &syms;
   c.e = (Elab){.prog = p, .arena = p->arena, .diag = p->diag, .mod = &scratch};
-  const AstNode *data = NULL, *first_train = NULL;
+  /* A train section without a data section is fine: an object's program
+   * feeds its own batches; `nnc run` says at the section that it has none
+   * (run.c). */
+  const AstNode *data = NULL;
   const PtrVec *ms = &model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *s = ms->items[i];
@@ -408,13 +411,7 @@ void sema_check_sections(Program *p, const AstNode *model) {
         diag_note(p->diag, data->loc, "the first is here");
       }
       data = s;
-    } else if (!first_train) {
-      first_train = s;
     }
     check_section(&c, s);
   }
-  if (first_train && !data)
-    diag_error(p->diag, first_train->loc, "train step '%s' needs a data section in model '%s'",
-               first_train->u.section.name ? first_train->u.section.name : "?",
-               model->u.layer.name);
 }

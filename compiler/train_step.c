@@ -50,11 +50,8 @@ static IrValue *param_value(Builder *b, int index) {
   return v;
 }
 
-/* min(1, clip / (||g|| + 1e-6)) over every updated gradient, as
- * torch.nn.utils.clip_grad_norm_ computes it. */
-static IrValue *clip_scale(Builder *b, IrValue **grads, int n, double clip) {
-  if (clip <= 0 || n == 0)
-    return scalar(b, 1.0);
+/* The sum of the squares of every updated gradient: ||g||^2. */
+static IrValue *grad_norm_sq(Builder *b, IrValue **grads, int n) {
   IrValue *total = NULL;
   for (int i = 0; i < n; i++) {
     IrValue *sq = binary(b, OP_MUL, grads[i], grads[i]);
@@ -62,11 +59,32 @@ static IrValue *clip_scale(Builder *b, IrValue **grads, int n, double clip) {
     IrValue *s = emit(b, OP_SUM, &sq, 1, &at);
     total = total ? binary(b, OP_ADD, total, s) : s;
   }
+  return total;
+}
+
+/* min(1, clip / (||g|| + 1e-6)), as torch.nn.utils.clip_grad_norm_
+ * computes it. */
+static IrValue *clip_scale(Builder *b, IrValue *total, double clip) {
+  if (clip <= 0)
+    return scalar(b, 1.0);
   IrValue *norm = binary(b, OP_POW, total, scalar(b, 0.5));
   IrValue *ratio = binary(b, OP_DIV, scalar(b, clip), binary(b, OP_ADD, norm, scalar(b, 1e-6)));
   IrValue *one = scalar(b, 1.0);
   IrValue *args[3] = {binary(b, OP_LT, ratio, one), ratio, one};
   return emit(b, OP_SELECT, args, 3, NULL);
+}
+
+/* The scale every update multiplies its gradient by, made NaN when the loss
+ * or ||g||^2 is not finite: v * 0 is a zero for finite v and NaN for an
+ * infinite or NaN one, so adding loss * 0 + ||g||^2 * 0 keeps a finite
+ * step's scale to the bit and poisons a bad step's. The compiled step
+ * checks the scale before its first update and returns without writing a
+ * parameter or optimizer state (codegen.c, guard_updates). */
+static IrValue *guarded_scale(Builder *b, IrValue *loss, IrValue *total, IrValue *scale) {
+  IrValue *zero = scalar(b, 0.0);
+  IrValue *poison =
+      binary(b, OP_ADD, binary(b, OP_MUL, loss, zero), binary(b, OP_MUL, total, zero));
+  return binary(b, OP_ADD, scale, poison);
 }
 
 /* The scores of a cross-entropy loss, or NULL. */
@@ -135,7 +153,11 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
     ir_func_add_result(a, g, z, "logits");
     out->num_classes = z->type.dims[z->type.rank - 1].coeff;
   }
-  IrValue *scale = clip_scale(&b, grads, n, c->clip);
+  IrValue *scale = NULL;
+  if (n > 0) {
+    IrValue *total = grad_norm_sq(&b, grads, n);
+    scale = guarded_scale(&b, g->results[0], total, clip_scale(&b, total, c->clip));
+  }
   IrOptim *o = ARENA_NEW(a, IrOptim);
   *o = c->optim;
   int nstate = optim_nstate(o);

@@ -202,7 +202,6 @@ nnrt_optimizer nnrt_model_optimizer(const nnrt_train_desc *c) {
                           .gamma = c->gamma,
                           .min_lr = c->min_lr,
                           .warmup = c->warmup,
-                          /* a handle's steps are epochs (see nnrt_model_train_step) */
                           .total_steps = c->epochs};
 }
 
@@ -327,6 +326,7 @@ int nnrt_model_create(const nnrt_model_desc *d, nnrt_model **out) {
   m->d = d;
   m->opt = nnrt_model_optimizer(&d->cfg);
   m->seed = d->cfg.seed;
+  m->raw_input = true;
   if ((rc = alloc_model(m)) || (rc = init_params(m, d->cfg.seed))) {
     snprintf(create_err, sizeof create_err, "%s", m->err);
     nnrt_model_free(m);
@@ -373,7 +373,7 @@ int nnrt_model_reset(nnrt_model *m, uint64_t seed) {
     return rc;
   init_stats(m);
   m->seed = seed;
-  m->steps = m->epoch = 0;
+  m->steps = m->epoch = m->sched_pos = 0;
   m->has_epoch = false;
   return NNRT_OK;
 }
@@ -429,6 +429,8 @@ static double feature_scale(const nnrt_model *m) {
 
 const void *nnrt_model_input(nnrt_model *m, int fi, int64_t batch, int64_t x_size, const void *x) {
   const nnrt_arg_desc *a = &m->d->funcs[fi].inputs[0];
+  if (!m->raw_input)
+    return x;
   double scale = feature_scale(m);
   bool standardize = m->mean && x_size == m->nstats;
   if (a->dtype != NNRT_F32 || (scale == 0 && !standardize))
@@ -450,6 +452,34 @@ const void *nnrt_model_input(nnrt_model *m, int fi, int64_t batch, int64_t x_siz
   if (standardize)
     nnrt_dataset_normalize(&d, m->mean, m->std);
   return m->xbuf;
+}
+
+double nnrt_model_input_scale(const nnrt_model *m) {
+  double scale = m ? feature_scale(m) : 0;
+  return scale != 0 ? scale : 1;
+}
+
+int nnrt_model_input_stats(nnrt_model *m, float *mean, float *std, size_t n) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  if (!m->mean)
+    return nnrt_model_fail(m, NNRT_ERR_ARG,
+                           "input_stats: model '%s' is not trained with standardize = true",
+                           m->d->name);
+  if (!mean || !std || n != (size_t)m->nstats)
+    return nnrt_model_fail(m, NNRT_ERR_ARG,
+                           "input_stats: needs mean and std buffers of %lld floats, got %s%zu",
+                           (long long)m->nstats, !mean || !std ? "NULL, " : "", n);
+  memcpy(mean, m->mean, sizeof(float) * n);
+  memcpy(std, m->std, sizeof(float) * n);
+  return NNRT_OK;
+}
+
+int nnrt_model_set_input_normalised(nnrt_model *m, int normalised) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  m->raw_input = !normalised;
+  return NNRT_OK;
 }
 
 /* x of function fi on `batch` samples of the descriptor's shape, as the
@@ -496,6 +526,18 @@ static bool takes_y(const nnrt_func_desc *f, bool has_hyper) {
   return f->ninputs == (has_hyper ? 3 : 2);
 }
 
+/* A step the compiled code refused (nothing was written): the message says
+ * which step and what was not finite. */
+static int nonfinite_step(nnrt_model *m, float loss) {
+  const char *what = isfinite(loss) ? "the gradient norm is not finite"
+                     : isnan(loss)  ? "the loss is nan"
+                                    : "the loss is infinite";
+  return nnrt_model_fail(m, NNRT_ERR_NONFINITE,
+                         "train_step: step %lld: %s; the parameters and optimizer state are "
+                         "unchanged (is there a NaN or Inf in x or y?)",
+                         (long long)m->steps + 1, what);
+}
+
 /* One call of loss function fi on a batch: the training step (with hyper)
  * or the evaluation; the argument checks and messages name `call`. */
 static int loss_batch(nnrt_model *m, const char *call, const char *role, int fi, const float *hyper,
@@ -510,20 +552,53 @@ static int loss_batch(nnrt_model *m, const char *call, const char *role, int fi,
   return nnrt_model_loss_call(m, fi, batch, NULL, in, y, hyper, l, NULL);
 }
 
+/* The rate of the next step: set_lr's; else the train section's schedule
+ * over set_schedule's steps, counted from that call (a step schedule by
+ * the epoch set_epoch gave, else by those steps); else the base rate. */
+static double next_lr(const nnrt_model *m) {
+  if (m->fixed_lr > 0)
+    return m->fixed_lr;
+  if (m->sched_total <= 0)
+    return m->opt.lr;
+  nnrt_optimizer o = m->opt;
+  o.total_steps = m->sched_total;
+  return nnrt_optimizer_lr(&o, m->sched_pos + 1, m->has_epoch ? m->epoch : m->sched_pos);
+}
+
+double nnrt_model_lr(const nnrt_model *m) { return m && m->d->train >= 0 ? next_lr(m) : -1; }
+
 int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss) {
   if (!m)
     return NNRT_ERR_ARG;
-  nnrt_optimizer o = m->opt;
-  if (m->fixed_lr > 0)
-    o = (nnrt_optimizer){.kind = o.kind, .lr = m->fixed_lr, .beta1 = o.beta1, .beta2 = o.beta2};
-  float hyper[4], l = 0;
-  nnrt_optimizer_hyper(&o, m->steps + 1, current_epoch(m), hyper);
+  /* the rate as chosen, the bias corrections by the handle's own steps */
+  nnrt_optimizer o = {.kind = m->opt.kind,
+                      .lr = next_lr(m),
+                      .beta1 = m->opt.beta1,
+                      .beta2 = m->opt.beta2,
+                      .schedule = NNRT_SCHED_CONSTANT};
+  float hyper[4], l = NAN;
+  nnrt_optimizer_hyper(&o, m->steps + 1, 0, hyper);
   int rc = loss_batch(m, "train_step", "training step", m->d->train, hyper, batch, x, y, &l);
+  if (rc == NNRT_ERR_NONFINITE)
+    return nonfinite_step(m, l);
   if (rc)
     return rc;
   m->steps++;
+  m->sched_pos++;
   if (loss)
     *loss = l;
+  return NNRT_OK;
+}
+
+int nnrt_model_set_schedule(nnrt_model *m, int64_t total_steps) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  if (total_steps < 0)
+    return nnrt_model_fail(m, NNRT_ERR_ARG,
+                           "set_schedule: %lld steps (must be > 0, or 0 for the base rate)",
+                           (long long)total_steps);
+  m->sched_total = total_steps;
+  m->sched_pos = 0;
   return NNRT_OK;
 }
 

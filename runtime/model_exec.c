@@ -4,7 +4,9 @@
  * The workspace is laid out as the compiler's memory planner lays it out
  * for the JIT (compiler/memplan.c): a 64-byte status header where compiled
  * code reports a bad label, then the buffers placed by nnrt_plan_layout.
- * A call compares its dims with the cached ones; the layout is computed
+ * A training step whose loss or gradient norm is not finite returns
+ * STATUS_NONFINITE before its first update, with ST_VALUE 0 for the loss
+ * and 1 for the gradient. A call compares its dims with the cached ones; the layout is computed
  * and the workspace (re)allocated only when they change, and only grows.
  */
 #include "model_impl.h"
@@ -15,7 +17,7 @@
 /* Bytes before the first buffer, and the int64 slots in them that compiled
  * code fills before returning STATUS_LABEL (compiler/codegen.h). */
 enum { WS_HEADER = 64 };
-enum { STATUS_LABEL = 1 };
+enum { STATUS_LABEL = 1, STATUS_NONFINITE = 2 };
 enum { ST_VALUE, ST_POS, ST_LABEL, ST_DEPTH };
 
 int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok) {
@@ -137,6 +139,11 @@ static int prepare(nnrt_model *m, int fi, const int64_t *dims) {
 
 /* ---- failures --------------------------------------------------------------- */
 
+bool nnrt_model_nonfinite_loss(const nnrt_model *m, int fi) {
+  const int64_t *st = (const int64_t *)m->ws[fi].ws;
+  return st[ST_VALUE] == 0;
+}
+
 static const nnrt_label_site *label_site(const nnrt_func_desc *f, int64_t value) {
   for (int i = 0; i < f->nlabels; i++)
     if (f->labels[i].value == value)
@@ -192,6 +199,10 @@ int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *co
   rc = f->entry(dims, (void *const *)inputs, m->params, outputs, m->ws[fi].ws, m->ws[fi].offsets);
   if (rc == STATUS_LABEL)
     return label_error(m, fi, dims);
+  if (rc == STATUS_NONFINITE)
+    return nnrt_model_fail(m, NNRT_ERR_NONFINITE,
+                           "%s: the %s is not finite; no parameter or optimizer state was changed",
+                           f->name, nnrt_model_nonfinite_loss(m, fi) ? "loss" : "gradient norm");
   if (rc)
     return nnrt_model_fail(m, NNRT_ERR_ARG, "%s failed with code %d", f->name, rc);
   return NNRT_OK;

@@ -36,11 +36,14 @@ struct nnrt_model {
   int64_t scratch_elems;
   float *xbuf; /* a standardised copy of the caller's x */
   int64_t xbuf_elems;
-  nnrt_optimizer opt;
+  nnrt_optimizer opt; /* the train section's */
   uint64_t seed;
   int64_t steps, epoch;
   bool has_epoch;
-  double fixed_lr; /* > 0: nnrt_model_set_lr's */
+  double fixed_lr;    /* > 0: nnrt_model_set_lr's */
+  int64_t sched_total; /* > 0: nnrt_model_set_schedule's steps; 0: the constant base rate */
+  int64_t sched_pos;   /* train_step calls since set_schedule */
+  bool raw_input;      /* false: x is already scaled and standardised (set_input_normalised) */
   char err[1024];
 };
 
@@ -64,6 +67,10 @@ int nnrt_model_bind_dims(nnrt_model *m, const nnrt_func_desc *f, int64_t batch,
 int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *const *inputs,
                       void *const *outputs);
 
+/* After function fi returned NNRT_ERR_NONFINITE: whether the loss (not
+ * only the gradient norm) was NaN or Inf. */
+bool nnrt_model_nonfinite_loss(const nnrt_model *m, int fi);
+
 /* A loss function (the training step with hyper, or eval without) on a
  * batch whose per-sample shapes are `shape`'s (NULL: the descriptor's).
  * logits may be NULL even when the function returns them. */
@@ -85,7 +92,8 @@ int nnrt_model_use_stats(nnrt_model *m, int64_t nfeatures);
 /* Parameters, optimizer state and statistics as checkpoints see them. */
 nnrt_model_io nnrt_model_io_for(nnrt_model *m);
 
-/* The train section's optimizer (total_steps = its epochs). */
+/* The train section's optimizer (total_steps = its epochs, for the
+ * loops that set their own). */
 nnrt_optimizer nnrt_model_optimizer(const nnrt_train_desc *c);
 
 /* The function losses are computed with: eval, else the training step. */

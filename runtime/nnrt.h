@@ -27,6 +27,9 @@ enum {
   NNRT_ERR_SHAPE = 3,  /* a tensor's dtype or shape is not what was expected */
   NNRT_ERR_ARG = 4,    /* an argument is out of range or NULL */
   NNRT_ERR_NOMEM = 5,
+  /* a training step's loss or gradient norm was NaN or Inf: nothing was
+   * updated (the parameters and optimizer state are those before the call) */
+  NNRT_ERR_NONFINITE = 6,
 };
 
 /* Element types, numbered as the compiler's DType (f32, f64, i32, bool). */

@@ -38,8 +38,11 @@
 extern "C" {
 #endif
 
-/* Bumped whenever a descriptor structure changes; nnrt_model_create refuses
- * a descriptor of another version (an object compiled by another nnc). */
+/* Bumped whenever a descriptor structure or what compiled code returns
+ * changes (3: a label site states its class count, and a training step may refuse
+ * a non-finite step); nnrt_model_create
+ * refuses a descriptor of another version (an object compiled by another
+ * nnc). */
 enum { NNRT_MODEL_ABI = 3, NNRT_DIM_SYMS = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
@@ -194,28 +197,66 @@ int nnrt_model_reset(nnrt_model *m, uint64_t seed);
 int nnrt_model_load(nnrt_model *m, const char *path);
 int nnrt_model_save(nnrt_model *m, const char *path);
 
+/* Inputs. predict, train_step and evaluate take x as the data file holds
+ * it (pixels 0..16, not 0..1): f32 inputs are transformed inside as the
+ * training data were, multiplied by the data section's scale (csv, idx
+ * sources; nnrt_model_input_scale) and, when the model was trained with
+ * standardize = true, standardised per feature with the statistics of the
+ * training data ((x * scale - mean) / std, a std below 1e-7 taken as 1;
+ * nnrt_model_input_stats). The transform goes into the handle's buffer; x
+ * is not written. A program that has already transformed its inputs turns
+ * this off with nnrt_model_set_input_normalised(m, 1); passing normalised
+ * inputs without it scales them twice, and the model silently predicts
+ * worse. */
+
 /* Inference with the predict function on `batch` samples (any batch >= 1):
  * x is [batch, input sample shape], y [batch, output sample shape], dense
- * row-major in the function's dtypes. x is in the data file's units: f32
- * inputs are first transformed as the training data were, multiplied by
- * the data section's scale (csv, idx) and standardised when the model was
- * trained with standardize = true (into the handle's buffer; x is not
- * written). */
+ * row-major in the function's dtypes; x raw unless set_input_normalised. */
 int nnrt_model_predict(nnrt_model *m, int64_t batch, const void *x, void *y);
 
 /* One optimizer step on a batch: forward, backward and the update of every
- * trained parameter; *loss (may be NULL) gets the batch's mean loss. The
- * learning rate follows the train section's schedule by the handle's own
- * step count (an epoch is taken as one step unless nnrt_model_set_epoch
- * says otherwise; cosine anneals over the section's epochs) unless
- * nnrt_model_set_lr fixed it. x is standardised as for predict, here and
- * in nnrt_model_evaluate. */
+ * trained parameter; *loss (may be NULL) gets the batch's mean loss; x raw
+ * unless set_input_normalised (likewise in nnrt_model_evaluate).
+ *
+ * When the batch's loss or gradient norm is NaN or Inf (a NaN in x, a
+ * diverging rate) the step updates nothing: the parameters and optimizer
+ * state stay as they were, the step count does not advance, *loss is left
+ * alone and the call returns NNRT_ERR_NONFINITE with a message naming the
+ * step and whether the loss or the gradient was not finite.
+ *
+ * The learning rate is the handle's, never the epoch count of nnc run's
+ * loop: the train section's base rate `lr`, constant (no warm-up, no
+ * decay), unless the program asks for the section's schedule with
+ * nnrt_model_set_schedule or fixes a rate with nnrt_model_set_lr.
+ * nnrt_model_lr says what the next step will use. */
 int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss);
 /* The loss on a batch, nothing updated. */
 int nnrt_model_evaluate(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss);
-int nnrt_model_set_lr(nnrt_model *m, double lr); /* > 0; 0 returns to the schedule */
+/* Fixes the rate (> 0) over any schedule; 0 returns to the schedule. */
+int nnrt_model_set_lr(nnrt_model *m, double lr);
+/* The train section's schedule (warm-up, step or cosine decay) over the
+ * next total_steps calls of train_step, counted from this call: cosine
+ * reaches min_lr at total_steps and stays there; a step schedule decays by
+ * the epoch nnrt_model_set_epoch gave (a loaded checkpoint sets it), else
+ * by those steps. 0: the constant base rate again. */
+int nnrt_model_set_schedule(nnrt_model *m, int64_t total_steps);
+/* The learning rate the next train_step will use; -1 without a model or a
+ * training step. */
+double nnrt_model_lr(const nnrt_model *m);
+/* The epoch a step schedule decays by and a saved checkpoint records. */
 int nnrt_model_set_epoch(nnrt_model *m, int64_t epoch);
 int64_t nnrt_model_steps(const nnrt_model *m); /* optimizer steps taken */
+
+/* The factor f32 inputs are multiplied by (1 when the data section has
+ * none), and a copy of the standardisation statistics (n must be the
+ * input size; NNRT_ERR_ARG when the model does not standardise). The
+ * statistics come from the training data: a fresh handle has zeros (baked
+ * ones with --bake) until a checkpoint is loaded. */
+double nnrt_model_input_scale(const nnrt_model *m);
+int nnrt_model_input_stats(nnrt_model *m, float *mean, float *std, size_t n);
+/* 1: x is already scaled and standardised (nothing is applied inside);
+ * 0: x is raw, as the data file holds it (the default). */
+int nnrt_model_set_input_normalised(nnrt_model *m, int normalised);
 
 /* Any compiled function by index, with explicit dims (values of its
  * dim_names) and caller-owned, dense buffers; no standardisation. */

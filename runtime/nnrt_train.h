@@ -169,8 +169,6 @@ typedef struct nnrt_train_result {
   double samples_per_s; /* training samples of this call / seconds */
 } nnrt_train_result;
 
-enum { NNRT_ERR_NONFINITE = 6 }; /* the loss became NaN or Inf */
-
 /* Trains for c->epochs over `train`, evaluating on `val` (NULL or n == 0:
  * none; else the same sample dtypes and shapes) after each epoch. Per epoch,
  * the order is nnrt_epoch_order(n, seed, epoch, shuffle) and the last batch
@@ -179,11 +177,15 @@ enum { NNRT_ERR_NONFINITE = 6 }; /* the loss became NaN or Inf */
  * written after every epoch (and every checkpoint_every steps) when
  * c->checkpoint is set, and to c->best after an epoch that lowered the
  * validation loss (a whole checkpoint, resumable like the other, so after an
- * early stop it holds the parameters of the best epoch). A NaN or Inf loss stops with
- * NNRT_ERR_NONFINITE and "loss is nan at step S (epoch E, batch B); stopped without saving"
- * (1-based), without writing a checkpoint. The log gets one line per epoch
- * (or a progress bar that the epoch line replaces) and a line for an early
- * stop or an interrupt; the caller prints any summary. */
+ * early stop it holds the parameters of the best epoch). A NaN or Inf loss
+ * stops with NNRT_ERR_NONFINITE and "loss is nan at step S (epoch E, batch
+ * B); stopped without saving" (1-based), without writing a checkpoint; a
+ * step whose gradient norm is not finite likewise ("the gradient norm is
+ * not finite at step S ..."). The compiled step refuses such a step before
+ * it updates anything, so the parameters stay those of the last good
+ * step. The log gets one line per epoch (or a progress bar that the epoch
+ * line replaces) and a line for an early stop or an interrupt; the caller
+ * prints any summary. */
 int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_dataset *train,
                const nnrt_dataset *val, nnrt_train_result *r, char *err, size_t errlen);
 

@@ -685,19 +685,23 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
       const double s0 = now_s();
       rc = m->train_step(m->ctx, count, b.x, b.y, hyper, &loss, b.logits, err, errlen);
       train_time += now_s() - s0;
-      if (rc) {
-        progress_clear(&pg);
-        goto out;
-      }
-      if (!isfinite(loss)) {
+      if (rc == NNRT_ERR_NONFINITE || (!rc && !isfinite(loss))) {
+        /* the compiled step updated nothing: the parameters are the last
+         * good step's, and nothing is saved */
         progress_clear(&pg);
         rc = nnrt_errorf(err, errlen, NNRT_ERR_NONFINITE,
-                         "loss is %s at step %" PRId64 " (epoch %" PRId64 ", batch %" PRId64
+                         "%s%s at step %" PRId64 " (epoch %" PRId64 ", batch %" PRId64
                          "); stopped without saving",
-                         isnan(loss) ? "nan"
-                         : loss > 0  ? "inf"
-                                     : "-inf",
+                         isfinite(loss) ? "the gradient norm is not finite" : "loss is ",
+                         isfinite(loss) ? ""
+                         : isnan(loss)  ? "nan"
+                         : loss > 0     ? "inf"
+                                        : "-inf",
                          t, st.epoch + 1, st.batch + 1);
+        goto out;
+      }
+      if (rc) {
+        progress_clear(&pg);
         goto out;
       }
       st.step = t;

@@ -1,16 +1,19 @@
 /* finetune.c - training a compiled model inside a C program.
  *
  * Fine-tunes DigitsMLP on labelled digits from a CSV file (64 pixels 0..16,
- * then the label, as examples/data/digits.csv) with the optimizer, learning
- * rate and schedule compiled from examples/mlp.nn, then reports the loss
- * and accuracy and saves the weights.
+ * then the label, as examples/data/digits.csv) with the optimizer compiled
+ * from examples/mlp.nn, then reports the loss and accuracy and saves the
+ * weights.
  *
  *   ./finetune DATA.csv EPOCHS OUT.safetensors [START.safetensors]
  *
  * Without START the model starts from the initialisation in mlp.nn (seed
  * included), so the run is a full training in a dozen lines of API calls.
- * Samples are visited in file order in batches of 64. Pixels are passed
- * as the file holds them: the model applies its data section's scaling.
+ * The program drives training, so it sets the schedule: the train
+ * section's (cosine in mlp.nn) over the steps this run takes, not over the
+ * section's 60 epochs. Samples are visited in file order in batches of 64.
+ * Pixels are passed as the file holds them: the model applies its data
+ * section's scaling.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,10 +116,14 @@ int main(int argc, char **argv) {
   if (argc == 5 && digits_mlp_load(m, argv[4]))
     goto fail;
   double loss, acc;
+  if (score(m, &d, &loss, &acc))
+    goto fail;
+  printf("start loss %.4f acc %.4f steps %lld\n", loss, acc, (long long)digits_mlp_steps(m));
+  long batches = (d.n + BATCH - 1) / BATCH;
+  if (digits_mlp_set_schedule(m, (int64_t)epochs * batches))
+    goto fail;
   for (int e = 0; e < epochs; e++) {
-    if (digits_mlp_set_epoch(m, e))
-      goto fail;
-    double sum = 0;
+    double sum = 0, lr = digits_mlp_lr(m);
     for (long i = 0; i < d.n; i += BATCH) {
       long b = d.n - i < BATCH ? d.n - i : BATCH;
       float l;
@@ -124,7 +131,7 @@ int main(int argc, char **argv) {
         goto fail;
       sum += (double)l * (double)b;
     }
-    printf("epoch %d loss %.4f\n", e + 1, sum / (double)d.n);
+    printf("epoch %d loss %.4f lr %.6f\n", e + 1, sum / (double)d.n, lr);
   }
   if (score(m, &d, &loss, &acc))
     goto fail;

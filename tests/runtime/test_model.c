@@ -361,7 +361,9 @@ static void test_train_step(Model *md) {
   CHECK(seen.hyper[0] == 0.05f);
   nnrt_model_free(m);
 
-  /* a step schedule goes by the epoch: the step count unless set */
+  /* the section's schedule only when the program asks for it: a step
+   * schedule then goes by the steps since set_schedule, or the epoch when
+   * set */
   Model st = *md;
   st.d.params = st.params;
   st.d.funcs = st.funcs;
@@ -374,9 +376,34 @@ static void test_train_step(Model *md) {
     CHECK(!nnrt_model_train_step(m, 4, x, y, NULL));
     h[s] = seen.hyper[0];
   }
+  CHECKF(h[0] == 0.05f && h[1] == 0.05f && h[2] == 0.05f, "%g %g %g", h[0], h[1], h[2]);
+  CHECK(!nnrt_model_set_schedule(m, 100));
+  for (int s = 0; s < 3; s++) {
+    CHECK(nnrt_model_lr(m) == (s < 2 ? 0.05 : 0.025));
+    CHECK(!nnrt_model_train_step(m, 4, x, y, NULL));
+    h[s] = seen.hyper[0];
+  }
   CHECKF(h[0] == 0.05f && h[1] == 0.05f && h[2] == 0.025f, "%g %g %g", h[0], h[1], h[2]);
   CHECK(!nnrt_model_set_epoch(m, 4) && !nnrt_model_train_step(m, 4, x, y, NULL));
   CHECK(seen.hyper[0] == 0.0125f);
+  nnrt_model_free(m);
+
+  /* cosine over the program's steps, whatever the section's epochs */
+  st.d.cfg.schedule = NNRT_SCHED_COSINE;
+  st.d.cfg.min_lr = 0;
+  st.d.cfg.epochs = 2;
+  CHECK(!nnrt_model_create(&st.d, &m));
+  for (int s = 0; s < 5; s++)
+    CHECK(!nnrt_model_train_step(m, 4, x, y, NULL) && seen.hyper[0] == 0.05f);
+  CHECK(!nnrt_model_set_schedule(m, 4) && nnrt_model_lr(m) == 0.05);
+  double lrs[5];
+  for (int s = 0; s < 5; s++) {
+    lrs[s] = nnrt_model_lr(m);
+    CHECK(!nnrt_model_train_step(m, 4, x, y, NULL) && seen.hyper[0] == (float)lrs[s]);
+  }
+  CHECKF(lrs[0] == 0.05 && lrs[1] < lrs[0] && lrs[3] > 0 && lrs[3] < lrs[2] && lrs[4] == 0,
+         "%g %g %g %g %g", lrs[0], lrs[1], lrs[2], lrs[3], lrs[4]);
+  CHECK(nnrt_model_set_schedule(m, -1) == NNRT_ERR_ARG && nnrt_model_lr(NULL) == -1);
   nnrt_model_free(m);
 }
 

@@ -23,7 +23,8 @@ shuffling, bookkeeping; not loading or compiling). Every configuration
 runs with OPENBLAS_CORETYPE as inherited and, if it was set, unset.
 
 usage: /usr/bin/python3 bench/bench_threads.py [--nnc build/nnc] [--runs 5]
-       [--busy N] [--only quiet|busy] [--markdown FILE]
+       [--busy N] [--only quiet|busy] [--model mlp.nn|small|large]...
+       [--markdown FILE]
 """
 import argparse
 import os
@@ -114,6 +115,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--busy", type=int, help="busy processes (default: one per core)")
     ap.add_argument("--only", choices=("quiet", "busy"))
+    ap.add_argument("--model", action="append", choices=("mlp.nn", "small", "large"),
+                    help="only this model (repeatable; default: all three)")
     ap.add_argument("--markdown")
     args = ap.parse_args()
     args.nnc = os.path.abspath(args.nnc)
@@ -124,7 +127,7 @@ def main():
     quiet_rows, busy_rows = [], []
     tmp = tempfile.mkdtemp(prefix="nnc-bench-threads-")
     try:
-        ms = models(tmp)
+        ms = [m for m in models(tmp) if not args.model or m["name"] in args.model]
         for label, coretype in coretype_settings()[:2]:
             env = dict(os.environ)
             env.pop("OPENBLAS_CORETYPE", None)

@@ -24,11 +24,12 @@
 enum { GEMM_BAND = 16 };
 
 /* Multiply-adds per nanosecond of one core, the cost estimate behind the
- * split (measured with OpenBLAS 0.3.21 on a Haswell-class core: about 30-45
- * for a float GEMM of these sizes; matrix-vector products are bound by
- * memory, about 4 bytes per multiply-add). */
+ * split. Measured with OpenBLAS 0.3.21 on one core of the 2-core EPYC of
+ * docs/benchmarks.md, float: GEMM 20-57 (26 at 64x128x64, 32-40 at
+ * 128x512x784); GEMV 10-17 with the matrix in cache, 3-5 from memory.
+ * Double does half. */
 static double gemm_macs_per_ns(bool dbl, int64_t m, int64_t n) {
-  double rate = (m == 1 || n == 1) ? 2.5 : 32.0;
+  double rate = (m == 1 || n == 1) ? 8.0 : 32.0;
   return dbl ? rate / 2 : rate;
 }
 

@@ -124,6 +124,9 @@ def main():
     busy = args.busy if args.busy is not None else cores
     load_start = loadavg()
     print("load average at start: %s (%d cores)" % (load_start, cores), flush=True)
+    if args.only != "busy" and load_start != "n/a" and float(load_start.split()[0]) > 0.5:
+        print("warning: the machine is not quiet; the quiet figures will not mean much",
+              flush=True)
     quiet_rows, busy_rows = [], []
     tmp = tempfile.mkdtemp(prefix="nnc-bench-threads-")
     try:

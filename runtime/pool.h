@@ -2,9 +2,11 @@
  * Internal: not installed, not part of the public API.
  *
  * Work is split only where each chunk pays for a thread: a chunk must hold
- * at least NNRT_POOL_MIN_CHUNK_NS of estimated work. Callers estimate their
- * work in nanoseconds of one core (loop kernels through their grain, GEMM
- * through its multiply-adds), so that the threshold lives here, once. */
+ * at least NNRT_POOL_MIN_CHUNK_NS of estimated work. GEMM estimates its
+ * work from its multiply-adds (gemm.c). Compiled loop kernels come through
+ * nnrt_parallel_for with a grain the compiler derives from CG_GRAIN_ELEMS
+ * (16384 elements per chunk, compiler/codegen.c): at roughly 1 ns per
+ * element of a fused elementwise kernel, the same threshold. */
 #ifndef NNRT_POOL_H
 #define NNRT_POOL_H
 

@@ -9,11 +9,67 @@
  * B are not read, and beta == 0 overwrites C without reading it (a NaN in C
  * does not survive).
  */
-#include "nnrt.h"
+#include "pool.h"
 
 #include <cblas.h>
 #include <limits.h>
 #include <stdbool.h>
+
+/* ---- splitting over the pool ----
+ * OpenBLAS runs on one thread (threads.c says why); a product worth several
+ * threads is split here into bands of rows of C (or of columns, when C has
+ * more columns than rows: each band re-packs the operand it shares with the
+ * others, and this way that is the smaller one). Bands are whole multiples
+ * of GEMM_BAND rows, a multiple of OpenBLAS's register blocking. */
+enum { GEMM_BAND = 16 };
+
+/* Multiply-adds per nanosecond of one core, the cost estimate behind the
+ * split. Measured with OpenBLAS 0.3.21 on one core of the 2-core EPYC of
+ * docs/benchmarks.md, float: GEMM 20-57 (26 at 64x128x64, 32-40 at
+ * 128x512x784); GEMV 10-17 with the matrix in cache, 3-5 from memory.
+ * Double does half. */
+static double gemm_macs_per_ns(bool dbl, int64_t m, int64_t n) {
+  double rate = (m == 1 || n == 1) ? 8.0 : 32.0;
+  return dbl ? rate / 2 : rate;
+}
+
+typedef struct GemmJob {
+  bool dbl, by_rows;
+  int trans_a, trans_b;
+  int64_t m, n, k, lda, ldb, ldc;
+  double alpha, beta;
+  const void *a, *b;
+  void *c;
+} GemmJob;
+
+static void gemm_band(const GemmJob *j, int64_t m, int64_t n, size_t a_off, size_t b_off,
+                      size_t c_off);
+
+static void gemm_part(void *ctx, int64_t lo, int64_t hi) {
+  const GemmJob *j = ctx;
+  int64_t extent = j->by_rows ? j->m : j->n;
+  int64_t r0 = lo * GEMM_BAND, r1 = hi * GEMM_BAND < extent ? hi * GEMM_BAND : extent;
+  if (j->by_rows) /* rows r0..r1 of op(A) and of C */
+    gemm_band(j, r1 - r0, j->n, (size_t)(j->trans_a ? r0 : r0 * j->lda), 0,
+              (size_t)(r0 * j->ldc));
+  else /* columns r0..r1 of op(B) and of C */
+    gemm_band(j, j->m, r1 - r0, 0, (size_t)(j->trans_b ? r0 * j->ldb : r0), (size_t)r0);
+}
+
+/* Splits the product over the pool if it is worth it; false if it is not
+ * (the caller then makes it in one call). */
+static bool gemm_split(const GemmJob *job) {
+  GemmJob j = *job;
+  j.by_rows = j.m >= j.n;
+  int64_t extent = j.by_rows ? j.m : j.n;
+  int64_t bands = (extent + GEMM_BAND - 1) / GEMM_BAND;
+  double macs = (double)j.m * (double)j.n * (double)j.k;
+  int chunks = nnrt_pool_chunks(bands, macs / gemm_macs_per_ns(j.dbl, j.m, j.n));
+  if (chunks < 2)
+    return false;
+  nnrt_pool_run(gemm_part, &j, bands, chunks);
+  return true;
+}
 
 static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
@@ -81,6 +137,16 @@ static bool sgemm_thin(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k
   return false;
 }
 
+/* One call into OpenBLAS, for a product CBLAS takes. */
+static void sgemm_blas(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc) {
+  if (sgemm_thin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    return;
+  cblas_sgemm(CblasRowMajor, cblas_trans(trans_a), cblas_trans(trans_b), (int)m, (int)n, (int)k,
+              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
 void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                 int64_t ldc) {
@@ -90,15 +156,13 @@ void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
     sscale(m, n, beta, c, ldc);
     return;
   }
-  if (cblas_ok(trans_a, trans_b, m, n, k, lda, ldb, ldc) &&
-      sgemm_thin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
-    return;
   if (!cblas_ok(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
     sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  cblas_sgemm(CblasRowMajor, cblas_trans(trans_a), cblas_trans(trans_b), (int)m, (int)n, (int)k,
-              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+  GemmJob job = {false, false, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
+  if (!gemm_split(&job))
+    sgemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Debian's OpenBLAS 0.3.21 has no cblas_sgemm_batch, hence the loop. */
@@ -142,6 +206,13 @@ static void dgemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
     }
 }
 
+static void dgemm_blas(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                       const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                       double *c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, cblas_trans(trans_a), cblas_trans(trans_b), (int)m, (int)n, (int)k,
+              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
 void nnrt_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                 const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
                 int64_t ldc) {
@@ -155,8 +226,9 @@ void nnrt_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, doubl
     dgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  cblas_dgemm(CblasRowMajor, cblas_trans(trans_a), cblas_trans(trans_b), (int)m, (int)n, (int)k,
-              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+  GemmJob job = {true, false, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
+  if (!gemm_split(&job))
+    dgemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
@@ -170,4 +242,17 @@ void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int6
   for (int64_t i = 0; i < batch; i++)
     nnrt_dgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
                c + i * stride_c, ldc);
+}
+
+/* A band of the split product: the same call on a corner of the operands
+ * (offsets in elements), through the same one-call path. */
+static void gemm_band(const GemmJob *j, int64_t m, int64_t n, size_t a_off, size_t b_off,
+                      size_t c_off) {
+  if (j->dbl)
+    dgemm_blas(j->trans_a, j->trans_b, m, n, j->k, j->alpha, (const double *)j->a + a_off, j->lda,
+               (const double *)j->b + b_off, j->ldb, j->beta, (double *)j->c + c_off, j->ldc);
+  else
+    sgemm_blas(j->trans_a, j->trans_b, m, n, j->k, (float)j->alpha, (const float *)j->a + a_off,
+               j->lda, (const float *)j->b + b_off, j->ldb, (float)j->beta,
+               (float *)j->c + c_off, j->ldc);
 }

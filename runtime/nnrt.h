@@ -56,21 +56,27 @@ int64_t nnrt_tensor_numel(const nnrt_tensor *t);
 void nnrt_tensor_free(nnrt_tensor *t); /* frees data, leaves rank 0 */
 
 /* ---- threads ----------------------------------------------------------
- * The thread count applies to nnrt_parallel_for and to OpenBLAS. 0 selects
- * the default: $NNC_THREADS if set to a positive number, else the number of
- * online CPUs (at most 1024 either way). Until nnrt_set_threads is first
- * called, OpenBLAS keeps its own default ($OPENBLAS_NUM_THREADS or all
- * CPUs). */
+ * The thread count applies to nnrt_parallel_for and to the GEMMs below. 0
+ * selects the default: $NNC_THREADS if set to a positive number, else the
+ * number of online CPUs (at most 1024 either way). Work too small to pay
+ * for a thread runs on the calling thread whatever the count, so a small
+ * model effectively runs on one. Waiting threads spin for at most about
+ * 50 us and then sleep.
+ * OpenBLAS is set to one thread (openblas_set_num_threads(1), for the
+ * whole process) when the count is first set or resolved: its own threads
+ * busy-wait, which costs orders of magnitude on a loaded machine; large
+ * products are split over nnrt's pool instead. */
 void nnrt_set_threads(int n);
 int nnrt_get_threads(void);
 
 /* Runs fn(ctx, lo, hi) over disjoint ranges covering [0, n). Splits across
  * the pool only when n >= 2 * grain and more than one thread is set;
- * otherwise calls fn(ctx, 0, n) on the calling thread. Returns when all
- * ranges are done. The split is contiguous and depends only on n, grain and
- * the thread count; a split gives every range at least `grain` elements.
- * n <= 0 does nothing; grain < 1 counts as 1. A call from inside fn runs
- * inline. */
+ * otherwise calls fn(ctx, 0, n) on the calling thread. `grain` is the
+ * fewest elements worth a thread of their own. Returns when all ranges are
+ * done. The split is contiguous and depends only on n, grain and the thread
+ * count (not on which thread runs a range); a split gives every range at
+ * least `grain` elements. n <= 0 does nothing; grain < 1 counts as 1. A
+ * call from inside fn runs the same ranges inline, one after the other. */
 typedef void (*nnrt_range_fn)(void *ctx, int64_t lo, int64_t hi);
 void nnrt_parallel_for(nnrt_range_fn fn, void *ctx, int64_t n, int64_t grain);
 

@@ -3,12 +3,17 @@
  * beta (beta == 0 must overwrite a NaN in C), empty products (k == 0,
  * alpha == 0 with NaN operands, m or n == 0 leaving C alone), leading
  * dimensions CBLAS would reject (the reference path), and batches with a
- * broadcast (stride 0) operand. */
+ * broadcast (stride 0) operand. Products big enough to be split over
+ * threads (bands of rows or of columns, GEMV too), at 2 and 3 threads:
+ * against the naive loop, the padding of C left alone, and the same bits on
+ * a second call (OpenBLAS's result depends on the band sizes, so bits match
+ * at one thread count, not across them). */
 #include "check.h"
 #include "nnrt.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t lcg_state = 777;
 static double rnd(void) {
@@ -177,7 +182,76 @@ static void test_batched(void) {
   CHECKF(worst_f < 1e-4, "batched transposed error %g", worst_f);
 }
 
+/* One product at a thread count: C starts as `init`, padded to ldc. */
+static void split_product(const Case *c, int threads, const float *a, const float *b,
+                          const float *init, float *out, const double *ad, const double *bd,
+                          const double *initd, double *outd, int64_t nc) {
+  nnrt_set_threads(threads);
+  memcpy(out, init, (size_t)nc * sizeof *out);
+  memcpy(outd, initd, (size_t)nc * sizeof *outd);
+  nnrt_sgemm(c->ta, c->tb, c->m, c->n, c->k, (float)c->alpha, a, c->lda, b, c->ldb,
+             (float)c->beta, out, c->ldc);
+  nnrt_dgemm(c->ta, c->tb, c->m, c->n, c->k, c->alpha, ad, c->lda, bd, c->ldb, c->beta, outd,
+             c->ldc);
+}
+
+static void check_split_case(const Case *c) {
+  int64_t na = span(c->ta ? c->k : c->m, c->ta ? c->m : c->k, c->lda);
+  int64_t nb = span(c->tb ? c->n : c->k, c->tb ? c->k : c->n, c->ldb);
+  int64_t nc = span(c->m, c->n, c->ldc);
+  float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *init = malloc((size_t)nc * 4);
+  double *ad = malloc((size_t)na * 8), *bd = malloc((size_t)nb * 8), *want = malloc((size_t)nc * 8);
+  double *initd = malloc((size_t)nc * 8);
+  float *one = malloc((size_t)nc * 4), *many = malloc((size_t)nc * 4);
+  double *oned = malloc((size_t)nc * 8), *manyd = malloc((size_t)nc * 8);
+  for (int64_t i = 0; i < na; i++)
+    a[i] = (float)(ad[i] = (float)rnd());
+  for (int64_t i = 0; i < nb; i++)
+    b[i] = (float)(bd[i] = (float)rnd());
+  for (int64_t i = 0; i < nc; i++)
+    init[i] = (float)(initd[i] = want[i] = (float)rnd());
+  naive(c, ad, bd, want);
+  for (int threads = 2; threads <= 3; threads++) {
+    split_product(c, threads, a, b, init, one, ad, bd, initd, oned, nc);
+    split_product(c, threads, a, b, init, many, ad, bd, initd, manyd, nc);
+    double worst_f = 0, worst_d = 0;
+    int padding_kept = 1;
+    for (int64_t i = 0; i < nc; i++) {
+      if (i % c->ldc >= c->n) {
+        padding_kept &= many[i] == init[i] && manyd[i] == initd[i];
+        continue;
+      }
+      worst_f = fmax(worst_f, fabs(many[i] - want[i]));
+      worst_d = fmax(worst_d, fabs(manyd[i] - want[i]));
+    }
+    int same = memcmp(one, many, (size_t)nc * 4) == 0 && memcmp(oned, manyd, (size_t)nc * 8) == 0;
+    CHECKF(worst_f <= 1e-5 * (double)(c->k + 1) && worst_d <= 1e-12 * (double)(c->k + 1) &&
+               padding_kept && same,
+           "split ta %d tb %d m %lld n %lld k %lld, %d threads: error f32 %g f64 %g, padding "
+           "kept %d, same bits on a second call %d",
+           c->ta, c->tb, (long long)c->m, (long long)c->n, (long long)c->k, threads, worst_f,
+           worst_d, padding_kept, same);
+  }
+  free(a), free(b), free(init), free(ad), free(bd), free(want), free(initd);
+  free(one), free(many), free(oned), free(manyd);
+}
+
+static void test_split_products(void) {
+  /* Rows (m >= n), columns, GEMV either way; sizes off the 16-row bands. */
+  static const int64_t shapes[][3] = {
+      {203, 61, 300}, {37, 301, 290}, {1, 3001, 200}, {2999, 1, 200}, {128, 512, 784}};
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++)
+      for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        Case c = {ta, tb, m, n, k, (ta ? m : k) + 1, (tb ? k : n) + 2, n + 3, 0.75, 0.5};
+        check_split_case(&c);
+      }
+  nnrt_set_threads(0);
+}
+
 int main(void) {
+  test_split_products();
   test_transposes();
   test_reference_path();
   test_empty_products();

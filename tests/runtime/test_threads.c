@@ -3,13 +3,20 @@
  * For many (threads, n, grain): every index is visited exactly once; the
  * ranges are contiguous, balanced, at least `grain` long, as many as
  * min(threads, n / grain) when split and a single [0, n) on the calling
- * thread when not; chunk 0 runs on the caller and the others do not; the
- * split is the same on every call. Also: nested calls run inline, idle
- * workers use no CPU, the default count comes from $NNC_THREADS or the CPU
- * count. `test_threads expect-default N|cpus` checks the default alone.
+ * thread when not; the split is the same on every call. The split policy:
+ * work below two minimum chunks stays on the caller. Workers that fell
+ * asleep wake for the next job and run it beside the caller; a caller that
+ * fell asleep waiting wakes when the last chunk ends; many short jobs in a
+ * row each run every index once. Also: nested calls run inline, idle
+ * workers use no CPU, OpenBLAS is kept on one thread, the default count
+ * comes from $NNC_THREADS or the CPU count. `test_threads expect-default
+ * N|cpus` checks the default alone.
  */
 #include "check.h"
 #include "nnrt.h"
+#include "pool.h"
+
+#include <cblas.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -93,8 +100,8 @@ static void check_case(int threads, int64_t n, int64_t grain, int nested) {
     int64_t len = x->hi - x->lo;
     balanced &= len == n / nr || len == n / nr + 1;
     long_enough &= !split || len >= g;
-    /* Chunk 0 on the caller, the others on workers. */
-    placed &= (r == 0) == (pthread_equal(x->thread, self) != 0);
+    /* Work too small to split stays on the caller. */
+    placed &= split || pthread_equal(x->thread, self);
   }
   if (nr > 0)
     contiguous &= job->ranges[nr - 1].hi == n;
@@ -151,6 +158,96 @@ static void test_idle_workers_sleep(void) {
   CHECKF(used < 0.05, "idle pool used %.3f s of CPU in 0.2 s", used);
 }
 
+/* Below two minimum chunks of work nothing is split; above, one chunk per
+ * minimum chunk up to the thread count and the number of units. */
+static void test_split_policy(void) {
+  nnrt_set_threads(4);
+  double min = NNRT_POOL_MIN_CHUNK_NS;
+  CHECK(nnrt_pool_chunks(1000, 0) == 1);
+  CHECK(nnrt_pool_chunks(1000, 1.9 * min) == 1);
+  CHECK(nnrt_pool_chunks(1000, 2 * min) == 2);
+  CHECK(nnrt_pool_chunks(1000, 3.5 * min) == 3);
+  CHECK(nnrt_pool_chunks(1000, 100 * min) == 4);
+  CHECK(nnrt_pool_chunks(3, 100 * min) == 3);
+  CHECK(nnrt_pool_chunks(0, 100 * min) == 1);
+  CHECK(nnrt_pool_chunks(1000, -1) == 1);
+  nnrt_set_threads(1);
+  CHECK(nnrt_pool_chunks(1000, 100 * min) == 1);
+}
+
+/* Two chunks that each wait (up to 5 s) until both have started: they met
+ * only if a second thread ran one while the caller ran the other. */
+typedef struct {
+  atomic_int arrived, met, ran_elsewhere;
+  atomic_int visits[2];
+  pthread_t caller;
+  int slow_worker; /* the worker's chunk then takes 20 ms */
+} Meet;
+
+static void nap_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+static void meet(void *ctx, int64_t lo, int64_t hi) {
+  Meet *m = ctx;
+  atomic_fetch_add(&m->arrived, 1);
+  for (int i = 0; i < 5000 && atomic_load(&m->arrived) < 2; i++)
+    nap_ms(1);
+  if (atomic_load(&m->arrived) >= 2)
+    atomic_fetch_add(&m->met, 1);
+  int elsewhere = !pthread_equal(pthread_self(), m->caller);
+  atomic_fetch_add(&m->ran_elsewhere, elsewhere);
+  if (elsewhere && m->slow_worker)
+    nap_ms(20);
+  for (int64_t i = lo; i < hi; i++)
+    atomic_fetch_add(&m->visits[i], 1);
+}
+
+/* Longer pauses than any spin: the worker is asleep when each job comes,
+ * and (slow_worker) the caller falls asleep waiting for the worker's chunk.
+ * A lost wake-up shows as chunks that did not meet, or as a hang. */
+static void test_wakes_after_sleep(void) {
+  nnrt_set_threads(2);
+  for (int round = 0; round < 6; round++) {
+    nap_ms(30);
+    Meet m = {.caller = pthread_self(), .slow_worker = round % 2};
+    nnrt_parallel_for(meet, &m, 2, 1);
+    CHECKF(atomic_load(&m.met) == 2 && atomic_load(&m.ran_elsewhere) == 1 &&
+               atomic_load(&m.visits[0]) == 1 && atomic_load(&m.visits[1]) == 1,
+           "round %d: met %d, chunks on a worker %d, visits %d %d", round, atomic_load(&m.met),
+           atomic_load(&m.ran_elsewhere), atomic_load(&m.visits[0]),
+           atomic_load(&m.visits[1]));
+  }
+}
+
+/* Short jobs back to back, at several thread counts: claims of one job
+ * never leak into the next. */
+static void test_many_short_jobs(void) {
+  enum { N = 12, JOBS = 20000 };
+  for (int threads = 2; threads <= 4; threads++) {
+    nnrt_set_threads(threads);
+    atomic_int visits[N];
+    int ok = 1;
+    for (int j = 0; j < JOBS && ok; j++) {
+      for (int i = 0; i < N; i++)
+        atomic_store(&visits[i], 0);
+      Job job = {.visits = visits};
+      nnrt_parallel_for(visit, &job, N, 1 + j % 4);
+      for (int i = 0; i < N; i++)
+        ok &= atomic_load(&visits[i]) == 1;
+    }
+    CHECKF(ok, "%d threads: an index not visited exactly once in a run of short jobs", threads);
+  }
+}
+
+/* OpenBLAS would busy-wait on its own threads: nnrt keeps it on one. */
+static void test_openblas_one_thread(void) {
+  nnrt_set_threads(4);
+  CHECKF(openblas_get_num_threads() == 1, "OpenBLAS on %d threads",
+         openblas_get_num_threads());
+}
+
 static void test_thread_counts(void) {
   nnrt_set_threads(5000);
   CHECK(nnrt_get_threads() == 1024);
@@ -170,9 +267,15 @@ int main(int argc, char **argv) {
     /* Before any nnrt_set_threads: the lazily resolved default. */
     int want = strcmp(argv[2], "cpus") == 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : atoi(argv[2]);
     CHECKF(nnrt_get_threads() == want, "default %d, want %d", nnrt_get_threads(), want);
+    CHECKF(openblas_get_num_threads() == 1, "OpenBLAS on %d threads",
+           openblas_get_num_threads());
     return check_report("test_threads expect-default");
   }
   test_splits();
+  test_split_policy();
+  test_wakes_after_sleep();
+  test_many_short_jobs();
+  test_openblas_one_thread();
   test_idle_workers_sleep();
   test_thread_counts();
   return check_report("test_threads");

@@ -39,10 +39,9 @@ extern "C" {
 #endif
 
 /* Bumped whenever a descriptor structure or what compiled code returns
- * changes (3: a label site states its class count, and a training step may refuse
- * a non-finite step); nnrt_model_create
- * refuses a descriptor of another version (an object compiled by another
- * nnc). */
+ * changes (3: a label site states its class count, and a training step may
+ * refuse a non-finite step); nnrt_model_create refuses a descriptor of
+ * another version (an object compiled by another nnc). */
 enum { NNRT_MODEL_ABI = 3, NNRT_DIM_SYMS = 4 };
 
 /* ---- the descriptor ------------------------------------------------------

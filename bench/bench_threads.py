@@ -173,7 +173,7 @@ def main():
                 f.write("With %d busy processes:\n\n| model | OPENBLAS_CORETYPE | 1 thread (s) "
                         "| %d threads (s) | ratio |\n|---|---|---|---|---|\n" % (busy, cores))
                 for label, name, t1, tn, ratio in busy_rows:
-                    f.write("| %s | %s | %.3f | %.3f | %.2f |\n" % (label, name, t1, tn, ratio))
+                    f.write("| %s | %s | %.3f | %.3f | %.2f |\n" % (name, label, t1, tn, ratio))
                 f.write("\n")
             f.write("Medians of %d runs each, on %d cores; load average (1, 5, 15 min) at "
                     "start %s, at end %s.\n" % (args.runs, cores, load_start, load_end))

@@ -145,8 +145,9 @@ static double cpu_seconds(void) {
 }
 
 /* Sleeping workers: 200 ms of idle pool costs (almost) no CPU time. The
- * OpenBLAS threads that nnrt_set_threads starts spin (sched_yield) for a
- * while after their creation, so they get half a second to settle first. */
+ * OpenBLAS threads that the library starts when it loads spin (sched_yield)
+ * for a while after their creation, so they get half a second to settle
+ * first. */
 static void test_idle_workers_sleep(void) {
   nnrt_set_threads(4);
   struct timespec settle = {0, 500 * 1000 * 1000}, pause = {0, 200 * 1000 * 1000};

@@ -350,7 +350,7 @@ static int emit_func(const IrModule *m, const IrFunc *f, const Cli *c) {
     if (f->ndims > (int)(sizeof dims / sizeof dims[0]))
       return 1;
     bind_cli_dims(c, m, f, dims);
-    memplan_print(stdout, m, f, &c->cg, dims);
+    memplan_print(stdout, m, f, c->cg.fuse, dims);
     return 0;
   }
   case BE_GRAD:

@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 
-#include "jit.h"
 #include "nnrt.h"
 
 int64_t dtype_size(DType dt) {
@@ -187,11 +186,11 @@ static void print_storage(FILE *out, Arena *a, const IrModule *m, const MemPlan 
                 : " (copied)");
 }
 
-void memplan_print(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o,
+void memplan_print(FILE *out, const IrModule *m, const IrFunc *f, bool fuse,
                    const int64_t *dims) {
   Arena a;
   arena_init(&a);
-  FusedFunc *ff = fuse_func(&a, f, o->fuse);
+  FusedFunc *ff = fuse_func(&a, f, fuse);
   MemPlan *p = memplan_build(&a, ff);
   fprintf(out, "memplan %s", f->name);
   for (int i = 0; i < f->ndims; i++)

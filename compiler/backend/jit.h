@@ -64,8 +64,5 @@ int64_t jit_workspace_bytes(const JitFunc *jf, const int64_t *dims);
 void codegen_print_fused(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o);
 /* --emit=llvm: the optimised LLVM IR of f. Returns 0 or non-zero on failure. */
 int codegen_print_llvm(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o);
-/* --mem-plan: buffers, live ranges and peak bytes of f's workspace for dims. */
-void memplan_print(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o,
-                   const int64_t *dims);
 
 #endif

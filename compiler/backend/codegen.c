@@ -758,8 +758,10 @@ static LLVMValueRef ev_compare(KGen *kg, const IrValue *v, const Map map) {
                                         LLVMIntSGE, LLVMIntEQ,  LLVMIntNE};
   static const LLVMIntPredicate up[] = {LLVMIntULT, LLVMIntULE, LLVMIntUGT,
                                         LLVMIntUGE, LLVMIntEQ,  LLVMIntNE};
-  int i = v->op - OP_LT;
-  NNC_ASSERT(i >= 0 && i < 6 && OP_NE - OP_LT == 5);
+  _Static_assert(sizeof fp / sizeof *fp == OP_LAST_COMPARE - OP_FIRST_COMPARE + 1,
+                 "one predicate per comparison of ops.def");
+  int i = v->op - OP_FIRST_COMPARE;
+  NNC_ASSERT(i >= 0 && v->op <= OP_LAST_COMPARE);
   if (dtype_is_float(dt))
     return fcmp(g, fp[i], x, y);
   return LLVMBuildICmp(g->b, dt == DT_BOOL ? up[i] : sp[i], x, y, "");

@@ -19,6 +19,18 @@ const OpInfo op_info[OP_COUNT] = {
 };
 #undef NODIFF
 
+/* The class of each row as a constant, so that the ends of every OP_RANGE
+ * can be checked to be of its class. */
+enum {
+#define OP(e, text, arity, cls, shape, grad) OP_CLASS_OF_##e = (int)OPC_##cls,
+#include "ops.def"
+};
+#define OP_RANGE(cls, first, last)                                                                 \
+  _Static_assert(OP_CLASS_OF_##first == (int)OPC_##cls &&                                          \
+                     OP_CLASS_OF_##last == (int)OPC_##cls && OP_##first <= OP_##last,              \
+                 "OP_RANGE(" #cls ", " #first ", " #last ") in ops.def: both ends must be " #cls);
+#include "ops.def"
+
 IrFunc *ir_func_new(Arena *a, const char *name, SrcSpan loc) {
   IrFunc *f = ARENA_NEW(a, IrFunc);
   f->name = name;

@@ -28,23 +28,14 @@
 typedef enum OpKind {
 #define OP(e, text, arity, cls, shape, grad) OP_##e,
 #include "ops.def"
-  OP_COUNT
+  OP_COUNT,
+#define OP_RANGE(cls, first, last) OP_FIRST_##cls = OP_##first, OP_LAST_##cls = OP_##last,
+#include "ops.def"
 } OpKind;
 
 typedef enum OpClass {
-  OPC_SOURCE,
-  OPC_UNARY,
-  OPC_BINARY,
-  OPC_COMPARE,
-  OPC_MATMUL,
-  OPC_REDUCE,
-  OPC_LAYOUT,
-  OPC_ROWWISE,
-  OPC_LOSS,
-  OPC_SELECT, /* elementwise, three operands, NumPy broadcasting */
-  OPC_EXPAND, /* broadcasts its operand to attr.target */
-  OPC_ONEHOT, /* integer indices to one-hot rows of attr.depth */
-  OPC_UPDATE, /* optimizer step: writes its parameter and state in place */
+#define OPCLASS(e, doc) OPC_##e,
+#include "ops.def"
 } OpClass;
 
 /* The optimizers a train section can name, numbered as the runtime's

@@ -15,7 +15,6 @@
 #include "aot_desc.h"
 #include "aot_header.h"
 #include "codegen.h"
-#include "fuse.h"
 #include "model_desc.h"
 #include "nnrt_train.h"
 #include "toolchain.h"
@@ -75,20 +74,20 @@ static const char *entry_symbol(Arena *a, const char *prefix, const char *fname)
   return s;
 }
 
-/* Every function of the module, each through fusion, planning and code
- * generation as for the JIT, linked into one LLVM module. */
+/* Every function of the module, each through the pipeline's fusion,
+ * planning and code generation as for the JIT, linked into one LLVM module
+ * (optimised as a whole in build). */
 static bool compile_funcs(Aot *g, const IrModule *m) {
   g->nfuncs = m->nfuncs;
   g->funcs = ARENA_ARRAY(g->a, DescFunc, (size_t)m->nfuncs + 1);
   g->entries = ARENA_ARRAY(g->a, const char *, (size_t)m->nfuncs + 1);
   for (int i = 0; i < m->nfuncs; i++) {
     const IrFunc *f = m->funcs[i];
-    FusedFunc *ff = fuse_func(g->a, f, g->o->cg.fuse);
-    MemPlan *mp = memplan_build(g->a, ff);
-    g->funcs[i] = (DescFunc){f, mp};
+    PlannedFunc plan = pipeline_plan(g->a, m, f, &g->o->cg);
+    g->funcs[i] = (DescFunc){f, plan.mp};
     g->entries[i] = entry_symbol(g->a, g->prefix, f->name);
     LLVMModuleRef fm =
-        codegen_module(g->ctx, g->tm, m, ff, mp, g->entries[i], g->err, sizeof g->err);
+        pipeline_codegen(g->ctx, g->tm, m, f, &plan, g->entries[i], g->err, sizeof g->err);
     if (!fm)
       return false;
     if (LLVMLinkModules2(g->mod, fm)) {
@@ -380,7 +379,7 @@ static bool build(Aot *g, Compilation *comp, IrModule *m) {
   free(dir_copy);
   TrainStep ts;
   bool has_ts = cfg.has_train && cfg.has_data;
-  if (has_ts && !train_step_build(g->a, m, &cfg, &ts, g->err, sizeof g->err))
+  if (has_ts && !pipeline_train_step(g->a, m, &cfg, &ts, g->err, sizeof g->err))
     return false;
   if (!(g->tm = codegen_object_machine(o->triple, o->cpu, o->cg.opt_level, g->err, sizeof g->err)))
     return false;
@@ -407,7 +406,7 @@ static bool build(Aot *g, Compilation *comp, IrModule *m) {
         entries[i] = LLVMGetNamedFunction(g->mod, g->entries[i]);
       LLVMValueRef desc = aot_desc_emit(g->mod, td, g->prefix, d, entries, nfeatures);
       emit_interface(g, desc);
-      ok = codegen_optimize(g->mod, g->tm, o->cg.opt_level, g->err, sizeof g->err);
+      ok = pipeline_optimize(g->mod, g->tm, &o->cg, g->err, sizeof g->err);
     }
     if (ok) {
       if (o->emit == AOT_EXE)

@@ -18,8 +18,6 @@
 #include <string.h>
 
 #include "codegen.h"
-#include "fuse.h"
-#include "memplan.h"
 
 typedef int32_t (*EntryFn)(const int64_t *dims, void *const *inputs, void *const *params,
                            void *const *outputs, char *ws, const int64_t *ws_offsets);
@@ -43,10 +41,6 @@ struct JitFunc {
   char *ws;
   int64_t ws_bytes, ws_cap;
 };
-
-CodegenOptions codegen_default_options(void) {
-  return (CodegenOptions){.opt_level = 3, .fuse = true};
-}
 
 static bool take_error(LLVMErrorRef e, const char *what, char *err, size_t errlen) {
   if (!e)
@@ -136,21 +130,24 @@ JitFunc *jit_compile(Jit *j, const IrModule *m, const IrFunc *f, const CodegenOp
   arena_init(&jf->arena);
   jf->m = m;
   jf->f = f;
-  jf->ff = fuse_func(&jf->arena, f, o->fuse);
-  jf->mp = memplan_build(&jf->arena, jf->ff);
-  jf->offsets = malloc(sizeof(int64_t) * ((size_t)jf->mp->nbufs + 1));
   LLVMTargetMachineRef tm = codegen_host_machine(o->opt_level, err, errlen);
-  if (!tm || !jf->offsets) {
+  if (!tm) {
     func_free(jf);
     return NULL;
   }
   const char *name = entry_name(&jf->arena, j->counter++, f->name);
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-  LLVMModuleRef mod = codegen_module(LLVMOrcThreadSafeContextGetContext(tsc), tm, m, jf->ff, jf->mp,
-                                     name, err, errlen);
-  bool ok = mod && codegen_optimize(mod, tm, o->opt_level, err, errlen);
-  if (mod && !ok)
+  PlannedFunc plan;
+  LLVMModuleRef mod = pipeline_compile(&jf->arena, LLVMOrcThreadSafeContextGetContext(tsc), tm, m,
+                                       f, name, o, &plan, err, errlen);
+  jf->ff = plan.ff;
+  jf->mp = plan.mp;
+  bool ok = mod != NULL;
+  if (ok && !(jf->offsets = malloc(sizeof(int64_t) * ((size_t)jf->mp->nbufs + 1)))) {
+    snprintf(err, errlen, "out of memory");
     LLVMDisposeModule(mod);
+    ok = false;
+  }
   ok = ok && add_module(j, mod, tsc, err, errlen);
   LLVMOrcDisposeThreadSafeContext(tsc);
   LLVMDisposeTargetMachine(tm);
@@ -261,48 +258,3 @@ int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const 
 const MemPlan *jit_func_plan(const JitFunc *jf) { return jf->mp; }
 
 EntryFn jit_func_entry(const JitFunc *jf) { return jf->entry; }
-
-int64_t jit_workspace_bytes(const JitFunc *jf, const int64_t *dims) {
-  int64_t *off = malloc(sizeof(int64_t) * ((size_t)jf->mp->nbufs + 1));
-  int64_t n = off ? memplan_layout(jf->mp, dims, off) : -1;
-  free(off);
-  return n;
-}
-
-void codegen_print_fused(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o) {
-  Arena a;
-  arena_init(&a);
-  fuse_print(out, m, fuse_func(&a, f, o->fuse));
-  arena_free(&a);
-}
-
-int codegen_print_llvm(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o) {
-  char err[512];
-  LLVMTargetMachineRef tm = codegen_host_machine(o->opt_level, err, sizeof err);
-  if (!tm) {
-    fprintf(stderr, "nnc: error: %s\n", err);
-    return 1;
-  }
-  Arena a;
-  arena_init(&a);
-  FusedFunc *ff = fuse_func(&a, f, o->fuse);
-  MemPlan *mp = memplan_build(&a, ff);
-  LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef mod =
-      codegen_module(ctx, tm, m, ff, mp, entry_name(&a, 0, f->name) + 5, err, sizeof err);
-  int rc = 1;
-  if (mod && codegen_optimize(mod, tm, o->opt_level, err, sizeof err)) {
-    char *s = LLVMPrintModuleToString(mod);
-    fputs(s, out);
-    LLVMDisposeMessage(s);
-    rc = 0;
-  }
-  if (rc)
-    fprintf(stderr, "nnc: error: %s\n", err);
-  if (mod)
-    LLVMDisposeModule(mod);
-  LLVMContextDispose(ctx);
-  LLVMDisposeTargetMachine(tm);
-  arena_free(&a);
-  return rc;
-}

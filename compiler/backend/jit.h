@@ -1,10 +1,11 @@
 /* jit.h - compiling IR functions to native code with LLVM and calling them.
  *
- * The stages behind it: fuse.c groups IR values into kernels, memplan.c lays
- * out the intermediates of one call in a workspace reused by liveness,
- * codegen.c emits LLVM IR for the kernels (loop nests that LLVM's O3 pipeline
- * vectorises for the host CPU, GEMM calls into the runtime), and jit.c runs
- * the result with ORC LLJIT, resolving runtime symbols from the process.
+ * The stages behind it are the pipeline's (pipeline.h): fuse.c groups IR
+ * values into kernels, memplan.c lays out the intermediates of one call in a
+ * workspace reused by liveness, codegen.c emits LLVM IR for the kernels (loop
+ * nests that LLVM's O3 pipeline vectorises for the host CPU, GEMM calls into
+ * the runtime), and jit.c runs the result with ORC LLJIT, resolving runtime
+ * symbols from the process.
  *
  * Calling convention of a compiled function (also what AOT objects export):
  *   dims     values of f->dim_syms, in order (one function serves every
@@ -24,14 +25,7 @@
 #include <stdio.h>
 
 #include "ir.h"
-#include "memplan.h"
-
-typedef struct CodegenOptions {
-  int opt_level; /* 0..3, LLVM's pipeline (default<O3>) */
-  bool fuse;     /* false: one kernel per op, for comparison (--no-fuse) */
-} CodegenOptions;
-
-CodegenOptions codegen_default_options(void); /* O3, fused */
+#include "pipeline.h"
 
 typedef struct Jit Jit;
 typedef struct JitFunc JitFunc;
@@ -56,13 +50,5 @@ int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const 
 const MemPlan *jit_func_plan(const JitFunc *jf);
 int32_t (*jit_func_entry(const JitFunc *jf))(const int64_t *, void *const *, void *const *,
                                              void *const *, char *, const int64_t *);
-
-/* Bytes of the workspace for these dims (the memory plan's peak). */
-int64_t jit_workspace_bytes(const JitFunc *jf, const int64_t *dims);
-
-/* --emit=fused-ir: the kernel groups of f. */
-void codegen_print_fused(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o);
-/* --emit=llvm: the optimised LLVM IR of f. Returns 0 or non-zero on failure. */
-int codegen_print_llvm(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o);
 
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "autodiff.h"
+#include "pipeline.h"
 #include "callbuf.h"
 
 BenchOptions bench_default_options(void) {
@@ -121,7 +121,7 @@ int bench_module(Arena *a, IrModule *m, const BenchOptions *o, FILE *out) {
     return 1;
   }
   char err[512];
-  IrFunc *step = autodiff_func(a, m, loss, &(AdOptions){0}, err, sizeof err);
+  IrFunc *step = pipeline_derive(a, m, loss, &(AdOptions){0}, err, sizeof err);
   if (!step) {
     fprintf(out, "bench: %s\n", err);
     return 1;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "autodiff.h"
+#include "pipeline.h"
 #include "callbuf.h"
 #include "nnrt.h"
 
@@ -191,7 +191,7 @@ static int check_function(Arena *a, Jit *jit, IrModule *m, IrFunc *f, const Grad
   char err[512];
   Case c = {.m = m, .f = f};
   nnrt_rng_seed(&c.rng, o->seed);
-  c.df = autodiff_func(a, m, f, &(AdOptions){.wrt_inputs = true}, err, sizeof err);
+  c.df = pipeline_derive(a, m, f, &(AdOptions){.wrt_inputs = true}, err, sizeof err);
   if (!c.df) {
     fprintf(out, "gradcheck: %s\n", err);
     return 1;

@@ -18,7 +18,7 @@
 #include "jit.h"
 #include "model_desc.h"
 #include "nnrt_model.h"
-#include "train_step.h"
+#include "pipeline.h"
 
 typedef struct RunOptions {
   const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir;
@@ -212,7 +212,7 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   }
   TrainStep ts;
   char err[1024];
-  if (!train_step_build(&comp->arena, m, &cfg, &ts, err, sizeof err)) {
+  if (!pipeline_train_step(&comp->arena, m, &cfg, &ts, err, sizeof err)) {
     fprintf(stderr, "nnc: error: %s\n", err);
     return 1;
   }
@@ -221,8 +221,8 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   if (!strcmp(o->emit, "ir"))
     ir_print_func(stdout, m, ts.step);
   else if (!strcmp(o->emit, "fused-ir"))
-    codegen_print_fused(stdout, m, ts.step, &o->cg);
-  else if (codegen_print_llvm(stdout, m, ts.step, &o->cg))
+    pipeline_print_fused(stdout, m, ts.step, &o->cg);
+  else if (pipeline_print_llvm(stdout, m, ts.step, &o->cg))
     return 1;
   return 0;
 }

@@ -186,12 +186,11 @@ static void print_storage(FILE *out, Arena *a, const IrModule *m, const MemPlan 
                 : " (copied)");
 }
 
-void memplan_print(FILE *out, const IrModule *m, const IrFunc *f, bool fuse,
-                   const int64_t *dims) {
+void memplan_print(FILE *out, const IrModule *m, const MemPlan *p, const int64_t *dims) {
   Arena a;
   arena_init(&a);
-  FusedFunc *ff = fuse_func(&a, f, fuse);
-  MemPlan *p = memplan_build(&a, ff);
+  const FusedFunc *ff = p->ff;
+  const IrFunc *f = ff->f;
   fprintf(out, "memplan %s", f->name);
   for (int i = 0; i < f->ndims; i++)
     fprintf(out, "%s%s=%lld", i ? ", " : " (", m->syms->syms[f->dim_syms[i]].name,

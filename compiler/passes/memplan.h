@@ -53,10 +53,9 @@ int64_t memplan_dim_value(Dim d, const IrFunc *f, const int64_t *dims, bool *ok)
  * workspace size in bytes including the header, or -1 if a size overflows. */
 int64_t memplan_layout(const MemPlan *p, const int64_t *dims, int64_t *offsets);
 
-/* --mem-plan: buffers, live ranges and peak bytes of f's workspace for dims
- * (kernels fused as by fuse_func with `fuse`). */
-void memplan_print(FILE *out, const IrModule *m, const IrFunc *f, bool fuse,
-                   const int64_t *dims);
+/* Buffers, live ranges and peak bytes of the workspace of p for dims (the
+ * values of p's function's dim_syms). */
+void memplan_print(FILE *out, const IrModule *m, const MemPlan *p, const int64_t *dims);
 
 int64_t dtype_size(DType dt);
 

@@ -177,7 +177,7 @@ static bool show(Repl *r, const EvalCtx *e, Compilation **c, const IrModule *m, 
     ir_print_func(r->out, m, f);
     return true;
   case SHOW_LLVM:
-    return codegen_print_llvm(r->out, m, f, &cg) == 0;
+    return pipeline_print_llvm(r->out, m, f, &cg) == 0;
   case SHOW_VALUE:
   case SHOW_BIND:
   case SHOW_TIME:

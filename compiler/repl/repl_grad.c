@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "autodiff.h"
+#include "pipeline.h"
 #include "jit.h"
 #include "repl_print.h"
 
@@ -114,7 +114,7 @@ bool repl_grad(Repl *r, Arena *a, IrModule *m, const IrFunc *f, const char *wrt,
   }
   char err[1024];
   AdOptions o = {.wrt_inputs = true};
-  IrFunc *g = autodiff_func(a, m, f, &o, err, sizeof err);
+  IrFunc *g = pipeline_derive(a, m, f, &o, err, sizeof err);
   int k = g ? result_of(g, wrt) : -1;
   if (!g)
     fprintf(r->err, "error: %s\n", err);

@@ -7,7 +7,7 @@
 #include "model_desc.h"
 #include "model_impl.h"
 #include "repl_defs.h"
-#include "train_step.h"
+#include "pipeline.h"
 
 static void model_free(ReplModel *h) {
   nnrt_model_free(h->m);
@@ -31,7 +31,7 @@ static int compile_step(Repl *r, ReplModel *h, IrModule *m, const TrainConfig *c
     return 0;
   TrainStep ts;
   char err[1024];
-  if (!train_step_build(&h->comp->arena, m, cfg, &ts, err, sizeof err)) {
+  if (!pipeline_train_step(&h->comp->arena, m, cfg, &ts, err, sizeof err)) {
     fprintf(r->err, "error: %s\n", err);
     return -1;
   }

@@ -60,7 +60,7 @@ IrFunc *pipeline_derive(Arena *a, IrModule *m, const IrFunc *f, const AdOptions 
   IrFunc *df = autodiff_func(a, m, f, o, err, errlen);
   if (!df)
     return NULL;
-  ir_verify_module(m, NULL);
+  ir_verify_module(m, pipeline_stage_name(STAGE_AUTODIFF), NULL);
   FILE *out = dump_begin(STAGE_AUTODIFF, df->name);
   if (out)
     ir_print_func(out, m, df);
@@ -71,7 +71,7 @@ bool pipeline_train_step(Arena *a, IrModule *m, const TrainConfig *c, TrainStep 
                          size_t errlen) {
   if (!train_step_build(a, m, c, out, err, errlen))
     return false;
-  ir_verify_module(m, NULL);
+  ir_verify_module(m, pipeline_stage_name(STAGE_TRAIN_STEP), NULL);
   FILE *d = dump_begin(STAGE_TRAIN_STEP, out->step->name);
   if (d) {
     ir_print_func(d, m, out->step);

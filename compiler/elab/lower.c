@@ -579,7 +579,7 @@ bool lower_model(Program *p, const AstNode *model, Arena *a, IrModule **out) {
   check_losses(&e, model);
   if (p->diag->errors != errors_before)
     return false;
-  ir_verify_module(e.mod, NULL);
+  ir_verify_module(e.mod, "lower", NULL);
   *out = e.mod;
   return true;
 }

@@ -228,8 +228,11 @@ bool shape_infer(ShapeCtx *c, IrValue *v);
 void ir_print_module(FILE *out, const IrModule *m);
 void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f);
 
-/* Structural checks run after every stage; a failure is a bug in nnc, so it
- * reports through NNC_BUG unless `report` is set (tests). Returns true if ok. */
-bool ir_verify_module(const IrModule *m, FILE *report);
+/* The IR's invariants (ir_verify.c), checked after every stage that builds
+ * or rewrites IR, named by `stage` ("lower", "autodiff", "train-step"). A
+ * failure is a bug in nnc: an internal error naming the stage, unless
+ * `report` is set (tests), where every failure is printed. Returns true if
+ * the IR holds. */
+bool ir_verify_module(const IrModule *m, const char *stage, FILE *report);
 
 #endif

@@ -27,15 +27,10 @@ static void note_call_chain(Elab *e, const Frame *f) {
 
 IrValue *emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
                  const IrAttrs *attrs) {
-  IrValue *v = ir_value_new(e->arena, e->func, op, args, nargs, loc);
-  if (attrs)
-    v->attr = *attrs;
   ShapeCtx sc = {e->diag, e->arena, e->mod->syms, e->mod};
-  if (!shape_infer(&sc, v)) {
+  IrValue *v = ir_emit(e->arena, &sc, e->func, op, args, nargs, loc, attrs);
+  if (!v)
     note_call_chain(e, f);
-    return NULL;
-  }
-  ir_block_append(e->arena, e->func->body, v);
   return v;
 }
 

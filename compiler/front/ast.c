@@ -254,19 +254,7 @@ const char *ast_binop_text(AstBinOp op) {
   return "?";
 }
 
-const char *ast_dtype_name(AstDType t) {
-  switch (t) {
-  case DT_F32:
-    return "f32";
-  case DT_F64:
-    return "f64";
-  case DT_I32:
-    return "i32";
-  case DT_BOOL:
-    return "bool";
-  }
-  return "?";
-}
+const char *ast_dtype_name(AstDType t) { return dtype_name(t); }
 
 const char *ast_kind_name(AstKind k) {
   static const char *const names[AST_KIND_COUNT] = {

@@ -17,6 +17,7 @@
 
 #include "arena.h"
 #include "diag.h"
+#include "dtype.h"
 
 enum { AST_MAX_DEPTH = 1000 };
 
@@ -76,7 +77,7 @@ typedef enum AstBinOp {
 
 typedef enum AstUnOp { UN_NEG, UN_NOT } AstUnOp;
 
-typedef enum AstDType { DT_F32, DT_F64, DT_I32, DT_BOOL } AstDType;
+typedef DType AstDType;
 
 /* Kinds of compile-time arguments of a layer. */
 typedef enum AstCtKind { CT_INT, CT_FLOAT, CT_BOOL } AstCtKind;

@@ -61,6 +61,17 @@ IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs,
   return v;
 }
 
+IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, int nargs,
+                 SrcSpan loc, const IrAttrs *attrs) {
+  IrValue *v = ir_value_new(a, f, op, args, nargs, loc);
+  if (attrs)
+    v->attr = *attrs;
+  if (!shape_infer(c, v))
+    return NULL;
+  ir_block_append(a, f->body, v);
+  return v;
+}
+
 void ir_block_append(Arena *a, IrBlock *b, IrValue *v) {
   if (b->n == b->cap) {
     int cap = b->cap ? b->cap * 2 : 16;
@@ -136,22 +147,27 @@ void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
 
 /* Operands come before their uses, so one reverse scan over the block
  * propagates liveness from the results. Regions are kept whole. */
-void ir_func_remove_dead(IrFunc *f) {
-  IrBlock *b = f->body;
-  bool *live = calloc((size_t)f->next_id + 1, 1);
-  if (!live)
-    nnc_fatal("out of memory");
+void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
+  const IrBlock *b = f->body;
   for (int i = 0; i < f->nresults; i++)
     live[f->results[i]->id] = true;
   for (int i = b->n - 1; i >= 0; i--) {
-    IrValue *v = b->vals[i];
-    if (v->op == OP_INPUT || op_info[v->op].cls == OPC_UPDATE)
+    const IrValue *v = b->vals[i];
+    if ((keep_inputs && v->op == OP_INPUT) || op_info[v->op].cls == OPC_UPDATE)
       live[v->id] = true;
     if (!live[v->id])
       continue;
     for (int k = 0; k < v->nargs; k++)
       live[v->args[k]->id] = true;
   }
+}
+
+void ir_func_remove_dead(IrFunc *f) {
+  IrBlock *b = f->body;
+  bool *live = calloc((size_t)f->next_id + 1, 1);
+  if (!live)
+    nnc_fatal("out of memory");
+  ir_func_liveness(f, live, true);
   int n = 0;
   for (int i = 0; i < b->n; i++)
     if (live[b->vals[i]->id])

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "arena.h"
+#include "ast.h" /* sections carry the syntax of their fields */
 #include "diag.h"
 #include "types.h"
 
@@ -191,8 +192,7 @@ typedef struct IrModule {
   SymTab *syms;
 } IrModule;
 
-/* Building. ir_emit appends a value to the block and runs its shape rule;
- * on a shape error it reports through the ShapeCtx's Diag and returns NULL. */
+/* Building. ir_emit (below) is how passes add an op. */
 IrFunc *ir_func_new(Arena *a, const char *name, SrcSpan loc);
 IrBlock *ir_block_new(Arena *a, IrBlock *parent);
 IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs, SrcSpan loc);
@@ -200,6 +200,10 @@ void ir_block_append(Arena *a, IrBlock *b, IrValue *v);
 /* Appends a function input of type t, or a result named `name`. */
 IrValue *ir_func_add_input(Arena *a, IrFunc *f, const char *name, TType t, SrcSpan loc);
 void ir_func_add_result(Arena *a, IrFunc *f, IrValue *v, const char *name);
+/* Sets live[id] (an array of f->next_id, all false) for every value of f's
+ * body that a result depends on, and for updates (their effect is the
+ * point) and their operands; with keep_inputs for every input too. */
+void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs);
 /* Removes values that no result depends on (inputs stay: they are the
  * function's signature; updates stay: they are its effect). Keeps definition order. */
 void ir_func_remove_dead(IrFunc *f);
@@ -223,6 +227,13 @@ struct ShapeCtx {
 
 /* Runs op_info[v->op].shape; false after reporting an error. */
 bool shape_infer(ShapeCtx *c, IrValue *v);
+
+/* Builds an op of f with these operands and attributes (NULL: none), runs
+ * its shape rule and appends it to f's body. NULL when the rule rejects it,
+ * after reporting through c's Diag; the value is then not appended (its id
+ * is used up). */
+IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, int nargs,
+                 SrcSpan loc, const IrAttrs *attrs);
 
 /* --emit=ir */
 void ir_print_module(FILE *out, const IrModule *m);

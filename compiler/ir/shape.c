@@ -47,7 +47,7 @@ static bool literal_fits(ShapeCtx *c, IrValue *v, const IrValue *lit, DType dt) 
       (dt == DT_BOOL && (x == 0 || x == 1)))
     return true;
   diag_error(c->diag, lit->loc, "%s: the literal %g cannot be converted to %s", opname(v), x,
-             ast_dtype_name(dt));
+             dtype_name(dt));
   return false;
 }
 
@@ -62,7 +62,7 @@ static bool unify_dtypes(ShapeCtx *c, IrValue *v, DType *out) {
   }
   if (a->type.dtype != b->type.dtype) {
     diag_error(c->diag, v->loc, "%s: operands have different element types: %s and %s", opname(v),
-               ast_dtype_name(a->type.dtype), ast_dtype_name(b->type.dtype));
+               dtype_name(a->type.dtype), dtype_name(b->type.dtype));
     note_operands(c, v);
     return false;
   }

@@ -174,18 +174,11 @@ const char *dim_str(Arena *a, const SymTab *st, Dim d) {
 }
 
 const char *ttype_str(Arena *a, const SymTab *st, const TType *t) {
-  const char *s = ast_dtype_name(t->dtype);
+  const char *s = dtype_name(t->dtype);
   if (t->rank == 0)
     return s;
   s = arena_printf(a, "%s[", s);
   for (int i = 0; i < t->rank; i++)
     s = arena_printf(a, "%s%s%s", s, i ? ", " : "", dim_str(a, st, t->dims[i]));
   return arena_printf(a, "%s]", s);
-}
-
-void ttype_print(FILE *out, const SymTab *st, const TType *t) {
-  Arena tmp;
-  arena_init(&tmp);
-  fputs(ttype_str(&tmp, st, t), out);
-  arena_free(&tmp);
 }

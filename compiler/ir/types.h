@@ -17,10 +17,8 @@
 #include <stdio.h>
 
 #include "arena.h"
-#include "ast.h"
 #include "diag.h"
-
-typedef AstDType DType;
+#include "dtype.h"
 
 enum { DIM_MAX_SYMS = 4, TYPE_MAX_RANK = 8 };
 
@@ -75,6 +73,5 @@ bool ttype_numel(const TType *t, Dim *out);
 /* Text forms used by diagnostics and printers: "B*T", "f32[B, 784]". */
 const char *dim_str(Arena *a, const SymTab *st, Dim d);
 const char *ttype_str(Arena *a, const SymTab *st, const TType *t);
-void ttype_print(FILE *out, const SymTab *st, const TType *t);
 
 #endif

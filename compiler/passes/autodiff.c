@@ -26,12 +26,10 @@ struct GradCtx {
 };
 
 IrValue *ad_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs *at) {
-  IrValue *v = ir_value_new(g->arena, g->df, op, args, nargs, args ? args[0]->loc : g->df->loc);
-  if (at)
-    v->attr = *at;
-  if (!shape_infer(&g->shape, v))
+  IrValue *v =
+      ir_emit(g->arena, &g->shape, g->df, op, args, nargs, args ? args[0]->loc : g->df->loc, at);
+  if (!v)
     NNC_BUG("autodiff: the gradient rule built an ill-typed %s", op_info[op].name);
-  ir_block_append(g->arena, g->df->body, v);
   return v;
 }
 

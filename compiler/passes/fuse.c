@@ -90,13 +90,6 @@ bool fuse_is_matrix_transpose(const IrValue *v) {
   return v->attr.perm[r - 2] == r - 1 && v->attr.perm[r - 1] == r - 2;
 }
 
-bool fuse_is_materialised(const FusedFunc *ff, const IrValue *v) {
-  if (v->op == OP_INPUT || v->op == OP_PARAM)
-    return true;
-  int k = ff->kernel_of[v->id];
-  return k >= 0 && ff->kernels[k]->out == v;
-}
-
 static void kernel_add(Arena *a, FusedFunc *ff, Kernel *k, IrValue *v) {
   if (k->nvals == k->cap) {
     int cap = k->cap ? k->cap * 2 : 8;
@@ -250,17 +243,11 @@ static bool const_needs_buffer(const FusedFunc *ff, const IrValue *c) {
  * parameters a training step does not update). */
 static void mark_live(FusedFunc *ff, const IrFunc *f) {
   const IrBlock *b = f->body;
-  for (int r = 0; r < f->nresults; r++)
-    ff->live[f->results[r]->id] = true;
-  for (int i = b->n - 1; i >= 0; i--) {
-    const IrValue *v = b->vals[i];
-    if (op_info[v->op].cls == OPC_UPDATE)
-      ff->live[v->id] = true;
-    if (v->region)
-      NNC_BUG("codegen does not handle regions yet (%%%d %s)", v->id, op_info[v->op].name);
-    for (int k = 0; ff->live[v->id] && k < v->nargs; k++)
-      ff->live[v->args[k]->id] = true;
-  }
+  for (int i = b->n - 1; i >= 0; i--)
+    if (b->vals[i]->region)
+      NNC_BUG("codegen does not handle regions yet (%%%d %s)", b->vals[i]->id,
+              op_info[b->vals[i]->op].name);
+  ir_func_liveness(f, ff->live, false);
 }
 
 /* users[id]: the live values using value id, each once. */

@@ -77,9 +77,6 @@ static inline bool fuse_is_internal(const FusedFunc *ff, const Kernel *k, const 
   return k->kind != KK_COPY && v != k->out && ff->kernel_of[v->id] == k->index;
 }
 
-/* Does v have a buffer (input, parameter or the out of a kernel)? */
-bool fuse_is_materialised(const FusedFunc *ff, const IrValue *v);
-
 /* Does operand i of v get read from a buffer whatever is fused (GEMM
  * operands, reshape sources, class labels)? */
 bool fuse_reads_buffer(const IrValue *v, int i);

@@ -15,12 +15,9 @@ typedef struct Builder {
 } Builder;
 
 static IrValue *emit(Builder *b, OpKind op, IrValue **args, int nargs, const IrAttrs *at) {
-  IrValue *v = ir_value_new(b->a, b->f, op, args, nargs, b->f->loc);
-  if (at)
-    v->attr = *at;
-  if (!shape_infer(&b->shape, v))
+  IrValue *v = ir_emit(b->a, &b->shape, b->f, op, args, nargs, b->f->loc, at);
+  if (!v)
     NNC_BUG("train step: ill-typed %s", op_info[op].name);
-  ir_block_append(b->a, b->f->body, v);
   return v;
 }
 

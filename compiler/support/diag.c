@@ -51,16 +51,6 @@ const SourceFile *diag_source(const Diag *d, int file) {
 
 SrcSpan span_none(void) { return (SrcSpan){-1, 0, 0, 0, 0}; }
 
-SrcSpan span_join(SrcSpan a, SrcSpan b) {
-  if (a.file < 0)
-    return b;
-  if (b.file < 0 || b.file != a.file)
-    return a;
-  SrcSpan r = a;
-  r.last_line = b.last_line;
-  r.last_column = b.last_column;
-  return r;
-}
 
 static void compute_lines(Arena *arena, SourceFile *f) {
   if (f->line_starts)
@@ -161,17 +151,6 @@ void diag_error(Diag *d, SrcSpan at, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   emit(d, "error", at, fmt, ap);
-  va_end(ap);
-}
-
-void diag_warning(Diag *d, SrcSpan at, const char *fmt, ...) {
-  if (d->errors >= DIAG_MAX_ERRORS)
-    return;
-  d->warnings++;
-  d->suppressing = false;
-  va_list ap;
-  va_start(ap, fmt);
-  emit(d, "warning", at, fmt, ap);
   va_end(ap);
 }
 

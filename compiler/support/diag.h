@@ -49,7 +49,6 @@ typedef struct Diag {
   int nfiles, cap;
   FILE *out;
   int errors; /* errors reported (including suppressed ones) */
-  int warnings;
   bool suppressing; /* past the cap: notes of a hidden error are hidden too */
   bool color;
 } Diag;
@@ -68,10 +67,8 @@ int diag_load_file(Diag *d, const char *path);
 const SourceFile *diag_source(const Diag *d, int file);
 
 SrcSpan span_none(void);
-SrcSpan span_join(SrcSpan a, SrcSpan b);
 
 void diag_error(Diag *d, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void diag_warning(Diag *d, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_note(Diag *d, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* True once the error cap has been reached; stages stop early. */

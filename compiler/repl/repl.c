@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repl_defs.h"
-#include "repl_eval.h"
-#include "repl_grad.h"
-#include "repl_input.h"
-#include "repl_load.h"
-#include "repl_scan.h"
-#include "repl_train.h"
 
 static const char help[] =
     "Type an expression to see its type and value, or a definition to add it:\n"

@@ -1,5 +1,5 @@
 /* repl_cache.c - reuse of compiled REPL functions; see repl_cache.h. */
-#include "repl_cache.h"
+#include "repl.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,14 +1,11 @@
 /* repl_calls.c - models called from expressions; see repl_calls.h. */
-#include "repl_calls.h"
+#include "repl.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_impl.h"
-#include "repl_defs.h"
-#include "repl_model.h"
-#include "repl_scan.h"
 
 static bool ident(char c) { return isalnum((unsigned char)c) || c == '_'; }
 

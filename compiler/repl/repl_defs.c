@@ -1,13 +1,11 @@
 /* repl_defs.c - definitions kept as source text; see repl_defs.h. */
-#include "repl_defs.h"
+#include "repl.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend.h"
-#include "repl_model.h"
-#include "repl_scan.h"
 
 static bool is_ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
 static bool is_ident(char c) { return isalnum((unsigned char)c) || c == '_'; }

@@ -1,18 +1,12 @@
 /* repl_eval.c - a typed expression as a generated function, compiled and
  * run; see repl_eval.h. */
-#include "repl_eval.h"
+#include "repl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend.h"
 #include "jit.h"
-#include "repl_calls.h"
-#include "repl_defs.h"
-#include "repl_grad.h"
-#include "repl_literal.h"
-#include "repl_print.h"
-#include "repl_time.h"
 #include "strbuf.h"
 
 static void put_type(StrBuf *b, const nnrt_tensor *t) {

@@ -1,5 +1,5 @@
 /* repl_grad.c - :grad; see repl_grad.h. */
-#include "repl_grad.h"
+#include "repl.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 
 #include "pipeline.h"
 #include "jit.h"
-#include "repl_print.h"
 
 static bool ident(char c) { return isalnum((unsigned char)c) || c == '_'; }
 

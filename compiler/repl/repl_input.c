@@ -1,6 +1,6 @@
 /* repl_input.c - reading whole inputs, with libedit on a terminal; see
  * repl_input.h. */
-#include "repl_input.h"
+#include "repl.h"
 
 #include <editline/readline.h>
 #include <stdio.h>
@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "repl_interrupt.h"
-#include "repl_scan.h"
 
 enum { HISTORY_MAX = 1000 };
 

@@ -1,5 +1,5 @@
 /* repl_interrupt.c - see repl_interrupt.h. */
-#include "repl_interrupt.h"
+#include "repl.h"
 
 #include <signal.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* repl_literal.c - tensor literals and constructors at the REPL; see
  * repl_literal.h. Arguments of constructors must be constants. */
-#include "repl_literal.h"
+#include "repl.h"
 
 #include <stdlib.h>
 #include <string.h>

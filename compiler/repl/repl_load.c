@@ -6,7 +6,7 @@
  * rewritten to that file's absolute path (on the same line, so the file's
  * line numbers stay right). The rest of its imports are the standard
  * library's. */
-#include "repl_load.h"
+#include "repl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 
 #include "arena.h"
-#include "repl_defs.h"
-#include "repl_scan.h"
 #include "strbuf.h"
 
 /* The whole file, NUL-terminated; NULL with errno set (a NUL byte inside

@@ -1,12 +1,11 @@
 /* repl_model.c - the session's model handles; see repl_model.h. */
-#include "repl_model.h"
+#include "repl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_desc.h"
 #include "model_impl.h"
-#include "repl_defs.h"
 #include "pipeline.h"
 
 static void model_free(ReplModel *h) {

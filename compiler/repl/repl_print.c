@@ -1,7 +1,7 @@
 /* repl_print.c - NumPy-style printing of tensors; see repl_print.h.
  * Like NumPy, a tensor of more than SUMMARY_THRESHOLD elements shows only
  * EDGE_ITEMS entries at each end of every axis. */
-#include "repl_print.h"
+#include "repl.h"
 
 #include <stdbool.h>
 #include <string.h>

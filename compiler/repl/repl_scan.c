@@ -1,6 +1,6 @@
 /* repl_scan.c - see repl_scan.h. Strings and comments are skipped as the
  * lexer would. */
-#include "repl_scan.h"
+#include "repl.h"
 
 #include <ctype.h>
 #include <string.h>

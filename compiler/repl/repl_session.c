@@ -1,12 +1,11 @@
 /* repl_session.c - the session's bindings and definitions; see
  * repl_session.h. */
-#include "repl_session.h"
+#include "repl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
-#include "repl_model.h"
 
 void repl_def_free(ReplDef *d) {
   for (int i = 0; i < d->nnames; i++)

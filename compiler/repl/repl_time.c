@@ -1,5 +1,5 @@
 /* repl_time.c - :time; see repl_time.h. */
-#include "repl_time.h"
+#include "repl.h"
 
 #include "bench.h"
 

@@ -1,14 +1,12 @@
 /* repl_train.c - :train, :save and :restore; see repl_train.h. */
-#include "repl_train.h"
+#include "repl.h"
 
-#include "repl_interrupt.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_impl.h"
-#include "repl_model.h"
 
 /* Splits args into exactly n words (in place); false after reporting. */
 static bool words(Repl *r, char *args, const char *usage, char **w, int n) {

@@ -24,13 +24,12 @@
 
 #include "aot.h"
 #include "arena.h"
-#include "autodiff.h"
 #include "bench.h"
 #include "callbuf.h"
 #include "frontend.h"
 #include "gradcheck.h"
 #include "jit.h"
-#include "memplan.h"
+#include "pipeline.h"
 #include "nnrt.h"
 #include "program.h"
 #include "repl.h"
@@ -98,6 +97,9 @@ static void usage(FILE *out) {
         "  --threads N        worker threads (default $NNC_THREADS, else all CPUs)\n"
         "  --stdlib=DIR       where `import nn` finds the standard library\n"
         "                     (default: $NNC_STDLIB, then the installed or source stdlib)\n"
+        "  --dump-after=STAGE print what a stage of the pipeline made, to stderr, each\n"
+        "                     time it runs (any command; STAGE: autodiff, train-step,\n"
+        "                     fuse, memplan, codegen, optimize)\n"
         "call options:\n"
         "  -o OUT.npy         write the result (a function with one result)\n"
         "  --out-dir DIR      write every result as DIR/<result name>.npy\n"
@@ -322,7 +324,7 @@ static int emit_grad(Compilation *comp, IrModule *m, const Cli *c) {
     if (want ? strcmp(f->name, want) : !is_scalar_float(f))
       continue;
     char err[512];
-    if (!autodiff_func(&comp->arena, m, f, &(AdOptions){0}, err, sizeof err)) {
+    if (!pipeline_derive(&comp->arena, m, f, &(AdOptions){0}, err, sizeof err)) {
       fprintf(stderr, "nnc: error: %s\n", err);
       return 1;
     }
@@ -334,7 +336,7 @@ static int emit_grad(Compilation *comp, IrModule *m, const Cli *c) {
 /* The training-step form of f (gradients for the parameters). */
 static IrFunc *derive(Compilation *comp, IrModule *m, IrFunc *f) {
   char err[512];
-  IrFunc *df = autodiff_func(&comp->arena, m, f, &(AdOptions){0}, err, sizeof err);
+  IrFunc *df = pipeline_derive(&comp->arena, m, f, &(AdOptions){0}, err, sizeof err);
   if (!df)
     fprintf(stderr, "nnc: error: %s\n", err);
   return df;
@@ -343,16 +345,16 @@ static IrFunc *derive(Compilation *comp, IrModule *m, IrFunc *f) {
 static int emit_func(const IrModule *m, const IrFunc *f, const Cli *c) {
   switch (c->back) {
   case BE_FUSED:
-    codegen_print_fused(stdout, m, f, &c->cg);
+    pipeline_print_fused(stdout, m, f, &c->cg);
     return 0;
   case BE_LLVM:
-    return codegen_print_llvm(stdout, m, f, &c->cg);
+    return pipeline_print_llvm(stdout, m, f, &c->cg);
   case BE_MEMPLAN: {
     int64_t dims[MAX_DIMS + 64];
     if (f->ndims > (int)(sizeof dims / sizeof dims[0]))
       return 1;
     bind_cli_dims(c, m, f, dims);
-    memplan_print(stdout, m, f, &c->cg, dims);
+    pipeline_print_memplan(stdout, m, f, &c->cg, dims);
     return 0;
   }
   case BE_GRAD:
@@ -735,7 +737,7 @@ static int call_with(Compilation *comp, IrModule *m, const Cli *c) {
   }
   char err[512];
   if (c->grad &&
-      !(f = autodiff_func(&comp->arena, m, f, &(AdOptions){.wrt_inputs = true}, err, sizeof err))) {
+      !(f = pipeline_derive(&comp->arena, m, f, &(AdOptions){.wrt_inputs = true}, err, sizeof err))) {
     fprintf(stderr, "nnc: error: %s\n", err);
     return 1;
   }
@@ -887,7 +889,34 @@ static int print_runtime(const char *what) {
   return 0;
 }
 
+/* --dump-after=STAGE, anywhere on the command line of any command: the
+ * pipeline prints that stage's result to stderr. Taken out of argv before
+ * dispatching, so that run and repl, which parse their own options, need not
+ * know it. Returns -1 to go on, else the exit status. */
+static int take_dump_flags(int *argc, char **argv) {
+  int n = 0;
+  for (int i = 0; i < *argc; i++) {
+    if (strncmp(argv[i], "--dump-after=", 13)) {
+      argv[n++] = argv[i];
+      continue;
+    }
+    PipeStage s;
+    if (!pipeline_stage_named(argv[i] + 13, &s)) {
+      fprintf(stderr, "nnc: error: --dump-after takes one of %s, got '%s'\n",
+              pipeline_stage_list(), argv[i] + 13);
+      return 2;
+    }
+    pipeline_set_dump(s, stderr);
+  }
+  *argc = n;
+  argv[n] = NULL;
+  return -1;
+}
+
 int main(int argc, char **argv) {
+  int dump_rc = take_dump_flags(&argc, argv);
+  if (dump_rc >= 0)
+    return dump_rc;
   if (argc > 1 && !strcmp(argv[1], "run"))
     return main_subcommand(argc, argv, run_command);
   if (argc > 1 && !strcmp(argv[1], "repl"))

@@ -14,7 +14,7 @@ set -euo pipefail
 
 # What each package is for (kept in sync with README.md "Dependencies").
 PACKAGES=(
-  build-essential  # gcc, g++ (compiler/llvm_ext.cpp), make, libc headers
+  build-essential  # gcc, g++ (compiler/backend/llvm_ext.cpp), make, libc headers
   cmake            # build system
   ninja-build      # fast build backend for cmake
   pkg-config       # finds OpenBLAS, cJSON, libedit; `pkg-config nnrt` (tests/install)

@@ -210,8 +210,8 @@ if ((do_fuzz)); then
   stage "fuzz (build-fuzz/, clang-19 + libFuzzer)"
   if ! fuzz_available; then
     notes+=("fuzzing skipped: clang-19 with libFuzzer not usable (libfuzzer-19-dev)")
-  elif [[ ! -f "$root/compiler/frontend.h" ]]; then
-    notes+=("fuzzing skipped: compiler/frontend.h does not exist yet")
+  elif [[ ! -f "$root/compiler/elab/frontend.h" ]]; then
+    notes+=("fuzzing skipped: compiler/elab/frontend.h does not exist yet")
   elif configure_build "$root/build-fuzz" "fuzz_frontend fuzz_readers" \
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DNNC_FUZZ=ON; then
     run_fuzz

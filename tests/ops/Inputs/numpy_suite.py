@@ -1,4 +1,4 @@
-"""Forward values of every op in compiler/ops.def against NumPy.
+"""Forward values of every op in compiler/ir/ops.def against NumPy.
 
 Each case below is one function of a generated model: its arguments, its
 body in nnc's language and the same computation in NumPy. The script writes

@@ -1,0 +1,270 @@
+/* run.c - `nnc run`: compile a model with the JIT and train, evaluate or
+ * predict as its data and train sections say, with command-line overrides.
+ *
+ * The compiler's part ends at the JIT'd functions a command needs, handed
+ * to the runtime as a model descriptor (model_desc.h); everything else,
+ * data, the loop, progress, checkpoints and what is printed, is the
+ * runtime's (nnrt_run_* in runtime/nnrt_model.h), the same code that an
+ * executable built ahead of time runs.
+ */
+#include "run.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "jit.h"
+#include "model_desc.h"
+#include "nnrt_model.h"
+#include "pipeline.h"
+
+typedef struct RunOptions {
+  const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir;
+  const char *emit;         /* ir, fused-ir, llvm: print the training step instead */
+  nnrt_run_options numbers; /* --epochs, --batch, --lr, --seed (nnrt_run_parse_value) */
+  bool resume, eval;
+  int threads;
+  int progress; /* -1 auto */
+  CodegenOptions cg;
+} RunOptions;
+
+static void run_usage(FILE *out) {
+  fputs(
+      "usage: nnc run FILE.nn [options]\n"
+      "  trains the model as its data and train sections say\n"
+      "  --model NAME        the model to run (default: the file's only or last model)\n"
+      "  --epochs N --batch N --lr X --seed N   override the sections\n"
+      "  --data PATH         another data file (idx/npy: IMAGES,LABELS or X,Y; npz: one archive)\n"
+      "  --checkpoint PATH   save a safetensors checkpoint here (each epoch, Ctrl-C), and\n"
+      "                      the best epoch's beside it (X.best.safetensors)\n"
+      "  --resume            continue from --checkpoint\n"
+      "  --eval              evaluate the --checkpoint on the validation data\n"
+      "  --predict FILE      run predict (or forward) on FILE (.csv or .npy) with the\n"
+      "                      --checkpoint's weights; -o OUT.npy|.csv, else stdout\n"
+      "  --threads N         threads for kernels and BLAS (default: all CPUs)\n"
+      "  --progress / --no-progress   progress bar (default: when on a terminal)\n"
+      "  -O0..-O3, --no-fuse code generation\n"
+      "  --emit=ir|fused-ir|llvm  print the compiled training step and stop\n"
+      "The last line of a training run is 'result: key=value ...'.\n",
+      out);
+}
+
+static int parse_run_args(RunOptions *o, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    const char **strs[] = {&o->model, &o->data, &o->checkpoint, &o->predict, &o->out};
+    const char *snames[] = {"--model", "--data", "--checkpoint", "--predict", "-o"};
+    bool done = false;
+    for (int k = 0; k < 5 && !done; k++)
+      if (!strcmp(a, snames[k])) {
+        if (!next) {
+          fprintf(stderr, "nnc: error: %s needs a value\n", a);
+          return 2;
+        }
+        *strs[k] = next;
+        i++;
+        done = true;
+      }
+    if (done)
+      continue;
+    char msg[256];
+    int valued = nnrt_run_parse_value(&o->numbers, &o->threads, a, next, msg, sizeof msg);
+    if (valued < 0) {
+      fprintf(stderr, "nnc: error: %s\n", msg);
+      return 2;
+    }
+    if (valued > 0) {
+      i++;
+    } else if (!strcmp(a, "--resume")) {
+      o->resume = true;
+    } else if (!strcmp(a, "--eval")) {
+      o->eval = true;
+    } else if (!strcmp(a, "--progress") || !strcmp(a, "--no-progress")) {
+      o->progress = a[2] == 'p';
+    } else if (!strcmp(a, "--no-fuse")) {
+      o->cg.fuse = false;
+    } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+      o->cg.opt_level = a[2] - '0';
+    } else if (!strcmp(a, "--emit=ir") || !strcmp(a, "--emit=fused-ir") ||
+               !strcmp(a, "--emit=llvm")) {
+      o->emit = a + 7;
+    } else if (!strncmp(a, "--stdlib=", 9)) {
+      o->stdlib_dir = a + 9;
+    } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      run_usage(stdout);
+      return 0;
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "nnc: error: unknown option '%s' for nnc run\n", a);
+      run_usage(stderr);
+      return 2;
+    } else if (!o->file) {
+      o->file = a;
+    } else {
+      fprintf(stderr, "nnc: error: nnc run takes one model file\n");
+      return 2;
+    }
+  }
+  const char *why = !o->file                       ? "no input file"
+                    : o->resume && !o->checkpoint  ? "--resume needs --checkpoint PATH"
+                    : o->eval && !o->checkpoint    ? "--eval needs --checkpoint PATH"
+                    : o->predict && !o->checkpoint ? "--predict needs --checkpoint PATH"
+                    : o->eval && o->predict        ? "--eval and --predict cannot be combined"
+                    : o->out && !o->predict        ? "-o is for --predict"
+                                                   : NULL;
+  if (why) {
+    fprintf(stderr, "nnc: error: %s\n", why);
+    run_usage(stderr);
+    return 2;
+  }
+  return -1;
+}
+
+/* ------------------------------------------------------------- the model */
+
+/* The functions a command runs, compiled: train needs the step and the loss
+ * (for validation), eval the loss, predict the inference function. */
+static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const RunOptions *o,
+                         JitFunc **jfs, DescFunc *dfs, char *err, size_t errlen) {
+  const IrFunc *want[2];
+  int n = 0;
+  if (o->predict) {
+    const IrFunc *p = model_desc_predict_func(m);
+    if (p)
+      want[n++] = p;
+  } else {
+    if (!o->eval)
+      want[n++] = ts->step;
+    want[n++] = ts->eval;
+  }
+  for (int i = 0; i < n; i++) {
+    if (!(jfs[i] = jit_compile(jit, m, want[i], &o->cg, err, errlen)))
+      return -1;
+    dfs[i] = (DescFunc){want[i], jit_func_plan(jfs[i])};
+  }
+  return n;
+}
+
+static nnrt_run_options runtime_options(const RunOptions *o) {
+  return (nnrt_run_options){.data = o->data,
+                            .checkpoint = o->checkpoint,
+                            .predict = o->predict,
+                            .out = o->out,
+                            .epochs = o->numbers.epochs,
+                            .batch = o->numbers.batch,
+                            .lr = o->numbers.lr,
+                            .has_seed = o->numbers.has_seed,
+                            .resume = o->resume,
+                            .seed = o->numbers.seed,
+                            .progress = o->progress,
+                            .prog = "nnc"};
+}
+
+/* The JIT'd functions as a runtime model, run by the runtime's commands
+ * (the same code an executable built by nnc -o runs). */
+static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const TrainConfig *cfg,
+                      const RunOptions *o) {
+  char err[1024];
+  JitFunc *jfs[2];
+  DescFunc dfs[2];
+  Jit *jit = jit_new(err, sizeof err);
+  int n = jit ? compile_funcs(jit, m, ts, o, jfs, dfs, err, sizeof err) : -1;
+  if (n < 0) {
+    fprintf(stderr, "nnc: error: %s\n", err);
+    jit_free(jit);
+    return 1;
+  }
+  nnrt_model_desc *d = model_desc_build(&comp->arena, m, ts, cfg, dfs, n);
+  for (int i = 0; i < n; i++)
+    model_desc_set_entry(d, i, jit_func_entry(jfs[i]));
+  nnrt_model *model;
+  int rc = 1;
+  if (nnrt_model_create(d, &model)) {
+    fprintf(stderr, "nnc: error: %s\n", nnrt_model_create_error());
+  } else {
+    nnrt_run_options ro = runtime_options(o);
+    rc = o->eval      ? nnrt_run_eval(model, &ro)
+         : o->predict ? nnrt_run_predict(model, &ro)
+                      : nnrt_run_train(model, &ro);
+    nnrt_model_free(model);
+  }
+  jit_free(jit);
+  return rc;
+}
+
+static IrModule *pick_model(Compilation *comp, const char *name) {
+  if (name || comp->nmodels <= 1)
+    return compilation_model(comp, name, stderr);
+  return comp->models[comp->nmodels - 1];
+}
+
+/* A train section may go without a data section (an object's program feeds
+ * its own batches), but nnc run has nothing to train on: said at the
+ * section. */
+static int no_data(Compilation *comp, const IrModule *m) {
+  for (int i = 0; i < m->nsections; i++) {
+    const IrSection *s = m->sections[i];
+    if (s->kind == SEC_DATA)
+      continue;
+    diag_error(&comp->diag, s->ast->loc,
+               "train step '%s' has no data to train on: model '%s' has no data section",
+               s->name ? s->name : "step", m->name);
+    diag_note(&comp->diag, s->ast->loc,
+              "nnc run trains on a data section's files; an object (nnc -c) trains on the "
+              "batches its program passes to train_step");
+    return 1;
+  }
+  fprintf(stderr, "nnc: error: model '%s' has no data section: nothing to run\n", m->name);
+  return 1;
+}
+
+static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
+  char *file_copy = strdup(o->file);
+  TrainConfig cfg;
+  train_config_read(&comp->prog, m, dirname(file_copy), &cfg);
+  free(file_copy);
+  if (cfg.has_train && !cfg.has_data && !o->emit && !o->eval && !o->predict)
+    return no_data(comp, m);
+  if (!cfg.has_train || (!cfg.has_data && !o->emit)) {
+    fprintf(stderr, "nnc: error: model '%s' has no %s section: nothing to run\n", m->name,
+            cfg.has_data ? "train" : "data");
+    return 1;
+  }
+  TrainStep ts;
+  char err[1024];
+  if (!pipeline_train_step(&comp->arena, m, &cfg, &ts, err, sizeof err)) {
+    fprintf(stderr, "nnc: error: %s\n", err);
+    return 1;
+  }
+  if (!o->emit)
+    return run_jitted(comp, m, &ts, &cfg, o);
+  if (!strcmp(o->emit, "ir"))
+    ir_print_func(stdout, m, ts.step);
+  else if (!strcmp(o->emit, "fused-ir"))
+    pipeline_print_fused(stdout, m, ts.step, &o->cg);
+  else if (pipeline_print_llvm(stdout, m, ts.step, &o->cg))
+    return 1;
+  return 0;
+}
+
+int run_command(int argc, char **argv, const char *stdlib_dir) {
+  RunOptions o = {.progress = -1, .cg = codegen_default_options()};
+  int rc = parse_run_args(&o, argc, argv);
+  if (rc >= 0)
+    return rc;
+  if (o.threads)
+    nnrt_set_threads(o.threads);
+  FrontendOptions fo = {.emit = EMIT_NONE, .out = stdout, .diag_out = stderr};
+  fo.stdlib_dir = o.stdlib_dir ? o.stdlib_dir : stdlib_dir;
+  Compilation *comp = compile_file(o.file, &fo);
+  rc = 1;
+  if (!comp->errors) {
+    IrModule *m = pick_model(comp, o.model);
+    if (m)
+      rc = run_model(comp, m, &o);
+  }
+  compilation_free(comp);
+  return rc;
+}

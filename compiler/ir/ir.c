@@ -1,0 +1,222 @@
+/* ir.c - the op info table built from ops.def, and IR construction. */
+#include "ir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Prototypes of the shape rules (shape.c) and gradient rules (grad_rules.c)
+ * named in ops.def. */
+#define OP(e, text, arity, cls, shape, grad)                                                       \
+  bool shape(ShapeCtx *c, IrValue *v);                                                             \
+  void grad(GradCtx *g, IrValue *v, IrValue *dy);
+#include "ops.def"
+
+/* Non-differentiable rows name NODIFF, which becomes a NULL rule here. */
+#define NODIFF NULL
+const OpInfo op_info[OP_COUNT] = {
+#define OP(e, text, arity, cls, shape, grad) [OP_##e] = {text, arity, OPC_##cls, shape, grad},
+#include "ops.def"
+};
+#undef NODIFF
+
+/* The class of each row as a constant, so that the ends of every OP_RANGE
+ * can be checked to be of its class. */
+enum {
+#define OP(e, text, arity, cls, shape, grad) OP_CLASS_OF_##e = (int)OPC_##cls,
+#include "ops.def"
+};
+#define OP_RANGE(cls, first, last)                                                                 \
+  _Static_assert(OP_CLASS_OF_##first == (int)OPC_##cls &&                                          \
+                     OP_CLASS_OF_##last == (int)OPC_##cls && OP_##first <= OP_##last,              \
+                 "OP_RANGE(" #cls ", " #first ", " #last ") in ops.def: both ends must be " #cls);
+#include "ops.def"
+
+IrFunc *ir_func_new(Arena *a, const char *name, SrcSpan loc) {
+  IrFunc *f = ARENA_NEW(a, IrFunc);
+  f->name = name;
+  f->loc = loc;
+  f->body = ir_block_new(a, NULL);
+  return f;
+}
+
+IrBlock *ir_block_new(Arena *a, IrBlock *parent) {
+  IrBlock *b = ARENA_NEW(a, IrBlock);
+  b->parent = parent;
+  return b;
+}
+
+IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs, SrcSpan loc) {
+  IrValue *v = ARENA_NEW(a, IrValue);
+  v->id = f->next_id++;
+  v->op = op;
+  v->nargs = nargs;
+  if (nargs) {
+    v->args = ARENA_ARRAY(a, IrValue *, (size_t)nargs);
+    for (int i = 0; i < nargs; i++)
+      v->args[i] = args[i];
+  }
+  v->loc = loc;
+  v->origin = span_none();
+  v->attr.infer_axis = -1;
+  return v;
+}
+
+IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, int nargs,
+                 SrcSpan loc, const IrAttrs *attrs) {
+  IrValue *v = ir_value_new(a, f, op, args, nargs, loc);
+  if (attrs)
+    v->attr = *attrs;
+  if (!shape_infer(c, v))
+    return NULL;
+  ir_block_append(a, f->body, v);
+  return v;
+}
+
+void ir_block_append(Arena *a, IrBlock *b, IrValue *v) {
+  if (b->n == b->cap) {
+    int cap = b->cap ? b->cap * 2 : 16;
+    b->vals = arena_grow(a, b->vals, (size_t)b->n, (size_t)cap, sizeof *b->vals);
+    b->cap = cap;
+  }
+  b->vals[b->n++] = v;
+  v->parent = b;
+}
+
+static void *grow(Arena *a, void *xs, int n, int *cap, size_t size) {
+  if (n < *cap)
+    return xs;
+  int c = *cap ? *cap * 2 : 4;
+  xs = arena_grow(a, xs, (size_t)n, (size_t)c, size);
+  *cap = c;
+  return xs;
+}
+
+IrValue *ir_func_add_input(Arena *a, IrFunc *f, const char *name, TType t, SrcSpan loc) {
+  int cap = f->cap_inputs;
+  f->inputs = grow(a, f->inputs, f->ninputs, &cap, sizeof *f->inputs);
+  f->input_names =
+      grow(a, (void *)f->input_names, f->ninputs, &f->cap_inputs, sizeof *f->input_names);
+  IrValue *v = ir_value_new(a, f, OP_INPUT, NULL, 0, loc);
+  v->attr.index = f->ninputs;
+  v->type = t;
+  v->origin = loc;
+  ir_block_append(a, f->body, v);
+  f->input_names[f->ninputs] = name;
+  f->inputs[f->ninputs++] = v;
+  return v;
+}
+
+void ir_func_add_result(Arena *a, IrFunc *f, IrValue *v, const char *name) {
+  int cap = f->cap_results;
+  f->results = grow(a, f->results, f->nresults, &cap, sizeof *f->results);
+  f->result_names =
+      grow(a, (void *)f->result_names, f->nresults, &f->cap_results, sizeof *f->result_names);
+  f->results[f->nresults] = v;
+  f->result_names[f->nresults++] = name;
+  f->result = f->results[0];
+}
+
+int ir_module_add_param(Arena *a, IrModule *m, IrParam *p) {
+  if (m->nparams == m->cap_params) {
+    int cap = m->cap_params ? m->cap_params * 2 : 16;
+    m->params = arena_grow(a, m->params, (size_t)m->nparams, (size_t)cap, sizeof *m->params);
+    m->cap_params = cap;
+  }
+  m->params[m->nparams] = p;
+  return m->nparams++;
+}
+
+void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f) {
+  if (m->nfuncs == m->cap_funcs) {
+    int cap = m->cap_funcs ? m->cap_funcs * 2 : 4;
+    m->funcs = arena_grow(a, m->funcs, (size_t)m->nfuncs, (size_t)cap, sizeof *m->funcs);
+    m->cap_funcs = cap;
+  }
+  m->funcs[m->nfuncs++] = f;
+}
+
+void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
+  if (m->nsections == m->cap_sections) {
+    int cap = m->cap_sections ? m->cap_sections * 2 : 4;
+    m->sections =
+        arena_grow(a, m->sections, (size_t)m->nsections, (size_t)cap, sizeof *m->sections);
+    m->cap_sections = cap;
+  }
+  m->sections[m->nsections++] = s;
+}
+
+/* Operands come before their uses, so one reverse scan over the block
+ * propagates liveness from the results. Regions are kept whole. */
+void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
+  const IrBlock *b = f->body;
+  for (int i = 0; i < f->nresults; i++)
+    live[f->results[i]->id] = true;
+  for (int i = b->n - 1; i >= 0; i--) {
+    const IrValue *v = b->vals[i];
+    if ((keep_inputs && v->op == OP_INPUT) || op_info[v->op].cls == OPC_UPDATE)
+      live[v->id] = true;
+    if (!live[v->id])
+      continue;
+    for (int k = 0; k < v->nargs; k++)
+      live[v->args[k]->id] = true;
+  }
+}
+
+void ir_func_remove_dead(IrFunc *f) {
+  IrBlock *b = f->body;
+  bool *live = calloc((size_t)f->next_id + 1, 1);
+  if (!live)
+    nnc_fatal("out of memory");
+  ir_func_liveness(f, live, true);
+  int n = 0;
+  for (int i = 0; i < b->n; i++)
+    if (live[b->vals[i]->id])
+      b->vals[n++] = b->vals[i];
+  b->n = n;
+  free(live);
+}
+
+const char *optim_kind_name(OptimKind k) {
+  static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};
+  return names[k];
+}
+
+int optim_nstate(const IrOptim *o) {
+  switch (o->kind) {
+  case OPTIM_SGD:
+    return o->momentum > 0 ? 1 : 0;
+  case OPTIM_ADAM:
+  case OPTIM_ADAMW:
+    return 2;
+  case OPTIM_RMSPROP:
+    return o->momentum > 0 ? 2 : 1;
+  }
+  return 0;
+}
+
+const char *optim_state_name(const IrOptim *o, int i) {
+  switch (o->kind) {
+  case OPTIM_SGD:
+    return "momentum";
+  case OPTIM_ADAM:
+  case OPTIM_ADAMW:
+    return i == 0 ? "m" : "v";
+  case OPTIM_RMSPROP:
+    return i == 0 ? "square_avg" : "momentum";
+  }
+  return "?";
+}
+
+int ir_func_dim_index(const IrFunc *f, int sym) {
+  for (int k = 0; k < f->ndims; k++)
+    if (f->dim_syms[k] == sym)
+      return k;
+  return -1;
+}
+
+IrFunc *ir_module_func(const IrModule *m, const char *name) {
+  for (int i = 0; i < m->nfuncs; i++)
+    if (!strcmp(m->funcs[i]->name, name))
+      return m->funcs[i];
+  return NULL;
+}

@@ -1,0 +1,249 @@
+/* ir.h - the tensor IR: a typed SSA graph per entry point of a model.
+ *
+ * An IrModule is one compiled `model`: its parameters and state (flat, with
+ * stable dotted names that become checkpoint keys), its data and training
+ * descriptions, and one IrFunc per function of the model. Layer calls are
+ * inlined while the IR is built, so an IrFunc refers to parameters directly.
+ *
+ * Values live in IrBlocks in definition order (a topological order of the
+ * graph); every operand is defined earlier in the same block or an enclosing
+ * one. Blocks nest: a value can own a body block (`region`) with block
+ * parameters and yielded results, which is how loops carrying state over a
+ * time dimension are represented (their op row joins ops.def with the
+ * recurrence feature); the verifier already checks scoping through regions.
+ *
+ * Symbolic dimensions (B, T) of an IrFunc's inputs are its run-time
+ * arguments: one compiled function serves every batch size.
+ */
+#ifndef NNC_IR_H
+#define NNC_IR_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "ast.h" /* sections carry the syntax of their fields */
+#include "diag.h"
+#include "types.h"
+
+typedef enum OpKind {
+#define OP(e, text, arity, cls, shape, grad) OP_##e,
+#include "ops.def"
+  OP_COUNT,
+#define OP_RANGE(cls, first, last) OP_FIRST_##cls = OP_##first, OP_LAST_##cls = OP_##last,
+#include "ops.def"
+} OpKind;
+
+typedef enum OpClass {
+#define OPCLASS(e, doc) OPC_##e,
+#include "ops.def"
+} OpClass;
+
+/* The optimizers a train section can name, numbered as the runtime's
+ * nnrt_optim_kind. */
+typedef enum OptimKind { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW, OPTIM_RMSPROP } OptimKind;
+
+/* An optimizer's compile-time constants (the learning rate and the bias
+ * corrections change per step and reach the update through `hyper`, see
+ * runtime/nnrt_train.h). */
+typedef struct IrOptim {
+  OptimKind kind;
+  double beta1, beta2, eps; /* adam, adamw; eps also rmsprop */
+  double alpha;             /* rmsprop: smoothing of the squared gradient */
+  double momentum;          /* sgd, rmsprop */
+  double weight_decay;      /* L2 added to the gradient; adamw: decoupled */
+  bool nesterov;            /* sgd */
+} IrOptim;
+
+/* Operands of an UPDATE op. */
+enum { UPD_PARAM, UPD_GRAD, UPD_HYPER, UPD_SCALE, UPD_STATE };
+
+/* Number of state tensors (each the parameter's shape) the optimizer keeps
+ * per parameter, and their names (m, v, buf, square_avg). */
+int optim_nstate(const IrOptim *o);
+const char *optim_state_name(const IrOptim *o, int i);
+const char *optim_kind_name(OptimKind k);
+
+typedef struct IrValue IrValue;
+typedef struct IrBlock IrBlock;
+typedef struct ShapeCtx ShapeCtx;
+
+typedef struct GradCtx GradCtx;
+
+typedef bool (*ShapeRule)(ShapeCtx *c, IrValue *v);
+/* Adds the adjoints of v's operands given the adjoint dy of v (autodiff.h). */
+typedef void (*GradRule)(GradCtx *g, IrValue *v, IrValue *dy);
+
+typedef struct OpInfo {
+  const char *name;
+  int arity;
+  OpClass cls;
+  ShapeRule shape;
+  GradRule grad; /* NULL: not differentiable */
+} OpInfo;
+
+extern const OpInfo op_info[OP_COUNT];
+
+/* Operation attributes; which fields mean something depends on the op. */
+typedef struct IrAttrs {
+  int index;     /* INPUT: argument number; PARAM: IrModule param index */
+  double scalar; /* CONST: its value */
+  Dim denom;     /* CONST: when denom.coeff != 0 the value is scalar / denom,
+                    a run-time dim product (the 1/N of a mean over B) */
+  bool weak;     /* CONST from a literal: adopts the other operand's dtype */
+  bool unknown;  /* CONST whose value is unknown (generic layer check) */
+  int axis;      /* ROWWISE: normalised axis */
+  int naxes;     /* REDUCE: axes reduced, sorted, normalised; */
+  int axes[TYPE_MAX_RANK];
+  bool all_axes;           /* REDUCE: no axis given: reduce everything */
+  bool keepdims;           /* REDUCE */
+  int perm[TYPE_MAX_RANK]; /* TRANSPOSE: result axis i is operand axis perm[i] */
+  bool has_perm;           /* TRANSPOSE: false = swap the last two axes */
+  TType target;            /* RESHAPE: requested shape; -1 marks the inferred dim;
+                              BROADCAST: the result shape */
+  int64_t depth;           /* ONE_HOT: number of classes */
+  DType dtype;             /* ONE_HOT: element type of the result */
+  int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
+  const IrOptim *optim;    /* UPDATE: which optimizer, its constants */
+} IrAttrs;
+
+struct IrValue {
+  int id; /* SSA number, unique within its IrFunc */
+  OpKind op;
+  TType type;
+  IrValue **args;
+  int nargs;
+  IrAttrs attr;
+  SrcSpan loc;     /* the expression that made it */
+  SrcSpan origin;  /* where its type was declared (params, inputs), for notes */
+  IrBlock *region; /* nested body (loops), or NULL */
+  IrBlock *parent;
+};
+
+struct IrBlock {
+  IrValue **vals;
+  int n, cap;
+  IrValue **params; /* block parameters (carried state of a loop) */
+  int nparams;
+  IrValue **results; /* values the block yields */
+  int nresults;
+  IrBlock *parent;
+};
+
+typedef enum InitKind {
+  INIT_ZEROS,
+  INIT_ONES,
+  INIT_NORMAL,
+  INIT_UNIFORM,
+  INIT_GLOROT,
+  INIT_HE,
+  INIT_ORTHOGONAL,
+  INIT_SPARSE,
+  INIT_CONSTANT,
+} InitKind;
+
+typedef struct IrInit {
+  InitKind kind;
+  double a, b; /* normal: mean, std; uniform: lo, hi; orthogonal: gain;
+                  sparse: density, std; constant: value */
+} IrInit;
+
+typedef struct IrParam {
+  const char *name; /* fc1.W, blocks.2.b */
+  TType type;
+  IrInit init;
+  bool trainable; /* param vs state */
+  SrcSpan loc;
+} IrParam;
+
+typedef struct IrFunc {
+  const char *name;
+  IrBlock *body;
+  IrValue **inputs; /* OP_INPUT values, in argument order */
+  const char **input_names;
+  int ninputs, cap_inputs;
+  IrValue *result;   /* == results[0] */
+  IrValue **results; /* several for derived functions (loss and gradients) */
+  const char **result_names;
+  int nresults, cap_results;
+  int *dim_syms; /* symbols of the run-time dimensions */
+  int ndims;
+  int next_id;
+  SrcSpan loc;
+} IrFunc;
+
+/* One `key = value` of a data or train section, value kept as the AST
+ * (already checked by sema) for the runtime stages to interpret. */
+typedef struct IrSection {
+  AstSectionKind kind;
+  const char *name;
+  const AstNode *ast;
+} IrSection;
+
+typedef struct IrModule {
+  const char *name;
+  SrcSpan loc;
+  IrParam **params;
+  int nparams, cap_params;
+  IrFunc **funcs;
+  int nfuncs, cap_funcs;
+  IrSection **sections;
+  int nsections, cap_sections;
+  SymTab *syms;
+} IrModule;
+
+/* Building. ir_emit (below) is how passes add an op. */
+IrFunc *ir_func_new(Arena *a, const char *name, SrcSpan loc);
+IrBlock *ir_block_new(Arena *a, IrBlock *parent);
+IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs, SrcSpan loc);
+void ir_block_append(Arena *a, IrBlock *b, IrValue *v);
+/* Appends a function input of type t, or a result named `name`. */
+IrValue *ir_func_add_input(Arena *a, IrFunc *f, const char *name, TType t, SrcSpan loc);
+void ir_func_add_result(Arena *a, IrFunc *f, IrValue *v, const char *name);
+/* Sets live[id] (an array of f->next_id, all false) for every value of f's
+ * body that a result depends on, and for updates (their effect is the
+ * point) and their operands; with keep_inputs for every input too. */
+void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs);
+/* Removes values that no result depends on (inputs stay: they are the
+ * function's signature; updates stay: they are its effect). Keeps definition order. */
+void ir_func_remove_dead(IrFunc *f);
+/* Is v's value a run-time constant computed from dims only? (CONST) */
+static inline bool ir_is_const(const IrValue *v) { return v->op == OP_CONST; }
+int ir_module_add_param(Arena *a, IrModule *m, IrParam *p);
+void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f);
+/* The function of m called name, or NULL. */
+IrFunc *ir_module_func(const IrModule *m, const char *name);
+/* The position of dim symbol `sym` among f's run-time dims, or -1. */
+int ir_func_dim_index(const IrFunc *f, int sym);
+void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);
+
+/* Shape inference context: where to report and how to name symbols. */
+struct ShapeCtx {
+  Diag *diag;
+  Arena *arena; /* for message text */
+  const SymTab *syms;
+  const struct IrModule *module; /* names parameters in notes */
+};
+
+/* Runs op_info[v->op].shape; false after reporting an error. */
+bool shape_infer(ShapeCtx *c, IrValue *v);
+
+/* Builds an op of f with these operands and attributes (NULL: none), runs
+ * its shape rule and appends it to f's body. NULL when the rule rejects it,
+ * after reporting through c's Diag; the value is then not appended (its id
+ * is used up). */
+IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, int nargs,
+                 SrcSpan loc, const IrAttrs *attrs);
+
+/* --emit=ir */
+void ir_print_module(FILE *out, const IrModule *m);
+void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f);
+
+/* The IR's invariants (ir_verify.c), checked after every stage that builds
+ * or rewrites IR, named by `stage` ("lower", "autodiff", "train-step"). A
+ * failure is a bug in nnc: an internal error naming the stage, unless
+ * `report` is set (tests), where every failure is printed. Returns true if
+ * the IR holds. */
+bool ir_verify_module(const IrModule *m, const char *stage, FILE *report);
+
+#endif

@@ -1,0 +1,480 @@
+/* shape.c - shape rules of the ops in ops.def.
+ *
+ * Each rule reads its operands' types and the op's attributes, normalises the
+ * attributes (negative axes become positive) and sets v->type. On a mismatch
+ * it reports one error at the operation, with notes at the operands'
+ * declarations, and returns false; the caller stops building that
+ * expression. Rules never assume well-formed attributes: they come from user
+ * programs. Dims are compared with dim_eq, so unknown dims (generic checks of
+ * layers) never produce errors.
+ */
+#include <string.h>
+
+#include "ir.h"
+
+static const char *ty(ShapeCtx *c, const TType *t) { return ttype_str(c->arena, c->syms, t); }
+static const char *dm(ShapeCtx *c, Dim d) { return dim_str(c->arena, c->syms, d); }
+static const char *opname(const IrValue *v) { return op_info[v->op].name; }
+
+/* Points at where an operand's type came from: a parameter's or argument's
+ * declaration, or the subexpression itself. */
+static void note_operand(ShapeCtx *c, const IrValue *v, const char *role) {
+  if (v->op == OP_PARAM && c->module && v->attr.index < c->module->nparams)
+    diag_note(c->diag, v->origin, "%s '%s' is declared here as %s", role,
+              c->module->params[v->attr.index]->name, ty(c, &v->type));
+  else if (v->op == OP_INPUT && v->origin.file >= 0)
+    diag_note(c->diag, v->origin, "%s is the argument declared here as %s", role, ty(c, &v->type));
+  else if (v->loc.file >= 0)
+    diag_note(c->diag, v->loc, "%s has type %s", role, ty(c, &v->type));
+}
+
+static void note_operands(ShapeCtx *c, const IrValue *v) {
+  if (v->nargs == 1) {
+    note_operand(c, v->args[0], "operand");
+  } else if (v->nargs == 2) {
+    note_operand(c, v->args[0], "left operand");
+    note_operand(c, v->args[1], "right operand");
+  }
+}
+
+static bool is_weak(const IrValue *v) { return v->op == OP_CONST && v->attr.weak; }
+
+/* A literal adopts the other operand's element type only if it keeps its
+ * value: 0.5 never silently becomes an i32 0. */
+static bool literal_fits(ShapeCtx *c, IrValue *v, const IrValue *lit, DType dt) {
+  double x = lit->attr.scalar;
+  if (dtype_is_float(dt) || lit->attr.unknown || (dt == DT_I32 && x == (double)(int32_t)x) ||
+      (dt == DT_BOOL && (x == 0 || x == 1)))
+    return true;
+  diag_error(c->diag, lit->loc, "%s: the literal %g cannot be converted to %s", opname(v), x,
+             dtype_name(dt));
+  return false;
+}
+
+/* The element type two operands combine to; literals adapt to the other side. */
+static bool unify_dtypes(ShapeCtx *c, IrValue *v, DType *out) {
+  IrValue *a = v->args[0], *b = v->args[1];
+  if (is_weak(a) != is_weak(b)) {
+    IrValue *lit = is_weak(a) ? a : b, *other = is_weak(a) ? b : a;
+    if (!literal_fits(c, v, lit, other->type.dtype))
+      return false;
+    lit->type.dtype = other->type.dtype;
+  }
+  if (a->type.dtype != b->type.dtype) {
+    diag_error(c->diag, v->loc, "%s: operands have different element types: %s and %s", opname(v),
+               dtype_name(a->type.dtype), dtype_name(b->type.dtype));
+    note_operands(c, v);
+    return false;
+  }
+  *out = a->type.dtype;
+  return true;
+}
+
+static bool require_float(ShapeCtx *c, IrValue *v, const IrValue *x) {
+  if (dtype_is_float(x->type.dtype))
+    return true;
+  diag_error(c->diag, v->loc, "%s expects a floating-point tensor, got %s", opname(v),
+             ty(c, &x->type));
+  note_operand(c, x, "operand");
+  return false;
+}
+
+/* Maps axis in [-rank, rank) to [0, rank). */
+static bool normalize_axis(ShapeCtx *c, IrValue *v, int rank, int *axis) {
+  if (*axis < -rank || *axis >= rank || rank == 0) {
+    diag_error(c->diag, v->loc, "%s: axis %d is out of range for %s (rank %d)", opname(v), *axis,
+               ty(c, &v->args[0]->type), rank);
+    return false;
+  }
+  if (*axis < 0)
+    *axis += rank;
+  return true;
+}
+
+bool shape_source(ShapeCtx *c, IrValue *v) {
+  (void)c;
+  (void)v; /* sources are typed by whoever creates them */
+  return true;
+}
+
+bool shape_unary_float(ShapeCtx *c, IrValue *v) {
+  if (!require_float(c, v, v->args[0]))
+    return false;
+  v->type = v->args[0]->type;
+  return true;
+}
+
+/* NumPy broadcasting: align trailing axes; equal dims or a 1 on one side. */
+static bool broadcast_types(ShapeCtx *c, IrValue *v, const TType *a, const TType *b, TType *out) {
+  int rank = a->rank > b->rank ? a->rank : b->rank;
+  out->rank = rank;
+  for (int i = 0; i < rank; i++) {
+    int ia = a->rank - rank + i, ib = b->rank - rank + i;
+    Dim da = ia >= 0 ? a->dims[ia] : dim_const(1);
+    Dim db = ib >= 0 ? b->dims[ib] : dim_const(1);
+    Dim r;
+    if (da.kind == DIM_UNKNOWN)
+      r = db;
+    else if (db.kind == DIM_UNKNOWN || dim_eq(da, db))
+      r = da;
+    else if (dim_is_const(da) && da.coeff == 1)
+      r = db;
+    else if (dim_is_const(db) && db.coeff == 1)
+      r = da;
+    else {
+      diag_error(c->diag, v->loc,
+                 "%s: cannot broadcast %s with %s: dimension %s vs %s at axis %d from the end",
+                 opname(v), ty(c, a), ty(c, b), dm(c, da), dm(c, db), rank - i);
+      note_operands(c, v);
+      return false;
+    }
+    out->dims[i] = r;
+  }
+  return true;
+}
+
+bool shape_broadcast(ShapeCtx *c, IrValue *v) {
+  DType dt;
+  if (!unify_dtypes(c, v, &dt))
+    return false;
+  if (dt == DT_BOOL) {
+    diag_error(c->diag, v->loc, "%s: arithmetic on bool tensors is not allowed", opname(v));
+    note_operands(c, v);
+    return false;
+  }
+  if (!broadcast_types(c, v, &v->args[0]->type, &v->args[1]->type, &v->type))
+    return false;
+  v->type.dtype = dt;
+  return true;
+}
+
+bool shape_broadcast_float(ShapeCtx *c, IrValue *v) {
+  if (!shape_broadcast(c, v))
+    return false;
+  return require_float(c, v, v);
+}
+
+bool shape_compare(ShapeCtx *c, IrValue *v) {
+  DType dt;
+  if (!unify_dtypes(c, v, &dt))
+    return false;
+  if (!broadcast_types(c, v, &v->args[0]->type, &v->args[1]->type, &v->type))
+    return false;
+  v->type.dtype = DT_BOOL;
+  return true;
+}
+
+/* NumPy matmul: 1-D operands are promoted to a row (left) or column (right)
+ * vector and the added axis is dropped again; leading axes broadcast. */
+bool shape_matmul(ShapeCtx *c, IrValue *v) {
+  const TType *a = &v->args[0]->type, *b = &v->args[1]->type;
+  DType dt;
+  if (!unify_dtypes(c, v, &dt))
+    return false;
+  if (!dtype_is_float(dt)) {
+    diag_error(c->diag, v->loc, "matmul expects floating-point tensors, got %s and %s", ty(c, a),
+               ty(c, b));
+    note_operands(c, v);
+    return false;
+  }
+  if (a->rank == 0 || b->rank == 0) {
+    diag_error(c->diag, v->loc, "matmul: operands must have at least one dimension, got %s @ %s",
+               ty(c, a), ty(c, b));
+    note_operands(c, v);
+    return false;
+  }
+  Dim ka = a->dims[a->rank - 1];
+  Dim kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+  if (!dim_eq(ka, kb)) {
+    diag_error(c->diag, v->loc, "matmul: inner dimensions differ: %s @ %s (%s vs %s)", ty(c, a),
+               ty(c, b), dm(c, ka), dm(c, kb));
+    note_operands(c, v);
+    return false;
+  }
+  TType ba = {.rank = a->rank > 2 ? a->rank - 2 : 0};
+  TType bb = {.rank = b->rank > 2 ? b->rank - 2 : 0};
+  memcpy(ba.dims, a->dims, sizeof(Dim) * (size_t)ba.rank);
+  memcpy(bb.dims, b->dims, sizeof(Dim) * (size_t)bb.rank);
+  TType out;
+  memset(&out, 0, sizeof out);
+  if (!broadcast_types(c, v, &ba, &bb, &out))
+    return false;
+  if (a->rank >= 2)
+    out.dims[out.rank++] = a->dims[a->rank - 2];
+  if (b->rank >= 2)
+    out.dims[out.rank++] = b->dims[b->rank - 1];
+  out.dtype = dt;
+  v->type = out;
+  return true;
+}
+
+bool shape_reduce(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  if (v->op == OP_MEAN && !require_float(c, v, v->args[0]))
+    return false;
+  if (in->dtype == DT_BOOL) {
+    diag_error(c->diag, v->loc, "%s of a bool tensor is not allowed", opname(v));
+    return false;
+  }
+  bool reduced[TYPE_MAX_RANK] = {false};
+  if (v->attr.all_axes) {
+    for (int i = 0; i < in->rank; i++)
+      reduced[i] = true;
+  } else {
+    for (int i = 0; i < v->attr.naxes; i++) {
+      if (!normalize_axis(c, v, in->rank, &v->attr.axes[i]))
+        return false;
+      if (reduced[v->attr.axes[i]]) {
+        diag_error(c->diag, v->loc, "%s: axis %d is given twice", opname(v), v->attr.axes[i]);
+        return false;
+      }
+      reduced[v->attr.axes[i]] = true;
+    }
+  }
+  /* Canonical form: the reduced axes in increasing order. */
+  v->attr.naxes = 0;
+  for (int i = 0; i < in->rank; i++)
+    if (reduced[i])
+      v->attr.axes[v->attr.naxes++] = i;
+  v->attr.all_axes = v->attr.naxes == in->rank;
+  TType out = ttype_scalar(in->dtype);
+  for (int i = 0; i < in->rank; i++) {
+    if (!reduced[i])
+      out.dims[out.rank++] = in->dims[i];
+    else if (v->attr.keepdims)
+      out.dims[out.rank++] = dim_const(1);
+  }
+  v->type = out;
+  return true;
+}
+
+bool shape_reshape(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  TType out = v->attr.target;
+  out.dtype = in->dtype;
+  Dim n_in, n_known = dim_const(1);
+  const char *why = NULL;
+  if (!ttype_numel(in, &n_in)) {
+    diag_error(c->diag, v->loc, "reshape: the number of elements of %s overflows 64 bits",
+               ty(c, in));
+    return false;
+  }
+  for (int i = 0; i < out.rank; i++) {
+    if (i == v->attr.infer_axis)
+      continue;
+    if (dim_is_const(out.dims[i]) && out.dims[i].coeff <= 0) {
+      diag_error(c->diag, v->loc,
+                 "reshape: dimension %d of the new shape is %lld; it must be positive", i,
+                 (long long)out.dims[i].coeff);
+      return false;
+    }
+    if (!dim_mul(n_known, out.dims[i], &n_known, &why)) {
+      diag_error(c->diag, v->loc, "reshape: %s", why);
+      return false;
+    }
+  }
+  if (v->attr.infer_axis >= 0) {
+    Dim inferred;
+    if (!dim_div(n_in, n_known, &inferred, &why)) {
+      diag_error(c->diag, v->loc,
+                 "reshape: cannot infer the -1 dimension: %s elements of %s are not "
+                 "a multiple of %s",
+                 dm(c, n_in), ty(c, in), dm(c, n_known));
+      note_operand(c, v->args[0], "operand");
+      return false;
+    }
+    out.dims[v->attr.infer_axis] = inferred;
+  } else if (!dim_eq(n_in, n_known)) {
+    diag_error(c->diag, v->loc, "reshape: cannot reshape %s (%s elements) to %s (%s elements)",
+               ty(c, in), dm(c, n_in), ty(c, &out), dm(c, n_known));
+    note_operand(c, v->args[0], "operand");
+    return false;
+  }
+  v->attr.target = out;
+  v->attr.infer_axis = -1;
+  v->type = out;
+  return true;
+}
+
+bool shape_transpose(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  if (!v->attr.has_perm) {
+    if (in->rank < 2) {
+      diag_error(c->diag, v->loc, "transpose: needs at least 2 dimensions, got %s", ty(c, in));
+      return false;
+    }
+    for (int i = 0; i < in->rank; i++)
+      v->attr.perm[i] = i;
+    v->attr.perm[in->rank - 2] = in->rank - 1;
+    v->attr.perm[in->rank - 1] = in->rank - 2;
+    v->attr.has_perm = true;
+  } else {
+    bool seen[TYPE_MAX_RANK] = {false};
+    for (int i = 0; i < in->rank; i++) {
+      int p = v->attr.perm[i];
+      if (p < 0 || p >= in->rank || seen[p]) {
+        diag_error(c->diag, v->loc,
+                   "transpose: the permutation is not a permutation of 0..%d for %s", in->rank - 1,
+                   ty(c, in));
+        return false;
+      }
+      seen[p] = true;
+    }
+  }
+  TType out = *in;
+  for (int i = 0; i < in->rank; i++)
+    out.dims[i] = in->dims[v->attr.perm[i]];
+  v->type = out;
+  return true;
+}
+
+bool shape_rowwise(ShapeCtx *c, IrValue *v) {
+  if (!require_float(c, v, v->args[0]))
+    return false;
+  if (!normalize_axis(c, v, v->args[0]->type.rank, &v->attr.axis))
+    return false;
+  v->type = v->args[0]->type;
+  return true;
+}
+
+/* logits [..., C] with integer labels [...]: mean over all label positions. */
+bool shape_cross_entropy(ShapeCtx *c, IrValue *v) {
+  const IrValue *logits = v->args[0], *labels = v->args[1];
+  const TType *lt = &logits->type, *yt = &labels->type;
+  if (!require_float(c, v, logits))
+    return false;
+  if (lt->rank < 1) {
+    diag_error(c->diag, v->loc, "cross_entropy: logits must have a class axis, got %s", ty(c, lt));
+    return false;
+  }
+  if (yt->dtype != DT_I32) {
+    diag_error(c->diag, v->loc, "cross_entropy: labels must be class indices of type i32, got %s",
+               ty(c, yt));
+    note_operand(c, labels, "labels");
+    return false;
+  }
+  bool ok = yt->rank == lt->rank - 1;
+  for (int i = 0; ok && i < yt->rank; i++)
+    ok = dim_eq(yt->dims[i], lt->dims[i]);
+  if (!ok) {
+    diag_error(c->diag, v->loc,
+               "cross_entropy: labels %s do not match logits %s without their class axis",
+               ty(c, yt), ty(c, lt));
+    note_operand(c, logits, "logits");
+    note_operand(c, labels, "labels");
+    return false;
+  }
+  v->type = ttype_scalar(lt->dtype);
+  return true;
+}
+
+/* Losses do not broadcast: [B, 1] against [B] is almost always a bug. */
+bool shape_mse(ShapeCtx *c, IrValue *v) {
+  DType dt;
+  if (!unify_dtypes(c, v, &dt))
+    return false;
+  if (!require_float(c, v, v->args[0]))
+    return false;
+  if (!ttype_eq(&v->args[0]->type, &v->args[1]->type)) {
+    diag_error(c->diag, v->loc,
+               "mse: prediction %s and target %s have different shapes (losses do not broadcast)",
+               ty(c, &v->args[0]->type), ty(c, &v->args[1]->type));
+    note_operands(c, v);
+    return false;
+  }
+  v->type = ttype_scalar(dt);
+  return true;
+}
+
+/* where(cond, a, b): a bool condition chooses between a and b elementwise;
+ * all three broadcast together. */
+bool shape_select(ShapeCtx *c, IrValue *v) {
+  IrValue *cond = v->args[0];
+  if (cond->type.dtype != DT_BOOL) {
+    diag_error(c->diag, v->loc, "where: the condition must be a bool tensor, got %s",
+               ty(c, &cond->type));
+    note_operand(c, cond, "condition");
+    return false;
+  }
+  IrValue *saved = v->args[0];
+  v->args[0] = v->args[1];
+  v->args[1] = v->args[2];
+  DType dt;
+  bool ok = unify_dtypes(c, v, &dt);
+  v->args[1] = v->args[0];
+  v->args[0] = saved;
+  if (!ok)
+    return false;
+  TType ab;
+  if (!broadcast_types(c, v, &v->args[1]->type, &v->args[2]->type, &ab) ||
+      !broadcast_types(c, v, &cond->type, &ab, &v->type))
+    return false;
+  v->type.dtype = dt;
+  return true;
+}
+
+/* The operand must broadcast to attr.target without changing it: each of
+ * its axes, aligned from the right, equals the target's or is 1. */
+bool shape_broadcast_to(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type, *to = &v->attr.target;
+  bool ok = in->rank <= to->rank;
+  for (int i = 0; ok && i < in->rank; i++) {
+    Dim d = in->dims[i], t = to->dims[to->rank - in->rank + i];
+    ok = dim_eq(d, t) || (dim_is_const(d) && d.coeff == 1);
+  }
+  if (!ok) {
+    diag_error(c->diag, v->loc, "broadcast_to: %s cannot be broadcast to %s", ty(c, in), ty(c, to));
+    note_operand(c, v->args[0], "operand");
+    return false;
+  }
+  v->type = *to;
+  v->type.dtype = in->dtype;
+  return true;
+}
+
+bool shape_one_hot(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  if (in->dtype != DT_I32) {
+    diag_error(c->diag, v->loc, "one_hot: expects i32 class indices, got %s", ty(c, in));
+    note_operand(c, v->args[0], "operand");
+    return false;
+  }
+  if (in->rank >= TYPE_MAX_RANK) {
+    diag_error(c->diag, v->loc, "one_hot: the result would have more than %d dimensions",
+               TYPE_MAX_RANK);
+    return false;
+  }
+  if (v->attr.depth <= 0) {
+    diag_error(c->diag, v->loc, "one_hot: the number of classes must be positive, got %lld",
+               (long long)v->attr.depth);
+    return false;
+  }
+  v->type = *in;
+  v->type.dtype = v->attr.dtype;
+  v->type.dims[v->type.rank++] = dim_const(v->attr.depth);
+  return true;
+}
+
+bool shape_identity(ShapeCtx *c, IrValue *v) {
+  (void)c;
+  v->type = v->args[0]->type;
+  return true;
+}
+
+bool shape_infer(ShapeCtx *c, IrValue *v) { return op_info[v->op].shape(c, v); }
+
+/* update(param, grad, hyper, scale, state...): built by the training-step
+ * builder, never from source, so a mismatch is a bug in nnc. */
+bool shape_update(ShapeCtx *c, IrValue *v) {
+  (void)c;
+  const TType *p = &v->args[0]->type;
+  int nstate = optim_nstate(v->attr.optim);
+  if (v->nargs != 4 + nstate || v->args[0]->op != OP_PARAM || !ttype_eq(p, &v->args[1]->type))
+    NNC_BUG("update: malformed operands (%d args, %s, %s vs %s)", v->nargs,
+            op_info[v->args[0]->op].name, ty(c, p), ty(c, &v->args[1]->type));
+  for (int i = 0; i < nstate; i++)
+    if (v->args[4 + i]->op != OP_PARAM || !ttype_eq(p, &v->args[4 + i]->type))
+      NNC_BUG("update: state %d does not match its parameter", i);
+  v->type = *p;
+  return true;
+}

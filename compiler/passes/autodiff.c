@@ -1,0 +1,256 @@
+/* autodiff.c - reverse-mode AD over the tensor IR (see autodiff.h).
+ *
+ * The derived function is built in two sweeps. The forward sweep copies f's
+ * body value by value, so the derived function owns its forward values and
+ * later passes see one graph. The backward sweep walks the copies in reverse
+ * definition order (a reverse topological order) and calls each op's rule
+ * from ops.def with the value's accumulated adjoint; rules add their
+ * contributions to the operands' adjoints through ad_accumulate. A value's
+ * adjoint is complete when the sweep reaches it because all its uses come
+ * later in the block.
+ */
+#include "autodiff.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+struct GradCtx {
+  Arena *arena;
+  IrModule *mod;
+  IrFunc *df;
+  Diag diag; /* shape errors in rules are nnc bugs; reported, then fatal */
+  ShapeCtx shape;
+  IrValue **copy; /* f's value id -> its copy in df */
+  IrValue **adj;  /* copy id -> adjoint; only forward copies have one */
+  int nfwd;       /* copies have ids [0, nfwd) */
+};
+
+IrValue *ad_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs *at) {
+  IrValue *v =
+      ir_emit(g->arena, &g->shape, g->df, op, args, nargs, args ? args[0]->loc : g->df->loc, at);
+  if (!v)
+    NNC_BUG("autodiff: the gradient rule built an ill-typed %s", op_info[op].name);
+  return v;
+}
+
+IrValue *ad_unary(GradCtx *g, OpKind op, IrValue *x) { return ad_emit(g, op, &x, 1, NULL); }
+
+IrValue *ad_binary(GradCtx *g, OpKind op, IrValue *x, IrValue *y) {
+  IrValue *xs[2] = {x, y};
+  return ad_emit(g, op, xs, 2, NULL);
+}
+
+IrValue *ad_const_div(GradCtx *g, double scalar, Dim denom, DType dt) {
+  IrValue *v = ir_value_new(g->arena, g->df, OP_CONST, NULL, 0, g->df->loc);
+  v->attr.scalar = scalar;
+  v->attr.denom = denom;
+  v->type = ttype_scalar(dt);
+  ir_block_append(g->arena, g->df->body, v);
+  return v;
+}
+
+IrValue *ad_const(GradCtx *g, double scalar, DType dt) {
+  Dim none = {.kind = DIM_KNOWN, .coeff = 0};
+  return ad_const_div(g, scalar, none, dt);
+}
+
+IrValue *ad_reshape(GradCtx *g, IrValue *x, const TType *to) {
+  if (ttype_eq_dims(&x->type, to))
+    return x;
+  IrAttrs at = {.target = *to, .infer_axis = -1};
+  at.target.dtype = x->type.dtype;
+  return ad_emit(g, OP_RESHAPE, &x, 1, &at);
+}
+
+IrValue *ad_broadcast_to(GradCtx *g, IrValue *x, const TType *to) {
+  if (ttype_eq_dims(&x->type, to))
+    return x;
+  IrAttrs at = {.target = *to, .infer_axis = -1};
+  at.target.dtype = x->type.dtype;
+  return ad_emit(g, OP_BROADCAST, &x, 1, &at);
+}
+
+static bool is_one(Dim d) { return d.kind == DIM_KNOWN && d.nsyms == 0 && d.coeff == 1; }
+
+/* Broadcasting prepends axes and stretches axes of size 1: the adjoint sums
+ * over the prepended axes (dropping them) and over the stretched ones
+ * (keeping them as size 1). */
+IrValue *ad_unbroadcast(GradCtx *g, IrValue *dx, const TType *to) {
+  if (ttype_eq_dims(&dx->type, to))
+    return dx;
+  int lead = dx->type.rank - to->rank;
+  if (lead < 0)
+    NNC_BUG("autodiff: cannot unbroadcast to a higher rank");
+  if (lead > 0) {
+    IrAttrs at = {.naxes = lead, .infer_axis = -1};
+    for (int i = 0; i < lead; i++)
+      at.axes[i] = i;
+    dx = ad_emit(g, OP_SUM, &dx, 1, &at);
+  }
+  IrAttrs at = {.keepdims = true, .infer_axis = -1};
+  for (int i = 0; i < to->rank; i++)
+    if (is_one(to->dims[i]) && !is_one(dx->type.dims[i]))
+      at.axes[at.naxes++] = i;
+  if (at.naxes)
+    dx = ad_emit(g, OP_SUM, &dx, 1, &at);
+  if (!ttype_eq_dims(&dx->type, to))
+    NNC_BUG("autodiff: unbroadcast produced the wrong shape");
+  return dx;
+}
+
+static bool carries_gradient(const IrValue *v) {
+  return dtype_is_float(v->type.dtype) && v->op != OP_CONST;
+}
+
+void ad_accumulate(GradCtx *g, IrValue *v, IrValue *dx) {
+  if (!carries_gradient(v))
+    return;
+  if (v->id >= g->nfwd)
+    NNC_BUG("autodiff: adjoint of a backward value");
+  if (!ttype_eq(&v->type, &dx->type))
+    NNC_BUG("autodiff: the adjoint of %%%d has the wrong type", v->id);
+  g->adj[v->id] = g->adj[v->id] ? ad_binary(g, OP_ADD, g->adj[v->id], dx) : dx;
+}
+
+/* ---- the two sweeps ---- */
+
+static bool copy_forward(GradCtx *g, const IrFunc *f, char *err, size_t errlen) {
+  const IrBlock *b = f->body;
+  for (int i = 0; i < b->n; i++) {
+    const IrValue *v = b->vals[i];
+    if (v->region) {
+      snprintf(err, errlen, "autodiff: %s has a loop, which is not differentiable yet",
+               op_info[v->op].name);
+      return false;
+    }
+    IrValue *c;
+    if (v->op == OP_INPUT) {
+      c = ir_func_add_input(g->arena, g->df, f->input_names[v->attr.index], v->type, v->origin);
+    } else {
+      IrValue *args[8];
+      if (v->nargs > 8)
+        NNC_BUG("autodiff: too many operands");
+      for (int k = 0; k < v->nargs; k++)
+        args[k] = g->copy[v->args[k]->id];
+      c = ir_value_new(g->arena, g->df, v->op, args, v->nargs, v->loc);
+      c->attr = v->attr;
+      c->type = v->type;
+      c->origin = v->origin;
+      ir_block_append(g->arena, g->df->body, c);
+    }
+    g->copy[v->id] = c;
+  }
+  return true;
+}
+
+static void sweep_backward(GradCtx *g) {
+  for (int id = g->nfwd - 1; id >= 0; id--) {
+    IrValue *v = g->df->body->vals[id];
+    IrValue *dy = g->adj[id];
+    if (!dy || !carries_gradient(v))
+      continue;
+    GradRule rule = op_info[v->op].grad;
+    if (rule)
+      rule(g, v, dy);
+  }
+}
+
+/* The gradient of a trainable parameter sums over every value that reads it. */
+static IrValue *param_gradient(GradCtx *g, int index) {
+  const IrParam *p = g->mod->params[index];
+  IrValue *sum = NULL;
+  for (int id = 0; id < g->nfwd; id++) {
+    IrValue *v = g->df->body->vals[id];
+    if (v->op == OP_PARAM && v->attr.index == index && g->adj[id])
+      sum = sum ? ad_binary(g, OP_ADD, sum, g->adj[id]) : g->adj[id];
+  }
+  if (!sum)
+    sum = ad_broadcast_to(g, ad_const(g, 0.0, p->type.dtype), &p->type);
+  return sum;
+}
+
+static IrValue *seed_adjoint(GradCtx *g, IrValue *result) {
+  if (result->type.rank == 0)
+    return ad_const(g, 1.0, result->type.dtype);
+  return ir_func_add_input(g->arena, g->df, "seed", result->type, result->loc);
+}
+
+static void add_gradient_results(GradCtx *g, const AdOptions *o) {
+  for (int i = 0; i < g->mod->nparams; i++) {
+    const IrParam *p = g->mod->params[i];
+    if (p->trainable && dtype_is_float(p->type.dtype))
+      ir_func_add_result(g->arena, g->df, param_gradient(g, i),
+                         arena_printf(g->arena, "d.%s", p->name));
+  }
+  if (!o->wrt_inputs)
+    return;
+  int nin = g->df->ninputs;
+  for (int i = 0; i < nin; i++) {
+    IrValue *x = g->df->inputs[i];
+    if (!dtype_is_float(x->type.dtype) || x->id >= g->nfwd)
+      continue; /* labels; the seed */
+    IrValue *d = g->adj[x->id];
+    if (!d)
+      d = ad_broadcast_to(g, ad_const(g, 0.0, x->type.dtype), &x->type);
+    ir_func_add_result(g->arena, g->df, d, arena_printf(g->arena, "d.%s", g->df->input_names[i]));
+  }
+}
+
+IrFunc *autodiff_func(Arena *a, IrModule *m, const IrFunc *f, const AdOptions *o, char *err,
+                      size_t errlen) {
+  GradCtx g = {.arena = a, .mod = m};
+  g.df = ir_func_new(a, arena_printf(a, "%s.grad", f->name), f->loc);
+  g.df->dim_syms = f->dim_syms;
+  g.df->ndims = f->ndims;
+  diag_init(&g.diag, a, stderr);
+  g.shape = (ShapeCtx){&g.diag, a, m->syms, m};
+  g.nfwd = f->body->n;
+  g.copy = ARENA_ARRAY(a, IrValue *, (size_t)f->next_id + 1);
+  g.adj = ARENA_ARRAY(a, IrValue *, (size_t)g.nfwd + 1);
+  if (!f->result) {
+    snprintf(err, errlen, "autodiff: function '%s' has no result", f->name);
+    return NULL;
+  }
+  if (!copy_forward(&g, f, err, errlen))
+    return NULL;
+  if (!dtype_is_float(f->result->type.dtype)) {
+    snprintf(err, errlen, "autodiff: the result of '%s' is not floating-point", f->name);
+    return NULL;
+  }
+  IrValue *result = g.copy[f->result->id];
+  ir_func_add_result(a, g.df, result, "result");
+  g.adj[result->id] = seed_adjoint(&g, result);
+  sweep_backward(&g);
+  add_gradient_results(&g, o);
+  /* Rules build every operand's adjoint; the ones that reach no requested
+   * gradient (a label's, an unrequested input's) are dropped here. */
+  ir_func_remove_dead(g.df);
+  ir_module_add_func(a, m, g.df);
+  return g.df;
+}
+
+/* ---- f32 -> f64 ---- */
+
+static void retype(TType *t) {
+  if (t->dtype == DT_F32)
+    t->dtype = DT_F64;
+}
+
+static void retype_block(IrBlock *b) {
+  for (int i = 0; i < b->n; i++) {
+    IrValue *v = b->vals[i];
+    retype(&v->type);
+    retype(&v->attr.target);
+    if (v->attr.dtype == DT_F32)
+      v->attr.dtype = DT_F64;
+    if (v->region)
+      retype_block(v->region);
+  }
+}
+
+void ir_retype_f64(IrModule *m) {
+  for (int i = 0; i < m->nparams; i++)
+    retype(&m->params[i]->type);
+  for (int i = 0; i < m->nfuncs; i++)
+    retype_block(m->funcs[i]->body);
+}

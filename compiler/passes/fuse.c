@@ -1,0 +1,444 @@
+/* fuse.c - greedy producer-into-consumer fusion over one IrFunc.
+ *
+ * Values are visited from the last to the first. A value no kernel has
+ * claimed starts a kernel; the kernel then looks at the earlier values, again
+ * from the last to the first, and absorbs a producer when every use of it is
+ * already inside the kernel, it is not read as a buffer (GEMM operand,
+ * reshape source, labels) and re-evaluating it per element costs nothing
+ * extra (its element count equals the kernel's, or it is a scalar). Visiting
+ * in reverse order means every user of a candidate has been placed before
+ * the candidate is looked at, so "all uses inside" is decided on final data.
+ * A softmax/log_softmax producer turns an elementwise kernel into a rowwise
+ * one whose epilogue is what was already there (the cross-entropy gradient
+ * (softmax(z) - one_hot(y)) * (dy / N) is one kernel this way).
+ */
+#include "fuse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *kernel_kind_name(KernelKind k) {
+  switch (k) {
+  case KK_ELEMWISE:
+    return "elementwise";
+  case KK_REDUCE:
+    return "reduce";
+  case KK_ROWWISE:
+    return "rowwise";
+  case KK_XENT:
+    return "xent";
+  case KK_GEMM:
+    return "gemm";
+  case KK_ALIAS:
+    return "alias";
+  case KK_COPY:
+    return "copy";
+  case KK_UPDATE:
+    return "update";
+  }
+  return "?";
+}
+
+static bool is_source(const IrValue *v) { return op_info[v->op].cls == OPC_SOURCE; }
+
+/* Ops a loop nest evaluates per element at an index derived from the
+ * kernel's index (broadcasting and transposes are index maps). */
+static bool is_elementwise(const IrValue *v) {
+  switch (op_info[v->op].cls) {
+  case OPC_UNARY:
+  case OPC_BINARY:
+  case OPC_COMPARE:
+  case OPC_SELECT:
+  case OPC_EXPAND:
+  case OPC_ONEHOT:
+    return true;
+  case OPC_LAYOUT:
+    return v->op == OP_TRANSPOSE;
+  case OPC_SOURCE:
+  case OPC_MATMUL:
+  case OPC_REDUCE:
+  case OPC_ROWWISE:
+  case OPC_LOSS:
+  case OPC_UPDATE:
+    return false;
+  }
+  return false;
+}
+
+bool fuse_reads_buffer(const IrValue *v, int i) {
+  switch (v->op) {
+  case OP_MATMUL:
+  case OP_RESHAPE:
+  case OP_ONE_HOT:
+    return true;
+  case OP_CROSS_ENTROPY:
+    return i == 1; /* labels are range-checked in memory before the kernel */
+  case OP_UPDATE:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool fuse_is_matrix_transpose(const IrValue *v) {
+  int r = v->type.rank;
+  if (v->op != OP_TRANSPOSE || r < 2)
+    return false;
+  for (int i = 0; i < r - 2; i++)
+    if (v->attr.perm[i] != i)
+      return false;
+  return v->attr.perm[r - 2] == r - 1 && v->attr.perm[r - 1] == r - 2;
+}
+
+static void kernel_add(Arena *a, FusedFunc *ff, Kernel *k, IrValue *v) {
+  if (k->nvals == k->cap) {
+    int cap = k->cap ? k->cap * 2 : 8;
+    k->vals = arena_grow(a, k->vals, (size_t)k->nvals, (size_t)cap, sizeof *k->vals);
+    k->cap = cap;
+  }
+  k->vals[k->nvals++] = v;
+  ff->kernel_of[v->id] = k->index;
+}
+
+static KernelKind root_kind(const IrValue *v) {
+  switch (op_info[v->op].cls) {
+  case OPC_SOURCE: /* a constant that needs a buffer */
+  case OPC_UNARY:
+  case OPC_BINARY:
+  case OPC_COMPARE:
+  case OPC_SELECT:
+  case OPC_EXPAND:
+  case OPC_ONEHOT:
+    return KK_ELEMWISE;
+  case OPC_MATMUL:
+    return KK_GEMM;
+  case OPC_REDUCE:
+    return KK_REDUCE;
+  case OPC_LAYOUT:
+    return v->op == OP_RESHAPE ? KK_ALIAS : KK_ELEMWISE;
+  case OPC_ROWWISE:
+    return KK_ROWWISE;
+  case OPC_LOSS:
+    return v->op == OP_MSE ? KK_REDUCE : KK_XENT;
+  case OPC_UPDATE:
+    return KK_UPDATE;
+  }
+  NNC_BUG("op %s has no kernel kind", op_info[v->op].name);
+}
+
+/* The shape a kernel's loop nest runs over. */
+static const TType *domain(const Kernel *k) {
+  switch (k->kind) {
+  case KK_REDUCE:
+  case KK_XENT:
+    return &k->core->args[0]->type;
+  case KK_ROWWISE:
+    return &k->core->type;
+  case KK_ELEMWISE:
+  case KK_GEMM:
+  case KK_ALIAS:
+  case KK_COPY:
+  case KK_UPDATE:
+    return &k->out->type;
+  }
+  return &k->out->type;
+}
+
+static bool static_scalar(const TType *t) {
+  for (int i = 0; i < t->rank; i++)
+    if (!dim_is_const(t->dims[i]) || t->dims[i].coeff != 1)
+      return false;
+  return true;
+}
+
+static bool same_numel(const TType *a, const TType *b) {
+  Dim na, nb;
+  return ttype_numel(a, &na) && ttype_numel(b, &nb) && dim_eq(na, nb);
+}
+
+/* Rowwise kernels evaluate their members row by row at the core's index, so
+ * members must have the core's shape (or be scalars) and not permute it. */
+static bool fits_rowwise(const IrValue *v, const TType *dom) {
+  return static_scalar(&v->type) || (v->op != OP_TRANSPOSE && ttype_eq_dims(&v->type, dom));
+}
+
+static bool fits(const Kernel *k, const IrValue *p) {
+  const TType *dom = domain(k);
+  switch (k->kind) {
+  case KK_ELEMWISE:
+  case KK_REDUCE:
+    return static_scalar(&p->type) || same_numel(&p->type, dom);
+  case KK_ROWWISE:
+  case KK_XENT:
+    return fits_rowwise(p, dom);
+  case KK_GEMM:
+  case KK_ALIAS:
+  case KK_COPY:
+  case KK_UPDATE:
+    return false;
+  }
+  return false;
+}
+
+/* Every use of p is inside k and none reads p from memory. */
+static bool uses_all_inside(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
+  if (ff->nusers[p->id] == 0 || ff->result_index[p->id] >= 0)
+    return false;
+  for (int u = 0; u < ff->nusers[p->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[p->id][u]];
+    if (ff->kernel_of[user->id] != k->index)
+      return false;
+    for (int i = 0; i < user->nargs; i++)
+      if (user->args[i] == p && fuse_reads_buffer(user, i))
+        return false;
+  }
+  return true;
+}
+
+/* Turns elementwise kernel k into a rowwise one around softmax p if what k
+ * holds so far can be its epilogue. */
+static bool absorb_core(FusedFunc *ff, Kernel *k, IrValue *p) {
+  (void)ff;
+  if (k->kind != KK_ELEMWISE)
+    return false;
+  for (int i = 0; i < k->nvals; i++)
+    if (!fits_rowwise(k->vals[i], &p->type))
+      return false;
+  k->kind = KK_ROWWISE;
+  k->core = p;
+  return true;
+}
+
+static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int rootpos) {
+  for (int j = rootpos - 1; j >= 0; j--) {
+    IrValue *p = body->vals[j];
+    if (ff->kernel_of[p->id] >= 0 || is_source(p) || ff->folded[p->id] ||
+        !uses_all_inside(ff, k, p))
+      continue;
+    if (op_info[p->op].cls == OPC_ROWWISE) {
+      if (absorb_core(ff, k, p))
+        kernel_add(a, ff, k, p);
+    } else if (is_elementwise(p) && fits(k, p)) {
+      kernel_add(a, ff, k, p);
+    }
+  }
+}
+
+/* A constant needs a kernel (and a buffer) only when something reads it
+ * from memory. */
+static bool const_needs_buffer(const FusedFunc *ff, const IrValue *c) {
+  for (int u = 0; u < ff->nusers[c->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[c->id][u]];
+    if (ff->folded[user->id])
+      return true;
+    for (int i = 0; i < user->nargs; i++)
+      if (user->args[i] == c && fuse_reads_buffer(user, i))
+        return true;
+  }
+  return false;
+}
+
+/* Values that no result or update depends on get no kernel (let bindings
+ * left unused, rules that build more than they need, gradients of
+ * parameters a training step does not update). */
+static void mark_live(FusedFunc *ff, const IrFunc *f) {
+  const IrBlock *b = f->body;
+  for (int i = b->n - 1; i >= 0; i--)
+    if (b->vals[i]->region)
+      NNC_BUG("codegen does not handle regions yet (%%%d %s)", b->vals[i]->id,
+              op_info[b->vals[i]->op].name);
+  ir_func_liveness(f, ff->live, false);
+}
+
+/* users[id]: the live values using value id, each once. */
+static void index_uses(Arena *a, FusedFunc *ff, const IrFunc *f) {
+  const IrBlock *b = f->body;
+  int n = ff->nids;
+  ff->by_id = ARENA_ARRAY(a, IrValue *, (size_t)n + 1);
+  ff->nusers = ARENA_ARRAY(a, int, (size_t)n + 1);
+  ff->users = ARENA_ARRAY(a, int *, (size_t)n + 1);
+  ff->live = ARENA_ARRAY(a, bool, (size_t)n + 1);
+  mark_live(ff, f);
+  for (int i = 0; i < b->n; i++) {
+    IrValue *v = b->vals[i];
+    ff->by_id[v->id] = v;
+    for (int k = 0; ff->live[v->id] && k < v->nargs; k++)
+      ff->nusers[v->args[k]->id]++;
+  }
+  int *fill = ARENA_ARRAY(a, int, (size_t)n + 1);
+  for (int i = 0; i < n; i++)
+    ff->users[i] = ARENA_ARRAY(a, int, (size_t)ff->nusers[i] + 1);
+  for (int i = 0; i < b->n; i++) {
+    IrValue *v = b->vals[i];
+    for (int k = 0; ff->live[v->id] && k < v->nargs; k++) {
+      int id = v->args[k]->id;
+      bool dup = false; /* x * x: one user entry */
+      for (int u = 0; u < fill[id]; u++)
+        dup |= ff->users[id][u] == v->id;
+      if (!dup)
+        ff->users[id][fill[id]++] = v->id;
+    }
+  }
+  for (int i = 0; i < n; i++)
+    ff->nusers[i] = fill[i];
+}
+
+/* Transposes whose every use is a matmul operand are read by the GEMM
+ * through their operand with a trans flag, never materialised. */
+static void mark_folded(FusedFunc *ff, const IrBlock *b) {
+  for (int i = 0; i < b->n; i++) {
+    IrValue *v = b->vals[i];
+    if (!fuse_is_matrix_transpose(v) || ff->result_index[v->id] >= 0 || ff->nusers[v->id] == 0)
+      continue;
+    bool all = true;
+    for (int u = 0; u < ff->nusers[v->id]; u++)
+      all &= ff->by_id[ff->users[v->id][u]]->op == OP_MATMUL;
+    ff->folded[v->id] = all;
+  }
+}
+
+static Kernel *new_kernel(Arena *a, FusedFunc *ff, IrValue *root, int *cap) {
+  if (ff->nkernels == *cap) {
+    int c = *cap ? *cap * 2 : 16;
+    ff->kernels = arena_grow(a, ff->kernels, (size_t)ff->nkernels, (size_t)c, sizeof(Kernel *));
+    *cap = c;
+  }
+  Kernel *k = ARENA_NEW(a, Kernel);
+  k->index = ff->nkernels;
+  k->kind = root_kind(root);
+  k->out = root;
+  k->result = -1;
+  if (k->kind != KK_ELEMWISE && k->kind != KK_ALIAS)
+    k->core = root;
+  ff->kernels[ff->nkernels++] = k;
+  kernel_add(a, ff, k, root);
+  return k;
+}
+
+static int by_out_position(const void *x, const void *y) {
+  const Kernel *a = *(Kernel *const *)x, *b = *(Kernel *const *)y;
+  return (a->out->id > b->out->id) - (a->out->id < b->out->id);
+}
+
+/* Values are numbered in definition order, so sorting members and kernels
+ * by id restores program order after the reverse walk. */
+static int by_id(const void *x, const void *y) {
+  const IrValue *a = *(IrValue *const *)x, *b = *(IrValue *const *)y;
+  return (a->id > b->id) - (a->id < b->id);
+}
+
+static void order_kernels(FusedFunc *ff) {
+  if (ff->nkernels == 0)
+    return; /* kernels is NULL, which qsort does not accept */
+  qsort(ff->kernels, (size_t)ff->nkernels, sizeof(Kernel *), by_out_position);
+  for (int i = 0; i < ff->nkernels; i++) {
+    Kernel *k = ff->kernels[i];
+    k->index = i;
+    qsort(k->vals, (size_t)k->nvals, sizeof(IrValue *), by_id);
+    for (int j = 0; j < k->nvals; j++)
+      ff->kernel_of[k->vals[j]->id] = i;
+  }
+}
+
+/* A result written by a kernel goes straight to its output buffer; any
+ * other result (a source, a view, a repeated value) is copied there. */
+static bool needs_copy(const FusedFunc *ff, const IrFunc *f, int r) {
+  const IrValue *v = f->results[r];
+  if (ff->result_index[v->id] != r || is_source(v))
+    return true;
+  return ff->kernels[ff->kernel_of[v->id]]->kind == KK_ALIAS && !fuse_view_source(ff, v);
+}
+
+const IrValue *fuse_view_source(const FusedFunc *ff, const IrValue *view) {
+  const IrValue *x = view->args[0];
+  if (view->op != OP_RESHAPE || ff->result_index[view->id] < 0 || ff->nusers[x->id] != 1 ||
+      ff->result_index[x->id] >= 0 || ff->kernel_of[x->id] < 0)
+    return NULL;
+  const Kernel *k = ff->kernels[ff->kernel_of[x->id]];
+  return k->out == x && k->kind != KK_ALIAS && k->kind != KK_COPY ? x : NULL;
+}
+
+static void add_copies(Arena *a, FusedFunc *ff, const IrFunc *f, int *cap) {
+  for (int r = 0; r < f->nresults; r++) {
+    if (!needs_copy(ff, f, r))
+      continue;
+    int before = ff->kernel_of[f->results[r]->id];
+    Kernel *k = new_kernel(a, ff, f->results[r], cap);
+    ff->kernel_of[f->results[r]->id] = before; /* the copy only reads it */
+    k->kind = KK_COPY;
+    k->core = NULL;
+    k->result = r;
+  }
+}
+
+FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
+  FusedFunc *ff = ARENA_NEW(a, FusedFunc);
+  ff->f = f;
+  ff->nids = f->next_id;
+  ff->kernel_of = ARENA_ARRAY(a, int, (size_t)ff->nids + 1);
+  ff->folded = ARENA_ARRAY(a, bool, (size_t)ff->nids + 1);
+  ff->result_index = ARENA_ARRAY(a, int, (size_t)ff->nids + 1);
+  for (int i = 0; i < ff->nids; i++)
+    ff->kernel_of[i] = ff->result_index[i] = -1;
+  for (int r = f->nresults - 1; r >= 0; r--)
+    ff->result_index[f->results[r]->id] = r;
+  index_uses(a, ff, f);
+  if (fuse)
+    mark_folded(ff, f->body);
+  int cap = 0;
+  const IrBlock *b = f->body;
+  for (int i = b->n - 1; i >= 0; i--) {
+    IrValue *v = b->vals[i];
+    if (ff->kernel_of[v->id] >= 0 || ff->folded[v->id] || !ff->live[v->id])
+      continue;
+    if (is_source(v) && !(v->op == OP_CONST && const_needs_buffer(ff, v)))
+      continue;
+    Kernel *k = new_kernel(a, ff, v, &cap);
+    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_UPDATE && !is_source(v))
+      grow(a, ff, k, b, i);
+  }
+  order_kernels(ff);
+  add_copies(a, ff, f, &cap);
+  return ff;
+}
+
+static void print_member(FILE *out, const IrValue *v, bool *first) {
+  fprintf(out, "%s%%%d %s", *first ? " " : ", ", v->id, op_info[v->op].name);
+  *first = false;
+}
+
+void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff) {
+  Arena a;
+  arena_init(&a);
+  fprintf(out, "fused %s: %d kernels\n", ff->f->name, ff->nkernels);
+  for (int i = 0; i < ff->nkernels; i++) {
+    const Kernel *k = ff->kernels[i];
+    fprintf(out, "kernel %d %s %s:", i, kernel_kind_name(k->kind),
+            ttype_str(&a, m->syms, &k->out->type));
+    bool first = true;
+    if (k->kind == KK_COPY) {
+      print_member(out, k->out, &first);
+      fprintf(out, " -> result %d\n", k->result);
+      continue;
+    }
+    for (int j = 0; j < k->nvals; j++) {
+      const IrValue *v = k->vals[j];
+      for (int x = 0; x < v->nargs && k->kind == KK_GEMM; x++)
+        if (ff->folded[v->args[x]->id]) {
+          print_member(out, v->args[x], &first);
+          fputs(" (folded)", out);
+        }
+      print_member(out, v, &first);
+    }
+    fprintf(out, " -> %%%d", k->out->id);
+    if (ff->result_index[k->out->id] >= 0 && k->kind != KK_ALIAS)
+      fprintf(out, " => result %d", ff->result_index[k->out->id]);
+    else if (ff->nusers[k->out->id] == 1) {
+      const IrValue *view = ff->by_id[ff->users[k->out->id][0]];
+      if (fuse_view_source(ff, view) == k->out)
+        fprintf(out, " => result %d as %%%d", ff->result_index[view->id], view->id);
+    }
+    fputc('\n', out);
+  }
+  arena_free(&a);
+}

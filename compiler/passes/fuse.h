@@ -1,0 +1,98 @@
+/* fuse.h - grouping the values of an IrFunc into kernels.
+ *
+ * A kernel is one loop nest (or one GEMM call) of the generated code. Its
+ * members are the values it computes; all of them except `out` are internal:
+ * they live in registers only, which is allowed when every use of the value
+ * is inside the same kernel. Kernels come in a few shapes:
+ *
+ *   elementwise  a loop nest over out's shape; members are elementwise ops
+ *                (unary, binary, compare, select, broadcast, one_hot,
+ *                transpose as an index permutation)
+ *   reduce       sum/mean/mse over the shape of the reduced operand, with
+ *                an elementwise prologue
+ *   rowwise      softmax/log_softmax along an axis (`core`), with an
+ *                elementwise prologue feeding it and an epilogue using it
+ *   xent         cross_entropy with a prologue on the logits
+ *   gemm         matmul through the runtime's BLAS; a transpose of the last
+ *                two axes feeding it is folded into the trans flags
+ *   alias        reshape: a view of its operand's buffer, no code
+ *   copy         writes a result that is an input, a parameter, a constant,
+ *                an alias or an earlier result into its output buffer
+ *   update       one optimizer step: a loop over a parameter that rewrites
+ *                it and its optimizer state in place (its out value lives in
+ *                the parameter's buffer)
+ *
+ * Kernels are listed in an order that respects every dependence (by the
+ * position of their out value). Constants are inlined into every kernel that
+ * uses them; they get a kernel of their own only where a buffer is needed.
+ */
+#ifndef NNC_FUSE_H
+#define NNC_FUSE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ir.h"
+
+typedef enum KernelKind {
+  KK_ELEMWISE,
+  KK_REDUCE,
+  KK_ROWWISE,
+  KK_XENT,
+  KK_GEMM,
+  KK_ALIAS,
+  KK_COPY,
+  KK_UPDATE,
+} KernelKind;
+
+typedef struct Kernel {
+  KernelKind kind;
+  int index;
+  IrValue *out;   /* the value computed (KK_COPY: the value copied) */
+  IrValue *core;  /* the op that shapes the loop nest; NULL for elementwise */
+  IrValue **vals; /* members in definition order */
+  int nvals, cap;
+  int result; /* KK_COPY: the result index written */
+} Kernel;
+
+typedef struct FusedFunc {
+  const IrFunc *f;
+  Kernel **kernels;
+  int nkernels;
+  int nids;          /* f->next_id: size of the per-value arrays */
+  IrValue **by_id;   /* value id -> value (NULL for ids not in the body) */
+  int *kernel_of;    /* value id -> index of the kernel computing it, or -1 */
+  bool *folded;      /* value id -> transpose read by GEMMs through its operand */
+  int *result_index; /* value id -> first result index it is, or -1 */
+  bool *live;        /* value id -> some result depends on it */
+  int **users;       /* value id -> ids of the live values using it */
+  int *nusers;
+} FusedFunc;
+
+/* fuse=false: one kernel per op (constants still inlined). */
+FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse);
+
+/* Is v computed inside kernel k without a buffer of its own? */
+static inline bool fuse_is_internal(const FusedFunc *ff, const Kernel *k, const IrValue *v) {
+  return k->kind != KK_COPY && v != k->out && ff->kernel_of[v->id] == k->index;
+}
+
+/* Does operand i of v get read from a buffer whatever is fused (GEMM
+ * operands, reshape sources, class labels)? */
+bool fuse_reads_buffer(const IrValue *v, int i);
+
+/* A transpose that only swaps the last two axes (foldable into a GEMM). */
+bool fuse_is_matrix_transpose(const IrValue *v);
+
+/* When the result `view` is a reshape of a kernel's out used by nothing
+ * else, that kernel writes straight into the result's buffer: returns the
+ * out value, else NULL. */
+const IrValue *fuse_view_source(const FusedFunc *ff, const IrValue *view);
+
+const char *kernel_kind_name(KernelKind k);
+
+/* --emit=fused-ir, one line per kernel:
+ *   kernel 3 elementwise f32[B, 128]: %4 add, %5 relu -> %5 */
+void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff);
+
+#endif

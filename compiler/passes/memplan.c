@@ -1,0 +1,207 @@
+/* memplan.c - storage of every value and workspace buffers with live ranges. */
+#include "memplan.h"
+
+#include <stdlib.h>
+
+#include "nnrt.h"
+
+int64_t dtype_size(DType dt) {
+  switch (dt) {
+  case DT_F32:
+  case DT_I32:
+    return 4;
+  case DT_F64:
+    return 8;
+  case DT_BOOL:
+    return 1;
+  }
+  return 0;
+}
+
+int64_t memplan_dim_value(Dim d, const IrFunc *f, const int64_t *dims, bool *ok) {
+  if (d.kind != DIM_KNOWN)
+    NNC_BUG("unknown dimension in compiled code");
+  int64_t v = d.coeff;
+  for (int i = 0; i < d.nsyms; i++) {
+    int k = ir_func_dim_index(f, d.syms[i]);
+    if (k < 0)
+      NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.syms[i], f->name);
+    if (__builtin_mul_overflow(v, dims[k], &v))
+      *ok = false;
+  }
+  return v;
+}
+
+/* The value whose buffer a view (reshape) reads. */
+static const IrValue *view_root(const FusedFunc *ff, const IrValue *v) {
+  while (v->op == OP_RESHAPE && ff->kernel_of[v->id] >= 0 &&
+         ff->kernels[ff->kernel_of[v->id]]->kind == KK_ALIAS)
+    v = v->args[0];
+  return v;
+}
+
+static void note_read(MemPlan *p, const IrValue *v, int kernel) {
+  const FusedFunc *ff = p->ff;
+  if (ff->folded[v->id])
+    v = v->args[0];
+  v = view_root(ff, v);
+  Storage s = p->storage[v->id];
+  if (s.kind == ST_WS && p->bufs[s.index].last < kernel)
+    p->bufs[s.index].last = kernel;
+}
+
+static void add_buffer(Arena *a, MemPlan *p, const IrValue *v, int kernel, int *cap) {
+  if (p->nbufs == *cap) {
+    int c = *cap ? *cap * 2 : 16;
+    p->bufs = arena_grow(a, p->bufs, (size_t)p->nbufs, (size_t)c, sizeof *p->bufs);
+    *cap = c;
+  }
+  MemBuf *b = &p->bufs[p->nbufs];
+  b->v = v;
+  if (!ttype_numel(&v->type, &b->numel))
+    NNC_BUG("element count of %%%d overflows", v->id);
+  b->elem_size = dtype_size(v->type.dtype);
+  b->first = b->last = kernel;
+  p->storage[v->id] = (Storage){ST_WS, p->nbufs++};
+}
+
+/* Is v's only user a result view that v is written through? */
+static bool written_as_view(const FusedFunc *ff, const IrValue *v) {
+  const IrValue *user = ff->by_id[ff->users[v->id][0]];
+  return fuse_view_source(ff, user) == v;
+}
+
+/* Where kernel k's out value goes. */
+static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
+  const FusedFunc *ff = p->ff;
+  const IrValue *v = k->out;
+  switch (k->kind) {
+  case KK_COPY:
+    return;
+  case KK_ALIAS:
+    p->storage[v->id] = p->storage[view_root(ff, v)->id];
+    return;
+  case KK_UPDATE:
+    p->storage[v->id] = p->storage[v->args[0]->id]; /* in place */
+    return;
+  case KK_ELEMWISE:
+  case KK_REDUCE:
+  case KK_ROWWISE:
+  case KK_XENT:
+  case KK_GEMM:
+    if (ff->result_index[v->id] >= 0)
+      p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[v->id]};
+    else if (ff->nusers[v->id] == 1 && written_as_view(ff, v))
+      p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[ff->users[v->id][0]]};
+    else
+      add_buffer(a, p, v, k->index, cap);
+    return;
+  }
+}
+
+static void note_reads(MemPlan *p, const Kernel *k) {
+  if (k->kind == KK_COPY) {
+    note_read(p, k->out, k->index);
+    return;
+  }
+  for (int i = 0; i < k->nvals; i++) {
+    const IrValue *v = k->vals[i];
+    for (int j = 0; j < v->nargs; j++)
+      if (!fuse_is_internal(p->ff, k, v->args[j]))
+        note_read(p, v->args[j], k->index);
+  }
+}
+
+MemPlan *memplan_build(Arena *a, const FusedFunc *ff) {
+  MemPlan *p = ARENA_NEW(a, MemPlan);
+  p->ff = ff;
+  p->storage = ARENA_ARRAY(a, Storage, (size_t)ff->nids + 1);
+  const IrFunc *f = ff->f;
+  for (int i = 0; i < f->body->n; i++) {
+    const IrValue *v = f->body->vals[i];
+    if (v->op == OP_INPUT)
+      p->storage[v->id] = (Storage){ST_INPUT, v->attr.index};
+    else if (v->op == OP_PARAM)
+      p->storage[v->id] = (Storage){ST_PARAM, v->attr.index};
+  }
+  int cap = 0;
+  for (int i = 0; i < ff->nkernels; i++) {
+    place_out(a, p, ff->kernels[i], &cap);
+    note_reads(p, ff->kernels[i]);
+  }
+  return p;
+}
+
+int64_t memplan_layout(const MemPlan *p, const int64_t *dims, int64_t *offsets) {
+  int n = p->nbufs;
+  if (n == 0)
+    return MEMPLAN_HEADER;
+  int64_t *sizes = malloc(sizeof(int64_t) * (size_t)n);
+  int *first = malloc(sizeof(int) * (size_t)n), *last = malloc(sizeof(int) * (size_t)n);
+  int64_t peak = -1;
+  bool ok = sizes && first && last;
+  for (int i = 0; ok && i < n; i++) {
+    const MemBuf *b = &p->bufs[i];
+    int64_t numel = memplan_dim_value(b->numel, p->ff->f, dims, &ok);
+    ok &= !__builtin_mul_overflow(numel, b->elem_size, &sizes[i]);
+    first[i] = b->first;
+    last[i] = b->last;
+  }
+  if (ok)
+    peak = nnrt_plan_layout(n, sizes, first, last, offsets);
+  if (peak >= 0) {
+    for (int i = 0; i < n; i++)
+      offsets[i] += MEMPLAN_HEADER;
+    peak += MEMPLAN_HEADER;
+  }
+  free(sizes);
+  free(first);
+  free(last);
+  return peak;
+}
+
+static void print_storage(FILE *out, Arena *a, const IrModule *m, const MemPlan *p,
+                          const int64_t *dims, const int64_t *offsets) {
+  const IrFunc *f = p->ff->f;
+  for (int i = 0; i < p->nbufs; i++) {
+    const MemBuf *b = &p->bufs[i];
+    Dim bytes;
+    if (!dim_mul(b->numel, dim_const(b->elem_size), &bytes, &(const char *){NULL}))
+      bytes = b->numel;
+    bool ok = true;
+    int64_t n = memplan_dim_value(bytes, f, dims, &ok);
+    fprintf(out, "buffer %d %%%d %s: %s bytes", i, b->v->id, ttype_str(a, m->syms, &b->v->type),
+            dim_str(a, m->syms, bytes));
+    if (!dim_is_const(bytes))
+      fprintf(out, " = %lld", (long long)n);
+    fprintf(out, ", live %d..%d, offset %lld\n", b->first, b->last,
+            offsets ? (long long)(offsets[i] - MEMPLAN_HEADER) : -1LL);
+  }
+  for (int r = 0; r < f->nresults; r++)
+    fprintf(out, "result %d %%%d %s: caller's buffer%s\n", r, f->results[r]->id,
+            ttype_str(a, m->syms, &f->results[r]->type),
+            p->storage[f->results[r]->id].kind == ST_OUTPUT &&
+                    p->storage[f->results[r]->id].index == r
+                ? ""
+                : " (copied)");
+}
+
+void memplan_print(FILE *out, const IrModule *m, const MemPlan *p, const int64_t *dims) {
+  Arena a;
+  arena_init(&a);
+  const FusedFunc *ff = p->ff;
+  const IrFunc *f = ff->f;
+  fprintf(out, "memplan %s", f->name);
+  for (int i = 0; i < f->ndims; i++)
+    fprintf(out, "%s%s=%lld", i ? ", " : " (", m->syms->syms[f->dim_syms[i]].name,
+            (long long)dims[i]);
+  fprintf(out, "%s: %d kernels, %d buffers\n", f->ndims ? ")" : "", ff->nkernels, p->nbufs);
+  int64_t *offsets = ARENA_ARRAY(&a, int64_t, (size_t)p->nbufs + 1);
+  int64_t total = memplan_layout(p, dims, offsets);
+  print_storage(out, &a, m, p, dims, total >= 0 ? offsets : NULL);
+  if (total < 0)
+    fputs("peak: overflow\n", out);
+  else
+    fprintf(out, "peak: %lld bytes\n", (long long)(total - MEMPLAN_HEADER));
+  arena_free(&a);
+}

@@ -1,0 +1,62 @@
+/* memplan.h - where every tensor of one call of a compiled function lives.
+ *
+ * Inputs and parameters stay in the caller's buffers. A kernel's out value
+ * that is a result is written straight into the caller's output buffer;
+ * every other materialised intermediate gets a buffer in one workspace. A
+ * buffer's size is a monomial in the function's dims (times the element
+ * size) and its live range runs from the kernel that writes it to the last
+ * kernel that reads it (reads through reshape views count). The layout for
+ * concrete dims comes from nnrt_plan_layout: buffers whose ranges overlap
+ * never share bytes, the others reuse memory.
+ *
+ * The workspace starts with a MEMPLAN_HEADER-byte status area where the
+ * compiled code reports run-time errors (see codegen.h); buffer offsets
+ * count from the workspace start, past the header.
+ */
+#ifndef NNC_MEMPLAN_H
+#define NNC_MEMPLAN_H
+
+#include <stdint.h>
+
+#include "fuse.h"
+
+enum { MEMPLAN_HEADER = 64 };
+
+typedef enum StorageKind { ST_NONE, ST_INPUT, ST_PARAM, ST_OUTPUT, ST_WS } StorageKind;
+
+typedef struct Storage {
+  StorageKind kind;
+  int index; /* input, parameter, result or workspace buffer number */
+} Storage;
+
+typedef struct MemBuf {
+  const IrValue *v; /* the value written (not a view) */
+  Dim numel;
+  int64_t elem_size;
+  int first, last; /* kernel indices, inclusive */
+} MemBuf;
+
+typedef struct MemPlan {
+  const FusedFunc *ff;
+  Storage *storage; /* value id -> where it lives; views resolve to their source */
+  MemBuf *bufs;
+  int nbufs;
+} MemPlan;
+
+MemPlan *memplan_build(Arena *a, const FusedFunc *ff);
+
+/* The value of a dim for the run-time dims of f (values of f->dim_syms). *ok
+ * becomes false if the product overflows. */
+int64_t memplan_dim_value(Dim d, const IrFunc *f, const int64_t *dims, bool *ok);
+
+/* Writes the byte offset of every buffer (nbufs entries) and returns the
+ * workspace size in bytes including the header, or -1 if a size overflows. */
+int64_t memplan_layout(const MemPlan *p, const int64_t *dims, int64_t *offsets);
+
+/* Buffers, live ranges and peak bytes of the workspace of p for dims (the
+ * values of p's function's dim_syms). */
+void memplan_print(FILE *out, const IrModule *m, const MemPlan *p, const int64_t *dims);
+
+int64_t dtype_size(DType dt);
+
+#endif

@@ -1,0 +1,139 @@
+/* repl_model.c - the session's model handles; see repl_model.h. */
+#include "repl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_desc.h"
+#include "model_impl.h"
+#include "pipeline.h"
+
+static void model_free(ReplModel *h) {
+  nnrt_model_free(h->m);
+  jit_free(h->jit);
+  compilation_free(h->comp);
+  nnrt_dataset_free(&h->train);
+  nnrt_dataset_free(&h->val);
+  free(h->perm);
+  free(h->x);
+  free(h->y);
+  free(h->text);
+  free(h->name);
+  free(h);
+}
+
+/* The functions of the training step and the loss, JIT-compiled; none
+ * without a train section. Returns how many, or -1 after reporting. */
+static int compile_step(Repl *r, ReplModel *h, IrModule *m, const TrainConfig *cfg, DescFunc *dfs,
+                        JitFunc **jfs) {
+  if (!cfg->has_train)
+    return 0;
+  TrainStep ts;
+  char err[1024];
+  if (!pipeline_train_step(&h->comp->arena, m, cfg, &ts, err, sizeof err)) {
+    fprintf(r->err, "error: %s\n", err);
+    return -1;
+  }
+  CodegenOptions cg = codegen_default_options();
+  const IrFunc *want[2] = {ts.step, ts.eval};
+  for (int i = 0; i < 2; i++) {
+    if (!(jfs[i] = jit_compile(h->jit, m, want[i], &cg, err, sizeof err)))
+      return fprintf(r->err, "error: %s\n", err), -1;
+    dfs[i] = (DescFunc){want[i], jit_func_plan(jfs[i])};
+  }
+  h->ts = ts;
+  return 2;
+}
+
+/* The model as the runtime's handle, its parameters initialised as the
+ * data section's seed says. */
+static bool make_handle(Repl *r, ReplModel *h, IrModule *m, const TrainConfig *cfg) {
+  char err[1024];
+  DescFunc dfs[2];
+  JitFunc *jfs[2];
+  if (!(h->jit = jit_new(err, sizeof err)))
+    return fprintf(r->err, "error: %s\n", err), false;
+  int n = compile_step(r, h, m, cfg, dfs, jfs);
+  if (n < 0)
+    return false;
+  nnrt_model_desc *d = model_desc_build(&h->comp->arena, m, n ? &h->ts : NULL, cfg, dfs, n);
+  for (int i = 0; i < n; i++)
+    model_desc_set_entry(d, i, jit_func_entry(jfs[i]));
+  if (nnrt_model_create(d, &h->m))
+    return fprintf(r->err, "error: %s\n", nnrt_model_create_error()), false;
+  return true;
+}
+
+/* The data, and buffers for one batch of it. */
+static bool load_data(Repl *r, ReplModel *h) {
+  nnrt_run_options o = {.prog = "nnc"};
+  fflush(r->out);
+  if (nnrt_run_load_data(h->m, &o, &h->train, &h->val))
+    return false;
+  const nnrt_dataset *t = &h->train;
+  int64_t bs = nnrt_model_descriptor(h->m)->cfg.batch;
+  size_t rows = (size_t)(bs < t->n ? bs : t->n);
+  h->perm = malloc(sizeof(int64_t) * (size_t)t->n);
+  h->x = malloc(nnrt_dtype_size(t->x_dtype) * rows * (size_t)t->x_size + 1);
+  h->y = malloc(nnrt_dtype_size(t->y_dtype) * rows * (size_t)t->y_size + 1);
+  if (!h->perm || !h->x || !h->y)
+    nnc_fatal("out of memory");
+  return true;
+}
+
+/* Compiles the session for model `name`, and loads its training data
+ * when it has data and train sections. */
+static bool build(Repl *r, ReplModel *h) {
+  FrontendOptions opt = {
+      .emit = EMIT_NONE, .out = r->out, .diag_out = r->err, .stdlib_dir = r->stdlib_dir};
+  h->text = repl_defs_text(r);
+  fflush(r->out);
+  h->comp = compile_buffer("<session>", h->text, strlen(h->text), 0, 0, &opt);
+  if (h->comp->errors)
+    return false;
+  IrModule *m = NULL;
+  for (int i = 0; i < h->comp->nmodels && !m; i++)
+    if (!strcmp(h->comp->models[i]->name, h->name))
+      m = h->comp->models[i];
+  if (!m) {
+    fprintf(r->err, "error: no model '%s' in the session (:load a file or define one)\n", h->name);
+    return false;
+  }
+  TrainConfig cfg;
+  train_config_read(&h->comp->prog, m, repl_def_dir(r, h->name), &cfg);
+  return make_handle(r, h, m, &cfg) && (!cfg.has_data || !cfg.has_train || load_data(r, h));
+}
+
+ReplModel *repl_model(Repl *r, const char *name) {
+  for (int i = 0; i < r->nmodels; i++)
+    if (!strcmp(r->models[i]->name, name))
+      return r->models[i];
+  ReplModel *h = calloc(1, sizeof *h);
+  ReplModel **all = realloc(r->models, (size_t)(r->nmodels + 1) * sizeof *all);
+  if (!h || !all || !(h->name = strdup(name)))
+    nnc_fatal("out of memory");
+  r->models = all;
+  if (!build(r, h)) {
+    model_free(h);
+    return NULL;
+  }
+  r->models[r->nmodels++] = h;
+  return h;
+}
+
+void repl_model_drop(Repl *r, const char *name) {
+  for (int i = 0; i < r->nmodels; i++)
+    if (!strcmp(r->models[i]->name, name)) {
+      model_free(r->models[i]);
+      r->models[i] = r->models[--r->nmodels];
+      return;
+    }
+}
+
+void repl_models_free(Repl *r) {
+  for (int i = 0; i < r->nmodels; i++)
+    model_free(r->models[i]);
+  free(r->models);
+  r->models = NULL;
+  r->nmodels = 0;
+}

@@ -5,7 +5,7 @@
  * at least NNRT_POOL_MIN_CHUNK_NS of estimated work. GEMM estimates its
  * work from its multiply-adds (gemm.c). Compiled loop kernels come through
  * nnrt_parallel_for with a grain the compiler derives from CG_GRAIN_ELEMS
- * (16384 elements per chunk, compiler/codegen.c): at roughly 1 ns per
+ * (16384 elements per chunk, compiler/backend/cg_internal.h): at roughly 1 ns per
  * element of a fused elementwise kernel, the same threshold. */
 #ifndef NNRT_POOL_H
 #define NNRT_POOL_H

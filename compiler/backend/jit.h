@@ -2,7 +2,7 @@
  *
  * The stages behind it are the pipeline's (pipeline.h): fuse.c groups IR
  * values into kernels, memplan.c lays out the intermediates of one call in a
- * workspace reused by liveness, codegen.c emits LLVM IR for the kernels (loop
+ * workspace reused by liveness, cg_*.c emit LLVM IR for the kernels (loop
  * nests that LLVM's O3 pipeline vectorises for the host CPU, GEMM calls into
  * the runtime), and jit.c runs the result with ORC LLJIT, resolving runtime
  * symbols from the process.

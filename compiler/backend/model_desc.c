@@ -48,7 +48,7 @@ static nnrt_buffer_desc *desc_buffers(Arena *a, const MemPlan *p) {
   return out;
 }
 
-/* Every value the code checks as class labels (codegen.c, label_checks),
+/* Every value the code checks as class labels (cg_entry.c, label_checks),
  * named for the messages: cross_entropy wins over one_hot when both read
  * it. */
 static nnrt_label_site *desc_labels(Arena *a, const FusedFunc *ff, int32_t *n) {

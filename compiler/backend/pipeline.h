@@ -7,7 +7,7 @@
  *                                     one update per parameter then verify
  *   fuse         pipeline_plan        kernels (fuse.c)
  *   memplan                           the workspace (memplan.c)
- *   codegen      pipeline_codegen     LLVM IR (codegen.c)
+ *   codegen      pipeline_codegen     LLVM IR (cg_*.c)
  *   optimize     pipeline_optimize    LLVM's default<O0..3>
  *
  * pipeline_compile runs fuse to optimize for one function. The JIT, the

@@ -76,7 +76,7 @@ static IrValue *clip_scale(Builder *b, IrValue *total, double clip) {
  * infinite or NaN one, so adding loss * 0 + ||g||^2 * 0 keeps a finite
  * step's scale to the bit and poisons a bad step's. The compiled step
  * checks the scale before its first update and returns without writing a
- * parameter or optimizer state (codegen.c, guard_updates). */
+ * parameter or optimizer state (cg_entry.c, guard_updates). */
 static IrValue *guarded_scale(Builder *b, IrValue *loss, IrValue *total, IrValue *scale) {
   IrValue *zero = scalar(b, 0.0);
   IrValue *poison =

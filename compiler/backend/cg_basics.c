@@ -1,0 +1,147 @@
+/* cg_basics.c - constants, dims, calls and functions, counted loops. */
+#include "cg_internal.h"
+
+/* ---------------------------------------------------------------- basics */
+
+LLVMValueRef cg_ci64(Cg *g, int64_t v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+LLVMValueRef cg_ci32(Cg *g, int32_t v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
+
+LLVMTypeRef cg_mem_type(Cg *g, DType dt) {
+  switch (dt) {
+  case DT_F32:
+    return g->f32;
+  case DT_F64:
+    return g->f64;
+  case DT_I32:
+    return g->i32;
+  case DT_BOOL:
+    return g->i8;
+  }
+  return g->i8;
+}
+
+LLVMTypeRef cg_float_type(Cg *g, DType dt) { return dt == DT_F64 ? g->f64 : g->f32; }
+
+bool cg_is_one(Dim d) { return dim_is_const(d) && d.coeff == 1; }
+
+LLVMValueRef cg_dim_value(Cg *g, Dim d) {
+  if (d.kind != DIM_KNOWN)
+    NNC_BUG("unknown dimension in codegen");
+  LLVMValueRef v = d.coeff == 1 && d.nsyms ? NULL : cg_ci64(g, d.coeff);
+  for (int i = 0; i < d.nsyms; i++) {
+    int k = 0;
+    while (k < g->f->ndims && g->f->dim_syms[k] != d.syms[i])
+      k++;
+    if (k == g->f->ndims)
+      NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.syms[i], g->f->name);
+    v = v ? LLVMBuildNSWMul(g->b, v, g->sym[k], "") : g->sym[k];
+  }
+  return v;
+}
+
+Dim cg_dmul(Cg *g, Dim x, Dim y) {
+  Dim r;
+  const char *why = NULL;
+  if (!dim_mul(x, y, &r, &why)) {
+    if (!g->failed)
+      snprintf(g->err, g->errlen, "a tensor of %s is too large: %s", g->f->name, why);
+    g->failed = true;
+    return dim_const(1);
+  }
+  return r;
+}
+
+Dim cg_numel_of(Cg *g, const TType *t) {
+  Dim n = dim_const(1);
+  for (int i = 0; i < t->rank; i++)
+    n = cg_dmul(g, n, t->dims[i]);
+  return n;
+}
+
+LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i) {
+  return LLVMBuildInBoundsGEP2(g->b, t, p, &i, 1, "");
+}
+
+LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name) {
+  LLVMBuilderRef tb = LLVMCreateBuilderInContext(g->c);
+  LLVMValueRef first = LLVMGetFirstInstruction(g->top);
+  if (first)
+    LLVMPositionBuilderBefore(tb, first);
+  else
+    LLVMPositionBuilderAtEnd(tb, g->top);
+  LLVMValueRef v = LLVMBuildAlloca(tb, t, name);
+  LLVMDisposeBuilder(tb);
+  return v;
+}
+
+void cg_add_attr(Cg *g, LLVMValueRef fn, unsigned idx, const char *name) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+  LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->c, kind, 0));
+}
+
+LLVMValueRef cg_call(Cg *g, LLVMValueRef fn, LLVMValueRef *args, unsigned n) {
+  return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
+LLVMValueRef cg_intrinsic(Cg *g, const char *name, LLVMTypeRef t) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  return LLVMGetIntrinsicDeclaration(g->mod, id, &t, 1);
+}
+
+LLVMValueRef cg_call1(Cg *g, LLVMValueRef fn, LLVMValueRef x) { return cg_call(g, fn, &x, 1); }
+
+LLVMValueRef cg_runtime_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+                           unsigned n) {
+  LLVMValueRef fn = LLVMGetNamedFunction(g->mod, name);
+  if (!fn)
+    fn = LLVMAddFunction(g->mod, name, LLVMFunctionType(ret, params, n, 0));
+  return fn;
+}
+
+LLVMValueRef cg_load_ptr_at(Cg *g, LLVMValueRef base, int i) {
+  return LLVMBuildLoad2(g->b, g->ptr, cg_gep(g, g->ptr, base, cg_ci64(g, i)), "");
+}
+
+/* Loads the run-time dims at the start of the current function. */
+void cg_load_dims(Cg *g, LLVMValueRef dims) {
+  g->sym = ARENA_ARRAY(g->a, LLVMValueRef, (size_t)g->f->ndims + 1);
+  for (int i = 0; i < g->f->ndims; i++)
+    g->sym[i] = LLVMBuildLoad2(g->b, g->i64, cg_gep(g, g->i64, dims, cg_ci64(g, i)), "dim");
+}
+
+LLVMValueRef cg_begin_function(Cg *g, const char *name, LLVMTypeRef ty, bool internal) {
+  LLVMValueRef fn = LLVMAddFunction(g->mod, name, ty);
+  if (internal)
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+  cg_add_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+  g->fn = fn;
+  g->top = LLVMAppendBasicBlockInContext(g->c, fn, "entry");
+  LLVMPositionBuilderAtEnd(g->b, g->top);
+  return fn;
+}
+
+/* ------------------------------------------------------------------ loops
+ * Rotated counted loops: a guard, then a body ending in the latch
+ *   for (i = lo; i < hi; i++)
+ * which is the form LLVM's loop passes and vectoriser expect. */
+
+Loop cg_loop_begin(Cg *g, LLVMValueRef lo, LLVMValueRef hi) {
+  Loop l;
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->b);
+  l.body = LLVMAppendBasicBlockInContext(g->c, g->fn, "loop");
+  l.exit = LLVMAppendBasicBlockInContext(g->c, g->fn, "done");
+  l.hi = hi;
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, lo, hi, ""), l.body, l.exit);
+  LLVMPositionBuilderAtEnd(g->b, l.body);
+  l.i = LLVMBuildPhi(g->b, g->i64, "i");
+  LLVMAddIncoming(l.i, &lo, &pre, 1);
+  return l;
+}
+
+void cg_loop_end(Cg *g, Loop *l) {
+  LLVMValueRef next = LLVMBuildNSWAdd(g->b, l->i, cg_ci64(g, 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(g->b);
+  LLVMAddIncoming(l->i, &next, &latch, 1);
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, next, l->hi, ""), l->body, l->exit);
+  LLVMPositionBuilderAtEnd(g->b, l->exit);
+}

@@ -1,0 +1,150 @@
+/* cg_internal.h - what the code generator's files (cg_*.c) share: the
+ * generator state, kernel plans and the helpers used across files. The
+ * public API is codegen.h. */
+#ifndef NNC_CG_INTERNAL_H
+#define NNC_CG_INTERNAL_H
+
+#include "codegen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Threads pay off above this many elements; each range gets about
+ * CG_GRAIN_ELEMS of them. */
+enum { CG_PARALLEL_MIN = 1 << 15, CG_GRAIN_ELEMS = 1 << 14 };
+enum { R = TYPE_MAX_RANK };
+
+typedef struct Cg {
+  LLVMContextRef c;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  Arena *a;
+  const IrModule *m;
+  const IrFunc *f;
+  const FusedFunc *ff;
+  const MemPlan *mp;
+  const char *entry;
+  LLVMTypeRef i1, i8, i32, i64, f32, f64, ptr, vd, kfn_ty;
+  LLVMValueRef fn;       /* function being emitted */
+  LLVMBasicBlockRef top; /* its entry block, for allocas */
+  LLVMValueRef *sym;     /* f->dim_syms values, loaded at fn's start */
+  LLVMValueRef expf, logf, tanhf, sigmoidf, tanh64;
+  bool failed;
+  char *err;
+  size_t errlen;
+} Cg;
+
+typedef struct Loop {
+  LLVMBasicBlockRef body, exit;
+  LLVMValueRef i, hi;
+} Loop;
+
+typedef int8_t Map[R]; /* value axis -> domain axis, or -1 for index 0 */
+
+typedef struct Access {
+  const IrValue *v;
+  Map map;
+  int slot;
+  bool zero[R];       /* per domain axis: stride 0 */
+  Dim s[R];           /* per domain axis stride in elements */
+  LLVMValueRef gs[R]; /* per group stride (NULL: 0) */
+} Access;
+
+typedef struct Memo {
+  const IrValue *v;
+  Map map;
+  LLVMValueRef val;
+} Memo;
+
+typedef struct KGen {
+  Cg *g;
+  const Kernel *k;
+  const TType *dom;
+  int rank;
+  int forced; /* axis kept in a group of its own (rowwise/class axis), or -1 */
+  bool barrier[R];
+  bool reduced[R];
+  Access *acc;
+  int nacc, cap_acc;
+  const IrValue **slots; /* slot 0: the output */
+  int nslots;
+  Access out; /* the output's access (slot 0) */
+  int ngroups;
+  int gfirst[R], glast[R]; /* kept axes of each group */
+  int group_of[R];         /* -1 for dropped (size-1) axes */
+  Dim gext_dim[R];
+  LLVMValueRef gext[R], gidx[R];
+  LLVMValueRef *bufs;
+  Memo *memo;
+  int nmemo, cap_memo;
+  LLVMValueRef core_val;
+} KGen;
+
+typedef void (*NestBody)(KGen *kg, void *u);
+
+typedef struct Entry {
+  LLVMValueRef fn, dims, inputs, params, outputs, ws, ws_off;
+  LLVMValueRef *kfns; /* kernel wrappers, NULL for gemm/alias */
+  KGen **kgens;
+} Entry;
+
+/* cg_basics.c */
+LLVMValueRef cg_ci64(Cg *g, int64_t v);
+LLVMValueRef cg_ci32(Cg *g, int32_t v);
+LLVMTypeRef cg_mem_type(Cg *g, DType dt);
+LLVMTypeRef cg_float_type(Cg *g, DType dt);
+bool cg_is_one(Dim d);
+LLVMValueRef cg_dim_value(Cg *g, Dim d);
+Dim cg_dmul(Cg *g, Dim x, Dim y);
+Dim cg_numel_of(Cg *g, const TType *t);
+LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i);
+LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
+void cg_add_attr(Cg *g, LLVMValueRef fn, unsigned idx, const char *name);
+LLVMValueRef cg_call(Cg *g, LLVMValueRef fn, LLVMValueRef *args, unsigned n);
+LLVMValueRef cg_intrinsic(Cg *g, const char *name, LLVMTypeRef t);
+LLVMValueRef cg_call1(Cg *g, LLVMValueRef fn, LLVMValueRef x);
+LLVMValueRef cg_runtime_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+                           unsigned n);
+LLVMValueRef cg_load_ptr_at(Cg *g, LLVMValueRef base, int i);
+void cg_load_dims(Cg *g, LLVMValueRef dims);
+LLVMValueRef cg_begin_function(Cg *g, const char *name, LLVMTypeRef ty, bool internal);
+Loop cg_loop_begin(Cg *g, LLVMValueRef lo, LLVMValueRef hi);
+void cg_loop_end(Cg *g, Loop *l);
+
+/* cg_math.c */
+LLVMValueRef cg_cf(Cg *g, double x);
+LLVMValueRef cg_fmul(Cg *g, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_fadd(Cg *g, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_fsub(Cg *g, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_fcmp(Cg *g, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_sel(Cg *g, LLVMValueRef c, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_math_unary(Cg *g, OpKind op, DType dt, LLVMValueRef x);
+
+/* cg_plan.c */
+bool cg_is_inner(const KGen *kg, const IrValue *v);
+void cg_identity_map(Map m, int rank);
+void cg_operand_map(const IrValue *v, int i, const Map vm, Map om);
+int cg_slot_of(KGen *kg, const IrValue *v);
+void cg_plan_kernel(KGen *kg);
+
+/* cg_eval.c */
+LLVMValueRef cg_access_ptr(KGen *kg, const Access *ac);
+LLVMValueRef cg_load_access(KGen *kg, const Access *ac);
+void cg_store_out(KGen *kg, LLVMValueRef x);
+const Access *cg_find_access(KGen *kg, const IrValue *v, const Map map);
+LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const Map map);
+LLVMValueRef cg_ev_here(KGen *kg, const IrValue *v);
+void cg_nest(KGen *kg, int gi, int skip, LLVMValueRef lo, LLVMValueRef hi, NestBody body, void *u);
+void cg_elementwise_body(KGen *kg, void *u);
+
+/* cg_kernels.c */
+int cg_parallel_group(const KGen *kg);
+LLVMValueRef cg_emit_kernel_fn(KGen *kg);
+
+/* cg_entry.c */
+LLVMValueRef cg_value_ptr(Cg *g, Entry *e, const IrValue *v);
+
+/* cg_gemm.c */
+void cg_emit_gemm(Cg *g, Entry *e, const Kernel *k);
+
+#endif

@@ -50,8 +50,7 @@ static void gemm_part(void *ctx, int64_t lo, int64_t hi) {
   int64_t extent = j->by_rows ? j->m : j->n;
   int64_t r0 = lo * GEMM_BAND, r1 = hi * GEMM_BAND < extent ? hi * GEMM_BAND : extent;
   if (j->by_rows) /* rows r0..r1 of op(A) and of C */
-    gemm_band(j, r1 - r0, j->n, (size_t)(j->trans_a ? r0 : r0 * j->lda), 0,
-              (size_t)(r0 * j->ldc));
+    gemm_band(j, r1 - r0, j->n, (size_t)(j->trans_a ? r0 : r0 * j->lda), 0, (size_t)(r0 * j->ldc));
   else /* columns r0..r1 of op(B) and of C */
     gemm_band(j, j->m, r1 - r0, 0, (size_t)(j->trans_b ? r0 * j->ldb : r0), (size_t)r0);
 }
@@ -253,6 +252,6 @@ static void gemm_band(const GemmJob *j, int64_t m, int64_t n, size_t a_off, size
                (const double *)j->b + b_off, j->ldb, j->beta, (double *)j->c + c_off, j->ldc);
   else
     sgemm_blas(j->trans_a, j->trans_b, m, n, j->k, (float)j->alpha, (const float *)j->a + a_off,
-               j->lda, (const float *)j->b + b_off, j->ldb, (float)j->beta,
-               (float *)j->c + c_off, j->ldc);
+               j->lda, (const float *)j->b + b_off, j->ldb, (float)j->beta, (float *)j->c + c_off,
+               j->ldc);
 }

@@ -40,7 +40,7 @@ struct nnrt_model {
   uint64_t seed;
   int64_t steps, epoch;
   bool has_epoch;
-  double fixed_lr;    /* > 0: nnrt_model_set_lr's */
+  double fixed_lr;     /* > 0: nnrt_model_set_lr's */
   int64_t sched_total; /* > 0: nnrt_model_set_schedule's steps; 0: the constant base rate */
   int64_t sched_pos;   /* train_step calls since set_schedule */
   bool raw_input;      /* false: x is already scaled and standardised (set_input_normalised) */

@@ -100,8 +100,8 @@ PlannedFunc pipeline_plan(Arena *a, const IrModule *m, const IrFunc *f, const Co
 }
 
 LLVMModuleRef pipeline_codegen(LLVMContextRef ctx, LLVMTargetMachineRef tm, const IrModule *m,
-                               const IrFunc *f, const PlannedFunc *p, const char *entry,
-                               char *err, size_t errlen) {
+                               const IrFunc *f, const PlannedFunc *p, const char *entry, char *err,
+                               size_t errlen) {
   LLVMModuleRef mod = codegen_module(ctx, tm, m, p->ff, p->mp, entry, err, errlen);
   if (mod)
     dump_llvm(STAGE_CODEGEN, f->name, mod);
@@ -175,8 +175,8 @@ int pipeline_print_llvm(FILE *out, const IrModule *m, const IrFunc *f, const Cod
   return mod ? 0 : 1;
 }
 
-void pipeline_print_memplan(FILE *out, const IrModule *m, const IrFunc *f,
-                            const CodegenOptions *o, const int64_t *dims) {
+void pipeline_print_memplan(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o,
+                            const int64_t *dims) {
   Arena a;
   arena_init(&a);
   memplan_print(out, m, pipeline_plan(&a, m, f, o).mp, dims);

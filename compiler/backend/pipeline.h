@@ -79,8 +79,8 @@ PlannedFunc pipeline_plan(Arena *a, const IrModule *m, const IrFunc *f, const Co
  * and data layout, its entry point called `entry` (codegen.h). NULL with a
  * message on failure. */
 LLVMModuleRef pipeline_codegen(LLVMContextRef ctx, LLVMTargetMachineRef tm, const IrModule *m,
-                               const IrFunc *f, const PlannedFunc *p, const char *entry,
-                               char *err, size_t errlen);
+                               const IrFunc *f, const PlannedFunc *p, const char *entry, char *err,
+                               size_t errlen);
 
 /* optimize: verifies mod and runs LLVM's pipeline at o->opt_level. */
 bool pipeline_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, const CodegenOptions *o,
@@ -100,7 +100,7 @@ void pipeline_print_fused(FILE *out, const IrModule *m, const IrFunc *f, const C
  * non-zero after printing why to stderr. */
 int pipeline_print_llvm(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o);
 /* --mem-plan: buffers, live ranges and peak bytes of f's workspace for dims. */
-void pipeline_print_memplan(FILE *out, const IrModule *m, const IrFunc *f,
-                            const CodegenOptions *o, const int64_t *dims);
+void pipeline_print_memplan(FILE *out, const IrModule *m, const IrFunc *f, const CodegenOptions *o,
+                            const int64_t *dims);
 
 #endif

@@ -19,8 +19,8 @@ static bool is_known(const char *cpu, char *const *names, int n) {
 
 /* "unknown CPU ..." with the closest name, or where to find them all (over
  * a hundred for x86: too many for one message). */
-static void unknown_cpu(const char *triple, const char *cpu, char *const *names, int n,
-                        char *err, size_t errlen) {
+static void unknown_cpu(const char *triple, const char *cpu, char *const *names, int n, char *err,
+                        size_t errlen) {
   const char *guess = closest_name(cpu, (const char *const *)names, n);
   if (guess)
     snprintf(err, errlen, "unknown CPU '%s' for %s; did you mean '%s'?", cpu, triple, guess);

@@ -113,9 +113,8 @@ static void verify_value(Verifier *vf, const IrValue *v) {
     const IrValue *a = v->args[i];
     if (!a || a->id < 0 || a->id >= vf->cap || !vf->defined[a->id]) {
       fail(vf, v, "operand %d is not defined before its use%s", i,
-           a && a->id >= 0 && a->id < vf->cap && vf->seen[a->id]
-               ? " (its block ended before it)"
-               : "");
+           a && a->id >= 0 && a->id < vf->cap && vf->seen[a->id] ? " (its block ended before it)"
+                                                                 : "");
       operands_ok = false;
     }
   }

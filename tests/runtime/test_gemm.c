@@ -189,8 +189,8 @@ static void split_product(const Case *c, int threads, const float *a, const floa
   nnrt_set_threads(threads);
   memcpy(out, init, (size_t)nc * sizeof *out);
   memcpy(outd, initd, (size_t)nc * sizeof *outd);
-  nnrt_sgemm(c->ta, c->tb, c->m, c->n, c->k, (float)c->alpha, a, c->lda, b, c->ldb,
-             (float)c->beta, out, c->ldc);
+  nnrt_sgemm(c->ta, c->tb, c->m, c->n, c->k, (float)c->alpha, a, c->lda, b, c->ldb, (float)c->beta,
+             out, c->ldc);
   nnrt_dgemm(c->ta, c->tb, c->m, c->n, c->k, c->alpha, ad, c->lda, bd, c->ldb, c->beta, outd,
              c->ldc);
 }

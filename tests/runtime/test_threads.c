@@ -217,8 +217,7 @@ static void test_wakes_after_sleep(void) {
     CHECKF(atomic_load(&m.met) == 2 && atomic_load(&m.ran_elsewhere) == 1 &&
                atomic_load(&m.visits[0]) == 1 && atomic_load(&m.visits[1]) == 1,
            "round %d: met %d, chunks on a worker %d, visits %d %d", round, atomic_load(&m.met),
-           atomic_load(&m.ran_elsewhere), atomic_load(&m.visits[0]),
-           atomic_load(&m.visits[1]));
+           atomic_load(&m.ran_elsewhere), atomic_load(&m.visits[0]), atomic_load(&m.visits[1]));
   }
 }
 
@@ -245,8 +244,7 @@ static void test_many_short_jobs(void) {
 /* OpenBLAS would busy-wait on its own threads: nnrt keeps it on one. */
 static void test_openblas_one_thread(void) {
   nnrt_set_threads(4);
-  CHECKF(openblas_get_num_threads() == 1, "OpenBLAS on %d threads",
-         openblas_get_num_threads());
+  CHECKF(openblas_get_num_threads() == 1, "OpenBLAS on %d threads", openblas_get_num_threads());
 }
 
 static void test_thread_counts(void) {
@@ -268,8 +266,7 @@ int main(int argc, char **argv) {
     /* Before any nnrt_set_threads: the lazily resolved default. */
     int want = strcmp(argv[2], "cpus") == 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : atoi(argv[2]);
     CHECKF(nnrt_get_threads() == want, "default %d, want %d", nnrt_get_threads(), want);
-    CHECKF(openblas_get_num_threads() == 1, "OpenBLAS on %d threads",
-           openblas_get_num_threads());
+    CHECKF(openblas_get_num_threads() == 1, "OpenBLAS on %d threads", openblas_get_num_threads());
     return check_report("test_threads expect-default");
   }
   test_splits();

@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
   rc = rc ? rc : iris_perceptron_set_input_normalised(m, 1);
   rc = rc ? rc : iris_perceptron_predict(m, n, norm, p_norm);
   printf("%d rows: %s\n", n,
-         rc ? iris_perceptron_error(m)
+         rc                                                       ? iris_perceptron_error(m)
          : memcmp(p_raw, p_norm, sizeof(float) * (size_t)(n * C)) ? "predictions differ"
                                                                   : "the same predictions");
   iris_perceptron_free(m);

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int symtab_add(SymTab *t, const char *name, SrcSpan origin) {
+int dim_symtab_add(SymTab *t, const char *name, SrcSpan origin) {
   if (t->n == t->cap) {
     int cap = t->cap ? t->cap * 2 : 16;
     t->syms = arena_grow(t->arena, t->syms, (size_t)t->n, (size_t)cap, sizeof *t->syms);
@@ -149,8 +149,6 @@ bool ttype_eq_dims(const TType *a, const TType *b) {
       return false;
   return true;
 }
-
-bool dtype_is_float(DType dt) { return dt == DT_F32 || dt == DT_F64; }
 
 bool ttype_numel(const TType *t, Dim *out) {
   Dim n = dim_const(1);

@@ -43,7 +43,7 @@ typedef struct SymTab {
   int n, cap;
 } SymTab;
 
-int symtab_add(SymTab *t, const char *name, SrcSpan origin);
+int dim_symtab_add(SymTab *t, const char *name, SrcSpan origin);
 
 typedef struct TType {
   DType dtype;
@@ -66,7 +66,6 @@ bool dim_sub(Dim a, Dim b, Dim *out, const char **why);
 TType ttype_scalar(DType dt);
 bool ttype_eq(const TType *a, const TType *b);
 bool ttype_eq_dims(const TType *a, const TType *b); /* same shape, any dtype */
-bool dtype_is_float(DType dt);
 /* Number of elements as a dim (product of dims); false on overflow. */
 bool ttype_numel(const TType *t, Dim *out);
 

@@ -5,19 +5,6 @@
 
 #include "nnrt.h"
 
-int64_t dtype_size(DType dt) {
-  switch (dt) {
-  case DT_F32:
-  case DT_I32:
-    return 4;
-  case DT_F64:
-    return 8;
-  case DT_BOOL:
-    return 1;
-  }
-  return 0;
-}
-
 int64_t memplan_dim_value(Dim d, const IrFunc *f, const int64_t *dims, bool *ok) {
   if (d.kind != DIM_KNOWN)
     NNC_BUG("unknown dimension in compiled code");

@@ -57,6 +57,4 @@ int64_t memplan_layout(const MemPlan *p, const int64_t *dims, int64_t *offsets);
  * values of p's function's dim_syms). */
 void memplan_print(FILE *out, const IrModule *m, const MemPlan *p, const int64_t *dims);
 
-int64_t dtype_size(DType dt);
-
 #endif

@@ -633,6 +633,43 @@ int nnrt_model_set_epoch(nnrt_model *m, int64_t epoch) {
 
 int64_t nnrt_model_steps(const nnrt_model *m) { return m ? m->steps : -1; }
 
+int64_t nnrt_model_epoch(const nnrt_model *m) { return m ? current_epoch(m) : -1; }
+
+int nnrt_model_hyper(nnrt_model *m, int64_t total_steps, int64_t epoch, float hyper[4]) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  if (total_steps < 0 || epoch < 0 || !hyper)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "hyper: %s",
+                           total_steps < 0 ? "total_steps is negative"
+                           : epoch < 0     ? "epoch is negative"
+                                           : "hyper is NULL");
+  nnrt_optimizer o = m->opt;
+  o.total_steps = total_steps;
+  nnrt_optimizer_hyper(&o, m->steps + 1, epoch, hyper);
+  return NNRT_OK;
+}
+
+int nnrt_model_train_step_hyper(nnrt_model *m, int64_t batch, const nnrt_dataset *shape,
+                                const void *x, const void *y, const float hyper[4], float *loss) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  const char *call = "train_step_hyper";
+  int fi = m->d->train;
+  float l = NAN;
+  int rc = check_batch(m, call, fi, "training step", batch, x, y,
+                       fi >= 0 && takes_y(&m->d->funcs[fi], true), &l);
+  if (!rc && !hyper)
+    rc = nnrt_model_fail(m, NNRT_ERR_ARG, "%s: hyper is NULL", call);
+  if (!rc)
+    rc = nnrt_model_loss_call(m, fi, batch, shape, x, y, hyper, &l, NULL);
+  if (rc)
+    return rc;
+  m->steps++;
+  if (loss)
+    *loss = l;
+  return NNRT_OK;
+}
+
 /* ---- lookups ------------------------------------------------------------- */
 
 int nnrt_model_find_func(const nnrt_model *m, const char *name) {
@@ -690,6 +727,10 @@ int nnrt_model_set_param(nnrt_model *m, const char *name, const void *src, size_
     return -i;
   memcpy(m->params[i], src, bytes);
   return NNRT_OK;
+}
+
+void *nnrt_model_param_data(nnrt_model *m, int index) {
+  return m && index >= 0 && index < m->d->nparams ? m->params[index] : NULL;
 }
 
 static int64_t result_sample_numel(const nnrt_model *m, int fi) {

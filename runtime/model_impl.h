@@ -99,12 +99,4 @@ nnrt_optimizer nnrt_model_optimizer(const nnrt_train_desc *c);
 /* The function losses are computed with: eval, else the training step. */
 int nnrt_model_loss_func(const nnrt_model *m);
 
-/* The training and validation sets as nnrt_run_train feeds them (the data
- * section's sources, split, checked against the model and standardised,
- * the model's statistics taken from the training split); prints errors as
- * nnrt_run_train does and returns 0 or 1. For `nnc repl`, which runs the
- * steps itself. */
-int nnrt_run_load_data(nnrt_model *m, const nnrt_run_options *o, nnrt_dataset *train,
-                       nnrt_dataset *val);
-
 #endif

@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "nnrt.h"
+#include "nnrt_data.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -245,6 +246,27 @@ double nnrt_model_lr(const nnrt_model *m);
 /* The epoch a step schedule decays by and a saved checkpoint records. */
 int nnrt_model_set_epoch(nnrt_model *m, int64_t epoch);
 int64_t nnrt_model_steps(const nnrt_model *m); /* optimizer steps taken */
+/* The epoch a saved checkpoint would record: set_epoch's or the loaded
+ * checkpoint's, else the step count; -1 without a model. */
+int64_t nnrt_model_epoch(const nnrt_model *m);
+
+/* For programs that run the training loop themselves, step by step as
+ * nnrt_run_train does (same rates, same bits): the hyperparameters
+ * (nnrt_train.h) of the next step, step nnrt_model_steps(m) + 1, in
+ * 0-based `epoch` of a run of total_steps steps (what a cosine schedule
+ * ends at), from the train section's optimizer and schedule; set_lr and
+ * set_schedule do not apply. */
+int nnrt_model_hyper(nnrt_model *m, int64_t total_steps, int64_t epoch, float hyper[4]);
+/* One training step with those (or any) hyperparameters, as nnrt_train
+ * calls it: x and y as the step takes them, already scaled and
+ * standardised (nnrt_run_load_data's sets are; nothing is applied here,
+ * whatever set_input_normalised says), laid out as nnrt_dataset_gather
+ * does. `shape` (may be NULL) gives the per-sample dims the descriptor
+ * leaves symbolic (a text model's sequence length). The step count
+ * advances, set_schedule's position does not; a non-finite step updates
+ * nothing and returns NNRT_ERR_NONFINITE, as train_step does. */
+int nnrt_model_train_step_hyper(nnrt_model *m, int64_t batch, const nnrt_dataset *shape,
+                                const void *x, const void *y, const float hyper[4], float *loss);
 
 /* The factor f32 inputs are multiplied by (1 when the data section has
  * none), and a copy of the standardisation statistics (n must be the
@@ -269,6 +291,10 @@ int nnrt_model_find_param(const nnrt_model *m, const char *name);
 int64_t nnrt_model_param_bytes(const nnrt_model *m, int index);
 int nnrt_model_get_param(nnrt_model *m, const char *name, void *dst, size_t bytes);
 int nnrt_model_set_param(nnrt_model *m, const char *name, const void *src, size_t bytes);
+/* The handle's own storage of parameter `index`, nnrt_model_param_bytes
+ * long, for reading or writing in place (what compiled functions get);
+ * valid until nnrt_model_free. NULL for an index out of range. */
+void *nnrt_model_param_data(nnrt_model *m, int index);
 
 /* Elements of one sample of the predict function's input and output (the
  * shape after the batch axis), or -1 without a predict function or when a
@@ -315,6 +341,15 @@ int nnrt_run_parse_value(nnrt_run_options *o, int *threads, const char *flag, co
 int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o);
 int nnrt_run_eval(nnrt_model *m, const nnrt_run_options *o);
 int nnrt_run_predict(nnrt_model *m, const nnrt_run_options *o);
+
+/* The training and validation sets as nnrt_run_train feeds them (the data
+ * section's sources, split, checked against the model and standardised,
+ * the model's statistics taken from the training split), for a program
+ * that runs the steps itself (nnrt_model_train_step_hyper; `nnc repl`
+ * does). Prints errors as nnrt_run_train does and returns 0 or 1; free the
+ * sets with nnrt_dataset_free. */
+int nnrt_run_load_data(nnrt_model *m, const nnrt_run_options *o, nnrt_dataset *train,
+                       nnrt_dataset *val);
 
 #ifdef __cplusplus
 }

@@ -51,21 +51,6 @@ includes_of() {
   sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$1"
 }
 
-# Arrows known to point the wrong way, each to be removed by the change
-# named beside it (issue 13); the list must only shrink.
-known=(
-  "compiler/repl/repl_calls.c model_impl.h"  # runtime accessors in nnrt_model.h
-  "compiler/repl/repl_model.c model_impl.h"
-  "compiler/repl/repl_train.c model_impl.h"
-)
-is_known() { # FILE INCLUDE
-  local k
-  for k in "${known[@]}"; do
-    [[ $k == "$1 $2" ]] && return 0
-  done
-  return 1
-}
-
 bad=0
 report() {
   echo "$1"
@@ -77,7 +62,6 @@ check_file() { # FILE LAYER
   rank=$(rank_of_layer "$layer")
   while read -r inc; do
     [[ -n $inc ]] || continue
-    is_known "${file#"$root"/}" "$inc" && continue
     target=$(layer_of_header "$inc")
     case $target in
       runtime) continue ;;

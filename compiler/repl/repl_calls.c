@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_impl.h"
-
 static bool ident(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 static void add(ReplCalls *c, const char *s, size_t n) {
@@ -80,7 +78,7 @@ static void *param(Repl *r, const IrParam *p) {
             "or :load it again\n",
             model, dot + 1);
   free(model);
-  return fits ? h->m->params[i] : NULL;
+  return fits ? nnrt_model_param_data(h->m, i) : NULL;
 }
 
 void **repl_calls_params(Repl *r, const IrModule *m) {

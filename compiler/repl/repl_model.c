@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "model_desc.h"
-#include "model_impl.h"
 #include "pipeline.h"
 
 static void model_free(ReplModel *h) {

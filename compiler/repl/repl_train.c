@@ -1,12 +1,9 @@
 /* repl_train.c - :train, :save and :restore; see repl_train.h. */
 #include "repl.h"
 
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "model_impl.h"
 
 /* Splits args into exactly n words (in place); false after reporting. */
 static bool words(Repl *r, char *args, const char *usage, char **w, int n) {
@@ -38,15 +35,13 @@ static bool step(Repl *r, ReplModel *h, float *loss) {
     nnrt_epoch_order(t->n, d->cfg.seed, h->epoch, d->cfg.shuffle, h->perm);
   int64_t lo = h->batch * bs, count = t->n - lo < bs ? t->n - lo : bs;
   nnrt_dataset_gather(t, h->perm + lo, count, h->x, h->y);
-  nnrt_optimizer opt = m->opt;
-  opt.total_steps = d->cfg.epochs * nbatches; /* as the loop schedules a whole run */
   float hyper[4];
-  nnrt_optimizer_hyper(&opt, m->steps + 1, h->epoch, hyper);
-  if (nnrt_model_loss_call(m, d->train, count, t, h->x, h->y, hyper, loss, NULL)) {
+  /* scheduled as the loop schedules a whole run */
+  if (nnrt_model_hyper(m, d->cfg.epochs * nbatches, h->epoch, hyper) ||
+      nnrt_model_train_step_hyper(m, count, t, h->x, h->y, hyper, loss)) {
     fprintf(r->err, "error: %s\n", nnrt_model_error(m));
     return false;
   }
-  m->steps++;
   if (++h->batch == nbatches) {
     h->batch = 0;
     h->epoch++;
@@ -87,10 +82,10 @@ bool repl_train(Repl *r, const char *args) {
     if (stop)
       fputs("\n", r->out); /* past the ^C the terminal echoed */
     if (ok && (i % every == 0 || i == n - 1 || stop))
-      fprintf(r->out, "step %lld loss %.6f\n", (long long)h->m->steps, (double)loss);
+      fprintf(r->out, "step %lld loss %.6f\n", (long long)nnrt_model_steps(h->m), (double)loss);
     if (stop) {
       fprintf(r->out, "interrupted after %lld of %lld steps; the weights are those of step %lld\n",
-              i + 1, n, (long long)h->m->steps);
+              i + 1, n, (long long)nnrt_model_steps(h->m));
       break;
     }
   }
@@ -127,7 +122,7 @@ bool repl_restore(Repl *r, const char *args) {
       fprintf(r->err, "error: %s\n", nnrt_model_error(h->m));
     } else {
       /* the next :train goes on from the checkpoint's epoch */
-      h->epoch = h->m->has_epoch ? h->m->epoch : 0;
+      h->epoch = nnrt_model_epoch(h->m);
       h->batch = 0;
       fprintf(r->out, "restored %s from %s (step %lld)\n", w[0], w[1],
               (long long)nnrt_model_steps(h->m));

@@ -653,6 +653,99 @@ static void test_run(const char *csv) {
   nnrt_model_free(m2);
 }
 
+/* The model's W and b, bit for bit. */
+static bool same_weights(nnrt_model *a, nnrt_model *b) {
+  float wa[4], wb[4];
+  return !nnrt_model_get_param(a, "W", wa, 12) && !nnrt_model_get_param(a, "b", wa + 3, 4) &&
+         !nnrt_model_get_param(b, "W", wb, 12) && !nnrt_model_get_param(b, "b", wb + 3, 4) &&
+         !memcmp(wa, wb, sizeof wa);
+}
+
+/* The accessors for programs that run the loop themselves (nnc repl): a
+ * loop of nnrt_model_hyper and nnrt_model_train_step_hyper over
+ * nnrt_run_load_data's sets trains as nnrt_run_train does, to the bit. */
+static void test_own_loop(const char *csv) {
+  Model md;
+  make_model(&md, "Lin", csv);
+  nnrt_train_desc *c = &md.d.cfg;
+  c->standardize = 1;
+  c->epochs = 3;
+  c->schedule = NNRT_SCHED_COSINE; /* the rate depends on the run's length */
+  c->warmup = 2;
+  c->min_lr = 0.001;
+  nnrt_model *ref = NULL, *m = NULL;
+  CHECK(!nnrt_model_create(&md.d, &ref) && !nnrt_model_create(&md.d, &m));
+  nnrt_run_options o = {.progress = 0, .prog = "lin"};
+  CHECK(nnrt_run_train(ref, &o) == 0);
+
+  nnrt_dataset train, val;
+  CHECK(nnrt_run_load_data(m, &o, &train, &val) == 0 && train.n == 30 && val.n == 10);
+  int64_t bs = c->batch, nb = (train.n + bs - 1) / bs, perm[30];
+  float x[8 * 3], y[8], hyper[4], loss = -1, first_lr = 0;
+  for (int64_t e = 0; e < c->epochs; e++) {
+    nnrt_epoch_order(train.n, c->seed, e, c->shuffle, perm);
+    for (int64_t b = 0; b < nb; b++) {
+      int64_t count = train.n - b * bs < bs ? train.n - b * bs : bs;
+      nnrt_dataset_gather(&train, perm + b * bs, count, x, y);
+      CHECK(!nnrt_model_hyper(m, c->epochs * nb, e, hyper));
+      if (e == 0 && b == 0)
+        first_lr = hyper[0];
+      CHECK(!nnrt_model_train_step_hyper(m, count, &train, x, y, hyper, &loss));
+      CHECK(!memcmp(seen.hyper, hyper, sizeof hyper));
+    }
+  }
+  CHECKF(first_lr == 0.025f, "lr %g: the warm-up's first step", first_lr);
+  CHECK(loss >= 0 && nnrt_model_steps(m) == 12 && nnrt_model_steps(ref) == 12);
+  CHECK(same_weights(m, ref));
+  nnrt_dataset_free(&train);
+  nnrt_dataset_free(&val);
+
+  /* misuse: messages, nothing done */
+  CHECK_ERR(m, nnrt_model_hyper(m, -1, 0, hyper), NNRT_ERR_ARG, "total_steps is negative");
+  CHECK_ERR(m, nnrt_model_hyper(m, 4, -1, hyper), NNRT_ERR_ARG, "epoch is negative");
+  CHECK_ERR(m, nnrt_model_train_step_hyper(m, 4, NULL, x, y, NULL, &loss), NNRT_ERR_ARG,
+            "hyper is NULL");
+  CHECK_ERR(m, nnrt_model_train_step_hyper(m, 0, NULL, x, y, hyper, &loss), NNRT_ERR_ARG,
+            "batch 0");
+  CHECK_ERR(m, nnrt_model_train_step_hyper(m, 4, NULL, x, NULL, hyper, &loss), NNRT_ERR_ARG,
+            "y is NULL");
+  CHECK(nnrt_model_steps(m) == 12);
+  CHECK(nnrt_model_hyper(NULL, 4, 0, hyper) == NNRT_ERR_ARG);
+  CHECK(nnrt_model_train_step_hyper(NULL, 4, NULL, x, y, hyper, NULL) == NNRT_ERR_ARG);
+  nnrt_model_free(ref);
+  nnrt_model_free(m);
+
+  /* without a training step */
+  make_model(&md, "Lin", NULL);
+  md.d.train = -1;
+  CHECK(!nnrt_model_create(&md.d, &m));
+  CHECK_ERR(m, nnrt_model_train_step_hyper(m, 4, NULL, x, y, hyper, &loss), NNRT_ERR_ARG,
+            "has no training step");
+  nnrt_model_free(m);
+}
+
+/* Parameters in place and the epoch a checkpoint records. */
+static void test_param_data_and_epoch(Model *md) {
+  nnrt_model *m = NULL, *m2 = NULL;
+  CHECK(!nnrt_model_create(&md->d, &m) && !nnrt_model_create(&md->d, &m2));
+  float *w = nnrt_model_param_data(m, 0), got[3];
+  CHECK(w && !nnrt_model_get_param(m, "W", got, 12) && !memcmp(w, got, 12));
+  w[1] = 42;
+  CHECK(!nnrt_model_get_param(m, "W", got, 12) && got[1] == 42);
+  CHECK(nnrt_model_param_data(m, 2) != NULL && nnrt_model_param_data(m, 3) == NULL);
+  CHECK(nnrt_model_param_data(m, -1) == NULL && nnrt_model_param_data(NULL, 0) == NULL);
+
+  float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 0, 1}, y[4] = {1, 2, 3, 4};
+  CHECK(nnrt_model_epoch(m) == 0 && nnrt_model_epoch(NULL) == -1);
+  CHECK(!nnrt_model_train_step(m, 4, x, y, NULL) && !nnrt_model_train_step(m, 4, x, y, NULL));
+  CHECK(nnrt_model_epoch(m) == 2); /* no epoch given: the steps */
+  CHECK(!nnrt_model_set_epoch(m, 5) && nnrt_model_epoch(m) == 5);
+  CHECK(!nnrt_model_save(m, in_dir("epoch.safetensors")));
+  CHECK(!nnrt_model_load(m2, in_dir("epoch.safetensors")) && nnrt_model_epoch(m2) == 5);
+  nnrt_model_free(m);
+  nnrt_model_free(m2);
+}
+
 static int run_main(const Model *md, const char *prog, const char *a1, const char *a2,
                     const char *a3) {
   char *argv[5] = {(char *)prog, (char *)a1, (char *)a2, (char *)a3, NULL};
@@ -712,5 +805,7 @@ int main(int argc, char **argv) {
   test_bad_desc(&md);
   test_run(write_csv());
   test_main(write_csv());
+  test_param_data_and_epoch(&md);
+  test_own_loop(write_csv());
   return check_report("test_model");
 }

@@ -48,7 +48,7 @@ command lines, which scale their input as the data section says.
 Threads: every child runs with NNC_THREADS, OPENBLAS_NUM_THREADS and
 OMP_NUM_THREADS set to the thread count (--threads, default 1) and PyTorch
 with torch.set_num_threads. Every figure is measured with OPENBLAS_CORETYPE
-as inherited, unset if it was set, and Haswell (bench_mlp.coretype_settings),
+as inherited, unset if it was set, and Haswell (bench_common.coretype_settings),
 in separate child processes.
 
 usage: /usr/bin/python3 bench/bench_aot.py [--build build] [--runs 15]
@@ -67,8 +67,7 @@ import sys
 import tempfile
 import time
 
-from bench_mlp import coretype_settings  # the OPENBLAS_CORETYPE rows, as there
-from bench_train import loadavg
+from bench_common import coretype_env, coretype_settings, loadavg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -334,10 +333,7 @@ def main():
             print("size %-48s %9d bytes" % (label, size), flush=True)
         for label, coretype in coretype_settings():
             for threads in thread_counts:
-                env = dict(os.environ)
-                env.pop("OPENBLAS_CORETYPE", None)
-                if coretype:
-                    env["OPENBLAS_CORETYPE"] = coretype
+                env = coretype_env(coretype)
                 for var in ("NNC_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
                     env[var] = str(threads)
                 m = measure(args, work, ck, env, threads)

@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 
+from bench_common import coretype_env, coretype_settings
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -30,16 +32,6 @@ def run_json(cmd, env, prefix=""):
     sys.exit("no JSON from: %s\n%s" % (" ".join(cmd), r.stdout))
 
 
-def coretype_settings():
-    inherited = os.environ.get("OPENBLAS_CORETYPE")
-    settings = [("inherited (%s)" % (inherited or "unset"), inherited)]
-    if inherited is not None:
-        settings.append(("unset", None))
-    if inherited != "Haswell":
-        settings.append(("Haswell", "Haswell"))
-    return settings
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nnc", default=os.path.join(HERE, "..", "build", "nnc"))
@@ -49,10 +41,7 @@ def main():
     cores = os.cpu_count() or 1
     rows = []
     for label, coretype in coretype_settings():
-        env = dict(os.environ)
-        env.pop("OPENBLAS_CORETYPE", None)
-        if coretype:
-            env["OPENBLAS_CORETYPE"] = coretype
+        env = coretype_env(coretype)
         for threads in sorted({1, cores}):
             env["NNC_THREADS"] = str(threads)
             env["OMP_NUM_THREADS"] = str(threads)

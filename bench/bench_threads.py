@@ -31,28 +31,17 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
-
-from bench_mlp import coretype_settings
-from bench_train import MODELS, write_csv
+from bench_common import (MODELS, alternate, coretype_env, coretype_settings, loadavg,
+                          median_of, write_datasets)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUSY_LIFETIME_S = 600  # `timeout` on each busy process: a bound, not a schedule
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "n/a"
 
 
 def start_busy(count):
@@ -85,25 +74,23 @@ def run_nnc(args, model, threads, env):
 def measure(args, model, configs, env, busy):
     """Runs each thread count in `configs` --runs times, alternating; returns
     {threads: median seconds}."""
-    times = {t: [] for t in configs}
-    for _ in range(args.runs):
-        for t in configs:
-            procs = start_busy(busy) if busy else []
-            try:
-                if procs:
-                    time.sleep(0.2)  # let them take the cores first
-                times[t].append(run_nnc(args, model, t, env))
-            finally:
-                stop_busy(procs)
-    return {t: statistics.median(v) for t, v in times.items()}
+    def run(threads):
+        procs = start_busy(busy) if busy else []
+        try:
+            if procs:
+                time.sleep(0.2)  # let them take the cores first
+            return run_nnc(args, model, threads, env)
+        finally:
+            stop_busy(procs)
+
+    return median_of(alternate(args.runs, configs, run))
 
 
 def models(tmp):
-    rng = np.random.default_rng(12345)  # as bench_train.py
+    data = write_datasets(tmp)  # bench_train.py's
     out = [{"name": "mlp.nn", "file": os.path.join(ROOT, "examples", "mlp.nn"), "extra": []}]
-    for name, nn_file, sizes, _batch, epochs, fmax, _scale, _lr in MODELS:
-        path = os.path.join(tmp, nn_file.replace(".nn", ".csv"))
-        write_csv(path, sizes[0], fmax, sizes[-1], rng)
+    for name, nn_file, _sizes, _batch, epochs, *_ in MODELS:
+        path = data[name][0]
         out.append({"name": name.split()[0], "file": os.path.join(HERE, nn_file),
                     "extra": ["--data", path, "--epochs", str(epochs)]})
     return out
@@ -132,12 +119,7 @@ def main():
     try:
         ms = [m for m in models(tmp) if not args.model or m["name"] in args.model]
         for label, coretype in coretype_settings()[:2]:
-            env = dict(os.environ)
-            env.pop("OPENBLAS_CORETYPE", None)
-            env.pop("NNC_THREADS", None)
-            env.pop("OPENBLAS_NUM_THREADS", None)
-            if coretype:
-                env["OPENBLAS_CORETYPE"] = coretype
+            env = coretype_env(coretype, drop=("NNC_THREADS", "OPENBLAS_NUM_THREADS"))
             for model in ms:
                 if args.only != "busy":
                     r = measure(args, model, [1, cores, 0], env, 0)

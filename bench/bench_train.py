@@ -43,34 +43,11 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
-
-from bench_mlp import coretype_settings  # the OPENBLAS_CORETYPE rows, as there
+from bench_common import (MODELS, ROWS, alternate, coretype_env, coretype_settings, loadavg,
+                          write_datasets)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROWS = 8192
-
-# name, .nn file, layer sizes, batch, default epochs, feature max, scale, lr
-MODELS = [
-    ("small 64-128-10", "train_small.nn", (64, 128, 10), 64, 10, 16, 0.0625, 0.001),
-    ("large 784-512-512-10", "train_large.nn", (784, 512, 512, 10), 128, 3, 255,
-     1.0 / 255.0, 0.001),
-]
 SEED = 1  # the .nn files' data seed; PyTorch's too
-assert all(ROWS % m[3] == 0 for m in MODELS)
-
-
-def write_csv(path, nfeatures, fmax, classes, rng):
-    """Integer features uniform in 0..fmax, label = argmax of a fixed random
-    linear teacher on the centred features."""
-    x = rng.integers(0, fmax + 1, size=(ROWS, nfeatures))
-    w = rng.standard_normal((nfeatures, classes))
-    y = np.argmax((x / fmax - 0.5) @ w, axis=1)
-    table = np.concatenate([x, y[:, None]], axis=1)
-    with open(path, "w") as f:
-        f.write("\n".join(",".join(map(str, row)) for row in table.tolist()))
-        f.write("\n")
-    return np.bincount(y, minlength=classes)
 
 
 TIME = "/usr/bin/time"  # GNU time: reports the peak RSS of the command alone
@@ -134,14 +111,6 @@ def run_torch(data, sizes, batch, epochs, threads, lr, scale, env):
     sys.exit("no JSON from: %s\n%s" % (" ".join(cmd), out))
 
 
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "n/a"
-
-
 def med(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -161,36 +130,30 @@ def main():
     torch_env = dict(kv.split("=", 1) for kv in args.torch_env)
     cores = os.cpu_count() or 1
     tmp = tempfile.mkdtemp(prefix="nnc-bench-train-")
-    rng = np.random.default_rng(12345)
     rows = []
     load_start = loadavg()
     print("load average at start: %s (%d cores)%s" %
           (load_start, cores, "; PyTorch also with " + " ".join(args.torch_env)
            if torch_env else ""), flush=True)
     try:
-        data = {}
-        for name, nn_file, sizes, batch, epochs, fmax, scale, lr in MODELS:
-            path = os.path.join(tmp, nn_file.replace(".nn", ".csv"))
-            counts = write_csv(path, sizes[0], fmax, sizes[-1], rng)
-            data[name] = path
+        data = write_datasets(tmp)
+        for name, _nn_file, sizes, *_ in MODELS:
             print("%s: %d rows, %d features, class counts %s" %
-                  (name, ROWS, sizes[0], " ".join(map(str, counts))), flush=True)
+                  (name, ROWS, sizes[0], " ".join(map(str, data[name][1]))), flush=True)
         for label, coretype in coretype_settings():
-            env = dict(os.environ)
-            env.pop("OPENBLAS_CORETYPE", None)
-            if coretype:
-                env["OPENBLAS_CORETYPE"] = coretype
+            env = coretype_env(coretype)
             for name, nn_file, sizes, batch, epochs, fmax, scale, lr in MODELS:
                 epochs = args.epochs or epochs
                 for threads in sorted({1, cores}):
                     env["NNC_THREADS"] = str(threads)
                     env["OMP_NUM_THREADS"] = str(threads)
-                    nr, tr = [], []
-                    for _ in range(args.runs):
-                        nr.append(run_nnc(args, nn_file, data[name], batch, epochs,
-                                          threads, env))
-                        tr.append(run_torch(data[name], sizes, batch, epochs, threads, lr,
-                                            scale, dict(env, **torch_env)))
+                    path = data[name][0]
+                    runs = alternate(args.runs, ("nnc", "torch"), lambda side: (
+                        run_nnc(args, nn_file, path, batch, epochs, threads, env)
+                        if side == "nnc" else
+                        run_torch(path, sizes, batch, epochs, threads, lr, scale,
+                                  dict(env, **torch_env))))
+                    nr, tr = runs["nnc"], runs["torch"]
                     row = {"coretype": label, "model": name, "threads": threads,
                            "batch": batch, "epochs": epochs, "steps": nr[0]["steps"]}
                     for side, runs in (("nnc", nr), ("torch", tr)):

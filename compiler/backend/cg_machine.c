@@ -44,14 +44,7 @@ LLVMTargetMachineRef codegen_host_machine(int opt_level, char *err, size_t errle
 
 LLVMTargetMachineRef codegen_object_machine(const char *triple, const char *cpu, int opt_level,
                                             char *err, size_t errlen) {
-  static bool initialised;
-  if (!initialised) {
-    LLVMInitializeAllTargetInfos();
-    LLVMInitializeAllTargets();
-    LLVMInitializeAllTargetMCs();
-    LLVMInitializeAllAsmPrinters();
-    initialised = true;
-  }
+  target_cpu_init_all();
   char *host = LLVMGetDefaultTargetTriple();
   char *norm = LLVMNormalizeTargetTriple(triple ? triple : host);
   bool native = !triple || !strcmp(norm, host);

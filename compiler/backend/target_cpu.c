@@ -10,6 +10,17 @@
 #include <stdio.h>
 #include <string.h>
 
+void target_cpu_init_all(void) {
+  static bool initialised;
+  if (!initialised) {
+    LLVMInitializeAllTargetInfos();
+    LLVMInitializeAllTargets();
+    LLVMInitializeAllTargetMCs();
+    LLVMInitializeAllAsmPrinters();
+    initialised = true;
+  }
+}
+
 static bool is_known(const char *cpu, char *const *names, int n) {
   for (int i = 0; i < n; i++)
     if (!strcmp(cpu, names[i]))
@@ -42,9 +53,7 @@ bool target_cpu_check(const char *triple, const char *cpu, char *err, size_t err
 }
 
 int target_cpu_list(const char *triple, FILE *out) {
-  LLVMInitializeAllTargetInfos();
-  LLVMInitializeAllTargets();
-  LLVMInitializeAllTargetMCs();
+  target_cpu_init_all();
   char *host = LLVMGetDefaultTargetTriple();
   char *norm = LLVMNormalizeTargetTriple(triple ? triple : host);
   int n;

@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Registers every target LLVM was built with (info, target, machine
+ * code, assembly printer), once per process: what a cross triple needs. */
+void target_cpu_init_all(void);
+
 /* Whether LLVM can generate code for `cpu` on `triple` (normalised, its
  * target registered). If not, writes why to err: the closest known name
  * when there is one, else the names there are. */

@@ -3,9 +3,6 @@
 
 /* ---------------------------------------------------------------- basics */
 
-LLVMValueRef cg_ci64(Cg *g, int64_t v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
-LLVMValueRef cg_ci32(Cg *g, int32_t v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
-
 LLVMTypeRef cg_mem_type(Cg *g, DType dt) {
   switch (dt) {
   case DT_F32:
@@ -19,10 +16,6 @@ LLVMTypeRef cg_mem_type(Cg *g, DType dt) {
   }
   return g->i8;
 }
-
-LLVMTypeRef cg_float_type(Cg *g, DType dt) { return dt == DT_F64 ? g->f64 : g->f32; }
-
-bool cg_is_one(Dim d) { return dim_is_const(d) && d.coeff == 1; }
 
 LLVMValueRef cg_dim_value(Cg *g, Dim d) {
   if (d.kind != DIM_KNOWN)
@@ -58,10 +51,6 @@ Dim cg_numel_of(Cg *g, const TType *t) {
   return n;
 }
 
-LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i) {
-  return LLVMBuildInBoundsGEP2(g->b, t, p, &i, 1, "");
-}
-
 LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name) {
   LLVMBuilderRef tb = LLVMCreateBuilderInContext(g->c);
   LLVMValueRef first = LLVMGetFirstInstruction(g->top);
@@ -79,16 +68,10 @@ void cg_add_attr(Cg *g, LLVMValueRef fn, unsigned idx, const char *name) {
   LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->c, kind, 0));
 }
 
-LLVMValueRef cg_call(Cg *g, LLVMValueRef fn, LLVMValueRef *args, unsigned n) {
-  return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
-}
-
 LLVMValueRef cg_intrinsic(Cg *g, const char *name, LLVMTypeRef t) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
   return LLVMGetIntrinsicDeclaration(g->mod, id, &t, 1);
 }
-
-LLVMValueRef cg_call1(Cg *g, LLVMValueRef fn, LLVMValueRef x) { return cg_call(g, fn, &x, 1); }
 
 LLVMValueRef cg_runtime_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
                            unsigned n) {
@@ -96,10 +79,6 @@ LLVMValueRef cg_runtime_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef
   if (!fn)
     fn = LLVMAddFunction(g->mod, name, LLVMFunctionType(ret, params, n, 0));
   return fn;
-}
-
-LLVMValueRef cg_load_ptr_at(Cg *g, LLVMValueRef base, int i) {
-  return LLVMBuildLoad2(g->b, g->ptr, cg_gep(g, g->ptr, base, cg_ci64(g, i)), "");
 }
 
 /* Loads the run-time dims at the start of the current function. */

@@ -88,40 +88,67 @@ typedef struct Entry {
   KGen **kgens;
 } Entry;
 
+/* One-line builders, inline here: constants, types, GEPs, calls. */
+static inline LLVMValueRef cg_ci64(Cg *g, int64_t v) {
+  return LLVMConstInt(g->i64, (unsigned long long)v, 1);
+}
+static inline LLVMValueRef cg_ci32(Cg *g, int32_t v) {
+  return LLVMConstInt(g->i32, (unsigned long long)v, 1);
+}
+static inline LLVMValueRef cg_cf(Cg *g, double x) { return LLVMConstReal(g->f32, x); }
+static inline LLVMTypeRef cg_float_type(Cg *g, DType dt) { return dt == DT_F64 ? g->f64 : g->f32; }
+static inline bool cg_is_one(Dim d) { return dim_is_const(d) && d.coeff == 1; }
+static inline LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i) {
+  return LLVMBuildInBoundsGEP2(g->b, t, p, &i, 1, "");
+}
+static inline LLVMValueRef cg_load_ptr_at(Cg *g, LLVMValueRef base, int i) {
+  return LLVMBuildLoad2(g->b, g->ptr, cg_gep(g, g->ptr, base, cg_ci64(g, i)), "");
+}
+static inline LLVMValueRef cg_call(Cg *g, LLVMValueRef fn, LLVMValueRef *args, unsigned n) {
+  return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+static inline LLVMValueRef cg_call1(Cg *g, LLVMValueRef fn, LLVMValueRef x) {
+  return cg_call(g, fn, &x, 1);
+}
+static inline LLVMValueRef cg_fmul(Cg *g, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildFMul(g->b, x, y, "");
+}
+static inline LLVMValueRef cg_fadd(Cg *g, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildFAdd(g->b, x, y, "");
+}
+static inline LLVMValueRef cg_fsub(Cg *g, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildFSub(g->b, x, y, "");
+}
+static inline LLVMValueRef cg_fcmp(Cg *g, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildFCmp(g->b, p, x, y, "");
+}
+static inline LLVMValueRef cg_sel(Cg *g, LLVMValueRef c, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildSelect(g->b, c, x, y, "");
+}
+/* Whether v lives in registers inside kg's kernel (not loaded or stored). */
+static inline bool cg_is_inner(const KGen *kg, const IrValue *v) {
+  return fuse_is_internal(kg->g->ff, kg->k, v) || (v == kg->k->out && kg->k->kind != KK_COPY);
+}
+
 /* cg_basics.c */
-LLVMValueRef cg_ci64(Cg *g, int64_t v);
-LLVMValueRef cg_ci32(Cg *g, int32_t v);
 LLVMTypeRef cg_mem_type(Cg *g, DType dt);
-LLVMTypeRef cg_float_type(Cg *g, DType dt);
-bool cg_is_one(Dim d);
 LLVMValueRef cg_dim_value(Cg *g, Dim d);
 Dim cg_dmul(Cg *g, Dim x, Dim y);
 Dim cg_numel_of(Cg *g, const TType *t);
-LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i);
 LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
 void cg_add_attr(Cg *g, LLVMValueRef fn, unsigned idx, const char *name);
-LLVMValueRef cg_call(Cg *g, LLVMValueRef fn, LLVMValueRef *args, unsigned n);
 LLVMValueRef cg_intrinsic(Cg *g, const char *name, LLVMTypeRef t);
-LLVMValueRef cg_call1(Cg *g, LLVMValueRef fn, LLVMValueRef x);
 LLVMValueRef cg_runtime_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
                            unsigned n);
-LLVMValueRef cg_load_ptr_at(Cg *g, LLVMValueRef base, int i);
 void cg_load_dims(Cg *g, LLVMValueRef dims);
 LLVMValueRef cg_begin_function(Cg *g, const char *name, LLVMTypeRef ty, bool internal);
 Loop cg_loop_begin(Cg *g, LLVMValueRef lo, LLVMValueRef hi);
 void cg_loop_end(Cg *g, Loop *l);
 
 /* cg_math.c */
-LLVMValueRef cg_cf(Cg *g, double x);
-LLVMValueRef cg_fmul(Cg *g, LLVMValueRef x, LLVMValueRef y);
-LLVMValueRef cg_fadd(Cg *g, LLVMValueRef x, LLVMValueRef y);
-LLVMValueRef cg_fsub(Cg *g, LLVMValueRef x, LLVMValueRef y);
-LLVMValueRef cg_fcmp(Cg *g, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y);
-LLVMValueRef cg_sel(Cg *g, LLVMValueRef c, LLVMValueRef x, LLVMValueRef y);
 LLVMValueRef cg_math_unary(Cg *g, OpKind op, DType dt, LLVMValueRef x);
 
 /* cg_plan.c */
-bool cg_is_inner(const KGen *kg, const IrValue *v);
 void cg_identity_map(Map m, int rank);
 void cg_operand_map(const IrValue *v, int i, const Map vm, Map om);
 int cg_slot_of(KGen *kg, const IrValue *v);

@@ -5,24 +5,6 @@
  * Cephes single-precision polynomials, branch-free so loops using them
  * vectorise once they are inlined. */
 
-LLVMValueRef cg_cf(Cg *g, double x) { return LLVMConstReal(g->f32, x); }
-
-LLVMValueRef cg_fmul(Cg *g, LLVMValueRef x, LLVMValueRef y) {
-  return LLVMBuildFMul(g->b, x, y, "");
-}
-LLVMValueRef cg_fadd(Cg *g, LLVMValueRef x, LLVMValueRef y) {
-  return LLVMBuildFAdd(g->b, x, y, "");
-}
-LLVMValueRef cg_fsub(Cg *g, LLVMValueRef x, LLVMValueRef y) {
-  return LLVMBuildFSub(g->b, x, y, "");
-}
-LLVMValueRef cg_fcmp(Cg *g, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y) {
-  return LLVMBuildFCmp(g->b, p, x, y, "");
-}
-LLVMValueRef cg_sel(Cg *g, LLVMValueRef c, LLVMValueRef x, LLVMValueRef y) {
-  return LLVMBuildSelect(g->b, c, x, y, "");
-}
-
 /* Horner: ((c[0] x + c[1]) x + ...) + c[n-1] */
 static LLVMValueRef poly(Cg *g, LLVMValueRef x, const double *c, int n) {
   LLVMValueRef y = cg_cf(g, c[0]);

@@ -15,10 +15,6 @@
 
 /* -------------------------------------------------------- kernel planning */
 
-bool cg_is_inner(const KGen *kg, const IrValue *v) {
-  return fuse_is_internal(kg->g->ff, kg->k, v) || (v == kg->k->out && kg->k->kind != KK_COPY);
-}
-
 void cg_identity_map(Map m, int rank) {
   for (int i = 0; i < R; i++)
     m[i] = (int8_t)(i < rank ? i : -1);

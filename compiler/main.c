@@ -41,7 +41,7 @@
 #define NNC_VERSION "0.1.0"
 #endif
 
-enum { MAX_POSITIONAL = 256, MAX_DIMS = 32 };
+enum { MAX_POSITIONAL = 256 };
 
 typedef enum BackEmit { BE_NONE, BE_FUSED, BE_LLVM, BE_GRAD, BE_MEMPLAN, BE_ASM, BE_OBJ } BackEmit;
 typedef enum Command { CMD_NONE, CMD_CHECK, CMD_CALL, CMD_BENCH, CMD_GRADCHECK } Command;
@@ -56,8 +56,8 @@ typedef struct Cli {
   const char *stdlib_dir;
   const char *header, *prefix, *target, *cpu, *bake; /* ahead of time */
   bool compile_only;                                 /* -c */
-  const char *dim_names[MAX_DIMS];
-  int64_t dim_values[MAX_DIMS];
+  const char *dim_names[CALLBUF_MAX_BINDINGS];
+  int64_t dim_values[CALLBUF_MAX_BINDINGS];
   int ndims;
   uint64_t seed;
   bool grad, f64;
@@ -156,7 +156,8 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, bo
 static bool parse_dim(Cli *c, const char *s) {
   const char *eq = strchr(s, '=');
   int64_t v;
-  if (!eq || eq == s || !parse_int(eq + 1, 1, INT64_MAX / 2, &v) || c->ndims == MAX_DIMS) {
+  if (!eq || eq == s || !parse_int(eq + 1, 1, INT64_MAX / 2, &v) ||
+      c->ndims == CALLBUF_MAX_BINDINGS) {
     fprintf(stderr, "nnc: error: --dim expects NAME=N with N >= 1, got '%s'\n", s);
     return false;
   }
@@ -343,7 +344,7 @@ static int emit_func(const IrModule *m, const IrFunc *f, const Cli *c) {
   case BE_LLVM:
     return pipeline_print_llvm(stdout, m, f, &c->cg);
   case BE_MEMPLAN: {
-    int64_t dims[MAX_DIMS + 64];
+    int64_t dims[CALLBUF_MAX_DIMS];
     if (f->ndims > (int)(sizeof dims / sizeof dims[0]))
       return 1;
     bind_cli_dims(c, m, f, dims);

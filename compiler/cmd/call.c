@@ -10,11 +10,10 @@
 #include <sys/stat.h>
 
 #include "arena.h"
+#include "callbuf.h"
 #include "jit.h"
 #include "nnrt.h"
 #include "pipeline.h"
-
-enum { MAX_DIMS = 32 }; /* the --dim bindings; a function has up to MAX_DIMS + 64 dims */
 
 void call_no_such_function(const IrModule *m, const char *name) {
   fprintf(stderr, "nnc: error: model %s has no function '%s' (it has:", m->name, name);
@@ -26,9 +25,9 @@ void call_no_such_function(const IrModule *m, const char *name) {
 typedef struct CallState {
   const IrModule *m;
   const IrFunc *f;
-  int64_t dims[MAX_DIMS + 64];
-  int bound_by[MAX_DIMS + 64]; /* argument that bound each dim, -1 */
-  int bound_axis[MAX_DIMS + 64];
+  int64_t dims[CALLBUF_MAX_DIMS];
+  int bound_by[CALLBUF_MAX_DIMS]; /* argument that bound each dim, -1 */
+  int bound_axis[CALLBUF_MAX_DIMS];
   nnrt_tensor *in, *params, *outs;
 } CallState;
 
@@ -327,7 +326,7 @@ static int call_with(Compilation *comp, IrModule *m, const CallOptions *c) {
     return 1;
   }
   int nargs = c->nargs;
-  if (nargs != f->ninputs || f->ndims > MAX_DIMS + 64) {
+  if (nargs != f->ninputs || f->ndims > CALLBUF_MAX_DIMS) {
     Arena a;
     arena_init(&a);
     fprintf(stderr, "nnc: error: %s takes %d argument%s (", f->name, f->ninputs,
@@ -344,7 +343,7 @@ static int call_with(Compilation *comp, IrModule *m, const CallOptions *c) {
     return 2;
   }
   CallState s = {.m = m, .f = f};
-  for (int k = 0; k < MAX_DIMS + 64; k++)
+  for (int k = 0; k < CALLBUF_MAX_DIMS; k++)
     s.bound_by[k] = -1;
   s.in = calloc((size_t)f->ninputs + 1, sizeof *s.in);
   s.params = calloc((size_t)m->nparams + 1, sizeof *s.params);

@@ -9,6 +9,10 @@
 #include "ir.h"
 #include "nnrt.h"
 
+/* The --dim NAME=N bindings a command line holds, and the run-time dims of
+ * a function that the commands keep on the stack (those plus 64). */
+enum { CALLBUF_MAX_BINDINGS = 32, CALLBUF_MAX_DIMS = CALLBUF_MAX_BINDINGS + 64 };
+
 /* Value of d when f's dims (f->dim_syms) are bound to dims. */
 int64_t callbuf_dim(const IrFunc *f, const int64_t *dims, Dim d);
 int64_t callbuf_numel(const IrFunc *f, const int64_t *dims, const TType *t);

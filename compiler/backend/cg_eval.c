@@ -199,6 +199,10 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
   case OP_MATMUL:
   case OP_SUM:
   case OP_MEAN:
+  case OP_MAX:
+  case OP_MIN:
+  case OP_ARGMAX:
+  case OP_ARGMIN:
   case OP_RESHAPE:
   case OP_CROSS_ENTROPY:
   case OP_MSE:

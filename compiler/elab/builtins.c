@@ -121,6 +121,145 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
   return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
+/* ---- reductions composed from others ----
+ * logsumexp, var and std are built from max, sum, mean and elementwise ops
+ * here, so that autodiff, fusion and codegen need nothing of their own. */
+
+/* A literal that adopts the element type of the tensor it meets. */
+static IrValue *literal(Elab *e, Frame *f, double x, SrcSpan loc) {
+  IrAttrs at = {.weak = true, .scalar = x};
+  IrValue *v = emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  if (v)
+    v->type = ttype_scalar(DT_F32);
+  return v;
+}
+
+static IrValue *emit2(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, SrcSpan loc) {
+  if (!a || !b)
+    return NULL;
+  IrValue *xs[2] = {a, b};
+  return emit_op(e, f, op, xs, 2, loc, NULL);
+}
+
+static IrValue *emit1(Elab *e, Frame *f, OpKind op, IrValue *x, SrcSpan loc, const IrAttrs *at) {
+  return x ? emit_op(e, f, op, &x, 1, loc, at) : NULL;
+}
+
+/* The composed reductions name themselves in the error, not the op inside. */
+static IrValue *float_tensor_arg(Elab *e, Frame *f, const Bound *b, const char *what) {
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  if (x && !dtype_is_float(x->type.dtype)) {
+    diag_error(e->diag, b->arg[0]->loc, "%s expects a floating-point tensor, got %s", what,
+               ttype_str(e->arena, e->mod->syms, &x->type));
+    return NULL;
+  }
+  return x;
+}
+
+/* The attributes of a reduction call: axis (one or a list) and keepdims. */
+static bool reduce_attrs(Elab *e, Frame *f, const Bound *b, IrAttrs *at) {
+  *at = (IrAttrs){.all_axes = b->arg[1] == NULL, .infer_axis = -1};
+  if (b->arg[1] && !int_list_arg(e, f, b->arg[1], at->axes, &at->naxes))
+    return false;
+  return !b->arg[2] || bool_arg(e, f, b->arg[2], &at->keepdims);
+}
+
+/* x reshaped to the type of `like` (a reduction without keepdims). */
+static IrValue *reshape_like(Elab *e, Frame *f, IrValue *x, const IrValue *like, SrcSpan loc) {
+  if (!x || !like)
+    return NULL;
+  IrAttrs at = {.target = like->type, .infer_axis = -1};
+  return emit1(e, f, OP_RESHAPE, x, loc, &at);
+}
+
+/* logsumexp(x, axis, keepdims) = log(sum(exp(x - m))) + m with m the max,
+ * replaced by 0 where it is infinite (all -inf, or an inf), as PyTorch does.
+ * m is a constant for the gradient: the result does not depend on it. */
+static Val logsumexp(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  (void)op;
+  SrcSpan loc = b->call->loc;
+  IrAttrs at;
+  IrValue *x = float_tensor_arg(e, f, b, "logsumexp");
+  if (!x || !reduce_attrs(e, f, b, &at))
+    return val_error();
+  IrAttrs kept = at;
+  kept.keepdims = true;
+  IrValue *m = emit1(e, f, OP_STOP_GRADIENT, emit1(e, f, OP_MAX, x, loc, &kept), loc, NULL);
+  IrValue *inf = literal(e, f, __builtin_inf(), loc), *zero = literal(e, f, 0, loc);
+  IrValue *finite = emit2(e, f, OP_LT, emit2(e, f, OP_MUL, m, m, loc), inf, loc);
+  IrValue *shift = NULL;
+  if (finite) {
+    IrValue *sel[3] = {finite, m, zero};
+    shift = emit_op(e, f, OP_SELECT, sel, 3, loc, NULL);
+  }
+  IrValue *sum = emit1(
+      e, f, OP_SUM, emit1(e, f, OP_EXP, emit2(e, f, OP_SUB, x, shift, loc), loc, NULL), loc, &at);
+  if (shift && !at.keepdims)
+    shift = reshape_like(e, f, shift, sum, loc);
+  return result(emit2(e, f, OP_ADD, emit1(e, f, OP_LOG, sum, loc, NULL), shift, loc));
+}
+
+/* var: the population variance (PyTorch's unbiased=False), mean((x - mu)^2);
+ * std: its square root. */
+static Val variance(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  SrcSpan loc = b->call->loc;
+  IrAttrs at;
+  IrValue *x = float_tensor_arg(e, f, b, op == OP_MEAN ? "var" : "std");
+  if (!x || !reduce_attrs(e, f, b, &at))
+    return val_error();
+  IrAttrs kept = at;
+  kept.keepdims = true;
+  IrValue *d = emit2(e, f, OP_SUB, x, emit1(e, f, OP_MEAN, x, loc, &kept), loc);
+  IrValue *var = emit1(e, f, OP_MEAN, emit2(e, f, OP_MUL, d, d, loc), loc, &at);
+  if (op == OP_MEAN)
+    return result(var);
+  return result(emit2(e, f, OP_POW, var, literal(e, f, 0.5, loc), loc));
+}
+
+/* argmax(x, axis, keepdims): one axis (moved last by a transpose, which
+ * fuses into the reduction's reads) or none (the index into the flattened
+ * tensor, as PyTorch). */
+static Val arg_reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  SrcSpan loc = b->call->loc;
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  IrAttrs at = {.all_axes = b->arg[1] == NULL, .infer_axis = -1};
+  int axis = 0;
+  if (b->arg[1] && b->arg[1]->kind == AST_LIST) {
+    diag_error(e->diag, b->arg[1]->loc, "%s takes one axis, not a list", op_info[op].name);
+    return val_error();
+  }
+  if (!x || (b->arg[1] && !axis_arg(e, f, b->arg[1], &axis)) ||
+      (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims)))
+    return val_error();
+  if (at.all_axes)
+    return result(emit_op(e, f, op, &x, 1, loc, &at));
+  int rank = x->type.rank;
+  if (axis < -rank || axis >= rank) {
+    diag_error(e->diag, b->arg[1]->loc, "%s: axis %d is out of range for a tensor of rank %d",
+               op_info[op].name, axis, rank);
+    return val_error();
+  }
+  axis = axis < 0 ? axis + rank : axis;
+  IrValue *moved = x;
+  if (axis != rank - 1) {
+    IrAttrs perm = {.has_perm = true, .infer_axis = -1};
+    for (int i = 0, j = 0; i < rank; i++)
+      if (i != axis)
+        perm.perm[j++] = i;
+    perm.perm[rank - 1] = axis;
+    moved = emit1(e, f, OP_TRANSPOSE, x, loc, &perm);
+  }
+  IrAttrs last = {.naxes = 1, .infer_axis = -1};
+  last.axes[0] = rank - 1;
+  IrValue *idx = emit1(e, f, op, moved, loc, &last);
+  if (!idx || !at.keepdims)
+    return result(idx);
+  IrAttrs shape = {.target = x->type, .infer_axis = -1};
+  shape.target.dtype = DT_I32;
+  shape.target.dims[axis] = dim_const(1);
+  return result(emit1(e, f, OP_RESHAPE, idx, loc, &shape));
+}
+
 static bool is_minus_one(const AstNode *x) {
   return x->kind == AST_UNARY && x->u.unary.op == UN_NEG && x->u.unary.operand->kind == AST_INT &&
          x->u.unary.operand->u.int_lit.value == 1;
@@ -227,6 +366,13 @@ static const Builtin builtins[] = {
     {"log_softmax", OP_LOG_SOFTMAX, rowwise, {"x", "axis"}, 1},
     {"sum", OP_SUM, reduce, {"x", "axis", "keepdims"}, 1},
     {"mean", OP_MEAN, reduce, {"x", "axis", "keepdims"}, 1},
+    {"max", OP_MAX, reduce, {"x", "axis", "keepdims"}, 1},
+    {"min", OP_MIN, reduce, {"x", "axis", "keepdims"}, 1},
+    {"argmax", OP_ARGMAX, arg_reduce, {"x", "axis", "keepdims"}, 1},
+    {"argmin", OP_ARGMIN, arg_reduce, {"x", "axis", "keepdims"}, 1},
+    {"logsumexp", OP_SUM, logsumexp, {"x", "axis", "keepdims"}, 1},
+    {"var", OP_MEAN, variance, {"x", "axis", "keepdims"}, 1},
+    {"std", OP_POW, variance, {"x", "axis", "keepdims"}, 1},
     {"reshape", OP_RESHAPE, reshape, {"x", "shape"}, 2},
     {"transpose", OP_TRANSPOSE, transpose, {"x", "perm"}, 1},
     {"matmul", OP_MATMUL, binary, {"a", "b"}, 2},

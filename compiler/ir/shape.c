@@ -248,6 +248,23 @@ bool shape_reduce(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+/* argmax / argmin: like a reduction, but the reduced axes must be the
+ * trailing ones (elaboration moves a single axis last with a transpose), so
+ * that the index counts over them in row-major order, and the result is the
+ * i32 index. */
+bool shape_arg_reduce(ShapeCtx *c, IrValue *v) {
+  if (!shape_reduce(c, v))
+    return false;
+  const TType *in = &v->args[0]->type;
+  for (int i = 0; i < v->attr.naxes; i++)
+    if (v->attr.axes[i] != in->rank - v->attr.naxes + i) {
+      diag_error(c->diag, v->loc, "%s: the reduced axes must be the last ones", opname(v));
+      return false;
+    }
+  v->type.dtype = DT_I32;
+  return true;
+}
+
 bool shape_reshape(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
   TType out = v->attr.target;

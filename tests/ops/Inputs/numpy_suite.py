@@ -38,6 +38,12 @@ def cross_entropy(logits, labels):
     return -picked.mean()
 
 
+def logsumexp(x, axis, keepdims=False):
+    m = x.max(axis=axis, keepdims=True)
+    r = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    return r if keepdims else r.squeeze(axis)
+
+
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -84,6 +90,29 @@ CASES = [
     ("sum_i32", [("i", "i5", "B, 4")], "sum(i, axis = 0)", lambda i: i.sum(axis=0)),
     ("mean_last", [("a", "f", "B, 3, 4")], "mean(a, axis = -1)", lambda a: a.mean(axis=-1)),
     ("mean_all", [("a", "f", "B, 4")], "mean(a)", lambda a: a.mean()),
+    # max / min / arg reductions and the composed ones (logsumexp, var, std)
+    ("max_axis", [("a", "f", "B, 3, 4")], "max(a, axis = 1)", lambda a: a.max(axis=1)),
+    ("max_batch", [("a", "f", "B, 3, 4")], "max(a, axis = 0)", lambda a: a.max(axis=0)),
+    ("max_all", [("a", "f", "B, 4")], "max(a)", lambda a: a.max()),
+    ("min_keep", [("a", "f", "B, 3, 4")], "min(a, axis = [0, 2], keepdims = true)",
+     lambda a: a.min(axis=(0, 2), keepdims=True)),
+    ("max_i32", [("i", "i5", "B, 4")], "max(i, axis = 1)", lambda i: i.max(axis=1)),
+    ("min_i32", [("i", "i5", "B, 4")], "min(i, axis = 0)", lambda i: i.min(axis=0)),
+    ("argmax_last", [("a", "f", "B, 5")], "argmax(a, axis = -1)", lambda a: a.argmax(axis=-1)),
+    ("argmax_mid", [("a", "f", "B, 3, 4")], "argmax(a, axis = 1, keepdims = true)",
+     lambda a: a.argmax(axis=1)[:, None, :]),
+    ("argmax_all", [("a", "f", "B, 3")], "argmax(a)", lambda a: a.argmax()),
+    ("argmin_batch", [("a", "f", "B, 3")], "argmin(a, axis = 0)", lambda a: a.argmin(axis=0)),
+    ("argmax_ties", [("i", "i3", "B, 6")], "argmax(i, axis = 1)", lambda i: i.argmax(axis=1)),
+    ("argmin_ties", [("i", "i3", "B, 6")], "argmin(i, axis = 1)", lambda i: i.argmin(axis=1)),
+    ("logsumexp", [("a", "f", "B, 3, 4")], "logsumexp(a * 20.0, axis = -1)",
+     lambda a: logsumexp(a * 20, axis=-1)),
+    ("logsumexp_keep", [("a", "f", "B, 3")], "logsumexp(a, axis = 0, keepdims = true)",
+     lambda a: logsumexp(a, axis=0, keepdims=True)),
+    ("var", [("a", "f", "B, 3, 4")], "var(a, axis = -1)", lambda a: a.var(axis=-1)),
+    ("var_all", [("a", "f", "B, 4")], "var(a)", lambda a: a.var()),
+    ("std_keep", [("a", "f", "B, 3")], "std(a, axis = 0, keepdims = true) + 1.0",
+     lambda a: a.std(axis=0, keepdims=True) + 1),
     ("broadcast", [("a", "f", "B, 1")], "broadcast_to(a, [3, B, 4])",
      lambda a: np.broadcast_to(a, (3, a.shape[0], 4))),
     ("one_hot", [("y", "i5", "B")], "one_hot(y, 5)", lambda y: np.eye(5)[y]),

@@ -106,25 +106,6 @@ static void update_body(KGen *kg, void *unused) {
  * accumulator runs over it; otherwise the output itself accumulates, which
  * keeps the inner loop over the kept axes vectorised (sums over the batch). */
 
-typedef enum Combine { COMBINE_ADD, COMBINE_MAX, COMBINE_MIN } Combine;
-
-static Combine combine_of(OpKind op) {
-  switch (op) {
-  case OP_MAX:
-  case OP_ARGMAX:
-    return COMBINE_MAX;
-  case OP_MIN:
-  case OP_ARGMIN:
-    return COMBINE_MIN;
-  default:
-    return COMBINE_ADD;
-  }
-}
-
-static bool is_arg_reduce(const IrValue *core) {
-  return core->op == OP_ARGMAX || core->op == OP_ARGMIN;
-}
-
 static bool is_int(LLVMTypeRef t) { return LLVMGetTypeKind(t) == LLVMIntegerTypeKind; }
 
 /* The identity of a combine: 0, or the lowest / highest value. */
@@ -167,7 +148,7 @@ static LLVMValueRef better(Cg *g, Combine c, LLVMValueRef x, LLVMValueRef best) 
   return LLVMBuildOr(g->b, beats, nan_first, "");
 }
 
-static Combine kernel_combine(const KGen *kg) { return combine_of(kg->k->core->op); }
+static Combine kernel_combine(const KGen *kg) { return kg->k->plan.combine; }
 
 static LLVMValueRef reduce_value(KGen *kg) {
   const IrValue *c = kg->k->core;
@@ -253,8 +234,7 @@ static void out_slice(KGen *kg, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef *
 static void init_out(KGen *kg, LLVMValueRef from, LLVMValueRef to) {
   Cg *g = kg->g;
   LLVMTypeRef t = cg_mem_type(g, kg->out.v->type.dtype);
-  LLVMValueRef init =
-      is_arg_reduce(kg->k->core) ? LLVMConstInt(t, 0, 0) : identity_of(kernel_combine(kg), t);
+  LLVMValueRef init = kg->k->plan.arg ? LLVMConstInt(t, 0, 0) : identity_of(kernel_combine(kg), t);
   if (LLVMIsNull(init)) {
     LLVMValueRef base = cg_gep(g, t, kg->bufs[0], from);
     LLVMValueRef bytes = LLVMBuildNSWMul(g->b, LLVMBuildNSWSub(g->b, to, from, ""),
@@ -286,14 +266,14 @@ static void emit_reduce(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   LLVMValueRef from, to;
   out_slice(kg, lo, hi, &from, &to);
   init_out(kg, from, to);
-  const IrValue *c = kg->k->core;
+  const KernelPlan *plan = &kg->k->plan;
   bool row = kg->ngroups > 0 && kg->reduced[kg->gfirst[kg->ngroups - 1]];
-  if (is_arg_reduce(c) && !row)
+  if (plan->arg && !row)
     return; /* nothing reduced: every index is 0 */
-  NestBody body = is_arg_reduce(c) ? arg_row_body : row ? reduce_row_body : reduce_body;
+  NestBody body = plan->arg ? arg_row_body : row ? reduce_row_body : reduce_body;
   cg_nest(kg, 0, row ? kg->ngroups - 1 : -1, kg->ngroups > (row ? 1 : 0) ? lo : NULL, hi, body,
           NULL);
-  if (c->op == OP_MEAN || c->op == OP_MSE)
+  if (plan->divide)
     divide_by_count(kg, from, to);
 }
 
@@ -382,25 +362,10 @@ static void emit_xent(KGen *kg) {
   LLVMBuildStore(g->b, mean, kg->bufs[0]);
 }
 
-/* The first loop of the nest: the one split across threads. */
+/* The loop group split across threads (the plan's split axis), or -1. */
 int cg_parallel_group(const KGen *kg) {
-  switch (kg->k->kind) {
-  case KK_ELEMWISE:
-  case KK_COPY:
-  case KK_UPDATE:
-    return kg->ngroups > 0 ? 0 : -1;
-  case KK_REDUCE:
-    return kg->ngroups > 1 && !kg->reduced[kg->gfirst[0]] ? 0 : -1;
-  case KK_ROWWISE: {
-    int gc = kg->group_of[kg->k->core->attr.axis];
-    return kg->ngroups > 1 ? (gc == 0 ? 1 : 0) : -1;
-  }
-  case KK_XENT:
-  case KK_GEMM:
-  case KK_ALIAS:
-    return -1;
-  }
-  return -1;
+  int a = kg->k->plan.split_axis;
+  return a >= 0 ? kg->group_of[a] : -1;
 }
 
 static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {

@@ -185,31 +185,22 @@ void cg_plan_kernel(KGen *kg) {
   const Kernel *k = kg->k;
   Map id;
   cg_identity_map(id, kg->rank);
-  kg->forced = -1;
+  memcpy(kg->reduced, k->plan.reduced, sizeof kg->reduced);
+  kg->forced = k->plan.row_axis;
+  if (kg->forced >= 0)
+    kg->barrier[kg->forced] = true;
   switch (k->kind) {
   case KK_ELEMWISE:
   case KK_COPY:
+  case KK_ROWWISE:
     visit(kg, k->out, id);
     break;
   case KK_REDUCE:
-    if (k->core->op == OP_MSE) {
-      for (int a = 0; a < kg->rank; a++)
-        kg->reduced[a] = true;
+    if (k->core->op == OP_MSE)
       visit(kg, k->core->args[1], id);
-    } else {
-      for (int i = 0; i < k->core->attr.naxes; i++)
-        kg->reduced[k->core->attr.axes[i]] = true;
-    }
     visit(kg, k->core->args[0], id);
     break;
-  case KK_ROWWISE:
-    kg->forced = k->core->attr.axis;
-    kg->barrier[kg->forced] = true;
-    visit(kg, k->out, id);
-    break;
   case KK_XENT: {
-    kg->forced = kg->rank - 1;
-    kg->barrier[kg->forced] = true;
     visit(kg, k->core->args[0], id);
     Map lm;
     cg_identity_map(lm, kg->rank - 1);

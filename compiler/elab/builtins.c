@@ -7,7 +7,7 @@
 #include "ast_text.h"
 #include "lower.h"
 
-enum { MAX_BUILTIN_ARGS = 3 };
+enum { MAX_BUILTIN_ARGS = 5 };
 
 typedef struct Bound {
   const AstNode *arg[MAX_BUILTIN_ARGS]; /* NULL when not given */
@@ -260,6 +260,127 @@ static Val arg_reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
   return result(emit1(e, f, OP_RESHAPE, idx, loc, &shape));
 }
 
+/* ---- cross_entropy with a mask, an ignored label or label smoothing ----
+ * The plain call is one fused op (a row kernel with its own label check);
+ * the options are composed from log_softmax, one_hot, sums and a division
+ * by the number of positions that count, PyTorch's reduction='mean'. */
+
+/* A scalar of element type dt that does not adapt to the other operand. */
+static IrValue *typed_literal(Elab *e, Frame *f, double x, DType dt, SrcSpan loc) {
+  IrAttrs at = {.scalar = x};
+  IrValue *v = emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  if (v)
+    v->type = ttype_scalar(dt);
+  return v;
+}
+
+static IrValue *emit3(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, IrValue *c,
+                      SrcSpan loc) {
+  if (!a || !b || !c)
+    return NULL;
+  IrValue *xs[3] = {a, b, c};
+  return emit_op(e, f, op, xs, 3, loc, NULL);
+}
+
+static bool float_const_arg(Elab *e, Frame *f, const AstNode *x, double *out) {
+  CtVal v;
+  CtEnv env = {.inst = f->inst};
+  if (!ct_eval(e, &env, x, &v))
+    return false;
+  if (v.unknown || (v.kind != CV_FLOAT && !(v.kind == CV_INT && dim_is_const(v.dim)))) {
+    diag_error(e->diag, x->loc, "expected a number known at compile time");
+    return false;
+  }
+  *out = v.kind == CV_FLOAT ? v.f : (double)v.dim.coeff;
+  return true;
+}
+
+/* labels: i32 with the logits' shape less the class axis; mask (if any):
+ * bool or the logits' float type, the labels' shape. */
+static bool check_xent_operands(Elab *e, const Bound *b, const IrValue *z, const IrValue *y,
+                                const IrValue *mask) {
+  const SymTab *st = e->mod->syms;
+  bool ok = z->type.rank >= 1 && y->type.rank == z->type.rank - 1;
+  for (int i = 0; ok && i < y->type.rank; i++)
+    ok = dim_eq(y->type.dims[i], z->type.dims[i]);
+  if (!dtype_is_float(z->type.dtype) || y->type.dtype != DT_I32 || !ok) {
+    diag_error(e->diag, b->call->loc,
+               "cross_entropy: expects float logits [..., C] and i32 labels [...], got %s and %s",
+               ttype_str(e->arena, st, &z->type), ttype_str(e->arena, st, &y->type));
+    return false;
+  }
+  if (mask && (!ttype_eq_dims(&mask->type, &y->type) ||
+               (mask->type.dtype != DT_BOOL && mask->type.dtype != z->type.dtype))) {
+    diag_error(e->diag, b->arg[2]->loc,
+               "cross_entropy: the mask must be bool or %s with the labels' shape %s, got %s",
+               dtype_name(z->type.dtype), ttype_str(e->arena, st, &y->type),
+               ttype_str(e->arena, st, &mask->type));
+    return false;
+  }
+  return true;
+}
+
+static Val cross_entropy(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  SrcSpan loc = b->call->loc;
+  IrValue *z = tensor_arg(e, f, b->arg[0]), *y = tensor_arg(e, f, b->arg[1]);
+  if (!z || !y)
+    return val_error();
+  if (!b->arg[2] && !b->arg[3] && !b->arg[4]) {
+    IrValue *xs[2] = {z, y};
+    return result(emit_op(e, f, op, xs, 2, loc, NULL));
+  }
+  IrValue *mask = b->arg[2] ? tensor_arg(e, f, b->arg[2]) : NULL;
+  int64_t ignore = 0;
+  double eps = 0;
+  if ((b->arg[2] && !mask) || (b->arg[3] && !int_arg(e, f, b->arg[3], &ignore)) ||
+      (b->arg[4] && !float_const_arg(e, f, b->arg[4], &eps)) ||
+      !check_xent_operands(e, b, z, y, mask))
+    return val_error();
+  if (eps < 0 || eps > 1) {
+    diag_error(e->diag, b->arg[4]->loc, "cross_entropy: label_smoothing must be in [0, 1], got %g",
+               eps);
+    return val_error();
+  }
+  Dim classes = z->type.dims[z->type.rank - 1];
+  if (!dim_is_const(classes)) {
+    diag_error(e->diag, loc,
+               "cross_entropy: mask, ignore_index and label_smoothing need a constant number of "
+               "classes, got %s",
+               dim_str(e->arena, e->mod->syms, classes));
+    return val_error();
+  }
+  DType dt = z->type.dtype;
+  IrValue *one = typed_literal(e, f, 1, dt, loc), *zero = typed_literal(e, f, 0, dt, loc);
+  /* w: 1 for the positions that count, 0 elsewhere (or the mask's weight) */
+  IrValue *w = NULL;
+  if (mask)
+    w = mask->type.dtype == DT_BOOL ? emit3(e, f, OP_SELECT, mask, one, zero, loc) : mask;
+  if (b->arg[3]) {
+    IrValue *keep = emit2(e, f, OP_NE, y, literal(e, f, (double)ignore, loc), loc);
+    y = emit3(e, f, OP_SELECT, keep, y, literal(e, f, 0, loc), loc);
+    IrValue *kept = emit3(e, f, OP_SELECT, keep, one, zero, loc);
+    w = w ? emit2(e, f, OP_MUL, w, kept, loc) : kept;
+  }
+  IrAttrs last = {.axis = -1, .infer_axis = -1};
+  IrValue *lsm = emit1(e, f, OP_LOG_SOFTMAX, z, loc, &last);
+  IrAttrs oh = {.dtype = dt, .depth = classes.coeff, .infer_axis = -1};
+  IrAttrs row = {.naxes = 1, .infer_axis = -1};
+  row.axes[0] = z->type.rank - 1;
+  IrValue *picked = emit1(
+      e, f, OP_SUM, emit2(e, f, OP_MUL, lsm, emit1(e, f, OP_ONE_HOT, y, loc, &oh), loc), loc, &row);
+  IrValue *loss = emit1(e, f, OP_NEG, picked, loc, NULL);
+  if (eps > 0) {
+    IrValue *smooth = emit1(e, f, OP_NEG, emit1(e, f, OP_MEAN, lsm, loc, &row), loc, NULL);
+    loss = emit2(e, f, OP_ADD, emit2(e, f, OP_MUL, literal(e, f, 1 - eps, loc), loss, loc),
+                 emit2(e, f, OP_MUL, literal(e, f, eps, loc), smooth, loc), loc);
+  }
+  IrAttrs all = {.all_axes = true, .infer_axis = -1};
+  if (!w)
+    return result(emit1(e, f, OP_MEAN, loss, loc, &all));
+  IrValue *total = emit1(e, f, OP_SUM, emit2(e, f, OP_MUL, loss, w, loc), loc, &all);
+  return result(emit2(e, f, OP_DIV, total, emit1(e, f, OP_SUM, w, loc, &all), loc));
+}
+
 static bool is_minus_one(const AstNode *x) {
   return x->kind == AST_UNARY && x->u.unary.op == UN_NEG && x->u.unary.operand->kind == AST_INT &&
          x->u.unary.operand->u.int_lit.value == 1;
@@ -376,7 +497,11 @@ static const Builtin builtins[] = {
     {"reshape", OP_RESHAPE, reshape, {"x", "shape"}, 2},
     {"transpose", OP_TRANSPOSE, transpose, {"x", "perm"}, 1},
     {"matmul", OP_MATMUL, binary, {"a", "b"}, 2},
-    {"cross_entropy", OP_CROSS_ENTROPY, binary, {"logits", "labels"}, 2},
+    {"cross_entropy",
+     OP_CROSS_ENTROPY,
+     cross_entropy,
+     {"logits", "labels", "mask", "ignore_index", "label_smoothing"},
+     2},
     {"mse", OP_MSE, binary, {"pred", "target"}, 2},
     {"where", OP_SELECT, ternary, {"cond", "a", "b"}, 3},
     {"one_hot", OP_ONE_HOT, one_hot, {"labels", "classes"}, 2},

@@ -44,6 +44,19 @@ def logsumexp(x, axis, keepdims=False):
     return r if keepdims else r.squeeze(axis)
 
 
+def xent_options(l, y, mask=None, ignore=None, eps=0.0):
+    """torch.nn.functional.cross_entropy with ignore_index and
+    label_smoothing, written out; a mask weights positions like an ignore."""
+    lsm = log_softmax(l, -1)
+    w = np.ones(y.shape, l.dtype) if mask is None else mask.astype(l.dtype)
+    if ignore is not None:
+        w = w * (y != ignore)
+        y = np.where(y != ignore, y, 0)
+    nll = -np.take_along_axis(lsm, y[..., None], -1)[..., 0]
+    row = (1 - eps) * nll - eps * lsm.mean(-1)
+    return (row * w).sum() / w.sum()
+
+
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -134,6 +147,16 @@ CASES = [
      lambda l, y: cross_entropy(l * 2, y)),
     ("cross_entropy_seq", [("l", "f", "B, 3, 5"), ("y", "i5", "B, 3")],
      "cross_entropy(l, y)", cross_entropy),
+    # cross_entropy's options, composed from log_softmax and one_hot
+    ("xent_ignore", [("l", "f", "B, 5"), ("y", "i5", "B")],
+     "cross_entropy(l * 2.0, y, ignore_index = 2) + 0.0",
+     lambda l, y: xent_options(l * 2, y, ignore=2)),
+    ("xent_smooth", [("l", "f", "B, 3, 5"), ("y", "i5", "B, 3")],
+     "cross_entropy(l, y, label_smoothing = 0.1)",
+     lambda l, y: xent_options(l, y, eps=0.1)),
+    ("xent_mask", [("l", "f", "B, 3, 5"), ("y", "i5", "B, 3"), ("a", "f", "B, 3")],
+     "cross_entropy(l, y, mask = a > -0.5, ignore_index = 0, label_smoothing = 0.2)",
+     lambda l, y, a: xent_options(l, y, mask=a > -0.5, ignore=0, eps=0.2)),
     ("mse", [("p", "f", "B, 4"), ("t", "f", "B, 4")], "mse(p, t)",
      lambda p, t: ((p - t) ** 2).mean()),
     ("with_param", [("a", "f", "B, 4")], "a * P + a", lambda a, P: a * P + a),

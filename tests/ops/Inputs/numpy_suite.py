@@ -57,6 +57,11 @@ def xent_options(l, y, mask=None, ignore=None, eps=0.0):
     return (row * w).sum() / w.sum()
 
 
+def layer_norm(x, axes, eps):
+    mu = x.mean(axis=axes, keepdims=True)
+    return (x - mu) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -126,6 +131,10 @@ CASES = [
     ("var_all", [("a", "f", "B, 4")], "var(a)", lambda a: a.var()),
     ("std_keep", [("a", "f", "B, 3")], "std(a, axis = 0, keepdims = true) + 1.0",
      lambda a: a.std(axis=0, keepdims=True) + 1),
+    ("layer_norm", [("a", "f", "B, 3, 4"), ("w", "f", "4"), ("b", "f", "4")],
+     "layer_norm(a, [4], w, b)", lambda a, w, b: layer_norm(a, (-1,), 1e-5) * w + b),
+    ("layer_norm2", [("a", "f", "B, 3, 4")], "layer_norm(a, [3, 4], eps = 0.1)",
+     lambda a: layer_norm(a, (-2, -1), 0.1)),
     ("broadcast", [("a", "f", "B, 1")], "broadcast_to(a, [3, B, 4])",
      lambda a: np.broadcast_to(a, (3, a.shape[0], 4))),
     ("one_hot", [("y", "i5", "B")], "one_hot(y, 5)", lambda y: np.eye(5)[y]),

@@ -43,7 +43,8 @@ void cg_operand_map(const IrValue *v, int i, const Map vm, Map om) {
   case OPC_COMPARE:
   case OPC_SELECT:
   case OPC_EXPAND:
-  case OPC_ROWWISE: {
+  case OPC_ROWWISE:
+  case OPC_ASSIGN: {
     int off = v->type.rank - x->type.rank;
     for (int j = 0; j < x->type.rank; j++)
       om[j] = cg_is_one(x->type.dims[j]) ? -1 : vm[j + off];
@@ -113,7 +114,8 @@ static void visit(KGen *kg, const IrValue *v, const Map map) {
     visit(kg, v->args[0], map); /* the prologue, same shape */
     return;
   }
-  for (int i = 0; i < v->nargs; i++) {
+  /* a state write's operand 0 is where it stores, not something it reads */
+  for (int i = v->op == OP_ASSIGN ? 1 : 0; i < v->nargs; i++) {
     Map om;
     cg_operand_map(v, i, map, om);
     visit(kg, v->args[i], om);

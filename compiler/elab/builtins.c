@@ -282,12 +282,16 @@ static IrValue *emit3(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, IrVa
   return emit_op(e, f, op, xs, 3, loc, NULL);
 }
 
+/* A float known at compile time; in a generic check of a layer (its
+ * arguments unknown) *out keeps its default and nothing is reported. */
 static bool float_const_arg(Elab *e, Frame *f, const AstNode *x, double *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
   if (!ct_eval(e, &env, x, &v))
     return false;
-  if (v.unknown || (v.kind != CV_FLOAT && !(v.kind == CV_INT && dim_is_const(v.dim)))) {
+  if (v.unknown)
+    return true;
+  if (v.kind != CV_FLOAT && !(v.kind == CV_INT && dim_is_const(v.dim))) {
     diag_error(e->diag, x->loc, "expected a number known at compile time");
     return false;
   }

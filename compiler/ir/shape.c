@@ -265,6 +265,25 @@ bool shape_arg_reduce(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+/* state <- value: the value must have exactly the state's type (no
+ * broadcasting: a running mean of [C] fed a [1, C] is a mistake). */
+bool shape_assign(ShapeCtx *c, IrValue *v) {
+  const IrValue *target = v->args[0], *value = v->args[1];
+  if (target->op != OP_PARAM || (c->module && c->module->params[target->attr.index]->trainable)) {
+    diag_error(c->diag, v->loc, "only a state tensor can be updated with '<-'");
+    note_operand(c, target, "the target");
+    return false;
+  }
+  if (!ttype_eq(&target->type, &value->type)) {
+    diag_error(c->diag, v->loc, "the new value %s does not have the state's type %s",
+               ty(c, &value->type), ty(c, &target->type));
+    note_operand(c, target, "the state");
+    return false;
+  }
+  v->type = target->type;
+  return true;
+}
+
 bool shape_reshape(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
   TType out = v->attr.target;

@@ -60,6 +60,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_ROWWISE:
   case OPC_LOSS:
   case OPC_UPDATE:
+  case OPC_ASSIGN:
     return false;
   }
   return false;
@@ -122,6 +123,8 @@ static KernelKind root_kind(const IrValue *v) {
     return v->op == OP_MSE ? KK_REDUCE : KK_XENT;
   case OPC_UPDATE:
     return KK_UPDATE;
+  case OPC_ASSIGN: /* a loop writing the state's buffer (memplan.c) */
+    return KK_ELEMWISE;
   }
   NNC_BUG("op %s has no kernel kind", op_info[v->op].name);
 }
@@ -209,11 +212,39 @@ static bool absorb_core(FusedFunc *ff, Kernel *k, IrValue *p) {
   return true;
 }
 
+/* Is x a state that some ASSIGN of the function writes? */
+static bool is_assigned(const FusedFunc *ff, const IrValue *x) {
+  if (x->op != OP_PARAM)
+    return false;
+  for (int u = 0; u < ff->nusers[x->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[x->id][u]];
+    if (user->op == OP_ASSIGN && user->args[0] == x)
+      return true;
+  }
+  return false;
+}
+
+/* A state write runs in place, after every other kernel (order_kernels), so
+ * what it computes in its own loop may read its state only at the element
+ * it writes, and no state another write changes first: no transposes, and
+ * no reads of assigned states other than its own. The rest is computed
+ * earlier, into buffers, where it sees the old values. */
+static bool fits_assign(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
+  if (k->out->op != OP_ASSIGN)
+    return true;
+  if (p->op == OP_TRANSPOSE)
+    return false;
+  for (int i = 0; i < p->nargs; i++)
+    if (p->args[i] != k->out->args[0] && is_assigned(ff, p->args[i]))
+      return false;
+  return true;
+}
+
 static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int rootpos) {
   for (int j = rootpos - 1; j >= 0; j--) {
     IrValue *p = body->vals[j];
     if (ff->kernel_of[p->id] >= 0 || is_source(p) || ff->folded[p->id] ||
-        !uses_all_inside(ff, k, p))
+        !uses_all_inside(ff, k, p) || !fits_assign(ff, k, p))
       continue;
     if (op_info[p->op].cls == OPC_ROWWISE) {
       if (absorb_core(ff, k, p))
@@ -315,8 +346,13 @@ static Kernel *new_kernel(Arena *a, FusedFunc *ff, IrValue *root, int *cap) {
   return k;
 }
 
+/* Program order, except that state writes come last: after every read of
+ * the old values and after the optimizer's updates. */
 static int by_out_position(const void *x, const void *y) {
   const Kernel *a = *(Kernel *const *)x, *b = *(Kernel *const *)y;
+  bool wa = a->out->op == OP_ASSIGN, wb = b->out->op == OP_ASSIGN;
+  if (wa != wb)
+    return wa - wb;
   return (a->out->id > b->out->id) - (a->out->id < b->out->id);
 }
 

@@ -29,14 +29,14 @@ static Val val_error(void) { return (Val){.kind = VAL_ERROR}; }
 static Val result(IrValue *v) { return v ? (Val){.kind = VAL_TENSOR, .t = v} : val_error(); }
 
 static IrValue *tensor_arg(Elab *e, Frame *f, const AstNode *x) {
-  return as_tensor(e, f, eval_expr(e, f, x), x);
+  return lower_as_tensor(e, f, lower_eval_expr(e, f, x), x);
 }
 
 /* Compile-time int argument such as an axis. */
 static bool int_arg(Elab *e, Frame *f, const AstNode *x, int64_t *out) {
   CtEnv env = {.inst = f->inst};
   bool unknown;
-  if (!ct_eval_int(e, &env, x, out, &unknown))
+  if (!consteval_int(e, &env, x, out, &unknown))
     return false;
   if (unknown) {
     diag_error(e->diag, x->loc, "this value must be known at compile time");
@@ -61,7 +61,7 @@ static bool axis_arg(Elab *e, Frame *f, const AstNode *x, int *out) {
 static bool bool_arg(Elab *e, Frame *f, const AstNode *x, bool *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.kind != CV_BOOL || v.unknown) {
     diag_error(e->diag, x->loc, "expected true or false");
@@ -91,14 +91,14 @@ static bool int_list_arg(Elab *e, Frame *f, const AstNode *x, int *out, int *n) 
 
 static Val unary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
-  return x ? result(emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
+  return x ? result(lower_emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
 }
 
 static Val binary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *xs[2] = {tensor_arg(e, f, b->arg[0]), tensor_arg(e, f, b->arg[1])};
   if (!xs[0] || !xs[1])
     return val_error();
-  return result(emit_op(e, f, op, xs, 2, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 2, b->call->loc, NULL));
 }
 
 static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -106,7 +106,7 @@ static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || (b->arg[1] && !axis_arg(e, f, b->arg[1], &at.axis)))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -118,7 +118,7 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return val_error();
   if (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* ---- reductions composed from others ----
@@ -128,7 +128,7 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
 /* A literal that adopts the element type of the tensor it meets. */
 static IrValue *literal(Elab *e, Frame *f, double x, SrcSpan loc) {
   IrAttrs at = {.weak = true, .scalar = x};
-  IrValue *v = emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(DT_F32);
   return v;
@@ -138,11 +138,11 @@ static IrValue *emit2(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, SrcS
   if (!a || !b)
     return NULL;
   IrValue *xs[2] = {a, b};
-  return emit_op(e, f, op, xs, 2, loc, NULL);
+  return lower_emit_op(e, f, op, xs, 2, loc, NULL);
 }
 
 static IrValue *emit1(Elab *e, Frame *f, OpKind op, IrValue *x, SrcSpan loc, const IrAttrs *at) {
-  return x ? emit_op(e, f, op, &x, 1, loc, at) : NULL;
+  return x ? lower_emit_op(e, f, op, &x, 1, loc, at) : NULL;
 }
 
 /* The composed reductions name themselves in the error, not the op inside. */
@@ -190,7 +190,7 @@ static Val logsumexp(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *shift = NULL;
   if (finite) {
     IrValue *sel[3] = {finite, m, zero};
-    shift = emit_op(e, f, OP_SELECT, sel, 3, loc, NULL);
+    shift = lower_emit_op(e, f, OP_SELECT, sel, 3, loc, NULL);
   }
   IrValue *sum = emit1(
       e, f, OP_SUM, emit1(e, f, OP_EXP, emit2(e, f, OP_SUB, x, shift, loc), loc, NULL), loc, &at);
@@ -232,7 +232,7 @@ static Val arg_reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
       (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims)))
     return val_error();
   if (at.all_axes)
-    return result(emit_op(e, f, op, &x, 1, loc, &at));
+    return result(lower_emit_op(e, f, op, &x, 1, loc, &at));
   int rank = x->type.rank;
   if (axis < -rank || axis >= rank) {
     diag_error(e->diag, b->arg[1]->loc, "%s: axis %d is out of range for a tensor of rank %d",
@@ -268,7 +268,7 @@ static Val arg_reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
 /* A scalar of element type dt that does not adapt to the other operand. */
 static IrValue *typed_literal(Elab *e, Frame *f, double x, DType dt, SrcSpan loc) {
   IrAttrs at = {.scalar = x};
-  IrValue *v = emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(dt);
   return v;
@@ -279,7 +279,7 @@ static IrValue *emit3(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, IrVa
   if (!a || !b || !c)
     return NULL;
   IrValue *xs[3] = {a, b, c};
-  return emit_op(e, f, op, xs, 3, loc, NULL);
+  return lower_emit_op(e, f, op, xs, 3, loc, NULL);
 }
 
 /* A float known at compile time; in a generic check of a layer (its
@@ -287,7 +287,7 @@ static IrValue *emit3(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, IrVa
 static bool float_const_arg(Elab *e, Frame *f, const AstNode *x, double *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.unknown)
     return true;
@@ -331,7 +331,7 @@ static Val cross_entropy(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return val_error();
   if (!b->arg[2] && !b->arg[3] && !b->arg[4]) {
     IrValue *xs[2] = {z, y};
-    return result(emit_op(e, f, op, xs, 2, loc, NULL));
+    return result(lower_emit_op(e, f, op, xs, 2, loc, NULL));
   }
   IrValue *mask = b->arg[2] ? tensor_arg(e, f, b->arg[2]) : NULL;
   int64_t ignore = 0;
@@ -397,7 +397,7 @@ static bool normalized_axes(Elab *e, Frame *f, const Bound *b, const IrValue *x,
   CtEnv env = {.inst = f->inst};
   for (int i = 0; ok && i < n; i++) {
     Dim d;
-    if (!eval_dim(e, &env, &f->dims, DIMS_BIND, ds ? ds->items[i] : shape, &d))
+    if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, ds ? ds->items[i] : shape, &d))
       return false;
     ok = dim_eq(d, x->type.dims[rank - n + i]);
   }
@@ -487,7 +487,7 @@ static bool shape_list_arg(Elab *e, Frame *f, const char *what, const AstNode *s
       }
       *infer_axis = i;
       target->dims[i] = dim_const(-1);
-    } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
+    } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
       return false;
     }
   }
@@ -500,7 +500,7 @@ static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrAttrs at = {.infer_axis = -1};
   if (!x || !shape_list_arg(e, f, "reshape", b->arg[1], &at.target, &at.infer_axis))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* broadcast_to(x, [B, 10]): NumPy's broadcast_to. */
@@ -514,7 +514,7 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return val_error();
     }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -534,7 +534,7 @@ static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
       return val_error();
     }
   }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -542,7 +542,7 @@ static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
                     tensor_arg(e, f, b->arg[2])};
   if (!xs[0] || !xs[1] || !xs[2])
     return val_error();
-  return result(emit_op(e, f, op, xs, 3, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 3, b->call->loc, NULL));
 }
 
 /* one_hot(labels, classes): f32 rows with a 1 at each label. */
@@ -551,7 +551,7 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || !int_arg(e, f, b->arg[1], &at.depth))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static const Builtin builtins[] = {
@@ -598,7 +598,7 @@ static const Builtin *find_builtin(const char *name) {
   return NULL;
 }
 
-bool is_builtin(const char *name) { return find_builtin(name) != NULL; }
+bool builtin_exists(const char *name) { return find_builtin(name) != NULL; }
 
 static int nargs_of(const Builtin *bi) {
   int n = 0;
@@ -651,7 +651,7 @@ static bool bind_builtin_args(Elab *e, const Builtin *bi, const AstNode *call, B
   return true;
 }
 
-Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call) {
+Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call) {
   const Builtin *bi = find_builtin(name);
   Bound b = {.call = call};
   if (!bind_builtin_args(e, bi, call, &b))

@@ -295,6 +295,10 @@ stmt
       ast_push(A, &ctx->fn->u.fn.body, ast_let(A, @$, $2, $3, $5));
     }
   | "return" expr               { ast_push(A, &ctx->fn->u.fn.body, ast_return(A, @$, $2)); }
+    /* `<-` is two tokens, so that `a<-1` in an expression still reads a < -1 */
+  | "state" postfix "<" "-" expr {
+      ast_push(A, &ctx->fn->u.fn.body, ast_state_update(A, @$, $2, $5));
+    }
   | ";"
   ;
 

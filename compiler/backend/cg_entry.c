@@ -219,9 +219,7 @@ LLVMModuleRef codegen_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, const 
     KGen *kg = ARENA_NEW(&a, KGen);
     kg->g = &g;
     kg->k = k;
-    kg->dom = k->kind == KK_REDUCE || k->kind == KK_XENT ? &k->core->args[0]->type
-              : k->kind == KK_ROWWISE                    ? &k->core->type
-                                                         : &k->out->type;
+    kg->dom = k->plan.domain;
     kg->rank = kg->dom->rank;
     kg->slots = ARENA_ARRAY(&a, const IrValue *, (size_t)ff->nids + 2);
     kg->slots[0] = k->out;

@@ -186,6 +186,8 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
   case OP_EQ:
   case OP_NE:
     return ev_compare(kg, v, map);
+  case OP_ASSIGN: /* its value, stored into the state by the kernel */
+    return ev_arg(kg, v, 1, map);
   case OP_SELECT:
     return cg_sel(g, ev_arg(kg, v, 0, map), ev_arg(kg, v, 1, map), ev_arg(kg, v, 2, map));
   case OP_ONE_HOT:
@@ -199,6 +201,10 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
   case OP_MATMUL:
   case OP_SUM:
   case OP_MEAN:
+  case OP_MAX:
+  case OP_MIN:
+  case OP_ARGMAX:
+  case OP_ARGMIN:
   case OP_RESHAPE:
   case OP_CROSS_ENTROPY:
   case OP_MSE:

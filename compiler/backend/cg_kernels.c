@@ -99,18 +99,56 @@ static void update_body(KGen *kg, void *unused) {
     LLVMBuildStore(g->b, u.s[i], cg_access_ptr(kg, cg_find_access(kg, v->args[UPD_STATE + i], id)));
 }
 
-/* reassoc on accumulators only: lets the vectoriser keep partial sums. */
-static LLVMValueRef acc_add(Cg *g, LLVMValueRef x, LLVMValueRef y) {
-  if (LLVMGetTypeKind(LLVMTypeOf(x)) == LLVMIntegerTypeKind)
-    return LLVMBuildAdd(g->b, x, y, "");
-  LLVMValueRef r = cg_fadd(g, x, y);
-  LLVMSetFastMathFlags(r, LLVMFastMathAllowReassoc);
-  return r;
+/* ------------------------------------------------------------ reductions
+ * A reduction combines the elements of its reduced axes into one with
+ * add (sum, mean, mse), maximum or minimum; argmax/argmin carry the best
+ * value and its index. When the innermost loop group is reduced, a scalar
+ * accumulator runs over it; otherwise the output itself accumulates, which
+ * keeps the inner loop over the kept axes vectorised (sums over the batch). */
+
+static bool is_int(LLVMTypeRef t) { return LLVMGetTypeKind(t) == LLVMIntegerTypeKind; }
+
+/* The identity of a combine: 0, or the lowest / highest value. */
+static LLVMValueRef identity_of(Combine c, LLVMTypeRef t) {
+  if (c == COMBINE_ADD)
+    return is_int(t) ? LLVMConstInt(t, 0, 0) : LLVMConstReal(t, 0);
+  bool lowest = c == COMBINE_MAX;
+  if (is_int(t))
+    return LLVMConstInt(t, lowest ? (unsigned long long)INT32_MIN : INT32_MAX, 1);
+  return LLVMConstReal(t, lowest ? -__builtin_inf() : __builtin_inf());
 }
 
-static LLVMValueRef zero_of(LLVMTypeRef t) {
-  return LLVMGetTypeKind(t) == LLVMIntegerTypeKind ? LLVMConstInt(t, 0, 0) : LLVMConstReal(t, 0);
+/* reassoc on accumulators only: lets the vectoriser keep partial sums.
+ * llvm.maximum / minimum propagate NaN, as torch.amax does. */
+static LLVMValueRef combine(Cg *g, Combine c, LLVMValueRef acc, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  if (c == COMBINE_ADD) {
+    if (is_int(t))
+      return LLVMBuildAdd(g->b, acc, x, "");
+    LLVMValueRef r = cg_fadd(g, acc, x);
+    LLVMSetFastMathFlags(r, LLVMFastMathAllowReassoc);
+    return r;
+  }
+  if (is_int(t))
+    return LLVMBuildSelect(
+        g->b, LLVMBuildICmp(g->b, c == COMBINE_MAX ? LLVMIntSGT : LLVMIntSLT, x, acc, ""), x, acc,
+        "");
+  LLVMValueRef xs[2] = {acc, x};
+  return cg_call(g, cg_intrinsic(g, c == COMBINE_MAX ? "llvm.maximum" : "llvm.minimum", t), xs, 2);
 }
+
+/* Is x strictly better than the best so far? Strict, so the first of equal
+ * values wins; the first NaN beats everything after it (torch.argmax). */
+static LLVMValueRef better(Cg *g, Combine c, LLVMValueRef x, LLVMValueRef best) {
+  if (is_int(LLVMTypeOf(x)))
+    return LLVMBuildICmp(g->b, c == COMBINE_MAX ? LLVMIntSGT : LLVMIntSLT, x, best, "");
+  LLVMValueRef beats = cg_fcmp(g, c == COMBINE_MAX ? LLVMRealOGT : LLVMRealOLT, x, best);
+  LLVMValueRef nan_first =
+      LLVMBuildAnd(g->b, cg_fcmp(g, LLVMRealUNO, x, x), cg_fcmp(g, LLVMRealORD, best, best), "");
+  return LLVMBuildOr(g->b, beats, nan_first, "");
+}
+
+static Combine kernel_combine(const KGen *kg) { return kg->k->plan.combine; }
 
 static LLVMValueRef reduce_value(KGen *kg) {
   const IrValue *c = kg->k->core;
@@ -127,7 +165,7 @@ static void accumulate_out(KGen *kg, LLVMValueRef x) {
   Cg *g = kg->g;
   LLVMValueRef p = cg_access_ptr(kg, &kg->out);
   LLVMTypeRef t = cg_mem_type(g, kg->out.v->type.dtype);
-  LLVMBuildStore(g->b, acc_add(g, LLVMBuildLoad2(g->b, t, p, ""), x), p);
+  LLVMBuildStore(g->b, combine(g, kernel_combine(kg), LLVMBuildLoad2(g->b, t, p, ""), x), p);
 }
 
 static void reduce_body(KGen *kg, void *u) {
@@ -140,15 +178,39 @@ static void reduce_row_body(KGen *kg, void *u) {
   (void)u;
   Cg *g = kg->g;
   int gi = kg->ngroups - 1;
+  Combine c = kernel_combine(kg);
   LLVMTypeRef t = cg_mem_type(g, kg->out.v->type.dtype);
   LLVMValueRef acc = cg_entry_alloca(g, t, "acc");
-  LLVMBuildStore(g->b, zero_of(t), acc);
+  LLVMBuildStore(g->b, identity_of(c, t), acc);
   Loop l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gi]);
   kg->gidx[gi] = l.i;
-  LLVMBuildStore(g->b, acc_add(g, LLVMBuildLoad2(g->b, t, acc, ""), reduce_value(kg)), acc);
+  LLVMBuildStore(g->b, combine(g, c, LLVMBuildLoad2(g->b, t, acc, ""), reduce_value(kg)), acc);
   cg_loop_end(g, &l);
   kg->gidx[gi] = cg_ci64(g, 0); /* the output does not depend on it */
   accumulate_out(kg, LLVMBuildLoad2(g->b, t, acc, ""));
+}
+
+/* argmax / argmin over the innermost group (the shape rule keeps the
+ * reduced axes last): the best value and its position in the row. */
+static void arg_row_body(KGen *kg, void *u) {
+  (void)u;
+  Cg *g = kg->g;
+  int gi = kg->ngroups - 1;
+  Combine c = kernel_combine(kg);
+  LLVMTypeRef t = cg_mem_type(g, kg->k->core->args[0]->type.dtype);
+  LLVMValueRef best = cg_entry_alloca(g, t, "best"), at = cg_entry_alloca(g, g->i64, "at");
+  LLVMBuildStore(g->b, identity_of(c, t), best);
+  LLVMBuildStore(g->b, cg_ci64(g, 0), at);
+  Loop l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gi]);
+  kg->gidx[gi] = l.i;
+  LLVMValueRef x = reduce_value(kg), b = LLVMBuildLoad2(g->b, t, best, "");
+  LLVMValueRef take = better(g, c, x, b);
+  LLVMBuildStore(g->b, cg_sel(g, take, x, b), best);
+  LLVMBuildStore(g->b, cg_sel(g, take, l.i, LLVMBuildLoad2(g->b, g->i64, at, "")), at);
+  cg_loop_end(g, &l);
+  kg->gidx[gi] = cg_ci64(g, 0);
+  LLVMValueRef index = LLVMBuildTrunc(g->b, LLVMBuildLoad2(g->b, g->i64, at, ""), g->i32, "");
+  LLVMBuildStore(g->b, index, cg_access_ptr(kg, &kg->out));
 }
 
 /* [lo, hi) of the output elements this call of the kernel owns; all of
@@ -167,21 +229,28 @@ static void out_slice(KGen *kg, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef *
   }
 }
 
-static void emit_reduce(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
+/* out[from, to) = the combine's identity (an arg-reduction's index 0: what
+ * it stays when the reduced axes have extent 1 and no loop runs over them). */
+static void init_out(KGen *kg, LLVMValueRef from, LLVMValueRef to) {
   Cg *g = kg->g;
-  LLVMValueRef from, to;
-  out_slice(kg, lo, hi, &from, &to);
   LLVMTypeRef t = cg_mem_type(g, kg->out.v->type.dtype);
-  LLVMValueRef base = cg_gep(g, t, kg->bufs[0], from);
-  LLVMValueRef bytes = LLVMBuildNSWMul(g->b, LLVMBuildNSWSub(g->b, to, from, ""),
-                                       cg_ci64(g, dtype_size(kg->out.v->type.dtype)), "");
-  LLVMBuildMemSet(g->b, base, LLVMConstInt(g->i8, 0, 0), bytes, 8);
-  bool row = kg->ngroups > 0 && kg->reduced[kg->gfirst[kg->ngroups - 1]];
-  cg_nest(kg, 0, row ? kg->ngroups - 1 : -1, kg->ngroups > (row ? 1 : 0) ? lo : NULL, hi,
-          row ? reduce_row_body : reduce_body, NULL);
-  const IrValue *c = kg->k->core;
-  if (c->op == OP_SUM)
+  LLVMValueRef init = kg->k->plan.arg ? LLVMConstInt(t, 0, 0) : identity_of(kernel_combine(kg), t);
+  if (LLVMIsNull(init)) {
+    LLVMValueRef base = cg_gep(g, t, kg->bufs[0], from);
+    LLVMValueRef bytes = LLVMBuildNSWMul(g->b, LLVMBuildNSWSub(g->b, to, from, ""),
+                                         cg_ci64(g, dtype_size(kg->out.v->type.dtype)), "");
+    LLVMBuildMemSet(g->b, base, LLVMConstInt(g->i8, 0, 0), bytes, 8);
     return;
+  }
+  Loop l = cg_loop_begin(g, from, to);
+  LLVMBuildStore(g->b, init, cg_gep(g, t, kg->bufs[0], l.i));
+  cg_loop_end(g, &l);
+}
+
+/* mean and mse divide the sum by the number of elements reduced. */
+static void divide_by_count(KGen *kg, LLVMValueRef from, LLVMValueRef to) {
+  Cg *g = kg->g;
+  LLVMTypeRef t = cg_mem_type(g, kg->out.v->type.dtype);
   Dim count = dim_const(1);
   for (int a = 0; a < kg->rank; a++)
     if (kg->reduced[a])
@@ -191,6 +260,21 @@ static void emit_reduce(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   LLVMValueRef p = cg_gep(g, t, kg->bufs[0], l.i);
   LLVMBuildStore(g->b, LLVMBuildFDiv(g->b, LLVMBuildLoad2(g->b, t, p, ""), n, ""), p);
   cg_loop_end(g, &l);
+}
+
+static void emit_reduce(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
+  LLVMValueRef from, to;
+  out_slice(kg, lo, hi, &from, &to);
+  init_out(kg, from, to);
+  const KernelPlan *plan = &kg->k->plan;
+  bool row = kg->ngroups > 0 && kg->reduced[kg->gfirst[kg->ngroups - 1]];
+  if (plan->arg && !row)
+    return; /* nothing reduced: every index is 0 */
+  NestBody body = plan->arg ? arg_row_body : row ? reduce_row_body : reduce_body;
+  cg_nest(kg, 0, row ? kg->ngroups - 1 : -1, kg->ngroups > (row ? 1 : 0) ? lo : NULL, hi, body,
+          NULL);
+  if (plan->divide)
+    divide_by_count(kg, from, to);
 }
 
 /* Softmax statistics of the current row: max and sum of exp(x - max). */
@@ -214,7 +298,7 @@ static RowStats row_stats(KGen *kg, int gc) {
   l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
   kg->gidx[gc] = l.i;
   LLVMValueRef e = cg_math_unary(g, OP_EXP, x->type.dtype, cg_fsub(g, cg_ev_here(kg, x), st.max));
-  LLVMBuildStore(g->b, acc_add(g, LLVMBuildLoad2(g->b, t, s, ""), e), s);
+  LLVMBuildStore(g->b, combine(g, COMBINE_ADD, LLVMBuildLoad2(g->b, t, s, ""), e), s);
   cg_loop_end(g, &l);
   st.sum = LLVMBuildLoad2(g->b, t, s, "");
   return st;
@@ -262,7 +346,8 @@ static void xent_body(KGen *kg, void *u) {
   kg->gidx[gc] = LLVMBuildSExt(g->b, label, g->i64, "");
   LLVMValueRef picked = cg_ev_here(kg, core->args[0]);
   LLVMValueRef loss = cg_fsub(g, lse, picked);
-  LLVMBuildStore(g->b, acc_add(g, LLVMBuildLoad2(g->b, xs->t, xs->acc, ""), loss), xs->acc);
+  LLVMBuildStore(g->b, combine(g, COMBINE_ADD, LLVMBuildLoad2(g->b, xs->t, xs->acc, ""), loss),
+                 xs->acc);
 }
 
 static void emit_xent(KGen *kg) {
@@ -277,25 +362,10 @@ static void emit_xent(KGen *kg) {
   LLVMBuildStore(g->b, mean, kg->bufs[0]);
 }
 
-/* The first loop of the nest: the one split across threads. */
+/* The loop group split across threads (the plan's split axis), or -1. */
 int cg_parallel_group(const KGen *kg) {
-  switch (kg->k->kind) {
-  case KK_ELEMWISE:
-  case KK_COPY:
-  case KK_UPDATE:
-    return kg->ngroups > 0 ? 0 : -1;
-  case KK_REDUCE:
-    return kg->ngroups > 1 && !kg->reduced[kg->gfirst[0]] ? 0 : -1;
-  case KK_ROWWISE: {
-    int gc = kg->group_of[kg->k->core->attr.axis];
-    return kg->ngroups > 1 ? (gc == 0 ? 1 : 0) : -1;
-  }
-  case KK_XENT:
-  case KK_GEMM:
-  case KK_ALIAS:
-    return -1;
-  }
-  return -1;
+  int a = kg->k->plan.split_axis;
+  return a >= 0 ? kg->group_of[a] : -1;
 }
 
 static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {

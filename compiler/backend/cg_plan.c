@@ -39,7 +39,8 @@ void cg_operand_map(const IrValue *v, int i, const Map vm, Map om) {
   case OPC_COMPARE:
   case OPC_SELECT:
   case OPC_EXPAND:
-  case OPC_ROWWISE: {
+  case OPC_ROWWISE:
+  case OPC_ASSIGN: {
     int off = v->type.rank - x->type.rank;
     for (int j = 0; j < x->type.rank; j++)
       om[j] = cg_is_one(x->type.dims[j]) ? -1 : vm[j + off];
@@ -109,7 +110,8 @@ static void visit(KGen *kg, const IrValue *v, const Map map) {
     visit(kg, v->args[0], map); /* the prologue, same shape */
     return;
   }
-  for (int i = 0; i < v->nargs; i++) {
+  /* a state write's operand 0 is where it stores, not something it reads */
+  for (int i = v->op == OP_ASSIGN ? 1 : 0; i < v->nargs; i++) {
     Map om;
     cg_operand_map(v, i, map, om);
     visit(kg, v->args[i], om);
@@ -181,31 +183,22 @@ void cg_plan_kernel(KGen *kg) {
   const Kernel *k = kg->k;
   Map id;
   cg_identity_map(id, kg->rank);
-  kg->forced = -1;
+  memcpy(kg->reduced, k->plan.reduced, sizeof kg->reduced);
+  kg->forced = k->plan.row_axis;
+  if (kg->forced >= 0)
+    kg->barrier[kg->forced] = true;
   switch (k->kind) {
   case KK_ELEMWISE:
   case KK_COPY:
+  case KK_ROWWISE:
     visit(kg, k->out, id);
     break;
   case KK_REDUCE:
-    if (k->core->op == OP_MSE) {
-      for (int a = 0; a < kg->rank; a++)
-        kg->reduced[a] = true;
+    if (k->core->op == OP_MSE)
       visit(kg, k->core->args[1], id);
-    } else {
-      for (int i = 0; i < k->core->attr.naxes; i++)
-        kg->reduced[k->core->attr.axes[i]] = true;
-    }
     visit(kg, k->core->args[0], id);
     break;
-  case KK_ROWWISE:
-    kg->forced = k->core->attr.axis;
-    kg->barrier[kg->forced] = true;
-    visit(kg, k->out, id);
-    break;
   case KK_XENT: {
-    kg->forced = kg->rank - 1;
-    kg->barrier[kg->forced] = true;
     visit(kg, k->core->args[0], id);
     Map lm;
     cg_identity_map(lm, kg->rank - 1);

@@ -7,7 +7,7 @@
 #include "ast_text.h"
 #include "lower.h"
 
-enum { MAX_BUILTIN_ARGS = 3 };
+enum { MAX_BUILTIN_ARGS = 5 };
 
 typedef struct Bound {
   const AstNode *arg[MAX_BUILTIN_ARGS]; /* NULL when not given */
@@ -121,6 +121,343 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
   return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
+/* ---- reductions composed from others ----
+ * logsumexp, var and std are built from max, sum, mean and elementwise ops
+ * here, so that autodiff, fusion and codegen need nothing of their own. */
+
+/* A literal that adopts the element type of the tensor it meets. */
+static IrValue *literal(Elab *e, Frame *f, double x, SrcSpan loc) {
+  IrAttrs at = {.weak = true, .scalar = x};
+  IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  if (v)
+    v->type = ttype_scalar(DT_F32);
+  return v;
+}
+
+static IrValue *emit2(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, SrcSpan loc) {
+  if (!a || !b)
+    return NULL;
+  IrValue *xs[2] = {a, b};
+  return lower_emit_op(e, f, op, xs, 2, loc, NULL);
+}
+
+static IrValue *emit1(Elab *e, Frame *f, OpKind op, IrValue *x, SrcSpan loc, const IrAttrs *at) {
+  return x ? lower_emit_op(e, f, op, &x, 1, loc, at) : NULL;
+}
+
+/* The composed reductions name themselves in the error, not the op inside. */
+static IrValue *float_tensor_arg(Elab *e, Frame *f, const Bound *b, const char *what) {
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  if (x && !dtype_is_float(x->type.dtype)) {
+    diag_error(e->diag, b->arg[0]->loc, "%s expects a floating-point tensor, got %s", what,
+               ttype_str(e->arena, e->mod->syms, &x->type));
+    return NULL;
+  }
+  return x;
+}
+
+/* The attributes of a reduction call: axis (one or a list) and keepdims. */
+static bool reduce_attrs(Elab *e, Frame *f, const Bound *b, IrAttrs *at) {
+  *at = (IrAttrs){.all_axes = b->arg[1] == NULL, .infer_axis = -1};
+  if (b->arg[1] && !int_list_arg(e, f, b->arg[1], at->axes, &at->naxes))
+    return false;
+  return !b->arg[2] || bool_arg(e, f, b->arg[2], &at->keepdims);
+}
+
+/* x reshaped to the type of `like` (a reduction without keepdims). */
+static IrValue *reshape_like(Elab *e, Frame *f, IrValue *x, const IrValue *like, SrcSpan loc) {
+  if (!x || !like)
+    return NULL;
+  IrAttrs at = {.target = like->type, .infer_axis = -1};
+  return emit1(e, f, OP_RESHAPE, x, loc, &at);
+}
+
+/* logsumexp(x, axis, keepdims) = log(sum(exp(x - m))) + m with m the max,
+ * replaced by 0 where it is infinite (all -inf, or an inf), as PyTorch does.
+ * m is a constant for the gradient: the result does not depend on it. */
+static Val logsumexp(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  (void)op;
+  SrcSpan loc = b->call->loc;
+  IrAttrs at;
+  IrValue *x = float_tensor_arg(e, f, b, "logsumexp");
+  if (!x || !reduce_attrs(e, f, b, &at))
+    return val_error();
+  IrAttrs kept = at;
+  kept.keepdims = true;
+  IrValue *m = emit1(e, f, OP_STOP_GRADIENT, emit1(e, f, OP_MAX, x, loc, &kept), loc, NULL);
+  IrValue *inf = literal(e, f, __builtin_inf(), loc), *zero = literal(e, f, 0, loc);
+  IrValue *finite = emit2(e, f, OP_LT, emit2(e, f, OP_MUL, m, m, loc), inf, loc);
+  IrValue *shift = NULL;
+  if (finite) {
+    IrValue *sel[3] = {finite, m, zero};
+    shift = lower_emit_op(e, f, OP_SELECT, sel, 3, loc, NULL);
+  }
+  IrValue *sum = emit1(
+      e, f, OP_SUM, emit1(e, f, OP_EXP, emit2(e, f, OP_SUB, x, shift, loc), loc, NULL), loc, &at);
+  if (shift && !at.keepdims)
+    shift = reshape_like(e, f, shift, sum, loc);
+  return result(emit2(e, f, OP_ADD, emit1(e, f, OP_LOG, sum, loc, NULL), shift, loc));
+}
+
+/* var: the population variance (PyTorch's unbiased=False), mean((x - mu)^2);
+ * std: its square root. */
+static Val variance(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  SrcSpan loc = b->call->loc;
+  IrAttrs at;
+  IrValue *x = float_tensor_arg(e, f, b, op == OP_MEAN ? "var" : "std");
+  if (!x || !reduce_attrs(e, f, b, &at))
+    return val_error();
+  IrAttrs kept = at;
+  kept.keepdims = true;
+  IrValue *d = emit2(e, f, OP_SUB, x, emit1(e, f, OP_MEAN, x, loc, &kept), loc);
+  IrValue *var = emit1(e, f, OP_MEAN, emit2(e, f, OP_MUL, d, d, loc), loc, &at);
+  if (op == OP_MEAN)
+    return result(var);
+  return result(emit2(e, f, OP_POW, var, literal(e, f, 0.5, loc), loc));
+}
+
+/* argmax(x, axis, keepdims): one axis (moved last by a transpose, which
+ * fuses into the reduction's reads) or none (the index into the flattened
+ * tensor, as PyTorch). */
+static Val arg_reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  SrcSpan loc = b->call->loc;
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  IrAttrs at = {.all_axes = b->arg[1] == NULL, .infer_axis = -1};
+  int axis = 0;
+  if (b->arg[1] && b->arg[1]->kind == AST_LIST) {
+    diag_error(e->diag, b->arg[1]->loc, "%s takes one axis, not a list", op_info[op].name);
+    return val_error();
+  }
+  if (!x || (b->arg[1] && !axis_arg(e, f, b->arg[1], &axis)) ||
+      (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims)))
+    return val_error();
+  if (at.all_axes)
+    return result(lower_emit_op(e, f, op, &x, 1, loc, &at));
+  int rank = x->type.rank;
+  if (axis < -rank || axis >= rank) {
+    diag_error(e->diag, b->arg[1]->loc, "%s: axis %d is out of range for a tensor of rank %d",
+               op_info[op].name, axis, rank);
+    return val_error();
+  }
+  axis = axis < 0 ? axis + rank : axis;
+  IrValue *moved = x;
+  if (axis != rank - 1) {
+    IrAttrs perm = {.has_perm = true, .infer_axis = -1};
+    for (int i = 0, j = 0; i < rank; i++)
+      if (i != axis)
+        perm.perm[j++] = i;
+    perm.perm[rank - 1] = axis;
+    moved = emit1(e, f, OP_TRANSPOSE, x, loc, &perm);
+  }
+  IrAttrs last = {.naxes = 1, .infer_axis = -1};
+  last.axes[0] = rank - 1;
+  IrValue *idx = emit1(e, f, op, moved, loc, &last);
+  if (!idx || !at.keepdims)
+    return result(idx);
+  IrAttrs shape = {.target = x->type, .infer_axis = -1};
+  shape.target.dtype = DT_I32;
+  shape.target.dims[axis] = dim_const(1);
+  return result(emit1(e, f, OP_RESHAPE, idx, loc, &shape));
+}
+
+/* ---- cross_entropy with a mask, an ignored label or label smoothing ----
+ * The plain call is one fused op (a row kernel with its own label check);
+ * the options are composed from log_softmax, one_hot, sums and a division
+ * by the number of positions that count, PyTorch's reduction='mean'. */
+
+/* A scalar of element type dt that does not adapt to the other operand. */
+static IrValue *typed_literal(Elab *e, Frame *f, double x, DType dt, SrcSpan loc) {
+  IrAttrs at = {.scalar = x};
+  IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  if (v)
+    v->type = ttype_scalar(dt);
+  return v;
+}
+
+static IrValue *emit3(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, IrValue *c,
+                      SrcSpan loc) {
+  if (!a || !b || !c)
+    return NULL;
+  IrValue *xs[3] = {a, b, c};
+  return lower_emit_op(e, f, op, xs, 3, loc, NULL);
+}
+
+/* A float known at compile time; in a generic check of a layer (its
+ * arguments unknown) *out keeps its default and nothing is reported. */
+static bool float_const_arg(Elab *e, Frame *f, const AstNode *x, double *out) {
+  CtVal v;
+  CtEnv env = {.inst = f->inst};
+  if (!consteval_expr(e, &env, x, &v))
+    return false;
+  if (v.unknown)
+    return true;
+  if (v.kind != CV_FLOAT && !(v.kind == CV_INT && dim_is_const(v.dim))) {
+    diag_error(e->diag, x->loc, "expected a number known at compile time");
+    return false;
+  }
+  *out = v.kind == CV_FLOAT ? v.f : (double)v.dim.coeff;
+  return true;
+}
+
+/* labels: i32 with the logits' shape less the class axis; mask (if any):
+ * bool or the logits' float type, the labels' shape. */
+static bool check_xent_operands(Elab *e, const Bound *b, const IrValue *z, const IrValue *y,
+                                const IrValue *mask) {
+  const SymTab *st = e->mod->syms;
+  bool ok = z->type.rank >= 1 && y->type.rank == z->type.rank - 1;
+  for (int i = 0; ok && i < y->type.rank; i++)
+    ok = dim_eq(y->type.dims[i], z->type.dims[i]);
+  if (!dtype_is_float(z->type.dtype) || y->type.dtype != DT_I32 || !ok) {
+    diag_error(e->diag, b->call->loc,
+               "cross_entropy: expects float logits [..., C] and i32 labels [...], got %s and %s",
+               ttype_str(e->arena, st, &z->type), ttype_str(e->arena, st, &y->type));
+    return false;
+  }
+  if (mask && (!ttype_eq_dims(&mask->type, &y->type) ||
+               (mask->type.dtype != DT_BOOL && mask->type.dtype != z->type.dtype))) {
+    diag_error(e->diag, b->arg[2]->loc,
+               "cross_entropy: the mask must be bool or %s with the labels' shape %s, got %s",
+               dtype_name(z->type.dtype), ttype_str(e->arena, st, &y->type),
+               ttype_str(e->arena, st, &mask->type));
+    return false;
+  }
+  return true;
+}
+
+static Val cross_entropy(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  SrcSpan loc = b->call->loc;
+  IrValue *z = tensor_arg(e, f, b->arg[0]), *y = tensor_arg(e, f, b->arg[1]);
+  if (!z || !y)
+    return val_error();
+  if (!b->arg[2] && !b->arg[3] && !b->arg[4]) {
+    IrValue *xs[2] = {z, y};
+    return result(lower_emit_op(e, f, op, xs, 2, loc, NULL));
+  }
+  IrValue *mask = b->arg[2] ? tensor_arg(e, f, b->arg[2]) : NULL;
+  int64_t ignore = 0;
+  double eps = 0;
+  if ((b->arg[2] && !mask) || (b->arg[3] && !int_arg(e, f, b->arg[3], &ignore)) ||
+      (b->arg[4] && !float_const_arg(e, f, b->arg[4], &eps)) ||
+      !check_xent_operands(e, b, z, y, mask))
+    return val_error();
+  if (eps < 0 || eps > 1) {
+    diag_error(e->diag, b->arg[4]->loc, "cross_entropy: label_smoothing must be in [0, 1], got %g",
+               eps);
+    return val_error();
+  }
+  Dim classes = z->type.dims[z->type.rank - 1];
+  if (!dim_is_const(classes)) {
+    diag_error(e->diag, loc,
+               "cross_entropy: mask, ignore_index and label_smoothing need a constant number of "
+               "classes, got %s",
+               dim_str(e->arena, e->mod->syms, classes));
+    return val_error();
+  }
+  DType dt = z->type.dtype;
+  IrValue *one = typed_literal(e, f, 1, dt, loc), *zero = typed_literal(e, f, 0, dt, loc);
+  /* w: 1 for the positions that count, 0 elsewhere (or the mask's weight) */
+  IrValue *w = NULL;
+  if (mask)
+    w = mask->type.dtype == DT_BOOL ? emit3(e, f, OP_SELECT, mask, one, zero, loc) : mask;
+  if (b->arg[3]) {
+    IrValue *keep = emit2(e, f, OP_NE, y, literal(e, f, (double)ignore, loc), loc);
+    y = emit3(e, f, OP_SELECT, keep, y, literal(e, f, 0, loc), loc);
+    IrValue *kept = emit3(e, f, OP_SELECT, keep, one, zero, loc);
+    w = w ? emit2(e, f, OP_MUL, w, kept, loc) : kept;
+  }
+  IrAttrs last = {.axis = -1, .infer_axis = -1};
+  IrValue *lsm = emit1(e, f, OP_LOG_SOFTMAX, z, loc, &last);
+  IrAttrs oh = {.dtype = dt, .depth = classes.coeff, .infer_axis = -1};
+  IrAttrs row = {.naxes = 1, .infer_axis = -1};
+  row.axes[0] = z->type.rank - 1;
+  IrValue *picked = emit1(
+      e, f, OP_SUM, emit2(e, f, OP_MUL, lsm, emit1(e, f, OP_ONE_HOT, y, loc, &oh), loc), loc, &row);
+  IrValue *loss = emit1(e, f, OP_NEG, picked, loc, NULL);
+  if (eps > 0) {
+    IrValue *smooth = emit1(e, f, OP_NEG, emit1(e, f, OP_MEAN, lsm, loc, &row), loc, NULL);
+    loss = emit2(e, f, OP_ADD, emit2(e, f, OP_MUL, literal(e, f, 1 - eps, loc), loss, loc),
+                 emit2(e, f, OP_MUL, literal(e, f, eps, loc), smooth, loc), loc);
+  }
+  IrAttrs all = {.all_axes = true, .infer_axis = -1};
+  if (!w)
+    return result(emit1(e, f, OP_MEAN, loss, loc, &all));
+  IrValue *total = emit1(e, f, OP_SUM, emit2(e, f, OP_MUL, loss, w, loc), loc, &all);
+  return result(emit2(e, f, OP_DIV, total, emit1(e, f, OP_SUM, w, loc, &all), loc));
+}
+
+/* layer_norm(x, normalized_shape, weight, bias, eps = 1e-5), PyTorch's
+ * F.layer_norm: normalises over the trailing axes that normalized_shape
+ * names (it must equal them), then scales and shifts elementwise. Composed
+ * from mean and elementwise ops; the population variance, as PyTorch. */
+static bool normalized_axes(Elab *e, Frame *f, const Bound *b, const IrValue *x, IrAttrs *at) {
+  const AstNode *shape = b->arg[1];
+  const PtrVec *ds = shape->kind == AST_LIST ? &shape->u.list.items : NULL;
+  int n = ds ? ds->len : 1, rank = x->type.rank;
+  bool ok = n >= 1 && n <= rank;
+  CtEnv env = {.inst = f->inst};
+  for (int i = 0; ok && i < n; i++) {
+    Dim d;
+    if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, ds ? ds->items[i] : shape, &d))
+      return false;
+    ok = dim_eq(d, x->type.dims[rank - n + i]);
+  }
+  if (!ok) {
+    diag_error(e->diag, shape->loc,
+               "layer_norm: normalized_shape must be the trailing dimensions of %s",
+               ttype_str(e->arena, e->mod->syms, &x->type));
+    return false;
+  }
+  *at = (IrAttrs){.naxes = n, .keepdims = true, .infer_axis = -1};
+  for (int i = 0; i < n; i++)
+    at->axes[i] = rank - n + i;
+  return true;
+}
+
+/* t is the last n dims of x. */
+static bool is_trailing_shape(const TType *t, const TType *x, int n) {
+  if (t->rank != n)
+    return false;
+  for (int i = 0; i < n; i++)
+    if (!dim_eq(t->dims[i], x->dims[x->rank - n + i]))
+      return false;
+  return true;
+}
+
+static Val layer_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  (void)op;
+  SrcSpan loc = b->call->loc;
+  IrAttrs at;
+  double eps = 1e-5;
+  IrValue *x = float_tensor_arg(e, f, b, "layer_norm");
+  IrValue *w = b->arg[2] ? tensor_arg(e, f, b->arg[2]) : NULL;
+  IrValue *bias = b->arg[3] ? tensor_arg(e, f, b->arg[3]) : NULL;
+  if (!x || (b->arg[2] && !w) || (b->arg[3] && !bias) || !normalized_axes(e, f, b, x, &at) ||
+      (b->arg[4] && !float_const_arg(e, f, b->arg[4], &eps)))
+    return val_error();
+  if (eps <= 0) {
+    diag_error(e->diag, b->arg[4]->loc, "layer_norm: eps must be positive, got %g", eps);
+    return val_error();
+  }
+  for (int i = 2; i <= 3; i++) {
+    const IrValue *p = i == 2 ? w : bias;
+    if (p && !is_trailing_shape(&p->type, &x->type, at.naxes)) {
+      diag_error(e->diag, b->arg[i]->loc, "layer_norm: %s must have the normalized shape, got %s",
+                 i == 2 ? "weight" : "bias", ttype_str(e->arena, e->mod->syms, &p->type));
+      return val_error();
+    }
+  }
+  IrValue *d = emit2(e, f, OP_SUB, x, emit1(e, f, OP_MEAN, x, loc, &at), loc);
+  IrValue *var = emit1(e, f, OP_MEAN, emit2(e, f, OP_MUL, d, d, loc), loc, &at);
+  IrValue *inv = emit2(e, f, OP_POW, emit2(e, f, OP_ADD, var, literal(e, f, eps, loc), loc),
+                       literal(e, f, -0.5, loc), loc);
+  IrValue *y = emit2(e, f, OP_MUL, d, inv, loc);
+  if (w)
+    y = emit2(e, f, OP_MUL, y, w, loc);
+  if (bias)
+    y = emit2(e, f, OP_ADD, y, bias, loc);
+  return result(y);
+}
+
 static bool is_minus_one(const AstNode *x) {
   return x->kind == AST_UNARY && x->u.unary.op == UN_NEG && x->u.unary.operand->kind == AST_INT &&
          x->u.unary.operand->u.int_lit.value == 1;
@@ -227,10 +564,22 @@ static const Builtin builtins[] = {
     {"log_softmax", OP_LOG_SOFTMAX, rowwise, {"x", "axis"}, 1},
     {"sum", OP_SUM, reduce, {"x", "axis", "keepdims"}, 1},
     {"mean", OP_MEAN, reduce, {"x", "axis", "keepdims"}, 1},
+    {"max", OP_MAX, reduce, {"x", "axis", "keepdims"}, 1},
+    {"min", OP_MIN, reduce, {"x", "axis", "keepdims"}, 1},
+    {"argmax", OP_ARGMAX, arg_reduce, {"x", "axis", "keepdims"}, 1},
+    {"argmin", OP_ARGMIN, arg_reduce, {"x", "axis", "keepdims"}, 1},
+    {"logsumexp", OP_SUM, logsumexp, {"x", "axis", "keepdims"}, 1},
+    {"var", OP_MEAN, variance, {"x", "axis", "keepdims"}, 1},
+    {"std", OP_POW, variance, {"x", "axis", "keepdims"}, 1},
+    {"layer_norm", OP_MEAN, layer_norm, {"x", "normalized_shape", "weight", "bias", "eps"}, 2},
     {"reshape", OP_RESHAPE, reshape, {"x", "shape"}, 2},
     {"transpose", OP_TRANSPOSE, transpose, {"x", "perm"}, 1},
     {"matmul", OP_MATMUL, binary, {"a", "b"}, 2},
-    {"cross_entropy", OP_CROSS_ENTROPY, binary, {"logits", "labels"}, 2},
+    {"cross_entropy",
+     OP_CROSS_ENTROPY,
+     cross_entropy,
+     {"logits", "labels", "mask", "ignore_index", "label_smoothing"},
+     2},
     {"mse", OP_MSE, binary, {"pred", "target"}, 2},
     {"where", OP_SELECT, ternary, {"cond", "a", "b"}, 3},
     {"one_hot", OP_ONE_HOT, one_hot, {"labels", "classes"}, 2},

@@ -434,12 +434,35 @@ static void run_let(Elab *e, Frame *f, const AstNode *s) {
   strmap_put(&f->locals, s->u.let.name, v);
 }
 
+/* state target <- value: an ASSIGN that a training step performs after its
+ * reads and updates (fuse.c); other entry points leave it out. A value that
+ * is itself a state is copied first (an identity op), so that two writes
+ * that swap states read the old values. */
+static void run_state_update(Elab *e, Frame *f, const AstNode *s) {
+  const AstNode *tx = s->u.update.target;
+  if (tx->kind != AST_NAME && tx->kind != AST_MEMBER) {
+    diag_error(e->diag, tx->loc, "expected the name of a state tensor before '<-'");
+    return;
+  }
+  IrValue *target = lower_as_tensor(e, f, lower_eval_expr(e, f, tx), tx);
+  IrValue *value = lower_as_tensor(e, f, lower_eval_expr(e, f, s->u.update.value), s->u.update.value);
+  if (!target || !value)
+    return;
+  if (value->op == OP_PARAM)
+    value = lower_emit_op(e, f, OP_STOP_GRADIENT, &value, 1, s->u.update.value->loc, NULL);
+  IrValue *args[2] = {target, value};
+  if (value)
+    lower_emit_op(e, f, OP_ASSIGN, args, 2, s->loc, NULL);
+}
+
 static Val run_body(Elab *e, Frame *f, SrcSpan *ret_loc) {
   const PtrVec *body = &f->fn->u.fn.body;
   for (int i = 0; i < body->len && !diag_should_stop(e->diag); i++) {
     const AstNode *s = body->items[i];
     if (s->kind == AST_LET)
       run_let(e, f, s);
+    else if (s->kind == AST_STATE_UPDATE)
+      run_state_update(e, f, s);
     else if (s->kind == AST_RETURN) {
       *ret_loc = s->u.ret.value->loc;
       Val r = lower_eval_expr(e, f, s->u.ret.value);

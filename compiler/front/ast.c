@@ -115,6 +115,13 @@ AstNode *ast_return(Arena *a, SrcSpan loc, AstNode *value) {
   return n;
 }
 
+AstNode *ast_state_update(Arena *a, SrcSpan loc, AstNode *target, AstNode *value) {
+  AstNode *n = new_node(a, AST_STATE_UPDATE, loc);
+  n->u.update.target = target;
+  n->u.update.value = value;
+  return n;
+}
+
 /* Leaves of expression trees have depth 1. */
 static AstNode *new_leaf(Arena *a, AstKind kind, SrcSpan loc) {
   AstNode *n = new_node(a, kind, loc);
@@ -258,15 +265,19 @@ const char *ast_dtype_name(AstDType t) { return dtype_name(t); }
 
 const char *ast_kind_name(AstKind k) {
   static const char *const names[AST_KIND_COUNT] = {
-      [AST_MODULE] = "Module",     [AST_IMPORT] = "Import", [AST_LAYER] = "Layer",
-      [AST_CTPARAM] = "CtParam",   [AST_PARAM] = "Param",   [AST_STATE] = "State",
-      [AST_INSTANCE] = "Instance", [AST_FN] = "Fn",         [AST_SECTION] = "Section",
-      [AST_FIELD] = "Field",       [AST_FNARG] = "FnArg",   [AST_LET] = "Let",
-      [AST_RETURN] = "Return",     [AST_INT] = "Int",       [AST_FLOAT] = "Float",
-      [AST_STRING] = "String",     [AST_BOOL] = "Bool",     [AST_NAME] = "Name",
-      [AST_MEMBER] = "Member",     [AST_CALL] = "Call",     [AST_KWARG] = "Kwarg",
-      [AST_UNARY] = "Unary",       [AST_BINARY] = "Binary", [AST_LIST] = "List",
-      [AST_TYPE] = "Type",
+      [AST_MODULE] = "Module",     [AST_IMPORT] = "Import",
+      [AST_LAYER] = "Layer",       [AST_CTPARAM] = "CtParam",
+      [AST_PARAM] = "Param",       [AST_STATE] = "State",
+      [AST_INSTANCE] = "Instance", [AST_FN] = "Fn",
+      [AST_SECTION] = "Section",   [AST_FIELD] = "Field",
+      [AST_FNARG] = "FnArg",       [AST_LET] = "Let",
+      [AST_RETURN] = "Return",     [AST_STATE_UPDATE] = "StateUpdate",
+      [AST_INT] = "Int",           [AST_FLOAT] = "Float",
+      [AST_STRING] = "String",     [AST_BOOL] = "Bool",
+      [AST_NAME] = "Name",         [AST_MEMBER] = "Member",
+      [AST_CALL] = "Call",         [AST_KWARG] = "Kwarg",
+      [AST_UNARY] = "Unary",       [AST_BINARY] = "Binary",
+      [AST_LIST] = "List",         [AST_TYPE] = "Type",
   };
   if ((unsigned)k < AST_KIND_COUNT && names[k])
     return names[k];

@@ -40,6 +40,7 @@ typedef enum AstKind {
   /* statements */
   AST_LET,    /* let name [: type] = expr */
   AST_RETURN, /* return expr */
+  AST_STATE_UPDATE, /* state target <- expr (written after the training step) */
 
   /* expressions */
   AST_INT,    /* 42 */
@@ -153,6 +154,10 @@ struct AstNode {
       AstNode *value;
     } ret;
     struct {
+      AstNode *target; /* a name (or member path) naming a state tensor */
+      AstNode *value;
+    } update;
+    struct {
       int64_t value;
     } int_lit;
     struct {
@@ -214,6 +219,7 @@ AstNode *ast_section(Arena *a, SrcSpan loc, AstSectionKind kind, const char *nam
 AstNode *ast_field(Arena *a, SrcSpan loc, const char *key, AstNode *value);
 AstNode *ast_let(Arena *a, SrcSpan loc, const char *name, AstNode *type, AstNode *value);
 AstNode *ast_return(Arena *a, SrcSpan loc, AstNode *value);
+AstNode *ast_state_update(Arena *a, SrcSpan loc, AstNode *target, AstNode *value);
 AstNode *ast_int(Arena *a, SrcSpan loc, int64_t v);
 AstNode *ast_float(Arena *a, SrcSpan loc, double v);
 AstNode *ast_string(Arena *a, SrcSpan loc, const char *v);

@@ -385,6 +385,12 @@ static void print_node(FILE *out, const AstNode *n, int indent) {
     end_line(out, n->loc);
     print_node(out, n->u.let.value, indent + 1);
     break;
+  case AST_STATE_UPDATE:
+    fputs("StateUpdate", out);
+    end_line(out, n->loc);
+    print_node(out, n->u.update.target, indent + 1);
+    print_node(out, n->u.update.value, indent + 1);
+    break;
   case AST_RETURN:
     fputs("Return", out);
     end_line(out, n->loc);

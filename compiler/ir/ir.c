@@ -26,8 +26,8 @@ enum {
 #include "ops.def"
 };
 #define OP_RANGE(cls, first, last)                                                                 \
-  _Static_assert(OP_CLASS_OF_##first == (int)OPC_##cls &&                                          \
-                     OP_CLASS_OF_##last == (int)OPC_##cls && OP_##first <= OP_##last,              \
+  _Static_assert(OP_CLASS_OF_##first == (int)OPC_##cls && OP_CLASS_OF_##last == (int)OPC_##cls &&  \
+                     OP_##first <= OP_##last,                                                      \
                  "OP_RANGE(" #cls ", " #first ", " #last ") in ops.def: both ends must be " #cls);
 #include "ops.def"
 
@@ -146,14 +146,17 @@ void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
 }
 
 /* Operands come before their uses, so one reverse scan over the block
- * propagates liveness from the results. Regions are kept whole. */
+ * propagates liveness from the results. Regions are kept whole. State
+ * writes are live where they run (training steps) and where the function
+ * is kept whole (keep_inputs: clean-ups before a training step is built). */
 void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
   const IrBlock *b = f->body;
   for (int i = 0; i < f->nresults; i++)
     live[f->results[i]->id] = true;
   for (int i = b->n - 1; i >= 0; i--) {
     const IrValue *v = b->vals[i];
-    if ((keep_inputs && v->op == OP_INPUT) || op_info[v->op].cls == OPC_UPDATE)
+    if ((keep_inputs && v->op == OP_INPUT) || op_info[v->op].cls == OPC_UPDATE ||
+        (v->op == OP_ASSIGN && (keep_inputs || f->writes_state)))
       live[v->id] = true;
     if (!live[v->id])
       continue;

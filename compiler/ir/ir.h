@@ -166,7 +166,8 @@ typedef struct IrFunc {
   IrValue **results; /* several for derived functions (loss and gradients) */
   const char **result_names;
   int nresults, cap_results;
-  int *dim_syms; /* symbols of the run-time dimensions */
+  bool writes_state; /* a training step: performs its ASSIGNs (state <-) */
+  int *dim_syms;     /* symbols of the run-time dimensions */
   int ndims;
   int next_id;
   SrcSpan loc;

@@ -248,6 +248,42 @@ bool shape_reduce(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+/* argmax / argmin: like a reduction, but the reduced axes must be the
+ * trailing ones (elaboration moves a single axis last with a transpose), so
+ * that the index counts over them in row-major order, and the result is the
+ * i32 index. */
+bool shape_arg_reduce(ShapeCtx *c, IrValue *v) {
+  if (!shape_reduce(c, v))
+    return false;
+  const TType *in = &v->args[0]->type;
+  for (int i = 0; i < v->attr.naxes; i++)
+    if (v->attr.axes[i] != in->rank - v->attr.naxes + i) {
+      diag_error(c->diag, v->loc, "%s: the reduced axes must be the last ones", opname(v));
+      return false;
+    }
+  v->type.dtype = DT_I32;
+  return true;
+}
+
+/* state <- value: the value must have exactly the state's type (no
+ * broadcasting: a running mean of [C] fed a [1, C] is a mistake). */
+bool shape_assign(ShapeCtx *c, IrValue *v) {
+  const IrValue *target = v->args[0], *value = v->args[1];
+  if (target->op != OP_PARAM || (c->module && c->module->params[target->attr.index]->trainable)) {
+    diag_error(c->diag, v->loc, "only a state tensor can be updated with '<-'");
+    note_operand(c, target, "the target");
+    return false;
+  }
+  if (!ttype_eq(&target->type, &value->type)) {
+    diag_error(c->diag, v->loc, "the new value %s does not have the state's type %s",
+               ty(c, &value->type), ty(c, &target->type));
+    note_operand(c, target, "the state");
+    return false;
+  }
+  v->type = target->type;
+  return true;
+}
+
 bool shape_reshape(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
   TType out = v->attr.target;

@@ -60,6 +60,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_ROWWISE:
   case OPC_LOSS:
   case OPC_UPDATE:
+  case OPC_ASSIGN:
     return false;
   }
   return false;
@@ -122,6 +123,8 @@ static KernelKind root_kind(const IrValue *v) {
     return v->op == OP_MSE ? KK_REDUCE : KK_XENT;
   case OPC_UPDATE:
     return KK_UPDATE;
+  case OPC_ASSIGN: /* a loop writing the state's buffer (memplan.c) */
+    return KK_ELEMWISE;
   }
   NNC_BUG("op %s has no kernel kind", op_info[v->op].name);
 }
@@ -209,11 +212,39 @@ static bool absorb_core(FusedFunc *ff, Kernel *k, IrValue *p) {
   return true;
 }
 
+/* Is x a state that some ASSIGN of the function writes? */
+static bool is_assigned(const FusedFunc *ff, const IrValue *x) {
+  if (x->op != OP_PARAM)
+    return false;
+  for (int u = 0; u < ff->nusers[x->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[x->id][u]];
+    if (user->op == OP_ASSIGN && user->args[0] == x)
+      return true;
+  }
+  return false;
+}
+
+/* A state write runs in place, after every other kernel (order_kernels), so
+ * what it computes in its own loop may read its state only at the element
+ * it writes, and no state another write changes first: no transposes, and
+ * no reads of assigned states other than its own. The rest is computed
+ * earlier, into buffers, where it sees the old values. */
+static bool fits_assign(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
+  if (k->out->op != OP_ASSIGN)
+    return true;
+  if (p->op == OP_TRANSPOSE)
+    return false;
+  for (int i = 0; i < p->nargs; i++)
+    if (p->args[i] != k->out->args[0] && is_assigned(ff, p->args[i]))
+      return false;
+  return true;
+}
+
 static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int rootpos) {
   for (int j = rootpos - 1; j >= 0; j--) {
     IrValue *p = body->vals[j];
     if (ff->kernel_of[p->id] >= 0 || is_source(p) || ff->folded[p->id] ||
-        !uses_all_inside(ff, k, p))
+        !uses_all_inside(ff, k, p) || !fits_assign(ff, k, p))
       continue;
     if (op_info[p->op].cls == OPC_ROWWISE) {
       if (absorb_core(ff, k, p))
@@ -315,8 +346,13 @@ static Kernel *new_kernel(Arena *a, FusedFunc *ff, IrValue *root, int *cap) {
   return k;
 }
 
+/* Program order, except that state writes come last: after every read of
+ * the old values and after the optimizer's updates. */
 static int by_out_position(const void *x, const void *y) {
   const Kernel *a = *(Kernel *const *)x, *b = *(Kernel *const *)y;
+  bool wa = a->out->op == OP_ASSIGN, wb = b->out->op == OP_ASSIGN;
+  if (wa != wb)
+    return wa - wb;
   return (a->out->id > b->out->id) - (a->out->id < b->out->id);
 }
 
@@ -371,6 +407,70 @@ static void add_copies(Arena *a, FusedFunc *ff, const IrFunc *f, int *cap) {
   }
 }
 
+static Combine combine_of(OpKind op) {
+  switch (op) {
+  case OP_MAX:
+  case OP_ARGMAX:
+    return COMBINE_MAX;
+  case OP_MIN:
+  case OP_ARGMIN:
+    return COMBINE_MIN;
+  default:
+    return COMBINE_ADD;
+  }
+}
+
+static bool is_one(Dim d) { return dim_is_const(d) && d.coeff == 1; }
+
+/* The outermost axis of extent other than 1 that is neither reduced nor
+ * the row axis: threads take slices of its loop. A reduction is split only
+ * when it reduces something; a cross-entropy's scalar is never split. */
+static int split_axis(const Kernel *k) {
+  const KernelPlan *p = &k->plan;
+  if (k->kind == KK_XENT)
+    return -1;
+  if (k->kind == KK_REDUCE) {
+    bool reduces = false;
+    for (int a = 0; a < p->domain->rank; a++)
+      reduces |= p->reduced[a] && !is_one(p->domain->dims[a]);
+    if (!reduces)
+      return -1;
+  }
+  for (int a = 0; a < p->domain->rank; a++) {
+    if (is_one(p->domain->dims[a]) || a == p->row_axis)
+      continue;
+    return p->reduced[a] ? -1 : a;
+  }
+  return -1;
+}
+
+static void plan_kernel(Kernel *k) {
+  KernelPlan *p = &k->plan;
+  p->domain = domain(k);
+  p->row_axis = -1;
+  const IrValue *c = k->core;
+  switch (k->kind) {
+  case KK_REDUCE:
+    p->combine = combine_of(c->op);
+    p->arg = c->op == OP_ARGMAX || c->op == OP_ARGMIN;
+    p->divide = c->op == OP_MEAN || c->op == OP_MSE;
+    for (int a = 0; a < p->domain->rank; a++)
+      p->reduced[a] = c->op == OP_MSE;
+    for (int i = 0; i < c->attr.naxes && c->op != OP_MSE; i++)
+      p->reduced[c->attr.axes[i]] = true;
+    break;
+  case KK_ROWWISE:
+    p->row_axis = c->attr.axis;
+    break;
+  case KK_XENT:
+    p->row_axis = p->domain->rank - 1;
+    break;
+  default:
+    break;
+  }
+  p->split_axis = split_axis(k);
+}
+
 FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
   FusedFunc *ff = ARENA_NEW(a, FusedFunc);
   ff->f = f;
@@ -399,7 +499,36 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
   }
   order_kernels(ff);
   add_copies(a, ff, f, &cap);
+  for (int i = 0; i < ff->nkernels; i++)
+    plan_kernel(ff->kernels[i]);
   return ff;
+}
+
+static const char *combine_name(Combine c) {
+  static const char *names[] = {"none", "add", "max", "min"};
+  return names[c];
+}
+
+/* " {over f32[B, 3, 4]; reduce 1 by max; split 0}": the plan codegen reads. */
+static void print_plan(FILE *out, Arena *a, const IrModule *m, const Kernel *k) {
+  const KernelPlan *p = &k->plan;
+  if (k->kind == KK_GEMM || k->kind == KK_ALIAS)
+    return;
+  fprintf(out, " {over %s", ttype_str(a, m->syms, p->domain));
+  const char *sep = "; reduce";
+  for (int i = 0; i < p->domain->rank; i++)
+    if (p->reduced[i]) {
+      fprintf(out, "%s %d", sep, i);
+      sep = ",";
+    }
+  if (p->combine != COMBINE_NONE)
+    fprintf(out, " by %s%s%s", p->arg ? "arg" : "", combine_name(p->combine),
+            p->divide ? " / count" : "");
+  if (p->row_axis >= 0)
+    fprintf(out, "; row %d", p->row_axis);
+  if (p->split_axis >= 0)
+    fprintf(out, "; split %d", p->split_axis);
+  fputc('}', out);
 }
 
 static void print_member(FILE *out, const IrValue *v, bool *first) {
@@ -418,7 +547,9 @@ void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff) {
     bool first = true;
     if (k->kind == KK_COPY) {
       print_member(out, k->out, &first);
-      fprintf(out, " -> result %d\n", k->result);
+      fprintf(out, " -> result %d", k->result);
+      print_plan(out, &a, m, k);
+      fputc('\n', out);
       continue;
     }
     for (int j = 0; j < k->nvals; j++) {
@@ -438,6 +569,7 @@ void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff) {
       if (fuse_view_source(ff, view) == k->out)
         fprintf(out, " => result %d as %%%d", ff->result_index[view->id], view->id);
     }
+    print_plan(out, &a, m, k);
     fputc('\n', out);
   }
   arena_free(&a);

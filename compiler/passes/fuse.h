@@ -45,8 +45,26 @@ typedef enum KernelKind {
   KK_UPDATE,
 } KernelKind;
 
+/* How a reduction combines the elements of its reduced axes. */
+typedef enum Combine { COMBINE_NONE, COMBINE_ADD, COMBINE_MAX, COMBINE_MIN } Combine;
+
+/* What a loop kernel runs over and how, decided here once: codegen reads
+ * it and never re-derives it. */
+typedef struct KernelPlan {
+  const TType *domain;         /* the shape of the loop nest */
+  bool reduced[TYPE_MAX_RANK]; /* domain axes combined away */
+  Combine combine;
+  bool arg;       /* keeps the index of the best element (argmax, argmin) */
+  bool divide;    /* divides by the number of elements combined (mean, mse) */
+  int row_axis;   /* the axis a row-wise op runs along in a loop of its own
+                     (softmax's axis, cross-entropy's classes), or -1 */
+  int split_axis; /* the domain axis whose loop is split across threads
+                     (the outermost one that may be), or -1: not split */
+} KernelPlan;
+
 typedef struct Kernel {
   KernelKind kind;
+  KernelPlan plan; /* loop kernels (not gemm, alias) */
   int index;
   IrValue *out;   /* the value computed (KK_COPY: the value copied) */
   IrValue *core;  /* the op that shapes the loop nest; NULL for elementwise */

@@ -167,6 +167,22 @@ void grad_mean(GradCtx *g, IrValue *v, IrValue *dy) {
   autodiff_accumulate(g, v->args[0], spread_reduced(g, v, scaled));
 }
 
+/* max / min: the gradient goes to the elements equal to the result, shared
+ * evenly among ties, as torch.amax / amin do (torch.max(x, dim) instead
+ * picks one of them; the language's max returns values only, like amax).
+ * A NaN result equals nothing, so a NaN row passes no gradient. */
+void grad_extremum(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0], *zero = scalar(g, dy, 0.0);
+  IrValue *hit = autodiff_binary(g, OP_EQ, x, spread_reduced(g, v, v));
+  IrValue *ones[3] = {hit, scalar(g, dy, 1.0), zero};
+  IrValue *mask = autodiff_emit(g, OP_SELECT, ones, 3, NULL);
+  IrAttrs count_at = v->attr;
+  IrValue *count = autodiff_emit(g, OP_SUM, &mask, 1, &count_at);
+  IrValue *share = spread_reduced(g, v, autodiff_binary(g, OP_DIV, dy, count));
+  IrValue *pick[3] = {hit, share, zero};
+  autodiff_accumulate(g, x, autodiff_emit(g, OP_SELECT, pick, 3, NULL));
+}
+
 void grad_broadcast(GradCtx *g, IrValue *v, IrValue *dy) {
   accumulate_unbroadcast(g, v->args[0], dy);
 }

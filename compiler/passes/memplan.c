@@ -76,7 +76,9 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   case KK_ROWWISE:
   case KK_XENT:
   case KK_GEMM:
-    if (ff->result_index[v->id] >= 0)
+    if (v->op == OP_ASSIGN)
+      p->storage[v->id] = p->storage[v->args[0]->id]; /* the state, in place */
+    else if (ff->result_index[v->id] >= 0)
       p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[v->id]};
     else if (ff->nusers[v->id] == 1 && written_as_view(ff, v))
       p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[ff->users[v->id][0]]};

@@ -123,6 +123,7 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
   if (!g)
     return false;
   g->name = arena_printf(a, "train.%s", c->step_name ? c->step_name : "step");
+  g->writes_state = true;
   Builder b = {.a = a, .m = m, .f = g};
   b.shape = (ShapeCtx){.arena = a, .syms = m->syms, .module = m};
 

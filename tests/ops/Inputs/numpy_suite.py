@@ -38,6 +38,30 @@ def cross_entropy(logits, labels):
     return -picked.mean()
 
 
+def logsumexp(x, axis, keepdims=False):
+    m = x.max(axis=axis, keepdims=True)
+    r = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    return r if keepdims else r.squeeze(axis)
+
+
+def xent_options(l, y, mask=None, ignore=None, eps=0.0):
+    """torch.nn.functional.cross_entropy with ignore_index and
+    label_smoothing, written out; a mask weights positions like an ignore."""
+    lsm = log_softmax(l, -1)
+    w = np.ones(y.shape, l.dtype) if mask is None else mask.astype(l.dtype)
+    if ignore is not None:
+        w = w * (y != ignore)
+        y = np.where(y != ignore, y, 0)
+    nll = -np.take_along_axis(lsm, y[..., None], -1)[..., 0]
+    row = (1 - eps) * nll - eps * lsm.mean(-1)
+    return (row * w).sum() / w.sum()
+
+
+def layer_norm(x, axes, eps):
+    mu = x.mean(axis=axes, keepdims=True)
+    return (x - mu) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -84,6 +108,33 @@ CASES = [
     ("sum_i32", [("i", "i5", "B, 4")], "sum(i, axis = 0)", lambda i: i.sum(axis=0)),
     ("mean_last", [("a", "f", "B, 3, 4")], "mean(a, axis = -1)", lambda a: a.mean(axis=-1)),
     ("mean_all", [("a", "f", "B, 4")], "mean(a)", lambda a: a.mean()),
+    # max / min / arg reductions and the composed ones (logsumexp, var, std)
+    ("max_axis", [("a", "f", "B, 3, 4")], "max(a, axis = 1)", lambda a: a.max(axis=1)),
+    ("max_batch", [("a", "f", "B, 3, 4")], "max(a, axis = 0)", lambda a: a.max(axis=0)),
+    ("max_all", [("a", "f", "B, 4")], "max(a)", lambda a: a.max()),
+    ("min_keep", [("a", "f", "B, 3, 4")], "min(a, axis = [0, 2], keepdims = true)",
+     lambda a: a.min(axis=(0, 2), keepdims=True)),
+    ("max_i32", [("i", "i5", "B, 4")], "max(i, axis = 1)", lambda i: i.max(axis=1)),
+    ("min_i32", [("i", "i5", "B, 4")], "min(i, axis = 0)", lambda i: i.min(axis=0)),
+    ("argmax_last", [("a", "f", "B, 5")], "argmax(a, axis = -1)", lambda a: a.argmax(axis=-1)),
+    ("argmax_mid", [("a", "f", "B, 3, 4")], "argmax(a, axis = 1, keepdims = true)",
+     lambda a: a.argmax(axis=1)[:, None, :]),
+    ("argmax_all", [("a", "f", "B, 3")], "argmax(a)", lambda a: a.argmax()),
+    ("argmin_batch", [("a", "f", "B, 3")], "argmin(a, axis = 0)", lambda a: a.argmin(axis=0)),
+    ("argmax_ties", [("i", "i3", "B, 6")], "argmax(i, axis = 1)", lambda i: i.argmax(axis=1)),
+    ("argmin_ties", [("i", "i3", "B, 6")], "argmin(i, axis = 1)", lambda i: i.argmin(axis=1)),
+    ("logsumexp", [("a", "f", "B, 3, 4")], "logsumexp(a * 20.0, axis = -1)",
+     lambda a: logsumexp(a * 20, axis=-1)),
+    ("logsumexp_keep", [("a", "f", "B, 3")], "logsumexp(a, axis = 0, keepdims = true)",
+     lambda a: logsumexp(a, axis=0, keepdims=True)),
+    ("var", [("a", "f", "B, 3, 4")], "var(a, axis = -1)", lambda a: a.var(axis=-1)),
+    ("var_all", [("a", "f", "B, 4")], "var(a)", lambda a: a.var()),
+    ("std_keep", [("a", "f", "B, 3")], "std(a, axis = 0, keepdims = true) + 1.0",
+     lambda a: a.std(axis=0, keepdims=True) + 1),
+    ("layer_norm", [("a", "f", "B, 3, 4"), ("w", "f", "4"), ("b", "f", "4")],
+     "layer_norm(a, [4], w, b)", lambda a, w, b: layer_norm(a, (-1,), 1e-5) * w + b),
+    ("layer_norm2", [("a", "f", "B, 3, 4")], "layer_norm(a, [3, 4], eps = 0.1)",
+     lambda a: layer_norm(a, (-2, -1), 0.1)),
     ("broadcast", [("a", "f", "B, 1")], "broadcast_to(a, [3, B, 4])",
      lambda a: np.broadcast_to(a, (3, a.shape[0], 4))),
     ("one_hot", [("y", "i5", "B")], "one_hot(y, 5)", lambda y: np.eye(5)[y]),
@@ -105,6 +156,16 @@ CASES = [
      lambda l, y: cross_entropy(l * 2, y)),
     ("cross_entropy_seq", [("l", "f", "B, 3, 5"), ("y", "i5", "B, 3")],
      "cross_entropy(l, y)", cross_entropy),
+    # cross_entropy's options, composed from log_softmax and one_hot
+    ("xent_ignore", [("l", "f", "B, 5"), ("y", "i5", "B")],
+     "cross_entropy(l * 2.0, y, ignore_index = 2) + 0.0",
+     lambda l, y: xent_options(l * 2, y, ignore=2)),
+    ("xent_smooth", [("l", "f", "B, 3, 5"), ("y", "i5", "B, 3")],
+     "cross_entropy(l, y, label_smoothing = 0.1)",
+     lambda l, y: xent_options(l, y, eps=0.1)),
+    ("xent_mask", [("l", "f", "B, 3, 5"), ("y", "i5", "B, 3"), ("a", "f", "B, 3")],
+     "cross_entropy(l, y, mask = a > -0.5, ignore_index = 0, label_smoothing = 0.2)",
+     lambda l, y, a: xent_options(l, y, mask=a > -0.5, ignore=0, eps=0.2)),
     ("mse", [("p", "f", "B, 4"), ("t", "f", "B, 4")], "mse(p, t)",
      lambda p, t: ((p - t) ** 2).mean()),
     ("with_param", [("a", "f", "B, 4")], "a * P + a", lambda a, P: a * P + a),

@@ -293,6 +293,7 @@ int cg_parallel_group(const KGen *kg) {
   case KK_XENT:
   case KK_GEMM:
   case KK_ALIAS:
+  case KK_GATHER:
     return -1;
   }
   return -1;
@@ -321,6 +322,7 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
     return;
   case KK_GEMM:
   case KK_ALIAS:
+  case KK_GATHER:
     break;
   }
   NNC_BUG("emit_loops: not a loop kernel");

@@ -232,3 +232,20 @@ void grad_mse(GradCtx *g, IrValue *v, IrValue *dy) {
   ad_accumulate(g, pred, dp);
   ad_accumulate(g, target, ad_unary(g, OP_NEG, dp));
 }
+
+/* ---- indexing by data ----
+ * gather copies table rows, so its adjoint adds dy's rows back into a
+ * zero table at the same ids (an id used twice gets both rows); the ids
+ * carry no gradient. scatter_add is its transpose: the adjoint of a row
+ * added at id is the adjoint of that id's row. */
+
+void grad_gather(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *table = v->args[0], *args[2] = {dy, v->args[1]};
+  IrAttrs at = {.infer_axis = -1, .gather = {.rows = table->type.dims[0]}};
+  ad_accumulate(g, table, ad_emit(g, OP_SCATTER_ADD, args, 2, &at));
+}
+
+void grad_scatter_add(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *args[2] = {dy, v->args[1]};
+  ad_accumulate(g, v->args[0], ad_emit(g, OP_GATHER, args, 2, NULL));
+}

@@ -89,6 +89,7 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   case KK_ROWWISE:
   case KK_XENT:
   case KK_GEMM:
+  case KK_GATHER:
     if (ff->result_index[v->id] >= 0)
       p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[v->id]};
     else if (ff->nusers[v->id] == 1 && written_as_view(ff, v))

@@ -42,6 +42,12 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def scatter_add(src, ids, rows):
+    out = np.zeros((rows,) + src.shape[ids.ndim:], src.dtype)
+    np.add.at(out, ids, src)
+    return out
+
+
 # Argument kinds: "f" normal floats, "pos" floats in [0.5, 2), "i3"/"i5"
 # labels in [0, 3) / [0, 5). Shapes may use B, the batch.
 CASES = [
@@ -111,6 +117,21 @@ CASES = [
     ("fused_chain", [("a", "f", "B, 4"), ("w", "f", "4, 6"), ("b", "f", "6")],
      "sum(relu(a @ w + b) * 0.5, axis = 1)",
      lambda a, w, b: (np.maximum(a @ w + b, 0) * 0.5).sum(axis=1)),
+    # indexing by data (gather, scatter_add) and batched matmul broadcasting
+    ("gather", [("t", "f", "7, 3"), ("y", "i7", "B, 4")], "gather(t, y)",
+     lambda t, y: t[y]),
+    ("gather_rank3", [("t", "f", "5, 2, 3"), ("y", "i5", "B")], "gather(t, y) * 2.0",
+     lambda t, y: t[y] * 2),
+    ("gather_i32", [("t", "i7", "7, 3"), ("y", "i7", "B")], "gather(t, y)",
+     lambda t, y: t[y]),
+    ("scatter_add", [("s", "f", "B, 6, 3"), ("y", "i3", "B, 6")], "scatter_add(s, y, 4)",
+     lambda s, y: scatter_add(s, y, 4)),
+    ("matmul_bcast_left", [("a", "f", "4, 5"), ("t", "f", "2, B, 5, 3")], "a @ t",
+     lambda a, t: a @ t),
+    ("matmul_bcast_both", [("a", "f", "2, 1, 4, 5"), ("t", "f", "B, 5, 3")], "a @ t",
+     lambda a, t: a @ t),
+    ("matmul_bhqk", [("q", "f", "B, 2, 3, 4"), ("k", "f", "B, 2, 5, 4")],
+     "q @ transpose(k)", lambda q, k: q @ k.swapaxes(-1, -2)),
 ]
 
 PARAM_P = ("P", "4")

@@ -124,6 +124,20 @@ static TType promoted(const TType *t, bool left) {
   return p;
 }
 
+/* x [d0, .., dk] as the matrix [d0 * .. * d(k-1), dk]: a view. */
+static IrValue *flatten_rows(GradCtx *g, IrValue *x) {
+  TType t = x->type;
+  Dim rows = dim_const(1);
+  const char *why = NULL;
+  for (int i = 0; i < t.rank - 1; i++)
+    if (!dim_mul(rows, t.dims[i], &rows, &why))
+      NNC_BUG("autodiff: element count is not a monomial: %s", why ? why : "?");
+  t.dims[0] = rows;
+  t.dims[1] = x->type.dims[x->type.rank - 1];
+  t.rank = 2;
+  return ad_reshape(g, x, &t);
+}
+
 void grad_matmul(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *a = v->args[0], *b = v->args[1];
   TType ta = promoted(&a->type, true), tb = promoted(&b->type, false);
@@ -138,7 +152,15 @@ void grad_matmul(GradCtx *g, IrValue *v, IrValue *dy) {
   }
   IrValue *dy2 = ad_reshape(g, dy, &ty);
   IrValue *da = ad_binary(g, OP_MATMUL, dy2, ad_unary(g, OP_TRANSPOSE, b2));
-  IrValue *db = ad_binary(g, OP_MATMUL, ad_unary(g, OP_TRANSPOSE, a2), dy2);
+  IrValue *db;
+  if (b->type.rank == 2 && a->type.rank > 2) {
+    /* B broadcast over every batch axis: one product A^T @ dY over the
+     * batch's rows instead of a [batch.., k, n] stack summed afterwards. */
+    db = ad_binary(g, OP_MATMUL, ad_unary(g, OP_TRANSPOSE, flatten_rows(g, a2)),
+                   flatten_rows(g, dy2));
+  } else {
+    db = ad_binary(g, OP_MATMUL, ad_unary(g, OP_TRANSPOSE, a2), dy2);
+  }
   ad_accumulate(g, a, ad_reshape(g, ad_unbroadcast(g, da, &ta), &a->type));
   ad_accumulate(g, b, ad_reshape(g, ad_unbroadcast(g, db, &tb), &b->type));
 }

@@ -1,7 +1,8 @@
 /* An embedding lookup from an object: ids in range give the table's rows;
  * an id outside the table is an error naming the op, the tensor and the
- * position, and the handle stays usable. Runs under ASan and UBSan, so a
- * read outside the table would be caught too. */
+ * position, and the handle stays usable. Built with ASan and UBSan (the
+ * program and the runtime; the compiled model's own loads are kept inside
+ * the table by the range check before the lookup). */
 #include <stdio.h>
 #include <string.h>
 

@@ -191,7 +191,7 @@ static bool bind_labels(Einsum *s, int nx) {
 /* ---- building the ops ---- */
 
 static IrValue *emit(Einsum *s, OpKind op, IrValue **args, int n, const IrAttrs *at) {
-  return emit_op(s->e, s->f, op, args, n, s->loc, at);
+  return lower_emit_op(s->e, s->f, op, args, n, s->loc, at);
 }
 
 /* x (labelled `have`) transposed to the order `want` (same labels). */

@@ -169,6 +169,10 @@ static void label_index(const nnrt_label_site *s, const int64_t *dims, int64_t p
     snprintf(at + n, atlen - n, "]");
 }
 
+const char *nnrt_index_noun(const char *op) {
+  return op && (!strcmp(op, "cross_entropy") || !strcmp(op, "one_hot")) ? "label" : "index";
+}
+
 static int label_error(nnrt_model *m, int fi, const int64_t *dims) {
   const nnrt_func_desc *f = &m->d->funcs[fi];
   const int64_t *st = (const int64_t *)m->ws[fi].ws;
@@ -181,8 +185,8 @@ static int label_error(nnrt_model *m, int fi, const int64_t *dims) {
   const char *name = s->input >= 0 ? f->inputs[s->input].name : NULL;
   char at[128];
   label_index(s, dims, st[ST_POS], at, sizeof at);
-  return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: label %lld%s%s%s at %s is outside [0, %lld)", s->op,
-                         (long long)st[ST_LABEL], name ? " of '" : "", name ? name : "",
+  return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: %s %lld%s%s%s at %s is outside [0, %lld)", s->op,
+                         nnrt_index_noun(s->op), (long long)st[ST_LABEL], name ? " of '" : "", name ? name : "",
                          name ? "'" : "", s->rank ? at : "the scalar", (long long)st[ST_DEPTH]);
 }
 

@@ -72,17 +72,22 @@ typedef struct nnrt_buffer_desc {
   int32_t first, last;
 } nnrt_buffer_desc;
 
-/* Labels checked by a compiled function (cross_entropy, one_hot): when
- * one is out of range the function returns 1 and reports the value's id in
- * the workspace's status area; this says what to call it in the message. */
+/* Labels and indices checked by a compiled function (cross_entropy,
+ * one_hot, gather, scatter_add): when one is out of range the function
+ * returns 1 and reports the value's id in the workspace's status area; this
+ * says what to call it in the message. */
 typedef struct nnrt_label_site {
   int32_t value;  /* the IR value id the code reports */
   int32_t input;  /* the function input it is, or -1 */
-  const char *op; /* "cross_entropy" or "one_hot" */
+  const char *op; /* the op that reads it: "cross_entropy", "one_hot", "gather", ... */
   int32_t rank;
   nnrt_dim dims[NNRT_MAX_RANK];
   int64_t classes; /* labels must lie in [0, classes); 0 when not a constant */
 } nnrt_label_site;
+
+/* What a site's values are called in messages: "label" for the class
+ * indices of cross_entropy and one_hot, "index" for the rest. */
+const char *nnrt_index_noun(const char *op);
 
 /* The calling convention of compiled code (see compiler/jit.h). */
 typedef int32_t (*nnrt_entry_fn)(const int64_t *dims, void *const *inputs, void *const *params,

@@ -140,21 +140,22 @@ static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnr
   return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
 }
 
-/* A text's tokens are class labels of every op that reads x or y as such
- * (one_hot, cross_entropy): its vocabulary must fit each one's classes,
- * which the compiled code would otherwise refuse at the first batch, deep
- * inside the op. */
+/* A text's tokens are indices of every op that reads x or y as such
+ * (one_hot, cross_entropy, gather): its vocabulary must fit each one's
+ * classes or table rows, which the compiled code would otherwise refuse
+ * at the first batch, deep inside the op. */
 static bool vocabulary_fits(const Run *r, const nnrt_func_desc *f, const nnrt_dataset *d,
                             const char *path) {
   for (int i = 0; d->vocab && i < f->nlabels; i++) {
     const nnrt_label_site *s = &f->labels[i];
     if (s->input < 0 || s->input > 1 || s->classes <= 0 || d->vocab_size <= s->classes)
       continue;
+    bool classes = !strcmp(nnrt_index_noun(s->op), "label");
     fail(r,
          "%s: the text's vocabulary is %d tokens (its distinct bytes), but %s's %s of '%s' "
-         "takes %lld classes, the model's vocabulary: it needs at least %d",
+         "takes %lld %s, the model's vocabulary: it needs at least %d",
          path, d->vocab_size, f->name, s->op, f->inputs[s->input].name, (long long)s->classes,
-         d->vocab_size);
+         classes ? "classes" : "rows", d->vocab_size);
     return false;
   }
   return true;

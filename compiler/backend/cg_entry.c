@@ -27,7 +27,7 @@ LLVMValueRef cg_value_ptr(Cg *g, Entry *e, const IrValue *v) {
   return storage_ptr(g, e, g->mp->storage[v->id]);
 }
 
-/* Class labels must lie in [0, depth) before any kernel reads them. */
+/* Indices must lie in [0, depth) before any kernel reads them. */
 static void check_labels(Cg *g, Entry *e, const IrValue *labels, Dim depth) {
   LLVMValueRef p = cg_value_ptr(g, e, labels);
   LLVMValueRef d = cg_dim_value(g, depth);
@@ -47,15 +47,18 @@ static void check_labels(Cg *g, Entry *e, const IrValue *labels, Dim depth) {
   cg_loop_end(g, &l);
 }
 
+/* The index operands (ops.def's OP_INDEX rows) of the kernel's members;
+ * a copy's member is computed elsewhere. */
 static void label_checks(Cg *g, Entry *e, const Kernel *k) {
-  if (k->kind == KK_COPY || k->kind == KK_GEMM || k->kind == KK_ALIAS)
+  if (k->kind == KK_COPY)
     return;
   for (int i = 0; i < k->nvals; i++) {
     const IrValue *v = k->vals[i];
-    if (v->op == OP_ONE_HOT)
-      check_labels(g, e, v->args[0], dim_const(v->attr.depth));
-    else if (v->op == OP_CROSS_ENTROPY)
-      check_labels(g, e, v->args[1], v->args[0]->type.dims[v->args[0]->type.rank - 1]);
+    for (int j = 0; j < v->nargs; j++) {
+      Dim bound;
+      if (ir_index_bound(v, j, &bound))
+        check_labels(g, e, v->args[j], bound);
+    }
   }
 }
 
@@ -152,6 +155,9 @@ static void emit_entry(Cg *g, Entry *e) {
     case KK_GEMM:
       cg_emit_gemm(g, e, k);
       break;
+    case KK_GATHER:
+      cg_emit_gather(g, e, k);
+      break;
     case KK_ALIAS:
       break;
     case KK_ELEMWISE:
@@ -214,7 +220,7 @@ LLVMModuleRef codegen_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, const 
   e.kgens = ARENA_ARRAY(&a, KGen *, (size_t)ff->nkernels + 1);
   for (int i = 0; i < ff->nkernels && !g.failed; i++) {
     const Kernel *k = ff->kernels[i];
-    if (k->kind == KK_GEMM || k->kind == KK_ALIAS)
+    if (k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER)
       continue;
     KGen *kg = ARENA_NEW(&a, KGen);
     kg->g = &g;

@@ -209,6 +209,8 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
   case OP_CROSS_ENTROPY:
   case OP_MSE:
   case OP_UPDATE:
+  case OP_GATHER:
+  case OP_SCATTER_ADD:
   case OP_COUNT:
     break;
   }

@@ -103,6 +103,16 @@ void cg_emit_gemm(Cg *g, Entry *e, const Kernel *k) {
   c.m = cg_dim_value(g, ta->rank >= 2 ? ta->dims[ta->rank - 2] : dim_const(1));
   c.k = cg_dim_value(g, ta->dims[ta->rank - 1]);
   c.n = cg_dim_value(g, tb->rank >= 2 ? tb->dims[tb->rank - 1] : dim_const(1));
+  if (tb->rank <= 2 && ta->rank > 2 && !c.a.trans) {
+    /* [batch.., m, k] @ [k, n]: A's rows are contiguous across the batch
+     * and C's too, so one product [batch * m, k] @ [k, n] (which the
+     * runtime may split over threads) instead of one per matrix. */
+    Dim rows = dim_const(1);
+    for (int i = 0; i < ta->rank - 1; i++)
+      rows = cg_dmul(g, rows, ta->dims[i]);
+    c.m = cg_dim_value(g, rows);
+    c.nb = 0;
+  }
   c.lda = c.a.trans ? c.m : c.k; /* a folded A is stored [k, m] */
   c.ldb = c.b.trans ? c.k : c.n; /* a folded B is stored [n, k] */
   LLVMValueRef pa = cg_value_ptr(g, e, c.a.trans ? a->args[0] : a);

@@ -174,4 +174,7 @@ LLVMValueRef cg_value_ptr(Cg *g, Entry *e, const IrValue *v);
 /* cg_gemm.c */
 void cg_emit_gemm(Cg *g, Entry *e, const Kernel *k);
 
+/* cg_gather.c */
+void cg_emit_gather(Cg *g, Entry *e, const Kernel *k);
+
 #endif

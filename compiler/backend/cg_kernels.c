@@ -391,6 +391,7 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
     return;
   case KK_GEMM:
   case KK_ALIAS:
+  case KK_GATHER:
     break;
   }
   NNC_BUG("emit_loops: not a loop kernel");

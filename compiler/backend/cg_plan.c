@@ -51,6 +51,7 @@ void cg_operand_map(const IrValue *v, int i, const Map vm, Map om) {
   case OPC_REDUCE:
   case OPC_LOSS:
   case OPC_UPDATE:
+  case OPC_GATHER:
     break;
   }
   NNC_BUG("operand_map: %s is not evaluated per element", op_info[v->op].name);
@@ -220,6 +221,7 @@ void cg_plan_kernel(KGen *kg) {
   }
   case KK_GEMM:
   case KK_ALIAS:
+  case KK_GATHER:
     NNC_BUG("plan_kernel: not a loop kernel");
   }
   plan_output(kg);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "nnrt_model.h"
 
 typedef int32_t (*EntryFn)(const int64_t *dims, void *const *inputs, void *const *params,
                            void *const *outputs, char *ws, const int64_t *ws_offsets);
@@ -204,18 +205,15 @@ static bool prepare(JitFunc *jf, const int64_t *dims, char *err, size_t errlen) 
   return true;
 }
 
-/* Which op reads these labels, and what the labels are called. */
-static void describe_labels(const JitFunc *jf, int id, const char **op, const char **name) {
+/* Which op reads these indices (ops.def's OP_INDEX rows), and what they
+ * are called. */
+static void describe_labels(const JitFunc *jf, const IrValue *lv, const char **op,
+                            const char **name) {
   const IrFunc *f = jf->f;
-  *op = "one_hot";
-  *name = NULL;
-  for (int i = 0; i < f->body->n; i++) {
-    const IrValue *v = f->body->vals[i];
-    if (v->op == OP_CROSS_ENTROPY && v->args[1]->id == id)
-      *op = "cross_entropy";
-    if (v->id == id && v->op == OP_INPUT)
-      *name = f->input_names[v->attr.index];
-  }
+  int64_t bound;
+  const IrValue *reader = ir_index_reader(f, lv, &bound);
+  *op = reader ? op_info[reader->op].name : "?";
+  *name = lv->op == OP_INPUT ? f->input_names[lv->attr.index] : NULL;
 }
 
 static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_t errlen) {
@@ -223,7 +221,7 @@ static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_
   int id = (int)st[CG_STATUS_VALUE];
   const IrValue *lv = jf->ff->by_id[id];
   const char *op, *name;
-  describe_labels(jf, id, &op, &name);
+  describe_labels(jf, lv, &op, &name);
   /* the flat position as an index of the labels' shape */
   char at[128] = "";
   int64_t pos = st[CG_STATUS_POS], idx[TYPE_MAX_RANK];
@@ -238,8 +236,8 @@ static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_
     n += (size_t)snprintf(at + n, sizeof at - n, "%s%lld", i ? ", " : "[", (long long)idx[i]);
   if (lv->type.rank && n < sizeof at)
     snprintf(at + n, sizeof at - n, "]");
-  snprintf(err, errlen, "%s: label %lld%s%s%s at %s is outside [0, %lld)", op,
-           (long long)st[CG_STATUS_LABEL], name ? " of '" : "", name ? name : "", name ? "'" : "",
+  snprintf(err, errlen, "%s: %s %lld%s%s%s at %s is outside [0, %lld)", op,
+           nnrt_index_noun(op), (long long)st[CG_STATUS_LABEL], name ? " of '" : "", name ? name : "", name ? "'" : "",
            lv->type.rank ? at : "the scalar", (long long)st[CG_STATUS_DEPTH]);
 }
 

@@ -48,43 +48,51 @@ static nnrt_buffer_desc *desc_buffers(Arena *a, const MemPlan *p) {
   return out;
 }
 
-/* Every value the code checks as class labels (cg_entry.c, label_checks),
- * named for the messages: cross_entropy wins over one_hot when both read
- * it. */
+/* Operand x of v, when it holds indices, as a site (one per value);
+ * reader[j] is the OP_INDEX rank of the op site j is named after. */
+static void add_label_site(const IrFunc *f, const IrValue *v, int x, nnrt_label_site *out,
+                           int *reader, int32_t *n) {
+  const IrValue *lab = v->args[x];
+  Dim bound;
+  if (!ir_index_bound(v, x, &bound))
+    return;
+  int j = 0;
+  while (j < *n && out[j].value != lab->id)
+    j++;
+  if (j == *n) {
+    out[j] = (nnrt_label_site){.value = lab->id, .op = op_info[v->op].name};
+    reader[j] = ir_index_rank(v->op);
+    out[j].input = lab->op == OP_INPUT ? lab->attr.index : -1;
+    desc_type(f, &lab->type, &(int32_t){0}, &out[j].rank, out[j].dims);
+    (*n)++;
+  }
+  if (ir_index_rank(v->op) < reader[j]) {
+    out[j].op = op_info[v->op].name;
+    reader[j] = ir_index_rank(v->op);
+  }
+  /* Read by several ops, the indices must suit the one with the fewest. */
+  if (dim_is_const(bound) && (out[j].classes == 0 || bound.coeff < out[j].classes))
+    out[j].classes = bound.coeff;
+}
+
+/* Every value the code checks as indices (cg_entry.c, label_checks, from
+ * ops.def's OP_INDEX rows), named for the messages after the reader whose
+ * row comes first (cross_entropy before one_hot). */
 static nnrt_label_site *desc_labels(Arena *a, const FusedFunc *ff, int32_t *n) {
   int cap = 0;
   for (int k = 0; k < ff->nkernels; k++)
-    cap += ff->kernels[k]->nvals;
+    for (int i = 0; i < ff->kernels[k]->nvals; i++)
+      cap += ff->kernels[k]->vals[i]->nargs;
   nnrt_label_site *out = ARENA_ARRAY(a, nnrt_label_site, (size_t)cap + 1);
+  int *reader = ARENA_ARRAY(a, int, (size_t)cap + 1);
   *n = 0;
   for (int k = 0; k < ff->nkernels; k++) {
     const Kernel *kn = ff->kernels[k];
-    if (kn->kind == KK_COPY || kn->kind == KK_GEMM || kn->kind == KK_ALIAS)
+    if (kn->kind == KK_COPY)
       continue;
-    for (int i = 0; i < kn->nvals; i++) {
-      const IrValue *v = kn->vals[i];
-      const IrValue *lab = v->op == OP_ONE_HOT         ? v->args[0]
-                           : v->op == OP_CROSS_ENTROPY ? v->args[1]
-                                                       : NULL;
-      if (!lab)
-        continue;
-      int j = 0;
-      while (j < *n && out[j].value != lab->id)
-        j++;
-      if (j == *n) {
-        out[j] = (nnrt_label_site){.value = lab->id, .op = "one_hot"};
-        out[j].input = lab->op == OP_INPUT ? lab->attr.index : -1;
-        desc_type(ff->f, &lab->type, &(int32_t){0}, &out[j].rank, out[j].dims);
-        (*n)++;
-      }
-      if (v->op == OP_CROSS_ENTROPY)
-        out[j].op = "cross_entropy";
-      /* Read by several ops, the labels must suit the one with fewest classes. */
-      Dim depth = v->op == OP_ONE_HOT ? dim_const(v->attr.depth)
-                                      : v->args[0]->type.dims[v->args[0]->type.rank - 1];
-      if (dim_is_const(depth) && (out[j].classes == 0 || depth.coeff < out[j].classes))
-        out[j].classes = depth.coeff;
-    }
+    for (int i = 0; i < kn->nvals; i++)
+      for (int x = 0; x < kn->vals[i]->nargs; x++)
+        add_label_site(ff->f, kn->vals[i], x, out, reader, n);
   }
   return out;
 }

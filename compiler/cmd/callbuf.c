@@ -63,14 +63,6 @@ void callbuf_fill_random(nnrt_rng *r, DType dt, void *data, int64_t n, int64_t i
 }
 
 int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise) {
-  for (int i = 0; i < f->body->n; i++) {
-    const IrValue *v = f->body->vals[i];
-    if (v->op == OP_CROSS_ENTROPY && v->args[1] == x) {
-      const TType *lt = &v->args[0]->type;
-      return lt->dims[lt->rank - 1].coeff;
-    }
-    if (v->op == OP_ONE_HOT && v->args[0] == x)
-      return v->attr.depth;
-  }
-  return otherwise;
+  int64_t bound;
+  return ir_index_reader(f, x, &bound) && bound > 0 ? bound : otherwise;
 }

@@ -28,8 +28,9 @@ int callbuf_bind_dims(const IrModule *m, const IrFunc *f, const char *const *nam
 /* Floats from N(0, 1); integers in [0, int_range); bools 0/1. */
 void callbuf_fill_random(nnrt_rng *r, DType dt, void *data, int64_t n, int64_t int_range);
 
-/* Labels must index a class axis: the number of classes of the first op of
- * f that reads x as labels (cross_entropy, one_hot), or `otherwise`. */
+/* Indices must lie below what they index: the smallest constant bound of
+ * the ops of f that read x as indices (ops.def's OP_INDEX rows: a class
+ * count, a table's rows), or `otherwise`. */
 int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise);
 
 #endif

@@ -554,6 +554,26 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
   return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
+/* scatter_add(src, ids, rows): src's rows added into `rows` zero rows at
+ * ids; rows may be a symbolic dim. */
+static Val scatter_add(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrAttrs at = {.infer_axis = -1};
+  IrValue *xs[2] = {tensor_arg(e, f, b->arg[0]), tensor_arg(e, f, b->arg[1])};
+  CtEnv env = {.inst = f->inst};
+  if (!xs[0] || !xs[1] || !consteval_dim(e, &env, &f->dims, DIMS_BIND, b->arg[2], &at.gather.rows))
+    return val_error();
+  return result(lower_emit_op(e, f, op, xs, 2, b->call->loc, &at));
+}
+
+/* einsum("bij,bjk->bik", a, b), or one operand: einsum("ij->ji", a). */
+static Val einsum(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  (void)op;
+  IrValue *xs[2] = {tensor_arg(e, f, b->arg[1]), b->arg[2] ? tensor_arg(e, f, b->arg[2]) : NULL};
+  if (!xs[0] || (b->arg[2] && !xs[1]))
+    return val_error();
+  return builtin_einsum(e, f, b->arg[0], xs, b->arg[2] ? 2 : 1, b->call->loc);
+}
+
 static const Builtin builtins[] = {
     {"relu", OP_RELU, unary, {"x"}, 1},
     {"sigmoid", OP_SIGMOID, unary, {"x"}, 1},
@@ -585,6 +605,9 @@ static const Builtin builtins[] = {
     {"one_hot", OP_ONE_HOT, one_hot, {"labels", "classes"}, 2},
     {"stop_gradient", OP_STOP_GRADIENT, unary, {"x"}, 1},
     {"broadcast_to", OP_BROADCAST, broadcast_to, {"x", "shape"}, 2},
+    {"gather", OP_GATHER, binary, {"table", "ids"}, 2},
+    {"scatter_add", OP_SCATTER_ADD, scatter_add, {"src", "ids", "rows"}, 3},
+    {"einsum", OP_MATMUL, einsum, {"equation", "a", "b"}, 2},
 };
 enum { N_BUILTINS = sizeof builtins / sizeof builtins[0] };
 

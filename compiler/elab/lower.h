@@ -48,6 +48,10 @@ Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call);
 int builtin_count(void);
 const char *builtin_name(int i);
 
+/* einsum.c: einsum(eq, xs...) as transposes, reshapes, sums and matmuls;
+ * eq is the equation's string literal, loc the call. */
+Val builtin_einsum(Elab *e, Frame *f, const AstNode *eq, IrValue **xs, int nx, SrcSpan loc);
+
 bool consteval_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out);
 bool consteval_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, CtVal *out);
 

@@ -223,3 +223,66 @@ IrFunc *ir_module_func(const IrModule *m, const char *name) {
       return m->funcs[i];
   return NULL;
 }
+
+/* ---- index operands (ops.def's OP_INDEX rows) ---- */
+
+typedef Dim (*IndexBound)(const IrValue *v);
+
+/* cross_entropy's labels pick a class of the logits' last axis. */
+static Dim index_bound_class_axis(const IrValue *v) {
+  const TType *t = &v->args[0]->type;
+  return t->dims[t->rank - 1];
+}
+
+static Dim index_bound_depth(const IrValue *v) { return dim_const(v->attr.depth); }
+
+static Dim index_bound_table_rows(const IrValue *v) { return v->args[0]->type.dims[0]; }
+
+static Dim index_bound_scatter_rows(const IrValue *v) { return v->attr.gather.rows; }
+
+typedef struct IndexRow {
+  OpKind op;
+  int operand;
+  IndexBound bound;
+} IndexRow;
+
+static const IndexRow index_rows[] = {
+#define OP_INDEX(e, operand, bound) {OP_##e, operand, bound},
+#include "ops.def"
+};
+enum { N_INDEX_ROWS = sizeof index_rows / sizeof index_rows[0] };
+
+bool ir_index_bound(const IrValue *v, int i, Dim *bound) {
+  for (int r = 0; r < N_INDEX_ROWS; r++)
+    if (index_rows[r].op == v->op && index_rows[r].operand == i) {
+      if (bound)
+        *bound = index_rows[r].bound(v);
+      return true;
+    }
+  return false;
+}
+
+int ir_index_rank(OpKind op) {
+  for (int r = 0; r < N_INDEX_ROWS; r++)
+    if (index_rows[r].op == op)
+      return r;
+  return -1;
+}
+
+const IrValue *ir_index_reader(const IrFunc *f, const IrValue *x, int64_t *min_bound) {
+  const IrValue *best = NULL;
+  *min_bound = 0;
+  for (int i = 0; i < f->body->n; i++) {
+    const IrValue *v = f->body->vals[i];
+    for (int k = 0; k < v->nargs; k++) {
+      Dim d;
+      if (v->args[k] != x || !ir_index_bound(v, k, &d))
+        continue;
+      if (!best || ir_index_rank(v->op) < ir_index_rank(best->op))
+        best = v;
+      if (dim_is_const(d) && (*min_bound == 0 || d.coeff < *min_bound))
+        *min_bound = d.coeff;
+    }
+  }
+  return best;
+}

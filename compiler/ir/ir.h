@@ -84,6 +84,12 @@ typedef struct OpInfo {
 
 extern const OpInfo op_info[OP_COUNT];
 
+/* GATHER class: scatter_add's number of result rows (gather's is its
+ * table's). */
+typedef struct IrGatherAttrs {
+  Dim rows;
+} IrGatherAttrs;
+
 /* Operation attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
   int index;     /* INPUT: argument number; PARAM: IrModule param index */
@@ -105,6 +111,7 @@ typedef struct IrAttrs {
   DType dtype;             /* ONE_HOT: element type of the result */
   int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
   const IrOptim *optim;    /* UPDATE: which optimizer, its constants */
+  IrGatherAttrs gather;    /* GATHER class */
 } IrAttrs;
 
 struct IrValue {
@@ -225,6 +232,18 @@ struct ShapeCtx {
   const SymTab *syms;
   const struct IrModule *module; /* names parameters in notes */
 };
+
+/* Index operands (ops.def's OP_INDEX rows). True when operand i of v holds
+ * integer indices; then *bound (unless NULL) is the Dim they must lie
+ * below. */
+bool ir_index_bound(const IrValue *v, int i, Dim *bound);
+/* The position of op's OP_INDEX row among them all, or -1: when several ops
+ * read one tensor as indices, messages name the reader of lowest rank. */
+int ir_index_rank(OpKind op);
+/* The reader of x as indices among f's values that messages name, with
+ * the smallest constant bound of them all (0 when none is constant), or
+ * NULL when no value of f reads x as indices. */
+const IrValue *ir_index_reader(const IrFunc *f, const IrValue *x, int64_t *min_bound);
 
 /* Runs op_info[v->op].shape; false after reporting an error. */
 bool shape_infer(ShapeCtx *c, IrValue *v);

@@ -82,6 +82,14 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
   case OPC_UPDATE:
     fprintf(out, " %s", ir_optim_kind_name(v->attr.optim->kind));
     break;
+  case OPC_GATHER:
+    if (v->op == OP_SCATTER_ADD) {
+      Arena a;
+      arena_init(&a);
+      fprintf(out, " rows=%s", dim_str(&a, m->syms, v->attr.gather.rows));
+      arena_free(&a);
+    }
+    break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {
       fputs(" perm=", out);

@@ -514,3 +514,75 @@ bool shape_update(ShapeCtx *c, IrValue *v) {
   v->type = *p;
   return true;
 }
+
+/* ---- indexing by data (gather, scatter_add) ---- */
+
+static bool require_indices(ShapeCtx *c, IrValue *v, const IrValue *ids) {
+  if (ids->type.dtype == DT_I32)
+    return true;
+  diag_error(c->diag, v->loc, "%s: the indices must be an i32 tensor, got %s", opname(v),
+             ty(c, &ids->type));
+  note_operand(c, ids, "indices");
+  return false;
+}
+
+/* gather(table [V, D...], ids i32[N...]) -> [N..., D...] */
+bool shape_gather(ShapeCtx *c, IrValue *v) {
+  const IrValue *table = v->args[0], *ids = v->args[1];
+  const TType *tt = &table->type;
+  if (tt->rank < 1 || tt->dtype == DT_BOOL) {
+    diag_error(c->diag, v->loc, "gather: the table must be a numeric tensor [V, ...], got %s",
+               ty(c, tt));
+    note_operand(c, table, "table");
+    return false;
+  }
+  if (!require_indices(c, v, ids))
+    return false;
+  if (ids->type.rank + tt->rank - 1 > TYPE_MAX_RANK) {
+    diag_error(c->diag, v->loc, "gather: the result would have more than %d dimensions",
+               TYPE_MAX_RANK);
+    return false;
+  }
+  TType out = ids->type;
+  out.dtype = tt->dtype;
+  for (int i = 1; i < tt->rank; i++)
+    out.dims[out.rank++] = tt->dims[i];
+  v->type = out;
+  return true;
+}
+
+/* scatter_add(src [N..., D...], ids i32[N...]) -> [rows, D...] */
+bool shape_scatter_add(ShapeCtx *c, IrValue *v) {
+  const IrValue *src = v->args[0], *ids = v->args[1];
+  const TType *st = &src->type, *it = &ids->type;
+  if (!require_indices(c, v, ids))
+    return false;
+  if (!dtype_is_float(st->dtype) && st->dtype != DT_I32) {
+    diag_error(c->diag, v->loc, "scatter_add: the rows must be a numeric tensor, got %s",
+               ty(c, st));
+    return false;
+  }
+  bool ok = st->rank >= it->rank;
+  for (int i = 0; ok && i < it->rank; i++)
+    ok = dim_eq(st->dims[i], it->dims[i]);
+  if (!ok) {
+    diag_error(c->diag, v->loc,
+               "scatter_add: the rows %s must start with the shape of the indices %s", ty(c, st),
+               ty(c, it));
+    note_operand(c, src, "rows");
+    note_operand(c, ids, "indices");
+    return false;
+  }
+  Dim rows = v->attr.gather.rows;
+  if (rows.kind == DIM_KNOWN && dim_is_const(rows) && rows.coeff <= 0) {
+    diag_error(c->diag, v->loc, "scatter_add: the number of rows must be positive, got %lld",
+               (long long)rows.coeff);
+    return false;
+  }
+  TType out = {.dtype = st->dtype, .rank = 1 + st->rank - it->rank};
+  out.dims[0] = rows;
+  for (int i = it->rank; i < st->rank; i++)
+    out.dims[1 + i - it->rank] = st->dims[i];
+  v->type = out;
+  return true;
+}

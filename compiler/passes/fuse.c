@@ -35,6 +35,8 @@ const char *fuse_kernel_kind_name(KernelKind k) {
     return "copy";
   case KK_UPDATE:
     return "update";
+  case KK_GATHER:
+    return "gather";
   }
   return "?";
 }
@@ -61,23 +63,24 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_LOSS:
   case OPC_UPDATE:
   case OPC_ASSIGN:
+  case OPC_GATHER:
     return false;
   }
   return false;
 }
 
+/* Index operands (ops.def's OP_INDEX rows) are range-checked in memory
+ * before the kernel; a gather reads whole rows at data-dependent places. */
 bool fuse_reads_buffer(const IrValue *v, int i) {
-  switch (v->op) {
-  case OP_MATMUL:
-  case OP_RESHAPE:
-  case OP_ONE_HOT:
+  if (ir_index_bound(v, i, NULL))
     return true;
-  case OP_CROSS_ENTROPY:
-    return i == 1; /* labels are range-checked in memory before the kernel */
-  case OP_UPDATE:
+  switch (op_info[v->op].cls) {
+  case OPC_MATMUL:
+  case OPC_UPDATE:
+  case OPC_GATHER:
     return true;
   default:
-    return false;
+    return v->op == OP_RESHAPE;
   }
 }
 
@@ -125,6 +128,8 @@ static KernelKind root_kind(const IrValue *v) {
     return KK_UPDATE;
   case OPC_ASSIGN: /* a loop writing the state's buffer (memplan.c) */
     return KK_ELEMWISE;
+  case OPC_GATHER:
+    return KK_GATHER;
   }
   NNC_BUG("op %s has no kernel kind", op_info[v->op].name);
 }
@@ -142,6 +147,7 @@ static const TType *domain(const Kernel *k) {
   case KK_ALIAS:
   case KK_COPY:
   case KK_UPDATE:
+  case KK_GATHER:
     return &k->out->type;
   }
   return &k->out->type;
@@ -178,6 +184,7 @@ static bool fits(const Kernel *k, const IrValue *p) {
   case KK_ALIAS:
   case KK_COPY:
   case KK_UPDATE:
+  case KK_GATHER:
     return false;
   }
   return false;
@@ -427,7 +434,7 @@ static bool is_one(Dim d) { return dim_is_const(d) && d.coeff == 1; }
  * when it reduces something; a cross-entropy's scalar is never split. */
 static int split_axis(const Kernel *k) {
   const KernelPlan *p = &k->plan;
-  if (k->kind == KK_XENT)
+  if (k->kind == KK_XENT || k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER)
     return -1;
   if (k->kind == KK_REDUCE) {
     bool reduces = false;
@@ -494,7 +501,8 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
     if (is_source(v) && !(v->op == OP_CONST && const_needs_buffer(ff, v)))
       continue;
     Kernel *k = new_kernel(a, ff, v, &cap);
-    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_UPDATE && !is_source(v))
+    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_UPDATE &&
+        k->kind != KK_GATHER && !is_source(v))
       grow(a, ff, k, b, i);
   }
   order_kernels(ff);

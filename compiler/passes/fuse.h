@@ -18,6 +18,9 @@
  *   alias        reshape: a view of its operand's buffer, no code
  *   copy         writes a result that is an input, a parameter, a constant,
  *                an alias or an earlier result into its output buffer
+ *   gather       gather or scatter_add (`core`), alone: rows moved by ids
+ *                read from memory (range-checked first), in the entry
+ *                function (cg_gather.c states the loop)
  *   update       one optimizer step: a loop over a parameter that rewrites
  *                it and its optimizer state in place (its out value lives in
  *                the parameter's buffer)
@@ -43,6 +46,7 @@ typedef enum KernelKind {
   KK_ALIAS,
   KK_COPY,
   KK_UPDATE,
+  KK_GATHER,
 } KernelKind;
 
 /* How a reduction combines the elements of its reduced axes. */
@@ -96,7 +100,7 @@ static inline bool fuse_is_internal(const FusedFunc *ff, const Kernel *k, const 
 }
 
 /* Does operand i of v get read from a buffer whatever is fused (GEMM
- * operands, reshape sources, class labels)? */
+ * operands, reshape sources, index operands, gathered tables)? */
 bool fuse_reads_buffer(const IrValue *v, int i);
 
 /* A transpose that only swaps the last two axes (foldable into a GEMM). */

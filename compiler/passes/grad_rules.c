@@ -124,6 +124,20 @@ static TType promoted(const TType *t, bool left) {
   return p;
 }
 
+/* x [d0, .., dk] as the matrix [d0 * .. * d(k-1), dk]: a view. */
+static IrValue *flatten_rows(GradCtx *g, IrValue *x) {
+  TType t = x->type;
+  Dim rows = dim_const(1);
+  const char *why = NULL;
+  for (int i = 0; i < t.rank - 1; i++)
+    if (!dim_mul(rows, t.dims[i], &rows, &why))
+      NNC_BUG("autodiff: element count is not a monomial: %s", why ? why : "?");
+  t.dims[0] = rows;
+  t.dims[1] = x->type.dims[x->type.rank - 1];
+  t.rank = 2;
+  return autodiff_reshape(g, x, &t);
+}
+
 void grad_matmul(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *a = v->args[0], *b = v->args[1];
   TType ta = promoted(&a->type, true), tb = promoted(&b->type, false);
@@ -138,7 +152,15 @@ void grad_matmul(GradCtx *g, IrValue *v, IrValue *dy) {
   }
   IrValue *dy2 = autodiff_reshape(g, dy, &ty);
   IrValue *da = autodiff_binary(g, OP_MATMUL, dy2, autodiff_unary(g, OP_TRANSPOSE, b2));
-  IrValue *db = autodiff_binary(g, OP_MATMUL, autodiff_unary(g, OP_TRANSPOSE, a2), dy2);
+  IrValue *db;
+  if (b->type.rank == 2 && a->type.rank > 2) {
+    /* B broadcast over every batch axis: one product A^T @ dY over the
+     * batch's rows instead of a [batch.., k, n] stack summed afterwards. */
+    db = autodiff_binary(g, OP_MATMUL, autodiff_unary(g, OP_TRANSPOSE, flatten_rows(g, a2)),
+                   flatten_rows(g, dy2));
+  } else {
+    db = autodiff_binary(g, OP_MATMUL, autodiff_unary(g, OP_TRANSPOSE, a2), dy2);
+  }
   autodiff_accumulate(g, a, autodiff_reshape(g, autodiff_unbroadcast(g, da, &ta), &a->type));
   autodiff_accumulate(g, b, autodiff_reshape(g, autodiff_unbroadcast(g, db, &tb), &b->type));
 }
@@ -247,4 +269,21 @@ void grad_mse(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *dp = autodiff_binary(g, OP_MUL, autodiff_binary(g, OP_SUB, pred, target), scale);
   autodiff_accumulate(g, pred, dp);
   autodiff_accumulate(g, target, autodiff_unary(g, OP_NEG, dp));
+}
+
+/* ---- indexing by data ----
+ * gather copies table rows, so its adjoint adds dy's rows back into a
+ * zero table at the same ids (an id used twice gets both rows); the ids
+ * carry no gradient. scatter_add is its transpose: the adjoint of a row
+ * added at id is the adjoint of that id's row. */
+
+void grad_gather(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *table = v->args[0], *args[2] = {dy, v->args[1]};
+  IrAttrs at = {.infer_axis = -1, .gather = {.rows = table->type.dims[0]}};
+  autodiff_accumulate(g, table, autodiff_emit(g, OP_SCATTER_ADD, args, 2, &at));
+}
+
+void grad_scatter_add(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *args[2] = {dy, v->args[1]};
+  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_GATHER, args, 2, NULL));
 }

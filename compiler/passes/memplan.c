@@ -76,6 +76,7 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   case KK_ROWWISE:
   case KK_XENT:
   case KK_GEMM:
+  case KK_GATHER:
     if (v->op == OP_ASSIGN)
       p->storage[v->id] = p->storage[v->args[0]->id]; /* the state, in place */
     else if (ff->result_index[v->id] >= 0)

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_suite  # noqa: E402
 
 REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "mse", "matmul",
-            "fused_chain")
+            "fused_chain", "einsum", "scatter_add")
 
 
 def main():

@@ -66,6 +66,12 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def scatter_add(src, ids, rows):
+    out = np.zeros((rows,) + src.shape[ids.ndim:], src.dtype)
+    np.add.at(out, ids, src)
+    return out
+
+
 # Argument kinds: "f" normal floats, "pos" floats in [0.5, 2), "i3"/"i5"
 # labels in [0, 3) / [0, 5). Shapes may use B, the batch.
 CASES = [
@@ -172,6 +178,44 @@ CASES = [
     ("fused_chain", [("a", "f", "B, 4"), ("w", "f", "4, 6"), ("b", "f", "6")],
      "sum(relu(a @ w + b) * 0.5, axis = 1)",
      lambda a, w, b: (np.maximum(a @ w + b, 0) * 0.5).sum(axis=1)),
+    # indexing by data (gather, scatter_add) and batched matmul broadcasting
+    ("gather", [("t", "f", "7, 3"), ("y", "i7", "B, 4")], "gather(t, y)",
+     lambda t, y: t[y]),
+    ("gather_rank3", [("t", "f", "5, 2, 3"), ("y", "i5", "B")], "gather(t, y) * 2.0",
+     lambda t, y: t[y] * 2),
+    ("gather_i32", [("t", "i7", "7, 3"), ("y", "i7", "B")], "gather(t, y)",
+     lambda t, y: t[y]),
+    ("scatter_add", [("s", "f", "B, 6, 3"), ("y", "i3", "B, 6")], "scatter_add(s, y, 4)",
+     lambda s, y: scatter_add(s, y, 4)),
+    ("matmul_bcast_left", [("a", "f", "4, 5"), ("t", "f", "2, B, 5, 3")], "a @ t",
+     lambda a, t: a @ t),
+    ("matmul_bcast_both", [("a", "f", "2, 1, 4, 5"), ("t", "f", "B, 5, 3")], "a @ t",
+     lambda a, t: a @ t),
+    ("matmul_bhqk", [("q", "f", "B, 2, 3, 4"), ("k", "f", "B, 2, 5, 4")],
+     "q @ transpose(k)", lambda q, k: q @ k.swapaxes(-1, -2)),
+    # einsum, elaborated into the ops above
+    ("einsum_bmm", [("a", "f", "B, 3, 4"), ("b", "f", "B, 4, 5")],
+     'einsum("bij,bjk->bik", a, b)', lambda a, b: np.einsum("bij,bjk->bik", a, b)),
+    ("einsum_qk", [("q", "f", "B, 2, 3, 4"), ("k", "f", "B, 2, 5, 4")],
+     'einsum("bhqd,bhkd->bhqk", q, k)', lambda q, k: np.einsum("bhqd,bhkd->bhqk", q, k)),
+    ("einsum_pv", [("p", "f", "B, 2, 3, 5"), ("v", "f", "B, 2, 5, 4")],
+     'einsum("bhqk,bhkd->bhqd", p, v)', lambda p, v: np.einsum("bhqk,bhkd->bhqd", p, v)),
+    ("einsum_mm", [("a", "f", "3, 4"), ("b", "f", "4, B")],
+     'einsum("ij,jk->ik", a, b)', lambda a, b: np.einsum("ij,jk->ik", a, b)),
+    ("einsum_dot", [("a", "f", "B, 4"), ("b", "f", "B, 4")],
+     'einsum("bi,bi->b", a, b)', lambda a, b: np.einsum("bi,bi->b", a, b)),
+    ("einsum_t", [("a", "f", "B, 4")], 'einsum("ij->ji", a) * 1.0',
+     lambda a: np.einsum("ij->ji", a)),
+    ("einsum_outer", [("a", "f", "B, 3"), ("b", "f", "B, 4")],
+     'einsum("bi,bj->bij", a, b)', lambda a, b: np.einsum("bi,bj->bij", a, b)),
+    ("einsum_mixed", [("a", "f", "2, 3, B"), ("b", "f", "B, 4, 3")],
+     'einsum("ijb,bkj->kbi", a, b)', lambda a, b: np.einsum("ijb,bkj->kbi", a, b)),
+    ("einsum_merge", [("a", "f", "B, 3, 4, 2"), ("b", "f", "4, 2, 5")],
+     'einsum("bijl,jlk->bik", a, b)', lambda a, b: np.einsum("bijl,jlk->bik", a, b)),
+    ("einsum_implicit", [("a", "f", "B, 3, 4"), ("b", "f", "4, 5")],
+     'einsum("bij,jk", a, b)', lambda a, b: np.einsum("bij,jk", a, b)),
+    ("einsum_sum", [("a", "f", "B, 3, 4"), ("b", "f", "4, 5")],
+     'einsum("bij,jk->bk", a, b)', lambda a, b: np.einsum("bij,jk->bk", a, b)),
 ]
 
 PARAM_P = ("P", "4")

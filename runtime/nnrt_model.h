@@ -40,9 +40,10 @@ extern "C" {
 
 /* Bumped whenever a descriptor structure or what compiled code returns
  * changes (3: a label site states its class count, and a training step may
- * refuse a non-finite step); nnrt_model_create refuses a descriptor of
+ * refuse a non-finite step; 4: every entry point takes {seed, step} for its
+ * random ops); nnrt_model_create refuses a descriptor of
  * another version (an object compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 3, NNRT_DIM_SYMS = 4 };
+enum { NNRT_MODEL_ABI = 4, NNRT_DIM_SYMS = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -85,7 +86,8 @@ typedef struct nnrt_label_site {
 
 /* The calling convention of compiled code (see compiler/jit.h). */
 typedef int32_t (*nnrt_entry_fn)(const int64_t *dims, void *const *inputs, void *const *params,
-                                 void *const *outputs, char *ws, const int64_t *ws_offsets);
+                                 void *const *outputs, char *ws, const int64_t *ws_offsets,
+                                 const uint64_t *rng);
 
 typedef struct nnrt_func_desc {
   const char *name;
@@ -245,6 +247,13 @@ double nnrt_model_lr(const nnrt_model *m);
 /* The epoch a step schedule decays by and a saved checkpoint records. */
 int nnrt_model_set_epoch(nnrt_model *m, int64_t epoch);
 int64_t nnrt_model_steps(const nnrt_model *m); /* optimizer steps taken */
+
+/* The seed the model's random ops (uniform, normal, dropout) draw with;
+ * create and reset set it to their seed (the data section's `seed`). A
+ * call draws with this seed and the handle's step count (nnrt_model_steps,
+ * the steps taken before it), so the same seed and steps give the same
+ * bits at any thread count. */
+int nnrt_model_set_seed(nnrt_model *m, uint64_t seed);
 
 /* The factor f32 inputs are multiplied by (1 when the data section has
  * none), and a copy of the standardisation statistics (n must be the

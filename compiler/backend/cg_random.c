@@ -14,10 +14,13 @@
  *
  * From the words x0..x3 of an element's block:
  *   uniform f32   (x0 >> 8) * 2^-24 in [0, 1), then lo + (hi - lo) * u
- *   uniform f64   ((x1 << 32 | x0) >> 11) * 2^-53
+ *   uniform f64   ((x0 << 32 | x2) >> 11) * 2^-53, within 2^-24 of the f32
+ *                 value: a model run in f64 (gradient checks) draws the
+ *                 same numbers, more precisely
  *   normal        Box-Muller, cosine branch: sqrt(-2 ln u1) cos(2 pi u2),
- *                 u1 in (0, 1] (the uniform plus one ulp), u2 in [0, 1)
- *                 from the next word(s); then mean + std * z
+ *                 u1 in (0, 1] (the uniform plus one ulp) from x0 (f64:
+ *                 x0, x2), u2 in [0, 1) from x1 (f64: x1, x3); then
+ *                 mean + std * z
  *   dropout_mask  1 / (1 - p) when the f32 uniform u >= p, else 0, as an
  *                 integer comparison (x0 >> 8) >= ceil(p * 2^24); the same
  *                 elements are dropped in f32 and f64
@@ -91,8 +94,8 @@ static LLVMValueRef unit_f32(Cg *g, LLVMValueRef word, bool open0) {
   return cg_fmul(g, LLVMBuildUIToFP(g->b, k, g->f32, ""), cg_cf(g, 0x1p-24));
 }
 
-/* k * 2^-53 in f64 from two words (53 high bits of lo | hi << 32). */
-static LLVMValueRef unit_f64(Cg *g, LLVMValueRef lo, LLVMValueRef hi, bool open0) {
+/* k * 2^-53 in f64 from two words (53 high bits of hi << 32 | lo). */
+static LLVMValueRef unit_f64(Cg *g, LLVMValueRef hi, LLVMValueRef lo, bool open0) {
   LLVMValueRef w = LLVMBuildOr(
       g->b, LLVMBuildZExt(g->b, lo, g->i64, ""),
       LLVMBuildShl(g->b, LLVMBuildZExt(g->b, hi, g->i64, ""), cg_ci64(g, 32), ""), "");
@@ -130,7 +133,7 @@ static LLVMValueRef affine(Cg *g, LLVMTypeRef t, LLVMValueRef z, double scale, d
 static LLVMValueRef gen_uniform(Cg *g, const IrValue *v, LLVMValueRef x[4]) {
   bool f64 = v->type.dtype == DT_F64;
   LLVMTypeRef t = cg_float_type(g, v->type.dtype);
-  LLVMValueRef u = f64 ? unit_f64(g, x[0], x[1], false) : unit_f32(g, x[0], false);
+  LLVMValueRef u = f64 ? unit_f64(g, x[0], x[2], false) : unit_f32(g, x[0], false);
   double lo = v->attr.gen.a, hi = v->attr.gen.b;
   return lo == 0 && hi == 1 ? u : affine(g, t, u, hi - lo, lo);
 }
@@ -140,8 +143,8 @@ static LLVMValueRef gen_normal(Cg *g, const IrValue *v, LLVMValueRef x[4]) {
   LLVMTypeRef t = cg_float_type(g, v->type.dtype);
   LLVMValueRef u1, u2, c;
   if (f64) {
-    u1 = unit_f64(g, x[0], x[1], true);
-    u2 = unit_f64(g, x[2], x[3], false);
+    u1 = unit_f64(g, x[0], x[2], true);
+    u2 = unit_f64(g, x[1], x[3], false);
     c = cg_call1(g, cg_intrinsic(g, "llvm.cos", t),
                  LLVMBuildFMul(g->b, u2, LLVMConstReal(t, 2 * M_PI), ""));
   } else {

@@ -245,12 +245,29 @@ static bool opt_number(Elab *e, Frame *f, const AstNode *x, double dflt, double 
   return !x || number_arg(e, f, x, out, NULL, &unknown);
 }
 
+/* The shape of a made tensor must be known at compile time (up to the
+ * function's symbolic dims): a tensor's value never is. */
+static bool static_shape_arg(Elab *e, Frame *f, const char *what, const AstNode *shape,
+                             TType *target) {
+  for (int i = 0; shape->kind == AST_LIST && i < shape->u.list.items.len; i++) {
+    const AstNode *d = shape->u.list.items.items[i];
+    const Val *v = d->kind == AST_NAME ? strmap_get(&f->locals, d->u.name.name) : NULL;
+    if (v && v->kind == VAL_TENSOR) {
+      diag_error(e->diag, d->loc,
+                 "%s: the shape must be known at compile time, but '%s' is a tensor", what,
+                 d->u.name.name);
+      return false;
+    }
+  }
+  return shape_list_arg(e, f, what, shape, target, NULL);
+}
+
 /* One generator op of `shape` (a list of dims, which may use the function's
  * symbolic dims); random ones take the function's next stream. */
 static IrValue *generator(Elab *e, Frame *f, OpKind op, const AstNode *shape, DType dt,
                           IrGenAttrs gen, SrcSpan loc) {
   IrAttrs at = {.dtype = dt, .gen = gen};
-  if (!shape_list_arg(e, f, op_info[op].name, shape, &at.target, NULL))
+  if (!static_shape_arg(e, f, op_info[op].name, shape, &at.target))
     return NULL;
   if (op != OP_ARANGE)
     at.gen.stream = e->next_stream++;
@@ -307,10 +324,10 @@ static Val dropout(Elab *e, Frame *f, OpKind op, const Bound *b) {
 /* zeros(shape), ones(shape), full(shape, value): a constant broadcast to
  * the shape; f32, except full of an int (i32) or a bool, as PyTorch infers
  * the dtype from the value (its int64 is i32 here). */
-static Val constant_tensor(Elab *e, Frame *f, double value, DType dt, const AstNode *shape,
-                           SrcSpan loc) {
+static Val constant_tensor(Elab *e, Frame *f, const char *what, double value, DType dt,
+                           const AstNode *shape, SrcSpan loc) {
   IrAttrs at = {.infer_axis = -1};
-  if (!shape_list_arg(e, f, "the shape", shape, &at.target, NULL))
+  if (!static_shape_arg(e, f, what, shape, &at.target))
     return val_error();
   IrAttrs ct = {.scalar = value};
   IrValue *c = emit_op(e, f, OP_CONST, NULL, 0, loc, &ct);
@@ -323,7 +340,8 @@ static Val constant_tensor(Elab *e, Frame *f, double value, DType dt, const AstN
 static Val zeros_ones(Elab *e, Frame *f, OpKind op, const Bound *b) {
   (void)op;
   const char *name = b->call->u.call.callee->u.name.name;
-  return constant_tensor(e, f, !strcmp(name, "ones") ? 1 : 0, DT_F32, b->arg[0], b->call->loc);
+  return constant_tensor(e, f, name, !strcmp(name, "ones") ? 1 : 0, DT_F32, b->arg[0],
+                         b->call->loc);
 }
 
 static Val full(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -333,12 +351,12 @@ static Val full(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!ct_eval(e, &env, b->arg[1], &v))
     return val_error();
   if (v.kind == CV_BOOL)
-    return constant_tensor(e, f, v.b, DT_BOOL, b->arg[0], b->call->loc);
+    return constant_tensor(e, f, "full", v.b, DT_BOOL, b->arg[0], b->call->loc);
   double x;
   bool is_int, unknown;
   if (!number_arg(e, f, b->arg[1], &x, &is_int, &unknown))
     return val_error();
-  return constant_tensor(e, f, x, is_int ? DT_I32 : DT_F32, b->arg[0], b->call->loc);
+  return constant_tensor(e, f, "full", x, is_int ? DT_I32 : DT_F32, b->arg[0], b->call->loc);
 }
 
 /* arange(n): 0, 1, ..., n - 1; i32 for an int n (PyTorch's int64), f32 for

@@ -408,6 +408,19 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
   return ff;
 }
 
+/* Is operand x of member v the kernel's first read of that value? */
+static bool first_use(const Kernel *k, const IrValue *v, int x) {
+  const IrValue *g = v->args[x];
+  for (int j = 0; j < k->nvals && k->vals[j] != v; j++)
+    for (int i = 0; i < k->vals[j]->nargs; i++)
+      if (k->vals[j]->args[i] == g)
+        return false;
+  for (int i = 0; i < x; i++)
+    if (v->args[i] == g)
+      return false;
+  return true;
+}
+
 static void print_member(FILE *out, const IrValue *v, bool *first) {
   fprintf(out, "%s%%%d %s", *first ? " " : ", ", v->id, op_info[v->op].name);
   *first = false;
@@ -433,6 +446,12 @@ void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff) {
         if (ff->folded[v->args[x]->id]) {
           print_member(out, v->args[x], &first);
           fputs(" (folded)", out);
+        }
+      /* generators are recomputed in every kernel reading them */
+      for (int x = 0; x < v->nargs; x++)
+        if (op_info[v->args[x]->op].cls == OPC_GENERATE && first_use(k, v, x)) {
+          print_member(out, v->args[x], &first);
+          fputs(" (in place)", out);
         }
       print_member(out, v, &first);
     }

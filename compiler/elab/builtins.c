@@ -30,14 +30,14 @@ static Val val_error(void) { return (Val){.kind = VAL_ERROR}; }
 static Val result(IrValue *v) { return v ? (Val){.kind = VAL_TENSOR, .t = v} : val_error(); }
 
 static IrValue *tensor_arg(Elab *e, Frame *f, const AstNode *x) {
-  return as_tensor(e, f, eval_expr(e, f, x), x);
+  return lower_as_tensor(e, f, lower_eval_expr(e, f, x), x);
 }
 
 /* Compile-time int argument such as an axis. */
 static bool int_arg(Elab *e, Frame *f, const AstNode *x, int64_t *out) {
   CtEnv env = {.inst = f->inst};
   bool unknown;
-  if (!ct_eval_int(e, &env, x, out, &unknown))
+  if (!consteval_int(e, &env, x, out, &unknown))
     return false;
   if (unknown) {
     diag_error(e->diag, x->loc, "this value must be known at compile time");
@@ -62,7 +62,7 @@ static bool axis_arg(Elab *e, Frame *f, const AstNode *x, int *out) {
 static bool bool_arg(Elab *e, Frame *f, const AstNode *x, bool *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.kind != CV_BOOL || v.unknown) {
     diag_error(e->diag, x->loc, "expected true or false");
@@ -92,14 +92,14 @@ static bool int_list_arg(Elab *e, Frame *f, const AstNode *x, int *out, int *n) 
 
 static Val unary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
-  return x ? result(emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
+  return x ? result(lower_emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
 }
 
 static Val binary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *xs[2] = {tensor_arg(e, f, b->arg[0]), tensor_arg(e, f, b->arg[1])};
   if (!xs[0] || !xs[1])
     return val_error();
-  return result(emit_op(e, f, op, xs, 2, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 2, b->call->loc, NULL));
 }
 
 static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -107,7 +107,7 @@ static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || (b->arg[1] && !axis_arg(e, f, b->arg[1], &at.axis)))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -119,7 +119,7 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return val_error();
   if (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static bool is_minus_one(const AstNode *x) {
@@ -151,7 +151,7 @@ static bool shape_list_arg(Elab *e, Frame *f, const char *what, const AstNode *s
       }
       *infer_axis = i;
       target->dims[i] = dim_const(-1);
-    } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
+    } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
       return false;
     }
   }
@@ -164,7 +164,7 @@ static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrAttrs at = {.infer_axis = -1};
   if (!x || !shape_list_arg(e, f, "reshape", b->arg[1], &at.target, &at.infer_axis))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* broadcast_to(x, [B, 10]): NumPy's broadcast_to. */
@@ -178,7 +178,7 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return val_error();
     }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -198,7 +198,7 @@ static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
       return val_error();
     }
   }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -206,7 +206,7 @@ static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
                     tensor_arg(e, f, b->arg[2])};
   if (!xs[0] || !xs[1] || !xs[2])
     return val_error();
-  return result(emit_op(e, f, op, xs, 3, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 3, b->call->loc, NULL));
 }
 
 /* one_hot(labels, classes): f32 rows with a 1 at each label. */
@@ -215,7 +215,7 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || !int_arg(e, f, b->arg[1], &at.depth))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* ---- generators: random tensors, dropout, constructors ---- */
@@ -226,7 +226,7 @@ static bool number_arg(Elab *e, Frame *f, const AstNode *x, double *out, bool *i
                        bool *unknown) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.kind != CV_INT && v.kind != CV_FLOAT) {
     diag_error(e->diag, x->loc, "expected a number known at compile time");
@@ -271,7 +271,7 @@ static IrValue *generator(Elab *e, Frame *f, OpKind op, const AstNode *shape, DT
     return NULL;
   if (op != OP_ARANGE)
     at.gen.stream = e->next_stream++;
-  return emit_op(e, f, op, NULL, 0, loc, &at);
+  return lower_emit_op(e, f, op, NULL, 0, loc, &at);
 }
 
 /* uniform(shape, lo = 0, hi = 1) and normal(shape, mean = 0, std = 1). */
@@ -316,9 +316,9 @@ static Val dropout(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!e->training || p == 0)
     return result(x);
   IrAttrs at = {.dtype = x->type.dtype, .target = x->type, .gen = {.a = p, .stream = stream}};
-  IrValue *mask = emit_op(e, f, OP_DROPOUT_MASK, NULL, 0, b->call->loc, &at);
+  IrValue *mask = lower_emit_op(e, f, OP_DROPOUT_MASK, NULL, 0, b->call->loc, &at);
   IrValue *xs[2] = {x, mask};
-  return mask ? result(emit_op(e, f, OP_MUL, xs, 2, b->call->loc, NULL)) : val_error();
+  return mask ? result(lower_emit_op(e, f, OP_MUL, xs, 2, b->call->loc, NULL)) : val_error();
 }
 
 /* zeros(shape), ones(shape), full(shape, value): a constant broadcast to
@@ -330,11 +330,11 @@ static Val constant_tensor(Elab *e, Frame *f, const char *what, double value, DT
   if (!static_shape_arg(e, f, what, shape, &at.target))
     return val_error();
   IrAttrs ct = {.scalar = value};
-  IrValue *c = emit_op(e, f, OP_CONST, NULL, 0, loc, &ct);
+  IrValue *c = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &ct);
   if (!c)
     return val_error();
   c->type = ttype_scalar(dt);
-  return result(emit_op(e, f, OP_BROADCAST, &c, 1, loc, &at));
+  return result(lower_emit_op(e, f, OP_BROADCAST, &c, 1, loc, &at));
 }
 
 static Val zeros_ones(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -348,7 +348,7 @@ static Val full(Elab *e, Frame *f, OpKind op, const Bound *b) {
   (void)op;
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, b->arg[1], &v))
+  if (!consteval_expr(e, &env, b->arg[1], &v))
     return val_error();
   if (v.kind == CV_BOOL)
     return constant_tensor(e, f, "full", v.b, DT_BOOL, b->arg[0], b->call->loc);
@@ -373,10 +373,10 @@ static Val arange(Elab *e, Frame *f, OpKind op, const Bound *b) {
     }
     at.dtype = DT_F32;
     at.target.dims[0] = dim_const((int64_t)ceil(x));
-  } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, n, &at.target.dims[0])) {
+  } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, n, &at.target.dims[0])) {
     return val_error();
   }
-  return result(emit_op(e, f, op, NULL, 0, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, NULL, 0, b->call->loc, &at));
 }
 
 static const Builtin builtins[] = {
@@ -419,7 +419,7 @@ static const Builtin *find_builtin(const char *name) {
   return NULL;
 }
 
-bool is_builtin(const char *name) { return find_builtin(name) != NULL; }
+bool builtin_exists(const char *name) { return find_builtin(name) != NULL; }
 
 static int nargs_of(const Builtin *bi) {
   int n = 0;
@@ -472,7 +472,7 @@ static bool bind_builtin_args(Elab *e, const Builtin *bi, const AstNode *call, B
   return true;
 }
 
-Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call) {
+Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call) {
   const Builtin *bi = find_builtin(name);
   Bound b = {.call = call};
   if (!bind_builtin_args(e, bi, call, &b))

@@ -59,8 +59,8 @@ typedef struct Cli {
   const char *dim_names[CALLBUF_MAX_BINDINGS];
   int64_t dim_values[CALLBUF_MAX_BINDINGS];
   int ndims;
-  uint64_t seed;
-  bool grad, f64;
+  uint64_t seed, step;
+  bool grad, f64, training;
   int threads, runs, warmup;
   CodegenOptions cg;
 } Cli;
@@ -105,7 +105,11 @@ static void usage(FILE *out) {
         "  --out-dir DIR      write every result as DIR/<result name>.npy\n"
         "                     (neither: print the results)\n"
         "  --params DIR       read parameters from DIR/<param name>.npy\n"
-        "  --seed N           seed of the parameter initialisers (default 0)\n"
+        "  --seed N           seed of the parameter initialisers and of the random\n"
+        "                     ops (uniform, normal, dropout; default 0)\n"
+        "  --step N           the step the random ops draw with (default 0)\n"
+        "  --training         run the function as a training step sees it:\n"
+        "                     `training` true, dropout active\n"
         "  --grad             run the derived function: results and gradients with\n"
         "                     respect to parameters and float inputs (a non-scalar\n"
         "                     result takes its seed as the last argument)\n"
@@ -199,6 +203,12 @@ static int parse_valued(Cli *c, int argc, char **argv, int *i) {
     c->seed = (uint64_t)n;
     return 1;
   }
+  if ((v = opt_value(argc, argv, i, "--step", &bad)) || bad) {
+    if (bad || !parse_number_opt("--step", v, 0, UINT32_MAX, &n))
+      return -1;
+    c->step = (uint64_t)n;
+    return 1;
+  }
   int *ints[] = {&c->threads, &c->runs, &c->warmup};
   const char *inames[] = {"--threads", "--runs", "--warmup"};
   for (int k = 0; k < 3; k++)
@@ -234,6 +244,8 @@ static bool parse_flag(Cli *c, const char *a) {
     c->cg.opt_level = a[2] - '0';
   else if (!strcmp(a, "--grad"))
     c->grad = true;
+  else if (!strcmp(a, "--training"))
+    c->training = true;
   else if (!strcmp(a, "--dtype=f64"))
     c->f64 = true;
   else if (!strcmp(a, "--dtype=f32"))
@@ -443,6 +455,8 @@ static int call_one(Compilation *comp, const Cli *c) {
                    .out_dir = c->out_dir,
                    .params_dir = c->params_dir,
                    .seed = c->seed,
+                   .step = c->step,
+                   .training = c->training,
                    .cg = c->cg};
   return call_command(comp, &o);
 }

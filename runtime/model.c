@@ -325,7 +325,7 @@ int nnrt_model_create(const nnrt_model_desc *d, nnrt_model **out) {
     return nnrt_errorf(create_err, sizeof create_err, NNRT_ERR_NOMEM, "out of memory");
   m->d = d;
   m->opt = nnrt_model_optimizer(&d->cfg);
-  m->seed = d->cfg.seed;
+  m->seed = m->rng_seed = d->cfg.seed;
   m->raw_input = true;
   if ((rc = alloc_model(m)) || (rc = init_params(m, d->cfg.seed))) {
     snprintf(create_err, sizeof create_err, "%s", m->err);
@@ -372,7 +372,7 @@ int nnrt_model_reset(nnrt_model *m, uint64_t seed) {
   if (rc)
     return rc;
   init_stats(m);
-  m->seed = seed;
+  m->seed = m->rng_seed = seed;
   m->steps = m->epoch = m->sched_pos = 0;
   m->has_epoch = false;
   return NNRT_OK;
@@ -667,6 +667,13 @@ int nnrt_model_train_step_hyper(nnrt_model *m, int64_t batch, const nnrt_dataset
   m->steps++;
   if (loss)
     *loss = l;
+  return NNRT_OK;
+}
+
+int nnrt_model_set_seed(nnrt_model *m, uint64_t seed) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  m->rng_seed = seed;
   return NNRT_OK;
 }
 

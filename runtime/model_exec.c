@@ -200,7 +200,9 @@ int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *co
   if (rc)
     return rc;
   /* compiled code never writes its inputs; the entry type is the JIT's */
-  rc = f->entry(dims, (void *const *)inputs, m->params, outputs, m->ws[fi].ws, m->ws[fi].offsets);
+  const uint64_t rng[2] = {m->rng_seed, (uint64_t)m->steps};
+  rc = f->entry(dims, (void *const *)inputs, m->params, outputs, m->ws[fi].ws, m->ws[fi].offsets,
+                rng);
   if (rc == STATUS_LABEL)
     return label_error(m, fi, dims);
   if (rc == STATUS_NONFINITE)

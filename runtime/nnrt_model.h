@@ -41,9 +41,10 @@ extern "C" {
 
 /* Bumped whenever a descriptor structure or what compiled code returns
  * changes (3: a label site states its class count, and a training step may
- * refuse a non-finite step); nnrt_model_create refuses a descriptor of
+ * refuse a non-finite step; 4: every entry point takes {seed, step} for its
+ * random ops); nnrt_model_create refuses a descriptor of
  * another version (an object compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 3, NNRT_DIM_SYMS = 4 };
+enum { NNRT_MODEL_ABI = 4, NNRT_DIM_SYMS = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -91,7 +92,8 @@ const char *nnrt_index_noun(const char *op);
 
 /* The calling convention of compiled code (see compiler/jit.h). */
 typedef int32_t (*nnrt_entry_fn)(const int64_t *dims, void *const *inputs, void *const *params,
-                                 void *const *outputs, char *ws, const int64_t *ws_offsets);
+                                 void *const *outputs, char *ws, const int64_t *ws_offsets,
+                                 const uint64_t *rng);
 
 typedef struct nnrt_func_desc {
   const char *name;
@@ -272,6 +274,13 @@ int nnrt_model_hyper(nnrt_model *m, int64_t total_steps, int64_t epoch, float hy
  * nothing and returns NNRT_ERR_NONFINITE, as train_step does. */
 int nnrt_model_train_step_hyper(nnrt_model *m, int64_t batch, const nnrt_dataset *shape,
                                 const void *x, const void *y, const float hyper[4], float *loss);
+
+/* The seed the model's random ops (uniform, normal, dropout) draw with;
+ * create and reset set it to their seed (the data section's `seed`). A
+ * call draws with this seed and the handle's step count (nnrt_model_steps,
+ * the steps taken before it), so the same seed and steps give the same
+ * bits at any thread count. */
+int nnrt_model_set_seed(nnrt_model *m, uint64_t seed);
 
 /* The factor f32 inputs are multiplied by (1 when the data section has
  * none), and a copy of the standardisation statistics (n must be the

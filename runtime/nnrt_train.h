@@ -77,8 +77,9 @@ typedef struct nnrt_model_io {
    * sequence model with y [seq] writes [batch, seq, num_classes]) or F32
    * targets of y_size == num_classes (scored by their argmax). Otherwise
    * logits is NULL and no accuracy is reported. A prediction is the first
-   * largest logit of its row. */
-  int (*train_step)(void *ctx, int64_t batch, const void *x, const void *y, const float hyper[4],
+   * largest logit of its row. `step` is the number of steps done before
+   * this one: the step the model's random ops (dropout) draw with. */
+  int (*train_step)(void *ctx, int64_t step, int64_t batch, const void *x, const void *y, const float hyper[4],
                     float *loss, float *logits, char *err, size_t errlen);
   /* The same loss (and logits) with nothing updated. */
   int (*evaluate)(void *ctx, int64_t batch, const void *x, const void *y, float *loss,
@@ -107,9 +108,9 @@ typedef struct nnrt_train_state {
   /* early stopping */
   double best_val_loss; /* +inf before the first validation */
   int64_t bad_epochs;
-  nnrt_rng rng; /* for stochastic layers (dropout); seeded from the run's
-                   seed, saved and restored. NB: nnrt_model_io has no way to
-                   hand it to the model, so the loop only carries it. */
+  nnrt_rng rng; /* saved and restored with the run; the model's random
+                   ops do not use it: they are counter-based (seed, step,
+                   element), so the step count is all they need */
 } nnrt_train_state;
 
 /* Zero counts, best_val_loss = +inf, rng seeded from seed. */

@@ -299,9 +299,10 @@ static int callback(CallCtx *cx, int fi, int64_t batch, const void *x, const voi
   return rc;
 }
 
-static int train_cb(void *ctx, int64_t batch, const void *x, const void *y, const float hyper[4],
-                    float *loss, float *logits, char *err, size_t errlen) {
+static int train_cb(void *ctx, int64_t step, int64_t batch, const void *x, const void *y,
+                    const float hyper[4], float *loss, float *logits, char *err, size_t errlen) {
   CallCtx *cx = ctx;
+  cx->m->steps = step; /* what the step's random ops draw with */
   return callback(cx, cx->m->d->train, batch, x, y, hyper, loss, logits, err, errlen);
 }
 

@@ -683,7 +683,7 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
       nnrt_optimizer_hyper(&opt, t, st.epoch, hyper);
       float loss = NAN;
       const double s0 = now_s();
-      rc = m->train_step(m->ctx, count, b.x, b.y, hyper, &loss, b.logits, err, errlen);
+      rc = m->train_step(m->ctx, st.step, count, b.x, b.y, hyper, &loss, b.logits, err, errlen);
       train_time += now_s() - s0;
       if (rc == NNRT_ERR_NONFINITE || (!rc && !isfinite(loss))) {
         /* the compiled step updated nothing: the parameters are the last

@@ -131,6 +131,7 @@ static const struct {
     {"input_stats", "nnrt_model_input_stats", 'i', "pppl"},
     {"set_input_normalised", "nnrt_model_set_input_normalised", 'i', "pi"},
     {"steps", "nnrt_model_steps", 'l', "p"},
+    {"set_seed", "nnrt_model_set_seed", 'i', "pl"},
     {"call", "nnrt_model_call", 'i', "pippp"},
     {"find_func", "nnrt_model_find_func", 'i', "pp"},
     {"find_param", "nnrt_model_find_param", 'i', "pp"},

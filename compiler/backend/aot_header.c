@@ -177,8 +177,13 @@ static void put_prototypes(FILE *out, const char *pf, const nnrt_model_desc *d) 
           "int %s_set_lr(%s *m, double lr);\n"
           "double %s_lr(const %s *m);\n"
           "int %s_set_epoch(%s *m, int64_t epoch);\n"
-          "int64_t %s_steps(const %s *m);\n\n",
-          pf, pf, tx, ty, pf, pf, tx, ty, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf);
+          "int64_t %s_steps(const %s *m);\n"
+          "/* The seed of the model's random ops (uniform, normal, dropout;\n"
+          " * default: the data section's seed, and reset's). Each call draws\n"
+          " * with it and steps(m), so the same seed and step count give the\n"
+          " * same bits at any thread count; dropout acts in train_step only. */\n"
+          "int %s_set_seed(%s *m, uint64_t seed);\n\n",
+          pf, pf, tx, ty, pf, pf, tx, ty, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf);
   fprintf(out,
           "/* The input transform: the scale (INPUT_SCALE), a copy of the\n"
           " * standardisation statistics (n = INPUT_SIZE floats each; they come\n"

@@ -94,7 +94,9 @@ static void call_loop_kernel(Cg *g, Entry *e, const Kernel *k, KGen *kg, LLVMVal
   LLVMBuildStore(g->b, e->dims, cg_gep(g, g->ptr, ctx, cg_ci64(g, 0)));
   for (int i = 0; i < n; i++) {
     LLVMValueRef p;
-    if (i == 0)
+    if (i == kg->rng_slot)
+      p = e->rng;
+    else if (i == 0)
       p = k->kind == KK_COPY ? storage_ptr(g, e, (Storage){ST_OUTPUT, k->result})
                              : cg_value_ptr(g, e, k->out);
     else
@@ -133,10 +135,11 @@ static void call_loop_kernel(Cg *g, Entry *e, const Kernel *k, KGen *kg, LLVMVal
 /* ------------------------------------------------------- the whole module */
 
 static void emit_entry(Cg *g, Entry *e) {
-  LLVMTypeRef ps[6] = {g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->ptr};
-  e->fn = cg_begin_function(g, g->entry, LLVMFunctionType(g->i32, ps, 6, 0), false);
-  LLVMValueRef *p[6] = {&e->dims, &e->inputs, &e->params, &e->outputs, &e->ws, &e->ws_off};
-  for (int i = 0; i < 6; i++) {
+  LLVMTypeRef ps[7] = {g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->ptr};
+  e->fn = cg_begin_function(g, g->entry, LLVMFunctionType(g->i32, ps, 7, 0), false);
+  LLVMValueRef *p[7] = {&e->dims,    &e->inputs, &e->params, &e->outputs,
+                        &e->ws,      &e->ws_off, &e->rng};
+  for (int i = 0; i < 7; i++) {
     *p[i] = LLVMGetParam(e->fn, (unsigned)i);
     if (i != 4)
       cg_add_attr(g, e->fn, (unsigned)i + 1, "readonly");
@@ -227,7 +230,7 @@ LLVMModuleRef codegen_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, const 
     kg->k = k;
     kg->dom = k->plan.domain;
     kg->rank = kg->dom->rank;
-    kg->slots = ARENA_ARRAY(&a, const IrValue *, (size_t)ff->nids + 2);
+    kg->slots = ARENA_ARRAY(&a, const IrValue *, (size_t)ff->nids + 3);
     kg->slots[0] = k->out;
     kg->nslots = 1;
     cg_plan_kernel(kg);

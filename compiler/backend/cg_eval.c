@@ -196,6 +196,11 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
   case OP_LOG_SOFTMAX:
     NNC_ASSERT(kg->core_val);
     return kg->core_val;
+  case OP_ARANGE:
+  case OP_UNIFORM:
+  case OP_NORMAL:
+  case OP_DROPOUT_MASK:
+    return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, map)));
   case OP_INPUT:
   case OP_PARAM:
   case OP_MATMUL:
@@ -222,7 +227,7 @@ LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const Map map) {
     if (kg->memo[i].v == v && !memcmp(kg->memo[i].map, map, sizeof(Map)))
       return kg->memo[i].val;
   LLVMValueRef x;
-  if (!cg_is_inner(kg, v) && v->op != OP_CONST)
+  if (!cg_is_inner(kg, v) && !ir_in_place(v))
     x = cg_load_access(kg, cg_find_access(kg, v, map));
   else
     x = ev_op(kg, v, map);

@@ -44,7 +44,7 @@ typedef int8_t Map[R]; /* value axis -> domain axis, or -1 for index 0 */
 typedef struct Access {
   const IrValue *v;
   Map map;
-  int slot;
+  int slot;           /* -1: no buffer, only the linear index (generators) */
   bool zero[R];       /* per domain axis: stride 0 */
   Dim s[R];           /* per domain axis stride in elements */
   LLVMValueRef gs[R]; /* per group stride (NULL: 0) */
@@ -78,12 +78,15 @@ typedef struct KGen {
   Memo *memo;
   int nmemo, cap_memo;
   LLVMValueRef core_val;
+  int rng_slot;           /* the slot of the entry's {seed, step}, or -1 */
+  LLVMValueRef rng_seed;  /* i64, loaded at the kernel body's start */
+  LLVMValueRef rng_step;  /* i64 */
 } KGen;
 
 typedef void (*NestBody)(KGen *kg, void *u);
 
 typedef struct Entry {
-  LLVMValueRef fn, dims, inputs, params, outputs, ws, ws_off;
+  LLVMValueRef fn, dims, inputs, params, outputs, ws, ws_off, rng;
   LLVMValueRef *kfns; /* kernel wrappers, NULL for gemm/alias */
   KGen **kgens;
 } Entry;
@@ -170,6 +173,9 @@ LLVMValueRef cg_emit_kernel_fn(KGen *kg);
 
 /* cg_entry.c */
 LLVMValueRef cg_value_ptr(Cg *g, Entry *e, const IrValue *v);
+
+/* cg_random.c */
+LLVMValueRef cg_generate(KGen *kg, const IrValue *v, LLVMValueRef index);
 
 /* cg_gemm.c */
 void cg_emit_gemm(Cg *g, Entry *e, const Kernel *k);

@@ -418,11 +418,17 @@ LLVMValueRef cg_emit_kernel_fn(KGen *kg) {
     cg_add_attr(g, body, (unsigned)i + 1, "nocapture");
   }
   cg_load_dims(g, LLVMGetParam(body, (unsigned)n));
+  if (kg->rng_slot >= 0) {
+    LLVMValueRef r = kg->bufs[kg->rng_slot];
+    kg->rng_seed = LLVMBuildLoad2(g->b, g->i64, r, "seed");
+    kg->rng_step = LLVMBuildLoad2(g->b, g->i64, cg_gep(g, g->i64, r, cg_ci64(g, 1)), "step");
+  }
   for (int gi = 0; gi < kg->ngroups; gi++)
     kg->gext[gi] = cg_dim_value(g, kg->gext_dim[gi]);
   for (int i = -1; i < kg->nacc; i++) {
     Access *ac = i < 0 ? &kg->out : &kg->acc[i];
     for (int gi = 0; gi < kg->ngroups; gi++) {
+      /* generators: strides of their own shape, for the linear index */
       int a = kg->glast[gi];
       ac->gs[gi] = ac->zero[a] ? NULL : cg_dim_value(g, ac->s[a]);
     }

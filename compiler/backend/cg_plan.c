@@ -47,6 +47,7 @@ void cg_operand_map(const IrValue *v, int i, const Map vm, Map om) {
     return;
   }
   case OPC_SOURCE:
+  case OPC_GENERATE:
   case OPC_MATMUL:
   case OPC_REDUCE:
   case OPC_LOSS:
@@ -84,6 +85,11 @@ static void add_access(KGen *kg, const IrValue *v, const Map map) {
   for (int i = 0; i < kg->nacc; i++)
     if (kg->acc[i].v == v && !memcmp(kg->acc[i].map, map, sizeof(Map)))
       return;
+  bool gen = op_info[v->op].cls == OPC_GENERATE;
+  if (gen && ir_is_random(v) && kg->rng_slot < 0) {
+    kg->rng_slot = kg->nslots; /* bound to the entry's {seed, step} */
+    kg->slots[kg->nslots++] = NULL;
+  }
   if (kg->nacc == kg->cap_acc) {
     int c = kg->cap_acc ? kg->cap_acc * 2 : 8;
     kg->acc = arena_grow(kg->g->a, kg->acc, (size_t)kg->nacc, (size_t)c, sizeof *kg->acc);
@@ -93,12 +99,19 @@ static void add_access(KGen *kg, const IrValue *v, const Map map) {
   memset(ac, 0, sizeof *ac);
   ac->v = v;
   memcpy(ac->map, map, sizeof(Map));
-  ac->slot = cg_slot_of(kg, v);
+  ac->slot = gen ? -1 : cg_slot_of(kg, v);
   fill_strides(kg, ac);
 }
 
-/* Collects the buffers an evaluation of v at map reads. */
+/* Collects the buffers an evaluation of v at map reads. A generator reads
+ * none, but its value depends on the element's linear index in its own
+ * shape, which is planned like a buffer's offset so that axes merge only
+ * where that index stays linear. */
 static void visit(KGen *kg, const IrValue *v, const Map map) {
+  if (op_info[v->op].cls == OPC_GENERATE) {
+    add_access(kg, v, map);
+    return;
+  }
   if (!cg_is_inner(kg, v)) {
     if (v->op != OP_CONST)
       add_access(kg, v, map);
@@ -188,6 +201,7 @@ void cg_plan_kernel(KGen *kg) {
   kg->forced = k->plan.row_axis;
   if (kg->forced >= 0)
     kg->barrier[kg->forced] = true;
+  kg->rng_slot = -1;
   switch (k->kind) {
   case KK_ELEMWISE:
   case KK_COPY:

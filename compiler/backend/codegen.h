@@ -8,8 +8,10 @@
  *
  *   int32_t <entry>(const int64_t *dims, void *const *inputs,
  *                   void *const *params, void *const *outputs, char *ws,
- *                   const int64_t *ws_offsets)
+ *                   const int64_t *ws_offsets, const uint64_t *rng)
  *
+ * where rng points at {seed, step} for the random ops (cg_random.c); only
+ * the kernels with a random op read it.
  * binds the buffers of each kernel in order and calls it directly, or
  * through nnrt_parallel_for when it has enough elements to pay for threads.
  * GEMM kernels call nnrt_[sd]gemm_batched from the entry. It returns 0, or

@@ -21,7 +21,8 @@
 #include "nnrt_model.h"
 
 typedef int32_t (*EntryFn)(const int64_t *dims, void *const *inputs, void *const *params,
-                           void *const *outputs, char *ws, const int64_t *ws_offsets);
+                           void *const *outputs, char *ws, const int64_t *ws_offsets,
+                           const uint64_t *rng);
 
 struct Jit {
   LLVMOrcLLJITRef lljit;
@@ -41,6 +42,7 @@ struct JitFunc {
   int64_t *offsets;
   char *ws;
   int64_t ws_bytes, ws_cap;
+  uint64_t rng[2]; /* seed, step */
 };
 
 static bool take_error(LLVMErrorRef e, const char *what, char *err, size_t errlen) {
@@ -245,7 +247,7 @@ int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const 
              void *const *outputs, char *err, size_t errlen) {
   if (!prepare(jf, dims, err, errlen))
     return 1;
-  int rc = jf->entry(dims, inputs, params, outputs, jf->ws, jf->offsets);
+  int rc = jf->entry(dims, inputs, params, outputs, jf->ws, jf->offsets, jf->rng);
   if (rc == CG_ERR_LABEL)
     label_error(jf, dims, err, errlen);
   else if (rc)
@@ -256,3 +258,8 @@ int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const 
 const MemPlan *jit_func_plan(const JitFunc *jf) { return jf->mp; }
 
 EntryFn jit_func_entry(const JitFunc *jf) { return jf->entry; }
+
+void jit_func_set_rng(JitFunc *jf, uint64_t seed, uint64_t step) {
+  jf->rng[0] = seed;
+  jf->rng[1] = step;
+}

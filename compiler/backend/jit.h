@@ -14,6 +14,9 @@
  *            one byte 0/1
  *   params   every parameter of the module, in IrModule order
  *   outputs  f->results, in order, caller-allocated, dense row-major
+ *   ws, ws_offsets  the workspace and its layout
+ *   rng      {seed, step}: what the random ops (uniform, normal, dropout)
+ *            draw from; a function without them never reads it
  * The IrModule and IrFunc must outlive the JitFunc.
  */
 #ifndef NNC_JIT_H
@@ -49,6 +52,10 @@ int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const 
  * building a runtime descriptor (model_desc.h). */
 const MemPlan *jit_func_plan(const JitFunc *jf);
 int32_t (*jit_func_entry(const JitFunc *jf))(const int64_t *, void *const *, void *const *,
-                                             void *const *, char *, const int64_t *);
+                                             void *const *, char *, const int64_t *,
+                                             const uint64_t *);
+
+/* The seed and step jit_call passes to f's random ops (both 0 until set). */
+void jit_func_set_rng(JitFunc *jf, uint64_t seed, uint64_t step);
 
 #endif

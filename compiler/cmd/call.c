@@ -279,6 +279,8 @@ static bool run_call(CallState *s, const CallOptions *c) {
   char err[1024];
   Jit *jit = jit_new(err, sizeof err);
   JitFunc *jf = jit ? jit_compile(jit, s->m, s->f, &c->cg, err, sizeof err) : NULL;
+  if (jf)
+    jit_func_set_rng(jf, c->seed, c->step);
   bool ok = jf != NULL;
   if (ok) {
     int n = s->f->ninputs > s->m->nparams ? s->f->ninputs : s->m->nparams;
@@ -320,6 +322,8 @@ static int call_with(Compilation *comp, IrModule *m, const CallOptions *c) {
     return 1;
   }
   char err[512];
+  if (c->training && f->training)
+    f = f->training;
   if (c->grad && !(f = pipeline_derive(&comp->arena, m, f, &(AdOptions){.wrt_inputs = true}, err,
                                        sizeof err))) {
     fprintf(stderr, "nnc: error: %s\n", err);

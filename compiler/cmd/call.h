@@ -17,7 +17,9 @@ typedef struct CallOptions {
   bool grad, f64;            /* --grad: the derived function; --dtype=f64 */
   const char *out, *out_dir; /* where results go; neither: printed */
   const char *params_dir;    /* DIR/<name>.npy, else initialisers from seed */
-  uint64_t seed;
+  uint64_t seed;             /* also the random ops' */
+  uint64_t step;             /* the step the random ops draw with */
+  bool training;             /* the function's training variant (dropout active) */
   CodegenOptions cg;
 } CallOptions;
 

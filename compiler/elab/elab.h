@@ -84,6 +84,9 @@ typedef struct Elab {
   IrValue **param_vals; /* per-function cache of PARAM values */
   int nparam_vals;
   IrFunc *func;     /* function being built */
+  bool training;      /* the value of the built-in `training` while lowering */
+  bool used_training; /* the function read it (or called dropout) */
+  int next_stream;    /* the stream of the function's next random op */
   PtrVec recursive; /* functions already reported as recursive */
 } Elab;
 

@@ -136,6 +136,10 @@ static Val eval_name(Elab *e, Frame *f, const AstNode *x) {
   int ci = consteval_ctparam_index(f->inst->layer, name);
   if (ci >= 0)
     return (Val){.kind = VAL_CT, .c = f->inst->args[ci]};
+  if (!strcmp(name, "training")) {
+    e->used_training = true;
+    return (Val){.kind = VAL_CT, .c = {.kind = CV_BOOL, .b = e->training}};
+  }
   if (builtin_exists(name)) {
     diag_error(e->diag, x->loc, "'%s' is a builtin function; call it: %s(...)", name, name);
     return val_error();
@@ -477,6 +481,7 @@ static Val run_body(Elab *e, Frame *f, SrcSpan *ret_loc) {
 
 static void begin_func(Elab *e, IrFunc *fn) {
   e->func = fn;
+  e->next_stream = 0;
   e->nparam_vals = e->mod->nparams;
   e->param_vals = ARENA_ARRAY(e->arena, IrValue *, (size_t)e->nparam_vals + 1);
 }
@@ -585,7 +590,14 @@ bool lower_model(Program *p, const AstNode *model, Arena *a, IrModule **out) {
   for (int i = 0; i < ms->len && !diag_should_stop(p->diag); i++) {
     const AstNode *m = ms->items[i];
     if (m->kind == AST_FN) {
+      e.training = e.used_training = false;
       IrFunc *f = lower_entry(&e, root, m);
+      if (f && e.used_training) {
+        /* the variant training steps differentiate (dropout active) */
+        e.training = true;
+        f->training = lower_entry(&e, root, m);
+        e.training = false;
+      }
       if (f)
         ir_module_add_func(a, e.mod, f);
     } else if (m->kind == AST_SECTION) {

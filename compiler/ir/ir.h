@@ -89,6 +89,13 @@ extern const OpInfo op_info[OP_COUNT];
 typedef struct IrGatherAttrs {
   Dim rows;
 } IrGatherAttrs;
+/* GENERATE ops (ops.def): the distribution's parameters and the random
+ * stream. The shape and dtype are attr.target and attr.dtype. */
+typedef struct IrGenAttrs {
+  double a, b; /* uniform: lo, hi; normal: mean, std; dropout_mask: p; arange: start, step */
+  int stream;  /* random ops: numbered per function in source order, so a
+                  function and its training variant draw the same streams */
+} IrGenAttrs;
 
 /* Operation attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
@@ -106,12 +113,13 @@ typedef struct IrAttrs {
   int perm[TYPE_MAX_RANK]; /* TRANSPOSE: result axis i is operand axis perm[i] */
   bool has_perm;           /* TRANSPOSE: false = swap the last two axes */
   TType target;            /* RESHAPE: requested shape; -1 marks the inferred dim;
-                              BROADCAST: the result shape */
+                              BROADCAST, GENERATE: the result shape */
   int64_t depth;           /* ONE_HOT: number of classes */
-  DType dtype;             /* ONE_HOT: element type of the result */
+  DType dtype;             /* ONE_HOT, GENERATE: element type of the result */
   int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
   const IrOptim *optim;    /* UPDATE: which optimizer, its constants */
   IrGatherAttrs gather;    /* GATHER class */
+  IrGenAttrs gen;          /* GENERATE */
 } IrAttrs;
 
 struct IrValue {
@@ -178,6 +186,10 @@ typedef struct IrFunc {
   int ndims;
   int next_id;
   SrcSpan loc;
+  /* The function lowered again with `training` true, when its body depends
+   * on it (dropout): what training steps and gradient checks differentiate.
+   * NULL when the two would be the same. Not an entry point of its own. */
+  struct IrFunc *training;
 } IrFunc;
 
 /* One `key = value` of a data or train section, value kept as the AST
@@ -217,6 +229,13 @@ void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs);
 void ir_func_remove_dead(IrFunc *f);
 /* Is v's value a run-time constant computed from dims only? (CONST) */
 static inline bool ir_is_const(const IrValue *v) { return v->op == OP_CONST; }
+/* Is v computed in place wherever it is read (a constant, a generator)? */
+static inline bool ir_in_place(const IrValue *v) {
+  return v->op == OP_CONST || (v->op >= OP_FIRST_GENERATE && v->op <= OP_LAST_GENERATE);
+}
+static inline bool ir_is_random(const IrValue *v) {
+  return v->op == OP_UNIFORM || v->op == OP_NORMAL || v->op == OP_DROPOUT_MASK;
+}
 int ir_module_add_param(Arena *a, IrModule *m, IrParam *p);
 void ir_module_add_func(Arena *a, IrModule *m, IrFunc *f);
 /* The function of m called name, or NULL. */

@@ -90,6 +90,14 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
       arena_free(&a);
     }
     break;
+  case OPC_GENERATE:
+    if (v->op == OP_ARANGE)
+      fprintf(out, " start=%g step=%g", v->attr.gen.a, v->attr.gen.b);
+    else if (v->op == OP_DROPOUT_MASK)
+      fprintf(out, " p=%g stream=%d", v->attr.gen.a, v->attr.gen.stream);
+    else
+      fprintf(out, " %g, %g stream=%d", v->attr.gen.a, v->attr.gen.b, v->attr.gen.stream);
+    break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {
       fputs(" perm=", out);

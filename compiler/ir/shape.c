@@ -491,6 +491,26 @@ bool shape_one_hot(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+/* ---- generators: the shape and dtype come with the op ---- */
+
+bool shape_generate(ShapeCtx *c, IrValue *v) {
+  const TType *t = &v->attr.target;
+  for (int i = 0; i < t->rank; i++)
+    if (dim_is_const(t->dims[i]) && t->dims[i].coeff <= 0) {
+      diag_error(c->diag, v->loc, "%s: dimension %d of the shape must be positive, got %lld",
+                 opname(v), i, (long long)t->dims[i].coeff);
+      return false;
+    }
+  if (v->op != OP_ARANGE && !dtype_is_float(v->attr.dtype)) {
+    diag_error(c->diag, v->loc, "%s: makes floating-point tensors, not %s", opname(v),
+               dtype_name(v->attr.dtype));
+    return false;
+  }
+  v->type = *t;
+  v->type.dtype = v->attr.dtype;
+  return true;
+}
+
 bool shape_identity(ShapeCtx *c, IrValue *v) {
   (void)c;
   v->type = v->args[0]->type;

@@ -251,6 +251,9 @@ static void retype_block(IrBlock *b) {
 void autodiff_retype_f64(IrModule *m) {
   for (int i = 0; i < m->nparams; i++)
     retype(&m->params[i]->type);
-  for (int i = 0; i < m->nfuncs; i++)
+  for (int i = 0; i < m->nfuncs; i++) {
     retype_block(m->funcs[i]->body);
+    if (m->funcs[i]->training)
+      retype_block(m->funcs[i]->training->body);
+  }
 }

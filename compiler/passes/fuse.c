@@ -41,7 +41,11 @@ const char *fuse_kernel_kind_name(KernelKind k) {
   return "?";
 }
 
-static bool is_source(const IrValue *v) { return op_info[v->op].cls == OPC_SOURCE; }
+/* Sources and generators: no kernel grows from them; generators, like
+ * constants, are evaluated in place by every kernel that reads them. */
+static bool is_source(const IrValue *v) {
+  return op_info[v->op].cls == OPC_SOURCE || op_info[v->op].cls == OPC_GENERATE;
+}
 
 /* Ops a loop nest evaluates per element at an index derived from the
  * kernel's index (broadcasting and transposes are index maps). */
@@ -57,6 +61,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_LAYOUT:
     return v->op == OP_TRANSPOSE;
   case OPC_SOURCE:
+  case OPC_GENERATE:
   case OPC_MATMUL:
   case OPC_REDUCE:
   case OPC_ROWWISE:
@@ -107,6 +112,7 @@ static void kernel_add(Arena *a, FusedFunc *ff, Kernel *k, IrValue *v) {
 static KernelKind root_kind(const IrValue *v) {
   switch (op_info[v->op].cls) {
   case OPC_SOURCE: /* a constant that needs a buffer */
+  case OPC_GENERATE:
   case OPC_UNARY:
   case OPC_BINARY:
   case OPC_COMPARE:
@@ -262,8 +268,8 @@ static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int ro
   }
 }
 
-/* A constant needs a kernel (and a buffer) only when something reads it
- * from memory. */
+/* A constant or a generator needs a kernel (and a buffer) only when
+ * something reads it from memory. */
 static bool const_needs_buffer(const FusedFunc *ff, const IrValue *c) {
   for (int u = 0; u < ff->nusers[c->id]; u++) {
     const IrValue *user = ff->by_id[ff->users[c->id][u]];
@@ -498,7 +504,7 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
     IrValue *v = b->vals[i];
     if (ff->kernel_of[v->id] >= 0 || ff->folded[v->id] || !ff->live[v->id])
       continue;
-    if (is_source(v) && !(v->op == OP_CONST && const_needs_buffer(ff, v)))
+    if (is_source(v) && !(ir_in_place(v) && const_needs_buffer(ff, v)))
       continue;
     Kernel *k = new_kernel(a, ff, v, &cap);
     if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_UPDATE &&
@@ -539,6 +545,19 @@ static void print_plan(FILE *out, Arena *a, const IrModule *m, const Kernel *k) 
   fputc('}', out);
 }
 
+/* Is operand x of member v the kernel's first read of that value? */
+static bool first_use(const Kernel *k, const IrValue *v, int x) {
+  const IrValue *g = v->args[x];
+  for (int j = 0; j < k->nvals && k->vals[j] != v; j++)
+    for (int i = 0; i < k->vals[j]->nargs; i++)
+      if (k->vals[j]->args[i] == g)
+        return false;
+  for (int i = 0; i < x; i++)
+    if (v->args[i] == g)
+      return false;
+  return true;
+}
+
 static void print_member(FILE *out, const IrValue *v, bool *first) {
   fprintf(out, "%s%%%d %s", *first ? " " : ", ", v->id, op_info[v->op].name);
   *first = false;
@@ -566,6 +585,12 @@ void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff) {
         if (ff->folded[v->args[x]->id]) {
           print_member(out, v->args[x], &first);
           fputs(" (folded)", out);
+        }
+      /* generators are recomputed in every kernel reading them */
+      for (int x = 0; x < v->nargs; x++)
+        if (op_info[v->args[x]->op].cls == OPC_GENERATE && first_use(k, v, x)) {
+          print_member(out, v->args[x], &first);
+          fputs(" (in place)", out);
         }
       print_member(out, v, &first);
     }

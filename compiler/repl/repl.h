@@ -93,6 +93,7 @@ typedef struct Repl {
   ReplModel **models;
   int nmodels;
   ReplCache cache; /* compiled expressions */
+  uint64_t draws;  /* evaluations so far: the step random ops draw with (seed 0) */
 } Repl;
 
 void repl_session_free(Repl *r);

@@ -139,6 +139,8 @@ static bool run(Repl *r, const EvalCtx *e, Compilation **c, const IrModule *m, c
   void *outs[1] = {t->data};
   void *none[1] = {NULL}, *const *params = e->params ? e->params : none;
   bool ok;
+  if (jf) /* each evaluation draws new random numbers; a replayed session the same */
+    jit_func_set_rng(jf, 0, r->draws++);
   if (jf && timed) {
     ok = repl_time_calls(r, jf, in, params, outs);
   } else {

@@ -287,6 +287,17 @@ static bool takes_shape(const AstNode *call) {
   return false;
 }
 
+/* Built-ins that make a tensor from a shape and numbers (compiled, not
+ * literals: random tensors draw in the compiled code). */
+static bool makes_tensor(const AstNode *call) {
+  static const char *const names[] = {"uniform", "normal", "full"};
+  const AstNode *c = call->u.call.callee;
+  for (size_t i = 0; c->kind == AST_NAME && i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(c->u.name.name, names[i]))
+      return true;
+  return false;
+}
+
 /* `tensor`: n stands where a tensor is expected, so a list there is a
  * literal; lists elsewhere (shapes, axes) are left alone. */
 static void rewrite(Program *p, AstNode *fn, AstNode *n, bool tensor, ReplLiterals *l) {
@@ -301,13 +312,13 @@ static void rewrite(Program *p, AstNode *fn, AstNode *n, bool tensor, ReplLitera
       make(p, fn, n, which, l);
       return;
     }
-    bool shapes = takes_shape(n);
+    bool shapes = takes_shape(n), generator = makes_tensor(n);
     for (int i = 0; i < n->u.call.args.len; i++) {
       AstNode *a = n->u.call.args.items[i];
       if (a->kind == AST_KWARG)
         rewrite(p, fn, a->u.kwarg.value, false, l);
       else
-        rewrite(p, fn, a, i == 0 || !shapes, l);
+        rewrite(p, fn, a, !generator && (i == 0 || !shapes), l);
     }
     return;
   }

@@ -30,12 +30,15 @@ static struct {
   int64_t offsets[3];
   char *ws;
   float hyper[4];
+  uint64_t rng[2]; /* {seed, step} the last step was called with */
   int calls;
 } seen;
 
 static int32_t predict_entry(const int64_t *dims, void *const *inputs, void *const *params,
-                             void *const *outputs, char *ws, const int64_t *ws_offsets) {
+                             void *const *outputs, char *ws, const int64_t *ws_offsets,
+                             const uint64_t *rng) {
   (void)ws;
+  (void)rng;
   (void)ws_offsets;
   const float *x = inputs[0], *w = params[0], *b = params[1];
   float *y = outputs[0];
@@ -71,8 +74,10 @@ static int32_t mse(const int64_t *dims, void *const *inputs, void *const *params
 }
 
 static int32_t step_entry(const int64_t *dims, void *const *inputs, void *const *params,
-                          void *const *outputs, char *ws, const int64_t *ws_offsets) {
+                          void *const *outputs, char *ws, const int64_t *ws_offsets,
+                          const uint64_t *rng) {
   memcpy(seen.offsets, ws_offsets, sizeof seen.offsets);
+  memcpy(seen.rng, rng, sizeof seen.rng);
   seen.ws = ws;
   memcpy(seen.hyper, inputs[2], sizeof seen.hyper);
   seen.calls++;
@@ -80,14 +85,18 @@ static int32_t step_entry(const int64_t *dims, void *const *inputs, void *const 
 }
 
 static int32_t loss_entry(const int64_t *dims, void *const *inputs, void *const *params,
-                          void *const *outputs, char *ws, const int64_t *ws_offsets) {
+                          void *const *outputs, char *ws, const int64_t *ws_offsets,
+                          const uint64_t *rng) {
+  (void)rng;
   return mse(dims, inputs, params, outputs[0], 0, ws, ws_offsets);
 }
 
 /* Labels [B, 2] in [0, 2): the first bad one is reported as value 5 (a
  * known label site) when it is positive, as value 9 (none) otherwise. */
 static int32_t classify_entry(const int64_t *dims, void *const *inputs, void *const *params,
-                              void *const *outputs, char *ws, const int64_t *ws_offsets) {
+                              void *const *outputs, char *ws, const int64_t *ws_offsets,
+                              const uint64_t *rng) {
+  (void)rng;
   (void)params;
   (void)ws_offsets;
   const int32_t *labels = inputs[1];
@@ -349,6 +358,12 @@ static void test_train_step(Model *md) {
   CHECK(!nnrt_model_evaluate(m, 16, x, y, &eval));
   CHECKF(eval < first * 0.05f, "loss %g -> %g", first, eval);
   CHECK(nnrt_model_steps(m) == 50 && seen.hyper[0] == 0.05f);
+  /* random ops draw with the data section's seed and the steps before the call */
+  CHECKF(seen.rng[0] == md->d.cfg.seed && seen.rng[1] == 49, "rng {%llu, %llu}",
+         (unsigned long long)seen.rng[0], (unsigned long long)seen.rng[1]);
+  CHECK(!nnrt_model_set_seed(m, 77) && !nnrt_model_train_step(m, 16, x, y, NULL));
+  CHECK(seen.rng[0] == 77 && seen.rng[1] == 50);
+  CHECK(nnrt_model_set_seed(NULL, 1) == NNRT_ERR_ARG);
   check_layout(16);
   char *ws = seen.ws;
   CHECK(!nnrt_model_train_step(m, 4, x, y, NULL));

@@ -90,9 +90,10 @@ static unsigned char *read_all(const char *path, long *len) {
   return buf;
 }
 
-static int toy_train_step(void *ctx, int64_t batch, const void *x, const void *y,
+static int toy_train_step(void *ctx, int64_t step, int64_t batch, const void *x, const void *y,
                           const float hyper[4], float *loss, float *logits, char *err,
                           size_t errlen) {
+  (void)step;
   (void)err;
   (void)errlen;
   Toy *t = ctx;

@@ -21,6 +21,10 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rng",
+                                "Inputs"))
+import philox  # noqa: E402  (the independent Philox-4x32-10)
+
 
 def softmax(x, axis):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
@@ -175,6 +179,14 @@ CASES = [
     ("mse", [("p", "f", "B, 4"), ("t", "f", "B, 4")], "mse(p, t)",
      lambda p, t: ((p - t) ** 2).mean()),
     ("with_param", [("a", "f", "B, 4")], "a * P + a", lambda a, P: a * P + a),
+    # generators, which make f32 whatever the suite's dtype, so they meet
+    # the arguments through a comparison (tests/rng checks their bits,
+    # statistics and dropout; f64 draws refine the f32 ones)
+    ("arange", [("a", "f", "B, 4")], "arange(B)", lambda a: np.arange(len(a), dtype=np.int32)),
+    ("uniform", [("a", "f", "B, 4")], "where(uniform([B, 4], lo = -1.0, hi = 3.0) > 1.0, a, a * 2.0)",
+     lambda a: np.where(-1 + 4 * philox.uniform_f64(a.size).reshape(a.shape) > 1, a, 2 * a)),
+    ("normal", [("a", "f", "B, 4")], "where(normal([B, 4], mean = 2.0, std = 0.5) > 2.0, a, a * 2.0)",
+     lambda a: np.where(2 + 0.5 * philox.normal_f64(a.size).reshape(a.shape) > 2, a, 2 * a)),
     ("fused_chain", [("a", "f", "B, 4"), ("w", "f", "4, 6"), ("b", "f", "6")],
      "sum(relu(a @ w + b) * 0.5, axis = 1)",
      lambda a, w, b: (np.maximum(a @ w + b, 0) * 0.5).sum(axis=1)),
@@ -224,11 +236,12 @@ PARAM_P = ("P", "4")
 def read_ops(ops_def):
     """Ops a forward function can contain. UPDATE rows (optimizer steps)
     exist only in training steps; tests/train/optimizers.test checks them
-    against NumPy."""
+    against NumPy. dropout_mask exists only where `training` is true;
+    tests/rng checks it against philox.py."""
     ops = []
     for line in open(ops_def):
         m = re.match(r'OP\(\s*\w+\s*,\s*"(\w+)"\s*,\s*-?\d+\s*,\s*(\w+)', line)
-        if m and m.group(2) != "UPDATE":
+        if m and m.group(2) != "UPDATE" and m.group(1) != "dropout_mask":
             ops.append(m.group(1))
     return ops
 

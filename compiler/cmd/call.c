@@ -74,10 +74,10 @@ static bool bind_arg_dims(CallState *s) {
   for (int i = 0; i < f->ninputs; i++) {
     const TType *t = &f->inputs[i]->type;
     for (int a = 0; a < t->rank; a++) {
-      Dim d = t->dims[a];
-      if (d.nsyms != 1 || d.coeff != 1)
+      int sym = dim_as_sym(t->dims[a]);
+      if (sym < 0)
         continue;
-      int k = ir_func_dim_index(f, d.syms[0]);
+      int k = ir_func_dim_index(f, sym);
       if (k >= 0 && s->bound_by[k] < 0) {
         s->dims[k] = s->in[i].dims[a];
         s->bound_by[k] = i;
@@ -110,7 +110,8 @@ static bool check_arg_dims(CallState *s) {
       ok = false;
       char why[256];
       const Dim *d = &t->dims[ax];
-      int k = d->nsyms == 1 && d->coeff == 1 ? ir_func_dim_index(f, d->syms[0]) : -1;
+      int sym = dim_as_sym(*d);
+      int k = sym >= 0 ? ir_func_dim_index(f, sym) : -1;
       if (k >= 0)
         snprintf(why, sizeof why,
                  "dimension %d is %lld but %s = %lld (from argument %d '%s', dimension %d)", ax,

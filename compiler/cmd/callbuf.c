@@ -3,13 +3,11 @@
 
 #include <string.h>
 
+#include "memplan.h"
+
 int64_t callbuf_dim(const IrFunc *f, const int64_t *dims, Dim d) {
-  int64_t v = d.coeff;
-  for (int i = 0; i < d.nsyms; i++)
-    for (int k = 0; k < f->ndims; k++)
-      if (f->dim_syms[k] == d.syms[i])
-        v *= dims[k];
-  return v;
+  bool ok = true;
+  return memplan_dim_value(d, f, dims, &ok);
 }
 
 int64_t callbuf_numel(const IrFunc *f, const int64_t *dims, const TType *t) {
@@ -67,7 +65,7 @@ int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise
     const IrValue *v = f->body->vals[i];
     if (v->op == OP_CROSS_ENTROPY && v->args[1] == x) {
       const TType *lt = &v->args[0]->type;
-      return lt->dims[lt->rank - 1].coeff;
+      return lt->dims[lt->rank - 1].constant;
     }
     if (v->op == OP_ONE_HOT && v->args[0] == x)
       return v->attr.depth;

@@ -173,7 +173,7 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!x || !shape_list_arg(e, f, "broadcast_to", b->arg[1], &at.target, NULL))
     return val_error();
   for (int i = 0; i < at.target.rank; i++)
-    if (dim_is_const(at.target.dims[i]) && at.target.dims[i].coeff <= 0) {
+    if (!dim_can_be_positive(at.target.dims[i])) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return val_error();
     }

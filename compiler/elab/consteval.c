@@ -63,7 +63,7 @@ static const CtVal *lookup_ct(const CtEnv *env, const char *name) {
 
 static CtVal ct_int(Dim d) { return (CtVal){.kind = CV_INT, .dim = d}; }
 
-static double as_double(const CtVal *v) { return v->kind == CV_INT ? (double)v->dim.coeff : v->f; }
+static double as_double(const CtVal *v) { return v->kind == CV_INT ? (double)v->dim.constant : v->f; }
 
 static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal *out) {
   const char *why = "";
@@ -88,8 +88,11 @@ static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal
     return false;
   }
   if (!ok) {
-    /* A generic check cannot represent B+1; that is not the user's error. */
-    if (!e->generic || (!a.nsyms && !b.nsyms)) {
+    /* A generic check may meet arithmetic no Dim holds; that is not the
+     * user's error. */
+    if (!e->generic || (dim_is_const(a) && dim_is_const(b))) {
+      if (op == BIN_DIV)
+        why = dim_div_why(e->arena, e->mod->syms, a, b, why);
       diag_error(e->diag, x->loc, "%s", why);
       return false;
     }
@@ -145,13 +148,14 @@ bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, C
     return true;
   }
   if (a->kind == CV_INT && b->kind == CV_INT && op != BIN_POW) {
-    bool symbolic = a->dim.nsyms || b->dim.nsyms;
+    bool symbolic = !dim_is_const(a->dim) || !dim_is_const(b->dim);
+    int64_t na = a->dim.constant, nb = b->dim.constant;
     /* int / int stays an int when it divides evenly (dims need ints). */
-    if (op == BIN_DIV && !symbolic && (b->dim.coeff == 0 || a->dim.coeff % b->dim.coeff != 0))
-      return fold_float(e, x, op, (double)a->dim.coeff, (double)b->dim.coeff, out);
+    if (op == BIN_DIV && !symbolic && (nb == 0 || (nb != -1 && na % nb != 0)))
+      return fold_float(e, x, op, (double)na, (double)nb, out);
     return fold_int(e, x, op, a->dim, b->dim, out);
   }
-  if ((a->kind == CV_INT && a->dim.nsyms) || (b->kind == CV_INT && b->dim.nsyms)) {
+  if ((a->kind == CV_INT && !dim_is_const(a->dim)) || (b->kind == CV_INT && !dim_is_const(b->dim))) {
     *out = (CtVal){.kind = CV_FLOAT, .unknown = true};
     return true;
   }
@@ -231,7 +235,7 @@ bool ct_eval_int(Elab *e, const CtEnv *env, const AstNode *x, int64_t *out, bool
     return false;
   }
   *unknown = v.unknown || !dim_is_const(v.dim);
-  *out = *unknown ? 0 : v.dim.coeff;
+  *out = *unknown ? 0 : v.dim.constant;
   return true;
 }
 
@@ -322,10 +326,10 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
       ok = false;
       continue;
     }
-    if (dim_is_const(d) && d.coeff <= 0) {
-      diag_error(e->diag, dx->loc, "dimension must be positive, got %lld", (long long)d.coeff);
+    if (dim_is_const(d) && d.constant <= 0) {
+      diag_error(e->diag, dx->loc, "dimension must be positive, got %lld", (long long)d.constant);
       ok = false;
-    } else if (d.kind == DIM_KNOWN && d.coeff <= 0) {
+    } else if (!dim_can_be_positive(d)) {
       diag_error(e->diag, dx->loc, "dimension must be positive, got %s",
                  dim_str(e->arena, e->mod->syms, d));
       ok = false;
@@ -334,6 +338,14 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
   }
   out->rank = ds->len;
   return ok;
+}
+
+Dim new_dim_sym(Elab *e, const char *name, SrcSpan loc) {
+  int id = symtab_add(e->mod->syms, name, loc);
+  if (id >= 0)
+    return dim_sym(id);
+  diag_error(e->diag, loc, "too many dimension names in one module (at most %d)", DIM_MAX_SYMBOLS);
+  return dim_unknown();
 }
 
 void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
@@ -349,7 +361,7 @@ void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
         strmap_get(dims, dx->u.name.name))
       continue;
     Dim *d = ARENA_NEW(e->arena, Dim);
-    *d = actual ? actual->dims[i] : dim_sym(symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
+    *d = actual ? actual->dims[i] : new_dim_sym(e, dx->u.name.name, dx->loc);
     strmap_put(dims, dx->u.name.name, d);
   }
 }

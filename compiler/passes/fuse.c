@@ -146,14 +146,14 @@ static const TType *domain(const Kernel *k) {
 
 static bool static_scalar(const TType *t) {
   for (int i = 0; i < t->rank; i++)
-    if (!dim_is_const(t->dims[i]) || t->dims[i].coeff != 1)
+    if (!dim_is(t->dims[i], 1))
       return false;
   return true;
 }
 
 static bool same_numel(const TType *a, const TType *b) {
   Dim na, nb;
-  return ttype_numel(a, &na) && ttype_numel(b, &nb) && dim_eq(na, nb);
+  return ttype_numel(a, &na, NULL) && ttype_numel(b, &nb, NULL) && dim_eq(na, nb);
 }
 
 /* Rowwise kernels evaluate their members row by row at the core's index, so

@@ -214,7 +214,7 @@ void grad_cross_entropy(GradCtx *g, IrValue *v, IrValue *dy) {
   const TType *lt = &logits->type;
   IrAttrs sm = {.axis = lt->rank - 1, .infer_axis = -1};
   IrValue *p = ad_emit(g, OP_SOFTMAX, &logits, 1, &sm);
-  IrAttrs oh = {.depth = lt->dims[lt->rank - 1].coeff, .dtype = lt->dtype, .infer_axis = -1};
+  IrAttrs oh = {.depth = lt->dims[lt->rank - 1].constant, .dtype = lt->dtype, .infer_axis = -1};
   if (!dim_is_const(lt->dims[lt->rank - 1]))
     NNC_BUG("autodiff: cross_entropy with a symbolic number of classes");
   IrValue *target = ad_emit(g, OP_ONE_HOT, &labels, 1, &oh);

@@ -106,14 +106,9 @@ static int32_t classify_entry(const int64_t *dims, void *const *inputs, void *co
 
 /* ---- the descriptor ---------------------------------------------------- */
 
-#define DIM_B                                                                                      \
-  {                                                                                                \
-    1, 1, { 0 }                                                                                    \
-  }
-#define DIM_C(n)                                                                                   \
-  {                                                                                                \
-    n, 0, { 0 }                                                                                    \
-  }
+/* B = 0 + 1*B; n = n with no terms */
+#define DIM_B {0, 1, {{1, 1, {0}}}}
+#define DIM_C(n) {n, 0, {{0}}}
 
 static const char *const dim_names[] = {"B"};
 static const nnrt_arg_desc x_arg = {"x", NNRT_F32, 2, {DIM_B, DIM_C(3)}};
@@ -589,7 +584,7 @@ static void test_bad_desc(const Model *good) {
   b.funcs[F_STEP].bufs = bufs;
   check_bad_desc(&b, "workspace buffer 2");
   bufs[2].first = 2;
-  bufs[0].numel.syms[0] = 1; /* the function has one dim */
+  bufs[0].numel.terms[0].syms[0] = 1; /* the function has one dim */
   check_bad_desc(&b, "workspace buffer 0");
   b.funcs[F_STEP].bufs = step_bufs;
   b.funcs[F_PREDICT].ndims = 0;

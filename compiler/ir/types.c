@@ -249,13 +249,18 @@ int dim_as_sym(Dim d) {
   return d.terms[0].syms[0];
 }
 
+/* With no positive coefficient d is largest when every symbol is 1. */
 bool dim_can_be_positive(Dim d) {
-  if (d.kind == DIM_UNKNOWN || d.constant > 0)
+  if (d.kind == DIM_UNKNOWN)
     return true;
-  for (int i = 0; i < d.nterms; i++)
+  int64_t at_ones = d.constant;
+  for (int i = 0; i < d.nterms; i++) {
     if (d.terms[i].coeff > 0)
       return true;
-  return false;
+    if (__builtin_add_overflow(at_ones, d.terms[i].coeff, &at_ones))
+      return false; /* below INT64_MIN */
+  }
+  return at_ones > 0;
 }
 
 bool dim_eq(Dim a, Dim b) {

@@ -85,7 +85,7 @@ bool dim_eq(Dim a, Dim b);
 /* The symbol id when d is exactly one symbol (B), else -1. */
 int dim_as_sym(Dim d);
 /* False when d is at most 0 for every positive value of its symbols (a
- * constant <= 0, -T, 1 - T): such a dim can never be a size. */
+ * constant <= 0, -T, 1 - T, 2 - B - T): such a dim can never be a size. */
 bool dim_can_be_positive(Dim d);
 /* Arithmetic: return false when the result overflows, does not fit a Dim
  * or (division) is not a polynomial with integer coefficients; *why then

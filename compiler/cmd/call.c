@@ -148,6 +148,34 @@ static bool read_args(CallState *s, const char *const *paths) {
   return bind_arg_dims(s) && check_arg_dims(s);
 }
 
+/* A result typed T - 2 has no size at T = 1. */
+static bool result_sizes_fit(const CallState *s) {
+  const IrFunc *f = s->f;
+  for (int r = 0; r < f->nresults; r++) {
+    const TType *t = &f->results[r]->type;
+    for (int ax = 0; ax < t->rank; ax++) {
+      bool ok = true;
+      int64_t v = memplan_dim_value(t->dims[ax], f, s->dims, &ok);
+      if (ok && v >= 0)
+        continue;
+      Arena a;
+      arena_init(&a);
+      const char *name = f->result_names && f->result_names[r] ? f->result_names[r] : "result";
+      if (ok)
+        fprintf(stderr,
+                "nnc: error: result %d ('%s') of %s: dimension %d is %s = %lld for these "
+                "arguments; a size cannot be negative\n",
+                r + 1, name, f->name, ax, dim_str(&a, s->m->syms, t->dims[ax]), (long long)v);
+      else
+        fprintf(stderr, "nnc: error: result %d ('%s') of %s: dimension %d, %s, overflows 64 bits\n",
+                r + 1, name, f->name, ax, dim_str(&a, s->m->syms, t->dims[ax]));
+      arena_free(&a);
+      return false;
+    }
+  }
+  return true;
+}
+
 static bool alloc_tensor(nnrt_tensor *t, DType dt, const TType *type, const IrFunc *f,
                          const int64_t *dims) {
   t->dtype = (nnrt_dtype)dt;
@@ -350,7 +378,8 @@ static int call_with(Compilation *comp, IrModule *m, const CallOptions *c) {
   s.in = calloc((size_t)f->ninputs + 1, sizeof *s.in);
   s.params = calloc((size_t)m->nparams + 1, sizeof *s.params);
   s.outs = calloc((size_t)f->nresults + 1, sizeof *s.outs);
-  bool ok = s.in && s.params && s.outs && read_args(&s, c->args) && init_params(&s, c);
+  bool ok = s.in && s.params && s.outs && read_args(&s, c->args) && init_params(&s, c) &&
+            result_sizes_fit(&s);
   for (int r = 0; ok && r < f->nresults; r++)
     ok = alloc_tensor(&s.outs[r], f->results[r]->type.dtype, &f->results[r]->type, f, s.dims);
   ok = ok && run_call(&s, c) && write_results(&s, c);

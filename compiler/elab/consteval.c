@@ -307,6 +307,19 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
   return false;
 }
 
+/* Memory plans and loops need a tensor's element count as a Dim:
+ * f32[B + 1, T + 1, H + 1] has more terms than one holds. (An overflowing
+ * count is left to the uses that report it, reshape and parameters.) */
+static bool numel_fits(Elab *e, const AstNode *t, const TType *type) {
+  Dim n;
+  const char *why = NULL;
+  if (e->generic || ttype_numel(type, &n, &why) || why == dim_overflow_why)
+    return true;
+  diag_error(e->diag, t->loc, "the number of elements of %s cannot be computed: %s",
+             ttype_str(e->arena, e->mod->syms, type), why);
+  return false;
+}
+
 bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t,
                TType *out) {
   *out = ttype_scalar(t->u.type.dtype);
@@ -337,7 +350,7 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
     out->dims[i] = d;
   }
   out->rank = ds->len;
-  return ok;
+  return ok && numel_fits(e, t, out);
 }
 
 Dim new_dim_sym(Elab *e, const char *name, SrcSpan loc) {

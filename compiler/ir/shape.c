@@ -476,8 +476,10 @@ static bool numel_fits(ShapeCtx *c, IrValue *v) {
   return false;
 }
 
+/* Sources (inputs, parameters) were checked where they are declared. */
 bool shape_infer(ShapeCtx *c, IrValue *v) {
-  return op_info[v->op].shape(c, v) && numel_fits(c, v);
+  bool source = op_info[v->op].shape == shape_source;
+  return op_info[v->op].shape(c, v) && (source || numel_fits(c, v));
 }
 
 /* update(param, grad, hyper, scale, state...): built by the training-step

@@ -237,6 +237,16 @@ bool shape_reduce(ShapeCtx *c, IrValue *v) {
     if (reduced[i])
       v->attr.axes[v->attr.naxes++] = i;
   v->attr.all_axes = v->attr.naxes == in->rank;
+  /* A mean and the gradients divide by the count reduced: it must be a
+   * Dim even where the whole tensor's count is one only by cancellation. */
+  Dim count = dim_const(1);
+  const char *why = NULL;
+  for (int i = 0; i < v->attr.naxes; i++)
+    if (!dim_mul(count, in->dims[v->attr.axes[i]], &count, &why)) {
+      diag_error(c->diag, v->loc, "%s: the number of elements reduced cannot be computed: %s",
+                 opname(v), why);
+      return false;
+    }
   TType out = ttype_scalar(in->dtype);
   for (int i = 0; i < in->rank; i++) {
     if (!reduced[i])

@@ -20,7 +20,7 @@ static IrValue *inverse_count(GradCtx *g, const IrValue *like, const Dim *dims, 
   const char *why = NULL;
   for (int i = 0; i < n; i++)
     if (!dim_mul(count, dims[i], &count, &why))
-      NNC_BUG("autodiff: element count is not a monomial: %s", why ? why : "?");
+      NNC_BUG("autodiff: element count is not a Dim: %s", why ? why : "?");
   return ad_const_div(g, scale, count, like->type.dtype);
 }
 

@@ -586,6 +586,15 @@ static void test_bad_desc(const Model *good) {
   bufs[2].first = 2;
   bufs[0].numel.terms[0].syms[0] = 1; /* the function has one dim */
   check_bad_desc(&b, "workspace buffer 0");
+  bufs[0].numel.terms[0].syms[0] = 0;
+  bufs[0].numel.nterms = NNRT_DIM_TERMS + 1; /* more terms than a dim holds */
+  check_bad_desc(&b, "workspace buffer 0");
+  bufs[0].numel.nterms = 1;
+  bufs[0].numel.terms[0].nsyms = 0; /* a term without symbols is the constant's */
+  check_bad_desc(&b, "workspace buffer 0");
+  bufs[0].numel.terms[0].nsyms = 1;
+  bufs[0].numel.terms[0].coeff = 0; /* a zero term is never written */
+  check_bad_desc(&b, "workspace buffer 0");
   b.funcs[F_STEP].bufs = step_bufs;
   b.funcs[F_PREDICT].ndims = 0;
   check_bad_desc(&b, "function 'predict': inputs 0");
@@ -609,6 +618,32 @@ static void test_bad_desc(const Model *good) {
 
 /* The commands on the model with data: train writes a checkpoint, eval and
  * predict read it (their output goes to stdout, model.test checks it). */
+/* Dims as text, as --help and the messages write them: the compiler's
+ * style ("B*T", "T - 1", "-2*T + 3"), cut short (terminated) in a small
+ * buffer. */
+static void test_dim_text(void) {
+  static const char *const names[] = {"B", "T"};
+  nnrt_func_desc f = {.name = "f", .ndims = 2, .dim_names = names};
+  const nnrt_dim dims[] = {
+      {784, 0, {{0}}},
+      {0, 1, {{1, 2, {0, 1}}}},
+      {-1, 1, {{1, 1, {1}}}},
+      {1, 2, {{2, 2, {0, 1}}, {-1, 1, {1}}}},
+      {3, 1, {{-2, 1, {1}}}},
+      {INT64_MIN, 1, {{-1, 1, {0}}}},
+  };
+  const char *want[] = {"784", "B*T", "T - 1", "2*B*T - T + 1", "-2*T + 3",
+                        "-B - 9223372036854775808"};
+  char text[64];
+  for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+    nnrt_dim_text(&f, &dims[i], text, sizeof text);
+    CHECKF(!strcmp(text, want[i]), "dim %zu is '%s', want '%s'", i, text, want[i]);
+  }
+  char small[6];
+  nnrt_dim_text(&f, &dims[3], small, sizeof small);
+  CHECKF(!strcmp(small, "2*B*T"), "cut short: '%s'", small);
+}
+
 static void test_run(const char *csv) {
   Model md;
   make_model(&md, "Lin", csv);
@@ -705,6 +740,7 @@ int main(int argc, char **argv) {
   test_labels(&md);
   test_misuse(&md);
   test_bad_desc(&md);
+  test_dim_text();
   test_run(write_csv());
   test_main(write_csv());
   return check_report("test_model");

@@ -42,8 +42,8 @@ int64_t nnrt_arg_sample_numel(const nnrt_arg_desc *a) {
 }
 
 /* "B", "2*T", "-T": one term, its sign left out when `magnitude`. */
-static size_t term_text(const nnrt_func_desc *f, const nnrt_dim_term *t, bool magnitude,
-                        char *buf, size_t len) {
+static size_t term_text(const nnrt_func_desc *f, const nnrt_dim_term *t, bool magnitude, char *buf,
+                        size_t len) {
   int64_t c = t->coeff;
   size_t n = 0;
   if (c == -1 && !magnitude)
@@ -83,8 +83,8 @@ static int64_t dim_from(const nnrt_arg_desc *a, int k, int64_t batch, const int6
                         int srank) {
   for (int j = 0; j < a->rank; j++) {
     const nnrt_dim *d = &a->dims[j];
-    bool plain = d->nterms == 1 && d->constant == 0 && d->terms[0].nsyms == 1 &&
-                 d->terms[0].coeff == 1;
+    bool plain =
+        d->nterms == 1 && d->constant == 0 && d->terms[0].nsyms == 1 && d->terms[0].coeff == 1;
     if (plain && d->terms[0].syms[0] == k)
       return j == 0 ? batch : sample && j - 1 < srank ? sample[j - 1] : -1;
   }
@@ -96,8 +96,8 @@ static int64_t dim_from(const nnrt_arg_desc *a, int k, int64_t batch, const int6
  * axis declared T - 1 must be one shorter than the axis that gave T.
  * Constant axes are the sample size checks' (a flat [B, 784] takes 28x28
  * images). */
-static int check_input_shape(nnrt_model *m, const nnrt_func_desc *f, int in,
-                             const int64_t *sample, int srank, const int64_t *dims) {
+static int check_input_shape(nnrt_model *m, const nnrt_func_desc *f, int in, const int64_t *sample,
+                             int srank, const int64_t *dims) {
   const nnrt_arg_desc *a = &f->inputs[in];
   if (!sample || srank != a->rank - 1)
     return NNRT_OK;

@@ -179,11 +179,13 @@ static bool sizes_fit(const JitFunc *jf, IrValue *const *vals, const char *const
       arena_init(&a);
       const char *text = dim_str(&a, jf->m->syms, d), *name = names && names[i] ? names[i] : "";
       if (ok)
-        snprintf(err, errlen, "%s: %s %d '%s' axis %d is %s = %lld for these dimensions; a size "
-                 "cannot be negative", jf->f->name, what, i, name, j, text, (long long)v);
+        snprintf(err, errlen,
+                 "%s: %s %d '%s' axis %d is %s = %lld for these dimensions; a size "
+                 "cannot be negative",
+                 jf->f->name, what, i, name, j, text, (long long)v);
       else
-        snprintf(err, errlen, "%s: %s %d '%s' axis %d, %s, overflows 64 bits", jf->f->name, what,
-                 i, name, j, text);
+        snprintf(err, errlen, "%s: %s %d '%s' axis %d, %s, overflows 64 bits", jf->f->name, what, i,
+                 name, j, text);
       arena_free(&a);
       return false;
     }

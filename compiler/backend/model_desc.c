@@ -8,7 +8,8 @@
 /* The runtime's dims are positions in f->dim_syms, the compiler's are
  * symbol ids of the module. */
 static nnrt_dim desc_dim(const IrFunc *f, Dim d) {
-  _Static_assert((int)NNRT_DIM_TERMS >= (int)DIM_MAX_TERMS && (int)NNRT_DIM_DEGREE >= (int)DIM_MAX_DEGREE,
+  _Static_assert((int)NNRT_DIM_TERMS >= (int)DIM_MAX_TERMS &&
+                     (int)NNRT_DIM_DEGREE >= (int)DIM_MAX_DEGREE,
                  "the descriptor holds every Dim");
   if (d.kind != DIM_KNOWN)
     NNC_BUG("dimension of %s cannot be described", f->name);

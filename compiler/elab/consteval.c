@@ -63,7 +63,9 @@ static const CtVal *lookup_ct(const CtEnv *env, const char *name) {
 
 static CtVal ct_int(Dim d) { return (CtVal){.kind = CV_INT, .dim = d}; }
 
-static double as_double(const CtVal *v) { return v->kind == CV_INT ? (double)v->dim.constant : v->f; }
+static double as_double(const CtVal *v) {
+  return v->kind == CV_INT ? (double)v->dim.constant : v->f;
+}
 
 static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal *out) {
   const char *why = "";
@@ -155,7 +157,8 @@ bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, C
       return fold_float(e, x, op, (double)na, (double)nb, out);
     return fold_int(e, x, op, a->dim, b->dim, out);
   }
-  if ((a->kind == CV_INT && !dim_is_const(a->dim)) || (b->kind == CV_INT && !dim_is_const(b->dim))) {
+  if ((a->kind == CV_INT && !dim_is_const(a->dim)) ||
+      (b->kind == CV_INT && !dim_is_const(b->dim))) {
     *out = (CtVal){.kind = CV_FLOAT, .unknown = true};
     return true;
   }

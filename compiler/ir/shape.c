@@ -276,8 +276,9 @@ bool shape_reshape(ShapeCtx *c, IrValue *v) {
     if (i == v->attr.infer_axis)
       continue;
     if (!dim_can_be_positive(out.dims[i])) {
-      diag_error(c->diag, v->loc, "reshape: dimension %d of the new shape is %s; it must be positive",
-                 i, dm(c, out.dims[i]));
+      diag_error(c->diag, v->loc,
+                 "reshape: dimension %d of the new shape is %s; it must be positive", i,
+                 dm(c, out.dims[i]));
       return false;
     }
     if (!dim_mul(n_known, out.dims[i], &n_known, &why)) {
@@ -481,7 +482,8 @@ static bool numel_fits(ShapeCtx *c, IrValue *v) {
   if (ttype_numel(&v->type, &n, &why))
     return true;
   diag_error(c->diag, v->loc, "%s: the number of elements of %s %s%s", op_info[v->op].name,
-             ty(c, &v->type), why == dim_overflow_why ? "overflows 64 bits" : "cannot be computed: ",
+             ty(c, &v->type),
+             why == dim_overflow_why ? "overflows 64 bits" : "cannot be computed: ",
              why == dim_overflow_why ? "" : why);
   return false;
 }

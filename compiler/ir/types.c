@@ -148,7 +148,8 @@ static bool mono_mul(const Mono *a, const Mono *b, Mono *out, const char **why) 
   return true;
 }
 
-static const char *const NOT_WHOLE = "dimension is not a whole number for every value of its symbols";
+static const char *const NOT_WHOLE =
+    "dimension is not a whole number for every value of its symbols";
 
 /* a / b when b's symbols are a sub-multiset of a's and its coefficient
  * divides a's; false otherwise. */
@@ -429,7 +430,10 @@ static const char *symbols_str(Arena *a, const SymTab *st, Dim x, Dim y) {
   sort_ints(ids, n);
   const char *s = "";
   for (int i = 0; i < n; i++)
-    s = arena_printf(a, "%s%s%s", s, i == 0 ? "" : i == n - 1 ? " and " : ", ",
+    s = arena_printf(a, "%s%s%s", s,
+                     i == 0       ? ""
+                     : i == n - 1 ? " and "
+                                  : ", ",
                      st->syms[ids[i]].name);
   return s;
 }

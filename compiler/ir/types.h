@@ -39,8 +39,8 @@ typedef enum DimKind { DIM_KNOWN, DIM_UNKNOWN } DimKind;
 
 /* coeff * syms[0] * ... * syms[degree - 1]; the degree is in the Dim. */
 typedef struct DimTerm {
-  int64_t coeff;                  /* never 0 */
-  uint16_t syms[DIM_MAX_DEGREE];  /* sorted symbol ids, repeated for powers; unused slots 0 */
+  int64_t coeff;                 /* never 0 */
+  uint16_t syms[DIM_MAX_DEGREE]; /* sorted symbol ids, repeated for powers; unused slots 0 */
 } DimTerm;
 
 /* constant + terms[0] + ... + terms[nterms - 1]. Canonical: terms ordered
@@ -79,7 +79,7 @@ typedef struct TType {
 Dim dim_const(int64_t v);
 Dim dim_sym(int sym); /* sym is a symtab id, below DIM_MAX_SYMBOLS */
 Dim dim_unknown(void);
-bool dim_is_const(Dim d); /* known and without symbols: its value is d.constant */
+bool dim_is_const(Dim d);      /* known and without symbols: its value is d.constant */
 bool dim_is(Dim d, int64_t v); /* the constant v */
 bool dim_eq(Dim a, Dim b);
 /* The symbol id when d is exactly one symbol (B), else -1. */
@@ -107,7 +107,7 @@ bool dim_eval(Dim d, int64_t (*value)(void *ctx, int sym), void *ctx, int64_t *o
 TType ttype_scalar(DType dt);
 bool ttype_eq(const TType *a, const TType *b);
 bool ttype_eq_dims(const TType *a, const TType *b); /* same shape, any dtype */
-bool ttype_is_constant(const TType *t);              /* every dim a constant */
+bool ttype_is_constant(const TType *t);             /* every dim a constant */
 bool dtype_is_float(DType dt);
 /* Number of elements as a dim (product of dims); false on overflow or
  * when the product does not fit a Dim ((B + 1)*(T + 1)*(C + 1)), with *why

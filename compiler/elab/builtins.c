@@ -29,14 +29,14 @@ static Val val_error(void) { return (Val){.kind = VAL_ERROR}; }
 static Val result(IrValue *v) { return v ? (Val){.kind = VAL_TENSOR, .t = v} : val_error(); }
 
 static IrValue *tensor_arg(Elab *e, Frame *f, const AstNode *x) {
-  return as_tensor(e, f, eval_expr(e, f, x), x);
+  return lower_as_tensor(e, f, lower_eval_expr(e, f, x), x);
 }
 
 /* Compile-time int argument such as an axis. */
 static bool int_arg(Elab *e, Frame *f, const AstNode *x, int64_t *out) {
   CtEnv env = {.inst = f->inst};
   bool unknown;
-  if (!ct_eval_int(e, &env, x, out, &unknown))
+  if (!consteval_int(e, &env, x, out, &unknown))
     return false;
   if (unknown) {
     diag_error(e->diag, x->loc, "this value must be known at compile time");
@@ -61,7 +61,7 @@ static bool axis_arg(Elab *e, Frame *f, const AstNode *x, int *out) {
 static bool bool_arg(Elab *e, Frame *f, const AstNode *x, bool *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.kind != CV_BOOL || v.unknown) {
     diag_error(e->diag, x->loc, "expected true or false");
@@ -91,14 +91,14 @@ static bool int_list_arg(Elab *e, Frame *f, const AstNode *x, int *out, int *n) 
 
 static Val unary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
-  return x ? result(emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
+  return x ? result(lower_emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
 }
 
 static Val binary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *xs[2] = {tensor_arg(e, f, b->arg[0]), tensor_arg(e, f, b->arg[1])};
   if (!xs[0] || !xs[1])
     return val_error();
-  return result(emit_op(e, f, op, xs, 2, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 2, b->call->loc, NULL));
 }
 
 static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -106,7 +106,7 @@ static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || (b->arg[1] && !axis_arg(e, f, b->arg[1], &at.axis)))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -118,7 +118,7 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return val_error();
   if (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static bool is_minus_one(const AstNode *x) {
@@ -150,7 +150,7 @@ static bool shape_list_arg(Elab *e, Frame *f, const char *what, const AstNode *s
       }
       *infer_axis = i;
       target->dims[i] = dim_const(-1);
-    } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
+    } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
       return false;
     }
   }
@@ -163,7 +163,7 @@ static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrAttrs at = {.infer_axis = -1};
   if (!x || !shape_list_arg(e, f, "reshape", b->arg[1], &at.target, &at.infer_axis))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* broadcast_to(x, [B, 10]): NumPy's broadcast_to. */
@@ -177,7 +177,7 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return val_error();
     }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -197,7 +197,7 @@ static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
       return val_error();
     }
   }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -205,7 +205,7 @@ static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
                     tensor_arg(e, f, b->arg[2])};
   if (!xs[0] || !xs[1] || !xs[2])
     return val_error();
-  return result(emit_op(e, f, op, xs, 3, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 3, b->call->loc, NULL));
 }
 
 /* one_hot(labels, classes): f32 rows with a 1 at each label. */
@@ -214,7 +214,7 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || !int_arg(e, f, b->arg[1], &at.depth))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static const Builtin builtins[] = {
@@ -249,7 +249,7 @@ static const Builtin *find_builtin(const char *name) {
   return NULL;
 }
 
-bool is_builtin(const char *name) { return find_builtin(name) != NULL; }
+bool builtin_exists(const char *name) { return find_builtin(name) != NULL; }
 
 static int nargs_of(const Builtin *bi) {
   int n = 0;
@@ -302,7 +302,7 @@ static bool bind_builtin_args(Elab *e, const Builtin *bi, const AstNode *call, B
   return true;
 }
 
-Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call) {
+Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call) {
   const Builtin *bi = find_builtin(name);
   Bound b = {.call = call};
   if (!bind_builtin_args(e, bi, call, &b))

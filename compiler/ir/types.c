@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int symtab_add(SymTab *t, const char *name, SrcSpan origin) {
+int dim_symtab_add(SymTab *t, const char *name, SrcSpan origin) {
   if (t->n == DIM_MAX_SYMBOLS)
     return -1;
   if (t->n == t->cap) {

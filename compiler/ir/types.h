@@ -27,7 +27,7 @@
 
 /* A Dim stays 64 bytes: a TType holds TYPE_MAX_RANK of them and an IrValue
  * two TTypes. Symbol ids are 16 bits (a module has far fewer symbols;
- * symtab_add refuses more). */
+ * dim_symtab_add refuses more). */
 enum {
   DIM_MAX_TERMS = 3,  /* symbolic terms besides the constant */
   DIM_MAX_DEGREE = 4, /* symbols in one term */
@@ -68,7 +68,7 @@ typedef struct SymTab {
 } SymTab;
 
 /* The new symbol's id, or -1 when the table holds DIM_MAX_SYMBOLS already. */
-int symtab_add(SymTab *t, const char *name, SrcSpan origin);
+int dim_symtab_add(SymTab *t, const char *name, SrcSpan origin);
 
 typedef struct TType {
   DType dtype;

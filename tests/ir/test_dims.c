@@ -66,10 +66,10 @@ static int64_t at(void *ctx, int sym) { return ((const int64_t *)ctx)[sym]; }
 int main(void) {
   arena_init(&arena);
   SrcSpan none = {0};
-  B = dim_sym(symtab_add(&syms, "B", none));
-  T = dim_sym(symtab_add(&syms, "T", none));
-  H = dim_sym(symtab_add(&syms, "H", none));
-  W = dim_sym(symtab_add(&syms, "W", none));
+  B = dim_sym(dim_symtab_add(&syms, "B", none));
+  T = dim_sym(dim_symtab_add(&syms, "T", none));
+  H = dim_sym(dim_symtab_add(&syms, "H", none));
+  W = dim_sym(dim_symtab_add(&syms, "W", none));
   printf("sizeof(Dim) = %zu\n", sizeof(Dim));
 
   /* the printed forms: monomials as before, sums with their signs */

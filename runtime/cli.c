@@ -50,12 +50,11 @@ static const char *dtype_str(int32_t dt) {
   return names[dt];
 }
 
-/* "2*B*T", "B", "64" */
+/* "2*B*T", "B", "64", "T - 1" */
 static void print_dim(FILE *out, const nnrt_func_desc *f, const nnrt_dim *d) {
-  if (d->coeff != 1 || d->nsyms == 0)
-    fprintf(out, "%lld%s", (long long)d->coeff, d->nsyms ? "*" : "");
-  for (int i = 0; i < d->nsyms; i++)
-    fprintf(out, "%s%s", i ? "*" : "", f->dim_names[d->syms[i]]);
+  char text[256];
+  nnrt_dim_text(f, d, text, sizeof text);
+  fputs(text, out);
 }
 
 static void print_type(FILE *out, const nnrt_func_desc *f, const nnrt_arg_desc *a) {

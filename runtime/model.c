@@ -47,11 +47,16 @@ __attribute__((format(printf, 2, 3))) static int bad(const Check *c, const char 
 static bool dtype_ok(int32_t dt) { return dt >= NNRT_F32 && dt <= NNRT_BOOL; }
 
 static bool dim_ok(const nnrt_dim *d, int ndims) {
-  if (d->coeff < 0 || d->nsyms < 0 || d->nsyms > NNRT_DIM_SYMS)
+  if (d->nterms < 0 || d->nterms > NNRT_DIM_TERMS || (d->nterms == 0 && d->constant < 0))
     return false;
-  for (int i = 0; i < d->nsyms; i++)
-    if (d->syms[i] < 0 || d->syms[i] >= ndims)
+  for (int i = 0; i < d->nterms; i++) {
+    const nnrt_dim_term *t = &d->terms[i];
+    if (t->coeff == 0 || t->nsyms < 1 || t->nsyms > NNRT_DIM_DEGREE)
       return false;
+    for (int j = 0; j < t->nsyms; j++)
+      if (t->syms[j] < 0 || t->syms[j] >= ndims)
+        return false;
+  }
   return true;
 }
 
@@ -120,7 +125,7 @@ static int check_roles(const Check *c, const nnrt_model_desc *d) {
     const nnrt_func_desc *f = &d->funcs[d->train];
     const nnrt_arg_desc *h = f->ninputs ? &f->inputs[f->ninputs - 1] : NULL;
     if (f->ninputs < 2 || f->ninputs > 3 || h->dtype != NNRT_F32 || h->rank != 1 ||
-        h->dims[0].nsyms || h->dims[0].coeff != 4 || f->nresults < 1 || f->nresults > 2 ||
+        h->dims[0].nterms || h->dims[0].constant != 4 || f->nresults < 1 || f->nresults > 2 ||
         !is_scalar_f32(&f->results[0]))
       return bad(c, "the training step '%s' is not (x[, y], hyper: f32[4]) -> (f32[, logits])",
                  f->name);

@@ -21,20 +21,60 @@ enum { STATUS_LABEL = 1, STATUS_NONFINITE = 2 };
 enum { ST_VALUE, ST_POS, ST_LABEL, ST_DEPTH };
 
 int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok) {
-  int64_t v = d->coeff;
-  for (int i = 0; i < d->nsyms; i++)
-    if (__builtin_mul_overflow(v, dims[d->syms[i]], &v))
-      *ok = false;
+  int64_t v = d->constant;
+  for (int i = 0; i < d->nterms; i++) {
+    const nnrt_dim_term *t = &d->terms[i];
+    int64_t p = t->coeff;
+    for (int j = 0; j < t->nsyms; j++)
+      *ok &= !__builtin_mul_overflow(p, dims[t->syms[j]], &p);
+    *ok &= !__builtin_add_overflow(v, p, &v);
+  }
   return v;
 }
 
 int64_t nnrt_arg_sample_numel(const nnrt_arg_desc *a) {
   int64_t n = 1;
   for (int j = 1; j < a->rank; j++) {
-    if (a->dims[j].nsyms || __builtin_mul_overflow(n, a->dims[j].coeff, &n))
+    if (a->dims[j].nterms || __builtin_mul_overflow(n, a->dims[j].constant, &n))
       return -1;
   }
   return n;
+}
+
+/* "B", "2*T", "-T": one term, its sign left out when `magnitude`. */
+static size_t term_text(const nnrt_func_desc *f, const nnrt_dim_term *t, bool magnitude, char *buf,
+                        size_t len) {
+  int64_t c = t->coeff;
+  size_t n = 0;
+  if (c == -1 && !magnitude)
+    n += (size_t)snprintf(buf, len, "-");
+  else if (c != 1 && c != -1)
+    n += (size_t)snprintf(buf, len, "%s%llu*", c < 0 && !magnitude ? "-" : "",
+                          c < 0 ? 0ull - (unsigned long long)c : (unsigned long long)c);
+  for (int j = 0; j < t->nsyms && n < len; j++)
+    n += (size_t)snprintf(buf + n, len - n, "%s%s", j ? "*" : "", f->dim_names[t->syms[j]]);
+  return n;
+}
+
+void nnrt_dim_text(const nnrt_func_desc *f, const nnrt_dim *d, char *buf, size_t len) {
+  if (len == 0)
+    return;
+  buf[0] = 0;
+  if (d->nterms == 0) {
+    snprintf(buf, len, "%lld", (long long)d->constant);
+    return;
+  }
+  size_t n = 0;
+  for (int i = 0; i < d->nterms && n < len; i++) {
+    if (i)
+      n += (size_t)snprintf(buf + n, len - n, " %c ", d->terms[i].coeff < 0 ? '-' : '+');
+    if (n < len)
+      n += term_text(f, &d->terms[i], i > 0, buf + n, len - n);
+  }
+  if (d->constant != 0 && n < len)
+    snprintf(buf + n, len - n, " %c %llu", d->constant < 0 ? '-' : '+',
+             d->constant < 0 ? 0ull - (unsigned long long)d->constant
+                             : (unsigned long long)d->constant);
 }
 
 /* The value of dim k told by input a: the batch at axis 0, the sample's
@@ -43,10 +83,39 @@ static int64_t dim_from(const nnrt_arg_desc *a, int k, int64_t batch, const int6
                         int srank) {
   for (int j = 0; j < a->rank; j++) {
     const nnrt_dim *d = &a->dims[j];
-    if (d->nsyms == 1 && d->coeff == 1 && d->syms[0] == k)
+    bool plain =
+        d->nterms == 1 && d->constant == 0 && d->terms[0].nsyms == 1 && d->terms[0].coeff == 1;
+    if (plain && d->terms[0].syms[0] == k)
       return j == 0 ? batch : sample && j - 1 < srank ? sample[j - 1] : -1;
   }
   return -1;
+}
+
+/* The symbolic axes of a sample of input `in` (its shape known and of the
+ * declared rank) against what their declared dims give at dims: a sample
+ * axis declared T - 1 must be one shorter than the axis that gave T.
+ * Constant axes are the sample size checks' (a flat [B, 784] takes 28x28
+ * images). */
+static int check_input_shape(nnrt_model *m, const nnrt_func_desc *f, int in, const int64_t *sample,
+                             int srank, const int64_t *dims) {
+  const nnrt_arg_desc *a = &f->inputs[in];
+  if (!sample || srank != a->rank - 1)
+    return NNRT_OK;
+  for (int j = 1; j < a->rank; j++) {
+    bool ok = true;
+    int64_t want = nnrt_dim_value(&a->dims[j], dims, &ok), got = sample[j - 1];
+    if (a->dims[j].nterms == 0 || (ok && want == got))
+      continue;
+    char text[256];
+    nnrt_dim_text(f, &a->dims[j], text, sizeof text);
+    if (!ok)
+      return nnrt_model_fail(m, NNRT_ERR_SHAPE,
+                             "%s: input '%s' axis %d is %lld, expected %s, which overflows 64 bits",
+                             f->name, a->name, j, (long long)got, text);
+    return nnrt_model_fail(m, NNRT_ERR_SHAPE, "%s: input '%s' axis %d is %lld, expected %s = %lld",
+                           f->name, a->name, j, (long long)got, text, (long long)want);
+  }
+  return NNRT_OK;
 }
 
 int nnrt_model_bind_dims(nnrt_model *m, const nnrt_func_desc *f, int64_t batch,
@@ -61,7 +130,10 @@ int nnrt_model_bind_dims(nnrt_model *m, const nnrt_func_desc *f, int64_t batch,
       return nnrt_model_fail(m, NNRT_ERR_SHAPE,
                              "%s: cannot tell a dimension of its inputs from the data", f->name);
   }
-  return NNRT_OK;
+  int rc = NNRT_OK;
+  for (int in = 0; in < 2 && in < f->ninputs && !rc; in++)
+    rc = check_input_shape(m, f, in, in == 0 ? xdims : ydims, in == 0 ? xrank : yrank, dims);
+  return rc;
 }
 
 /* ---- the workspace -------------------------------------------------------- */
@@ -109,6 +181,36 @@ static int grow(nnrt_model *m, nnrt_ws_cache *c, const nnrt_func_desc *f, int64_
   return NNRT_OK;
 }
 
+/* A dim such as T - 2 is negative for T = 1: no input, result or buffer
+ * of f may then be sized (compiled code would index outside them). */
+static int check_arg_sizes(nnrt_model *m, const nnrt_func_desc *f, const nnrt_arg_desc *as, int n,
+                           const char *what, const int64_t *dims) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < as[i].rank; j++) {
+      bool ok = true;
+      int64_t v = nnrt_dim_value(&as[i].dims[j], dims, &ok);
+      if (ok && v >= 0)
+        continue;
+      char text[256];
+      nnrt_dim_text(f, &as[i].dims[j], text, sizeof text);
+      if (!ok)
+        return nnrt_model_fail(m, NNRT_ERR_SHAPE, "%s: %s '%s' axis %d, %s, overflows 64 bits",
+                               f->name, what, as[i].name, j, text);
+      return nnrt_model_fail(m, NNRT_ERR_SHAPE,
+                             "%s: %s '%s' axis %d is %s = %lld for these dimensions; a size "
+                             "cannot be negative",
+                             f->name, what, as[i].name, j, text, (long long)v);
+    }
+  for (int i = 0; i < f->nbufs; i++) {
+    bool ok = true;
+    if (nnrt_dim_value(&f->bufs[i].numel, dims, &ok) < 0 && ok)
+      return nnrt_model_fail(m, NNRT_ERR_SHAPE,
+                             "%s: workspace buffer %d has a negative size for these dimensions",
+                             f->name, i);
+  }
+  return NNRT_OK;
+}
+
 /* Lays out f's workspace for dims unless the cached layout is for them. */
 static int prepare(nnrt_model *m, int fi, const int64_t *dims) {
   const nnrt_func_desc *f = &m->d->funcs[fi];
@@ -121,6 +223,11 @@ static int prepare(nnrt_model *m, int fi, const int64_t *dims) {
       return nnrt_model_fail(m, NNRT_ERR_ARG,
                              "dimension %d of %s is %lld; dimensions must be positive", i, f->name,
                              (long long)dims[i]);
+  int rc = check_arg_sizes(m, f, f->inputs, f->ninputs, "input", dims);
+  if (!rc)
+    rc = check_arg_sizes(m, f, f->results, f->nresults, "result", dims);
+  if (rc)
+    return rc;
   c->valid = false; /* the offsets are rewritten below */
   int64_t bytes = layout(f, dims, c->offsets);
   if (bytes == -2)
@@ -128,7 +235,7 @@ static int prepare(nnrt_model *m, int fi, const int64_t *dims) {
   if (bytes < 0)
     return nnrt_model_fail(m, NNRT_ERR_SHAPE,
                            "the workspace of %s for these dimensions overflows 64 bits", f->name);
-  int rc = grow(m, c, f, bytes);
+  rc = grow(m, c, f, bytes);
   if (rc)
     return rc;
   if (nd)

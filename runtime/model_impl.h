@@ -52,13 +52,15 @@ struct nnrt_model {
 __attribute__((format(printf, 3, 4))) int nnrt_model_fail(nnrt_model *m, int code, const char *fmt,
                                                           ...);
 
-/* coeff * dims[syms...]; *ok becomes false on overflow. */
+/* The polynomial d at dims; *ok becomes false on overflow. */
 int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok);
 
 /* The run-time dims of f for a call on `batch` samples: a dim met as axis 0
  * of input 0 or 1 is the batch, one met at another axis takes the size the
  * sample shape gives (xdims for input 0, ydims for input 1; NULL: unknown).
- * NNRT_ERR_SHAPE in m->err when a dim cannot be told. */
+ * NNRT_ERR_SHAPE in m->err when a dim cannot be told, or when a known
+ * sample shape differs from what its declared dims give (an axis declared
+ * T - 1 whose size is not T - 1). */
 int nnrt_model_bind_dims(nnrt_model *m, const nnrt_func_desc *f, int64_t batch,
                          const int64_t *xdims, int xrank, const int64_t *ydims, int yrank,
                          int64_t *dims);

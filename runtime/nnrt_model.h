@@ -41,21 +41,30 @@ extern "C" {
 
 /* Bumped whenever a descriptor structure or what compiled code returns
  * changes (3: a label site states its class count, and a training step may
- * refuse a non-finite step; 4: every entry point takes {seed, step} for its
- * random ops); nnrt_model_create refuses a descriptor of
- * another version (an object compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 4, NNRT_DIM_SYMS = 4 };
+ * refuse a non-finite step; 4: a dim is a sum of products, nnrt_dim, and
+ * every entry point takes {seed, step} for its random ops);
+ * nnrt_model_create refuses a descriptor of another version (an object
+ * compiled by another nnc). */
+enum { NNRT_MODEL_ABI = 4, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
  * same in C and in the LLVM constants nnc emits (checked by `size`). */
 
-/* coeff * dims[syms[0]] * ... * dims[syms[nsyms - 1]]: a size in the
- * run-time dims of a function (its batch size and other symbolic dims). */
-typedef struct nnrt_dim {
+/* coeff * dims[syms[0]] * ... * dims[syms[nsyms - 1]], nsyms >= 1. */
+typedef struct nnrt_dim_term {
   int64_t coeff;
   int32_t nsyms;
-  int32_t syms[NNRT_DIM_SYMS];
+  int32_t syms[NNRT_DIM_DEGREE];
+} nnrt_dim_term;
+
+/* constant + terms[0] + ... + terms[nterms - 1]: a size in the run-time
+ * dims of a function (its batch size and other symbolic dims), such as
+ * 784, B, B*T, T - 1 or 2*H + 4. */
+typedef struct nnrt_dim {
+  int64_t constant;
+  int32_t nterms;
+  nnrt_dim_term terms[NNRT_DIM_TERMS];
 } nnrt_dim;
 
 typedef struct nnrt_arg_desc {
@@ -176,6 +185,9 @@ typedef struct nnrt_model_desc {
 /* Elements of one sample of a (the dims after the batch axis), or -1 when
  * one of them is symbolic. */
 int64_t nnrt_arg_sample_numel(const nnrt_arg_desc *a);
+/* d as text in f's dim names ("B*T", "T - 1", "64") into buf (always
+ * terminated, cut short when it does not fit). */
+void nnrt_dim_text(const nnrt_func_desc *f, const nnrt_dim *d, char *buf, size_t len);
 
 /* ---- the handle ------------------------------------------------------- */
 

@@ -16,7 +16,7 @@
 
 typedef struct DescTypes {
   LLVMTypeRef i32, i64, f64, ptr;
-  LLVMTypeRef dim, arg, buf, label, func, param, source, train, model;
+  LLVMTypeRef dim_term, dim, arg, buf, label, func, param, source, train, model;
 } DescTypes;
 
 typedef struct Em {
@@ -41,7 +41,10 @@ static void make_types(Em *e) {
   t->f64 = LLVMDoubleTypeInContext(e->c);
   t->ptr = LLVMPointerTypeInContext(e->c, 0);
   LLVMTypeRef i32 = t->i32, i64 = t->i64, f64 = t->f64, ptr = t->ptr;
-  t->dim = st(e, "nnrt_dim", (LLVMTypeRef[]){i64, i32, LLVMArrayType(i32, NNRT_DIM_SYMS)}, 3);
+  t->dim_term =
+      st(e, "nnrt_dim_term", (LLVMTypeRef[]){i64, i32, LLVMArrayType(i32, NNRT_DIM_DEGREE)}, 3);
+  t->dim =
+      st(e, "nnrt_dim", (LLVMTypeRef[]){i64, i32, LLVMArrayType(t->dim_term, NNRT_DIM_TERMS)}, 3);
   LLVMTypeRef dims = LLVMArrayType(t->dim, NNRT_MAX_RANK);
   t->arg = st(e, "nnrt_arg_desc", (LLVMTypeRef[]){ptr, i32, i32, dims}, 4);
   t->buf = st(e, "nnrt_buffer_desc", (LLVMTypeRef[]){t->dim, i64, i32, i32}, 4);
@@ -73,6 +76,7 @@ static void check_layout(const Em *e) {
     size_t c;
     const char *name;
   } pairs[] = {
+      {e->t.dim_term, sizeof(nnrt_dim_term), "nnrt_dim_term"},
       {e->t.dim, sizeof(nnrt_dim), "nnrt_dim"},
       {e->t.arg, sizeof(nnrt_arg_desc), "nnrt_arg_desc"},
       {e->t.buf, sizeof(nnrt_buffer_desc), "nnrt_buffer_desc"},
@@ -125,13 +129,23 @@ static LLVMValueRef cstruct(LLVMTypeRef t, LLVMValueRef *fields, unsigned n) {
   return LLVMConstNamedStruct(t, fields, n);
 }
 
+static LLVMValueRef c_dim_term(Em *e, const nnrt_dim_term *t) {
+  LLVMValueRef syms[NNRT_DIM_DEGREE];
+  for (int i = 0; i < NNRT_DIM_DEGREE; i++)
+    syms[i] = ci32(e, t->syms[i]);
+  return cstruct(e->t.dim_term,
+                 (LLVMValueRef[]){ci64(e, t->coeff), ci32(e, t->nsyms),
+                                  LLVMConstArray2(e->t.i32, syms, NNRT_DIM_DEGREE)},
+                 3);
+}
+
 static LLVMValueRef c_dim(Em *e, const nnrt_dim *d) {
-  LLVMValueRef syms[NNRT_DIM_SYMS];
-  for (int i = 0; i < NNRT_DIM_SYMS; i++)
-    syms[i] = ci32(e, d->syms[i]);
+  LLVMValueRef terms[NNRT_DIM_TERMS];
+  for (int i = 0; i < NNRT_DIM_TERMS; i++)
+    terms[i] = c_dim_term(e, &d->terms[i]);
   return cstruct(e->t.dim,
-                 (LLVMValueRef[]){ci64(e, d->coeff), ci32(e, d->nsyms),
-                                  LLVMConstArray2(e->t.i32, syms, NNRT_DIM_SYMS)},
+                 (LLVMValueRef[]){ci64(e, d->constant), ci32(e, d->nterms),
+                                  LLVMConstArray2(e->t.dim_term, terms, NNRT_DIM_TERMS)},
                  3);
 }
 

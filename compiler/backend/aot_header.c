@@ -31,15 +31,9 @@ static const char *c_type(int32_t dtype) {
 }
 
 static void put_dim(FILE *out, const nnrt_func_desc *f, const nnrt_dim *d) {
-  bool any = false;
-  if (d->coeff != 1 || d->nsyms == 0) {
-    fprintf(out, "%lld", (long long)d->coeff);
-    any = true;
-  }
-  for (int i = 0; i < d->nsyms; i++) {
-    fprintf(out, "%s%s", any ? "*" : "", f->dim_names[d->syms[i]]);
-    any = true;
-  }
+  char text[256];
+  nnrt_dim_text(f, d, text, sizeof text);
+  fputs(text, out);
 }
 
 static void put_arg(FILE *out, const nnrt_func_desc *f, const nnrt_arg_desc *a) {

@@ -17,19 +17,34 @@ LLVMTypeRef cg_mem_type(Cg *g, DType dt) {
   return g->i8;
 }
 
+static LLVMValueRef run_time_dim(Cg *g, int sym) {
+  for (int k = 0; k < g->f->ndims; k++)
+    if (g->f->dim_syms[k] == sym)
+      return g->sym[k];
+  NNC_BUG("dimension symbol %d is not a run-time dim of %s", sym, g->f->name);
+}
+
+/* coeff * s1 * s2 ...; a coefficient of 1 adds no multiply. */
+static LLVMValueRef term_value(Cg *g, const DimTerm *t, int degree) {
+  LLVMValueRef v = t->coeff == 1 ? NULL : cg_ci64(g, t->coeff);
+  for (int i = 0; i < degree; i++) {
+    LLVMValueRef s = run_time_dim(g, t->syms[i]);
+    v = v ? LLVMBuildNSWMul(g->b, v, s, "") : s;
+  }
+  return v;
+}
+
+/* The polynomial from the run-time dims; the entry's checks keep every
+ * size in range, so the arithmetic cannot wrap (nsw). */
 LLVMValueRef cg_dim_value(Cg *g, Dim d) {
   if (d.kind != DIM_KNOWN)
     NNC_BUG("unknown dimension in codegen");
-  LLVMValueRef v = d.coeff == 1 && d.nsyms ? NULL : cg_ci64(g, d.coeff);
-  for (int i = 0; i < d.nsyms; i++) {
-    int k = 0;
-    while (k < g->f->ndims && g->f->dim_syms[k] != d.syms[i])
-      k++;
-    if (k == g->f->ndims)
-      NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.syms[i], g->f->name);
-    v = v ? LLVMBuildNSWMul(g->b, v, g->sym[k], "") : g->sym[k];
-  }
-  return v;
+  if (d.nterms == 0)
+    return cg_ci64(g, d.constant);
+  LLVMValueRef v = term_value(g, &d.terms[0], d.degree[0]);
+  for (int i = 1; i < d.nterms; i++)
+    v = LLVMBuildNSWAdd(g->b, v, term_value(g, &d.terms[i], d.degree[i]), "");
+  return d.constant ? LLVMBuildNSWAdd(g->b, v, cg_ci64(g, d.constant), "") : v;
 }
 
 Dim cg_dmul(Cg *g, Dim x, Dim y) {

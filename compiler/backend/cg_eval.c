@@ -46,7 +46,7 @@ const Access *cg_find_access(KGen *kg, const IrValue *v, const Map map) {
 static LLVMValueRef const_value(Cg *g, const IrValue *v) {
   DType dt = v->type.dtype;
   LLVMValueRef x = LLVMConstReal(g->f64, v->attr.scalar);
-  if (v->attr.denom.coeff != 0) {
+  if (!dim_is(v->attr.denom, 0)) {
     LLVMValueRef d = LLVMBuildSIToFP(g->b, cg_dim_value(g, v->attr.denom), g->f64, "");
     x = LLVMBuildFDiv(g->b, x, d, "");
   }
@@ -87,7 +87,7 @@ static LLVMValueRef int_div(Cg *g, LLVMValueRef x, LLVMValueRef y) {
 }
 
 static bool is_const_two(const IrValue *v) {
-  return v->op == OP_CONST && v->attr.denom.coeff == 0 && v->attr.scalar == 2.0;
+  return v->op == OP_CONST && dim_is(v->attr.denom, 0) && v->attr.scalar == 2.0;
 }
 
 static LLVMValueRef ev_binary(KGen *kg, const IrValue *v, const Map map) {

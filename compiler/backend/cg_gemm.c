@@ -27,7 +27,7 @@ static void gemm_operand(Cg *g, GemmOperand *o, const IrValue *v, int nb) {
 }
 
 static LLVMValueRef stride_value(Cg *g, Dim d) {
-  return d.coeff == 0 ? cg_ci64(g, 0) : cg_dim_value(g, d);
+  return dim_is(d, 0) ? cg_ci64(g, 0) : cg_dim_value(g, d);
 }
 
 typedef struct Gemm {

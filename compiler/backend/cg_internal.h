@@ -100,7 +100,7 @@ static inline LLVMValueRef cg_ci32(Cg *g, int32_t v) {
 }
 static inline LLVMValueRef cg_cf(Cg *g, double x) { return LLVMConstReal(g->f32, x); }
 static inline LLVMTypeRef cg_float_type(Cg *g, DType dt) { return dt == DT_F64 ? g->f64 : g->f32; }
-static inline bool cg_is_one(Dim d) { return dim_is_const(d) && d.coeff == 1; }
+static inline bool cg_is_one(Dim d) { return dim_is(d, 1); }
 static inline LLVMValueRef cg_gep(Cg *g, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef i) {
   return LLVMBuildInBoundsGEP2(g->b, t, p, &i, 1, "");
 }

@@ -167,6 +167,34 @@ JitFunc *jit_compile(Jit *j, const IrModule *m, const IrFunc *f, const CodegenOp
   return jf;
 }
 
+/* A dim such as T - 2 is negative for T = 1: then no tensor of that shape
+ * can be sized, and the code must not run. */
+static bool sizes_fit(const JitFunc *jf, IrValue *const *vals, const char *const *names, int n,
+                      const char *what, const int64_t *dims, char *err, size_t errlen) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < vals[i]->type.rank; j++) {
+      Dim d = vals[i]->type.dims[j];
+      bool ok = true;
+      int64_t v = memplan_dim_value(d, jf->f, dims, &ok);
+      if (ok && v >= 0)
+        continue;
+      Arena a;
+      arena_init(&a);
+      const char *text = dim_str(&a, jf->m->syms, d), *name = names && names[i] ? names[i] : "";
+      if (ok)
+        snprintf(err, errlen,
+                 "%s: %s %d '%s' axis %d is %s = %lld for these dimensions; a size "
+                 "cannot be negative",
+                 jf->f->name, what, i, name, j, text, (long long)v);
+      else
+        snprintf(err, errlen, "%s: %s %d '%s' axis %d, %s, overflows 64 bits", jf->f->name, what, i,
+                 name, j, text);
+      arena_free(&a);
+      return false;
+    }
+  return true;
+}
+
 /* Lays out the workspace for dims unless the cached layout is for them. */
 static bool prepare(JitFunc *jf, const int64_t *dims, char *err, size_t errlen) {
   int nd = jf->f->ndims;
@@ -178,6 +206,10 @@ static bool prepare(JitFunc *jf, const int64_t *dims, char *err, size_t errlen) 
                jf->f->name, (long long)dims[i]);
       return false;
     }
+  const IrFunc *f = jf->f;
+  if (!sizes_fit(jf, f->inputs, f->input_names, f->ninputs, "input", dims, err, errlen) ||
+      !sizes_fit(jf, f->results, f->result_names, f->nresults, "result", dims, err, errlen))
+    return false;
   int64_t bytes = memplan_layout(jf->mp, dims, jf->offsets);
   if (bytes < 0) {
     snprintf(err, errlen, "the workspace of %s for these dimensions overflows 64 bits",

@@ -8,14 +8,22 @@
 /* The runtime's dims are positions in f->dim_syms, the compiler's are
  * symbol ids of the module. */
 static nnrt_dim desc_dim(const IrFunc *f, Dim d) {
-  if (d.kind != DIM_KNOWN || d.nsyms > NNRT_DIM_SYMS)
+  _Static_assert((int)NNRT_DIM_TERMS >= (int)DIM_MAX_TERMS &&
+                     (int)NNRT_DIM_DEGREE >= (int)DIM_MAX_DEGREE,
+                 "the descriptor holds every Dim");
+  if (d.kind != DIM_KNOWN)
     NNC_BUG("dimension of %s cannot be described", f->name);
-  nnrt_dim out = {.coeff = d.coeff, .nsyms = d.nsyms};
-  for (int i = 0; i < d.nsyms; i++) {
-    int k = ir_func_dim_index(f, d.syms[i]);
-    if (k < 0)
-      NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.syms[i], f->name);
-    out.syms[i] = k;
+  nnrt_dim out = {.constant = d.constant, .nterms = d.nterms};
+  for (int i = 0; i < d.nterms; i++) {
+    nnrt_dim_term *t = &out.terms[i];
+    t->coeff = d.terms[i].coeff;
+    t->nsyms = d.degree[i];
+    for (int j = 0; j < d.degree[i]; j++) {
+      int k = ir_func_dim_index(f, d.terms[i].syms[j]);
+      if (k < 0)
+        NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.terms[i].syms[j], f->name);
+      t->syms[j] = k;
+    }
   }
   return out;
 }
@@ -71,8 +79,8 @@ static void add_label_site(const IrFunc *f, const IrValue *v, int x, nnrt_label_
     reader[j] = ir_index_rank(v->op);
   }
   /* Read by several ops, the indices must suit the one with the fewest. */
-  if (dim_is_const(bound) && (out[j].classes == 0 || bound.coeff < out[j].classes))
-    out[j].classes = bound.coeff;
+  if (dim_is_const(bound) && (out[j].classes == 0 || bound.constant < out[j].classes))
+    out[j].classes = bound.constant;
 }
 
 /* Every value the code checks as indices (cg_entry.c, label_checks, from
@@ -131,7 +139,7 @@ static nnrt_param_desc *desc_params(Arena *a, const IrModule *m) {
     for (int j = 0; j < p->type.rank; j++) {
       if (!dim_is_const(p->type.dims[j]))
         NNC_BUG("parameter %s has a symbolic shape", p->name);
-      d->dims[j] = p->type.dims[j].coeff;
+      d->dims[j] = p->type.dims[j].constant;
     }
   }
   return out;

@@ -73,10 +73,10 @@ static bool bind_arg_dims(CallState *s) {
   for (int i = 0; i < f->ninputs; i++) {
     const TType *t = &f->inputs[i]->type;
     for (int a = 0; a < t->rank; a++) {
-      Dim d = t->dims[a];
-      if (d.nsyms != 1 || d.coeff != 1)
+      int sym = dim_as_sym(t->dims[a]);
+      if (sym < 0)
         continue;
-      int k = ir_func_dim_index(f, d.syms[0]);
+      int k = ir_func_dim_index(f, sym);
       if (k >= 0 && s->bound_by[k] < 0) {
         s->dims[k] = s->in[i].dims[a];
         s->bound_by[k] = i;
@@ -109,7 +109,8 @@ static bool check_arg_dims(CallState *s) {
       ok = false;
       char why[256];
       const Dim *d = &t->dims[ax];
-      int k = d->nsyms == 1 && d->coeff == 1 ? ir_func_dim_index(f, d->syms[0]) : -1;
+      int sym = dim_as_sym(*d);
+      int k = sym >= 0 ? ir_func_dim_index(f, sym) : -1;
       if (k >= 0)
         snprintf(why, sizeof why,
                  "dimension %d is %lld but %s = %lld (from argument %d '%s', dimension %d)", ax,
@@ -144,6 +145,34 @@ static bool read_args(CallState *s, const char *const *paths) {
     }
   }
   return bind_arg_dims(s) && check_arg_dims(s);
+}
+
+/* A result typed T - 2 has no size at T = 1. */
+static bool result_sizes_fit(const CallState *s) {
+  const IrFunc *f = s->f;
+  for (int r = 0; r < f->nresults; r++) {
+    const TType *t = &f->results[r]->type;
+    for (int ax = 0; ax < t->rank; ax++) {
+      bool ok = true;
+      int64_t v = memplan_dim_value(t->dims[ax], f, s->dims, &ok);
+      if (ok && v >= 0)
+        continue;
+      Arena a;
+      arena_init(&a);
+      const char *name = f->result_names && f->result_names[r] ? f->result_names[r] : "result";
+      if (ok)
+        fprintf(stderr,
+                "nnc: error: result %d ('%s') of %s: dimension %d is %s = %lld for these "
+                "arguments; a size cannot be negative\n",
+                r + 1, name, f->name, ax, dim_str(&a, s->m->syms, t->dims[ax]), (long long)v);
+      else
+        fprintf(stderr, "nnc: error: result %d ('%s') of %s: dimension %d, %s, overflows 64 bits\n",
+                r + 1, name, f->name, ax, dim_str(&a, s->m->syms, t->dims[ax]));
+      arena_free(&a);
+      return false;
+    }
+  }
+  return true;
 }
 
 static bool alloc_tensor(nnrt_tensor *t, DType dt, const TType *type, const IrFunc *f,
@@ -352,7 +381,8 @@ static int call_with(Compilation *comp, IrModule *m, const CallOptions *c) {
   s.in = calloc((size_t)f->ninputs + 1, sizeof *s.in);
   s.params = calloc((size_t)m->nparams + 1, sizeof *s.params);
   s.outs = calloc((size_t)f->nresults + 1, sizeof *s.outs);
-  bool ok = s.in && s.params && s.outs && read_args(&s, c->args) && init_params(&s, c);
+  bool ok = s.in && s.params && s.outs && read_args(&s, c->args) && init_params(&s, c) &&
+            result_sizes_fit(&s);
   for (int r = 0; ok && r < f->nresults; r++)
     ok = alloc_tensor(&s.outs[r], f->results[r]->type.dtype, &f->results[r]->type, f, s.dims);
   ok = ok && run_call(&s, c) && write_results(&s, c);

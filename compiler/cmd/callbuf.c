@@ -3,13 +3,11 @@
 
 #include <string.h>
 
+#include "memplan.h"
+
 int64_t callbuf_dim(const IrFunc *f, const int64_t *dims, Dim d) {
-  int64_t v = d.coeff;
-  for (int i = 0; i < d.nsyms; i++)
-    for (int k = 0; k < f->ndims; k++)
-      if (f->dim_syms[k] == d.syms[i])
-        v *= dims[k];
-  return v;
+  bool ok = true;
+  return memplan_dim_value(d, f, dims, &ok);
 }
 
 int64_t callbuf_numel(const IrFunc *f, const int64_t *dims, const TType *t) {

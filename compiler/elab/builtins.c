@@ -296,7 +296,7 @@ static bool float_const_arg(Elab *e, Frame *f, const AstNode *x, double *out) {
     diag_error(e->diag, x->loc, "expected a number known at compile time");
     return false;
   }
-  *out = v.kind == CV_FLOAT ? v.f : (double)v.dim.coeff;
+  *out = v.kind == CV_FLOAT ? v.f : (double)v.dim.constant;
   return true;
 }
 
@@ -368,7 +368,7 @@ static Val cross_entropy(Elab *e, Frame *f, OpKind op, const Bound *b) {
   }
   IrAttrs last = {.axis = -1, .infer_axis = -1};
   IrValue *lsm = emit1(e, f, OP_LOG_SOFTMAX, z, loc, &last);
-  IrAttrs oh = {.dtype = dt, .depth = classes.coeff, .infer_axis = -1};
+  IrAttrs oh = {.dtype = dt, .depth = classes.constant, .infer_axis = -1};
   IrAttrs row = {.naxes = 1, .infer_axis = -1};
   row.axes[0] = z->type.rank - 1;
   IrValue *picked = emit1(
@@ -511,7 +511,7 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!x || !shape_list_arg(e, f, "broadcast_to", b->arg[1], &at.target, NULL))
     return val_error();
   for (int i = 0; i < at.target.rank; i++)
-    if (dim_is_const(at.target.dims[i]) && at.target.dims[i].coeff <= 0) {
+    if (!dim_can_be_positive(at.target.dims[i])) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return val_error();
     }
@@ -590,7 +590,7 @@ static bool number_arg(Elab *e, Frame *f, const AstNode *x, double *out, bool *i
     return false;
   }
   *unknown = v.unknown || (v.kind == CV_INT && !dim_is_const(v.dim));
-  *out = *unknown ? 0 : v.kind == CV_INT ? (double)v.dim.coeff : v.f;
+  *out = *unknown ? 0 : v.kind == CV_INT ? (double)v.dim.constant : v.f;
   if (is_int)
     *is_int = v.kind == CV_INT;
   return true;

@@ -63,7 +63,9 @@ static const CtVal *lookup_ct(const CtEnv *env, const char *name) {
 
 static CtVal ct_int(Dim d) { return (CtVal){.kind = CV_INT, .dim = d}; }
 
-static double as_double(const CtVal *v) { return v->kind == CV_INT ? (double)v->dim.coeff : v->f; }
+static double as_double(const CtVal *v) {
+  return v->kind == CV_INT ? (double)v->dim.constant : v->f;
+}
 
 static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal *out) {
   const char *why = "";
@@ -88,8 +90,11 @@ static bool fold_int(Elab *e, const AstNode *x, AstBinOp op, Dim a, Dim b, CtVal
     return false;
   }
   if (!ok) {
-    /* A generic check cannot represent B+1; that is not the user's error. */
-    if (!e->generic || (!a.nsyms && !b.nsyms)) {
+    /* A generic check may meet arithmetic no Dim holds; that is not the
+     * user's error. */
+    if (!e->generic || (dim_is_const(a) && dim_is_const(b))) {
+      if (op == BIN_DIV)
+        why = dim_div_why(e->arena, e->mod->syms, a, b, why);
       diag_error(e->diag, x->loc, "%s", why);
       return false;
     }
@@ -145,13 +150,15 @@ bool consteval_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVa
     return true;
   }
   if (a->kind == CV_INT && b->kind == CV_INT && op != BIN_POW) {
-    bool symbolic = a->dim.nsyms || b->dim.nsyms;
+    bool symbolic = !dim_is_const(a->dim) || !dim_is_const(b->dim);
+    int64_t na = a->dim.constant, nb = b->dim.constant;
     /* int / int stays an int when it divides evenly (dims need ints). */
-    if (op == BIN_DIV && !symbolic && (b->dim.coeff == 0 || a->dim.coeff % b->dim.coeff != 0))
-      return fold_float(e, x, op, (double)a->dim.coeff, (double)b->dim.coeff, out);
+    if (op == BIN_DIV && !symbolic && (nb == 0 || (nb != -1 && na % nb != 0)))
+      return fold_float(e, x, op, (double)na, (double)nb, out);
     return fold_int(e, x, op, a->dim, b->dim, out);
   }
-  if ((a->kind == CV_INT && a->dim.nsyms) || (b->kind == CV_INT && b->dim.nsyms)) {
+  if ((a->kind == CV_INT && !dim_is_const(a->dim)) ||
+      (b->kind == CV_INT && !dim_is_const(b->dim))) {
     *out = (CtVal){.kind = CV_FLOAT, .unknown = true};
     return true;
   }
@@ -231,7 +238,7 @@ bool consteval_int(Elab *e, const CtEnv *env, const AstNode *x, int64_t *out, bo
     return false;
   }
   *unknown = v.unknown || !dim_is_const(v.dim);
-  *out = *unknown ? 0 : v.dim.coeff;
+  *out = *unknown ? 0 : v.dim.constant;
   return true;
 }
 
@@ -303,6 +310,19 @@ bool consteval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const 
   return false;
 }
 
+/* Memory plans and loops need a tensor's element count as a Dim:
+ * f32[B + 1, T + 1, H + 1] has more terms than one holds. (An overflowing
+ * count is left to the uses that report it, reshape and parameters.) */
+static bool numel_fits(Elab *e, const AstNode *t, const TType *type) {
+  Dim n;
+  const char *why = NULL;
+  if (e->generic || ttype_numel(type, &n, &why) || why == dim_overflow_why)
+    return true;
+  diag_error(e->diag, t->loc, "the number of elements of %s cannot be computed: %s",
+             ttype_str(e->arena, e->mod->syms, type), why);
+  return false;
+}
+
 bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t,
                TType *out) {
   *out = ttype_scalar(t->u.type.dtype);
@@ -322,10 +342,10 @@ bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const
       ok = false;
       continue;
     }
-    if (dim_is_const(d) && d.coeff <= 0) {
-      diag_error(e->diag, dx->loc, "dimension must be positive, got %lld", (long long)d.coeff);
+    if (dim_is_const(d) && d.constant <= 0) {
+      diag_error(e->diag, dx->loc, "dimension must be positive, got %lld", (long long)d.constant);
       ok = false;
-    } else if (d.kind == DIM_KNOWN && d.coeff <= 0) {
+    } else if (!dim_can_be_positive(d)) {
       diag_error(e->diag, dx->loc, "dimension must be positive, got %s",
                  dim_str(e->arena, e->mod->syms, d));
       ok = false;
@@ -333,7 +353,15 @@ bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const
     out->dims[i] = d;
   }
   out->rank = ds->len;
-  return ok;
+  return ok && numel_fits(e, t, out);
+}
+
+Dim new_dim_sym(Elab *e, const char *name, SrcSpan loc) {
+  int id = dim_symtab_add(e->mod->syms, name, loc);
+  if (id >= 0)
+    return dim_sym(id);
+  diag_error(e->diag, loc, "too many dimension names in one module (at most %d)", DIM_MAX_SYMBOLS);
+  return dim_unknown();
 }
 
 void consteval_bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
@@ -349,7 +377,7 @@ void consteval_bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const As
         strmap_get(dims, dx->u.name.name))
       continue;
     Dim *d = ARENA_NEW(e->arena, Dim);
-    *d = actual ? actual->dims[i] : dim_sym(dim_symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
+    *d = actual ? actual->dims[i] : new_dim_sym(e, dx->u.name.name, dx->loc);
     strmap_put(dims, dx->u.name.name, d);
   }
 }

@@ -104,6 +104,9 @@ bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const
  * compile-time value to the matching dim of `actual`; a name bound twice to
  * different dims is reported by the caller's comparison afterwards. With
  * `actual` NULL (entry points) each such name becomes a new symbolic dim. */
+/* A new symbolic dimension; an error (and an unknown dim) when the module
+ * has DIM_MAX_SYMBOLS already. */
+Dim new_dim_sym(Elab *e, const char *name, SrcSpan loc);
 void consteval_bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
                      const TType *actual);
 int consteval_ctparam_index(const AstNode *layer, const char *name);

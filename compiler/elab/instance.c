@@ -89,7 +89,7 @@ static bool init_number(Elab *e, const CtEnv *env, const AstNode *x, double *out
     return false;
   }
   *out = v.unknown || v.dim.kind == DIM_UNKNOWN ? 0.0
-         : v.kind == CV_INT                     ? (double)v.dim.coeff
+         : v.kind == CV_INT                     ? (double)v.dim.constant
                                                 : v.f;
   return true;
 }
@@ -206,7 +206,9 @@ static void add_param(Elab *e, Instance *inst, const AstNode *p) {
   bool ok = consteval_type(e, &env, NULL, DIMS_FIXED, p->u.param.type, &t);
   ok = eval_init(e, &env, p->u.param.init, &init) && ok;
   Dim numel;
-  if (ok && !ttype_numel(&t, &numel)) {
+  /* A generic check's symbolic shape may have a count no Dim can hold
+   * ((N + 1)*(M + 1)*(K + 1)); an instance's shape is constant. */
+  if (ok && !ttype_numel(&t, &numel, NULL) && !(e->generic && !ttype_is_constant(&t))) {
     diag_error(e->diag, p->u.param.type->loc, "the number of elements of '%s' overflows 64 bits",
                p->u.param.name);
     ok = false;
@@ -249,7 +251,7 @@ static bool coerce_ctparam(Elab *e, const AstNode *layer, const AstNode *cp, CtV
   if (want == CV_FLOAT && v->kind == CV_INT) {
     v->kind = CV_FLOAT;
     v->unknown = v->unknown || !dim_is_const(v->dim);
-    v->f = (double)v->dim.coeff;
+    v->f = (double)v->dim.constant;
   }
   if (v->kind == want)
     return true;
@@ -449,8 +451,7 @@ Instance *instance_build_generic(Elab *e, const AstNode *layer) {
     const AstNode *cp = cps->items[i];
     switch (cp->u.ctparam.type) {
     case CT_INT:
-      args[i] = (CtVal){.kind = CV_INT,
-                        .dim = dim_sym(dim_symtab_add(e->mod->syms, cp->u.ctparam.name, cp->loc))};
+      args[i] = (CtVal){.kind = CV_INT, .dim = new_dim_sym(e, cp->u.ctparam.name, cp->loc)};
       break;
     case CT_FLOAT:
       args[i] = (CtVal){.kind = CV_FLOAT, .unknown = true};

@@ -37,7 +37,7 @@ IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, 
 static IrValue *const_value(Elab *e, Frame *f, const CtVal *c, SrcSpan loc) {
   IrAttrs at = {.weak = true,
                 .unknown = c->unknown || (c->kind == CV_INT && !dim_is_const(c->dim))};
-  at.scalar = c->kind == CV_INT ? (double)c->dim.coeff : c->kind == CV_BOOL ? c->b : c->f;
+  at.scalar = c->kind == CV_INT ? (double)c->dim.constant : c->kind == CV_BOOL ? c->b : c->f;
   IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(c->kind == CV_BOOL ? DT_BOOL : DT_F32);

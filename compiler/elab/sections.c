@@ -194,7 +194,7 @@ static bool eval_number(SectionCheck *c, const AstNode *x, double *out, bool *is
     return false;
   }
   *is_int = v.kind == CV_INT;
-  *out = v.kind == CV_INT ? (double)v.dim.coeff : v.f;
+  *out = v.kind == CV_INT ? (double)v.dim.constant : v.f;
   return true;
 }
 

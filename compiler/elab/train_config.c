@@ -22,7 +22,7 @@ static CtVal eval(Reader *r, const AstNode *x) {
 
 static double num(Reader *r, const AstNode *x) {
   CtVal v = eval(r, x);
-  return v.kind == CV_INT ? (double)v.dim.coeff : v.f;
+  return v.kind == CV_INT ? (double)v.dim.constant : v.f;
 }
 
 static bool boolean(Reader *r, const AstNode *x) { return eval(r, x).b; }

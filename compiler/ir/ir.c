@@ -280,8 +280,8 @@ const IrValue *ir_index_reader(const IrFunc *f, const IrValue *x, int64_t *min_b
         continue;
       if (!best || ir_index_rank(v->op) < ir_index_rank(best->op))
         best = v;
-      if (dim_is_const(d) && (*min_bound == 0 || d.coeff < *min_bound))
-        *min_bound = d.coeff;
+      if (dim_is_const(d) && (*min_bound == 0 || d.constant < *min_bound))
+        *min_bound = d.constant;
     }
   }
   return best;

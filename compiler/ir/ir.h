@@ -101,7 +101,7 @@ typedef struct IrGenAttrs {
 typedef struct IrAttrs {
   int index;     /* INPUT: argument number; PARAM: IrModule param index */
   double scalar; /* CONST: its value */
-  Dim denom;     /* CONST: when denom.coeff != 0 the value is scalar / denom,
+  Dim denom;     /* CONST: when denom is not 0 the value is scalar / denom,
                     a run-time dim product (the 1/N of a mean over B) */
   bool weak;     /* CONST from a literal: adopts the other operand's dtype */
   bool unknown;  /* CONST whose value is unknown (generic layer check) */

@@ -56,7 +56,7 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
       fputs(" ?", out);
     else
       fprintf(out, " %g", v->attr.scalar);
-    if (v->attr.denom.coeff != 0) {
+    if (!dim_is(v->attr.denom, 0)) {
       Arena a;
       arena_init(&a);
       fprintf(out, "/%s", dim_str(&a, m->syms, v->attr.denom));

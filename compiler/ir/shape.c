@@ -117,9 +117,9 @@ static bool broadcast_types(ShapeCtx *c, IrValue *v, const TType *a, const TType
       r = db;
     else if (db.kind == DIM_UNKNOWN || dim_eq(da, db))
       r = da;
-    else if (dim_is_const(da) && da.coeff == 1)
+    else if (dim_is(da, 1))
       r = db;
-    else if (dim_is_const(db) && db.coeff == 1)
+    else if (dim_is(db, 1))
       r = da;
     else {
       diag_error(c->diag, v->loc,
@@ -237,6 +237,16 @@ bool shape_reduce(ShapeCtx *c, IrValue *v) {
     if (reduced[i])
       v->attr.axes[v->attr.naxes++] = i;
   v->attr.all_axes = v->attr.naxes == in->rank;
+  /* A mean and the gradients divide by the count reduced: it must be a
+   * Dim even where the whole tensor's count is one only by cancellation. */
+  Dim count = dim_const(1);
+  const char *why = NULL;
+  for (int i = 0; i < v->attr.naxes; i++)
+    if (!dim_mul(count, in->dims[v->attr.axes[i]], &count, &why)) {
+      diag_error(c->diag, v->loc, "%s: the number of elements reduced cannot be computed: %s",
+                 opname(v), why);
+      return false;
+    }
   TType out = ttype_scalar(in->dtype);
   for (int i = 0; i < in->rank; i++) {
     if (!reduced[i])
@@ -290,18 +300,21 @@ bool shape_reshape(ShapeCtx *c, IrValue *v) {
   out.dtype = in->dtype;
   Dim n_in, n_known = dim_const(1);
   const char *why = NULL;
-  if (!ttype_numel(in, &n_in)) {
-    diag_error(c->diag, v->loc, "reshape: the number of elements of %s overflows 64 bits",
-               ty(c, in));
+  if (!ttype_numel(in, &n_in, &why)) {
+    if (why == dim_overflow_why)
+      diag_error(c->diag, v->loc, "reshape: the number of elements of %s overflows 64 bits",
+                 ty(c, in));
+    else
+      diag_error(c->diag, v->loc, "reshape: the number of elements of %s: %s", ty(c, in), why);
     return false;
   }
   for (int i = 0; i < out.rank; i++) {
     if (i == v->attr.infer_axis)
       continue;
-    if (dim_is_const(out.dims[i]) && out.dims[i].coeff <= 0) {
+    if (!dim_can_be_positive(out.dims[i])) {
       diag_error(c->diag, v->loc,
-                 "reshape: dimension %d of the new shape is %lld; it must be positive", i,
-                 (long long)out.dims[i].coeff);
+                 "reshape: dimension %d of the new shape is %s; it must be positive", i,
+                 dm(c, out.dims[i]));
       return false;
     }
     if (!dim_mul(n_known, out.dims[i], &n_known, &why)) {
@@ -456,7 +469,7 @@ bool shape_broadcast_to(ShapeCtx *c, IrValue *v) {
   bool ok = in->rank <= to->rank;
   for (int i = 0; ok && i < in->rank; i++) {
     Dim d = in->dims[i], t = to->dims[to->rank - in->rank + i];
-    ok = dim_eq(d, t) || (dim_is_const(d) && d.coeff == 1);
+    ok = dim_eq(d, t) || dim_is(d, 1);
   }
   if (!ok) {
     diag_error(c->diag, v->loc, "broadcast_to: %s cannot be broadcast to %s", ty(c, in), ty(c, to));
@@ -496,9 +509,9 @@ bool shape_one_hot(ShapeCtx *c, IrValue *v) {
 bool shape_generate(ShapeCtx *c, IrValue *v) {
   const TType *t = &v->attr.target;
   for (int i = 0; i < t->rank; i++)
-    if (dim_is_const(t->dims[i]) && t->dims[i].coeff <= 0) {
+    if (dim_is_const(t->dims[i]) && t->dims[i].constant <= 0) {
       diag_error(c->diag, v->loc, "%s: dimension %d of the shape must be positive, got %lld",
-                 opname(v), i, (long long)t->dims[i].coeff);
+                 opname(v), i, (long long)t->dims[i].constant);
       return false;
     }
   if (v->op != OP_ARANGE && !dtype_is_float(v->attr.dtype)) {
@@ -517,7 +530,25 @@ bool shape_identity(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
-bool shape_infer(ShapeCtx *c, IrValue *v) { return op_info[v->op].shape(c, v); }
+/* Memory plans and loops need every value's element count as a Dim:
+ * f32[B + 1, T + 1, C + 1, D + 1] has 16 terms, more than a Dim holds. */
+static bool numel_fits(ShapeCtx *c, IrValue *v) {
+  Dim n;
+  const char *why = NULL;
+  if (ttype_numel(&v->type, &n, &why))
+    return true;
+  diag_error(c->diag, v->loc, "%s: the number of elements of %s %s%s", op_info[v->op].name,
+             ty(c, &v->type),
+             why == dim_overflow_why ? "overflows 64 bits" : "cannot be computed: ",
+             why == dim_overflow_why ? "" : why);
+  return false;
+}
+
+/* Sources (inputs, parameters) were checked where they are declared. */
+bool shape_infer(ShapeCtx *c, IrValue *v) {
+  bool source = op_info[v->op].shape == shape_source;
+  return op_info[v->op].shape(c, v) && (source || numel_fits(c, v));
+}
 
 /* update(param, grad, hyper, scale, state...): built by the training-step
  * builder, never from source, so a mismatch is a bug in nnc. */
@@ -594,9 +625,9 @@ bool shape_scatter_add(ShapeCtx *c, IrValue *v) {
     return false;
   }
   Dim rows = v->attr.gather.rows;
-  if (rows.kind == DIM_KNOWN && dim_is_const(rows) && rows.coeff <= 0) {
+  if (rows.kind == DIM_KNOWN && dim_is_const(rows) && rows.constant <= 0) {
     diag_error(c->diag, v->loc, "scatter_add: the number of rows must be positive, got %lld",
-               (long long)rows.coeff);
+               (long long)rows.constant);
     return false;
   }
   TType out = {.dtype = st->dtype, .rank = 1 + st->rank - it->rank};

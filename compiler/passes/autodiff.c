@@ -50,8 +50,7 @@ IrValue *autodiff_const_div(GradCtx *g, double scalar, Dim denom, DType dt) {
 }
 
 IrValue *autodiff_const(GradCtx *g, double scalar, DType dt) {
-  Dim none = {.kind = DIM_KNOWN, .coeff = 0};
-  return autodiff_const_div(g, scalar, none, dt);
+  return autodiff_const_div(g, scalar, dim_const(0), dt);
 }
 
 IrValue *autodiff_reshape(GradCtx *g, IrValue *x, const TType *to) {
@@ -70,7 +69,7 @@ IrValue *autodiff_broadcast_to(GradCtx *g, IrValue *x, const TType *to) {
   return autodiff_emit(g, OP_BROADCAST, &x, 1, &at);
 }
 
-static bool is_one(Dim d) { return d.kind == DIM_KNOWN && d.nsyms == 0 && d.coeff == 1; }
+static bool is_one(Dim d) { return dim_is(d, 1); }
 
 /* Broadcasting prepends axes and stretches axes of size 1: the adjoint sums
  * over the prepended axes (dropping them) and over the stretched ones

@@ -161,14 +161,14 @@ static const TType *domain(const Kernel *k) {
 
 static bool static_scalar(const TType *t) {
   for (int i = 0; i < t->rank; i++)
-    if (!dim_is_const(t->dims[i]) || t->dims[i].coeff != 1)
+    if (!dim_is(t->dims[i], 1))
       return false;
   return true;
 }
 
 static bool same_numel(const TType *a, const TType *b) {
   Dim na, nb;
-  return ttype_numel(a, &na) && ttype_numel(b, &nb) && dim_eq(na, nb);
+  return ttype_numel(a, &na, NULL) && ttype_numel(b, &nb, NULL) && dim_eq(na, nb);
 }
 
 /* Rowwise kernels evaluate their members row by row at the core's index, so
@@ -433,7 +433,7 @@ static Combine combine_of(OpKind op) {
   }
 }
 
-static bool is_one(Dim d) { return dim_is_const(d) && d.coeff == 1; }
+static bool is_one(Dim d) { return dim_is(d, 1); }
 
 /* The outermost axis of extent other than 1 that is neither reduced nor
  * the row axis: threads take slices of its loop. A reduction is split only

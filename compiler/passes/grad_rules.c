@@ -20,7 +20,7 @@ static IrValue *inverse_count(GradCtx *g, const IrValue *like, const Dim *dims, 
   const char *why = NULL;
   for (int i = 0; i < n; i++)
     if (!dim_mul(count, dims[i], &count, &why))
-      NNC_BUG("autodiff: element count is not a monomial: %s", why ? why : "?");
+      NNC_BUG("autodiff: element count is not a Dim: %s", why ? why : "?");
   return autodiff_const_div(g, scale, count, like->type.dtype);
 }
 
@@ -252,7 +252,7 @@ void grad_cross_entropy(GradCtx *g, IrValue *v, IrValue *dy) {
   const TType *lt = &logits->type;
   IrAttrs sm = {.axis = lt->rank - 1, .infer_axis = -1};
   IrValue *p = autodiff_emit(g, OP_SOFTMAX, &logits, 1, &sm);
-  IrAttrs oh = {.depth = lt->dims[lt->rank - 1].coeff, .dtype = lt->dtype, .infer_axis = -1};
+  IrAttrs oh = {.depth = lt->dims[lt->rank - 1].constant, .dtype = lt->dtype, .infer_axis = -1};
   if (!dim_is_const(lt->dims[lt->rank - 1]))
     NNC_BUG("autodiff: cross_entropy with a symbolic number of classes");
   IrValue *target = autodiff_emit(g, OP_ONE_HOT, &labels, 1, &oh);

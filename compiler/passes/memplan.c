@@ -5,17 +5,26 @@
 
 #include "nnrt.h"
 
+typedef struct RunDims {
+  const IrFunc *f;
+  const int64_t *dims;
+} RunDims;
+
+static int64_t run_dim(void *ctx, int sym) {
+  const RunDims *r = ctx;
+  int k = ir_func_dim_index(r->f, sym);
+  if (k < 0)
+    NNC_BUG("dimension symbol %d is not a run-time dim of %s", sym, r->f->name);
+  return r->dims[k];
+}
+
 int64_t memplan_dim_value(Dim d, const IrFunc *f, const int64_t *dims, bool *ok) {
   if (d.kind != DIM_KNOWN)
     NNC_BUG("unknown dimension in compiled code");
-  int64_t v = d.coeff;
-  for (int i = 0; i < d.nsyms; i++) {
-    int k = ir_func_dim_index(f, d.syms[i]);
-    if (k < 0)
-      NNC_BUG("dimension symbol %d is not a run-time dim of %s", d.syms[i], f->name);
-    if (__builtin_mul_overflow(v, dims[k], &v))
-      *ok = false;
-  }
+  RunDims r = {f, dims};
+  int64_t v;
+  if (!dim_eval(d, run_dim, &r, &v))
+    *ok = false;
   return v;
 }
 
@@ -45,7 +54,7 @@ static void add_buffer(Arena *a, MemPlan *p, const IrValue *v, int kernel, int *
   }
   MemBuf *b = &p->bufs[p->nbufs];
   b->v = v;
-  if (!ttype_numel(&v->type, &b->numel))
+  if (!ttype_numel(&v->type, &b->numel, NULL)) /* shape_infer checked it */
     NNC_BUG("element count of %%%d overflows", v->id);
   b->elem_size = dtype_size(v->type.dtype);
   b->first = b->last = kernel;
@@ -133,7 +142,7 @@ int64_t memplan_layout(const MemPlan *p, const int64_t *dims, int64_t *offsets) 
   for (int i = 0; ok && i < n; i++) {
     const MemBuf *b = &p->bufs[i];
     int64_t numel = memplan_dim_value(b->numel, p->ff->f, dims, &ok);
-    ok &= !__builtin_mul_overflow(numel, b->elem_size, &sizes[i]);
+    ok &= numel >= 0 && !__builtin_mul_overflow(numel, b->elem_size, &sizes[i]);
     first[i] = b->first;
     last[i] = b->last;
   }

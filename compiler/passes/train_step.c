@@ -151,7 +151,7 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
   g->nresults = 1; /* the gradients are consumed by the updates */
   if (z) {
     ir_func_add_result(a, g, z, "logits");
-    out->num_classes = z->type.dims[z->type.rank - 1].coeff;
+    out->num_classes = z->type.dims[z->type.rank - 1].constant;
   }
   IrValue *scale = NULL;
   if (n > 0) {

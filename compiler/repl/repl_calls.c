@@ -53,7 +53,7 @@ void repl_calls_free(ReplCalls *c) {
 static int64_t type_bytes(const TType *t) {
   int64_t n = (int64_t)nnrt_dtype_size((nnrt_dtype)t->dtype);
   for (int i = 0; i < t->rank; i++)
-    n *= dim_is_const(t->dims[i]) ? t->dims[i].coeff : -1;
+    n *= dim_is_const(t->dims[i]) ? t->dims[i].constant : -1;
   return n;
 }
 

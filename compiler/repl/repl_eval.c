@@ -121,7 +121,7 @@ static bool result_header(const IrFunc *f, nnrt_tensor *t) {
   for (int i = 0; i < ty->rank; i++) {
     if (!dim_is_const(ty->dims[i]))
       return false;
-    t->dims[i] = ty->dims[i].coeff;
+    t->dims[i] = ty->dims[i].constant;
   }
   return nnrt_tensor_numel(t) >= 0;
 }

@@ -55,7 +55,7 @@ static bool alloc_result(const IrValue *v, nnrt_tensor *t) {
   for (int i = 0; i < t->rank; i++) {
     if (!dim_is_const(v->type.dims[i]))
       return false;
-    t->dims[i] = v->type.dims[i].coeff;
+    t->dims[i] = v->type.dims[i].constant;
   }
   t->data = calloc((size_t)nnrt_tensor_numel(t) + 1, nnrt_dtype_size(t->dtype));
   if (!t->data)
@@ -101,7 +101,7 @@ bool repl_grad(Repl *r, Arena *a, IrModule *m, const IrFunc *f, const char *wrt,
   if (ty->rank != 0 || !dtype_is_float(ty->dtype)) {
     nnrt_tensor t = {.dtype = (nnrt_dtype)ty->dtype, .rank = ty->rank};
     for (int i = 0; i < ty->rank; i++)
-      t.dims[i] = dim_is_const(ty->dims[i]) ? ty->dims[i].coeff : -1;
+      t.dims[i] = dim_is_const(ty->dims[i]) ? ty->dims[i].constant : -1;
     fprintf(r->err, "error: :grad needs a scalar float expression; this one is ");
     repl_print_type(r->err, &t);
     fputc('\n', r->err);

@@ -115,14 +115,9 @@ static int32_t classify_entry(const int64_t *dims, void *const *inputs, void *co
 
 /* ---- the descriptor ---------------------------------------------------- */
 
-#define DIM_B                                                                                      \
-  {                                                                                                \
-    1, 1, { 0 }                                                                                    \
-  }
-#define DIM_C(n)                                                                                   \
-  {                                                                                                \
-    n, 0, { 0 }                                                                                    \
-  }
+/* B = 0 + 1*B; n = n with no terms */
+#define DIM_B {0, 1, {{1, 1, {0}}}}
+#define DIM_C(n) {n, 0, {{0}}}
 
 static const char *const dim_names[] = {"B"};
 static const nnrt_arg_desc x_arg = {"x", NNRT_F32, 2, {DIM_B, DIM_C(3)}};
@@ -604,7 +599,16 @@ static void test_bad_desc(const Model *good) {
   b.funcs[F_STEP].bufs = bufs;
   check_bad_desc(&b, "workspace buffer 2");
   bufs[2].first = 2;
-  bufs[0].numel.syms[0] = 1; /* the function has one dim */
+  bufs[0].numel.terms[0].syms[0] = 1; /* the function has one dim */
+  check_bad_desc(&b, "workspace buffer 0");
+  bufs[0].numel.terms[0].syms[0] = 0;
+  bufs[0].numel.nterms = NNRT_DIM_TERMS + 1; /* more terms than a dim holds */
+  check_bad_desc(&b, "workspace buffer 0");
+  bufs[0].numel.nterms = 1;
+  bufs[0].numel.terms[0].nsyms = 0; /* a term without symbols is the constant's */
+  check_bad_desc(&b, "workspace buffer 0");
+  bufs[0].numel.terms[0].nsyms = 1;
+  bufs[0].numel.terms[0].coeff = 0; /* a zero term is never written */
   check_bad_desc(&b, "workspace buffer 0");
   b.funcs[F_STEP].bufs = step_bufs;
   b.funcs[F_PREDICT].ndims = 0;
@@ -629,6 +633,32 @@ static void test_bad_desc(const Model *good) {
 
 /* The commands on the model with data: train writes a checkpoint, eval and
  * predict read it (their output goes to stdout, model.test checks it). */
+/* Dims as text, as --help and the messages write them: the compiler's
+ * style ("B*T", "T - 1", "-2*T + 3"), cut short (terminated) in a small
+ * buffer. */
+static void test_dim_text(void) {
+  static const char *const names[] = {"B", "T"};
+  nnrt_func_desc f = {.name = "f", .ndims = 2, .dim_names = names};
+  const nnrt_dim dims[] = {
+      {784, 0, {{0}}},
+      {0, 1, {{1, 2, {0, 1}}}},
+      {-1, 1, {{1, 1, {1}}}},
+      {1, 2, {{2, 2, {0, 1}}, {-1, 1, {1}}}},
+      {3, 1, {{-2, 1, {1}}}},
+      {INT64_MIN, 1, {{-1, 1, {0}}}},
+  };
+  const char *want[] = {"784", "B*T", "T - 1", "2*B*T - T + 1", "-2*T + 3",
+                        "-B - 9223372036854775808"};
+  char text[64];
+  for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+    nnrt_dim_text(&f, &dims[i], text, sizeof text);
+    CHECKF(!strcmp(text, want[i]), "dim %zu is '%s', want '%s'", i, text, want[i]);
+  }
+  char small[6];
+  nnrt_dim_text(&f, &dims[3], small, sizeof small);
+  CHECKF(!strcmp(small, "2*B*T"), "cut short: '%s'", small);
+}
+
 static void test_run(const char *csv) {
   Model md;
   make_model(&md, "Lin", csv);
@@ -818,6 +848,7 @@ int main(int argc, char **argv) {
   test_labels(&md);
   test_misuse(&md);
   test_bad_desc(&md);
+  test_dim_text();
   test_run(write_csv());
   test_main(write_csv());
   test_param_data_and_epoch(&md);

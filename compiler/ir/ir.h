@@ -27,7 +27,7 @@
 #include "types.h"
 
 typedef enum OpKind {
-#define OP(e, text, arity, cls, shape, grad) OP_##e,
+#define OP(e, text, arity, cls, shape, grad, emit) OP_##e,
 #include "ops.def"
   OP_COUNT,
 #define OP_RANGE(cls, first, last) OP_FIRST_##cls = OP_##first, OP_LAST_##cls = OP_##last,
@@ -84,6 +84,14 @@ typedef struct OpInfo {
 
 extern const OpInfo op_info[OP_COUNT];
 
+/* Attributes of UNARY ops with compile-time constants. */
+typedef struct IrUnaryAttrs {
+  double slope;  /* LEAKY_RELU: the slope where x <= 0 */
+  double alpha;  /* ELU: alpha * (e^x - 1) where x <= 0 */
+  double lo, hi; /* CLAMP: the bounds, lo <= hi (either may be infinite) */
+  DType to;      /* CAST: the result's element type */
+} IrUnaryAttrs;
+
 /* Operation attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
   int index;     /* INPUT: argument number; PARAM: IrModule param index */
@@ -105,6 +113,7 @@ typedef struct IrAttrs {
   DType dtype;             /* ONE_HOT: element type of the result */
   int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
   const IrOptim *optim;    /* UPDATE: which optimizer, its constants */
+  IrUnaryAttrs unary;      /* LEAKY_RELU, ELU, CLAMP, CAST */
 } IrAttrs;
 
 struct IrValue {

@@ -43,6 +43,26 @@ static void print_int_list(FILE *out, const int *xs, int n) {
   fputc(']', out);
 }
 
+static void print_unary_attrs(FILE *out, const IrValue *v) {
+  const IrUnaryAttrs *u = &v->attr.unary;
+  switch (v->op) {
+  case OP_LEAKY_RELU:
+    fprintf(out, " slope=%g", u->slope);
+    break;
+  case OP_ELU:
+    fprintf(out, " alpha=%g", u->alpha);
+    break;
+  case OP_CLAMP:
+    fprintf(out, " lo=%g hi=%g", u->lo, u->hi);
+    break;
+  case OP_CAST:
+    fprintf(out, " to=%s", dtype_name(u->to));
+    break;
+  default:
+    break;
+  }
+}
+
 static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrValue *v) {
   switch (v->op) {
   case OP_INPUT:
@@ -81,6 +101,9 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
     break;
   case OPC_UPDATE:
     fprintf(out, " %s", optim_kind_name(v->attr.optim->kind));
+    break;
+  case OPC_UNARY:
+    print_unary_attrs(out, v);
     break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {

@@ -574,6 +574,7 @@ static bool is_expr_start(yysymbol_kind_t sym) {
   case YYSYMBOL_STRING_LIT: case YYSYMBOL_KW_TRUE: case YYSYMBOL_KW_FALSE:
   case YYSYMBOL_KW_IN: case YYSYMBOL_LPAREN: case YYSYMBOL_LBRACK:
   case YYSYMBOL_MINUS: case YYSYMBOL_BANG:
+  case YYSYMBOL_KW_F32: case YYSYMBOL_KW_F64: case YYSYMBOL_KW_I32: /* casts */
     return true;
   default:
     return false;

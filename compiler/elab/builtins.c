@@ -30,14 +30,14 @@ static Val val_error(void) { return (Val){.kind = VAL_ERROR}; }
 static Val result(IrValue *v) { return v ? (Val){.kind = VAL_TENSOR, .t = v} : val_error(); }
 
 static IrValue *tensor_arg(Elab *e, Frame *f, const AstNode *x) {
-  return as_tensor(e, f, eval_expr(e, f, x), x);
+  return lower_as_tensor(e, f, lower_eval_expr(e, f, x), x);
 }
 
 /* Compile-time int argument such as an axis. */
 static bool int_arg(Elab *e, Frame *f, const AstNode *x, int64_t *out) {
   CtEnv env = {.inst = f->inst};
   bool unknown;
-  if (!ct_eval_int(e, &env, x, out, &unknown))
+  if (!consteval_int(e, &env, x, out, &unknown))
     return false;
   if (unknown) {
     diag_error(e->diag, x->loc, "this value must be known at compile time");
@@ -62,7 +62,7 @@ static bool axis_arg(Elab *e, Frame *f, const AstNode *x, int *out) {
 static bool bool_arg(Elab *e, Frame *f, const AstNode *x, bool *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.kind != CV_BOOL || v.unknown) {
     diag_error(e->diag, x->loc, "expected true or false");
@@ -92,14 +92,14 @@ static bool int_list_arg(Elab *e, Frame *f, const AstNode *x, int *out, int *n) 
 
 static Val unary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
-  return x ? result(emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
+  return x ? result(lower_emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
 }
 
 static Val binary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *xs[2] = {tensor_arg(e, f, b->arg[0]), tensor_arg(e, f, b->arg[1])};
   if (!xs[0] || !xs[1])
     return val_error();
-  return result(emit_op(e, f, op, xs, 2, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 2, b->call->loc, NULL));
 }
 
 static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -107,7 +107,7 @@ static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || (b->arg[1] && !axis_arg(e, f, b->arg[1], &at.axis)))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -119,7 +119,7 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return val_error();
   if (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static bool is_minus_one(const AstNode *x) {
@@ -151,7 +151,7 @@ static bool shape_list_arg(Elab *e, Frame *f, const char *what, const AstNode *s
       }
       *infer_axis = i;
       target->dims[i] = dim_const(-1);
-    } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
+    } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
       return false;
     }
   }
@@ -164,7 +164,7 @@ static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrAttrs at = {.infer_axis = -1};
   if (!x || !shape_list_arg(e, f, "reshape", b->arg[1], &at.target, &at.infer_axis))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* broadcast_to(x, [B, 10]): NumPy's broadcast_to. */
@@ -178,7 +178,7 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return val_error();
     }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -198,7 +198,7 @@ static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
       return val_error();
     }
   }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -206,7 +206,7 @@ static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
                     tensor_arg(e, f, b->arg[2])};
   if (!xs[0] || !xs[1] || !xs[2])
     return val_error();
-  return result(emit_op(e, f, op, xs, 3, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 3, b->call->loc, NULL));
 }
 
 /* one_hot(labels, classes): f32 rows with a 1 at each label. */
@@ -215,7 +215,7 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || !int_arg(e, f, b->arg[1], &at.depth))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* ---- the elementwise ops and losses of issue 14 ---- */
@@ -227,7 +227,7 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
 static bool number_arg(Elab *e, Frame *f, const char *what, const AstNode *x, double *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.kind != CV_INT && v.kind != CV_FLOAT) {
     diag_error(e->diag, x->loc, "%s must be a number known at compile time", what);
@@ -245,7 +245,7 @@ static bool number_arg(Elab *e, Frame *f, const char *what, const AstNode *x, do
 
 static Val unary_with(Elab *e, Frame *f, OpKind op, const Bound *b, const IrAttrs *at) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
-  return x ? result(emit_op(e, f, op, &x, 1, b->call->loc, at)) : val_error();
+  return x ? result(lower_emit_op(e, f, op, &x, 1, b->call->loc, at)) : val_error();
 }
 
 /* leaky_relu(x, slope = 0.01) */
@@ -269,7 +269,7 @@ static Val gelu(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (b->arg[1]) {
     CtVal v;
     CtEnv env = {.inst = f->inst};
-    if (!ct_eval(e, &env, b->arg[1], &v))
+    if (!consteval_expr(e, &env, b->arg[1], &v))
       return val_error();
     if (v.kind != CV_STRING || (strcmp(v.s, "none") && strcmp(v.s, "tanh"))) {
       diag_error(e->diag, b->arg[1]->loc, "gelu: approximate must be \"none\" or \"tanh\"");
@@ -313,18 +313,18 @@ static Val cast(Elab *e, Frame *f, OpKind op, const Bound *b) {
 }
 
 static IrValue *emit1(Elab *e, Frame *f, OpKind op, IrValue *x, SrcSpan loc) {
-  return x ? emit_op(e, f, op, &x, 1, loc, NULL) : NULL;
+  return x ? lower_emit_op(e, f, op, &x, 1, loc, NULL) : NULL;
 }
 
 static IrValue *emit2(Elab *e, Frame *f, OpKind op, IrValue *x, IrValue *y, SrcSpan loc) {
   IrValue *xs[2] = {x, y};
-  return x && y ? emit_op(e, f, op, xs, 2, loc, NULL) : NULL;
+  return x && y ? lower_emit_op(e, f, op, xs, 2, loc, NULL) : NULL;
 }
 
 /* A literal: it takes the element type of the tensor it meets. */
 static IrValue *literal(Elab *e, Frame *f, double x, SrcSpan loc) {
   IrAttrs at = {.weak = true, .scalar = x, .infer_axis = -1};
-  IrValue *v = emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(DT_F32);
   return v;
@@ -332,7 +332,7 @@ static IrValue *literal(Elab *e, Frame *f, double x, SrcSpan loc) {
 
 static IrValue *mean_all(Elab *e, Frame *f, IrValue *x, SrcSpan loc) {
   IrAttrs at = {.all_axes = true, .infer_axis = -1};
-  return x ? emit_op(e, f, OP_MEAN, &x, 1, loc, &at) : NULL;
+  return x ? lower_emit_op(e, f, OP_MEAN, &x, 1, loc, &at) : NULL;
 }
 
 /* The two operands of a loss: float tensors of one type; like mse, losses
@@ -413,7 +413,7 @@ static Val huber(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!inside || !quad || !lin)
     return val_error();
   IrValue *xs[3] = {inside, quad, lin};
-  return result(mean_all(e, f, emit_op(e, f, OP_SELECT, xs, 3, at, NULL), at));
+  return result(mean_all(e, f, lower_emit_op(e, f, OP_SELECT, xs, 3, at, NULL), at));
 }
 
 static const Builtin builtins[] = {
@@ -470,7 +470,7 @@ static const Builtin *find_builtin(const char *name) {
   return NULL;
 }
 
-bool is_builtin(const char *name) { return find_builtin(name) != NULL; }
+bool builtin_exists(const char *name) { return find_builtin(name) != NULL; }
 
 static int nargs_of(const Builtin *bi) {
   int n = 0;
@@ -523,7 +523,7 @@ static bool bind_builtin_args(Elab *e, const Builtin *bi, const AstNode *call, B
   return true;
 }
 
-Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call) {
+Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call) {
   const Builtin *bi = find_builtin(name);
   Bound b = {.call = call};
   if (!bind_builtin_args(e, bi, call, &b))

@@ -133,7 +133,7 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
 
 %type <node> import type ct_default init let_type expr sum term unary power
 %type <node> postfix call primary arg
-%type <str>  name section_name
+%type <str>  name section_name cast_type
 %type <vec>  dotted expr_list args arg_list
 %type <op>   ct_type dtype cmp_op
 
@@ -413,6 +413,17 @@ call
       $$ = finish(ast_call(A, @$, $1), $3);
       CHECK_DEPTH($$);
     }
+  | cast_type "(" args ")" {
+      $$ = finish(ast_call(A, @$, ast_name(A, @1, $1)), $3);
+      CHECK_DEPTH($$);
+    }
+  ;
+
+/* f32(x), f64(x), i32(x): casts are builtins named by the type keyword */
+cast_type
+  : "f32"                       { $$ = "f32"; }
+  | "f64"                       { $$ = "f64"; }
+  | "i32"                       { $$ = "i32"; }
   ;
 
 args
@@ -567,6 +578,7 @@ static bool is_expr_start(yysymbol_kind_t sym) {
   case YYSYMBOL_STRING_LIT: case YYSYMBOL_KW_TRUE: case YYSYMBOL_KW_FALSE:
   case YYSYMBOL_KW_IN: case YYSYMBOL_LPAREN: case YYSYMBOL_LBRACK:
   case YYSYMBOL_MINUS: case YYSYMBOL_BANG:
+  case YYSYMBOL_KW_F32: case YYSYMBOL_KW_F64: case YYSYMBOL_KW_I32: /* casts */
     return true;
   default:
     return false;

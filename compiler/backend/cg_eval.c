@@ -43,26 +43,6 @@ const Access *cg_find_access(KGen *kg, const IrValue *v, const Map map) {
   NNC_BUG("no access planned for %%%d", v->id);
 }
 
-static LLVMValueRef const_value(Cg *g, const IrValue *v) {
-  DType dt = v->type.dtype;
-  LLVMValueRef x = LLVMConstReal(g->f64, v->attr.scalar);
-  if (!dim_is(v->attr.denom, 0)) {
-    LLVMValueRef d = LLVMBuildSIToFP(g->b, cg_dim_value(g, v->attr.denom), g->f64, "");
-    x = LLVMBuildFDiv(g->b, x, d, "");
-  }
-  switch (dt) {
-  case DT_F32:
-    return LLVMBuildFPTrunc(g->b, x, g->f32, "");
-  case DT_F64:
-    return x;
-  case DT_I32:
-    return LLVMBuildFPToSI(g->b, x, g->i32, "");
-  case DT_BOOL:
-    return cg_fcmp(g, LLVMRealUNE, x, LLVMConstReal(g->f64, 0));
-  }
-  return x;
-}
-
 /* The raw index along domain axis a (one_hot's class axis). */
 static LLVMValueRef axis_index(KGen *kg, int a) {
   if (a < 0 || kg->group_of[a] < 0)
@@ -74,64 +54,6 @@ static LLVMValueRef ev_arg(KGen *kg, const IrValue *v, int i, const Map map) {
   Map om;
   cg_operand_map(v, i, map, om);
   return cg_ev(kg, v->args[i], om);
-}
-
-static LLVMValueRef int_div(Cg *g, LLVMValueRef x, LLVMValueRef y) {
-  LLVMValueRef zero = cg_ci32(g, 0);
-  LLVMValueRef by0 = LLVMBuildICmp(g->b, LLVMIntEQ, y, zero, "");
-  LLVMValueRef ovf =
-      LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, x, cg_ci32(g, INT32_MIN), ""),
-                   LLVMBuildICmp(g->b, LLVMIntEQ, y, cg_ci32(g, -1), ""), "");
-  LLVMValueRef safe = cg_sel(g, LLVMBuildOr(g->b, by0, ovf, ""), cg_ci32(g, 1), y);
-  return cg_sel(g, by0, zero, LLVMBuildSDiv(g->b, x, safe, ""));
-}
-
-static bool is_const_two(const IrValue *v) {
-  return v->op == OP_CONST && dim_is(v->attr.denom, 0) && v->attr.scalar == 2.0;
-}
-
-static LLVMValueRef ev_binary(KGen *kg, const IrValue *v, const Map map) {
-  Cg *g = kg->g;
-  bool fl = dtype_is_float(v->type.dtype);
-  LLVMValueRef x = ev_arg(kg, v, 0, map);
-  if (v->op == OP_POW && is_const_two(v->args[1]))
-    return cg_fmul(g, x, x); /* x ** 2 is a square (what NumPy does too) */
-  LLVMValueRef y = ev_arg(kg, v, 1, map);
-  switch (v->op) {
-  case OP_ADD:
-    return fl ? cg_fadd(g, x, y) : LLVMBuildAdd(g->b, x, y, "");
-  case OP_SUB:
-    return fl ? cg_fsub(g, x, y) : LLVMBuildSub(g->b, x, y, "");
-  case OP_MUL:
-    return fl ? cg_fmul(g, x, y) : LLVMBuildMul(g->b, x, y, "");
-  case OP_DIV:
-    return fl ? LLVMBuildFDiv(g->b, x, y, "") : int_div(g, x, y);
-  case OP_POW: {
-    LLVMValueRef xy[2] = {x, y};
-    return cg_call(g, cg_intrinsic(g, "llvm.pow", cg_float_type(g, v->type.dtype)), xy, 2);
-  }
-  default:
-    NNC_BUG("ev_binary: %s", op_info[v->op].name);
-  }
-}
-
-static LLVMValueRef ev_compare(KGen *kg, const IrValue *v, const Map map) {
-  Cg *g = kg->g;
-  LLVMValueRef x = ev_arg(kg, v, 0, map), y = ev_arg(kg, v, 1, map);
-  DType dt = v->args[0]->type.dtype;
-  static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOLE, LLVMRealOGT,
-                                         LLVMRealOGE, LLVMRealOEQ, LLVMRealUNE};
-  static const LLVMIntPredicate sp[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntSGT,
-                                        LLVMIntSGE, LLVMIntEQ,  LLVMIntNE};
-  static const LLVMIntPredicate up[] = {LLVMIntULT, LLVMIntULE, LLVMIntUGT,
-                                        LLVMIntUGE, LLVMIntEQ,  LLVMIntNE};
-  _Static_assert(sizeof fp / sizeof *fp == OP_LAST_COMPARE - OP_FIRST_COMPARE + 1,
-                 "one predicate per comparison of ops.def");
-  int i = v->op - OP_FIRST_COMPARE;
-  NNC_ASSERT(i >= 0 && v->op <= OP_LAST_COMPARE);
-  if (dtype_is_float(dt))
-    return cg_fcmp(g, fp[i], x, y);
-  return LLVMBuildICmp(g->b, dt == DT_BOOL ? up[i] : sp[i], x, y, "");
 }
 
 static LLVMValueRef ev_one_hot(KGen *kg, const IrValue *v, const Map map) {
@@ -152,74 +74,32 @@ static LLVMValueRef ev_one_hot(KGen *kg, const IrValue *v, const Map map) {
   return hit;
 }
 
+/* Everything but one_hot and the softmax family goes through the op's
+ * scalar emitter (the emit column of ops.def). */
 static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
-  Cg *g = kg->g;
-  switch (v->op) {
-  case OP_CONST:
-    return const_value(g, v);
-  case OP_NEG:
-    return LLVMBuildFNeg(g->b, ev_arg(kg, v, 0, map), "");
-  case OP_EXP:
-  case OP_LOG:
-  case OP_SIGMOID:
-  case OP_TANH:
-    return cg_math_unary(g, v->op, v->type.dtype, ev_arg(kg, v, 0, map));
-  case OP_RELU: {
-    LLVMValueRef x = ev_arg(kg, v, 0, map);
-    LLVMValueRef zero = LLVMConstReal(LLVMTypeOf(x), 0.0);
-    return cg_sel(g, cg_fcmp(g, LLVMRealOLT, x, zero), zero, x); /* keeps NaN */
-  }
-  case OP_STOP_GRADIENT:
-  case OP_BROADCAST:
-  case OP_TRANSPOSE:
-    return ev_arg(kg, v, 0, map);
-  case OP_ADD:
-  case OP_SUB:
-  case OP_MUL:
-  case OP_DIV:
-  case OP_POW:
-    return ev_binary(kg, v, map);
-  case OP_LT:
-  case OP_LE:
-  case OP_GT:
-  case OP_GE:
-  case OP_EQ:
-  case OP_NE:
-    return ev_compare(kg, v, map);
-  case OP_ASSIGN: /* its value, stored into the state by the kernel */
-    return ev_arg(kg, v, 1, map);
-  case OP_SELECT:
-    return cg_sel(g, ev_arg(kg, v, 0, map), ev_arg(kg, v, 1, map), ev_arg(kg, v, 2, map));
-  case OP_ONE_HOT:
+  if (v->op == OP_ONE_HOT)
     return ev_one_hot(kg, v, map);
-  case OP_SOFTMAX:
-  case OP_LOG_SOFTMAX:
+  if (v->op == OP_ASSIGN) /* its value, stored into the state by the kernel */
+    return ev_arg(kg, v, 1, map);
+  if (op_info[v->op].cls == OPC_GENERATE) /* from the element's own index */
+    return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, map)));
+  if (op_info[v->op].cls == OPC_ROWWISE) {
     NNC_ASSERT(kg->core_val);
     return kg->core_val;
-  case OP_ARANGE:
-  case OP_UNIFORM:
-  case OP_NORMAL:
-  case OP_DROPOUT_MASK:
-    return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, map)));
-  case OP_INPUT:
-  case OP_PARAM:
-  case OP_MATMUL:
-  case OP_SUM:
-  case OP_MEAN:
-  case OP_MAX:
-  case OP_MIN:
-  case OP_ARGMAX:
-  case OP_ARGMIN:
-  case OP_RESHAPE:
-  case OP_CROSS_ENTROPY:
-  case OP_MSE:
-  case OP_UPDATE:
-  case OP_GATHER:
-  case OP_SCATTER_ADD:
-  case OP_COUNT:
-    break;
   }
-  NNC_BUG("%s is never evaluated per element", op_info[v->op].name);
+  ScalarEmitter emit = cg_scalar_emit[v->op];
+  if (!emit || v->nargs > 3)
+    NNC_BUG("%s is never evaluated per element", op_info[v->op].name);
+  /* Operands in order, but a select's last to first: the order its
+   * hand-written case had (as GCC evaluates call arguments), which keeps
+   * the emitted IR of existing models the same. */
+  LLVMValueRef x[3];
+  bool reverse = op_info[v->op].cls == OPC_SELECT;
+  for (int k = 0; k < v->nargs; k++) {
+    int i = reverse ? v->nargs - 1 - k : k;
+    x[i] = ev_arg(kg, v, i, map);
+  }
+  return emit(kg->g, v, x);
 }
 
 LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const Map map) {

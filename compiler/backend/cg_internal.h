@@ -149,7 +149,25 @@ Loop cg_loop_begin(Cg *g, LLVMValueRef lo, LLVMValueRef hi);
 void cg_loop_end(Cg *g, Loop *l);
 
 /* cg_math.c */
-LLVMValueRef cg_math_unary(Cg *g, OpKind op, DType dt, LLVMValueRef x);
+LLVMValueRef cg_cf(Cg *g, double x);
+LLVMValueRef cg_fmul(Cg *g, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_fadd(Cg *g, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_fsub(Cg *g, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_fcmp(Cg *g, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y);
+LLVMValueRef cg_sel(Cg *g, LLVMValueRef c, LLVMValueRef x, LLVMValueRef y);
+/* exp and log of f32 (Cephes, inlined) or f64 (LLVM intrinsics) values,
+ * also used by the rowwise kernels. */
+LLVMValueRef cg_exp(Cg *g, DType dt, LLVMValueRef x);
+LLVMValueRef cg_log(Cg *g, DType dt, LLVMValueRef x);
+
+/* cg_scalar.c: the `emit` column of ops.def. An emitter builds v's value at
+ * one element from x, its operands' values there (v->nargs of them). */
+typedef LLVMValueRef (*ScalarEmitter)(Cg *g, const IrValue *v, const LLVMValueRef *x);
+#define OP(e, text, arity, cls, shape, grad, emit)                                                 \
+  LLVMValueRef emit(Cg *g, const IrValue *v, const LLVMValueRef *x);
+#include "ops.def"
+/* Per op, its emitter or NULL (NOEMIT). */
+extern const ScalarEmitter cg_scalar_emit[OP_COUNT];
 
 /* cg_plan.c */
 void cg_identity_map(Map m, int rank);

@@ -297,7 +297,7 @@ static RowStats row_stats(KGen *kg, int gc) {
   LLVMBuildStore(g->b, LLVMConstReal(t, 0), s);
   l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
   kg->gidx[gc] = l.i;
-  LLVMValueRef e = cg_math_unary(g, OP_EXP, x->type.dtype, cg_fsub(g, cg_ev_here(kg, x), st.max));
+  LLVMValueRef e = cg_exp(g, x->type.dtype, cg_fsub(g, cg_ev_here(kg, x), st.max));
   LLVMBuildStore(g->b, combine(g, COMBINE_ADD, LLVMBuildLoad2(g->b, t, s, ""), e), s);
   cg_loop_end(g, &l);
   st.sum = LLVMBuildLoad2(g->b, t, s, "");
@@ -311,14 +311,14 @@ static void rowwise_body(KGen *kg, void *u) {
   int gc = kg->group_of[core->attr.axis];
   RowStats st = row_stats(kg, gc);
   DType dt = core->type.dtype;
-  LLVMValueRef logsum = core->op == OP_LOG_SOFTMAX ? cg_math_unary(g, OP_LOG, dt, st.sum) : NULL;
+  LLVMValueRef logsum = core->op == OP_LOG_SOFTMAX ? cg_log(g, dt, st.sum) : NULL;
   Loop l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
   kg->gidx[gc] = l.i;
   LLVMValueRef d = cg_fsub(g, cg_ev_here(kg, core->args[0]), st.max);
   if (core->op == OP_LOG_SOFTMAX)
     kg->core_val = cg_fsub(g, d, logsum);
   else
-    kg->core_val = LLVMBuildFDiv(g->b, cg_math_unary(g, OP_EXP, dt, d), st.sum, "");
+    kg->core_val = LLVMBuildFDiv(g->b, cg_exp(g, dt, d), st.sum, "");
   Map id;
   cg_identity_map(id, kg->rank);
   cg_store_out(kg, cg_ev(kg, kg->k->out, id));
@@ -338,7 +338,7 @@ static void xent_body(KGen *kg, void *u) {
   int gc = kg->ngroups - 1;
   RowStats st = row_stats(kg, gc);
   DType dt = core->type.dtype;
-  LLVMValueRef lse = cg_fadd(g, st.max, cg_math_unary(g, OP_LOG, dt, st.sum));
+  LLVMValueRef lse = cg_fadd(g, st.max, cg_log(g, dt, st.sum));
   kg->gidx[gc] = cg_ci64(g, 0);
   Map lm;
   cg_identity_map(lm, kg->rank - 1);

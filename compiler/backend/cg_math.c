@@ -118,40 +118,52 @@ static LLVMValueRef sigmoidf_body(Cg *g, LLVMValueRef x) {
   return sigmoid_of(g, x, expf_call(g, LLVMBuildFNeg(g->b, ax, "")), g->f32);
 }
 
-LLVMValueRef cg_math_unary(Cg *g, OpKind op, DType dt, LLVMValueRef x) {
-  bool f64 = dt == DT_F64;
-  LLVMTypeRef t = cg_float_type(g, dt);
-  switch (op) {
-  case OP_EXP:
-    return f64 ? cg_call1(g, cg_intrinsic(g, "llvm.exp", t), x) : expf_call(g, x);
-  case OP_LOG:
-    if (f64)
-      return cg_call1(g, cg_intrinsic(g, "llvm.log", t), x);
-    if (!g->logf)
-      g->logf = math_fn(g, "nnc.logf", logf_body);
-    return cg_call1(g, g->logf, x);
-  case OP_TANH:
-    if (f64) {
-      if (!g->tanh64) {
-        g->tanh64 = cg_runtime_fn(g, "tanh", g->f64, &g->f64, 1);
-        cg_add_attr(g, g->tanh64, LLVMAttributeFunctionIndex, "nounwind");
-        cg_add_attr(g, g->tanh64, LLVMAttributeFunctionIndex, "willreturn");
-      }
-      return cg_call1(g, g->tanh64, x);
+LLVMValueRef cg_exp(Cg *g, DType dt, LLVMValueRef x) {
+  if (dt == DT_F64)
+    return cg_call1(g, cg_intrinsic(g, "llvm.exp", g->f64), x);
+  return expf_call(g, x);
+}
+
+LLVMValueRef cg_log(Cg *g, DType dt, LLVMValueRef x) {
+  if (dt == DT_F64)
+    return cg_call1(g, cg_intrinsic(g, "llvm.log", g->f64), x);
+  if (!g->logf)
+    g->logf = math_fn(g, "nnc.logf", logf_body);
+  return cg_call1(g, g->logf, x);
+}
+
+/* ------------------------------------------------ emitters (ops.def emit) */
+
+LLVMValueRef emit_exp(Cg *g, const IrValue *v, const LLVMValueRef *x) {
+  return cg_exp(g, v->type.dtype, x[0]);
+}
+
+LLVMValueRef emit_log(Cg *g, const IrValue *v, const LLVMValueRef *x) {
+  return cg_log(g, v->type.dtype, x[0]);
+}
+
+LLVMValueRef emit_tanh(Cg *g, const IrValue *v, const LLVMValueRef *x) {
+  if (v->type.dtype == DT_F64) {
+    if (!g->tanh64) {
+      g->tanh64 = cg_runtime_fn(g, "tanh", g->f64, &g->f64, 1);
+      cg_add_attr(g, g->tanh64, LLVMAttributeFunctionIndex, "nounwind");
+      cg_add_attr(g, g->tanh64, LLVMAttributeFunctionIndex, "willreturn");
     }
-    if (!g->tanhf)
-      g->tanhf = math_fn(g, "nnc.tanhf", tanhf_body);
-    return cg_call1(g, g->tanhf, x);
-  case OP_SIGMOID:
-    if (f64) {
-      LLVMValueRef ax = cg_call1(g, cg_intrinsic(g, "llvm.fabs", t), x);
-      LLVMValueRef e = cg_call1(g, cg_intrinsic(g, "llvm.exp", t), LLVMBuildFNeg(g->b, ax, ""));
-      return sigmoid_of(g, x, e, t);
-    }
-    if (!g->sigmoidf)
-      g->sigmoidf = math_fn(g, "nnc.sigmoidf", sigmoidf_body);
-    return cg_call1(g, g->sigmoidf, x);
-  default:
-    NNC_BUG("math_unary: %s", op_info[op].name);
+    return cg_call1(g, g->tanh64, x[0]);
   }
+  if (!g->tanhf)
+    g->tanhf = math_fn(g, "nnc.tanhf", tanhf_body);
+  return cg_call1(g, g->tanhf, x[0]);
+}
+
+LLVMValueRef emit_sigmoid(Cg *g, const IrValue *v, const LLVMValueRef *x) {
+  if (v->type.dtype == DT_F64) {
+    LLVMTypeRef t = g->f64;
+    LLVMValueRef ax = cg_call1(g, cg_intrinsic(g, "llvm.fabs", t), x[0]);
+    LLVMValueRef e = cg_call1(g, cg_intrinsic(g, "llvm.exp", t), LLVMBuildFNeg(g->b, ax, ""));
+    return sigmoid_of(g, x[0], e, t);
+  }
+  if (!g->sigmoidf)
+    g->sigmoidf = math_fn(g, "nnc.sigmoidf", sigmoidf_body);
+  return cg_call1(g, g->sigmoidf, x[0]);
 }

@@ -152,7 +152,7 @@ static LLVMValueRef gen_normal(Cg *g, const IrValue *v, LLVMValueRef x[4]) {
     u2 = unit_f32(g, x[1], false);
     c = cos_2pi_f32(g, u2);
   }
-  LLVMValueRef l = cg_math_unary(g, OP_LOG, v->type.dtype, u1);
+  LLVMValueRef l = cg_log(g, v->type.dtype, u1);
   LLVMValueRef r = cg_call1(g, cg_intrinsic(g, "llvm.sqrt", t),
                             LLVMBuildFMul(g->b, l, LLVMConstReal(t, -2.0), ""));
   LLVMValueRef z = LLVMBuildFMul(g->b, r, c, "");

@@ -736,6 +736,187 @@ static Val arange(Elab *e, Frame *f, OpKind op, const Bound *b) {
   return result(lower_emit_op(e, f, op, NULL, 0, b->call->loc, &at));
 }
 
+/* ---- the elementwise ops and losses of issue 14 ---- */
+
+/* A number known at compile time (a literal, a layer argument), for
+ * constants that become attributes of an op. While a layer is checked
+ * generically its arguments are unknown: *out keeps its default then, and
+ * the caller's range checks wait for the instance. */
+static bool const_number_arg(Elab *e, Frame *f, const char *what, const AstNode *x, double *out) {
+  CtVal v;
+  CtEnv env = {.inst = f->inst};
+  if (!consteval_expr(e, &env, x, &v))
+    return false;
+  if (v.kind != CV_INT && v.kind != CV_FLOAT) {
+    diag_error(e->diag, x->loc, "%s must be a number known at compile time", what);
+    return false;
+  }
+  if (v.unknown || (v.kind == CV_INT && !dim_is_const(v.dim)))
+    return true;
+  *out = v.kind == CV_INT ? (double)v.dim.constant : v.f;
+  if (isnan(*out)) {
+    diag_error(e->diag, x->loc, "%s must not be NaN", what);
+    return false;
+  }
+  return true;
+}
+
+static Val unary_with(Elab *e, Frame *f, OpKind op, const Bound *b, const IrAttrs *at) {
+  IrValue *x = tensor_arg(e, f, b->arg[0]);
+  return x ? result(lower_emit_op(e, f, op, &x, 1, b->call->loc, at)) : val_error();
+}
+
+/* leaky_relu(x, slope = 0.01) */
+static Val leaky_relu(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrAttrs at = {.infer_axis = -1, .unary.slope = 0.01};
+  if (b->arg[1] && !const_number_arg(e, f, "leaky_relu: slope", b->arg[1], &at.unary.slope))
+    return val_error();
+  return unary_with(e, f, op, b, &at);
+}
+
+/* elu(x, alpha = 1.0) */
+static Val elu(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrAttrs at = {.infer_axis = -1, .unary.alpha = 1.0};
+  if (b->arg[1] && !const_number_arg(e, f, "elu: alpha", b->arg[1], &at.unary.alpha))
+    return val_error();
+  return unary_with(e, f, op, b, &at);
+}
+
+/* gelu(x, approximate = "none" | "tanh"), PyTorch's spelling */
+static Val gelu(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  if (b->arg[1]) {
+    CtVal v;
+    CtEnv env = {.inst = f->inst};
+    if (!consteval_expr(e, &env, b->arg[1], &v))
+      return val_error();
+    if (v.kind != CV_STRING || (strcmp(v.s, "none") && strcmp(v.s, "tanh"))) {
+      diag_error(e->diag, b->arg[1]->loc, "gelu: approximate must be \"none\" or \"tanh\"");
+      return val_error();
+    }
+    if (!strcmp(v.s, "tanh"))
+      op = OP_GELU_TANH;
+  }
+  return unary_with(e, f, op, b, NULL);
+}
+
+/* clamp(x, lo, hi): either bound may be left out, not both */
+static Val clamp(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrAttrs at = {.infer_axis = -1, .unary = {.lo = -INFINITY, .hi = INFINITY}};
+  if (!b->arg[1] && !b->arg[2]) {
+    diag_error(e->diag, b->call->loc,
+               "clamp needs a bound: clamp(x, lo, hi), clamp(x, lo = 0.0) "
+               "or clamp(x, hi = 1.0)");
+    return val_error();
+  }
+  if ((b->arg[1] && !const_number_arg(e, f, "clamp: lo", b->arg[1], &at.unary.lo)) ||
+      (b->arg[2] && !const_number_arg(e, f, "clamp: hi", b->arg[2], &at.unary.hi)))
+    return val_error();
+  if (at.unary.lo > at.unary.hi) {
+    diag_error(e->diag, b->arg[2]->loc, "clamp: the upper bound %g is below the lower bound %g",
+               at.unary.hi, at.unary.lo);
+    diag_note(e->diag, b->arg[1]->loc, "the lower bound is given here");
+    return val_error();
+  }
+  return unary_with(e, f, op, b, &at);
+}
+
+/* f32(x), f64(x), i32(x): the builtin's name is the target type. */
+static Val cast(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  const char *name = b->call->u.call.callee->u.name.name;
+  IrAttrs at = {.infer_axis = -1,
+                .unary.to = !strcmp(name, "f64")   ? DT_F64
+                            : !strcmp(name, "i32") ? DT_I32
+                                                   : DT_F32};
+  return unary_with(e, f, op, b, &at);
+}
+
+static IrValue *mean_all(Elab *e, Frame *f, IrValue *x, SrcSpan loc) {
+  IrAttrs at = {.all_axes = true, .infer_axis = -1};
+  return x ? lower_emit_op(e, f, OP_MEAN, &x, 1, loc, &at) : NULL;
+}
+
+/* The two operands of a loss: float tensors of one type; like mse, losses
+ * do not broadcast (f32[B, 1] against f32[B] would silently become
+ * [B, B]). */
+static bool loss_operands(Elab *e, Frame *f, const Bound *b, const char *roles[2],
+                          IrValue *out[2]) {
+  for (int i = 0; i < 2; i++)
+    if (!(out[i] = tensor_arg(e, f, b->arg[i])))
+      return false;
+  const char *name = b->call->u.call.callee->u.name.name;
+  const TType *p = &out[0]->type, *t = &out[1]->type;
+  if (!dtype_is_float(p->dtype) || p->dtype != t->dtype || !ttype_eq_dims(p, t)) {
+    const SymTab *syms = e->mod->syms;
+    diag_error(e->diag, b->call->loc,
+               "%s: %s %s and %s %s must be float tensors of the same type and shape (losses do "
+               "not broadcast)",
+               name, roles[0], ttype_str(e->arena, syms, p), roles[1],
+               ttype_str(e->arena, syms, t));
+    for (int i = 0; i < 2; i++)
+      diag_note(e->diag, b->arg[i]->loc, "%s has type %s", roles[i],
+                ttype_str(e->arena, syms, &out[i]->type));
+    return false;
+  }
+  return true;
+}
+
+/* bce_logits(logits, target): PyTorch's binary_cross_entropy_with_logits,
+ * mean of (1 - t) x + softplus(-x). That form is stable for any x (softplus
+ * never overflows) and its gradient sigmoid(x) - t is smooth at 0, where
+ * the textbook max(x, 0) - x t + log(1 + e^-|x|) would take abs' and
+ * relu' at their kinks. */
+static Val bce_logits(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  (void)op;
+  IrValue *xt[2];
+  if (!loss_operands(e, f, b, (const char *[]){"logits", "target"}, xt))
+    return val_error();
+  SrcSpan at = b->call->loc;
+  IrValue *one_minus_t = emit2(e, f, OP_SUB, literal(e, f, 1.0, at), xt[1], at);
+  IrValue *linear = emit2(e, f, OP_MUL, one_minus_t, xt[0], at);
+  IrValue *sp = emit1(e, f, OP_SOFTPLUS, emit1(e, f, OP_NEG, xt[0], at, NULL), at, NULL);
+  return result(mean_all(e, f, emit2(e, f, OP_ADD, linear, sp, at), at));
+}
+
+/* l1(pred, target): mean |pred - target|, PyTorch's L1Loss */
+static Val l1(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  (void)op;
+  IrValue *pt[2];
+  if (!loss_operands(e, f, b, (const char *[]){"prediction", "target"}, pt))
+    return val_error();
+  SrcSpan at = b->call->loc;
+  return result(mean_all(e, f, emit1(e, f, OP_ABS, emit2(e, f, OP_SUB, pt[0], pt[1], at), at, NULL), at));
+}
+
+/* huber(pred, target, delta = 1.0): PyTorch's HuberLoss, the mean of
+ * d^2 / 2 where |d| < delta, else delta (|d| - delta / 2). */
+static Val huber(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  (void)op;
+  IrValue *pt[2];
+  double delta = 1.0;
+  if (!loss_operands(e, f, b, (const char *[]){"prediction", "target"}, pt))
+    return val_error();
+  if (b->arg[2]) {
+    if (!const_number_arg(e, f, "huber: delta", b->arg[2], &delta))
+      return val_error();
+    if (!(delta > 0)) {
+      diag_error(e->diag, b->arg[2]->loc, "huber: delta must be positive, got %g", delta);
+      return val_error();
+    }
+  }
+  SrcSpan at = b->call->loc;
+  IrValue *d = emit2(e, f, OP_SUB, pt[0], pt[1], at);
+  IrValue *ad = emit1(e, f, OP_ABS, d, at, NULL);
+  IrValue *quad = emit2(e, f, OP_MUL, literal(e, f, 0.5, at), emit2(e, f, OP_MUL, d, d, at), at);
+  IrValue *lin = emit2(e, f, OP_MUL, literal(e, f, delta, at),
+                       emit2(e, f, OP_SUB, ad, literal(e, f, 0.5 * delta, at), at), at);
+  IrValue *inside = emit2(e, f, OP_LT, ad, literal(e, f, delta, at), at);
+  if (!inside || !quad || !lin)
+    return val_error();
+  IrValue *xs[3] = {inside, quad, lin};
+  return result(mean_all(e, f, lower_emit_op(e, f, OP_SELECT, xs, 3, at, NULL), at));
+}
+
+
 static const Builtin builtins[] = {
     {"relu", OP_RELU, unary, {"x"}, 1},
     {"sigmoid", OP_SIGMOID, unary, {"x"}, 1},
@@ -778,6 +959,28 @@ static const Builtin builtins[] = {
     {"ones", OP_BROADCAST, zeros_ones, {"shape"}, 1},
     {"full", OP_BROADCAST, full, {"shape", "value"}, 2},
     {"arange", OP_ARANGE, arange, {"n"}, 1},
+    /* issue 14 */
+    {"sqrt", OP_SQRT, unary, {"x"}, 1},
+    {"rsqrt", OP_RSQRT, unary, {"x"}, 1},
+    {"abs", OP_ABS, unary, {"x"}, 1},
+    {"sign", OP_SIGN, unary, {"x"}, 1},
+    {"sin", OP_SIN, unary, {"x"}, 1},
+    {"cos", OP_COS, unary, {"x"}, 1},
+    {"erf", OP_ERF, unary, {"x"}, 1},
+    {"leaky_relu", OP_LEAKY_RELU, leaky_relu, {"x", "slope"}, 1},
+    {"elu", OP_ELU, elu, {"x", "alpha"}, 1},
+    {"gelu", OP_GELU, gelu, {"x", "approximate"}, 1},
+    {"softplus", OP_SOFTPLUS, unary, {"x"}, 1},
+    {"silu", OP_SILU, unary, {"x"}, 1},
+    {"clamp", OP_CLAMP, clamp, {"x", "lo", "hi"}, 1},
+    {"minimum", OP_MINIMUM, binary, {"a", "b"}, 2},
+    {"maximum", OP_MAXIMUM, binary, {"a", "b"}, 2},
+    {"f32", OP_CAST, cast, {"x"}, 1},
+    {"f64", OP_CAST, cast, {"x"}, 1},
+    {"i32", OP_CAST, cast, {"x"}, 1},
+    {"bce_logits", OP_COUNT, bce_logits, {"logits", "target"}, 2},
+    {"l1", OP_COUNT, l1, {"pred", "target"}, 2},
+    {"huber", OP_COUNT, huber, {"pred", "target", "delta"}, 2},
 };
 enum { N_BUILTINS = sizeof builtins / sizeof builtins[0] };
 

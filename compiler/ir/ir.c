@@ -6,7 +6,7 @@
 
 /* Prototypes of the shape rules (shape.c) and gradient rules (grad_rules.c)
  * named in ops.def. */
-#define OP(e, text, arity, cls, shape, grad)                                                       \
+#define OP(e, text, arity, cls, shape, grad, emit)                                                 \
   bool shape(ShapeCtx *c, IrValue *v);                                                             \
   void grad(GradCtx *g, IrValue *v, IrValue *dy);
 #include "ops.def"
@@ -14,7 +14,7 @@
 /* Non-differentiable rows name NODIFF, which becomes a NULL rule here. */
 #define NODIFF NULL
 const OpInfo op_info[OP_COUNT] = {
-#define OP(e, text, arity, cls, shape, grad) [OP_##e] = {text, arity, OPC_##cls, shape, grad},
+#define OP(e, text, arity, cls, shape, grad, emit) [OP_##e] = {text, arity, OPC_##cls, shape, grad},
 #include "ops.def"
 };
 #undef NODIFF
@@ -22,7 +22,7 @@ const OpInfo op_info[OP_COUNT] = {
 /* The class of each row as a constant, so that the ends of every OP_RANGE
  * can be checked to be of its class. */
 enum {
-#define OP(e, text, arity, cls, shape, grad) OP_CLASS_OF_##e = (int)OPC_##cls,
+#define OP(e, text, arity, cls, shape, grad, emit) OP_CLASS_OF_##e = (int)OPC_##cls,
 #include "ops.def"
 };
 #define OP_RANGE(cls, first, last)                                                                 \

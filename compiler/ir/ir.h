@@ -27,7 +27,7 @@
 #include "types.h"
 
 typedef enum OpKind {
-#define OP(e, text, arity, cls, shape, grad) OP_##e,
+#define OP(e, text, arity, cls, shape, grad, emit) OP_##e,
 #include "ops.def"
   OP_COUNT,
 #define OP_RANGE(cls, first, last) OP_FIRST_##cls = OP_##first, OP_LAST_##cls = OP_##last,
@@ -96,6 +96,13 @@ typedef struct IrGenAttrs {
   int stream;  /* random ops: numbered per function in source order, so a
                   function and its training variant draw the same streams */
 } IrGenAttrs;
+/* Attributes of UNARY ops with compile-time constants. */
+typedef struct IrUnaryAttrs {
+  double slope;  /* LEAKY_RELU: the slope where x <= 0 */
+  double alpha;  /* ELU: alpha * (e^x - 1) where x <= 0 */
+  double lo, hi; /* CLAMP: the bounds, lo <= hi (either may be infinite) */
+  DType to;      /* CAST: the result's element type */
+} IrUnaryAttrs;
 
 /* Operation attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
@@ -120,6 +127,7 @@ typedef struct IrAttrs {
   const IrOptim *optim;    /* UPDATE: which optimizer, its constants */
   IrGatherAttrs gather;    /* GATHER class */
   IrGenAttrs gen;          /* GENERATE */
+  IrUnaryAttrs unary;      /* LEAKY_RELU, ELU, CLAMP, CAST */
 } IrAttrs;
 
 struct IrValue {

@@ -43,6 +43,26 @@ static void print_int_list(FILE *out, const int *xs, int n) {
   fputc(']', out);
 }
 
+static void print_unary_attrs(FILE *out, const IrValue *v) {
+  const IrUnaryAttrs *u = &v->attr.unary;
+  switch (v->op) {
+  case OP_LEAKY_RELU:
+    fprintf(out, " slope=%g", u->slope);
+    break;
+  case OP_ELU:
+    fprintf(out, " alpha=%g", u->alpha);
+    break;
+  case OP_CLAMP:
+    fprintf(out, " lo=%g hi=%g", u->lo, u->hi);
+    break;
+  case OP_CAST:
+    fprintf(out, " to=%s", dtype_name(u->to));
+    break;
+  default:
+    break;
+  }
+}
+
 static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrValue *v) {
   switch (v->op) {
   case OP_INPUT:
@@ -97,6 +117,9 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
       fprintf(out, " p=%g stream=%d", v->attr.gen.a, v->attr.gen.stream);
     else
       fprintf(out, " %g, %g stream=%d", v->attr.gen.a, v->attr.gen.b, v->attr.gen.stream);
+    break;
+  case OPC_UNARY:
+    print_unary_attrs(out, v);
     break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {

@@ -637,3 +637,30 @@ bool shape_scatter_add(ShapeCtx *c, IrValue *v) {
   v->type = out;
   return true;
 }
+
+/* ---- elementwise ops of issue 14 ---- */
+
+/* clamp(x, lo, hi): the bounds come from the program, so they are checked
+ * here too, not only where the builtin reads them. */
+bool shape_clamp(ShapeCtx *c, IrValue *v) {
+  const IrUnaryAttrs *u = &v->attr.unary;
+  if (!(u->lo <= u->hi)) {
+    diag_error(c->diag, v->loc, "clamp: the lower bound %g is above the upper bound %g", u->lo,
+               u->hi);
+    return false;
+  }
+  return shape_unary_float(c, v);
+}
+
+/* f32(x), f64(x), i32(x): the operand's shape with attr.unary.to; any
+ * operand type (a bool mask becomes 0 and 1). */
+bool shape_cast(ShapeCtx *c, IrValue *v) {
+  DType to = v->attr.unary.to;
+  if (to != DT_F32 && to != DT_F64 && to != DT_I32) {
+    diag_error(c->diag, v->loc, "cast: cannot convert to %s", dtype_name(to));
+    return false;
+  }
+  v->type = v->args[0]->type;
+  v->type.dtype = to;
+  return true;
+}

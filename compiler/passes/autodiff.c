@@ -242,6 +242,8 @@ static void retype_block(IrBlock *b) {
     retype(&v->attr.target);
     if (v->attr.dtype == DT_F32)
       v->attr.dtype = DT_F64;
+    if (v->op == OP_CAST && v->attr.unary.to == DT_F32)
+      v->attr.unary.to = DT_F64;
     if (v->region)
       retype_block(v->region);
   }

@@ -287,3 +287,146 @@ void grad_scatter_add(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *args[2] = {dy, v->args[1]};
   autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_GATHER, args, 2, NULL));
 }
+
+/* ---- elementwise ops of issue 14, with PyTorch 1.13's conventions ---- */
+
+static IrValue *select3(GradCtx *g, IrValue *cond, IrValue *a, IrValue *b) {
+  IrValue *args[3] = {cond, a, b};
+  return autodiff_emit(g, OP_SELECT, args, 3, NULL);
+}
+
+static IrValue *times(GradCtx *g, IrValue *x, double c) {
+  return autodiff_binary(g, OP_MUL, x, scalar(g, x, c));
+}
+
+/* sqrt' = 1 / (2 y): infinite at 0, as PyTorch */
+void grad_sqrt(GradCtx *g, IrValue *v, IrValue *dy) {
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_DIV, dy, times(g, v, 2.0)));
+}
+
+/* rsqrt' = -y^3 / 2 */
+void grad_rsqrt(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *cube = autodiff_binary(g, OP_MUL, v, autodiff_binary(g, OP_MUL, v, v));
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, times(g, cube, -0.5)));
+}
+
+/* abs' = sign(x), so 0 at 0 (and at NaN, where sign is 0) */
+void grad_abs(GradCtx *g, IrValue *v, IrValue *dy) {
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, autodiff_unary(g, OP_SIGN, v->args[0])));
+}
+
+void grad_sin(GradCtx *g, IrValue *v, IrValue *dy) {
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, autodiff_unary(g, OP_COS, v->args[0])));
+}
+
+void grad_cos(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *d = autodiff_unary(g, OP_NEG, autodiff_unary(g, OP_SIN, v->args[0]));
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, d));
+}
+
+/* e^(-x^2 / 2) * c, the Gaussian shape shared by erf' and gelu' */
+static IrValue *gauss(GradCtx *g, IrValue *x, double c) {
+  IrValue *e = autodiff_unary(g, OP_EXP, times(g, autodiff_binary(g, OP_MUL, x, x), -0.5));
+  return times(g, e, c);
+}
+
+/* erf' = 2/sqrt(pi) e^(-x^2) */
+void grad_erf(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0];
+  IrValue *e = autodiff_unary(g, OP_EXP, autodiff_unary(g, OP_NEG, autodiff_binary(g, OP_MUL, x, x)));
+  autodiff_accumulate(g, x, autodiff_binary(g, OP_MUL, dy, times(g, e, 1.1283791670955126)));
+}
+
+/* x > 0 ? dy : slope dy; the slope at 0 and at NaN, as PyTorch */
+void grad_leaky_relu(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0];
+  IrValue *pos = autodiff_binary(g, OP_GT, x, scalar(g, x, 0.0));
+  autodiff_accumulate(g, x, select3(g, pos, dy, times(g, dy, v->attr.unary.slope)));
+}
+
+/* x <= 0 ? dy alpha e^x : dy, with alpha e^x = y + alpha: alpha at 0, 1 at
+ * NaN, as PyTorch */
+void grad_elu(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0];
+  IrValue *neg = autodiff_binary(g, OP_LE, x, scalar(g, x, 0.0));
+  IrValue *slope = autodiff_binary(g, OP_ADD, v, scalar(g, v, v->attr.unary.alpha));
+  autodiff_accumulate(g, x, select3(g, neg, autodiff_binary(g, OP_MUL, dy, slope), dy));
+}
+
+/* gelu' = Phi(x) + x phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 */
+void grad_gelu(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0];
+  IrValue *erf = autodiff_unary(g, OP_ERF, times(g, x, 0.70710678118654752));
+  IrValue *cdf = times(g, autodiff_binary(g, OP_ADD, erf, scalar(g, x, 1.0)), 0.5);
+  IrValue *pdf = gauss(g, x, 0.39894228040143268);
+  IrValue *d = autodiff_binary(g, OP_ADD, cdf, autodiff_binary(g, OP_MUL, x, pdf));
+  autodiff_accumulate(g, x, autodiff_binary(g, OP_MUL, dy, d));
+}
+
+/* With u = c (x + k x^3) and t = tanh(u):
+ * gelu_tanh' = (1 + t) / 2 + x (1 - t^2) c (1 + 3 k x^2) / 2 */
+void grad_gelu_tanh(GradCtx *g, IrValue *v, IrValue *dy) {
+  const double c = 0.79788456080286536, k = 0.044715;
+  IrValue *x = v->args[0];
+  IrValue *x2 = autodiff_binary(g, OP_MUL, x, x);
+  IrValue *inner = autodiff_binary(g, OP_ADD, x, times(g, autodiff_binary(g, OP_MUL, x2, x), k));
+  IrValue *t = autodiff_unary(g, OP_TANH, times(g, inner, c));
+  IrValue *one = scalar(g, x, 1.0);
+  IrValue *left = times(g, autodiff_binary(g, OP_ADD, one, t), 0.5);
+  IrValue *sech2 = autodiff_binary(g, OP_SUB, one, autodiff_binary(g, OP_MUL, t, t));
+  IrValue *du = times(g, autodiff_binary(g, OP_ADD, one, times(g, x2, 3.0 * k)), 0.5 * c);
+  IrValue *right = autodiff_binary(g, OP_MUL, x, autodiff_binary(g, OP_MUL, sech2, du));
+  autodiff_accumulate(g, x, autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_ADD, left, right)));
+}
+
+/* softplus' = sigmoid(x), and 1 above the threshold 20 where softplus is x */
+void grad_softplus(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0];
+  IrValue *linear = autodiff_binary(g, OP_GT, x, scalar(g, x, 20.0));
+  IrValue *d = autodiff_binary(g, OP_MUL, dy, autodiff_unary(g, OP_SIGMOID, x));
+  autodiff_accumulate(g, x, select3(g, linear, dy, d));
+}
+
+/* silu' = s (1 + x (1 - s)), s = sigmoid(x) */
+void grad_silu(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0];
+  IrValue *s = autodiff_unary(g, OP_SIGMOID, x);
+  IrValue *one = scalar(g, x, 1.0);
+  IrValue *inner = autodiff_binary(g, OP_ADD, one, autodiff_binary(g, OP_MUL, x, autodiff_binary(g, OP_SUB, one, s)));
+  autodiff_accumulate(g, x, autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_MUL, s, inner)));
+}
+
+/* dy on [lo, hi], bounds included; 0 outside and at NaN */
+void grad_clamp(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0], *zero = scalar(g, dy, 0.0);
+  IrValue *above_lo = autodiff_binary(g, OP_GE, x, scalar(g, x, v->attr.unary.lo));
+  IrValue *below_hi = autodiff_binary(g, OP_LE, x, scalar(g, x, v->attr.unary.hi));
+  autodiff_accumulate(g, x, select3(g, above_lo, select3(g, below_hi, dy, zero), zero));
+}
+
+/* A float-to-float cast passes dy back converted; an integer on either side
+ * carries no gradient. */
+void grad_cast(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0];
+  if (!dtype_is_float(x->type.dtype) || !dtype_is_float(v->type.dtype))
+    return;
+  IrAttrs at = {.infer_axis = -1, .unary.to = x->type.dtype};
+  autodiff_accumulate(g, x, autodiff_emit(g, OP_CAST, &dy, 1, &at));
+}
+
+/* The winner takes dy; a tie gives each side dy / 2; where either is NaN
+ * both get dy (neither comparison holds), as PyTorch. `loses` is the
+ * comparison under which the first operand lost. */
+static void grad_min_max(GradCtx *g, IrValue *v, IrValue *dy, OpKind a_loses, OpKind b_loses) {
+  IrValue *a = v->args[0], *b = v->args[1], *zero = scalar(g, dy, 0.0);
+  IrValue *tie = autodiff_binary(g, OP_EQ, a, b);
+  IrValue *half = times(g, dy, 0.5);
+  IrValue *da = select3(g, tie, half, select3(g, autodiff_binary(g, a_loses, a, b), zero, dy));
+  IrValue *db = select3(g, tie, half, select3(g, autodiff_binary(g, b_loses, a, b), zero, dy));
+  accumulate_unbroadcast(g, a, da);
+  accumulate_unbroadcast(g, b, db);
+}
+
+void grad_minimum(GradCtx *g, IrValue *v, IrValue *dy) { grad_min_max(g, v, dy, OP_GT, OP_LT); }
+
+void grad_maximum(GradCtx *g, IrValue *v, IrValue *dy) { grad_min_max(g, v, dy, OP_LT, OP_GT); }

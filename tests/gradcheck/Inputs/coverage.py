@@ -13,7 +13,9 @@ def main():
     nnc, ops_def, models = sys.argv[1], sys.argv[2], sys.argv[3:]
     diff_ops = []
     for line in open(ops_def):
-        m = re.match(r'OP\(\s*\w+\s*,\s*"(\w+)".*,\s*(\w+)\)\s*$', line)
+        # OP(Enum, "text", arity, class, shape, grad, emit)
+        m = re.match(r'OP\(\s*\w+\s*,\s*"(\w+)"(?:\s*,[^,]*){3},\s*(\w+)\s*,\s*\w+\s*\)\s*$',
+                     line)
         if m and m.group(2) != "NODIFF":
             diff_ops.append(m.group(1))
     seen = set()

@@ -13,6 +13,7 @@ usage: numpy_suite.py --nnc NNC --ops-def OPS_DEF --dtype f32|f64 --work DIR
                       [--extra-flags "..."]
 """
 import argparse
+import math
 import os
 import re
 import shlex
@@ -76,7 +77,51 @@ def scatter_add(src, ids, rows):
     return out
 
 
-# Argument kinds: "f" normal floats, "pos" floats in [0.5, 2), "i3"/"i5"
+erf = np.vectorize(math.erf, otypes=[np.float64])
+erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def gelu(x):
+    """x Phi(x); erfc keeps it accurate for negative x."""
+    return 0.5 * x * erfc(-x / math.sqrt(2))
+
+
+def gelu_tanh(x):
+    """0.5 x (1 + tanh(u)) written as x sigmoid(2 u), accurate for negative x."""
+    u = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+    with np.errstate(over="ignore"):
+        return x / (1 + np.exp(-2 * u))
+
+
+def softplus(x):
+    """PyTorch's softplus (beta 1, threshold 20): x itself above 20."""
+    with np.errstate(over="ignore"):
+        return np.where(x > 20, x, np.log1p(np.exp(np.minimum(x, 20))))
+
+
+def to_i32(x):
+    """PyTorch's .to(torch.int32) on x86: truncation, INT32_MIN for NaN and
+    values out of range."""
+    ok = (x >= -2.0 ** 31) & (x < 2.0 ** 31)
+    return np.where(ok, np.trunc(np.where(ok, x, 0)), -2 ** 31).astype(np.int32)
+
+
+def bce_logits(x, t):
+    return (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).mean()
+
+
+def huber(p, t, delta):
+    z = np.abs(p - t)
+    return np.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta)).mean()
+
+
+# Kinks, large magnitudes and NaN, for the edge cases of the elementwise ops.
+EDGE = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 25.0, -25.0, 90.0, -90.0, 1e-3, -1e-3,
+        np.nan, 19.5]
+
+# Argument kinds: "f" normal floats, "pos" floats in [0.5, 2), "unit" floats
+# in [0, 1), "edge" the values of EDGE in turn (then normal floats), "edges"
+# only the values of EDGE (products stay exact in f32), "i3"/"i5"
 # labels in [0, 3) / [0, 5). Shapes may use B, the batch.
 CASES = [
     # (name, [(arg, kind, shape)], body, numpy)
@@ -178,6 +223,50 @@ CASES = [
      lambda l, y, a: xent_options(l, y, mask=a > -0.5, ignore=0, eps=0.2)),
     ("mse", [("p", "f", "B, 4"), ("t", "f", "B, 4")], "mse(p, t)",
      lambda p, t: ((p - t) ** 2).mean()),
+    # the elementwise ops and losses of issue 14
+    ("sqrt", [("a", "pos", "B, 4")], "sqrt(a)", np.sqrt),
+    ("rsqrt", [("a", "pos", "B, 4")], "rsqrt(a)", lambda a: 1 / np.sqrt(a)),
+    ("abs", [("a", "edge", "B, 16")], "abs(a)", np.abs),
+    ("sign", [("a", "edge", "B, 16")], "sign(a)",
+     lambda a: np.where(np.isnan(a), 0, np.sign(a))),
+    ("sin", [("a", "f", "B, 4")], "sin(a * 3.0)", lambda a: np.sin(a * 3)),
+    ("cos", [("a", "f", "B, 4")], "cos(a * 3.0)", lambda a: np.cos(a * 3)),
+    ("erf", [("a", "edge", "B, 16")], "erf(a)", erf),
+    ("leaky_relu", [("a", "edge", "B, 16")], "leaky_relu(a)",
+     lambda a: np.where(a > 0, a, 0.01 * a)),
+    ("leaky_relu_slope", [("a", "f", "B, 4")], "leaky_relu(a, slope = 0.2)",
+     lambda a: np.where(a > 0, a, 0.2 * a)),
+    ("elu", [("a", "edge", "B, 16")], "elu(a)", lambda a: np.where(a > 0, a, np.expm1(a))),
+    ("elu_alpha", [("a", "f", "B, 4")], "elu(a, alpha = 0.5)",
+     lambda a: np.where(a > 0, a, 0.5 * np.expm1(a))),
+    ("gelu", [("a", "edge", "B, 16")], "gelu(a)", gelu),
+    ("gelu_tanh", [("a", "edge", "B, 16")], "gelu(a, approximate = \"tanh\")", gelu_tanh),
+    ("softplus", [("a", "edge", "B, 16")], "softplus(a)", softplus),
+    ("softplus_small", [("a", "f", "B, 4")], "softplus(a * 40.0 - 60.0)",
+     lambda a: softplus(a * 40 - 60)),
+    ("silu", [("a", "edge", "B, 16")], "silu(a)", lambda a: a / (1 + np.exp(-a))),
+    ("clamp", [("a", "edge", "B, 16")], "clamp(a, -1.0, 0.5)", lambda a: np.clip(a, -1, 0.5)),
+    ("clamp_hi", [("a", "f", "B, 4")], "clamp(a, hi = 0.0)", lambda a: np.minimum(a, 0)),
+    ("minimum", [("a", "edge", "B, 16"), ("b", "f", "16")], "minimum(a, b)", np.minimum),
+    ("maximum", [("a", "f", "B, 1"), ("b", "edge", "16")], "maximum(a, b)", np.maximum),
+    ("maximum_i32", [("i", "i5", "B, 4"), ("j", "i5", "4")], "maximum(i, j)", np.maximum),
+    ("cast_f64", [("a", "f", "B, 4")], "f64(a)", lambda a: a),
+    ("cast_f32", [("a", "f", "B, 4")], "f32(a)", lambda a: a.astype(np.float32)),
+    ("cast_i32", [("a", "f", "B, 4")], "i32(a * 3.0)", lambda a: to_i32(a * 3)),
+    ("cast_i32_edge", [("a", "edges", "B, 16")], "i32(a * 100000000.0)",
+     lambda a: to_i32(a * 1e8)),
+    ("cast_from_i32", [("i", "i5", "B, 4")], "f32(i) / 2.0", lambda i: i / 2),
+    ("cast_from_bool", [("a", "f", "B, 4")], "f32(a > 0.0)", lambda a: (a > 0) * 1.0),
+    ("bce_logits", [("x", "f", "B, 4"), ("t", "unit", "B, 4")], "bce_logits(x * 8.0, t)",
+     lambda x, t: bce_logits(x * 8, t)),
+    ("bce_logits_big", [("x", "f", "B, 4"), ("t", "unit", "B, 4")], "bce_logits(x * 60.0, t)",
+     lambda x, t: bce_logits(x * 60, t)),
+    ("l1", [("p", "f", "B, 4"), ("t", "f", "B, 4")], "l1(p, t)",
+     lambda p, t: np.abs(p - t).mean()),
+    ("huber", [("p", "f", "B, 4"), ("t", "f", "B, 4")], "huber(p, t)",
+     lambda p, t: huber(p, t, 1.0)),
+    ("huber_delta", [("p", "f", "B, 4"), ("t", "f", "B, 4")], "huber(p, t, delta = 0.3)",
+     lambda p, t: huber(p, t, 0.3)),
     ("with_param", [("a", "f", "B, 4")], "a * P + a", lambda a, P: a * P + a),
     # generators, which make f32 whatever the suite's dtype, so they meet
     # the arguments through a comparison (tests/rng checks their bits,
@@ -255,6 +344,15 @@ def case_inputs(case, dtype, batch, rng):
             x = rng.standard_normal(dims).astype(dtype)
         elif kind == "pos":
             x = rng.uniform(0.5, 2.0, dims).astype(dtype)
+        elif kind == "unit":
+            x = rng.uniform(0.0, 1.0, dims).astype(dtype)
+        elif kind == "edge":
+            x = rng.standard_normal(dims).astype(dtype)
+            flat = x.reshape(-1)
+            n = min(flat.size, len(EDGE))
+            flat[:n] = np.asarray(EDGE[:n], dtype=dtype)
+        elif kind == "edges":
+            x = np.resize(np.asarray(EDGE, dtype=dtype), dims)
         elif kind.startswith("i"):
             x = rng.integers(0, int(kind[1:]), dims).astype(np.int32)
         else:
@@ -268,8 +366,11 @@ def expected_dtype(name, want, model_dtype):
         return np.dtype(np.bool_)
     if want.dtype.kind == "i":
         return np.dtype(np.int32)
-    # one_hot rows are f32 whatever the model's float type
-    return np.dtype(np.float32 if name == "one_hot" else model_dtype)
+    # one_hot rows are f32 whatever the model's float type, casts are what
+    # they name
+    fixed = {"one_hot": np.float32, "cast_f64": np.float64, "cast_f32": np.float32,
+             "cast_from_i32": np.float32, "cast_from_bool": np.float32}
+    return np.dtype(fixed.get(name, model_dtype))
 
 
 def write_model(path, dt):
@@ -349,7 +450,8 @@ def main():
             ref_args = [x.astype(np.float64) if x.dtype.kind == "f" else x for x in xs]
             if name == "with_param":
                 ref_args.append(param.astype(np.float64))
-            want = np.asarray(ref(*ref_args))
+            with np.errstate(invalid="ignore", over="ignore"):
+                want = np.asarray(ref(*ref_args))
             checked += 1
             if got.shape != want.shape:
                 print("FAIL %s batch %d: shape %s, NumPy %s" % (name, batch, got.shape,
@@ -360,8 +462,9 @@ def main():
                     print("FAIL %s batch %d: values differ\n got %s\nwant %s" %
                           (name, batch, got, want))
                     failures += 1
-            elif not np.allclose(got.astype(np.float64), want, rtol=rtol, atol=atol):
-                err = np.abs(got.astype(np.float64) - want).max()
+            elif not np.allclose(got.astype(np.float64), want, rtol=rtol, atol=atol,
+                                 equal_nan=True):
+                err = np.nanmax(np.abs(got.astype(np.float64) - want))
                 print("FAIL %s batch %d: max abs error %.3g (rtol %g, atol %g)" %
                       (name, batch, err, rtol, atol))
                 failures += 1

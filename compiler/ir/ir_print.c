@@ -43,6 +43,34 @@ static void print_int_list(FILE *out, const int *xs, int n) {
   fputc(']', out);
 }
 
+/* slice: per operand axis start:stop:step ([i] when indexed away, @k a
+ * run-time position held by operand k); pad: per axis the position, step
+ * and extent, and the fill; concat: the axis. */
+static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
+  const IrViewAttrs *va = &v->attr.view;
+  if (v->op == OP_CONCAT) {
+    fprintf(out, " axis=%d", va->axis);
+    return;
+  }
+  Arena a;
+  arena_init(&a);
+  fputs(" [", out);
+  for (int i = 0; i < v->args[0]->type.rank; i++) {
+    fputs(i ? ", " : "", out);
+    if (va->dyn[i] > 0)
+      fprintf(out, "@%d+", va->dyn[i]);
+    if (v->op == OP_SLICE && va->drop[i])
+      fprintf(out, "%lld", (long long)va->start[i]);
+    else
+      fprintf(out, "%lld:%s:%lld", (long long)va->start[i], dim_str(&a, m->syms, va->size[i]),
+              (long long)va->step[i]);
+  }
+  fputc(']', out);
+  if (v->op == OP_PAD)
+    fprintf(out, " value=%g", va->value);
+  arena_free(&a);
+}
+
 static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrValue *v) {
   switch (v->op) {
   case OP_INPUT:
@@ -81,6 +109,9 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
     break;
   case OPC_UPDATE:
     fprintf(out, " %s", optim_kind_name(v->attr.optim->kind));
+    break;
+  case OPC_VIEW:
+    print_view_attrs(out, m, v);
     break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {

@@ -54,6 +54,8 @@ static bool is_elementwise(const IrValue *v) {
     return true;
   case OPC_LAYOUT:
     return v->op == OP_TRANSPOSE;
+  case OPC_VIEW:
+    return true;
   case OPC_SOURCE:
   case OPC_MATMUL:
   case OPC_REDUCE:
@@ -109,6 +111,7 @@ static KernelKind root_kind(const IrValue *v) {
   case OPC_SELECT:
   case OPC_EXPAND:
   case OPC_ONEHOT:
+  case OPC_VIEW:
     return KK_ELEMWISE;
   case OPC_MATMUL:
     return KK_GEMM;
@@ -209,6 +212,17 @@ static bool absorb_core(FusedFunc *ff, Kernel *k, IrValue *p) {
   return true;
 }
 
+/* A kernel reads through at most one view with run-time positions: two on
+ * one axis would not compose into one offset (cg_internal.h). */
+static bool second_runtime_view(const Kernel *k, const IrValue *p) {
+  if (!ir_view_has_runtime(p))
+    return false;
+  for (int i = 0; i < k->nvals; i++)
+    if (ir_view_has_runtime(k->vals[i]))
+      return true;
+  return false;
+}
+
 static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int rootpos) {
   for (int j = rootpos - 1; j >= 0; j--) {
     IrValue *p = body->vals[j];
@@ -218,7 +232,7 @@ static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int ro
     if (op_info[p->op].cls == OPC_ROWWISE) {
       if (absorb_core(ff, k, p))
         kernel_add(a, ff, k, p);
-    } else if (is_elementwise(p) && fits(k, p)) {
+    } else if (is_elementwise(p) && fits(k, p) && !second_runtime_view(k, p)) {
       kernel_add(a, ff, k, p);
     }
   }

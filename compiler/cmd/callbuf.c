@@ -71,6 +71,11 @@ int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise
     }
     if (v->op == OP_ONE_HOT && v->args[0] == x)
       return v->attr.depth;
+    for (int k = 0; (v->op == OP_SLICE || v->op == OP_PAD) && k < v->args[0]->type.rank; k++) {
+      Dim n = v->op == OP_SLICE ? v->args[0]->type.dims[k] : v->attr.view.size[k];
+      if (v->attr.view.dyn[k] > 0 && v->args[v->attr.view.dyn[k]] == x && dim_is_const(n))
+        return n.coeff; /* a run-time index into an axis */
+    }
   }
   return otherwise;
 }

@@ -12,6 +12,7 @@ typedef enum ValKind {
   VAL_INSTANCE, /* a sub-layer: callable, has members */
   VAL_REPEAT,   /* a repetition: callable in sequence */
   VAL_FN,       /* a function of an instance */
+  VAL_TUPLE,    /* several tensors (split's pieces), indexed by a constant: parts[0] */
 } ValKind;
 
 typedef struct Val {
@@ -20,6 +21,8 @@ typedef struct Val {
   CtVal c;
   Instance *inst;
   Member *mem;
+  IrValue **items; /* VAL_TUPLE */
+  int nitems;
 } Val;
 
 /* One active (inlined) function call. */
@@ -46,6 +49,8 @@ IrValue *as_tensor(Elab *e, Frame *f, Val v, const AstNode *at);
 bool is_builtin(const char *name);
 Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call);
 int builtin_count(void);
+/* x[i, a:b:s, ...]: slicing a tensor, or picking one of split's pieces. */
+Val eval_index(Elab *e, Frame *f, const AstNode *x);
 const char *builtin_name(int i);
 
 bool ct_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out);

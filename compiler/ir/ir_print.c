@@ -43,9 +43,11 @@ static void print_int_list(FILE *out, const int *xs, int n) {
   fputc(']', out);
 }
 
-/* slice: per operand axis start:stop:step ([i] when indexed away, @k a
- * run-time position held by operand k); pad: per axis the position, step
- * and extent, and the fill; concat: the axis. */
+/* slice: per operand axis start:stop[:step] as in Python, or the index of
+ * an axis indexed away; pad: per axis at:+extent[:step], operand element k
+ * landing at at + k * step of a result axis of that extent; @k marks a
+ * run-time position held by operand k (added to the constant). concat: the
+ * axis. */
 static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
   const IrViewAttrs *va = &v->attr.view;
   if (v->op == OP_CONCAT) {
@@ -59,11 +61,16 @@ static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
     fputs(i ? ", " : "", out);
     if (va->dyn[i] > 0)
       fprintf(out, "@%d+", va->dyn[i]);
+    Dim n = va->size[i];
     if (v->op == OP_SLICE && va->drop[i])
       fprintf(out, "%lld", (long long)va->start[i]);
+    else if (v->op == OP_SLICE && n.kind == DIM_KNOWN && dim_is_const(n))
+      fprintf(out, "%lld:%lld", (long long)va->start[i],
+              (long long)(va->start[i] + (n.coeff - 1) * va->step[i] + 1));
     else
-      fprintf(out, "%lld:%s:%lld", (long long)va->start[i], dim_str(&a, m->syms, va->size[i]),
-              (long long)va->step[i]);
+      fprintf(out, "%lld:+%s", (long long)va->start[i], dim_str(&a, m->syms, n));
+    if (va->step[i] != 1)
+      fprintf(out, ":%lld", (long long)va->step[i]);
   }
   fputc(']', out);
   if (v->op == OP_PAD)

@@ -544,6 +544,10 @@ bool shape_slice(ShapeCtx *c, IrValue *v) {
       continue;
     }
     Dim sz = va->size[i];
+    if (sz.kind == DIM_UNKNOWN || n.kind == DIM_UNKNOWN) { /* a generic check */
+      out.dims[out.rank++] = sz;
+      continue;
+    }
     bool full = va->start[i] == 0 && va->step[i] == 1 && dim_eq(sz, n) && va->dyn[i] == 0;
     if (!full && view_axis_runtime(v, i, n)) {
       if (!(known_const(sz) && sz.coeff == 1)) {
@@ -581,6 +585,9 @@ bool shape_pad(ShapeCtx *c, IrValue *v) {
     Dim n = in->dims[i], sz = va->size[i];
     if (!check_dyn_operand(c, v, i))
       return false;
+    out.dims[i] = sz;
+    if (sz.kind == DIM_UNKNOWN || n.kind == DIM_UNKNOWN)
+      continue;
     if (va->step[i] < 1) {
       diag_error(c->diag, v->loc, "pad: the step of axis %d must be positive", i);
       return false;

@@ -77,6 +77,9 @@ bool fuse_reads_buffer(const IrValue *v, int i) {
     return i == 1; /* labels are range-checked in memory before the kernel */
   case OP_UPDATE:
     return true;
+  case OP_SLICE:
+  case OP_PAD:
+    return i > 0; /* run-time positions are checked in memory before the kernel */
   default:
     return false;
   }

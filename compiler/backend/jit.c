@@ -250,7 +250,9 @@ static void index_error(const JitFunc *jf, char *err, size_t errlen) {
   int axis = (int)st[CG_STATUS_POS];
   const IrValue *x = v->args[0], *t = v->attr.view.dyn[axis] > 0 ? v->args[v->attr.view.dyn[axis]] : NULL;
   const IrFunc *f = jf->f;
-  const char *xn = x->op == OP_INPUT ? f->input_names[x->attr.index] : NULL;
+  const char *xn = x->op == OP_INPUT   ? f->input_names[x->attr.index]
+                   : x->op == OP_PARAM ? jf->m->params[x->attr.index]->name
+                                       : NULL;
   const char *tn = t && t->op == OP_INPUT ? f->input_names[t->attr.index] : NULL;
   char xs[96] = "the sliced tensor";
   if (xn)

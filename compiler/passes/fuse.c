@@ -215,6 +215,25 @@ static bool absorb_core(FusedFunc *ff, Kernel *k, IrValue *p) {
   return true;
 }
 
+/* A producer of another size still costs nothing extra when only views
+ * read it and each view runs once per point of the kernel: a slice, a pad
+ * or a concat reads every element of its operand at most once, so the
+ * producer is evaluated where it is read instead of being stored (exp(x)
+ * sliced computes only the slice). */
+static bool read_once_through_views(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
+  if (k->kind != KK_ELEMWISE && k->kind != KK_REDUCE)
+    return false;
+  for (int u = 0; u < ff->nusers[p->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[p->id][u]];
+    if (op_info[user->op].cls != OPC_VIEW || !same_numel(&user->type, domain(k)))
+      return false;
+    for (int i = 1; user->op != OP_CONCAT && i < user->nargs; i++)
+      if (user->args[i] == p)
+        return false; /* a run-time position, read from memory */
+  }
+  return true;
+}
+
 /* A kernel reads through at most one view with run-time positions: two on
  * one axis would not compose into one offset (cg_internal.h). */
 static bool second_runtime_view(const Kernel *k, const IrValue *p) {
@@ -235,7 +254,8 @@ static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int ro
     if (op_info[p->op].cls == OPC_ROWWISE) {
       if (absorb_core(ff, k, p))
         kernel_add(a, ff, k, p);
-    } else if (is_elementwise(p) && fits(k, p) && !second_runtime_view(k, p)) {
+    } else if (is_elementwise(p) && (fits(k, p) || read_once_through_views(ff, k, p)) &&
+               !second_runtime_view(k, p)) {
       kernel_add(a, ff, k, p);
     }
   }

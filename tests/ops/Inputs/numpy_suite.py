@@ -120,6 +120,8 @@ CASES = [
     ("slice_omit", [("a", "f", "6, B")], "a[:4] + a[2:]", lambda a: a[:4] + a[2:]),
     ("slice_fused", [("a", "f", "B, 6")], "relu(a[:, 1:4]) * a[:, 3:]",
      lambda a: np.maximum(a[:, 1:4], 0) * a[:, 3:]),
+    ("slice_of_exp", [("a", "f", "B, 6, 2")], "exp(a * 0.5)[:, 1:5:3, -1]",
+     lambda a: np.exp(a * 0.5)[:, 1:5:3, -1]),
     ("index_last", [("a", "f", "B, 6, 5")], "a[..., -1]", lambda a: a[..., -1]),
     ("index_mid", [("a", "f", "B, 6, 5")], "a[:, 2, :] - a[:, -3]",
      lambda a: a[:, 2, :] - a[:, -3]),

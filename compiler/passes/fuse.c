@@ -225,7 +225,14 @@ static bool read_once_through_views(const FusedFunc *ff, const Kernel *k, const 
     return false;
   for (int u = 0; u < ff->nusers[p->id]; u++) {
     const IrValue *user = ff->by_id[ff->users[p->id][u]];
-    if (op_info[user->op].cls != OPC_VIEW || !same_numel(&user->type, domain(k)))
+    if (op_info[user->op].cls != OPC_VIEW) {
+      /* an elementwise chain of p's own shape before the view: exp(x * 2)[1:3] */
+      if (!is_elementwise(user) || user->op == OP_TRANSPOSE ||
+          !ttype_eq_dims(&user->type, &p->type) || !read_once_through_views(ff, k, user))
+        return false;
+      continue;
+    }
+    if (!same_numel(&user->type, domain(k)))
       return false;
     for (int i = 1; user->op != OP_CONCAT && i < user->nargs; i++)
       if (user->args[i] == p)

@@ -279,12 +279,18 @@ static void make(Program *p, AstNode *fn, AstNode *n, int which, ReplLiterals *l
 /* Built-ins whose later positional arguments are shapes or permutations;
  * every other built-in takes tensors positionally. */
 static bool takes_shape(const AstNode *call) {
-  static const char *const names[] = {"reshape", "transpose", "broadcast_to"};
+  static const char *const names[] = {"reshape", "transpose", "broadcast_to", "pad", "split"};
   const AstNode *c = call->u.call.callee;
   for (size_t i = 0; c->kind == AST_NAME && i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(c->u.name.name, names[i]))
       return true;
   return false;
+}
+
+/* Built-ins whose first argument is a list of tensors: concat([a, b]). */
+static bool takes_tensor_list(const AstNode *call) {
+  const AstNode *c = call->u.call.callee;
+  return c->kind == AST_NAME && (!strcmp(c->u.name.name, "concat") || !strcmp(c->u.name.name, "stack"));
 }
 
 /* `tensor`: n stands where a tensor is expected, so a list there is a
@@ -301,10 +307,17 @@ static void rewrite(Program *p, AstNode *fn, AstNode *n, bool tensor, ReplLitera
       make(p, fn, n, which, l);
       return;
     }
-    bool shapes = takes_shape(n);
+    bool shapes = takes_shape(n), list = takes_tensor_list(n);
     for (int i = 0; i < n->u.call.args.len; i++) {
       AstNode *a = n->u.call.args.items[i];
-      if (a->kind == AST_KWARG)
+      if (list && a->kind == AST_LIST) {
+        for (int k = 0; k < a->u.list.items.len; k++)
+          rewrite(p, fn, a->u.list.items.items[k], true, l);
+      } else if (list && a->kind == AST_KWARG && a->u.kwarg.value->kind == AST_LIST &&
+                 !strcmp(a->u.kwarg.key, "tensors")) {
+        for (int k = 0; k < a->u.kwarg.value->u.list.items.len; k++)
+          rewrite(p, fn, a->u.kwarg.value->u.list.items.items[k], true, l);
+      } else if (a->kind == AST_KWARG)
         rewrite(p, fn, a->u.kwarg.value, false, l);
       else
         rewrite(p, fn, a, i == 0 || !shapes, l);
@@ -317,6 +330,9 @@ static void rewrite(Program *p, AstNode *fn, AstNode *n, bool tensor, ReplLitera
     return;
   case AST_UNARY:
     rewrite(p, fn, n->u.unary.operand, true, l);
+    return;
+  case AST_INDEX: /* [[1, 2], [3, 4]][0]; the indices are ints */
+    rewrite(p, fn, n->u.index.object, true, l);
     return;
   default:
     return;

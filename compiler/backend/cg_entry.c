@@ -57,7 +57,8 @@ static void check_position(Cg *g, Entry *e, const IrValue *v, int axis) {
     LLVMValueRef t = LLVMBuildLoad2(g->b, g->i32, cg_value_ptr(g, e, v->args[va->dyn[axis]]), "");
     p = LLVMBuildNSWAdd(g->b, p, LLVMBuildSExt(g->b, t, g->i64, ""), "");
   }
-  LLVMValueRef n = cg_dim_value(g, v->op == OP_SLICE ? v->args[0]->type.dims[axis] : va->size[axis]);
+  LLVMValueRef n =
+      cg_dim_value(g, v->op == OP_SLICE ? v->args[0]->type.dims[axis] : va->size[axis]);
   LLVMValueRef shifted = LLVMBuildNSWAdd(g->b, p, n, ""); /* in [0, 2n) when p is in [-n, n) */
   LLVMValueRef twice = LLVMBuildNSWAdd(g->b, n, n, "");
   LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(g->c, g->fn, "bad_index");

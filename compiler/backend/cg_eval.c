@@ -281,8 +281,7 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
     View ov;
     cg_operand_view(v, k, view, &ov);
     LLVMValueRef val = cg_ev(kg, v->args[k], &ov);
-    r = r ? cg_sel(g, view_axis_valid(kg, &ov.ax[ax], v->args[k]->type.dims[ax]), val, r)
-          : val;
+    r = r ? cg_sel(g, view_axis_valid(kg, &ov.ax[ax], v->args[k]->type.dims[ax]), val, r) : val;
   }
   return r;
 }

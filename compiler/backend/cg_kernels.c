@@ -96,7 +96,8 @@ static void update_body(KGen *kg, void *unused) {
   }
   cg_store_out(kg, u.p);
   for (int i = 0; i < nstate; i++)
-    LLVMBuildStore(g->b, u.s[i], cg_access_ptr(kg, cg_find_access(kg, v->args[UPD_STATE + i], &id)));
+    LLVMBuildStore(g->b, u.s[i],
+                   cg_access_ptr(kg, cg_find_access(kg, v->args[UPD_STATE + i], &id)));
 }
 
 /* reassoc on accumulators only: lets the vectoriser keep partial sums. */

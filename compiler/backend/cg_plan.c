@@ -100,8 +100,8 @@ static void pad_view(const IrValue *v, const View *vv, View *ov) {
   for (int j = 0; j < x->rank; j++) {
     ViewAxis *a = &ov->ax[j];
     *a = vv->ax[j];
-    bool full = va->start[j] == 0 && va->step[j] == 1 && va->dyn[j] == 0 &&
-                dim_eq(va->size[j], x->dims[j]);
+    bool full =
+        va->start[j] == 0 && va->step[j] == 1 && va->dyn[j] == 0 && dim_eq(va->size[j], x->dims[j]);
     if (full)
       continue;
     if (ir_view_runtime_axis(v, j))

@@ -248,7 +248,8 @@ static void index_error(const JitFunc *jf, char *err, size_t errlen) {
   const int64_t *st = (const int64_t *)jf->ws;
   const IrValue *v = jf->ff->by_id[st[CG_STATUS_VALUE]];
   int axis = (int)st[CG_STATUS_POS];
-  const IrValue *x = v->args[0], *t = v->attr.view.dyn[axis] > 0 ? v->args[v->attr.view.dyn[axis]] : NULL;
+  const IrValue *x = v->args[0],
+                *t = v->attr.view.dyn[axis] > 0 ? v->args[v->attr.view.dyn[axis]] : NULL;
   const IrFunc *f = jf->f;
   const char *xn = x->op == OP_INPUT   ? f->input_names[x->attr.index]
                    : x->op == OP_PARAM ? jf->m->params[x->attr.index]->name
@@ -257,9 +258,9 @@ static void index_error(const JitFunc *jf, char *err, size_t errlen) {
   char xs[96] = "the sliced tensor";
   if (xn)
     snprintf(xs, sizeof xs, "'%s'", xn);
-  snprintf(err, errlen, "%s: index %lld%s%s%s is outside [-%lld, %lld) on axis %d of %s",
-           f->name, (long long)st[CG_STATUS_LABEL], tn ? " (argument '" : "", tn ? tn : "",
-           tn ? "')" : "", (long long)st[CG_STATUS_DEPTH], (long long)st[CG_STATUS_DEPTH], axis,
+  snprintf(err, errlen, "%s: index %lld%s%s%s is outside [-%lld, %lld) on axis %d of %s", f->name,
+           (long long)st[CG_STATUS_LABEL], tn ? " (argument '" : "", tn ? tn : "", tn ? "')" : "",
+           (long long)st[CG_STATUS_DEPTH], (long long)st[CG_STATUS_DEPTH], axis,
            v->op == OP_SLICE ? xs : "a slice's gradient");
 }
 

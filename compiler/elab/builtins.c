@@ -246,8 +246,9 @@ static bool index_arg(Elab *e, Frame *f, const AstNode *x, int64_t *ct, IrValue 
   }
   IrValue *bad = v.kind == VAL_TENSOR ? v.t : NULL;
   diag_error(e->diag, x->loc, "an index must be an int or an i32 scalar, got %s",
-             bad ? ttype_str(e->arena, e->mod->syms, &bad->type)
-                 : v.kind == VAL_CT ? ct_kind_name(v.c.kind) : "something else");
+             bad                ? ttype_str(e->arena, e->mod->syms, &bad->type)
+             : v.kind == VAL_CT ? ct_kind_name(v.c.kind)
+                                : "something else");
   return false;
 }
 
@@ -460,14 +461,14 @@ static IrValue **tensor_list_arg(Elab *e, Frame *f, const char *what, const AstN
   return ts;
 }
 
-static bool optional_axis(Elab *e, Frame *f, const AstNode *x, int rank, const char *what,
-                          int *axis) {
+static bool optional_axis(Elab *e, Frame *f, const AstNode *x, const AstNode *call, int rank,
+                          const char *what, int *axis) {
   *axis = 0;
   if (x && !axis_arg(e, f, x, axis))
     return false;
   if (*axis < -rank || *axis >= rank) {
-    diag_error(e->diag, x ? x->loc : (SrcSpan){0}, "%s: axis %d is out of range for rank %d",
-               what, *axis, rank);
+    diag_error(e->diag, x ? x->loc : call->loc, "%s: axis %d is out of range for rank %d", what,
+               *axis, rank);
     return false;
   }
   if (*axis < 0)
@@ -502,7 +503,7 @@ static Val stack(Elab *e, Frame *f, OpKind op, const Bound *b) {
                TYPE_MAX_RANK);
     return val_error();
   }
-  if (!optional_axis(e, f, b->arg[1], rank + 1, "stack", &axis))
+  if (!optional_axis(e, f, b->arg[1], b->call, rank + 1, "stack", &axis))
     return val_error();
   TType first = ts[0]->type;
   for (int k = 0; k < n; k++) {
@@ -531,7 +532,7 @@ static Val stack(Elab *e, Frame *f, OpKind op, const Bound *b) {
 static Val split(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   int axis;
-  if (!x || !optional_axis(e, f, b->arg[2], x->type.rank, "split", &axis))
+  if (!x || !optional_axis(e, f, b->arg[2], b->call, x->type.rank, "split", &axis))
     return val_error();
   Dim n = x->type.dims[axis];
   if (n.kind != DIM_KNOWN || !dim_is_const(n)) {
@@ -571,8 +572,10 @@ static Val split(Elab *e, Frame *f, OpKind op, const Bound *b) {
     if (!const_int_arg(e, f, sz, "the piece size", &each, &unknown))
       return val_error();
     if (each <= 0 || (n.coeff + each - 1) / each > 64) {
-      diag_error(e->diag, sz->loc, "split: the piece size must be positive and give at most 64 "
-                                   "pieces, got %lld", (long long)each);
+      diag_error(e->diag, sz->loc,
+                 "split: the piece size must be positive and give at most 64 "
+                 "pieces, got %lld",
+                 (long long)each);
       return val_error();
     }
     for (int64_t at = 0; at < n.coeff; at += each)
@@ -605,8 +608,8 @@ static Val pad(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!x)
     return val_error();
   const AstNode *ps = b->arg[1];
-  if (ps->kind != AST_LIST || ps->u.list.items.len % 2 ||
-      ps->u.list.items.len > 2 * x->type.rank || ps->u.list.items.len == 0) {
+  if (ps->kind != AST_LIST || ps->u.list.items.len % 2 || ps->u.list.items.len > 2 * x->type.rank ||
+      ps->u.list.items.len == 0) {
     diag_error(e->diag, ps->loc,
                "pad expects a list of (before, after) pairs, last axis first, at most %d for %s",
                2 * x->type.rank, ttype_str(e->arena, e->mod->syms, &x->type));

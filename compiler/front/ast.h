@@ -53,6 +53,8 @@ typedef enum AstKind {
   AST_UNARY,  /* -x, !x */
   AST_BINARY, /* x op y */
   AST_LIST,   /* [a, b, c] */
+
+  /* indexing */
   AST_INDEX,    /* x[i, a:b:s, ...] */
   AST_SLICE,    /* a:b:s inside an index, each part optional */
   AST_ELLIPSIS, /* ... inside an index */

@@ -52,10 +52,9 @@ const char *ast_expr_text(Arena *a, const AstNode *n) {
     return arena_printf(a, "%s[%s]", ast_expr_text(a, n->u.index.object),
                         join_args(a, &n->u.index.items));
   case AST_SLICE:
-    return arena_printf(a, "%s:%s%s%s", ast_expr_text(a, n->u.slice.lo),
-                        ast_expr_text(a, n->u.slice.hi),
-                        n->u.slice.step || n->u.slice.step_given ? ":" : "",
-                        ast_expr_text(a, n->u.slice.step));
+    return arena_printf(
+        a, "%s:%s%s%s", ast_expr_text(a, n->u.slice.lo), ast_expr_text(a, n->u.slice.hi),
+        n->u.slice.step || n->u.slice.step_given ? ":" : "", ast_expr_text(a, n->u.slice.step));
   case AST_ELLIPSIS:
     return "...";
   case AST_TYPE: {

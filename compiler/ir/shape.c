@@ -563,8 +563,7 @@ bool shape_slice(ShapeCtx *c, IrValue *v) {
       int64_t last = va->start[i] + (sz.coeff - 1) * va->step[i];
       if (!known_const(sz) || va->start[i] < 0 || sz.coeff < 0 ||
           (sz.coeff > 0 && (va->start[i] >= n.coeff || last >= n.coeff))) {
-        diag_error(c->diag, v->loc, "slice: range out of bounds for axis %d of %s", i,
-                   ty(c, in));
+        diag_error(c->diag, v->loc, "slice: range out of bounds for axis %d of %s", i, ty(c, in));
         note_operand(c, v->args[0], "the sliced tensor");
         return false;
       }

@@ -290,7 +290,8 @@ static bool takes_shape(const AstNode *call) {
 /* Built-ins whose first argument is a list of tensors: concat([a, b]). */
 static bool takes_tensor_list(const AstNode *call) {
   const AstNode *c = call->u.call.callee;
-  return c->kind == AST_NAME && (!strcmp(c->u.name.name, "concat") || !strcmp(c->u.name.name, "stack"));
+  return c->kind == AST_NAME &&
+         (!strcmp(c->u.name.name, "concat") || !strcmp(c->u.name.name, "stack"));
 }
 
 /* `tensor`: n stands where a tensor is expected, so a list there is a

@@ -361,7 +361,7 @@ static int emit_func(const IrModule *m, const IrFunc *f, const Cli *c) {
 
 static int emit_back(Compilation *comp, IrModule *m, const Cli *c) {
   if (c->f64)
-    ir_retype_f64(m);
+    autodiff_retype_f64(m);
   if (c->back == BE_GRAD)
     return emit_grad(comp, m, c);
   if (c->fn && !ir_module_func(m, c->fn)) {
@@ -386,7 +386,7 @@ static int for_models(Compilation *comp, const Cli *c,
   if (comp->errors)
     return 1;
   if (c->model || comp->nmodels == 1) {
-    IrModule *m = compilation_model(comp, c->model, stderr);
+    IrModule *m = frontend_model(comp, c->model, stderr);
     return m ? body(comp, m, c) : 1;
   }
   if (comp->nmodels == 0) {
@@ -400,7 +400,7 @@ static int for_models(Compilation *comp, const Cli *c,
 }
 
 static int gradcheck_one(Compilation *comp, IrModule *m, const Cli *c) {
-  ir_retype_f64(m);
+  autodiff_retype_f64(m);
   GradcheckOptions o = gradcheck_default_options();
   o.fn = c->fn;
   o.seed = c->seed;
@@ -475,13 +475,13 @@ static int aot_one(Compilation *comp, IrModule *m, const Cli *c) {
 static int cmd_aot(Compilation *comp, const Cli *c) {
   if (comp->errors)
     return 1;
-  IrModule *m = c->model || comp->nmodels <= 1 ? compilation_model(comp, c->model, stderr)
+  IrModule *m = c->model || comp->nmodels <= 1 ? frontend_model(comp, c->model, stderr)
                                                : comp->models[comp->nmodels - 1];
   return m ? aot_one(comp, m, c) : 1;
 }
 
 static int run_compiled(const Cli *c, const FrontendOptions *opt) {
-  Compilation *comp = compile_file(c->pos[0], opt);
+  Compilation *comp = frontend_compile_file(c->pos[0], opt);
   int rc;
   if (is_aot(c))
     rc = cmd_aot(comp, c);
@@ -493,7 +493,7 @@ static int run_compiled(const Cli *c, const FrontendOptions *opt) {
     rc = for_models(comp, c, bench_one);
   else
     rc = for_models(comp, c, emit_back);
-  compilation_free(comp);
+  frontend_free(comp);
   return rc;
 }
 
@@ -536,11 +536,11 @@ static int main_subcommand(int argc, char **argv, int (*cmd)(int, char **, const
  * object of `nnc -c` takes, for trees without pkg-config (the build tree). */
 static int print_runtime(const char *what) {
   if (!strcmp(what, "cc"))
-    printf("%s\n", nnc_runtime_cc());
+    printf("%s\n", toolchain_runtime_cc());
   else if (!strcmp(what, "cflags"))
-    printf("-I%s\n", nnc_runtime_includedir());
+    printf("-I%s\n", toolchain_runtime_includedir());
   else if (!strcmp(what, "libs"))
-    printf("%s/libnnrt.a %s\n", nnc_runtime_libdir(), nnc_runtime_link_flags());
+    printf("%s/libnnrt.a %s\n", toolchain_runtime_libdir(), toolchain_runtime_link_flags());
   else {
     fprintf(stderr, "nnc: error: --print-runtime takes cc, cflags or libs\n");
     return 2;
@@ -582,7 +582,7 @@ int main(int argc, char **argv) {
     return main_subcommand(argc, argv, repl_command);
   if (argc == 3 && !strcmp(argv[1], "--print-runtime"))
     return print_runtime(argv[2]);
-  Cli c = {.threads = 0, .warmup = -1, .cg = codegen_default_options()};
+  Cli c = {.threads = 0, .warmup = -1, .cg = pipeline_default_options()};
   int rc = parse_args(&c, argc, argv);
   if (rc < 0 && c.cpu && !strcmp(c.cpu, "help"))
     rc = target_cpu_list(c.target, stdout);

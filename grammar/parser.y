@@ -477,7 +477,7 @@ expr_list
 
 /* ---- helpers used by the actions ---- */
 
-static void push_str(Arena *a, PtrVec *v, const char *s) { ptrvec_push(a, v, (void *)s); }
+static void push_str(Arena *a, PtrVec *v, const char *s) { arena_ptrvec_push(a, v, (void *)s); }
 
 /* Joins a.b.c once at the end, so a long dotted name stays linear. */
 static const char *join_dotted(Arena *a, const PtrVec *parts) {

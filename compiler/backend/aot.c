@@ -334,13 +334,13 @@ static bool link_executable(Aot *g) {
   if (ok) {
     const char *cc = g->o->cc ? g->o->cc : getenv("CC");
     if (!cc || !*cc)
-      cc = nnc_runtime_cc();
+      cc = toolchain_runtime_cc();
     char *argv[64];
     int n = 0;
     argv[n++] = (char *)cc;
     argv[n++] = obj;
-    argv[n++] = (char *)arena_printf(g->a, "%s/libnnrt.a", nnc_runtime_libdir());
-    char *flags = arena_strdup(g->a, nnc_runtime_link_flags());
+    argv[n++] = (char *)arena_printf(g->a, "%s/libnnrt.a", toolchain_runtime_libdir());
+    char *flags = arena_strdup(g->a, toolchain_runtime_link_flags());
     for (char *t = strtok(flags, " "); t && n < 60; t = strtok(NULL, " "))
       argv[n++] = t;
     argv[n++] = "-o";
@@ -368,7 +368,7 @@ static bool write_header(Aot *g, const nnrt_model_desc *d) {
                         .triple = triple,
                         .cpu = cpu,
                         .baked = g->o->bake != NULL};
-  bool ok = aot_write_header(header_path(g->a, g->o), &info, d, g->err, sizeof g->err);
+  bool ok = aot_header_write(header_path(g->a, g->o), &info, d, g->err, sizeof g->err);
   LLVMDisposeMessage(triple);
   LLVMDisposeMessage(cpu);
   return ok;

@@ -28,7 +28,7 @@ typedef struct AotOptions {
   const char *bake;       /* a checkpoint whose weights are compiled in, or NULL */
   const char *model_file; /* the .nn file, for relative data paths and the header */
   const char *cc;         /* the C compiler driver for AOT_EXE (NULL: $CC, else the
-                             runtime's, nnc_runtime_cc) */
+                             runtime's, toolchain_runtime_cc) */
   CodegenOptions cg;
 } AotOptions;
 

@@ -217,7 +217,7 @@ static const char *base_name(const char *path) {
   return slash ? slash + 1 : path;
 }
 
-bool aot_write_header(const char *path, const AotHeaderInfo *info, const nnrt_model_desc *d,
+bool aot_header_write(const char *path, const AotHeaderInfo *info, const nnrt_model_desc *d,
                       char *err, size_t errlen) {
   const char *prefix = info->prefix;
   FILE *out = fopen(path, "w");

@@ -16,7 +16,7 @@ typedef struct AotHeaderInfo {
   bool baked;
 } AotHeaderInfo;
 
-bool aot_write_header(const char *path, const AotHeaderInfo *info, const nnrt_model_desc *d,
+bool aot_header_write(const char *path, const AotHeaderInfo *info, const nnrt_model_desc *d,
                       char *err, size_t errlen);
 
 #endif

@@ -14,7 +14,7 @@ static const char *const stage_names[STAGE_COUNT] = {
 
 static FILE *dump_out[STAGE_COUNT];
 
-CodegenOptions codegen_default_options(void) {
+CodegenOptions pipeline_default_options(void) {
   return (CodegenOptions){.opt_level = 3, .fuse = true};
 }
 

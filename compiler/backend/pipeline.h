@@ -34,7 +34,7 @@ typedef struct CodegenOptions {
   bool fuse;     /* false: one kernel per op, for comparison (--no-fuse) */
 } CodegenOptions;
 
-CodegenOptions codegen_default_options(void); /* O3, fused */
+CodegenOptions pipeline_default_options(void); /* O3, fused */
 
 typedef enum PipeStage {
   STAGE_AUTODIFF,

@@ -21,7 +21,7 @@ static bool is_known(const char *cpu, char *const *names, int n) {
  * a hundred for x86: too many for one message). */
 static void unknown_cpu(const char *triple, const char *cpu, char *const *names, int n, char *err,
                         size_t errlen) {
-  const char *guess = closest_name(cpu, (const char *const *)names, n);
+  const char *guess = sema_closest_name(cpu, (const char *const *)names, n);
   if (guess)
     snprintf(err, errlen, "unknown CPU '%s' for %s; did you mean '%s'?", cpu, triple, guess);
   else

@@ -13,7 +13,7 @@ BenchOptions bench_default_options(void) {
                         .loss = "loss",
                         .runs = 50,
                         .warmup = 5,
-                        .codegen = codegen_default_options()};
+                        .codegen = pipeline_default_options()};
 }
 
 double bench_now(void) {
@@ -80,7 +80,7 @@ static bool time_calls(const Timed *t, void **params, const BenchOptions *o, dou
   char err[512];
   double *secs = calloc((size_t)o->runs, sizeof *secs);
   if (!secs)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   bool ok = true;
   for (int i = 0; ok && i < o->warmup + o->runs; i++) {
     double t0 = bench_now();

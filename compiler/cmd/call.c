@@ -362,10 +362,10 @@ static int call_with(Compilation *comp, IrModule *m, const CallOptions *c) {
 int call_command(Compilation *comp, const CallOptions *c) {
   if (comp->errors)
     return 1;
-  IrModule *m = compilation_model(comp, c->model, stderr);
+  IrModule *m = frontend_model(comp, c->model, stderr);
   if (!m)
     return 1;
   if (c->f64)
-    ir_retype_f64(m);
+    autodiff_retype_f64(m);
   return call_with(comp, m, c);
 }

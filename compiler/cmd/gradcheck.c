@@ -18,7 +18,7 @@ GradcheckOptions gradcheck_default_options(void) {
                             .seed = 0,
                             .max_elems = 1 << 14,
                             .default_dim = 3,
-                            .codegen = codegen_default_options()};
+                            .codegen = pipeline_default_options()};
 }
 
 /* One function under test and everything needed to call it. */

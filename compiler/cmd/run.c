@@ -196,7 +196,7 @@ static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const
 
 static IrModule *pick_model(Compilation *comp, const char *name) {
   if (name || comp->nmodels <= 1)
-    return compilation_model(comp, name, stderr);
+    return frontend_model(comp, name, stderr);
   return comp->models[comp->nmodels - 1];
 }
 
@@ -250,7 +250,7 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
 }
 
 int run_command(int argc, char **argv, const char *stdlib_dir) {
-  RunOptions o = {.progress = -1, .cg = codegen_default_options()};
+  RunOptions o = {.progress = -1, .cg = pipeline_default_options()};
   int rc = parse_run_args(&o, argc, argv);
   if (rc >= 0)
     return rc;
@@ -258,13 +258,13 @@ int run_command(int argc, char **argv, const char *stdlib_dir) {
     nnrt_set_threads(o.threads);
   FrontendOptions fo = {.emit = EMIT_NONE, .out = stdout, .diag_out = stderr};
   fo.stdlib_dir = o.stdlib_dir ? o.stdlib_dir : stdlib_dir;
-  Compilation *comp = compile_file(o.file, &fo);
+  Compilation *comp = frontend_compile_file(o.file, &fo);
   rc = 1;
   if (!comp->errors) {
     IrModule *m = pick_model(comp, o.model);
     if (m)
       rc = run_model(comp, m, &o);
   }
-  compilation_free(comp);
+  frontend_free(comp);
   return rc;
 }

@@ -29,14 +29,14 @@ static Val val_error(void) { return (Val){.kind = VAL_ERROR}; }
 static Val result(IrValue *v) { return v ? (Val){.kind = VAL_TENSOR, .t = v} : val_error(); }
 
 static IrValue *tensor_arg(Elab *e, Frame *f, const AstNode *x) {
-  return as_tensor(e, f, eval_expr(e, f, x), x);
+  return lower_as_tensor(e, f, lower_eval_expr(e, f, x), x);
 }
 
 /* Compile-time int argument such as an axis. */
 static bool int_arg(Elab *e, Frame *f, const AstNode *x, int64_t *out) {
   CtEnv env = {.inst = f->inst};
   bool unknown;
-  if (!ct_eval_int(e, &env, x, out, &unknown))
+  if (!consteval_int(e, &env, x, out, &unknown))
     return false;
   if (unknown) {
     diag_error(e->diag, x->loc, "this value must be known at compile time");
@@ -61,7 +61,7 @@ static bool axis_arg(Elab *e, Frame *f, const AstNode *x, int *out) {
 static bool bool_arg(Elab *e, Frame *f, const AstNode *x, bool *out) {
   CtVal v;
   CtEnv env = {.inst = f->inst};
-  if (!ct_eval(e, &env, x, &v))
+  if (!consteval_expr(e, &env, x, &v))
     return false;
   if (v.kind != CV_BOOL || v.unknown) {
     diag_error(e->diag, x->loc, "expected true or false");
@@ -91,14 +91,14 @@ static bool int_list_arg(Elab *e, Frame *f, const AstNode *x, int *out, int *n) 
 
 static Val unary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
-  return x ? result(emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
+  return x ? result(lower_emit_op(e, f, op, &x, 1, b->call->loc, NULL)) : val_error();
 }
 
 static Val binary(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *xs[2] = {tensor_arg(e, f, b->arg[0]), tensor_arg(e, f, b->arg[1])};
   if (!xs[0] || !xs[1])
     return val_error();
-  return result(emit_op(e, f, op, xs, 2, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 2, b->call->loc, NULL));
 }
 
 static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -106,7 +106,7 @@ static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || (b->arg[1] && !axis_arg(e, f, b->arg[1], &at.axis)))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -118,7 +118,7 @@ static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return val_error();
   if (b->arg[2] && !bool_arg(e, f, b->arg[2], &at.keepdims))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static bool is_minus_one(const AstNode *x) {
@@ -150,7 +150,7 @@ static bool shape_list_arg(Elab *e, Frame *f, const char *what, const AstNode *s
       }
       *infer_axis = i;
       target->dims[i] = dim_const(-1);
-    } else if (!eval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
+    } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, d, &target->dims[i])) {
       return false;
     }
   }
@@ -163,7 +163,7 @@ static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrAttrs at = {.infer_axis = -1};
   if (!x || !shape_list_arg(e, f, "reshape", b->arg[1], &at.target, &at.infer_axis))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* broadcast_to(x, [B, 10]): NumPy's broadcast_to. */
@@ -177,7 +177,7 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return val_error();
     }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -197,7 +197,7 @@ static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
       return val_error();
     }
   }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
@@ -205,7 +205,7 @@ static Val ternary(Elab *e, Frame *f, OpKind op, const Bound *b) {
                     tensor_arg(e, f, b->arg[2])};
   if (!xs[0] || !xs[1] || !xs[2])
     return val_error();
-  return result(emit_op(e, f, op, xs, 3, b->call->loc, NULL));
+  return result(lower_emit_op(e, f, op, xs, 3, b->call->loc, NULL));
 }
 
 /* one_hot(labels, classes): f32 rows with a 1 at each label. */
@@ -214,7 +214,7 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = tensor_arg(e, f, b->arg[0]);
   if (!x || !int_arg(e, f, b->arg[1], &at.depth))
     return val_error();
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* ---- views: indexing, slicing, pad, concat, split, stack ----
@@ -230,7 +230,7 @@ static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
  * (*t). Unknown ints of a generic layer check set *unknown. */
 static bool index_arg(Elab *e, Frame *f, const AstNode *x, int64_t *ct, IrValue **t,
                       bool *unknown) {
-  Val v = eval_expr(e, f, x);
+  Val v = lower_eval_expr(e, f, x);
   *t = NULL;
   *unknown = false;
   if (v.kind == VAL_ERROR)
@@ -247,7 +247,7 @@ static bool index_arg(Elab *e, Frame *f, const AstNode *x, int64_t *ct, IrValue 
   IrValue *bad = v.kind == VAL_TENSOR ? v.t : NULL;
   diag_error(e->diag, x->loc, "an index must be an int or an i32 scalar, got %s",
              bad                ? ttype_str(e->arena, e->mod->syms, &bad->type)
-             : v.kind == VAL_CT ? ct_kind_name(v.c.kind)
+             : v.kind == VAL_CT ? consteval_kind_name(v.c.kind)
                                 : "something else");
   return false;
 }
@@ -367,7 +367,7 @@ static bool slice_axis(Elab *e, Frame *f, SliceBuild *sb, const IrValue *x, int 
   to = to < 0 ? 0 : to > len ? len : to;
   int64_t count = to > from ? (to - from + s - 1) / s : 0;
   if (count == 0) {
-    diag_error(e->diag, item->loc, "slice %s is empty for %s", ast_expr_text(e->arena, item),
+    diag_error(e->diag, item->loc, "slice %s is empty for %s", ast_text_expr(e->arena, item),
                axis_text(e, x, i));
     note_tensor(e, x);
     return false;
@@ -400,12 +400,12 @@ static Val index_tuple(Elab *e, Frame *f, Val obj, const AstNode *x) {
 }
 
 Val eval_index(Elab *e, Frame *f, const AstNode *x) {
-  Val obj = eval_expr(e, f, x->u.index.object);
+  Val obj = lower_eval_expr(e, f, x->u.index.object);
   if (obj.kind == VAL_ERROR)
     return val_error();
   if (obj.kind == VAL_TUPLE)
     return index_tuple(e, f, obj, x);
-  IrValue *t = as_tensor(e, f, obj, x->u.index.object);
+  IrValue *t = lower_as_tensor(e, f, obj, x->u.index.object);
   if (!t)
     return val_error();
   const PtrVec *items = &x->u.index.items;
@@ -443,7 +443,7 @@ Val eval_index(Elab *e, Frame *f, const AstNode *x) {
   }
   if (!sb.changes)
     return result(t);
-  return result(emit_op(e, f, OP_SLICE, sb.args, sb.nargs, x->loc, &sb.at));
+  return result(lower_emit_op(e, f, OP_SLICE, sb.args, sb.nargs, x->loc, &sb.at));
 }
 
 /* The tensors of a list argument ([a, b, c]). */
@@ -487,7 +487,7 @@ static Val concat(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return val_error();
   if (n == 1)
     return result(ts[0]);
-  return result(emit_op(e, f, op, ts, n, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, ts, n, b->call->loc, &at));
 }
 
 /* stack([a, b, ...], axis = 0): a new axis of extent n, each operand
@@ -518,12 +518,12 @@ static Val stack(Elab *e, Frame *f, OpKind op, const Bound *b) {
     rs.target.rank = rank + 1;
     for (int i = 0, j = 0; i <= rank; i++)
       rs.target.dims[i] = i == axis ? dim_const(1) : t->dims[j++];
-    if (!(ts[k] = emit_op(e, f, OP_RESHAPE, &ts[k], 1, b->call->loc, &rs)))
+    if (!(ts[k] = lower_emit_op(e, f, OP_RESHAPE, &ts[k], 1, b->call->loc, &rs)))
       return val_error();
   }
   IrAttrs at = {.infer_axis = -1};
   at.view.axis = axis;
-  return result(n == 1 ? ts[0] : emit_op(e, f, op, ts, n, b->call->loc, &at));
+  return result(n == 1 ? ts[0] : lower_emit_op(e, f, op, ts, n, b->call->loc, &at));
 }
 
 /* split(x, sizes, axis = 0): PyTorch's split; `sizes` is a list of extents
@@ -593,7 +593,7 @@ static Val split(Elab *e, Frame *f, OpKind op, const Bound *b) {
     at.view.start[axis] = at_pos;
     at.view.size[axis] = dim_const(sizes[k]);
     at_pos += sizes[k];
-    r.items[k] = count == 1 ? x : emit_op(e, f, op, &x, 1, b->call->loc, &at);
+    r.items[k] = count == 1 ? x : lower_emit_op(e, f, op, &x, 1, b->call->loc, &at);
     if (!r.items[k])
       return val_error();
   }
@@ -653,7 +653,7 @@ static Val pad(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (b->arg[2]) {
     CtVal v;
     CtEnv env = {.inst = f->inst};
-    if (!ct_eval(e, &env, b->arg[2], &v))
+    if (!consteval_expr(e, &env, b->arg[2], &v))
       return val_error();
     if (v.kind == CV_FLOAT)
       at.view.value = v.f;
@@ -664,7 +664,7 @@ static Val pad(Elab *e, Frame *f, OpKind op, const Bound *b) {
       return val_error();
     }
   }
-  return result(emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static const Builtin builtins[] = {
@@ -704,7 +704,7 @@ static const Builtin *find_builtin(const char *name) {
   return NULL;
 }
 
-bool is_builtin(const char *name) { return find_builtin(name) != NULL; }
+bool builtin_exists(const char *name) { return find_builtin(name) != NULL; }
 
 static int nargs_of(const Builtin *bi) {
   int n = 0;
@@ -757,7 +757,7 @@ static bool bind_builtin_args(Elab *e, const Builtin *bi, const AstNode *call, B
   return true;
 }
 
-Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call) {
+Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call) {
   const Builtin *bi = find_builtin(name);
   Bound b = {.call = call};
   if (!bind_builtin_args(e, bi, call, &b))

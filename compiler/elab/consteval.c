@@ -11,7 +11,7 @@
 #include "ast_text.h"
 #include "lower.h"
 
-const char *ct_kind_name(CtKind k) {
+const char *consteval_kind_name(CtKind k) {
   switch (k) {
   case CV_INT:
     return "int";
@@ -25,9 +25,9 @@ const char *ct_kind_name(CtKind k) {
   return "?";
 }
 
-const char *ct_str(Elab *e, const CtVal *v) {
+const char *consteval_str(Elab *e, const CtVal *v) {
   if (v->unknown)
-    return arena_printf(e->arena, "<%s>", ct_kind_name(v->kind));
+    return arena_printf(e->arena, "<%s>", consteval_kind_name(v->kind));
   switch (v->kind) {
   case CV_INT:
     return dim_str(e->arena, e->mod->syms, v->dim);
@@ -41,7 +41,7 @@ const char *ct_str(Elab *e, const CtVal *v) {
   return "?";
 }
 
-int ctparam_index(const AstNode *layer, const char *name) {
+int consteval_ctparam_index(const AstNode *layer, const char *name) {
   const PtrVec *cps = &layer->u.layer.ctparams;
   for (int i = 0; i < cps->len; i++)
     if (!strcmp(((AstNode *)cps->items[i])->u.ctparam.name, name))
@@ -54,7 +54,7 @@ static const CtVal *lookup_ct(const CtEnv *env, const char *name) {
   if (env->loopvar && !strcmp(env->loopvar, name))
     return &env->loopval;
   if (env->inst) {
-    int i = ctparam_index(env->inst->layer, name);
+    int i = consteval_ctparam_index(env->inst->layer, name);
     if (i >= 0)
       return &env->inst->args[i];
   }
@@ -130,13 +130,13 @@ static bool fold_float(Elab *e, const AstNode *x, AstBinOp op, double a, double 
   return true;
 }
 
-bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, CtVal *out) {
+bool consteval_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, CtVal *out) {
   AstBinOp op = x->u.binary.op;
   bool num_a = a->kind == CV_INT || a->kind == CV_FLOAT;
   bool num_b = b->kind == CV_INT || b->kind == CV_FLOAT;
   if (!num_a || !num_b) {
     diag_error(e->diag, x->loc, "operator '%s' needs numbers, got %s and %s", ast_binop_text(op),
-               ct_kind_name(a->kind), ct_kind_name(b->kind));
+               consteval_kind_name(a->kind), consteval_kind_name(b->kind));
     return false;
   }
   if (a->unknown || b->unknown || a->dim.kind == DIM_UNKNOWN || b->dim.kind == DIM_UNKNOWN) {
@@ -158,7 +158,7 @@ bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, C
   return fold_float(e, x, op, as_double(a), as_double(b), out);
 }
 
-bool ct_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out) {
+bool consteval_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out) {
   AstUnOp op = x->u.unary.op;
   *out = *v;
   if (op == UN_NOT && v->kind == CV_BOOL) {
@@ -177,11 +177,11 @@ bool ct_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out) {
     return false;
   }
   diag_error(e->diag, x->loc, "operator '%s' cannot be applied to a compile-time %s",
-             op == UN_NEG ? "-" : "!", ct_kind_name(v->kind));
+             op == UN_NEG ? "-" : "!", consteval_kind_name(v->kind));
   return false;
 }
 
-bool ct_eval(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out) {
+bool consteval_expr(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out) {
   switch (x->kind) {
   case AST_INT:
     *out = ct_int(dim_const(x->u.int_lit.value));
@@ -206,28 +206,28 @@ bool ct_eval(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out) {
   }
   case AST_UNARY: {
     CtVal v;
-    return ct_eval(e, env, x->u.unary.operand, &v) && ct_fold_unary(e, x, &v, out);
+    return consteval_expr(e, env, x->u.unary.operand, &v) && consteval_fold_unary(e, x, &v, out);
   }
   case AST_BINARY: {
     CtVal a, b;
-    if (!ct_eval(e, env, x->u.binary.lhs, &a) || !ct_eval(e, env, x->u.binary.rhs, &b))
+    if (!consteval_expr(e, env, x->u.binary.lhs, &a) || !consteval_expr(e, env, x->u.binary.rhs, &b))
       return false;
-    return ct_fold_binary(e, x, &a, &b, out);
+    return consteval_fold_binary(e, x, &a, &b, out);
   }
   default:
     diag_error(e->diag, x->loc,
                "expected a compile-time value (a number, bool or string), got '%s'",
-               ast_expr_text(e->arena, x));
+               ast_text_expr(e->arena, x));
     return false;
   }
 }
 
-bool ct_eval_int(Elab *e, const CtEnv *env, const AstNode *x, int64_t *out, bool *unknown) {
+bool consteval_int(Elab *e, const CtEnv *env, const AstNode *x, int64_t *out, bool *unknown) {
   CtVal v;
-  if (!ct_eval(e, env, x, &v))
+  if (!consteval_expr(e, env, x, &v))
     return false;
   if (v.kind != CV_INT) {
-    diag_error(e->diag, x->loc, "expected an int, got a %s", ct_kind_name(v.kind));
+    diag_error(e->diag, x->loc, "expected an int, got a %s", consteval_kind_name(v.kind));
     return false;
   }
   *unknown = v.unknown || !dim_is_const(v.dim);
@@ -242,7 +242,7 @@ static bool dim_name(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, cons
   if (v) {
     if (v->kind != CV_INT) {
       diag_error(e->diag, x->loc, "'%s' is a %s; a dimension must be an int", name,
-                 ct_kind_name(v->kind));
+                 consteval_kind_name(v->kind));
       return false;
     }
     *out = v->unknown ? dim_unknown() : v->dim;
@@ -264,7 +264,7 @@ static bool dim_name(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, cons
   return false;
 }
 
-bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x, Dim *out) {
+bool consteval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x, Dim *out) {
   switch (x->kind) {
   case AST_INT:
     *out = dim_const(x->u.int_lit.value);
@@ -276,7 +276,7 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
     const char *why;
     if (x->u.unary.op != UN_NEG)
       break;
-    if (!eval_dim(e, env, dims, mode, x->u.unary.operand, &a))
+    if (!consteval_dim(e, env, dims, mode, x->u.unary.operand, &a))
       return false;
     if (!dim_mul(a, dim_const(-1), out, &why)) {
       diag_error(e->diag, x->loc, "%s", why);
@@ -286,8 +286,8 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
   }
   case AST_BINARY: {
     Dim a, b;
-    if (!eval_dim(e, env, dims, mode, x->u.binary.lhs, &a) ||
-        !eval_dim(e, env, dims, mode, x->u.binary.rhs, &b))
+    if (!consteval_dim(e, env, dims, mode, x->u.binary.lhs, &a) ||
+        !consteval_dim(e, env, dims, mode, x->u.binary.rhs, &b))
       return false;
     CtVal r;
     if (!fold_int(e, x, x->u.binary.op, a, b, &r))
@@ -299,11 +299,11 @@ bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNo
     break;
   }
   diag_error(e->diag, x->loc, "a dimension must be an int expression, got '%s'",
-             ast_expr_text(e->arena, x));
+             ast_text_expr(e->arena, x));
   return false;
 }
 
-bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t,
+bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t,
                TType *out) {
   *out = ttype_scalar(t->u.type.dtype);
   if (!t->u.type.has_dims)
@@ -318,7 +318,7 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
   for (int i = 0; i < ds->len; i++) {
     const AstNode *dx = ds->items[i];
     Dim d;
-    if (!eval_dim(e, env, dims, mode, dx, &d)) {
+    if (!consteval_dim(e, env, dims, mode, dx, &d)) {
       ok = false;
       continue;
     }
@@ -336,7 +336,7 @@ bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstN
   return ok;
 }
 
-void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
+void consteval_bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
                      const TType *actual) {
   if (!t->u.type.has_dims)
     return;
@@ -349,7 +349,7 @@ void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
         strmap_get(dims, dx->u.name.name))
       continue;
     Dim *d = ARENA_NEW(e->arena, Dim);
-    *d = actual ? actual->dims[i] : dim_sym(symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
+    *d = actual ? actual->dims[i] : dim_sym(dim_symtab_add(e->mod->syms, dx->u.name.name, dx->loc));
     strmap_put(dims, dx->u.name.name, d);
   }
 }

@@ -88,39 +88,39 @@ typedef struct Elab {
 } Elab;
 
 /* consteval.c */
-bool ct_eval(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out);
-bool ct_eval_int(Elab *e, const CtEnv *env, const AstNode *x, int64_t *out, bool *unknown);
-const char *ct_kind_name(CtKind k);
-const char *ct_str(Elab *e, const CtVal *v);
+bool consteval_expr(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out);
+bool consteval_int(Elab *e, const CtEnv *env, const AstNode *x, int64_t *out, bool *unknown);
+const char *consteval_kind_name(CtKind k);
+const char *consteval_str(Elab *e, const CtVal *v);
 /* Evaluates a dim expression. `dims` maps names of symbolic dims to Dim*;
  * a name in neither env nor dims is an error. Symbols come only from dims
  * that are a plain name (B, not B*T), which is what makes them inferable. */
-bool eval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x, Dim *out);
-bool eval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t, TType *out);
+bool consteval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x, Dim *out);
+bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t, TType *out);
 /* DIMS_BIND, first pass: binds each plain-name dim of `t` that is not a
  * compile-time value to the matching dim of `actual`; a name bound twice to
  * different dims is reported by the caller's comparison afterwards. With
  * `actual` NULL (entry points) each such name becomes a new symbolic dim. */
-void bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
+void consteval_bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
                      const TType *actual);
-int ctparam_index(const AstNode *layer, const char *name);
+int consteval_ctparam_index(const AstNode *layer, const char *name);
 
 /* instance.c */
-Instance *instantiate_model(Elab *e, const AstNode *model);
-Instance *instantiate_generic(Elab *e, const AstNode *layer);
+Instance *instance_build_model(Elab *e, const AstNode *model);
+Instance *instance_build_generic(Elab *e, const AstNode *layer);
 Member *instance_member(const Instance *inst, const char *name);
 const char *instance_describe(Elab *e, const Instance *inst);
 
 /* lower.c */
 bool lower_model(Program *p, const AstNode *model, Arena *a, IrModule **out);
-void check_layer_generic(Program *p, const AstNode *layer, Arena *a);
+void lower_check_layer_generic(Program *p, const AstNode *layer, Arena *a);
 
 /* sema.c: declaration-level checks over every loaded module. */
 void sema_check_program(Program *p);
 /* sections.c: data and train sections of a model. */
-void sema_check_sections(Program *p, const AstNode *model);
+void sections_check(Program *p, const AstNode *model);
 
 /* "did you mean" for an unknown name among candidates (may return NULL). */
-const char *closest_name(const char *name, const char *const *cands, int n);
+const char *sema_closest_name(const char *name, const char *const *cands, int n);
 
 #endif

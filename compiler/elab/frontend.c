@@ -55,7 +55,7 @@ static void elaborate(Program *p, const FrontendOptions *opt, Compilation *c) {
       continue; /* redefinitions were reported */
     if (!n->u.layer.is_model) {
       if (!strmap_get(&used, n->u.layer.name))
-        check_layer_generic(p, n, p->arena);
+        lower_check_layer_generic(p, n, p->arena);
       continue;
     }
     IrModule *m = NULL;
@@ -83,7 +83,7 @@ static int run(Program *p, const FrontendOptions *opt, Compilation *c) {
 static Compilation *compilation_new(const FrontendOptions *opt) {
   Compilation *c = calloc(1, sizeof *c);
   if (!c)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   arena_init(&c->arena);
   diag_init(&c->diag, &c->arena, opt->diag_out);
   program_init(&c->prog, &c->arena, &c->diag, opt->stdlib_dir);
@@ -96,7 +96,7 @@ static double seconds_since(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
 }
 
-Compilation *compile_file(const char *path, const FrontendOptions *opt) {
+Compilation *frontend_compile_file(const char *path, const FrontendOptions *opt) {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   Compilation *c = compilation_new(opt);
@@ -105,7 +105,7 @@ Compilation *compile_file(const char *path, const FrontendOptions *opt) {
   return c;
 }
 
-Compilation *compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
+Compilation *frontend_compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
                             int typed_lines, const FrontendOptions *opt) {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -116,14 +116,14 @@ Compilation *compile_buffer(const char *name, const char *text, size_t len, int 
   return c;
 }
 
-void compilation_free(Compilation *c) {
+void frontend_free(Compilation *c) {
   if (!c)
     return;
   arena_free(&c->arena);
   free(c);
 }
 
-IrModule *compilation_model(Compilation *c, const char *name, FILE *diag_out) {
+IrModule *frontend_model(Compilation *c, const char *name, FILE *diag_out) {
   if (name) {
     for (int i = 0; i < c->nmodels; i++)
       if (!strcmp(c->models[i]->name, name))
@@ -146,13 +146,13 @@ IrModule *compilation_model(Compilation *c, const char *name, FILE *diag_out) {
 }
 
 int frontend_run_file(const char *path, const FrontendOptions *opt) {
-  Compilation *c = compile_file(path, opt);
+  Compilation *c = frontend_compile_file(path, opt);
   int errors = c->errors;
-  compilation_free(c);
+  frontend_free(c);
   return errors;
 }
 
-int nnc_check_buffer(const char *path, const char *data, size_t len, FILE *diag_out) {
+int frontend_check_buffer(const char *path, const char *data, size_t len, FILE *diag_out) {
   Arena arena;
   arena_init(&arena);
   Diag diag;

@@ -4,7 +4,7 @@
  * Compilation owns one arena holding everything the front end built (source
  * text, AST, diagnostics, the IrModule of each model); the back end works on
  * those modules and may add to the arena (derived functions) until
- * compilation_free.
+ * frontend_free.
  */
 #ifndef NNC_FRONTEND_H
 #define NNC_FRONTEND_H
@@ -42,12 +42,12 @@ typedef struct Compilation {
 
 /* Runs the front end on `path`; never NULL. Diagnostics are printed as they
  * are found; a file that cannot be read counts as one error. */
-Compilation *compile_file(const char *path, const FrontendOptions *opt);
-void compilation_free(Compilation *c);
+Compilation *frontend_compile_file(const char *path, const FrontendOptions *opt);
+void frontend_free(Compilation *c);
 
 /* The model called `name`, or the only model when name is NULL; NULL after
  * printing why not (no model, several, no such name) to diag_out. */
-IrModule *compilation_model(Compilation *c, const char *name, FILE *diag_out);
+IrModule *frontend_model(Compilation *c, const char *name, FILE *diag_out);
 
 /* Returns the number of errors (0: the program is well-formed). */
 int frontend_run_file(const char *path, const FrontendOptions *opt);
@@ -55,10 +55,10 @@ int frontend_run_file(const char *path, const FrontendOptions *opt);
 /* Runs the front end on `text` as if it were the file `name`; never NULL.
  * For the REPL: lines skip_lines+1 .. skip_lines+typed_lines are what was
  * typed, the rest is generated (typed_lines 0: all of it is real). */
-Compilation *compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
+Compilation *frontend_compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
                             int typed_lines, const FrontendOptions *opt);
 
 /* Checks `data` as if it were the file `path`; for the fuzzer. */
-int nnc_check_buffer(const char *path, const char *data, size_t len, FILE *diag_out);
+int frontend_check_buffer(const char *path, const char *data, size_t len, FILE *diag_out);
 
 #endif

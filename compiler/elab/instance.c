@@ -28,7 +28,7 @@ const char *instance_describe(Elab *e, const Instance *inst) {
   const char *s = "";
   for (int i = 0; i < cps->len; i++)
     s = arena_printf(e->arena, "%s%s%s = %s", s, i ? ", " : "",
-                     ((AstNode *)cps->items[i])->u.ctparam.name, ct_str(e, &inst->args[i]));
+                     ((AstNode *)cps->items[i])->u.ctparam.name, consteval_str(e, &inst->args[i]));
   return arena_printf(e->arena, "%s(%s)", inst->layer->u.layer.name, s);
 }
 
@@ -69,7 +69,7 @@ static void unknown_init(Elab *e, const AstNode *at, const char *name) {
   const char *names[N_INIT_SPECS];
   for (int i = 0; i < N_INIT_SPECS; i++)
     names[i] = init_specs[i].name;
-  const char *guess = closest_name(name, names, N_INIT_SPECS);
+  const char *guess = sema_closest_name(name, names, N_INIT_SPECS);
   if (guess)
     diag_error(e->diag, at->loc, "unknown initializer '%s'; did you mean '%s'?", name, guess);
   else
@@ -81,11 +81,11 @@ static void unknown_init(Elab *e, const AstNode *at, const char *name) {
 
 static bool init_number(Elab *e, const CtEnv *env, const AstNode *x, double *out) {
   CtVal v;
-  if (!ct_eval(e, env, x, &v))
+  if (!consteval_expr(e, env, x, &v))
     return false;
   if (v.kind != CV_INT && v.kind != CV_FLOAT) {
     diag_error(e->diag, x->loc, "initializer arguments must be numbers, got a %s",
-               ct_kind_name(v.kind));
+               consteval_kind_name(v.kind));
     return false;
   }
   *out = v.unknown || v.dim.kind == DIM_UNKNOWN ? 0.0
@@ -183,7 +183,7 @@ static bool eval_init(Elab *e, const CtEnv *env, const AstNode *x, IrInit *out) 
   }
   diag_error(e->diag, x->loc,
              "expected an initializer (zeros, normal(std = 0.02), glorot, ...), got '%s'",
-             ast_expr_text(e->arena, x));
+             ast_text_expr(e->arena, x));
   return false;
 }
 
@@ -203,7 +203,7 @@ static void add_param(Elab *e, Instance *inst, const AstNode *p) {
   CtEnv env = {.inst = inst};
   TType t;
   IrInit init;
-  bool ok = eval_type(e, &env, NULL, DIMS_FIXED, p->u.param.type, &t);
+  bool ok = consteval_type(e, &env, NULL, DIMS_FIXED, p->u.param.type, &t);
   ok = eval_init(e, &env, p->u.param.init, &init) && ok;
   Dim numel;
   if (ok && !ttype_numel(&t, &numel)) {
@@ -255,8 +255,8 @@ static bool coerce_ctparam(Elab *e, const AstNode *layer, const AstNode *cp, CtV
     return true;
   diag_error(e->diag, at, "argument '%s' of %s '%s' must be %s %s, got %s %s", cp->u.ctparam.name,
              layer->u.layer.is_model ? "model" : "layer", layer->u.layer.name,
-             want == CV_INT ? "an" : "a", ct_kind_name(want), v->kind == CV_INT ? "an" : "a",
-             ct_kind_name(v->kind));
+             want == CV_INT ? "an" : "a", consteval_kind_name(want), v->kind == CV_INT ? "an" : "a",
+             consteval_kind_name(v->kind));
   if (at.first_line != cp->loc.first_line || at.file != cp->loc.file)
     diag_note(e->diag, cp->loc, "argument '%s' is declared here", cp->u.ctparam.name);
   return false;
@@ -274,7 +274,7 @@ static bool bind_layer_args(Elab *e, const CtEnv *env, const AstNode *layer, con
     const AstNode *x = xs->items[i];
     int slot;
     if (x->kind == AST_KWARG) {
-      slot = ctparam_index(layer, x->u.kwarg.key);
+      slot = consteval_ctparam_index(layer, x->u.kwarg.key);
       if (slot < 0) {
         diag_error(e->diag, x->loc, "layer '%s' has no argument named '%s'", layer->u.layer.name,
                    x->u.kwarg.key);
@@ -296,7 +296,7 @@ static bool bind_layer_args(Elab *e, const CtEnv *env, const AstNode *layer, con
     }
     given[slot] = true;
     CtVal v;
-    if (!ct_eval(e, env, x, &v)) {
+    if (!consteval_expr(e, env, x, &v)) {
       ok = false;
       continue;
     }
@@ -320,7 +320,7 @@ static bool bind_layer_args(Elab *e, const CtEnv *env, const AstNode *layer, con
     /* Defaults see the arguments before them. */
     Instance tmp = {.layer = layer, .args = args};
     CtEnv denv = {.inst = &tmp};
-    if (!ct_eval(e, &denv, cp->u.ctparam.deflt, &args[i]) ||
+    if (!consteval_expr(e, &denv, cp->u.ctparam.deflt, &args[i]) ||
         !coerce_ctparam(e, layer, cp, &args[i], cp->u.ctparam.deflt->loc))
       ok = false;
   }
@@ -349,8 +349,8 @@ static void add_instance(Elab *e, Instance *inst, const AstNode *m) {
   }
   int64_t lo, hi;
   bool unk_lo, unk_hi;
-  if (!ct_eval_int(e, &env, m->u.instance.lo, &lo, &unk_lo) ||
-      !ct_eval_int(e, &env, m->u.instance.hi, &hi, &unk_hi))
+  if (!consteval_int(e, &env, m->u.instance.lo, &lo, &unk_lo) ||
+      !consteval_int(e, &env, m->u.instance.hi, &hi, &unk_hi))
     return;
   bool unknown = unk_lo || unk_hi;
   if (!unknown && (hi <= lo || hi - lo > MAX_REPEAT)) {
@@ -374,7 +374,7 @@ static void add_instance(Elab *e, Instance *inst, const AstNode *m) {
       mem->repeats.len = 0; /* poisoned, like a failed instance */
       return;
     }
-    ptrvec_push(e->arena, &mem->repeats, r);
+    arena_ptrvec_push(e->arena, &mem->repeats, r);
   }
 }
 
@@ -425,7 +425,7 @@ static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, 
   return inst;
 }
 
-Instance *instantiate_model(Elab *e, const AstNode *model) {
+Instance *instance_build_model(Elab *e, const AstNode *model) {
   const PtrVec *cps = &model->u.layer.ctparams;
   CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
   Instance tmp = {.layer = model, .args = args};
@@ -433,7 +433,7 @@ Instance *instantiate_model(Elab *e, const AstNode *model) {
   bool ok = true;
   for (int i = 0; i < cps->len; i++) {
     const AstNode *cp = cps->items[i];
-    if (!cp->u.ctparam.deflt || !ct_eval(e, &env, cp->u.ctparam.deflt, &args[i]) ||
+    if (!cp->u.ctparam.deflt || !consteval_expr(e, &env, cp->u.ctparam.deflt, &args[i]) ||
         !coerce_ctparam(e, model, cp, &args[i], cp->u.ctparam.deflt->loc))
       ok = false; /* sema requires defaults on models */
   }
@@ -442,7 +442,7 @@ Instance *instantiate_model(Elab *e, const AstNode *model) {
   return make_instance(e, model, "", args, NULL, model->u.layer.name_loc);
 }
 
-Instance *instantiate_generic(Elab *e, const AstNode *layer) {
+Instance *instance_build_generic(Elab *e, const AstNode *layer) {
   const PtrVec *cps = &layer->u.layer.ctparams;
   CtVal *args = ARENA_ARRAY(e->arena, CtVal, (size_t)cps->len + 1);
   for (int i = 0; i < cps->len; i++) {
@@ -450,7 +450,7 @@ Instance *instantiate_generic(Elab *e, const AstNode *layer) {
     switch (cp->u.ctparam.type) {
     case CT_INT:
       args[i] = (CtVal){.kind = CV_INT,
-                        .dim = dim_sym(symtab_add(e->mod->syms, cp->u.ctparam.name, cp->loc))};
+                        .dim = dim_sym(dim_symtab_add(e->mod->syms, cp->u.ctparam.name, cp->loc))};
       break;
     case CT_FLOAT:
       args[i] = (CtVal){.kind = CV_FLOAT, .unknown = true};

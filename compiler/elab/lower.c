@@ -25,7 +25,7 @@ static void note_call_chain(Elab *e, const Frame *f) {
               f->inst->path, instance_describe(e, f->inst));
 }
 
-IrValue *emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
+IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
                  const IrAttrs *attrs) {
   ShapeCtx sc = {e->diag, e->arena, e->mod->syms, e->mod};
   IrValue *v = ir_emit(e->arena, &sc, e->func, op, args, nargs, loc, attrs);
@@ -38,13 +38,13 @@ static IrValue *const_value(Elab *e, Frame *f, const CtVal *c, SrcSpan loc) {
   IrAttrs at = {.weak = true,
                 .unknown = c->unknown || (c->kind == CV_INT && !dim_is_const(c->dim))};
   at.scalar = c->kind == CV_INT ? (double)c->dim.coeff : c->kind == CV_BOOL ? c->b : c->f;
-  IrValue *v = emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
+  IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(c->kind == CV_BOOL ? DT_BOOL : DT_F32);
   return v;
 }
 
-IrValue *as_tensor(Elab *e, Frame *f, Val v, const AstNode *at) {
+IrValue *lower_as_tensor(Elab *e, Frame *f, Val v, const AstNode *at) {
   switch (v.kind) {
   case VAL_TENSOR:
     return v.t;
@@ -59,15 +59,15 @@ IrValue *as_tensor(Elab *e, Frame *f, Val v, const AstNode *at) {
   case VAL_INSTANCE:
   case VAL_REPEAT:
     diag_error(e->diag, at->loc, "'%s' is a layer, not a tensor; call it to apply it",
-               ast_expr_text(e->arena, at));
+               ast_text_expr(e->arena, at));
     return NULL;
   case VAL_FN:
     diag_error(e->diag, at->loc, "'%s' is a function, not a tensor; call it",
-               ast_expr_text(e->arena, at));
+               ast_text_expr(e->arena, at));
     return NULL;
   case VAL_TUPLE:
     diag_error(e->diag, at->loc, "'%s' holds %d tensors, not one; pick one with [i]",
-               ast_expr_text(e->arena, at), v.nitems);
+               ast_text_expr(e->arena, at), v.nitems);
     return NULL;
   }
   return NULL;
@@ -113,16 +113,16 @@ static void unknown_name(Elab *e, Frame *f, const AstNode *x) {
   PtrVec cands = {0};
   for (size_t i = 0; i < f->locals.cap; i++)
     if (f->locals.slots[i].key)
-      ptrvec_push(e->arena, &cands, (void *)f->locals.slots[i].key);
+      arena_ptrvec_push(e->arena, &cands, (void *)f->locals.slots[i].key);
   for (size_t i = 0; i < f->inst->members.cap; i++)
     if (f->inst->members.slots[i].key)
-      ptrvec_push(e->arena, &cands, (void *)f->inst->members.slots[i].key);
+      arena_ptrvec_push(e->arena, &cands, (void *)f->inst->members.slots[i].key);
   const PtrVec *cps = &f->inst->layer->u.layer.ctparams;
   for (int i = 0; i < cps->len; i++)
-    ptrvec_push(e->arena, &cands, (void *)((AstNode *)cps->items[i])->u.ctparam.name);
+    arena_ptrvec_push(e->arena, &cands, (void *)((AstNode *)cps->items[i])->u.ctparam.name);
   for (int i = 0; i < builtin_count(); i++)
-    ptrvec_push(e->arena, &cands, (void *)builtin_name(i));
-  const char *guess = closest_name(name, (const char *const *)cands.items, cands.len);
+    arena_ptrvec_push(e->arena, &cands, (void *)builtin_name(i));
+  const char *guess = sema_closest_name(name, (const char *const *)cands.items, cands.len);
   if (guess)
     diag_error(e->diag, x->loc, "unknown name '%s'; did you mean '%s'?", name, guess);
   else
@@ -137,10 +137,10 @@ static Val eval_name(Elab *e, Frame *f, const AstNode *x) {
   Member *m = instance_member(f->inst, name);
   if (m)
     return member_val(e, f->inst, m, x->loc);
-  int ci = ctparam_index(f->inst->layer, name);
+  int ci = consteval_ctparam_index(f->inst->layer, name);
   if (ci >= 0)
     return (Val){.kind = VAL_CT, .c = f->inst->args[ci]};
-  if (is_builtin(name)) {
+  if (builtin_exists(name)) {
     diag_error(e->diag, x->loc, "'%s' is a builtin function; call it: %s(...)", name, name);
     return val_error();
   }
@@ -149,12 +149,12 @@ static Val eval_name(Elab *e, Frame *f, const AstNode *x) {
 }
 
 static Val eval_member(Elab *e, Frame *f, const AstNode *x) {
-  Val obj = eval_expr(e, f, x->u.member.object);
+  Val obj = lower_eval_expr(e, f, x->u.member.object);
   if (obj.kind == VAL_ERROR)
     return obj;
   if (obj.kind != VAL_INSTANCE) {
     diag_error(e->diag, x->loc, "'%s' has no members; only layer instances do",
-               ast_expr_text(e->arena, x->u.member.object));
+               ast_text_expr(e->arena, x->u.member.object));
     return val_error();
   }
   Member *m = instance_member(obj.inst, x->u.member.name);
@@ -175,12 +175,12 @@ static const char *desc_type(Elab *e, const TType *t) {
 }
 
 /* Compares an actual value against a declared type in `callee`'s scope,
- * after bind_plain_dims has run for it. */
+ * after consteval_bind_plain_dims has run for it. */
 static bool check_declared(Elab *e, Frame *callee, const AstNode *type, IrValue *actual,
                            const char *what, SrcSpan at) {
   CtEnv env = {.inst = callee->inst};
   TType want;
-  if (!eval_type(e, &env, &callee->dims, DIMS_BIND, type, &want))
+  if (!consteval_type(e, &env, &callee->dims, DIMS_BIND, type, &want))
     return false;
   if (actual->op == OP_CONST && actual->attr.weak)
     actual->type.dtype = want.dtype;
@@ -188,7 +188,7 @@ static bool check_declared(Elab *e, Frame *callee, const AstNode *type, IrValue 
     return true;
   diag_error(e->diag, at, "%s has type %s, but %s is expected", what, desc_type(e, &actual->type),
              desc_type(e, &want));
-  diag_note(e->diag, type->loc, "declared here as %s", ast_expr_text(e->arena, type));
+  diag_note(e->diag, type->loc, "declared here as %s", ast_text_expr(e->arena, type));
   if (callee->caller && callee->inst->layer->u.layer.ctparams.len)
     diag_note(e->diag, callee->inst->site, "'%s' is %s", callee->inst->path,
               instance_describe(e, callee->inst));
@@ -217,7 +217,7 @@ static bool check_recursion(Elab *e, Frame *f, Instance *inst, const AstNode *fn
         if (e->recursive.items[i] == fn)
           return false;
       for (Frame *h = f; h != g->caller; h = h->caller)
-        ptrvec_push(e->arena, &e->recursive, (void *)h->fn);
+        arena_ptrvec_push(e->arena, &e->recursive, (void *)h->fn);
       diag_error(e->diag, at,
                  "recursive call of '%s': layer functions are inlined, so a call "
                  "cycle never ends",
@@ -248,7 +248,7 @@ static Val call_fn(Elab *e, Frame *f, Instance *inst, const AstNode *fn, const A
   Frame *callee = new_frame(e, inst, fn, f, call->loc);
   CtEnv env = {.inst = inst};
   for (int i = 0; i < nargs; i++)
-    bind_plain_dims(e, &env, &callee->dims, ((AstNode *)params->items[i])->u.fnarg.type,
+    consteval_bind_plain_dims(e, &env, &callee->dims, ((AstNode *)params->items[i])->u.fnarg.type,
                     &args[i]->type);
   bool ok = true;
   for (int i = 0; i < nargs; i++) {
@@ -291,7 +291,7 @@ static bool eval_call_args(Elab *e, Frame *f, const AstNode *call, IrValue ***ou
       ok = false;
       continue;
     }
-    args[i] = as_tensor(e, f, eval_expr(e, f, x), x);
+    args[i] = lower_as_tensor(e, f, lower_eval_expr(e, f, x), x);
     ok = ok && args[i];
   }
   *out = args;
@@ -315,16 +315,16 @@ static Val eval_call(Elab *e, Frame *f, const AstNode *x) {
   if (callee->kind == AST_NAME) {
     const char *name = callee->u.name.name;
     bool shadowed = strmap_get(&f->locals, name) || instance_member(f->inst, name) ||
-                    ctparam_index(f->inst->layer, name) >= 0;
-    if (!shadowed && is_builtin(name))
-      return call_builtin(e, f, name, x);
+                    consteval_ctparam_index(f->inst->layer, name) >= 0;
+    if (!shadowed && builtin_exists(name))
+      return builtin_call(e, f, name, x);
   }
-  Val fv = eval_expr(e, f, callee);
+  Val fv = lower_eval_expr(e, f, callee);
   if (fv.kind == VAL_ERROR)
     return fv;
   if (fv.kind == VAL_TENSOR || fv.kind == VAL_CT) {
     diag_error(e->diag, callee->loc, "'%s' is a value, not a function or layer",
-               ast_expr_text(e->arena, callee));
+               ast_text_expr(e->arena, callee));
     return val_error();
   }
   IrValue **args;
@@ -360,37 +360,37 @@ static const OpKind binop_ops[] = {
 };
 
 static Val eval_binary(Elab *e, Frame *f, const AstNode *x) {
-  Val a = eval_expr(e, f, x->u.binary.lhs);
-  Val b = eval_expr(e, f, x->u.binary.rhs);
+  Val a = lower_eval_expr(e, f, x->u.binary.lhs);
+  Val b = lower_eval_expr(e, f, x->u.binary.rhs);
   if (a.kind == VAL_ERROR || b.kind == VAL_ERROR)
     return val_error();
   if (a.kind == VAL_CT && b.kind == VAL_CT && x->u.binary.op != BIN_MATMUL) {
     Val r = {.kind = VAL_CT};
-    return ct_fold_binary(e, x, &a.c, &b.c, &r.c) ? r : val_error();
+    return consteval_fold_binary(e, x, &a.c, &b.c, &r.c) ? r : val_error();
   }
-  IrValue *args[2] = {as_tensor(e, f, a, x->u.binary.lhs), as_tensor(e, f, b, x->u.binary.rhs)};
+  IrValue *args[2] = {lower_as_tensor(e, f, a, x->u.binary.lhs), lower_as_tensor(e, f, b, x->u.binary.rhs)};
   if (!args[0] || !args[1])
     return val_error();
-  return val_tensor(emit_op(e, f, binop_ops[x->u.binary.op], args, 2, x->loc, NULL));
+  return val_tensor(lower_emit_op(e, f, binop_ops[x->u.binary.op], args, 2, x->loc, NULL));
 }
 
 static Val eval_unary(Elab *e, Frame *f, const AstNode *x) {
-  Val a = eval_expr(e, f, x->u.unary.operand);
+  Val a = lower_eval_expr(e, f, x->u.unary.operand);
   if (a.kind == VAL_ERROR)
     return a;
   if (a.kind == VAL_CT) {
     Val r = {.kind = VAL_CT};
-    return ct_fold_unary(e, x, &a.c, &r.c) ? r : val_error();
+    return consteval_fold_unary(e, x, &a.c, &r.c) ? r : val_error();
   }
   if (x->u.unary.op == UN_NOT) {
     diag_error(e->diag, x->loc, "'!' applies to compile-time bools only; tensor logic is planned");
     return val_error();
   }
-  IrValue *t = as_tensor(e, f, a, x->u.unary.operand);
-  return t ? val_tensor(emit_op(e, f, OP_NEG, &t, 1, x->loc, NULL)) : val_error();
+  IrValue *t = lower_as_tensor(e, f, a, x->u.unary.operand);
+  return t ? val_tensor(lower_emit_op(e, f, OP_NEG, &t, 1, x->loc, NULL)) : val_error();
 }
 
-Val eval_expr(Elab *e, Frame *f, const AstNode *x) {
+Val lower_eval_expr(Elab *e, Frame *f, const AstNode *x) {
   switch (x->kind) {
   case AST_INT:
   case AST_FLOAT:
@@ -398,7 +398,7 @@ Val eval_expr(Elab *e, Frame *f, const AstNode *x) {
   case AST_STRING: {
     Val v = {.kind = VAL_CT};
     CtEnv env = {.inst = f->inst};
-    return ct_eval(e, &env, x, &v.c) ? v : val_error();
+    return consteval_expr(e, &env, x, &v.c) ? v : val_error();
   }
   case AST_NAME:
     return eval_name(e, f, x);
@@ -425,12 +425,12 @@ Val eval_expr(Elab *e, Frame *f, const AstNode *x) {
 
 static void run_let(Elab *e, Frame *f, const AstNode *s) {
   Val *v = ARENA_NEW(e->arena, Val);
-  *v = eval_expr(e, f, s->u.let.value);
+  *v = lower_eval_expr(e, f, s->u.let.value);
   if (s->u.let.type && v->kind != VAL_ERROR) {
-    IrValue *t = as_tensor(e, f, *v, s->u.let.value);
+    IrValue *t = lower_as_tensor(e, f, *v, s->u.let.value);
     CtEnv env = {.inst = f->inst};
     if (t)
-      bind_plain_dims(e, &env, &f->dims, s->u.let.type, &t->type);
+      consteval_bind_plain_dims(e, &env, &f->dims, s->u.let.type, &t->type);
     const char *what = arena_printf(e->arena, "'%s'", s->u.let.name);
     if (!t || !check_declared(e, f, s->u.let.type, t, what, s->u.let.value->loc))
       *v = val_error();
@@ -448,8 +448,8 @@ static Val run_body(Elab *e, Frame *f, SrcSpan *ret_loc) {
       run_let(e, f, s);
     else if (s->kind == AST_RETURN) {
       *ret_loc = s->u.ret.value->loc;
-      Val r = eval_expr(e, f, s->u.ret.value);
-      IrValue *t = as_tensor(e, f, r, s->u.ret.value);
+      Val r = lower_eval_expr(e, f, s->u.ret.value);
+      IrValue *t = lower_as_tensor(e, f, r, s->u.ret.value);
       return t ? val_tensor(t) : val_error();
     }
   }
@@ -475,11 +475,11 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
   CtEnv env = {.inst = inst};
   bool ok = true;
   for (int i = 0; i < params->len; i++)
-    bind_plain_dims(e, &env, &f->dims, ((AstNode *)params->items[i])->u.fnarg.type, NULL);
+    consteval_bind_plain_dims(e, &env, &f->dims, ((AstNode *)params->items[i])->u.fnarg.type, NULL);
   for (int i = 0; i < params->len; i++) {
     const AstNode *p = params->items[i];
     TType t;
-    if (!eval_type(e, &env, &f->dims, DIMS_BIND, p->u.fnarg.type, &t)) {
+    if (!consteval_type(e, &env, &f->dims, DIMS_BIND, p->u.fnarg.type, &t)) {
       ok = false;
       continue;
     }
@@ -561,7 +561,7 @@ bool lower_model(Program *p, const AstNode *model, Arena *a, IrModule **out) {
   Elab e = {.prog = p, .arena = a, .diag = p->diag};
   e.mod = new_module(a, model);
   int errors_before = p->diag->errors;
-  Instance *root = instantiate_model(&e, model);
+  Instance *root = instance_build_model(&e, model);
   if (!root)
     return false;
   const PtrVec *ms = &model->u.layer.members;
@@ -585,10 +585,10 @@ bool lower_model(Program *p, const AstNode *model, Arena *a, IrModule **out) {
   return true;
 }
 
-void check_layer_generic(Program *p, const AstNode *layer, Arena *a) {
+void lower_check_layer_generic(Program *p, const AstNode *layer, Arena *a) {
   Elab e = {.prog = p, .arena = a, .diag = p->diag, .generic = true};
   e.mod = new_module(a, layer);
-  Instance *inst = instantiate_generic(&e, layer);
+  Instance *inst = instance_build_generic(&e, layer);
   const PtrVec *ms = &layer->u.layer.members;
   for (int i = 0; i < ms->len && !diag_should_stop(p->diag); i++) {
     const AstNode *m = ms->items[i];

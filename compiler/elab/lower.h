@@ -36,24 +36,24 @@ typedef struct Frame {
   int depth;
 } Frame;
 
-Val eval_expr(Elab *e, Frame *f, const AstNode *x);
+Val lower_eval_expr(Elab *e, Frame *f, const AstNode *x);
 /* Builds one op and runs its shape rule; NULL after an error (reported, with
  * the chain of inlined calls as notes). */
-IrValue *emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
+IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
                  const IrAttrs *attrs);
 /* The tensor a value stands for; literals become weakly typed constants.
  * NULL (reported unless already poisoned) for anything else. */
-IrValue *as_tensor(Elab *e, Frame *f, Val v, const AstNode *at);
+IrValue *lower_as_tensor(Elab *e, Frame *f, Val v, const AstNode *at);
 
 /* builtins.c */
-bool is_builtin(const char *name);
-Val call_builtin(Elab *e, Frame *f, const char *name, const AstNode *call);
+bool builtin_exists(const char *name);
+Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call);
 int builtin_count(void);
 /* x[i, a:b:s, ...]: slicing a tensor, or picking one of split's pieces. */
 Val eval_index(Elab *e, Frame *f, const AstNode *x);
 const char *builtin_name(int i);
 
-bool ct_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out);
-bool ct_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, CtVal *out);
+bool consteval_fold_unary(Elab *e, const AstNode *x, const CtVal *v, CtVal *out);
+bool consteval_fold_binary(Elab *e, const AstNode *x, const CtVal *a, const CtVal *b, CtVal *out);
 
 #endif

@@ -187,10 +187,10 @@ static bool check_call(SectionCheck *c, const CallSpec *specs, const char *what,
 static bool eval_number(SectionCheck *c, const AstNode *x, double *out, bool *is_int) {
   CtEnv env = {0};
   CtVal v;
-  if (!ct_eval(&c->e, &env, x, &v))
+  if (!consteval_expr(&c->e, &env, x, &v))
     return false;
   if (v.kind != CV_INT && v.kind != CV_FLOAT) {
-    diag_error(c->p->diag, x->loc, "expected a number, got a %s", ct_kind_name(v.kind));
+    diag_error(c->p->diag, x->loc, "expected a number, got a %s", consteval_kind_name(v.kind));
     return false;
   }
   *is_int = v.kind == CV_INT;
@@ -306,7 +306,7 @@ static bool check_params(SectionCheck *c, const AstNode *x) {
     const AstNode *layer;
     if (!is_trainable_path(c, it, &layer)) {
       diag_error(c->p->diag, it->loc, "'%s' is not a trainable member of model '%s'",
-                 ast_expr_text(c->p->arena, it), c->model->u.layer.name);
+                 ast_text_expr(c->p->arena, it), c->model->u.layer.name);
       ok = false;
     }
   }
@@ -370,7 +370,7 @@ static void check_section(SectionCheck *c, const AstNode *s) {
       int n = 0;
       for (; specs[n].name; n++)
         names[n] = specs[n].name;
-      const char *guess = closest_name(fl->u.field.key, names, n);
+      const char *guess = sema_closest_name(fl->u.field.key, names, n);
       diag_error(c->p->diag, fl->loc, "unknown field '%s' in a %s section%s%s%s", fl->u.field.key,
                  kind, guess ? "; did you mean '" : " (fields: ",
                  guess ? guess : names_of_fields(c, specs), guess ? "'?" : ")");
@@ -389,7 +389,7 @@ static void check_section(SectionCheck *c, const AstNode *s) {
       diag_error(c->p->diag, s->loc, "%s section needs a '%s' field", kind, specs[k].name);
 }
 
-void sema_check_sections(Program *p, const AstNode *model) {
+void sections_check(Program *p, const AstNode *model) {
   SectionCheck c = {.p = p, .model = model};
   IrModule scratch = {0};
   SymTab syms = {.arena = p->arena};

@@ -34,7 +34,7 @@ static size_t edit_distance(const char *a, const char *b) {
   return row[lb];
 }
 
-const char *closest_name(const char *name, const char *const *cands, int n) {
+const char *sema_closest_name(const char *name, const char *const *cands, int n) {
   size_t best = (size_t)-1, limit = strlen(name) / 3 + 1;
   const char *pick = NULL;
   for (int i = 0; i < n; i++) {
@@ -99,7 +99,7 @@ static void unknown_layer(Program *p, const AstNode *callee) {
   const char **names = ARENA_ARRAY(p->arena, const char *, (size_t)p->layer_list.len + 1);
   for (int i = 0; i < p->layer_list.len; i++)
     names[i] = ((AstNode *)p->layer_list.items[i])->u.layer.name;
-  const char *guess = closest_name(name, names, p->layer_list.len);
+  const char *guess = sema_closest_name(name, names, p->layer_list.len);
   if (guess)
     diag_error(p->diag, callee->loc, "unknown layer '%s'; did you mean '%s'?", name, guess);
   else
@@ -184,7 +184,7 @@ static void check_layer(Program *p, const AstNode *layer) {
                  m->u.section.kind == SEC_TRAIN ? "train" : "data", layer->u.layer.name);
   }
   if (layer->u.layer.is_model)
-    sema_check_sections(p, layer);
+    sections_check(p, layer);
 }
 
 /* ---- layers that contain themselves ---- */
@@ -230,7 +230,7 @@ static void walk_layer(CycleWalk *w, const AstNode *layer, int depth) {
         strmap_get(&w->p->layers, m->u.instance.call->u.call.callee->u.name.name);
     if (!callee)
       continue;
-    ptrvec_push(w->p->arena, &w->path, (void *)m);
+    arena_ptrvec_push(w->p->arena, &w->path, (void *)m);
     Visit s = visit_state(w, callee);
     if (s == ACTIVE)
       report_cycle(w, callee, m);

@@ -15,7 +15,7 @@ typedef struct Reader {
 static CtVal eval(Reader *r, const AstNode *x) {
   CtEnv env = {0};
   CtVal v = {0};
-  if (!ct_eval(&r->e, &env, x, &v))
+  if (!consteval_expr(&r->e, &env, x, &v))
     NNC_BUG("a checked section field does not evaluate");
   return v;
 }
@@ -164,7 +164,7 @@ static void read_params(Reader *r, const AstNode *x, TrainConfig *c) {
   c->nparams = x->u.list.items.len;
   c->params = ARENA_ARRAY(r->p->arena, const char *, (size_t)c->nparams + 1);
   for (int i = 0; i < c->nparams; i++)
-    c->params[i] = ast_expr_text(r->p->arena, x->u.list.items.items[i]);
+    c->params[i] = ast_text_expr(r->p->arena, x->u.list.items.items[i]);
 }
 
 static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {

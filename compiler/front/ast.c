@@ -223,7 +223,7 @@ AstNode *ast_type(Arena *a, SrcSpan loc, AstDType dtype, bool has_dims) {
  * afterwards by ast_update_depth (once, not per push, to stay linear). */
 void ast_push(Arena *a, PtrVec *list, AstNode *item) {
   NNC_ASSERT(item != NULL);
-  ptrvec_push(a, list, item);
+  arena_ptrvec_push(a, list, item);
 }
 
 void ast_update_depth(AstNode *n) {

@@ -19,7 +19,7 @@ static const char *float_text(Arena *a, double v) {
   return s;
 }
 
-const char *ast_expr_text(Arena *a, const AstNode *n) {
+const char *ast_text_expr(Arena *a, const AstNode *n) {
   if (!n)
     return "";
   switch (n->kind) {
@@ -34,27 +34,27 @@ const char *ast_expr_text(Arena *a, const AstNode *n) {
   case AST_NAME:
     return n->u.name.name;
   case AST_MEMBER:
-    return arena_printf(a, "%s.%s", ast_expr_text(a, n->u.member.object), n->u.member.name);
+    return arena_printf(a, "%s.%s", ast_text_expr(a, n->u.member.object), n->u.member.name);
   case AST_CALL:
-    return arena_printf(a, "%s(%s)", ast_expr_text(a, n->u.call.callee),
+    return arena_printf(a, "%s(%s)", ast_text_expr(a, n->u.call.callee),
                         join_args(a, &n->u.call.args));
   case AST_KWARG:
-    return arena_printf(a, "%s = %s", n->u.kwarg.key, ast_expr_text(a, n->u.kwarg.value));
+    return arena_printf(a, "%s = %s", n->u.kwarg.key, ast_text_expr(a, n->u.kwarg.value));
   case AST_UNARY:
     return arena_printf(a, "%s%s", n->u.unary.op == UN_NEG ? "-" : "!",
-                        ast_expr_text(a, n->u.unary.operand));
+                        ast_text_expr(a, n->u.unary.operand));
   case AST_BINARY:
-    return arena_printf(a, "(%s %s %s)", ast_expr_text(a, n->u.binary.lhs),
-                        ast_binop_text(n->u.binary.op), ast_expr_text(a, n->u.binary.rhs));
+    return arena_printf(a, "(%s %s %s)", ast_text_expr(a, n->u.binary.lhs),
+                        ast_binop_text(n->u.binary.op), ast_text_expr(a, n->u.binary.rhs));
   case AST_LIST:
     return arena_printf(a, "[%s]", join_args(a, &n->u.list.items));
   case AST_INDEX:
-    return arena_printf(a, "%s[%s]", ast_expr_text(a, n->u.index.object),
+    return arena_printf(a, "%s[%s]", ast_text_expr(a, n->u.index.object),
                         join_args(a, &n->u.index.items));
   case AST_SLICE:
     return arena_printf(
-        a, "%s:%s%s%s", ast_expr_text(a, n->u.slice.lo), ast_expr_text(a, n->u.slice.hi),
-        n->u.slice.step || n->u.slice.step_given ? ":" : "", ast_expr_text(a, n->u.slice.step));
+        a, "%s:%s%s%s", ast_text_expr(a, n->u.slice.lo), ast_text_expr(a, n->u.slice.hi),
+        n->u.slice.step || n->u.slice.step_given ? ":" : "", ast_text_expr(a, n->u.slice.step));
   case AST_ELLIPSIS:
     return "...";
   case AST_TYPE: {
@@ -69,6 +69,6 @@ const char *ast_expr_text(Arena *a, const AstNode *n) {
 static const char *join_args(Arena *a, const PtrVec *args) {
   const char *s = "";
   for (int i = 0; i < args->len; i++)
-    s = arena_printf(a, "%s%s%s", s, i ? ", " : "", ast_expr_text(a, args->items[i]));
+    s = arena_printf(a, "%s%s%s", s, i ? ", " : "", ast_text_expr(a, args->items[i]));
   return s;
 }

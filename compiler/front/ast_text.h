@@ -7,6 +7,6 @@
 
 #include "ast.h"
 
-const char *ast_expr_text(Arena *a, const AstNode *n);
+const char *ast_text_expr(Arena *a, const AstNode *n);
 
 #endif

@@ -56,7 +56,7 @@ static void declare_layers(Program *p, ModuleFile *m) {
       continue;
     }
     strmap_put(&p->layers, n->u.layer.name, n);
-    ptrvec_push(p->arena, &p->layer_list, n);
+    arena_ptrvec_push(p->arena, &p->layer_list, n);
   }
 }
 
@@ -72,7 +72,7 @@ static ModuleFile *add_module(Program *p, const char *path, int file, ModuleFile
   m->importer = importer;
   m->imported_at = at;
   strmap_put(&p->by_key, m->key, m);
-  ptrvec_push(p->arena, &p->modules, m);
+  arena_ptrvec_push(p->arena, &p->modules, m);
   return m;
 }
 
@@ -165,7 +165,7 @@ bool program_load_file(Program *p, const char *path) {
     p->diag->errors++;
     return false;
   }
-  p->root = add_module(p, path, file, NULL, span_none());
+  p->root = add_module(p, path, file, NULL, diag_span_none());
   parse_and_load(p, p->root, 0);
   return true;
 }
@@ -177,7 +177,7 @@ void program_load_buffer(Program *p, const char *path, const char *text, size_t 
 void program_load_buffer_at(Program *p, const char *path, const char *text, size_t len,
                             int skip_lines, int typed_lines) {
   int file = diag_add_source_at(p->diag, path, text, len, skip_lines, typed_lines);
-  p->root = add_module(p, path, file, NULL, span_none());
+  p->root = add_module(p, path, file, NULL, diag_span_none());
   parse_and_load(p, p->root, 0);
 }
 
@@ -198,7 +198,7 @@ const char *program_find_stdlib(Arena *a, const char *argv0) {
     const char *dir = dir_of(a, exe);
 #ifdef NNC_INSTALL_STDLIB_REL
     const char *installed = arena_printf(a, "%s/%s", dir, NNC_INSTALL_STDLIB_REL);
-    if (!nnc_in_build_tree() && is_dir(installed))
+    if (!toolchain_in_build_tree() && is_dir(installed))
       return installed;
 #endif
     (void)dir;

@@ -56,7 +56,7 @@ IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs,
       v->args[i] = args[i];
   }
   v->loc = loc;
-  v->origin = span_none();
+  v->origin = diag_span_none();
   v->attr.infer_axis = -1;
   return v;
 }
@@ -166,7 +166,7 @@ void ir_func_remove_dead(IrFunc *f) {
   IrBlock *b = f->body;
   bool *live = calloc((size_t)f->next_id + 1, 1);
   if (!live)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   ir_func_liveness(f, live, true);
   int n = 0;
   for (int i = 0; i < b->n; i++)
@@ -176,12 +176,12 @@ void ir_func_remove_dead(IrFunc *f) {
   free(live);
 }
 
-const char *optim_kind_name(OptimKind k) {
+const char *ir_optim_kind_name(OptimKind k) {
   static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};
   return names[k];
 }
 
-int optim_nstate(const IrOptim *o) {
+int ir_optim_nstate(const IrOptim *o) {
   switch (o->kind) {
   case OPTIM_SGD:
     return o->momentum > 0 ? 1 : 0;
@@ -194,7 +194,7 @@ int optim_nstate(const IrOptim *o) {
   return 0;
 }
 
-const char *optim_state_name(const IrOptim *o, int i) {
+const char *ir_optim_state_name(const IrOptim *o, int i) {
   switch (o->kind) {
   case OPTIM_SGD:
     return "momentum";

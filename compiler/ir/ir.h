@@ -60,9 +60,9 @@ enum { UPD_PARAM, UPD_GRAD, UPD_HYPER, UPD_SCALE, UPD_STATE };
 
 /* Number of state tensors (each the parameter's shape) the optimizer keeps
  * per parameter, and their names (m, v, buf, square_avg). */
-int optim_nstate(const IrOptim *o);
-const char *optim_state_name(const IrOptim *o, int i);
-const char *optim_kind_name(OptimKind k);
+int ir_optim_nstate(const IrOptim *o);
+const char *ir_optim_state_name(const IrOptim *o, int i);
+const char *ir_optim_kind_name(OptimKind k);
 
 typedef struct IrValue IrValue;
 typedef struct IrBlock IrBlock;

@@ -115,7 +115,7 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
     fprintf(out, " depth=%lld", (long long)v->attr.depth);
     break;
   case OPC_UPDATE:
-    fprintf(out, " %s", optim_kind_name(v->attr.optim->kind));
+    fprintf(out, " %s", ir_optim_kind_name(v->attr.optim->kind));
     break;
   case OPC_VIEW:
     print_view_attrs(out, m, v);
@@ -182,7 +182,7 @@ static void print_section(FILE *out, Arena *a, const IrSection *s) {
   const PtrVec *fields = &s->ast->u.section.fields;
   for (int i = 0; i < fields->len; i++) {
     const AstNode *fl = fields->items[i];
-    fprintf(out, "    %s = %s\n", fl->u.field.key, ast_expr_text(a, fl->u.field.value));
+    fprintf(out, "    %s = %s\n", fl->u.field.key, ast_text_expr(a, fl->u.field.value));
   }
   fputs("  }\n", out);
 }

@@ -75,7 +75,7 @@ static void check_shape(Verifier *vf, const IrValue *v) {
   size_t len = 0;
   FILE *msgs = open_memstream(&text, &len);
   if (!msgs)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   Diag d;
   diag_init(&d, &vf->scratch, msgs);
   ShapeCtx sc = {&d, &vf->scratch, vf->m->syms, vf->m};
@@ -171,7 +171,7 @@ static void verify_func(Verifier *vf, const IrFunc *f) {
   vf->defined = calloc((size_t)f->next_id + 1, 1);
   vf->seen = calloc((size_t)f->next_id + 1, 1);
   if (!vf->defined || !vf->seen)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   verify_block(vf, f->body, false);
   if (!f->result)
     fail(vf, NULL, "function has no result");

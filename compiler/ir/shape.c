@@ -468,7 +468,7 @@ bool shape_infer(ShapeCtx *c, IrValue *v) { return op_info[v->op].shape(c, v); }
 bool shape_update(ShapeCtx *c, IrValue *v) {
   (void)c;
   const TType *p = &v->args[0]->type;
-  int nstate = optim_nstate(v->attr.optim);
+  int nstate = ir_optim_nstate(v->attr.optim);
   if (v->nargs != 4 + nstate || v->args[0]->op != OP_PARAM || !ttype_eq(p, &v->args[1]->type))
     NNC_BUG("update: malformed operands (%d args, %s, %s vs %s)", v->nargs,
             op_info[v->args[0]->op].name, ty(c, p), ty(c, &v->args[1]->type));

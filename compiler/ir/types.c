@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int symtab_add(SymTab *t, const char *name, SrcSpan origin) {
+int dim_symtab_add(SymTab *t, const char *name, SrcSpan origin) {
   if (t->n == t->cap) {
     int cap = t->cap ? t->cap * 2 : 16;
     t->syms = arena_grow(t->arena, t->syms, (size_t)t->n, (size_t)cap, sizeof *t->syms);

@@ -43,7 +43,7 @@ typedef struct SymTab {
   int n, cap;
 } SymTab;
 
-int symtab_add(SymTab *t, const char *name, SrcSpan origin);
+int dim_symtab_add(SymTab *t, const char *name, SrcSpan origin);
 
 typedef struct TType {
   DType dtype;

@@ -5,7 +5,7 @@
  * later passes see one graph. The backward sweep walks the copies in reverse
  * definition order (a reverse topological order) and calls each op's rule
  * from ops.def with the value's accumulated adjoint; rules add their
- * contributions to the operands' adjoints through ad_accumulate. A value's
+ * contributions to the operands' adjoints through autodiff_accumulate. A value's
  * adjoint is complete when the sweep reaches it because all its uses come
  * later in the block.
  */
@@ -25,7 +25,7 @@ struct GradCtx {
   int nfwd;       /* copies have ids [0, nfwd) */
 };
 
-IrValue *ad_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs *at) {
+IrValue *autodiff_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs *at) {
   IrValue *v =
       ir_emit(g->arena, &g->shape, g->df, op, args, nargs, args ? args[0]->loc : g->df->loc, at);
   if (!v)
@@ -33,14 +33,14 @@ IrValue *ad_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs
   return v;
 }
 
-IrValue *ad_unary(GradCtx *g, OpKind op, IrValue *x) { return ad_emit(g, op, &x, 1, NULL); }
+IrValue *autodiff_unary(GradCtx *g, OpKind op, IrValue *x) { return autodiff_emit(g, op, &x, 1, NULL); }
 
-IrValue *ad_binary(GradCtx *g, OpKind op, IrValue *x, IrValue *y) {
+IrValue *autodiff_binary(GradCtx *g, OpKind op, IrValue *x, IrValue *y) {
   IrValue *xs[2] = {x, y};
-  return ad_emit(g, op, xs, 2, NULL);
+  return autodiff_emit(g, op, xs, 2, NULL);
 }
 
-IrValue *ad_const_div(GradCtx *g, double scalar, Dim denom, DType dt) {
+IrValue *autodiff_const_div(GradCtx *g, double scalar, Dim denom, DType dt) {
   IrValue *v = ir_value_new(g->arena, g->df, OP_CONST, NULL, 0, g->df->loc);
   v->attr.scalar = scalar;
   v->attr.denom = denom;
@@ -49,25 +49,25 @@ IrValue *ad_const_div(GradCtx *g, double scalar, Dim denom, DType dt) {
   return v;
 }
 
-IrValue *ad_const(GradCtx *g, double scalar, DType dt) {
+IrValue *autodiff_const(GradCtx *g, double scalar, DType dt) {
   Dim none = {.kind = DIM_KNOWN, .coeff = 0};
-  return ad_const_div(g, scalar, none, dt);
+  return autodiff_const_div(g, scalar, none, dt);
 }
 
-IrValue *ad_reshape(GradCtx *g, IrValue *x, const TType *to) {
+IrValue *autodiff_reshape(GradCtx *g, IrValue *x, const TType *to) {
   if (ttype_eq_dims(&x->type, to))
     return x;
   IrAttrs at = {.target = *to, .infer_axis = -1};
   at.target.dtype = x->type.dtype;
-  return ad_emit(g, OP_RESHAPE, &x, 1, &at);
+  return autodiff_emit(g, OP_RESHAPE, &x, 1, &at);
 }
 
-IrValue *ad_broadcast_to(GradCtx *g, IrValue *x, const TType *to) {
+IrValue *autodiff_broadcast_to(GradCtx *g, IrValue *x, const TType *to) {
   if (ttype_eq_dims(&x->type, to))
     return x;
   IrAttrs at = {.target = *to, .infer_axis = -1};
   at.target.dtype = x->type.dtype;
-  return ad_emit(g, OP_BROADCAST, &x, 1, &at);
+  return autodiff_emit(g, OP_BROADCAST, &x, 1, &at);
 }
 
 static bool is_one(Dim d) { return d.kind == DIM_KNOWN && d.nsyms == 0 && d.coeff == 1; }
@@ -75,7 +75,7 @@ static bool is_one(Dim d) { return d.kind == DIM_KNOWN && d.nsyms == 0 && d.coef
 /* Broadcasting prepends axes and stretches axes of size 1: the adjoint sums
  * over the prepended axes (dropping them) and over the stretched ones
  * (keeping them as size 1). */
-IrValue *ad_unbroadcast(GradCtx *g, IrValue *dx, const TType *to) {
+IrValue *autodiff_unbroadcast(GradCtx *g, IrValue *dx, const TType *to) {
   if (ttype_eq_dims(&dx->type, to))
     return dx;
   int lead = dx->type.rank - to->rank;
@@ -85,14 +85,14 @@ IrValue *ad_unbroadcast(GradCtx *g, IrValue *dx, const TType *to) {
     IrAttrs at = {.naxes = lead, .infer_axis = -1};
     for (int i = 0; i < lead; i++)
       at.axes[i] = i;
-    dx = ad_emit(g, OP_SUM, &dx, 1, &at);
+    dx = autodiff_emit(g, OP_SUM, &dx, 1, &at);
   }
   IrAttrs at = {.keepdims = true, .infer_axis = -1};
   for (int i = 0; i < to->rank; i++)
     if (is_one(to->dims[i]) && !is_one(dx->type.dims[i]))
       at.axes[at.naxes++] = i;
   if (at.naxes)
-    dx = ad_emit(g, OP_SUM, &dx, 1, &at);
+    dx = autodiff_emit(g, OP_SUM, &dx, 1, &at);
   if (!ttype_eq_dims(&dx->type, to))
     NNC_BUG("autodiff: unbroadcast produced the wrong shape");
   return dx;
@@ -102,14 +102,14 @@ static bool carries_gradient(const IrValue *v) {
   return dtype_is_float(v->type.dtype) && v->op != OP_CONST;
 }
 
-void ad_accumulate(GradCtx *g, IrValue *v, IrValue *dx) {
+void autodiff_accumulate(GradCtx *g, IrValue *v, IrValue *dx) {
   if (!carries_gradient(v))
     return;
   if (v->id >= g->nfwd)
     NNC_BUG("autodiff: adjoint of a backward value");
   if (!ttype_eq(&v->type, &dx->type))
     NNC_BUG("autodiff: the adjoint of %%%d has the wrong type", v->id);
-  g->adj[v->id] = g->adj[v->id] ? ad_binary(g, OP_ADD, g->adj[v->id], dx) : dx;
+  g->adj[v->id] = g->adj[v->id] ? autodiff_binary(g, OP_ADD, g->adj[v->id], dx) : dx;
 }
 
 /* ---- the two sweeps ---- */
@@ -162,16 +162,16 @@ static IrValue *param_gradient(GradCtx *g, int index) {
   for (int id = 0; id < g->nfwd; id++) {
     IrValue *v = g->df->body->vals[id];
     if (v->op == OP_PARAM && v->attr.index == index && g->adj[id])
-      sum = sum ? ad_binary(g, OP_ADD, sum, g->adj[id]) : g->adj[id];
+      sum = sum ? autodiff_binary(g, OP_ADD, sum, g->adj[id]) : g->adj[id];
   }
   if (!sum)
-    sum = ad_broadcast_to(g, ad_const(g, 0.0, p->type.dtype), &p->type);
+    sum = autodiff_broadcast_to(g, autodiff_const(g, 0.0, p->type.dtype), &p->type);
   return sum;
 }
 
 static IrValue *seed_adjoint(GradCtx *g, IrValue *result) {
   if (result->type.rank == 0)
-    return ad_const(g, 1.0, result->type.dtype);
+    return autodiff_const(g, 1.0, result->type.dtype);
   return ir_func_add_input(g->arena, g->df, "seed", result->type, result->loc);
 }
 
@@ -191,7 +191,7 @@ static void add_gradient_results(GradCtx *g, const AdOptions *o) {
       continue; /* labels; the seed */
     IrValue *d = g->adj[x->id];
     if (!d)
-      d = ad_broadcast_to(g, ad_const(g, 0.0, x->type.dtype), &x->type);
+      d = autodiff_broadcast_to(g, autodiff_const(g, 0.0, x->type.dtype), &x->type);
     ir_func_add_result(g->arena, g->df, d, arena_printf(g->arena, "d.%s", g->df->input_names[i]));
   }
 }
@@ -248,7 +248,7 @@ static void retype_block(IrBlock *b) {
   }
 }
 
-void ir_retype_f64(IrModule *m) {
+void autodiff_retype_f64(IrModule *m) {
   for (int i = 0; i < m->nparams; i++)
     retype(&m->params[i]->type);
   for (int i = 0; i < m->nfuncs; i++)

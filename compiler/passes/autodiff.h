@@ -39,26 +39,26 @@ IrFunc *autodiff_func(Arena *a, IrModule *m, const IrFunc *f, const AdOptions *o
 
 /* Rewrites every f32 type in m (parameters, functions, attributes) to f64:
  * the gradient checker runs models in double precision. */
-void ir_retype_f64(IrModule *m);
+void autodiff_retype_f64(IrModule *m);
 
 /* ---- for the rules in grad_rules.c ---- */
 
 /* Emits a value into the derived function; shape inference must succeed
  * (a failure is a bug in a rule). */
-IrValue *ad_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs *at);
-IrValue *ad_unary(GradCtx *g, OpKind op, IrValue *x);
-IrValue *ad_binary(GradCtx *g, OpKind op, IrValue *x, IrValue *y);
-/* A scalar constant of dtype dt; ad_const_div is scalar / denom at run time. */
-IrValue *ad_const(GradCtx *g, double scalar, DType dt);
-IrValue *ad_const_div(GradCtx *g, double scalar, Dim denom, DType dt);
+IrValue *autodiff_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs *at);
+IrValue *autodiff_unary(GradCtx *g, OpKind op, IrValue *x);
+IrValue *autodiff_binary(GradCtx *g, OpKind op, IrValue *x, IrValue *y);
+/* A scalar constant of dtype dt; autodiff_const_div is scalar / denom at run time. */
+IrValue *autodiff_const(GradCtx *g, double scalar, DType dt);
+IrValue *autodiff_const_div(GradCtx *g, double scalar, Dim denom, DType dt);
 /* Sums dx over the axes along which a value of type `to` was broadcast to
  * dx's shape, giving a value of type `to`. */
-IrValue *ad_unbroadcast(GradCtx *g, IrValue *dx, const TType *to);
-IrValue *ad_broadcast_to(GradCtx *g, IrValue *x, const TType *to);
-IrValue *ad_reshape(GradCtx *g, IrValue *x, const TType *to);
+IrValue *autodiff_unbroadcast(GradCtx *g, IrValue *dx, const TType *to);
+IrValue *autodiff_broadcast_to(GradCtx *g, IrValue *x, const TType *to);
+IrValue *autodiff_reshape(GradCtx *g, IrValue *x, const TType *to);
 /* Adds dx to the adjoint of v (ignored for non-float v). Rules receive the
  * derived function's copy of the forward value, so v->args are its copied
  * operands and can be used in the backward computation directly. */
-void ad_accumulate(GradCtx *g, IrValue *v, IrValue *dx);
+void autodiff_accumulate(GradCtx *g, IrValue *v, IrValue *dx);
 
 #endif

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *kernel_kind_name(KernelKind k) {
+const char *fuse_kernel_kind_name(KernelKind k) {
   switch (k) {
   case KK_ELEMWISE:
     return "elementwise";
@@ -457,7 +457,7 @@ void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff) {
   fprintf(out, "fused %s: %d kernels\n", ff->f->name, ff->nkernels);
   for (int i = 0; i < ff->nkernels; i++) {
     const Kernel *k = ff->kernels[i];
-    fprintf(out, "kernel %d %s %s:", i, kernel_kind_name(k->kind),
+    fprintf(out, "kernel %d %s %s:", i, fuse_kernel_kind_name(k->kind),
             ttype_str(&a, m->syms, &k->out->type));
     bool first = true;
     if (k->kind == KK_COPY) {

@@ -89,7 +89,7 @@ bool fuse_is_matrix_transpose(const IrValue *v);
  * out value, else NULL. */
 const IrValue *fuse_view_source(const FusedFunc *ff, const IrValue *view);
 
-const char *kernel_kind_name(KernelKind k);
+const char *fuse_kernel_kind_name(KernelKind k);
 
 /* --emit=fused-ir, one line per kernel:
  *   kernel 3 elementwise f32[B, 128]: %4 add, %5 relu -> %5 */

@@ -3,14 +3,14 @@
  * A rule receives the derived function's copy of a forward value v (so
  * v->args are forward values it may reuse) and dy, the adjoint of v, of v's
  * type. It builds the operands' adjoints from ordinary ops and hands them to
- * ad_accumulate. Rules reuse forward results where that is cheaper (exp,
+ * autodiff_accumulate. Rules reuse forward results where that is cheaper (exp,
  * sigmoid, tanh and softmax differentiate through their output) and leave
- * broadcasting to ad_unbroadcast.
+ * broadcasting to autodiff_unbroadcast.
  */
 #include "autodiff.h"
 
 static IrValue *scalar(GradCtx *g, const IrValue *like, double x) {
-  return ad_const(g, x, like->type.dtype);
+  return autodiff_const(g, x, like->type.dtype);
 }
 
 /* 1 / (product of the given dims), evaluated at run time. */
@@ -21,21 +21,21 @@ static IrValue *inverse_count(GradCtx *g, const IrValue *like, const Dim *dims, 
   for (int i = 0; i < n; i++)
     if (!dim_mul(count, dims[i], &count, &why))
       NNC_BUG("autodiff: element count is not a monomial: %s", why ? why : "?");
-  return ad_const_div(g, scale, count, like->type.dtype);
+  return autodiff_const_div(g, scale, count, like->type.dtype);
 }
 
 /* ---- elementwise unary ---- */
 
 void grad_neg(GradCtx *g, IrValue *v, IrValue *dy) {
-  ad_accumulate(g, v->args[0], ad_unary(g, OP_NEG, dy));
+  autodiff_accumulate(g, v->args[0], autodiff_unary(g, OP_NEG, dy));
 }
 
 void grad_exp(GradCtx *g, IrValue *v, IrValue *dy) {
-  ad_accumulate(g, v->args[0], ad_binary(g, OP_MUL, dy, v));
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, v));
 }
 
 void grad_log(GradCtx *g, IrValue *v, IrValue *dy) {
-  ad_accumulate(g, v->args[0], ad_binary(g, OP_DIV, dy, v->args[0]));
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_DIV, dy, v->args[0]));
 }
 
 /* Tests the output, not the input (relu(x) > 0 iff x > 0): the backward
@@ -43,26 +43,26 @@ void grad_log(GradCtx *g, IrValue *v, IrValue *dy) {
  * inside the fused bias-add + relu kernel instead of being stored. */
 void grad_relu(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *zero = scalar(g, v, 0.0);
-  IrValue *args[3] = {ad_binary(g, OP_GT, v, zero), dy, zero};
-  ad_accumulate(g, v->args[0], ad_emit(g, OP_SELECT, args, 3, NULL));
+  IrValue *args[3] = {autodiff_binary(g, OP_GT, v, zero), dy, zero};
+  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_SELECT, args, 3, NULL));
 }
 
 /* sigmoid' = y (1 - y) */
 void grad_sigmoid(GradCtx *g, IrValue *v, IrValue *dy) {
-  IrValue *one_minus = ad_binary(g, OP_SUB, scalar(g, v, 1.0), v);
-  ad_accumulate(g, v->args[0], ad_binary(g, OP_MUL, dy, ad_binary(g, OP_MUL, v, one_minus)));
+  IrValue *one_minus = autodiff_binary(g, OP_SUB, scalar(g, v, 1.0), v);
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_MUL, v, one_minus)));
 }
 
 /* tanh' = 1 - y^2 */
 void grad_tanh(GradCtx *g, IrValue *v, IrValue *dy) {
-  IrValue *d = ad_binary(g, OP_SUB, scalar(g, v, 1.0), ad_binary(g, OP_MUL, v, v));
-  ad_accumulate(g, v->args[0], ad_binary(g, OP_MUL, dy, d));
+  IrValue *d = autodiff_binary(g, OP_SUB, scalar(g, v, 1.0), autodiff_binary(g, OP_MUL, v, v));
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, d));
 }
 
 /* ---- elementwise binary (operands may be broadcast) ---- */
 
 static void accumulate_unbroadcast(GradCtx *g, IrValue *x, IrValue *dx) {
-  ad_accumulate(g, x, ad_unbroadcast(g, dx, &x->type));
+  autodiff_accumulate(g, x, autodiff_unbroadcast(g, dx, &x->type));
 }
 
 void grad_add(GradCtx *g, IrValue *v, IrValue *dy) {
@@ -72,41 +72,41 @@ void grad_add(GradCtx *g, IrValue *v, IrValue *dy) {
 
 void grad_sub(GradCtx *g, IrValue *v, IrValue *dy) {
   accumulate_unbroadcast(g, v->args[0], dy);
-  accumulate_unbroadcast(g, v->args[1], ad_unary(g, OP_NEG, dy));
+  accumulate_unbroadcast(g, v->args[1], autodiff_unary(g, OP_NEG, dy));
 }
 
 void grad_mul(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *a = v->args[0], *b = v->args[1];
-  accumulate_unbroadcast(g, a, ad_binary(g, OP_MUL, dy, b));
-  accumulate_unbroadcast(g, b, ad_binary(g, OP_MUL, dy, a));
+  accumulate_unbroadcast(g, a, autodiff_binary(g, OP_MUL, dy, b));
+  accumulate_unbroadcast(g, b, autodiff_binary(g, OP_MUL, dy, a));
 }
 
 /* d(a/b)/db = -a/b^2 = -(a/b)/b */
 void grad_div(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *a = v->args[0], *b = v->args[1];
-  IrValue *dq = ad_binary(g, OP_DIV, dy, b);
+  IrValue *dq = autodiff_binary(g, OP_DIV, dy, b);
   accumulate_unbroadcast(g, a, dq);
-  accumulate_unbroadcast(g, b, ad_unary(g, OP_NEG, ad_binary(g, OP_MUL, dq, v)));
+  accumulate_unbroadcast(g, b, autodiff_unary(g, OP_NEG, autodiff_binary(g, OP_MUL, dq, v)));
 }
 
 /* d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a (only when b is a tensor:
  * the usual x^2 has a constant exponent and no log of negative bases). */
 void grad_pow(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *a = v->args[0], *b = v->args[1];
-  IrValue *b_minus_1 = ad_binary(g, OP_SUB, b, scalar(g, b, 1.0));
-  IrValue *da = ad_binary(g, OP_MUL, b, ad_binary(g, OP_POW, a, b_minus_1));
-  accumulate_unbroadcast(g, a, ad_binary(g, OP_MUL, dy, da));
+  IrValue *b_minus_1 = autodiff_binary(g, OP_SUB, b, scalar(g, b, 1.0));
+  IrValue *da = autodiff_binary(g, OP_MUL, b, autodiff_binary(g, OP_POW, a, b_minus_1));
+  accumulate_unbroadcast(g, a, autodiff_binary(g, OP_MUL, dy, da));
   if (b->op != OP_CONST) {
-    IrValue *db = ad_binary(g, OP_MUL, v, ad_unary(g, OP_LOG, a));
-    accumulate_unbroadcast(g, b, ad_binary(g, OP_MUL, dy, db));
+    IrValue *db = autodiff_binary(g, OP_MUL, v, autodiff_unary(g, OP_LOG, a));
+    accumulate_unbroadcast(g, b, autodiff_binary(g, OP_MUL, dy, db));
   }
 }
 
 void grad_select(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *cond = v->args[0], *zero = scalar(g, dy, 0.0);
   IrValue *to_a[3] = {cond, dy, zero}, *to_b[3] = {cond, zero, dy};
-  accumulate_unbroadcast(g, v->args[1], ad_emit(g, OP_SELECT, to_a, 3, NULL));
-  accumulate_unbroadcast(g, v->args[2], ad_emit(g, OP_SELECT, to_b, 3, NULL));
+  accumulate_unbroadcast(g, v->args[1], autodiff_emit(g, OP_SELECT, to_a, 3, NULL));
+  accumulate_unbroadcast(g, v->args[2], autodiff_emit(g, OP_SELECT, to_b, 3, NULL));
 }
 
 /* ---- matmul ----
@@ -127,7 +127,7 @@ static TType promoted(const TType *t, bool left) {
 void grad_matmul(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *a = v->args[0], *b = v->args[1];
   TType ta = promoted(&a->type, true), tb = promoted(&b->type, false);
-  IrValue *a2 = ad_reshape(g, a, &ta), *b2 = ad_reshape(g, b, &tb);
+  IrValue *a2 = autodiff_reshape(g, a, &ta), *b2 = autodiff_reshape(g, b, &tb);
   /* dy without the axes the 1-D promotion dropped */
   TType ty = v->type;
   if (a->type.rank == 1 || b->type.rank == 1) {
@@ -136,11 +136,11 @@ void grad_matmul(GradCtx *g, IrValue *v, IrValue *dy) {
     ty.dims[batch] = a->type.rank == 1 ? dim_const(1) : v->type.dims[batch];
     ty.dims[batch + 1] = b->type.rank == 1 ? dim_const(1) : v->type.dims[v->type.rank - 1];
   }
-  IrValue *dy2 = ad_reshape(g, dy, &ty);
-  IrValue *da = ad_binary(g, OP_MATMUL, dy2, ad_unary(g, OP_TRANSPOSE, b2));
-  IrValue *db = ad_binary(g, OP_MATMUL, ad_unary(g, OP_TRANSPOSE, a2), dy2);
-  ad_accumulate(g, a, ad_reshape(g, ad_unbroadcast(g, da, &ta), &a->type));
-  ad_accumulate(g, b, ad_reshape(g, ad_unbroadcast(g, db, &tb), &b->type));
+  IrValue *dy2 = autodiff_reshape(g, dy, &ty);
+  IrValue *da = autodiff_binary(g, OP_MATMUL, dy2, autodiff_unary(g, OP_TRANSPOSE, b2));
+  IrValue *db = autodiff_binary(g, OP_MATMUL, autodiff_unary(g, OP_TRANSPOSE, a2), dy2);
+  autodiff_accumulate(g, a, autodiff_reshape(g, autodiff_unbroadcast(g, da, &ta), &a->type));
+  autodiff_accumulate(g, b, autodiff_reshape(g, autodiff_unbroadcast(g, db, &tb), &b->type));
 }
 
 /* ---- reductions and broadcasts ---- */
@@ -152,19 +152,19 @@ static IrValue *spread_reduced(GradCtx *g, const IrValue *v, IrValue *dy) {
   kept.dtype = dy->type.dtype;
   for (int i = 0; i < v->attr.naxes; i++)
     kept.dims[v->attr.axes[i]] = dim_const(1);
-  return ad_broadcast_to(g, ad_reshape(g, dy, &kept), in);
+  return autodiff_broadcast_to(g, autodiff_reshape(g, dy, &kept), in);
 }
 
 void grad_sum(GradCtx *g, IrValue *v, IrValue *dy) {
-  ad_accumulate(g, v->args[0], spread_reduced(g, v, dy));
+  autodiff_accumulate(g, v->args[0], spread_reduced(g, v, dy));
 }
 
 void grad_mean(GradCtx *g, IrValue *v, IrValue *dy) {
   Dim reduced[TYPE_MAX_RANK];
   for (int i = 0; i < v->attr.naxes; i++)
     reduced[i] = v->args[0]->type.dims[v->attr.axes[i]];
-  IrValue *scaled = ad_binary(g, OP_MUL, dy, inverse_count(g, dy, reduced, v->attr.naxes, 1.0));
-  ad_accumulate(g, v->args[0], spread_reduced(g, v, scaled));
+  IrValue *scaled = autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, reduced, v->attr.naxes, 1.0));
+  autodiff_accumulate(g, v->args[0], spread_reduced(g, v, scaled));
 }
 
 void grad_broadcast(GradCtx *g, IrValue *v, IrValue *dy) {
@@ -174,14 +174,14 @@ void grad_broadcast(GradCtx *g, IrValue *v, IrValue *dy) {
 /* ---- layout ---- */
 
 void grad_reshape(GradCtx *g, IrValue *v, IrValue *dy) {
-  ad_accumulate(g, v->args[0], ad_reshape(g, dy, &v->args[0]->type));
+  autodiff_accumulate(g, v->args[0], autodiff_reshape(g, dy, &v->args[0]->type));
 }
 
 void grad_transpose(GradCtx *g, IrValue *v, IrValue *dy) {
   IrAttrs at = {.has_perm = true, .infer_axis = -1};
   for (int i = 0; i < v->type.rank; i++)
     at.perm[v->attr.perm[i]] = i;
-  ad_accumulate(g, v->args[0], ad_emit(g, OP_TRANSPOSE, &dy, 1, &at));
+  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_TRANSPOSE, &dy, 1, &at));
 }
 
 /* ---- softmax family ---- */
@@ -189,20 +189,20 @@ void grad_transpose(GradCtx *g, IrValue *v, IrValue *dy) {
 static IrValue *sum_along(GradCtx *g, IrValue *x, int axis) {
   IrAttrs at = {.naxes = 1, .keepdims = true, .infer_axis = -1};
   at.axes[0] = axis;
-  return ad_emit(g, OP_SUM, &x, 1, &at);
+  return autodiff_emit(g, OP_SUM, &x, 1, &at);
 }
 
 /* dx = y * (dy - sum(dy * y)) */
 void grad_softmax(GradCtx *g, IrValue *v, IrValue *dy) {
-  IrValue *dot = sum_along(g, ad_binary(g, OP_MUL, dy, v), v->attr.axis);
-  ad_accumulate(g, v->args[0], ad_binary(g, OP_MUL, v, ad_binary(g, OP_SUB, dy, dot)));
+  IrValue *dot = sum_along(g, autodiff_binary(g, OP_MUL, dy, v), v->attr.axis);
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, v, autodiff_binary(g, OP_SUB, dy, dot)));
 }
 
 /* dx = dy - softmax(x) * sum(dy), with softmax(x) = exp(y) */
 void grad_log_softmax(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *total = sum_along(g, dy, v->attr.axis);
-  IrValue *p = ad_unary(g, OP_EXP, v);
-  ad_accumulate(g, v->args[0], ad_binary(g, OP_SUB, dy, ad_binary(g, OP_MUL, p, total)));
+  IrValue *p = autodiff_unary(g, OP_EXP, v);
+  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_SUB, dy, autodiff_binary(g, OP_MUL, p, total)));
 }
 
 /* ---- losses (means over N positions) ---- */
@@ -213,24 +213,24 @@ void grad_cross_entropy(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *logits = v->args[0], *labels = v->args[1];
   const TType *lt = &logits->type;
   IrAttrs sm = {.axis = lt->rank - 1, .infer_axis = -1};
-  IrValue *p = ad_emit(g, OP_SOFTMAX, &logits, 1, &sm);
+  IrValue *p = autodiff_emit(g, OP_SOFTMAX, &logits, 1, &sm);
   IrAttrs oh = {.depth = lt->dims[lt->rank - 1].coeff, .dtype = lt->dtype, .infer_axis = -1};
   if (!dim_is_const(lt->dims[lt->rank - 1]))
     NNC_BUG("autodiff: cross_entropy with a symbolic number of classes");
-  IrValue *target = ad_emit(g, OP_ONE_HOT, &labels, 1, &oh);
+  IrValue *target = autodiff_emit(g, OP_ONE_HOT, &labels, 1, &oh);
   IrValue *scale =
-      ad_binary(g, OP_MUL, dy, inverse_count(g, dy, labels->type.dims, labels->type.rank, 1.0));
-  ad_accumulate(g, logits, ad_binary(g, OP_MUL, ad_binary(g, OP_SUB, p, target), scale));
+      autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, labels->type.dims, labels->type.rank, 1.0));
+  autodiff_accumulate(g, logits, autodiff_binary(g, OP_MUL, autodiff_binary(g, OP_SUB, p, target), scale));
 }
 
 /* d/dpred = 2 (pred - target) dy / N = -d/dtarget */
 void grad_mse(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *pred = v->args[0], *target = v->args[1];
   const TType *t = &pred->type;
-  IrValue *scale = ad_binary(g, OP_MUL, dy, inverse_count(g, dy, t->dims, t->rank, 2.0));
-  IrValue *dp = ad_binary(g, OP_MUL, ad_binary(g, OP_SUB, pred, target), scale);
-  ad_accumulate(g, pred, dp);
-  ad_accumulate(g, target, ad_unary(g, OP_NEG, dp));
+  IrValue *scale = autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, t->dims, t->rank, 2.0));
+  IrValue *dp = autodiff_binary(g, OP_MUL, autodiff_binary(g, OP_SUB, pred, target), scale);
+  autodiff_accumulate(g, pred, dp);
+  autodiff_accumulate(g, target, autodiff_unary(g, OP_NEG, dp));
 }
 
 /* ---- views ----
@@ -254,10 +254,10 @@ void grad_slice(GradCtx *g, IrValue *v, IrValue *dy) {
     at.view.dyn[i] = va->dyn[i];
   }
   IrValue *args[1 + TYPE_MAX_RANK];
-  args[0] = ad_reshape(g, dy, &kept);
+  args[0] = autodiff_reshape(g, dy, &kept);
   for (int i = 1; i < v->nargs; i++)
     args[i] = v->args[i];
-  ad_accumulate(g, v->args[0], ad_emit(g, OP_PAD, args, v->nargs, &at));
+  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_PAD, args, v->nargs, &at));
 }
 
 void grad_pad(GradCtx *g, IrValue *v, IrValue *dy) {
@@ -274,7 +274,7 @@ void grad_pad(GradCtx *g, IrValue *v, IrValue *dy) {
   args[0] = dy;
   for (int i = 1; i < v->nargs; i++)
     args[i] = v->args[i];
-  ad_accumulate(g, v->args[0], ad_emit(g, OP_SLICE, args, v->nargs, &at));
+  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_SLICE, args, v->nargs, &at));
 }
 
 void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
@@ -289,6 +289,6 @@ void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
     }
     at.view.start[ax] = at_pos;
     at_pos += t->dims[ax].coeff;
-    ad_accumulate(g, v->args[k], ad_emit(g, OP_SLICE, &dy, 1, &at));
+    autodiff_accumulate(g, v->args[k], autodiff_emit(g, OP_SLICE, &dy, 1, &at));
   }
 }

@@ -157,7 +157,7 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
   }
   IrOptim *o = ARENA_NEW(a, IrOptim);
   *o = c->optim;
-  int nstate = optim_nstate(o);
+  int nstate = ir_optim_nstate(o);
   out->first_state = m->nparams;
   for (int j = 0; j < n; j++) {
     IrValue *args[UPD_STATE + 2];
@@ -167,7 +167,7 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
     args[UPD_SCALE] = scale;
     for (int s = 0; s < nstate; s++)
       args[UPD_STATE + s] =
-          param_value(&b, add_state_param(&b, m->params[which[j]], optim_state_name(o, s)));
+          param_value(&b, add_state_param(&b, m->params[which[j]], ir_optim_state_name(o, s)));
     emit(&b, OP_UPDATE, args, UPD_STATE + nstate, &(IrAttrs){.optim = o, .infer_axis = -1});
   }
   out->nupdated = n;

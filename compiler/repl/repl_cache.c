@@ -22,7 +22,7 @@ static char *module_key(const IrModule *m) {
 
 static void entry_free(ReplCacheEntry *e) {
   jit_free(e->jit);
-  compilation_free(e->comp);
+  frontend_free(e->comp);
   free(e->key);
   *e = (ReplCacheEntry){0};
 }
@@ -43,7 +43,7 @@ JitFunc *repl_cache_compile(ReplCache *c, Compilation **comp, const IrModule *m,
     c->reuses++;
     return jf;
   }
-  CodegenOptions cg = codegen_default_options();
+  CodegenOptions cg = pipeline_default_options();
   Jit *jit = jit_new(err, errlen);
   jf = jit ? jit_compile(jit, m, f, &cg, err, errlen) : NULL;
   if (!jf || !key) {

@@ -15,7 +15,7 @@ static void add(ReplCalls *c, const char *s, size_t n) {
       return;
   char **names = realloc(c->names, (size_t)(c->n + 1) * sizeof *names);
   if (!names || !(names[c->n] = strndup(s, n)))
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   c->names = names;
   c->n++;
 }
@@ -86,7 +86,7 @@ static void *param(Repl *r, const IrParam *p) {
 void **repl_calls_params(Repl *r, const IrModule *m) {
   void **p = calloc((size_t)m->nparams + 1, sizeof *p);
   if (!p)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   for (int i = 0; i < m->nparams; i++)
     if (!(p[i] = param(r, m->params[i]))) {
       free(p);

@@ -37,7 +37,7 @@ static void add_name(ReplDef *d, const char *prefix, const char *s, size_t n, bo
   size_t pn = strlen(prefix);
   char *name = malloc(pn + n + 1);
   if (!names || !is_model || !name)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   d->is_model = is_model;
   is_model[d->nnames] = model;
   memcpy(name, prefix, pn);
@@ -108,7 +108,7 @@ static char *session_text(const Repl *r, const ReplDef *nd) {
     len += replaced(&r->defs[i], nd) ? 0 : strlen(r->defs[i].text) + 1;
   char *s = malloc(len), *p = s;
   if (!s)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   p = stpcpy(stpcpy(p, nd->text), "\n");
   for (int i = 0; i < r->ndefs; i++)
     if (!replaced(&r->defs[i], nd))
@@ -143,7 +143,7 @@ static void commit(Repl *r, ReplDef *nd) {
     int cap = r->cap_defs ? 2 * r->cap_defs : 8;
     ReplDef *d = realloc(r->defs, (size_t)cap * sizeof *d);
     if (!d)
-      nnc_fatal("out of memory");
+      arena_fatal("out of memory");
     r->defs = d;
     r->cap_defs = cap;
   }
@@ -155,15 +155,15 @@ bool repl_define(Repl *r, const char *text) { return repl_define_from(r, text, N
 bool repl_define_from(Repl *r, const char *text, const char *file, const char *dir) {
   ReplDef nd = {.text = strdup(text), .dir = dir ? strdup(dir) : NULL};
   if (!nd.text || (dir && !nd.dir))
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   scan_names(&nd, text);
   char *all = session_text(r, &nd);
   FrontendOptions opt = {
       .emit = EMIT_NONE, .out = r->out, .diag_out = r->err, .stdlib_dir = r->stdlib_dir};
   fflush(r->out);
-  Compilation *c = compile_buffer(file ? file : "<input>", all, strlen(all), 0, 0, &opt);
+  Compilation *c = frontend_compile_buffer(file ? file : "<input>", all, strlen(all), 0, 0, &opt);
   bool ok = !c->errors;
-  compilation_free(c);
+  frontend_free(c);
   free(all);
   if (ok)
     commit(r, &nd);

@@ -69,7 +69,7 @@ static void after_parse(Program *p, void *ctx) {
                     ? model->u.layer.members.items[nmembers - 1]
                     : NULL;
   if (!fn || fn->kind != AST_FN || (items->len != 1 && !e->calls.n)) {
-    diag_error(p->diag, span_none(), "expected one expression");
+    diag_error(p->diag, diag_span_none(), "expected one expression");
     return;
   }
   const PtrVec *body = &fn->u.fn.body;
@@ -98,7 +98,7 @@ static void *argument(const Repl *r, const EvalCtx *e, const char *name) {
 static void **inputs(const Repl *r, const EvalCtx *e, const IrFunc *f) {
   void **in = calloc((size_t)f->ninputs + 1, sizeof *in);
   if (!in)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   for (int i = 0; i < f->ninputs; i++)
     in[i] = argument(r, e, f->input_names[i]);
   return in;
@@ -134,7 +134,7 @@ static bool run(Repl *r, const EvalCtx *e, Compilation **c, const IrModule *m, c
   void **in = inputs(r, e, f);
   t->data = calloc((size_t)nnrt_tensor_numel(t) + 1, nnrt_dtype_size(t->dtype));
   if (!t->data)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   int64_t dims[1] = {0};
   void *outs[1] = {t->data};
   void *none[1] = {NULL}, *const *params = e->params ? e->params : none;
@@ -157,7 +157,7 @@ static bool show(Repl *r, const EvalCtx *e, Compilation **c, const IrModule *m, 
     fprintf(r->err, "error: the result's shape is not known\n");
     return false;
   }
-  CodegenOptions cg = codegen_default_options();
+  CodegenOptions cg = pipeline_default_options();
   switch (how) {
   case SHOW_TYPE:
     repl_print_type(r->out, &t);
@@ -207,7 +207,7 @@ bool repl_eval(Repl *r, const char *text, ReplShow how, const char *name) {
                          .after_parse = after_parse,
                          .after_parse_ctx = &e};
   fflush(r->out);
-  Compilation *c = compile_buffer("<input>", src.s, src.len, skip, lines, &opt);
+  Compilation *c = frontend_compile_buffer("<input>", src.s, src.len, skip, lines, &opt);
   free(src.s);
   bool ok = !c->errors && c->nmodels >= 1 && !strcmp(c->models[0]->name, "__Repl");
   IrModule *m = ok ? c->models[0] : NULL;
@@ -221,7 +221,7 @@ bool repl_eval(Repl *r, const char *text, ReplShow how, const char *name) {
     ok = f && f->result &&
          (how == SHOW_GRAD ? grad(r, &e, c, m, f, name) : show(r, &e, &c, m, f, how, name));
   }
-  compilation_free(c);
+  frontend_free(c);
   repl_literals_free(&e.lits);
   repl_calls_free(&e.calls);
   free(e.params);

@@ -29,7 +29,7 @@ char *repl_grad_split(Repl *r, char *text) {
   }
   char *copy = strndup(name, n);
   if (!copy)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   memset(w, ' ', strlen(w));
   return copy;
 }
@@ -59,7 +59,7 @@ static bool alloc_result(const IrValue *v, nnrt_tensor *t) {
   }
   t->data = calloc((size_t)nnrt_tensor_numel(t) + 1, nnrt_dtype_size(t->dtype));
   if (!t->data)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   return true;
 }
 
@@ -68,12 +68,12 @@ static bool run(Repl *r, const IrModule *m, const IrFunc *g, int k, void *const 
                 void *const *params) {
   char err[1024];
   Jit *jit = jit_new(err, sizeof err);
-  CodegenOptions cg = codegen_default_options();
+  CodegenOptions cg = pipeline_default_options();
   JitFunc *jf = jit ? jit_compile(jit, m, g, &cg, err, sizeof err) : NULL;
   nnrt_tensor *res = calloc((size_t)g->nresults, sizeof *res);
   void **outs = calloc((size_t)g->nresults, sizeof *outs);
   if (!res || !outs)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   bool ok = jf != NULL;
   for (int i = 0; ok && i < g->nresults; i++) {
     ok = alloc_result(g->results[i], &res[i]);

@@ -118,7 +118,7 @@ static char *append_line(char *text, const char *line) {
   size_t a = text ? strlen(text) : 0, b = strlen(line);
   char *t = realloc(text, a + b + 2);
   if (!t)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   if (a)
     t[a++] = '\n';
   memcpy(t + a, line, b + 1);

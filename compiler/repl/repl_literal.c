@@ -35,7 +35,7 @@ static bool alloc_tensor(Program *p, const AstNode *at, nnrt_tensor *t) {
   }
   t->data = calloc((size_t)n + 1, nnrt_dtype_size(t->dtype));
   if (!t->data)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   return true;
 }
 
@@ -255,7 +255,7 @@ static void replace(Program *p, AstNode *fn, AstNode *n, nnrt_tensor t, ReplLite
     int cap = l->cap ? 2 * l->cap : 4;
     nnrt_tensor *nl = realloc(l->lit, (size_t)cap * sizeof *nl);
     if (!nl)
-      nnc_fatal("out of memory");
+      arena_fatal("out of memory");
     l->lit = nl;
     l->cap = cap;
   }

@@ -102,7 +102,7 @@ bool repl_load(Repl *r, const char *args) {
     n--;
   char *path = strndup(start, n);
   if (!path)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   char real[PATH_MAX];
   bool ok = false;
   errno = 0;

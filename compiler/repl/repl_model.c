@@ -11,7 +11,7 @@
 static void model_free(ReplModel *h) {
   nnrt_model_free(h->m);
   jit_free(h->jit);
-  compilation_free(h->comp);
+  frontend_free(h->comp);
   nnrt_dataset_free(&h->train);
   nnrt_dataset_free(&h->val);
   free(h->perm);
@@ -34,7 +34,7 @@ static int compile_step(Repl *r, ReplModel *h, IrModule *m, const TrainConfig *c
     fprintf(r->err, "error: %s\n", err);
     return -1;
   }
-  CodegenOptions cg = codegen_default_options();
+  CodegenOptions cg = pipeline_default_options();
   const IrFunc *want[2] = {ts.step, ts.eval};
   for (int i = 0; i < 2; i++) {
     if (!(jfs[i] = jit_compile(h->jit, m, want[i], &cg, err, sizeof err)))
@@ -77,7 +77,7 @@ static bool load_data(Repl *r, ReplModel *h) {
   h->x = malloc(nnrt_dtype_size(t->x_dtype) * rows * (size_t)t->x_size + 1);
   h->y = malloc(nnrt_dtype_size(t->y_dtype) * rows * (size_t)t->y_size + 1);
   if (!h->perm || !h->x || !h->y)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   return true;
 }
 
@@ -88,7 +88,7 @@ static bool build(Repl *r, ReplModel *h) {
       .emit = EMIT_NONE, .out = r->out, .diag_out = r->err, .stdlib_dir = r->stdlib_dir};
   h->text = repl_defs_text(r);
   fflush(r->out);
-  h->comp = compile_buffer("<session>", h->text, strlen(h->text), 0, 0, &opt);
+  h->comp = frontend_compile_buffer("<session>", h->text, strlen(h->text), 0, 0, &opt);
   if (h->comp->errors)
     return false;
   IrModule *m = NULL;
@@ -111,7 +111,7 @@ ReplModel *repl_model(Repl *r, const char *name) {
   ReplModel *h = calloc(1, sizeof *h);
   ReplModel **all = realloc(r->models, (size_t)(r->nmodels + 1) * sizeof *all);
   if (!h || !all || !(h->name = strdup(name)))
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   r->models = all;
   if (!build(r, h)) {
     model_free(h);

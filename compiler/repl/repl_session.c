@@ -47,12 +47,12 @@ void repl_bind(Repl *r, const char *name, nnrt_tensor t) {
     int cap = r->cap_vars ? 2 * r->cap_vars : 8;
     ReplVar *nv = realloc(r->vars, (size_t)cap * sizeof *nv);
     if (!nv)
-      nnc_fatal("out of memory");
+      arena_fatal("out of memory");
     r->vars = nv;
     r->cap_vars = cap;
   }
   char *copy = strdup(name);
   if (!copy)
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   r->vars[r->nvars++] = (ReplVar){copy, t};
 }

@@ -21,7 +21,7 @@ static bool words(Repl *r, char *args, const char *usage, char **w, int n) {
 
 static bool with_words(Repl *r, const char *args, const char *usage, char **w, int n, char **copy) {
   if (!(*copy = strdup(args)))
-    nnc_fatal("out of memory");
+    arena_fatal("out of memory");
   return words(r, *copy, usage, w, n);
 }
 

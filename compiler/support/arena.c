@@ -37,10 +37,10 @@ static size_t align_up(size_t n) {
 
 static ArenaBlock *new_block(size_t payload) {
   if (payload > SIZE_MAX - sizeof(ArenaBlock))
-    nnc_fatal("out of memory (request of %zu bytes)", payload);
+    arena_fatal("out of memory (request of %zu bytes)", payload);
   ArenaBlock *b = malloc(sizeof(ArenaBlock) + payload);
   if (!b)
-    nnc_fatal("out of memory (request of %zu bytes)", payload);
+    arena_fatal("out of memory (request of %zu bytes)", payload);
   b->size = payload;
   b->used = 0;
   return b;
@@ -48,7 +48,7 @@ static ArenaBlock *new_block(size_t payload) {
 
 void *arena_alloc(Arena *a, size_t size) {
   if (size > SIZE_MAX / 2)
-    nnc_fatal("out of memory (request of %zu bytes)", size);
+    arena_fatal("out of memory (request of %zu bytes)", size);
   size = align_up(size ? size : 1);
   ArenaBlock *b = a->head;
   if (!b || b->size - b->used < size) {
@@ -81,7 +81,7 @@ void *arena_alloc(Arena *a, size_t size) {
 
 void *arena_array(Arena *a, size_t n, size_t size) {
   if (size && n > SIZE_MAX / size)
-    nnc_fatal("out of memory (array of %zu x %zu bytes)", n, size);
+    arena_fatal("out of memory (array of %zu x %zu bytes)", n, size);
   return arena_alloc(a, n * size);
 }
 
@@ -121,7 +121,7 @@ char *arena_printf(Arena *a, const char *fmt, ...) {
   return p;
 }
 
-void ptrvec_push(Arena *a, PtrVec *v, void *item) {
+void arena_ptrvec_push(Arena *a, PtrVec *v, void *item) {
   if (v->len == v->cap) {
     int cap = v->cap ? v->cap * 2 : 4;
     v->items = arena_grow(a, v->items, (size_t)v->len, (size_t)cap, sizeof(void *));
@@ -130,7 +130,7 @@ void ptrvec_push(Arena *a, PtrVec *v, void *item) {
   v->items[v->len++] = item;
 }
 
-_Noreturn void nnc_fatal(const char *fmt, ...) {
+_Noreturn void arena_fatal(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fputs("nnc: fatal error: ", stderr);
@@ -140,7 +140,7 @@ _Noreturn void nnc_fatal(const char *fmt, ...) {
   exit(3);
 }
 
-_Noreturn void nnc_internal_error(const char *file, int line, const char *fmt, ...) {
+_Noreturn void arena_internal_error(const char *file, int line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fprintf(stderr, "nnc: internal compiler error at %s:%d: ", file, line);

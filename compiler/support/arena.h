@@ -4,7 +4,7 @@
  * IR) is allocated from one Arena and released at once by arena_free(). Nothing
  * allocated here is ever freed individually, so pointers stay valid until the
  * arena dies. Allocation failure is fatal (the compiler cannot continue
- * without memory) and reported through nnc_fatal(), never a crash.
+ * without memory) and reported through arena_fatal(), never a crash.
  */
 #ifndef NNC_ARENA_H
 #define NNC_ARENA_H
@@ -43,16 +43,16 @@ typedef struct PtrVec {
   int len, cap;
 } PtrVec;
 
-void ptrvec_push(Arena *a, PtrVec *v, void *item);
+void arena_ptrvec_push(Arena *a, PtrVec *v, void *item);
 
 /* Fatal resource exhaustion and internal compiler errors (bugs in nnc, never
  * caused by user input). Both print "nnc: ..." to stderr and exit with a
  * distinct status; neither aborts. User errors go through diag.h instead. */
-_Noreturn void nnc_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-_Noreturn void nnc_internal_error(const char *file, int line, const char *fmt, ...)
+_Noreturn void arena_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void arena_internal_error(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define NNC_BUG(...) nnc_internal_error(__FILE__, __LINE__, __VA_ARGS__)
+#define NNC_BUG(...) arena_internal_error(__FILE__, __LINE__, __VA_ARGS__)
 #define NNC_ASSERT(cond)                                                                           \
   do {                                                                                             \
     if (!(cond))                                                                                   \

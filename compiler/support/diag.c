@@ -49,7 +49,7 @@ const SourceFile *diag_source(const Diag *d, int file) {
   return d->files[file];
 }
 
-SrcSpan span_none(void) { return (SrcSpan){-1, 0, 0, 0, 0}; }
+SrcSpan diag_span_none(void) { return (SrcSpan){-1, 0, 0, 0, 0}; }
 
 
 static void compute_lines(Arena *arena, SourceFile *f) {

@@ -66,7 +66,7 @@ int diag_add_source_at(Diag *d, const char *path, const char *text, size_t len, 
 int diag_load_file(Diag *d, const char *path);
 const SourceFile *diag_source(const Diag *d, int file);
 
-SrcSpan span_none(void);
+SrcSpan diag_span_none(void);
 
 void diag_error(Diag *d, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_note(Diag *d, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

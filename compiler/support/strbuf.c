@@ -14,7 +14,7 @@ void strbuf_add(StrBuf *b, const char *s, size_t n) {
     size_t cap = (b->len + n + 1) * 2;
     char *p = realloc(b->s, cap);
     if (!p)
-      nnc_fatal("out of memory");
+      arena_fatal("out of memory");
     b->s = p;
     b->cap = cap;
   }

@@ -54,24 +54,24 @@ static void init(void) {
   }
 }
 
-bool nnc_in_build_tree(void) {
+bool toolchain_in_build_tree(void) {
   pthread_once(&once, init);
   return in_build_tree;
 }
 
-const char *nnc_runtime_libdir(void) {
+const char *toolchain_runtime_libdir(void) {
   pthread_once(&once, init);
   return libdir;
 }
 
-const char *nnc_runtime_includedir(void) {
+const char *toolchain_runtime_includedir(void) {
   pthread_once(&once, init);
   return includedir;
 }
 
-const char *nnc_runtime_cc(void) {
+const char *toolchain_runtime_cc(void) {
   pthread_once(&once, init);
   return installed ? "cc" : NNC_TC_BUILD_CC;
 }
 
-const char *nnc_runtime_link_flags(void) { return NNC_TC_RUNTIME_LDFLAGS; }
+const char *toolchain_runtime_link_flags(void) { return NNC_TC_RUNTIME_LDFLAGS; }

@@ -19,24 +19,24 @@
 /* True when the running executable is the nnc of its build tree (then the
  * installed-tree lookups, of the runtime and of the standard library, are
  * skipped: a build must not pick up an older installation next to it). */
-bool nnc_in_build_tree(void);
+bool toolchain_in_build_tree(void);
 
 /* The directory holding libnnrt.a (and libnnrt.so). */
-const char *nnc_runtime_libdir(void);
+const char *toolchain_runtime_libdir(void);
 
 /* The directory holding nnrt.h and nnrt_model.h (include/nnc installed,
  * runtime/ in the source tree). */
-const char *nnc_runtime_includedir(void);
+const char *toolchain_runtime_includedir(void);
 
 /* The C compiler to link with: "cc" for an installed tree, else the one
  * that built the runtime (a sanitizer build needs that compiler's
  * sanitizer runtime). */
-const char *nnc_runtime_cc(void);
+const char *toolchain_runtime_cc(void);
 
 /* What follows libnnrt.a on a link line: OpenBLAS, cJSON, zlib, pthread and libm
  * (and the sanitizers in a sanitizer build), as one string of cc arguments
  * separated by spaces, e.g.
  * "-L/usr/lib/x86_64-linux-gnu/openblas-pthread/ -lopenblas -lcjson -lz -lpthread -lm". */
-const char *nnc_runtime_link_flags(void);
+const char *toolchain_runtime_link_flags(void);
 
 #endif

@@ -1,6 +1,6 @@
 /* fuzz_frontend.c - libFuzzer target for the front end.
  *
- * Feeds each input, as the text of a .nn file, through nnc_check_buffer():
+ * Feeds each input, as the text of a .nn file, through frontend_check_buffer():
  * lexer, parser, semantic analysis and shape inference. Any crash, hang,
  * leak or sanitizer report is a bug: bad input must only ever produce
  * diagnostics. Diagnostics go to /dev/null, opened once.
@@ -25,6 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     }
   }
-  (void)nnc_check_buffer("fuzz.nn", (const char *)data, size, devnull);
+  (void)frontend_check_buffer("fuzz.nn", (const char *)data, size, devnull);
   return 0;
 }

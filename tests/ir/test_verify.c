@@ -64,8 +64,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   FrontendOptions opt = {.out = stdout, .diag_out = stderr};
-  Compilation *c = compile_file(argv[2], &opt);
-  IrModule *m = c->errors ? NULL : compilation_model(c, NULL, stderr);
+  Compilation *c = frontend_compile_file(argv[2], &opt);
+  IrModule *m = c->errors ? NULL : frontend_model(c, NULL, stderr);
   IrFunc *f = m ? ir_module_func(m, "forward") : NULL;
   int rc = 1;
   if (f && break_ir(&c->arena, f, argv[1])) {
@@ -76,6 +76,6 @@ int main(int argc, char **argv) {
       puts("verified");
     rc = ok ? 0 : 1;
   }
-  compilation_free(c);
+  frontend_free(c);
   return rc;
 }

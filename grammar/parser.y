@@ -127,14 +127,14 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
        KW_BOOL "bool" KW_INT "int" KW_FLOAT "float"
 
 %token LPAREN "(" RPAREN ")" LBRACK "[" RBRACK "]" LBRACE "{" RBRACE "}"
-       COMMA "," COLON ":" SEMI ";" DOT "." DOTDOT ".." ARROW "->"
+       COMMA "," COLON ":" SEMI ";" DOT "." DOTDOT ".." ELLIPSIS "..." ARROW "->"
        ASSIGN "=" PLUS "+" MINUS "-" STAR "*" SLASH "/" AT "@" POW "**"
        LT "<" LE "<=" GT ">" GE ">=" EQ "==" NE "!=" BANG "!"
 
 %type <node> import type ct_default init let_type expr sum term unary power
-%type <node> postfix call primary arg
+%type <node> postfix call primary arg subscript slice_bound
 %type <str>  name section_name cast_type
-%type <vec>  dotted expr_list args arg_list
+%type <vec>  dotted expr_list args arg_list subscripts
 %type <op>   ct_type dtype cmp_op
 
 %initial-action {
@@ -406,6 +406,30 @@ postfix
   : primary
   | call
   | postfix "." name            { $$ = ast_member(A, @$, $1, $3); CHECK_DEPTH($$); }
+  | postfix "[" subscripts "]"  { $$ = finish(ast_index(A, @$, $1), $3); CHECK_DEPTH($$); }
+  ;
+
+/* x[i], x[a:b:s], x[..., -1]: NumPy's basic indexing */
+subscripts
+  : subscript                   { $$ = (PtrVec){0}; ast_push(A, &$$, $1); }
+  | subscripts "," subscript    { $$ = $1; ast_push(A, &$$, $3); }
+  ;
+
+subscript
+  : expr
+  | "..."                       { $$ = ast_ellipsis(A, @$); }
+  | slice_bound ":" slice_bound { $$ = ast_slice(A, @$, $1, $3, NULL); CHECK_DEPTH($$); }
+  | slice_bound ":" slice_bound ":" slice_bound {
+      $$ = ast_slice(A, @$, $1, $3, $5);
+      if (!$5) /* x[a:b:] */
+        $$->u.slice.step_given = true;
+      CHECK_DEPTH($$);
+    }
+  ;
+
+slice_bound
+  : %empty                      { $$ = NULL; }
+  | expr
   ;
 
 call
@@ -517,6 +541,7 @@ static AstNode *finish(AstNode *n, PtrVec items) {
   switch (n->kind) {
   case AST_CALL: n->u.call.args = items; break;
   case AST_LIST: n->u.list.items = items; break;
+  case AST_INDEX: n->u.index.items = items; break;
   case AST_TYPE: n->u.type.dims = items; break;
   default: NNC_BUG("finish() on a %s node", ast_kind_name(n->kind));
   }
@@ -591,7 +616,7 @@ static bool is_expr_continuation(yysymbol_kind_t sym) {
   case YYSYMBOL_PLUS: case YYSYMBOL_MINUS: case YYSYMBOL_STAR: case YYSYMBOL_SLASH:
   case YYSYMBOL_AT: case YYSYMBOL_POW: case YYSYMBOL_LT: case YYSYMBOL_LE:
   case YYSYMBOL_GT: case YYSYMBOL_GE: case YYSYMBOL_EQ: case YYSYMBOL_NE:
-  case YYSYMBOL_LPAREN: case YYSYMBOL_DOT:
+  case YYSYMBOL_LPAREN: case YYSYMBOL_DOT: case YYSYMBOL_LBRACK:
     return true;
   default:
     return false;

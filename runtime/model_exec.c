@@ -17,7 +17,7 @@
 /* Bytes before the first buffer, and the int64 slots in them that compiled
  * code fills before returning STATUS_LABEL (compiler/codegen.h). */
 enum { WS_HEADER = 64 };
-enum { STATUS_LABEL = 1, STATUS_NONFINITE = 2 };
+enum { STATUS_LABEL = 1, STATUS_NONFINITE = 2, STATUS_INDEX = 3 };
 enum { ST_VALUE, ST_POS, ST_LABEL, ST_DEPTH };
 
 int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok) {
@@ -312,6 +312,13 @@ int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *co
                 rng);
   if (rc == STATUS_LABEL)
     return label_error(m, fi, dims);
+  if (rc == STATUS_INDEX) {
+    const int64_t *st = (const int64_t *)m->ws[fi].ws;
+    return nnrt_model_fail(m, NNRT_ERR_ARG,
+                           "%s: index %lld is outside [-%lld, %lld) on axis %lld of a slice",
+                           f->name, (long long)st[ST_LABEL], (long long)st[ST_DEPTH],
+                           (long long)st[ST_DEPTH], (long long)st[ST_POS]);
+  }
   if (rc == STATUS_NONFINITE)
     return nnrt_model_fail(m, NNRT_ERR_NONFINITE,
                            "%s: the %s is not finite; no parameter or optimizer state was changed",

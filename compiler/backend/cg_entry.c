@@ -47,6 +47,38 @@ static void check_labels(Cg *g, Entry *e, const IrValue *labels, Dim depth) {
   cg_loop_end(g, &l);
 }
 
+/* A run-time position of a view (an index given as an argument, or a
+ * constant one on an axis of symbolic extent) must lie in [-n, n) before
+ * any kernel reads through it. */
+static void check_position(Cg *g, Entry *e, const IrValue *v, int axis) {
+  const IrViewAttrs *va = &v->attr.view;
+  LLVMValueRef p = cg_ci64(g, va->start[axis]);
+  if (va->dyn[axis] > 0) {
+    LLVMValueRef t = LLVMBuildLoad2(g->b, g->i32, cg_value_ptr(g, e, v->args[va->dyn[axis]]), "");
+    p = LLVMBuildNSWAdd(g->b, p, LLVMBuildSExt(g->b, t, g->i64, ""), "");
+  }
+  LLVMValueRef n =
+      cg_dim_value(g, v->op == OP_SLICE ? v->args[0]->type.dims[axis] : va->size[axis]);
+  LLVMValueRef shifted = LLVMBuildNSWAdd(g->b, p, n, ""); /* in [0, 2n) when p is in [-n, n) */
+  LLVMValueRef twice = LLVMBuildNSWAdd(g->b, n, n, "");
+  LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(g->c, g->fn, "bad_index");
+  LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(g->c, g->fn, "index_ok");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntUGE, shifted, twice, ""), bad, ok);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMValueRef st[4] = {cg_ci64(g, v->id), cg_ci64(g, axis), p, n};
+  int slots[4] = {CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH};
+  for (int i = 0; i < 4; i++)
+    LLVMBuildStore(g->b, st[i], cg_gep(g, g->i64, e->ws, cg_ci64(g, slots[i])));
+  LLVMBuildRet(g->b, cg_ci32(g, CG_ERR_INDEX));
+  LLVMPositionBuilderAtEnd(g->b, ok);
+}
+
+static void position_checks(Cg *g, Entry *e, const IrValue *v) {
+  for (int i = 0; i < v->args[0]->type.rank; i++)
+    if (ir_view_runtime_axis(v, i))
+      check_position(g, e, v, i);
+}
+
 /* The index operands (ops.def's OP_INDEX rows) of the kernel's members;
  * a copy's member is computed elsewhere. */
 static void label_checks(Cg *g, Entry *e, const Kernel *k) {
@@ -59,6 +91,8 @@ static void label_checks(Cg *g, Entry *e, const Kernel *k) {
       if (ir_index_bound(v, j, &bound))
         check_labels(g, e, v->args[j], bound);
     }
+    if (ir_view_has_runtime(v))
+      position_checks(g, e, v);
   }
 }
 

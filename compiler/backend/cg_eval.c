@@ -17,9 +17,104 @@ static LLVMValueRef group_offset(KGen *kg, const Access *ac) {
   return off ? off : cg_ci64(g, 0);
 }
 
+/* The raw index along domain axis a (its group holds it alone: a barrier). */
+static LLVMValueRef axis_index(KGen *kg, int a) {
+  if (a < 0 || kg->group_of[a] < 0)
+    return cg_ci64(kg->g, 0);
+  return kg->gidx[kg->group_of[a]];
+}
+
+/* The run-time position of an axis: wrapped when negative (the entry code
+ * checked it lies inside the axis). */
+static LLVMValueRef position(KGen *kg, const ViewAxis *x) {
+  Cg *g = kg->g;
+  LLVMValueRef p = cg_ci64(g, x->pos_const);
+  if (x->pos_val) {
+    View scalar;
+    cg_view_empty(&scalar);
+    LLVMValueRef t = LLVMBuildSExt(g->b, cg_ev(kg, x->pos_val, &scalar), g->i64, "");
+    p = LLVMBuildNSWAdd(g->b, p, t, "");
+  }
+  LLVMValueRef neg = LLVMBuildICmp(g->b, LLVMIntSLT, p, cg_ci64(g, 0), "");
+  return cg_sel(g, neg, LLVMBuildNSWAdd(g->b, p, cg_dim_value(g, x->pos_n), ""), p);
+}
+
+/* The constant and run-time part of an axis's numerator, or NULL for 0. */
+static LLVMValueRef axis_base(KGen *kg, const ViewAxis *x) {
+  Cg *g = kg->g;
+  LLVMValueRef b = x->off ? cg_ci64(g, x->off) : NULL;
+  if (x->has_pos) {
+    LLVMValueRef p = LLVMBuildNSWMul(g->b, position(kg, x), cg_ci64(g, x->pos_coef), "");
+    b = b ? LLVMBuildNSWAdd(g->b, b, p, "") : p;
+  }
+  return b;
+}
+
+/* sum_a coef[a] * d_a + off + pos_coef * p, from the raw domain indices. */
+static LLVMValueRef axis_numerator(KGen *kg, const ViewAxis *x) {
+  Cg *g = kg->g;
+  LLVMValueRef n = axis_base(kg, x);
+  for (int a = 0; a < R; a++) {
+    if (!x->coef[a])
+      continue;
+    LLVMValueRef t = axis_index(kg, a);
+    if (x->coef[a] != 1)
+      t = LLVMBuildNSWMul(g->b, t, cg_ci64(g, x->coef[a]), "");
+    n = n ? LLVMBuildNSWAdd(g->b, n, t, "") : t;
+  }
+  return n ? n : cg_ci64(g, 0);
+}
+
+/* The index of a masked or divided axis, clamped into [0, extent). */
+static LLVMValueRef clamped_index(KGen *kg, const ViewAxis *x, Dim extent) {
+  Cg *g = kg->g;
+  LLVMValueRef i = axis_numerator(kg, x);
+  if (x->div != 1)
+    i = LLVMBuildSDiv(g->b, i, cg_ci64(g, x->div), "");
+  LLVMValueRef zero = cg_ci64(g, 0);
+  LLVMValueRef last = LLVMBuildNSWSub(g->b, cg_dim_value(g, extent), cg_ci64(g, 1), "");
+  i = cg_sel(g, LLVMBuildICmp(g->b, LLVMIntSLT, i, zero, ""), zero, i);
+  return cg_sel(g, LLVMBuildICmp(g->b, LLVMIntSGT, i, last, ""), last, i);
+}
+
+/* Does view axis x land on an element of an axis of this extent (pad and
+ * concat select their fill elsewhere)? */
+static LLVMValueRef view_axis_valid(KGen *kg, const ViewAxis *x, Dim extent) {
+  Cg *g = kg->g;
+  LLVMValueRef n = axis_numerator(kg, x), ok = NULL;
+  if (x->div != 1) {
+    LLVMValueRef d = cg_ci64(g, x->div);
+    ok = LLVMBuildICmp(g->b, LLVMIntEQ, LLVMBuildSRem(g->b, n, d, ""), cg_ci64(g, 0), "");
+    n = LLVMBuildSDiv(g->b, n, d, "");
+  }
+  LLVMValueRef in = LLVMBuildICmp(g->b, LLVMIntULT, n, cg_dim_value(g, extent), "");
+  return ok ? LLVMBuildAnd(g->b, ok, in, "") : in;
+}
+
+/* Linear axes contribute through the group strides and a base offset;
+ * masked or divided ones through their own clamped index. */
+static LLVMValueRef access_offset(KGen *kg, const Access *ac) {
+  Cg *g = kg->g;
+  LLVMValueRef off = group_offset(kg, ac);
+  const TType *t = &ac->v->type;
+  for (int j = 0; j < t->rank; j++) {
+    const ViewAxis *x = &ac->view.ax[j];
+    LLVMValueRef term;
+    if (x->masked || x->div != 1) {
+      term = clamped_index(kg, x, t->dims[j]);
+    } else if (!(term = axis_base(kg, x))) {
+      continue;
+    }
+    if (!cg_is_one(ac->vs[j]))
+      term = LLVMBuildNSWMul(g->b, term, cg_dim_value(g, ac->vs[j]), "");
+    off = LLVMBuildNSWAdd(g->b, off, term, "");
+  }
+  return off;
+}
+
 LLVMValueRef cg_access_ptr(KGen *kg, const Access *ac) {
   Cg *g = kg->g;
-  return cg_gep(g, cg_mem_type(g, ac->v->type.dtype), kg->bufs[ac->slot], group_offset(kg, ac));
+  return cg_gep(g, cg_mem_type(g, ac->v->type.dtype), kg->bufs[ac->slot], access_offset(kg, ac));
 }
 
 LLVMValueRef cg_load_access(KGen *kg, const Access *ac) {
@@ -36,30 +131,24 @@ void cg_store_out(KGen *kg, LLVMValueRef x) {
   LLVMBuildStore(g->b, x, cg_access_ptr(kg, &kg->out));
 }
 
-const Access *cg_find_access(KGen *kg, const IrValue *v, const Map map) {
+const Access *cg_find_access(KGen *kg, const IrValue *v, const View *view) {
   for (int i = 0; i < kg->nacc; i++)
-    if (kg->acc[i].v == v && !memcmp(kg->acc[i].map, map, sizeof(Map)))
+    if (kg->acc[i].v == v && cg_view_eq(&kg->acc[i].view, view))
       return &kg->acc[i];
   NNC_BUG("no access planned for %%%d", v->id);
 }
 
-/* The raw index along domain axis a (one_hot's class axis). */
-static LLVMValueRef axis_index(KGen *kg, int a) {
-  if (a < 0 || kg->group_of[a] < 0)
-    return cg_ci64(kg->g, 0);
-  return kg->gidx[kg->group_of[a]];
+static LLVMValueRef ev_arg(KGen *kg, const IrValue *v, int i, const View *view) {
+  View ov;
+  cg_operand_view(v, i, view, &ov);
+  return cg_ev(kg, v->args[i], &ov);
 }
 
-static LLVMValueRef ev_arg(KGen *kg, const IrValue *v, int i, const Map map) {
-  Map om;
-  cg_operand_map(v, i, map, om);
-  return cg_ev(kg, v->args[i], om);
-}
-
-static LLVMValueRef ev_one_hot(KGen *kg, const IrValue *v, const Map map) {
+static LLVMValueRef ev_one_hot(KGen *kg, const IrValue *v, const View *view) {
   Cg *g = kg->g;
-  LLVMValueRef l = LLVMBuildSExt(g->b, ev_arg(kg, v, 0, map), g->i64, "");
-  LLVMValueRef hit = LLVMBuildICmp(g->b, LLVMIntEQ, l, axis_index(kg, map[v->type.rank - 1]), "");
+  LLVMValueRef l = LLVMBuildSExt(g->b, ev_arg(kg, v, 0, view), g->i64, "");
+  LLVMValueRef cls = axis_numerator(kg, &view->ax[v->type.rank - 1]);
+  LLVMValueRef hit = LLVMBuildICmp(g->b, LLVMIntEQ, l, cls, "");
   switch (v->type.dtype) {
   case DT_F32:
   case DT_F64: {
@@ -74,15 +163,64 @@ static LLVMValueRef ev_one_hot(KGen *kg, const IrValue *v, const Map map) {
   return hit;
 }
 
+static LLVMValueRef fill_value(Cg *g, DType dt, double x) {
+  switch (dt) {
+  case DT_F32:
+  case DT_F64:
+    return LLVMConstReal(cg_float_type(g, dt), x);
+  case DT_I32:
+    return cg_ci32(g, (int32_t)x);
+  case DT_BOOL:
+    return LLVMConstInt(g->i1, x != 0, 0);
+  }
+  return NULL;
+}
+
+/* pad: the operand where its view lands on an element, else the fill;
+ * concat: the operand whose range holds the index (the last one otherwise,
+ * so no fill). Every operand's loads are clamped, so all may be evaluated. */
+static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
+  Cg *g = kg->g;
+  if (v->op == OP_PAD) {
+    View ov;
+    cg_operand_view(v, 0, view, &ov);
+    const TType *x = &v->args[0]->type;
+    LLVMValueRef ok = NULL;
+    for (int j = 0; j < x->rank; j++) {
+      const IrViewAttrs *va = &v->attr.view;
+      if (va->start[j] == 0 && va->step[j] == 1 && va->dyn[j] == 0 &&
+          dim_eq(va->size[j], x->dims[j]))
+        continue; /* this pad leaves axis j alone */
+      LLVMValueRef in = view_axis_valid(kg, &ov.ax[j], x->dims[j]);
+      ok = ok ? LLVMBuildAnd(g->b, ok, in, "") : in;
+    }
+    LLVMValueRef val = cg_ev(kg, v->args[0], &ov);
+    return ok ? cg_sel(g, ok, val, fill_value(g, v->type.dtype, v->attr.view.value)) : val;
+  }
+  int ax = v->attr.view.axis;
+  LLVMValueRef r = NULL;
+  for (int k = v->nargs - 1; k >= 0; k--) {
+    View ov;
+    cg_operand_view(v, k, view, &ov);
+    LLVMValueRef val = cg_ev(kg, v->args[k], &ov);
+    r = r ? cg_sel(g, view_axis_valid(kg, &ov.ax[ax], v->args[k]->type.dims[ax]), val, r) : val;
+  }
+  return r;
+}
+
 /* Everything but one_hot and the softmax family goes through the op's
  * scalar emitter (the emit column of ops.def). */
-static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
+static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
   if (v->op == OP_ONE_HOT)
-    return ev_one_hot(kg, v, map);
+    return ev_one_hot(kg, v, view);
+  if (v->op == OP_SLICE)
+    return ev_arg(kg, v, 0, view);
+  if (v->op == OP_PAD || v->op == OP_CONCAT)
+    return ev_masked(kg, v, view);
   if (v->op == OP_ASSIGN) /* its value, stored into the state by the kernel */
-    return ev_arg(kg, v, 1, map);
+    return ev_arg(kg, v, 1, view);
   if (op_info[v->op].cls == OPC_GENERATE) /* from the element's own index */
-    return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, map)));
+    return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, view)));
   if (op_info[v->op].cls == OPC_ROWWISE) {
     NNC_ASSERT(kg->core_val);
     return kg->core_val;
@@ -97,37 +235,36 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const Map map) {
   bool reverse = op_info[v->op].cls == OPC_SELECT;
   for (int k = 0; k < v->nargs; k++) {
     int i = reverse ? v->nargs - 1 - k : k;
-    x[i] = ev_arg(kg, v, i, map);
+    x[i] = ev_arg(kg, v, i, view);
   }
   return emit(kg->g, v, x);
 }
 
-LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const Map map) {
+LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const View *view) {
   for (int i = 0; i < kg->nmemo; i++)
-    if (kg->memo[i].v == v && !memcmp(kg->memo[i].map, map, sizeof(Map)))
+    if (kg->memo[i].v == v && cg_view_eq(&kg->memo[i].view, view))
       return kg->memo[i].val;
   LLVMValueRef x;
   if (!cg_is_inner(kg, v) && !ir_in_place(v))
-    x = cg_load_access(kg, cg_find_access(kg, v, map));
+    x = cg_load_access(kg, cg_find_access(kg, v, view));
   else
-    x = ev_op(kg, v, map);
+    x = ev_op(kg, v, view);
   if (kg->nmemo == kg->cap_memo) {
     int c = kg->cap_memo ? kg->cap_memo * 2 : 16;
     kg->memo = arena_grow(kg->g->a, kg->memo, (size_t)kg->nmemo, (size_t)c, sizeof *kg->memo);
     kg->cap_memo = c;
   }
-  kg->memo[kg->nmemo++] = (Memo){.v = v, .val = x};
-  memcpy(kg->memo[kg->nmemo - 1].map, map, sizeof(Map));
+  kg->memo[kg->nmemo++] = (Memo){.v = v, .view = *view, .val = x};
   return x;
 }
 
 /* Evaluates v at the domain index held in gidx (a fresh memo: the index
  * changed). */
 LLVMValueRef cg_ev_here(KGen *kg, const IrValue *v) {
-  Map id;
-  cg_identity_map(id, kg->rank);
+  View id;
+  cg_view_identity(&id, kg->rank);
   kg->nmemo = 0;
-  return cg_ev(kg, v, id);
+  return cg_ev(kg, v, &id);
 }
 
 /* Loops over groups [gi, ngroups) except `skip`, calling body at the

@@ -39,12 +39,50 @@ typedef struct Loop {
   LLVMValueRef i, hi;
 } Loop;
 
-typedef int8_t Map[R]; /* value axis -> domain axis, or -1 for index 0 */
+/* A view: where a kernel reads a value, as a function of the kernel's
+ * domain index d. For each axis j of the value
+ *
+ *   index_j = floor((sum_a coef[a] * d_a + off + pos_coef * p) / div)
+ *
+ * where p is a position resolved at run time (has_pos): pos_const plus an
+ * i32 scalar of the function (an index given as an argument; a loop counter
+ * later), or a constant position on an axis of symbolic extent; negative
+ * positions count from the end of an axis of extent pos_n, as in Python,
+ * and the entry code has checked it to lie inside before any kernel runs.
+ * A masked axis may leave [0, extent) or fall between multiples of div: the
+ * op that masked it (pad, concat) selects its fill value there, and loads
+ * clamp the index into the buffer, so no read ever leaves it.
+ *
+ * Broadcasting is a zero coefficient, a transpose a permutation of the axes,
+ * a slice an offset and a step (coef > 1), a pad an offset with a mask (and
+ * div for the holes of a stepped slice's adjoint), concat one masked view
+ * per operand; a window (h*s + k*d - p) is two coefficients on one axis
+ * (not generated yet). An access whose axes are neither masked nor divided
+ * is linear: a stride per domain axis and a base offset, so that its axes
+ * merge with their neighbours into flat loops as before. Build views with
+ * cg_view_empty / cg_view_identity and compare them with cg_view_eq. */
+typedef struct ViewAxis {
+  int32_t coef[R];
+  int64_t off;
+  int32_t div; /* >= 1 */
+  bool masked;
+  bool has_pos;
+  int32_t pos_coef;
+  const IrValue *pos_val; /* NULL: the position is pos_const alone */
+  int64_t pos_const;
+  Dim pos_n;
+} ViewAxis;
+
+typedef struct View {
+  ViewAxis ax[R];
+} View;
 
 typedef struct Access {
   const IrValue *v;
-  Map map;
+  View view;
   int slot;           /* -1: no buffer, only the linear index (generators) */
+  bool linear;        /* no masked or divided axis: group strides and a base offset */
+  Dim vs[R];          /* per value axis stride in elements */
   bool zero[R];       /* per domain axis: stride 0 */
   Dim s[R];           /* per domain axis stride in elements */
   LLVMValueRef gs[R]; /* per group stride (NULL: 0) */
@@ -52,7 +90,7 @@ typedef struct Access {
 
 typedef struct Memo {
   const IrValue *v;
-  Map map;
+  View view;
   LLVMValueRef val;
 } Memo;
 
@@ -170,8 +208,10 @@ typedef LLVMValueRef (*ScalarEmitter)(Cg *g, const IrValue *v, const LLVMValueRe
 extern const ScalarEmitter cg_scalar_emit[OP_COUNT];
 
 /* cg_plan.c */
-void cg_identity_map(Map m, int rank);
-void cg_operand_map(const IrValue *v, int i, const Map vm, Map om);
+void cg_view_empty(View *v);
+void cg_view_identity(View *v, int rank);
+bool cg_view_eq(const View *x, const View *y);
+void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov);
 int cg_slot_of(KGen *kg, const IrValue *v);
 void cg_plan_kernel(KGen *kg);
 
@@ -179,8 +219,8 @@ void cg_plan_kernel(KGen *kg);
 LLVMValueRef cg_access_ptr(KGen *kg, const Access *ac);
 LLVMValueRef cg_load_access(KGen *kg, const Access *ac);
 void cg_store_out(KGen *kg, LLVMValueRef x);
-const Access *cg_find_access(KGen *kg, const IrValue *v, const Map map);
-LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const Map map);
+const Access *cg_find_access(KGen *kg, const IrValue *v, const View *view);
+LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const View *view);
 LLVMValueRef cg_ev_here(KGen *kg, const IrValue *v);
 void cg_nest(KGen *kg, int gi, int skip, LLVMValueRef lo, LLVMValueRef hi, NestBody body, void *u);
 void cg_elementwise_body(KGen *kg, void *u);

@@ -68,20 +68,20 @@ static void update_body(KGen *kg, void *unused) {
   Cg *g = kg->g;
   const IrValue *v = kg->k->out;
   const IrOptim *o = v->attr.optim;
-  Map id, scalar;
-  cg_identity_map(id, v->type.rank);
-  cg_identity_map(scalar, 0);
+  View id, scalar;
+  cg_view_identity(&id, v->type.rank);
+  cg_view_identity(&scalar, 0);
   UpdateVals u = {0};
   u.p = cg_load_access(kg, &kg->out);
-  LLVMValueRef scale = cg_load_access(kg, cg_find_access(kg, v->args[UPD_SCALE], scalar));
-  u.g = cg_fmul(g, cg_load_access(kg, cg_find_access(kg, v->args[UPD_GRAD], id)), scale);
+  LLVMValueRef scale = cg_load_access(kg, cg_find_access(kg, v->args[UPD_SCALE], &scalar));
+  u.g = cg_fmul(g, cg_load_access(kg, cg_find_access(kg, v->args[UPD_GRAD], &id)), scale);
   LLVMValueRef hyper = kg->bufs[cg_slot_of(kg, v->args[UPD_HYPER])];
   LLVMValueRef *h[3] = {&u.lr, &u.h1, &u.h2};
   for (int i = 0; i < 3; i++)
     *h[i] = LLVMBuildLoad2(g->b, g->f32, cg_gep(g, g->f32, hyper, cg_ci64(g, i)), "");
   int nstate = v->nargs - UPD_STATE;
   for (int i = 0; i < nstate; i++)
-    u.s[i] = cg_load_access(kg, cg_find_access(kg, v->args[UPD_STATE + i], id));
+    u.s[i] = cg_load_access(kg, cg_find_access(kg, v->args[UPD_STATE + i], &id));
   switch (o->kind) {
   case OPTIM_SGD:
     update_sgd(g, o, &u);
@@ -96,7 +96,8 @@ static void update_body(KGen *kg, void *unused) {
   }
   cg_store_out(kg, u.p);
   for (int i = 0; i < nstate; i++)
-    LLVMBuildStore(g->b, u.s[i], cg_access_ptr(kg, cg_find_access(kg, v->args[UPD_STATE + i], id)));
+    LLVMBuildStore(g->b, u.s[i],
+                   cg_access_ptr(kg, cg_find_access(kg, v->args[UPD_STATE + i], &id)));
 }
 
 /* ------------------------------------------------------------ reductions
@@ -155,9 +156,9 @@ static LLVMValueRef reduce_value(KGen *kg) {
   if (c->op != OP_MSE)
     return cg_ev_here(kg, c->args[0]);
   LLVMValueRef p = cg_ev_here(kg, c->args[0]);
-  Map id;
-  cg_identity_map(id, kg->rank);
-  LLVMValueRef d = cg_fsub(kg->g, p, cg_ev(kg, c->args[1], id));
+  View id;
+  cg_view_identity(&id, kg->rank);
+  LLVMValueRef d = cg_fsub(kg->g, p, cg_ev(kg, c->args[1], &id));
   return cg_fmul(kg->g, d, d);
 }
 
@@ -319,9 +320,9 @@ static void rowwise_body(KGen *kg, void *u) {
     kg->core_val = cg_fsub(g, d, logsum);
   else
     kg->core_val = LLVMBuildFDiv(g->b, cg_exp(g, dt, d), st.sum, "");
-  Map id;
-  cg_identity_map(id, kg->rank);
-  cg_store_out(kg, cg_ev(kg, kg->k->out, id));
+  View id;
+  cg_view_identity(&id, kg->rank);
+  cg_store_out(kg, cg_ev(kg, kg->k->out, &id));
   kg->core_val = NULL;
   cg_loop_end(g, &l);
 }
@@ -340,9 +341,9 @@ static void xent_body(KGen *kg, void *u) {
   DType dt = core->type.dtype;
   LLVMValueRef lse = cg_fadd(g, st.max, cg_log(g, dt, st.sum));
   kg->gidx[gc] = cg_ci64(g, 0);
-  Map lm;
-  cg_identity_map(lm, kg->rank - 1);
-  LLVMValueRef label = cg_load_access(kg, cg_find_access(kg, core->args[1], lm));
+  View lv;
+  cg_view_identity(&lv, kg->rank - 1);
+  LLVMValueRef label = cg_load_access(kg, cg_find_access(kg, core->args[1], &lv));
   kg->gidx[gc] = LLVMBuildSExt(g->b, label, g->i64, "");
   LLVMValueRef picked = cg_ev_here(kg, core->args[0]);
   LLVMValueRef loss = cg_fsub(g, lse, picked);

@@ -1,39 +1,147 @@
-/* cg_plan.c - kernel planning: index maps, accesses and axis groups.
+/* cg_plan.c - kernel planning: views, accesses and axis groups.
  *
  * A loop kernel runs over a domain (a shape). Every value it computes is
- * evaluated at an index of its own shape that is a linear function of the
- * domain index: broadcasting drops axes, a transpose permutes them. That
- * function is an "index map" (for each axis of the value, the domain axis
- * it follows or -1 for index 0). Reading a buffer at a map gives, for each
- * domain axis, a stride that is a monomial in the dims (or zero), so before
- * emitting loops the domain axes are collapsed: neighbouring axes merge when
- * every buffer the kernel touches is contiguous (or broadcast) across both,
- * which turns most kernels into one flat loop over the contiguous last axis
- * that LLVM vectorises.
+ * evaluated at an index of its own shape that is an affine function of the
+ * domain index, with a mask where pad and concat put their fill: a view
+ * (cg_internal.h). Broadcasting drops axes, a transpose permutes them, a
+ * slice offsets and steps them, pad and concat offset and mask them. Reading
+ * a buffer through a view without masks gives, for each domain axis, a
+ * stride that is a monomial in the dims (or zero), so before emitting loops
+ * the domain axes are collapsed: neighbouring axes merge when every buffer
+ * the kernel touches is contiguous (or broadcast) across both, which turns
+ * most kernels into one flat loop over the contiguous last axis that LLVM
+ * vectorises. A masked or divided axis needs its own index (for the mask
+ * and the clamp), so the domain axes it follows never merge.
  */
 #include "cg_internal.h"
 
 /* -------------------------------------------------------- kernel planning */
 
-void cg_identity_map(Map m, int rank) {
-  for (int i = 0; i < R; i++)
-    m[i] = (int8_t)(i < rank ? i : -1);
+void cg_view_empty(View *v) {
+  memset(v, 0, sizeof *v);
+  for (int j = 0; j < R; j++)
+    v->ax[j].div = 1;
 }
 
-/* The map of operand i of v, given v's map. */
-void cg_operand_map(const IrValue *v, int i, const Map vm, Map om) {
-  const IrValue *x = v->args[i];
+void cg_view_identity(View *v, int rank) {
+  cg_view_empty(v);
+  for (int j = 0; j < rank; j++)
+    v->ax[j].coef[j] = 1;
+}
+
+static bool axis_eq(const ViewAxis *x, const ViewAxis *y) {
+  for (int a = 0; a < R; a++)
+    if (x->coef[a] != y->coef[a])
+      return false;
+  if (x->off != y->off || x->div != y->div || x->masked != y->masked || x->has_pos != y->has_pos)
+    return false;
+  return !x->has_pos || (x->pos_coef == y->pos_coef && x->pos_val == y->pos_val &&
+                         x->pos_const == y->pos_const && dim_eq(x->pos_n, y->pos_n));
+}
+
+bool cg_view_eq(const View *x, const View *y) {
   for (int j = 0; j < R; j++)
-    om[j] = -1;
+    if (!axis_eq(&x->ax[j], &y->ax[j]))
+      return false;
+  return true;
+}
+
+static void empty_axis(ViewAxis *a) {
+  memset(a, 0, sizeof *a);
+  a->div = 1;
+}
+
+/* The numerator of an axis times k (a slice's step). */
+static void scale_axis(ViewAxis *a, int64_t k) {
+  for (int d = 0; d < R; d++)
+    a->coef[d] = (int32_t)(a->coef[d] * k);
+  a->off *= k;
+  a->pos_coef = (int32_t)(a->pos_coef * k);
+}
+
+/* Adds the run-time position of axis i of view op v to a, times k. */
+static void add_position(ViewAxis *a, const IrValue *v, int i, Dim n, int32_t k) {
+  const IrViewAttrs *va = &v->attr.view;
+  NNC_ASSERT(!a->has_pos); /* fusion keeps one run-time view per kernel */
+  a->has_pos = true;
+  a->pos_coef = k;
+  a->pos_val = va->dyn[i] > 0 ? v->args[va->dyn[i]] : NULL;
+  a->pos_const = va->start[i];
+  a->pos_n = n;
+}
+
+/* slice: operand index = result index * step + start (or start alone). */
+static void slice_view(const IrValue *v, const View *vv, View *ov) {
+  const IrViewAttrs *va = &v->attr.view;
+  int r = 0;
+  for (int j = 0; j < v->args[0]->type.rank; j++) {
+    ViewAxis *a = &ov->ax[j];
+    if (va->drop[j]) {
+      empty_axis(a);
+    } else {
+      *a = vv->ax[r++];
+      scale_axis(a, va->step[j]);
+    }
+    if (ir_view_runtime_axis(v, j))
+      add_position(a, v, j, v->args[0]->type.dims[j], a->div);
+    else
+      a->off += va->start[j] * a->div;
+  }
+}
+
+/* pad: operand index = (result index - start) / step, masked. */
+static void pad_view(const IrValue *v, const View *vv, View *ov) {
+  const IrViewAttrs *va = &v->attr.view;
+  const TType *x = &v->args[0]->type;
+  for (int j = 0; j < x->rank; j++) {
+    ViewAxis *a = &ov->ax[j];
+    *a = vv->ax[j];
+    bool full =
+        va->start[j] == 0 && va->step[j] == 1 && va->dyn[j] == 0 && dim_eq(va->size[j], x->dims[j]);
+    if (full)
+      continue;
+    if (ir_view_runtime_axis(v, j))
+      add_position(a, v, j, va->size[j], -a->div);
+    else
+      a->off -= va->start[j] * a->div;
+    a->div = (int32_t)(a->div * va->step[j]);
+    a->masked = true;
+  }
+}
+
+/* concat: operand k holds [c_k, c_k + n_k) of the axis. */
+static void concat_view(const IrValue *v, int k, const View *vv, View *ov) {
+  int ax = v->attr.view.axis;
+  int64_t c = 0;
+  for (int i = 0; i < k; i++)
+    c += v->args[i]->type.dims[ax].constant;
+  for (int j = 0; j < v->type.rank; j++)
+    ov->ax[j] = vv->ax[j];
+  ov->ax[ax].off -= c * ov->ax[ax].div;
+  ov->ax[ax].masked = true;
+}
+
+/* The view of operand i of v, given v's view. */
+void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
+  const IrValue *x = v->args[i];
+  cg_view_empty(ov);
   switch (op_info[v->op].cls) {
   case OPC_LAYOUT: /* transpose: result axis j is operand axis perm[j] */
     for (int j = 0; j < v->type.rank; j++)
-      om[v->attr.perm[j]] = vm[j];
+      ov->ax[v->attr.perm[j]] = vv->ax[j];
     return;
   case OPC_ONEHOT:
     for (int j = 0; j < x->type.rank; j++)
-      om[j] = vm[j];
+      ov->ax[j] = vv->ax[j];
     return;
+  case OPC_VIEW:
+    if (v->op == OP_CONCAT)
+      concat_view(v, i, vv, ov);
+    else if (i == 0 && v->op == OP_SLICE)
+      slice_view(v, vv, ov);
+    else if (i == 0)
+      pad_view(v, vv, ov);
+    return; /* run-time positions are scalars */
   case OPC_UNARY:
   case OPC_BINARY:
   case OPC_COMPARE:
@@ -43,7 +151,8 @@ void cg_operand_map(const IrValue *v, int i, const Map vm, Map om) {
   case OPC_ASSIGN: {
     int off = v->type.rank - x->type.rank;
     for (int j = 0; j < x->type.rank; j++)
-      om[j] = cg_is_one(x->type.dims[j]) ? -1 : vm[j + off];
+      if (!cg_is_one(x->type.dims[j]))
+        ov->ax[j] = vv->ax[j + off];
     return;
   }
   case OPC_SOURCE:
@@ -55,22 +164,48 @@ void cg_operand_map(const IrValue *v, int i, const Map vm, Map om) {
   case OPC_GATHER:
     break;
   }
-  NNC_BUG("operand_map: %s is not evaluated per element", op_info[v->op].name);
+  NNC_BUG("operand_view: %s is not evaluated per element", op_info[v->op].name);
+}
+
+/* Domain axes an axis's index follows must keep their own loop (their raw
+ * index is needed) when the axis is masked or divided. */
+static void bar_nonlinear(KGen *kg, const View *view, int rank) {
+  for (int j = 0; j < rank; j++) {
+    const ViewAxis *x = &view->ax[j];
+    if (!x->masked && x->div == 1)
+      continue;
+    for (int a = 0; a < R; a++)
+      if (x->coef[a])
+        kg->barrier[a] = true;
+  }
 }
 
 static void fill_strides(KGen *kg, Access *ac) {
   const TType *t = &ac->v->type;
+  ac->linear = true;
   for (int a = 0; a < R; a++)
     ac->zero[a] = true;
   Dim stride = dim_const(1);
   for (int j = t->rank - 1; j >= 0; j--) {
-    int a = ac->map[j];
-    if (a >= 0) {
-      ac->zero[a] = false;
-      ac->s[a] = stride;
+    const ViewAxis *x = &ac->view.ax[j];
+    ac->vs[j] = stride;
+    if (x->masked || x->div != 1) {
+      ac->linear = false;
+    } else {
+      for (int a = 0; a < R; a++) {
+        if (!x->coef[a])
+          continue;
+        Dim s = cg_dmul(kg->g, stride, dim_const(x->coef[a]));
+        /* a window (one domain axis in two value axes) needs a sum of
+           strides; no op makes one yet */
+        NNC_ASSERT(ac->zero[a]);
+        ac->zero[a] = false;
+        ac->s[a] = s;
+      }
     }
     stride = cg_dmul(kg->g, stride, t->dims[j]);
   }
+  bar_nonlinear(kg, &ac->view, t->rank);
 }
 
 int cg_slot_of(KGen *kg, const IrValue *v) {
@@ -81,9 +216,9 @@ int cg_slot_of(KGen *kg, const IrValue *v) {
   return kg->nslots++;
 }
 
-static void add_access(KGen *kg, const IrValue *v, const Map map) {
+static void add_access(KGen *kg, const IrValue *v, const View *view) {
   for (int i = 0; i < kg->nacc; i++)
-    if (kg->acc[i].v == v && !memcmp(kg->acc[i].map, map, sizeof(Map)))
+    if (kg->acc[i].v == v && cg_view_eq(&kg->acc[i].view, view))
       return;
   bool gen = op_info[v->op].cls == OPC_GENERATE;
   if (gen && ir_is_random(v) && kg->rng_slot < 0) {
@@ -98,37 +233,42 @@ static void add_access(KGen *kg, const IrValue *v, const Map map) {
   Access *ac = &kg->acc[kg->nacc++];
   memset(ac, 0, sizeof *ac);
   ac->v = v;
-  memcpy(ac->map, map, sizeof(Map));
+  ac->view = *view;
   ac->slot = gen ? -1 : cg_slot_of(kg, v);
   fill_strides(kg, ac);
 }
 
-/* Collects the buffers an evaluation of v at map reads. A generator reads
+/* Collects the buffers an evaluation of v at view reads. A generator reads
  * none, but its value depends on the element's linear index in its own
  * shape, which is planned like a buffer's offset so that axes merge only
  * where that index stays linear. */
-static void visit(KGen *kg, const IrValue *v, const Map map) {
+static void visit(KGen *kg, const IrValue *v, const View *view) {
   if (op_info[v->op].cls == OPC_GENERATE) {
-    add_access(kg, v, map);
+    add_access(kg, v, view);
     return;
   }
   if (!cg_is_inner(kg, v)) {
     if (v->op != OP_CONST)
-      add_access(kg, v, map);
+      add_access(kg, v, view);
     return;
   }
-  if (v->op == OP_ONE_HOT && map[v->type.rank - 1] >= 0) {
-    kg->barrier[map[v->type.rank - 1]] = true; /* its raw index is needed */
+  if (v->op == OP_ONE_HOT) { /* its raw class index is needed */
+    const ViewAxis *x = &view->ax[v->type.rank - 1];
+    for (int a = 0; a < R; a++)
+      if (x->coef[a])
+        kg->barrier[a] = true;
   }
   if (op_info[v->op].cls == OPC_ROWWISE) {
-    visit(kg, v->args[0], map); /* the prologue, same shape */
+    visit(kg, v->args[0], view); /* the prologue, same shape */
     return;
   }
   /* a state write's operand 0 is where it stores, not something it reads */
   for (int i = v->op == OP_ASSIGN ? 1 : 0; i < v->nargs; i++) {
-    Map om;
-    cg_operand_map(v, i, map, om);
-    visit(kg, v->args[i], om);
+    View ov;
+    cg_operand_view(v, i, view, &ov);
+    if (op_info[v->op].cls == OPC_VIEW)
+      bar_nonlinear(kg, &ov, v->args[i]->type.rank); /* the mask is tested here */
+    visit(kg, v->args[i], &ov);
   }
 }
 
@@ -176,27 +316,26 @@ static void plan_output(KGen *kg) {
   if (k->kind == KK_REDUCE && k->core->op != OP_MSE) {
     /* output axes are the kept (non-reduced) domain axes, reduced ones as 1 */
     const IrValue *c = k->core;
+    cg_view_empty(&o->view);
     int j = 0;
     for (int a = 0; a < kg->rank; a++) {
       if (!kg->reduced[a])
-        o->map[j++] = (int8_t)a;
+        o->view.ax[j++].coef[a] = 1;
       else if (c->attr.keepdims)
-        o->map[j++] = -1;
+        j++;
     }
-    for (; j < R; j++)
-      o->map[j] = -1;
   } else if (k->kind == KK_REDUCE || k->kind == KK_XENT) {
-    cg_identity_map(o->map, 0); /* a scalar */
+    cg_view_identity(&o->view, 0); /* a scalar */
   } else {
-    cg_identity_map(o->map, k->out->type.rank);
+    cg_view_identity(&o->view, k->out->type.rank);
   }
   fill_strides(kg, o);
 }
 
 void cg_plan_kernel(KGen *kg) {
   const Kernel *k = kg->k;
-  Map id;
-  cg_identity_map(id, kg->rank);
+  View id;
+  cg_view_identity(&id, kg->rank);
   memcpy(kg->reduced, k->plan.reduced, sizeof kg->reduced);
   kg->forced = k->plan.row_axis;
   if (kg->forced >= 0)
@@ -206,31 +345,31 @@ void cg_plan_kernel(KGen *kg) {
   case KK_ELEMWISE:
   case KK_COPY:
   case KK_ROWWISE:
-    visit(kg, k->out, id);
+    visit(kg, k->out, &id);
     break;
   case KK_REDUCE:
     if (k->core->op == OP_MSE)
-      visit(kg, k->core->args[1], id);
-    visit(kg, k->core->args[0], id);
+      visit(kg, k->core->args[1], &id);
+    visit(kg, k->core->args[0], &id);
     break;
   case KK_XENT: {
-    visit(kg, k->core->args[0], id);
-    Map lm;
-    cg_identity_map(lm, kg->rank - 1);
-    add_access(kg, k->core->args[1], lm);
+    visit(kg, k->core->args[0], &id);
+    View lv;
+    cg_view_identity(&lv, kg->rank - 1);
+    add_access(kg, k->core->args[1], &lv);
     break;
   }
   case KK_UPDATE: {
     /* grad and state follow the parameter; scale is a scalar; hyper is
      * read by element index, so it only needs a slot */
     const IrValue *u = k->out;
-    Map scalar;
-    cg_identity_map(scalar, 0);
-    add_access(kg, u->args[UPD_GRAD], id);
+    View scalar;
+    cg_view_identity(&scalar, 0);
+    add_access(kg, u->args[UPD_GRAD], &id);
     cg_slot_of(kg, u->args[UPD_HYPER]);
-    add_access(kg, u->args[UPD_SCALE], scalar);
+    add_access(kg, u->args[UPD_SCALE], &scalar);
     for (int i = UPD_STATE; i < u->nargs; i++)
-      add_access(kg, u->args[i], id);
+      add_access(kg, u->args[i], &id);
     break;
   }
   case KK_GEMM:

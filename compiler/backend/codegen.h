@@ -21,7 +21,12 @@
  * so no kernel ever indexes out of bounds. A training step returns
  * CG_ERR_NONFINITE before its first update when the loss or the gradient
  * norm is not finite, with CG_STATUS_VALUE 0 (the loss) or 1 (a gradient),
- * leaving every parameter and optimizer state as it was.
+ * leaving every parameter and optimizer state as it was. It returns
+ * CG_ERR_INDEX when a run-time position of a slice (an index given as an
+ * argument, or a constant one on an axis of symbolic extent) lies outside
+ * [-n, n): CG_STATUS_VALUE the slice's value id, CG_STATUS_POS its axis,
+ * CG_STATUS_LABEL the position, CG_STATUS_DEPTH n; checked before the
+ * kernel reading through it.
  *
  * Floating point: elementwise code has no fast-math flags (-O0 and -O3, fused
  * and unfused, give the same bits); only the accumulators of reductions
@@ -41,7 +46,7 @@
 #include "fuse.h"
 #include "memplan.h"
 
-enum { CG_ERR_LABEL = 1, CG_ERR_NONFINITE = 2 };
+enum { CG_ERR_LABEL = 1, CG_ERR_NONFINITE = 2, CG_ERR_INDEX = 3 };
 enum { CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH };
 
 /* A target machine for the host CPU (its name and features) at opt_level

@@ -275,6 +275,27 @@ static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_
            lv->type.rank ? at : "the scalar", (long long)st[CG_STATUS_DEPTH]);
 }
 
+/* "f: index 7 (argument 't') is outside [-5, 5) on axis 1 of 'x'" */
+static void index_error(const JitFunc *jf, char *err, size_t errlen) {
+  const int64_t *st = (const int64_t *)jf->ws;
+  const IrValue *v = jf->ff->by_id[st[CG_STATUS_VALUE]];
+  int axis = (int)st[CG_STATUS_POS];
+  const IrValue *x = v->args[0],
+                *t = v->attr.view.dyn[axis] > 0 ? v->args[v->attr.view.dyn[axis]] : NULL;
+  const IrFunc *f = jf->f;
+  const char *xn = x->op == OP_INPUT   ? f->input_names[x->attr.index]
+                   : x->op == OP_PARAM ? jf->m->params[x->attr.index]->name
+                                       : NULL;
+  const char *tn = t && t->op == OP_INPUT ? f->input_names[t->attr.index] : NULL;
+  char xs[96] = "the sliced tensor";
+  if (xn)
+    snprintf(xs, sizeof xs, "'%s'", xn);
+  snprintf(err, errlen, "%s: index %lld%s%s%s is outside [-%lld, %lld) on axis %d of %s", f->name,
+           (long long)st[CG_STATUS_LABEL], tn ? " (argument '" : "", tn ? tn : "", tn ? "')" : "",
+           (long long)st[CG_STATUS_DEPTH], (long long)st[CG_STATUS_DEPTH], axis,
+           v->op == OP_SLICE ? xs : "a slice's gradient");
+}
+
 int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const *params,
              void *const *outputs, char *err, size_t errlen) {
   if (!prepare(jf, dims, err, errlen))
@@ -282,6 +303,8 @@ int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const 
   int rc = jf->entry(dims, inputs, params, outputs, jf->ws, jf->offsets, jf->rng);
   if (rc == CG_ERR_LABEL)
     label_error(jf, dims, err, errlen);
+  else if (rc == CG_ERR_INDEX)
+    index_error(jf, err, errlen);
   else if (rc)
     snprintf(err, errlen, "%s failed with code %d", jf->f->name, rc);
   return rc;

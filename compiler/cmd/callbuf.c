@@ -62,5 +62,15 @@ void callbuf_fill_random(nnrt_rng *r, DType dt, void *data, int64_t n, int64_t i
 
 int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise) {
   int64_t bound;
-  return ir_index_reader(f, x, &bound) && bound > 0 ? bound : otherwise;
+  if (ir_index_reader(f, x, &bound) && bound > 0)
+    return bound;
+  for (int i = 0; i < f->body->n; i++) {
+    const IrValue *v = f->body->vals[i];
+    for (int k = 0; (v->op == OP_SLICE || v->op == OP_PAD) && k < v->args[0]->type.rank; k++) {
+      Dim n = v->op == OP_SLICE ? v->args[0]->type.dims[k] : v->attr.view.size[k];
+      if (v->attr.view.dyn[k] > 0 && v->args[v->attr.view.dyn[k]] == x && dim_is_const(n))
+        return n.constant; /* a run-time index into an axis */
+    }
+  }
+  return otherwise;
 }

@@ -65,6 +65,10 @@ IrValue *lower_as_tensor(Elab *e, Frame *f, Val v, const AstNode *at) {
     diag_error(e->diag, at->loc, "'%s' is a function, not a tensor; call it",
                ast_text_expr(e->arena, at));
     return NULL;
+  case VAL_TUPLE:
+    diag_error(e->diag, at->loc, "'%s' holds %d tensors, not one; pick one with [i]",
+               ast_text_expr(e->arena, at), v.nitems);
+    return NULL;
   }
   return NULL;
 }
@@ -410,6 +414,8 @@ Val lower_eval_expr(Elab *e, Frame *f, const AstNode *x) {
     return eval_binary(e, f, x);
   case AST_UNARY:
     return eval_unary(e, f, x);
+  case AST_INDEX:
+    return eval_index(e, f, x);
   case AST_LIST:
     diag_error(e->diag, x->loc,
                "a list is not a tensor; lists are arguments of builtins "

@@ -12,6 +12,7 @@ typedef enum ValKind {
   VAL_INSTANCE, /* a sub-layer: callable, has members */
   VAL_REPEAT,   /* a repetition: callable in sequence */
   VAL_FN,       /* a function of an instance */
+  VAL_TUPLE,    /* several tensors (split's pieces), indexed by a constant: parts[0] */
 } ValKind;
 
 typedef struct Val {
@@ -20,6 +21,8 @@ typedef struct Val {
   CtVal c;
   Instance *inst;
   Member *mem;
+  IrValue **items; /* VAL_TUPLE */
+  int nitems;
 } Val;
 
 /* One active (inlined) function call. */
@@ -46,6 +49,8 @@ IrValue *lower_as_tensor(Elab *e, Frame *f, Val v, const AstNode *at);
 bool builtin_exists(const char *name);
 Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call);
 int builtin_count(void);
+/* x[i, a:b:s, ...]: slicing a tensor, or picking one of split's pieces. */
+Val eval_index(Elab *e, Frame *f, const AstNode *x);
 const char *builtin_name(int i);
 
 /* einsum.c: einsum(eq, xs...) as transposes, reshapes, sums and matmuls;

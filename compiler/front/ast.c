@@ -201,6 +201,24 @@ AstNode *ast_binary(Arena *a, SrcSpan loc, AstBinOp op, AstNode *lhs, AstNode *r
 
 AstNode *ast_list(Arena *a, SrcSpan loc) { return new_leaf(a, AST_LIST, loc); }
 
+AstNode *ast_index(Arena *a, SrcSpan loc, AstNode *object) {
+  AstNode *n = new_node(a, AST_INDEX, loc);
+  n->u.index.object = object;
+  n->depth = 1 + depth_of(object);
+  return n;
+}
+
+AstNode *ast_slice(Arena *a, SrcSpan loc, AstNode *lo, AstNode *hi, AstNode *step) {
+  AstNode *n = new_node(a, AST_SLICE, loc);
+  n->u.slice.lo = lo;
+  n->u.slice.hi = hi;
+  n->u.slice.step = step;
+  n->depth = 1 + max_int(depth_of(lo), max_int(depth_of(hi), depth_of(step)));
+  return n;
+}
+
+AstNode *ast_ellipsis(Arena *a, SrcSpan loc) { return new_leaf(a, AST_ELLIPSIS, loc); }
+
 AstNode *ast_type(Arena *a, SrcSpan loc, AstDType dtype, bool has_dims) {
   AstNode *n = new_leaf(a, AST_TYPE, loc);
   n->u.type.dtype = dtype;
@@ -222,6 +240,9 @@ void ast_update_depth(AstNode *n) {
     break;
   case AST_LIST:
     n->depth = 1 + list_depth(&n->u.list.items);
+    break;
+  case AST_INDEX:
+    n->depth = 1 + max_int(depth_of(n->u.index.object), list_depth(&n->u.index.items));
     break;
   case AST_TYPE:
     n->depth = 1 + list_depth(&n->u.type.dims);
@@ -278,6 +299,8 @@ const char *ast_kind_name(AstKind k) {
       [AST_CALL] = "Call",         [AST_KWARG] = "Kwarg",
       [AST_UNARY] = "Unary",       [AST_BINARY] = "Binary",
       [AST_LIST] = "List",         [AST_TYPE] = "Type",
+      [AST_INDEX] = "Index",       [AST_SLICE] = "Slice",
+      [AST_ELLIPSIS] = "Ellipsis",
   };
   if ((unsigned)k < AST_KIND_COUNT && names[k])
     return names[k];

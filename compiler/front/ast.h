@@ -55,6 +55,11 @@ typedef enum AstKind {
   AST_BINARY, /* x op y */
   AST_LIST,   /* [a, b, c] */
 
+  /* indexing */
+  AST_INDEX,    /* x[i, a:b:s, ...] */
+  AST_SLICE,    /* a:b:s inside an index, each part optional */
+  AST_ELLIPSIS, /* ... inside an index */
+
   /* types */
   AST_TYPE, /* f32[B, 784], i32[B], f64 */
 
@@ -195,6 +200,14 @@ struct AstNode {
     struct {
       PtrVec items;
     } list;
+    struct {
+      AstNode *object;
+      PtrVec items; /* expressions, AST_SLICE, AST_ELLIPSIS */
+    } index;
+    struct {
+      AstNode *lo, *hi, *step; /* NULL when omitted */
+      bool step_given;         /* a second ':' with nothing after it */
+    } slice;
     /* dims: NULL-free list of dimension expressions; has_dims false = scalar */
     struct {
       AstDType dtype;
@@ -231,11 +244,14 @@ AstNode *ast_kwarg(Arena *a, SrcSpan loc, const char *key, AstNode *value);
 AstNode *ast_unary(Arena *a, SrcSpan loc, AstUnOp op, AstNode *operand);
 AstNode *ast_binary(Arena *a, SrcSpan loc, AstBinOp op, AstNode *lhs, AstNode *rhs);
 AstNode *ast_list(Arena *a, SrcSpan loc);
+AstNode *ast_index(Arena *a, SrcSpan loc, AstNode *object);
+AstNode *ast_slice(Arena *a, SrcSpan loc, AstNode *lo, AstNode *hi, AstNode *step);
+AstNode *ast_ellipsis(Arena *a, SrcSpan loc);
 AstNode *ast_type(Arena *a, SrcSpan loc, AstDType dtype, bool has_dims);
 
 /* Appends to a list-bearing node's list and updates depth. */
 void ast_push(Arena *a, PtrVec *list, AstNode *item);
-/* Call after finishing an AST_CALL / AST_LIST / AST_TYPE to fix its depth. */
+/* Call after finishing an AST_CALL / AST_LIST / AST_INDEX / AST_TYPE to fix its depth. */
 void ast_update_depth(AstNode *n);
 
 const char *ast_binop_text(AstBinOp op);

@@ -173,6 +173,26 @@ static void print_inline(FILE *out, const AstNode *n) {
     print_list_inline(out, &n->u.list.items);
     fputc(']', out);
     break;
+  case AST_INDEX:
+    print_operand(out, n->u.index.object, PREC_POSTFIX);
+    fputc('[', out);
+    print_list_inline(out, &n->u.index.items);
+    fputc(']', out);
+    break;
+  case AST_SLICE:
+    if (n->u.slice.lo)
+      print_inline(out, n->u.slice.lo);
+    fputc(':', out);
+    if (n->u.slice.hi)
+      print_inline(out, n->u.slice.hi);
+    if (n->u.slice.step || n->u.slice.step_given)
+      fputc(':', out);
+    if (n->u.slice.step)
+      print_inline(out, n->u.slice.step);
+    break;
+  case AST_ELLIPSIS:
+    fputs("...", out);
+    break;
   case AST_TYPE:
     print_type(out, n);
     break;
@@ -320,6 +340,15 @@ static void print_expr(FILE *out, const AstNode *n, int indent) {
     break;
   case AST_LIST:
     print_children(out, &n->u.list.items, indent + 1);
+    break;
+  case AST_INDEX:
+    print_node(out, n->u.index.object, indent + 1);
+    print_children(out, &n->u.index.items, indent + 1);
+    break;
+  case AST_SLICE: /* omitted parts print as <missing> */
+    print_node(out, n->u.slice.lo, indent + 1);
+    print_node(out, n->u.slice.hi, indent + 1);
+    print_node(out, n->u.slice.step, indent + 1);
     break;
   default:
     break;

@@ -48,6 +48,15 @@ const char *ast_text_expr(Arena *a, const AstNode *n) {
                         ast_binop_text(n->u.binary.op), ast_text_expr(a, n->u.binary.rhs));
   case AST_LIST:
     return arena_printf(a, "[%s]", join_args(a, &n->u.list.items));
+  case AST_INDEX:
+    return arena_printf(a, "%s[%s]", ast_text_expr(a, n->u.index.object),
+                        join_args(a, &n->u.index.items));
+  case AST_SLICE:
+    return arena_printf(
+        a, "%s:%s%s%s", ast_text_expr(a, n->u.slice.lo), ast_text_expr(a, n->u.slice.hi),
+        n->u.slice.step || n->u.slice.step_given ? ":" : "", ast_text_expr(a, n->u.slice.step));
+  case AST_ELLIPSIS:
+    return "...";
   case AST_TYPE: {
     const char *s = ast_dtype_name(n->u.type.dtype);
     return n->u.type.has_dims ? arena_printf(a, "%s[%s]", s, join_args(a, &n->u.type.dims)) : s;

@@ -286,3 +286,24 @@ const IrValue *ir_index_reader(const IrFunc *f, const IrValue *x, int64_t *min_b
   }
   return best;
 }
+/* ---- views ---- */
+
+bool ir_view_runtime_axis(const IrValue *v, int i) {
+  if (v->op != OP_SLICE && v->op != OP_PAD)
+    return false;
+  const IrViewAttrs *va = &v->attr.view;
+  Dim in = v->args[0]->type.dims[i];
+  Dim n = v->op == OP_SLICE ? in : va->size[i];
+  bool full = !(v->op == OP_SLICE && va->drop[i]) && va->start[i] == 0 && va->step[i] == 1 &&
+              va->dyn[i] == 0 && dim_eq(va->size[i], in);
+  return !full && (va->dyn[i] > 0 || (n.kind == DIM_KNOWN && !dim_is_const(n)));
+}
+
+bool ir_view_has_runtime(const IrValue *v) {
+  if (v->op != OP_SLICE && v->op != OP_PAD)
+    return false;
+  for (int i = 0; i < v->args[0]->type.rank; i++)
+    if (ir_view_runtime_axis(v, i))
+      return true;
+  return false;
+}

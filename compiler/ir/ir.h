@@ -103,6 +103,25 @@ typedef struct IrUnaryAttrs {
   double lo, hi; /* CLAMP: the bounds, lo <= hi (either may be infinite) */
   DType to;      /* CAST: the result's element type */
 } IrUnaryAttrs;
+/* The view ops (SLICE, PAD, CONCAT): how the result's index maps to the
+ * operand's, axis by axis. Never a kernel of their own: codegen reads the
+ * operand through a view (backend/cg_internal.h). */
+typedef struct IrViewAttrs {
+  /* SLICE: operand axis i contributes operand index start[i] + r * step[i]
+     at result index r (or only start[i], with drop[i]: x[3] drops the axis).
+     PAD: operand index k lands at result index start[i] + k * step[i]; the
+     other result indices hold `value`. */
+  int64_t start[TYPE_MAX_RANK];
+  int64_t step[TYPE_MAX_RANK]; /* >= 1 */
+  Dim size[TYPE_MAX_RANK];     /* SLICE: result extent of operand axis i (unless dropped);
+                                  PAD: result extent of axis i */
+  bool drop[TYPE_MAX_RANK];    /* SLICE */
+  int8_t dyn[TYPE_MAX_RANK];   /* > 0: operand number of an i32 scalar added to start[i]
+                                  at run time (negative counts from the end, like Python),
+                                  checked to lie inside the axis */
+  double value;                /* PAD: the fill */
+  int axis;                    /* CONCAT: operands are joined along it */
+} IrViewAttrs;
 
 /* Operation attributes; which fields mean something depends on the op. */
 typedef struct IrAttrs {
@@ -128,6 +147,7 @@ typedef struct IrAttrs {
   IrGatherAttrs gather;    /* GATHER class */
   IrGenAttrs gen;          /* GENERATE */
   IrUnaryAttrs unary;      /* LEAKY_RELU, ELU, CLAMP, CAST */
+  IrViewAttrs view;        /* SLICE, PAD, CONCAT */
 } IrAttrs;
 
 struct IrValue {
@@ -281,6 +301,13 @@ bool shape_infer(ShapeCtx *c, IrValue *v);
  * is used up). */
 IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, int nargs,
                  SrcSpan loc, const IrAttrs *attrs);
+
+/* Is axis i of view op v (SLICE, PAD) placed at run time: by an argument,
+ * or by a position on an axis whose extent is symbolic (not a full ':')?
+ * Its position is then wrapped and bounds-checked by the generated code. */
+bool ir_view_runtime_axis(const IrValue *v, int i);
+/* Does v (any op) have a run-time positioned axis? */
+bool ir_view_has_runtime(const IrValue *v);
 
 /* --emit=ir */
 void ir_print_module(FILE *out, const IrModule *m);

@@ -63,6 +63,41 @@ static void print_unary_attrs(FILE *out, const IrValue *v) {
   }
 }
 
+/* slice: per operand axis start:stop[:step] as in Python, or the index of
+ * an axis indexed away; pad: per axis at:+extent[:step], operand element k
+ * landing at at + k * step of a result axis of that extent; @k marks a
+ * run-time position held by operand k (added to the constant). concat: the
+ * axis. */
+static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
+  const IrViewAttrs *va = &v->attr.view;
+  if (v->op == OP_CONCAT) {
+    fprintf(out, " axis=%d", va->axis);
+    return;
+  }
+  Arena a;
+  arena_init(&a);
+  fputs(" [", out);
+  for (int i = 0; i < v->args[0]->type.rank; i++) {
+    fputs(i ? ", " : "", out);
+    if (va->dyn[i] > 0)
+      fprintf(out, "@%d+", va->dyn[i]);
+    Dim n = va->size[i];
+    if (v->op == OP_SLICE && va->drop[i])
+      fprintf(out, "%lld", (long long)va->start[i]);
+    else if (v->op == OP_SLICE && n.kind == DIM_KNOWN && dim_is_const(n))
+      fprintf(out, "%lld:%lld", (long long)va->start[i],
+              (long long)(va->start[i] + (n.constant - 1) * va->step[i] + 1));
+    else
+      fprintf(out, "%lld:+%s", (long long)va->start[i], dim_str(&a, m->syms, n));
+    if (va->step[i] != 1)
+      fprintf(out, ":%lld", (long long)va->step[i]);
+  }
+  fputc(']', out);
+  if (v->op == OP_PAD)
+    fprintf(out, " value=%g", va->value);
+  arena_free(&a);
+}
+
 static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrValue *v) {
   switch (v->op) {
   case OP_INPUT:
@@ -120,6 +155,9 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
     break;
   case OPC_UNARY:
     print_unary_attrs(out, v);
+    break;
+  case OPC_VIEW:
+    print_view_attrs(out, m, v);
     break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {

@@ -602,6 +602,101 @@ bool shape_gather(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+/* ---- views: slice, pad, concat ----
+ *
+ * The elaborator normalises what it can (negative bounds against constant
+ * extents); these rules check what reaches the IR. On an axis of symbolic
+ * extent only a full slice or a single position is allowed (T - 1 is not a
+ * monomial); a position there, or one given by an argument, is resolved and
+ * checked at run time. */
+
+static bool view_runtime_operands(ShapeCtx *c, IrValue *v) {
+  for (int i = 1; i < v->nargs; i++) {
+    const TType *t = &v->args[i]->type;
+    if (t->dtype != DT_I32 || t->rank != 0) {
+      diag_error(c->diag, v->args[i]->loc, "%s: a run-time index must be an i32 scalar, got %s",
+                 opname(v), ty(c, t));
+      note_operand(c, v->args[i], "the index");
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool known_const(Dim d) { return d.kind == DIM_KNOWN && dim_is_const(d); }
+
+/* Is axis i's position resolved at run time (an argument, or a constant
+ * position on an axis of symbolic extent n)? */
+static bool view_axis_runtime(const IrValue *v, int i, Dim n) {
+  return v->attr.view.dyn[i] > 0 || (n.kind == DIM_KNOWN && !dim_is_const(n));
+}
+
+static bool check_dyn_operand(ShapeCtx *c, IrValue *v, int i) {
+  int d = v->attr.view.dyn[i];
+  if (d < 0 || (d > 0 && d >= v->nargs)) {
+    diag_error(c->diag, v->loc, "%s: axis %d names operand %d, which does not exist", opname(v), i,
+               d);
+    return false;
+  }
+  return true;
+}
+
+bool shape_slice(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  IrViewAttrs *va = &v->attr.view;
+  if (!view_runtime_operands(c, v))
+    return false;
+  TType out = {.dtype = in->dtype};
+  for (int i = 0; i < in->rank; i++) {
+    Dim n = in->dims[i];
+    if (!check_dyn_operand(c, v, i))
+      return false;
+    if (va->step[i] < 1) {
+      diag_error(c->diag, v->loc, "slice: the step of axis %d must be positive, got %lld", i,
+                 (long long)va->step[i]);
+      return false;
+    }
+    if (va->drop[i]) {
+      if (!view_axis_runtime(v, i, n) && known_const(n) &&
+          (va->start[i] < 0 || va->start[i] >= n.constant)) {
+        diag_error(c->diag, v->loc, "slice: index %lld is out of range for axis %d of %s",
+                   (long long)va->start[i], i, ty(c, in));
+        note_operand(c, v->args[0], "the sliced tensor");
+        return false;
+      }
+      continue;
+    }
+    Dim sz = va->size[i];
+    if (sz.kind == DIM_UNKNOWN || n.kind == DIM_UNKNOWN) { /* a generic check */
+      out.dims[out.rank++] = sz;
+      continue;
+    }
+    bool full = va->start[i] == 0 && va->step[i] == 1 && dim_eq(sz, n) && va->dyn[i] == 0;
+    if (!full && view_axis_runtime(v, i, n)) {
+      if (!(known_const(sz) && sz.constant == 1)) {
+        diag_error(c->diag, v->loc,
+                   va->dyn[i] > 0 ? "slice: a run-time position picks one element of axis %d"
+                                  : "slice: axis %d of %s has symbolic extent %s: only ':' or a "
+                                    "single index is supported there",
+                   i, ty(c, in), dm(c, n));
+        note_operand(c, v->args[0], "the sliced tensor");
+        return false;
+      }
+    } else if (known_const(n)) {
+      int64_t last = va->start[i] + (sz.constant - 1) * va->step[i];
+      if (!known_const(sz) || va->start[i] < 0 || sz.constant < 0 ||
+          (sz.constant > 0 && (va->start[i] >= n.constant || last >= n.constant))) {
+        diag_error(c->diag, v->loc, "slice: range out of bounds for axis %d of %s", i, ty(c, in));
+        note_operand(c, v->args[0], "the sliced tensor");
+        return false;
+      }
+    }
+    out.dims[out.rank++] = sz;
+  }
+  v->type = out;
+  return true;
+}
+
 /* scatter_add(src [N..., D...], ids i32[N...]) -> [rows, D...] */
 bool shape_scatter_add(ShapeCtx *c, IrValue *v) {
   const IrValue *src = v->args[0], *ids = v->args[1];
@@ -638,6 +733,48 @@ bool shape_scatter_add(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+bool shape_pad(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  IrViewAttrs *va = &v->attr.view;
+  if (!view_runtime_operands(c, v))
+    return false;
+  TType out = {.dtype = in->dtype, .rank = in->rank};
+  for (int i = 0; i < in->rank; i++) {
+    Dim n = in->dims[i], sz = va->size[i];
+    if (!check_dyn_operand(c, v, i))
+      return false;
+    out.dims[i] = sz;
+    if (sz.kind == DIM_UNKNOWN || n.kind == DIM_UNKNOWN)
+      continue;
+    if (va->step[i] < 1) {
+      diag_error(c->diag, v->loc, "pad: the step of axis %d must be positive", i);
+      return false;
+    }
+    bool full = va->start[i] == 0 && va->step[i] == 1 && dim_eq(sz, n);
+    if (view_axis_runtime(v, i, sz) && !full && !(known_const(n) && n.constant == 1)) {
+      diag_error(c->diag, v->loc,
+                 "pad: axis %d of %s: only one element can be placed at a run-time position", i,
+                 ty(c, in));
+      return false;
+    }
+    if (!view_axis_runtime(v, i, sz) && known_const(n) && known_const(sz) && n.constant > 0 &&
+        (va->start[i] < 0 || va->start[i] + (n.constant - 1) * va->step[i] >= sz.constant)) {
+      diag_error(c->diag, v->loc, "pad: axis %d of %s does not fit in %lld elements", i, ty(c, in),
+                 (long long)sz.constant);
+      return false;
+    }
+    if (!known_const(sz) && !full && sz.kind == DIM_KNOWN && !view_axis_runtime(v, i, sz)) {
+      diag_error(c->diag, v->loc, "pad: axis %d of %s has symbolic extent %s: it cannot be padded",
+                 i, ty(c, in), dm(c, n));
+      note_operand(c, v->args[0], "the padded tensor");
+      return false;
+    }
+    out.dims[i] = sz;
+  }
+  v->type = out;
+  return true;
+}
+
 /* ---- elementwise ops of issue 14 ---- */
 
 /* clamp(x, lo, hi): the bounds come from the program, so they are checked
@@ -662,5 +799,56 @@ bool shape_cast(ShapeCtx *c, IrValue *v) {
   }
   v->type = v->args[0]->type;
   v->type.dtype = to;
+  return true;
+}
+
+bool shape_concat(ShapeCtx *c, IrValue *v) {
+  const TType *t0 = &v->args[0]->type;
+  IrViewAttrs *va = &v->attr.view;
+  if (t0->rank == 0) {
+    diag_error(c->diag, v->loc, "concat: cannot join scalars (stack them)");
+    return false;
+  }
+  if (!normalize_axis(c, v, t0->rank, &va->axis))
+    return false;
+  int ax = va->axis;
+  TType out = *t0;
+  int64_t total = 0;
+  bool unknown = false;
+  for (int k = 0; k < v->nargs; k++) {
+    const TType *t = &v->args[k]->type;
+    if (t->dtype != t0->dtype || t->rank != t0->rank) {
+      diag_error(c->diag, v->loc, "concat: operand %d is %s but operand 0 is %s", k, ty(c, t),
+                 ty(c, t0));
+      note_operand(c, v->args[0], "operand 0");
+      note_operand(c, v->args[k], arena_printf(c->arena, "operand %d", k));
+      return false;
+    }
+    for (int i = 0; i < t->rank; i++) {
+      if (i == ax || dim_eq(t->dims[i], t0->dims[i]))
+        continue;
+      diag_error(c->diag, v->loc,
+                 "concat: operands differ on axis %d (not the concat axis %d): %s against %s", i,
+                 ax, dm(c, t0->dims[i]), dm(c, t->dims[i]));
+      note_operand(c, v->args[0], "operand 0");
+      note_operand(c, v->args[k], arena_printf(c->arena, "operand %d", k));
+      return false;
+    }
+    Dim n = t->dims[ax];
+    if (n.kind == DIM_UNKNOWN) {
+      unknown = true;
+    } else if (!dim_is_const(n)) {
+      diag_error(c->diag, v->loc,
+                 "concat: axis %d of operand %d has symbolic extent %s; only constant extents "
+                 "can be joined",
+                 ax, k, dm(c, n));
+      note_operand(c, v->args[k], arena_printf(c->arena, "operand %d", k));
+      return false;
+    } else {
+      total += n.constant;
+    }
+  }
+  out.dims[ax] = unknown ? dim_unknown() : dim_const(total);
+  v->type = out;
   return true;
 }

@@ -60,6 +60,8 @@ static bool is_elementwise(const IrValue *v) {
     return true;
   case OPC_LAYOUT:
     return v->op == OP_TRANSPOSE;
+  case OPC_VIEW:
+    return true;
   case OPC_SOURCE:
   case OPC_GENERATE:
   case OPC_MATMUL:
@@ -84,6 +86,8 @@ bool fuse_reads_buffer(const IrValue *v, int i) {
   case OPC_UPDATE:
   case OPC_GATHER:
     return true;
+  case OPC_VIEW: /* run-time positions are checked in memory before the kernel */
+    return v->op != OP_CONCAT && i > 0;
   default:
     return v->op == OP_RESHAPE;
   }
@@ -119,6 +123,7 @@ static KernelKind root_kind(const IrValue *v) {
   case OPC_SELECT:
   case OPC_EXPAND:
   case OPC_ONEHOT:
+  case OPC_VIEW:
     return KK_ELEMWISE;
   case OPC_MATMUL:
     return KK_GEMM;
@@ -253,6 +258,43 @@ static bool fits_assign(const FusedFunc *ff, const Kernel *k, const IrValue *p) 
   return true;
 }
 
+/* A producer of another size still costs nothing extra when only views
+ * read it and each view runs once per point of the kernel: a slice, a pad
+ * or a concat reads every element of its operand at most once, so the
+ * producer is evaluated where it is read instead of being stored (exp(x)
+ * sliced computes only the slice). */
+static bool read_once_through_views(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
+  if (k->kind != KK_ELEMWISE && k->kind != KK_REDUCE)
+    return false;
+  for (int u = 0; u < ff->nusers[p->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[p->id][u]];
+    if (op_info[user->op].cls != OPC_VIEW) {
+      /* an elementwise chain of p's own shape before the view: exp(x * 2)[1:3] */
+      if (!is_elementwise(user) || user->op == OP_TRANSPOSE ||
+          !ttype_eq_dims(&user->type, &p->type) || !read_once_through_views(ff, k, user))
+        return false;
+      continue;
+    }
+    if (!same_numel(&user->type, domain(k)))
+      return false;
+    for (int i = 1; user->op != OP_CONCAT && i < user->nargs; i++)
+      if (user->args[i] == p)
+        return false; /* a run-time position, read from memory */
+  }
+  return true;
+}
+
+/* A kernel reads through at most one view with run-time positions: two on
+ * one axis would not compose into one offset (cg_internal.h). */
+static bool second_runtime_view(const Kernel *k, const IrValue *p) {
+  if (!ir_view_has_runtime(p))
+    return false;
+  for (int i = 0; i < k->nvals; i++)
+    if (ir_view_has_runtime(k->vals[i]))
+      return true;
+  return false;
+}
+
 static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int rootpos) {
   for (int j = rootpos - 1; j >= 0; j--) {
     IrValue *p = body->vals[j];
@@ -262,7 +304,8 @@ static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int ro
     if (op_info[p->op].cls == OPC_ROWWISE) {
       if (absorb_core(ff, k, p))
         kernel_add(a, ff, k, p);
-    } else if (is_elementwise(p) && fits(k, p)) {
+    } else if (is_elementwise(p) && (fits(k, p) || read_once_through_views(ff, k, p)) &&
+               !second_runtime_view(k, p)) {
       kernel_add(a, ff, k, p);
     }
   }

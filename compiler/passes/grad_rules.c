@@ -271,6 +271,66 @@ void grad_mse(GradCtx *g, IrValue *v, IrValue *dy) {
   autodiff_accumulate(g, target, autodiff_unary(g, OP_NEG, dp));
 }
 
+/* ---- views ----
+ *
+ * Each view's adjoint is another view: a slice scatters its adjoint into
+ * zeros (a pad at the same positions and steps, with the dropped axes back
+ * as 1s), a pad keeps the slice it padded, concat hands each operand its
+ * slice. Run-time positions are the same operands. */
+
+void grad_slice(GradCtx *g, IrValue *v, IrValue *dy) {
+  const IrValue *x = v->args[0];
+  const IrViewAttrs *va = &v->attr.view;
+  TType kept = x->type;
+  for (int i = 0; i < x->type.rank; i++)
+    kept.dims[i] = va->drop[i] ? dim_const(1) : va->size[i];
+  IrAttrs at = {.infer_axis = -1};
+  for (int i = 0; i < x->type.rank; i++) {
+    at.view.start[i] = va->start[i];
+    at.view.step[i] = va->step[i];
+    at.view.size[i] = x->type.dims[i];
+    at.view.dyn[i] = va->dyn[i];
+  }
+  IrValue *args[1 + TYPE_MAX_RANK];
+  args[0] = autodiff_reshape(g, dy, &kept);
+  for (int i = 1; i < v->nargs; i++)
+    args[i] = v->args[i];
+  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_PAD, args, v->nargs, &at));
+}
+
+void grad_pad(GradCtx *g, IrValue *v, IrValue *dy) {
+  const IrValue *x = v->args[0];
+  const IrViewAttrs *va = &v->attr.view;
+  IrAttrs at = {.infer_axis = -1};
+  for (int i = 0; i < x->type.rank; i++) {
+    at.view.start[i] = va->start[i];
+    at.view.step[i] = va->step[i];
+    at.view.size[i] = x->type.dims[i];
+    at.view.dyn[i] = va->dyn[i];
+  }
+  IrValue *args[1 + TYPE_MAX_RANK];
+  args[0] = dy;
+  for (int i = 1; i < v->nargs; i++)
+    args[i] = v->args[i];
+  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_SLICE, args, v->nargs, &at));
+}
+
+void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
+  int ax = v->attr.view.axis;
+  int64_t at_pos = 0;
+  for (int k = 0; k < v->nargs; k++) {
+    const TType *t = &v->args[k]->type;
+    IrAttrs at = {.infer_axis = -1};
+    for (int i = 0; i < t->rank; i++) {
+      at.view.step[i] = 1;
+      at.view.size[i] = t->dims[i];
+    }
+    at.view.start[ax] = at_pos;
+    at_pos += t->dims[ax].constant;
+    autodiff_accumulate(g, v->args[k], autodiff_emit(g, OP_SLICE, &dy, 1, &at));
+  }
+}
+
 /* ---- indexing by data ----
  * gather copies table rows, so its adjoint adds dy's rows back into a
  * zero table at the same ids (an id used twice gets both rows); the ids

@@ -279,7 +279,7 @@ static void make(Program *p, AstNode *fn, AstNode *n, int which, ReplLiterals *l
 /* Built-ins whose later positional arguments are shapes or permutations;
  * every other built-in takes tensors positionally. */
 static bool takes_shape(const AstNode *call) {
-  static const char *const names[] = {"reshape", "transpose", "broadcast_to"};
+  static const char *const names[] = {"reshape", "transpose", "broadcast_to", "pad", "split"};
   const AstNode *c = call->u.call.callee;
   for (size_t i = 0; c->kind == AST_NAME && i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(c->u.name.name, names[i]))
@@ -298,6 +298,13 @@ static bool makes_tensor(const AstNode *call) {
   return false;
 }
 
+/* Built-ins whose first argument is a list of tensors: concat([a, b]). */
+static bool takes_tensor_list(const AstNode *call) {
+  const AstNode *c = call->u.call.callee;
+  return c->kind == AST_NAME &&
+         (!strcmp(c->u.name.name, "concat") || !strcmp(c->u.name.name, "stack"));
+}
+
 /* `tensor`: n stands where a tensor is expected, so a list there is a
  * literal; lists elsewhere (shapes, axes) are left alone. */
 static void rewrite(Program *p, AstNode *fn, AstNode *n, bool tensor, ReplLiterals *l) {
@@ -312,10 +319,17 @@ static void rewrite(Program *p, AstNode *fn, AstNode *n, bool tensor, ReplLitera
       make(p, fn, n, which, l);
       return;
     }
-    bool shapes = takes_shape(n), generator = makes_tensor(n);
+    bool shapes = takes_shape(n), generator = makes_tensor(n), list = takes_tensor_list(n);
     for (int i = 0; i < n->u.call.args.len; i++) {
       AstNode *a = n->u.call.args.items[i];
-      if (a->kind == AST_KWARG)
+      if (list && a->kind == AST_LIST) {
+        for (int k = 0; k < a->u.list.items.len; k++)
+          rewrite(p, fn, a->u.list.items.items[k], true, l);
+      } else if (list && a->kind == AST_KWARG && a->u.kwarg.value->kind == AST_LIST &&
+                 !strcmp(a->u.kwarg.key, "tensors")) {
+        for (int k = 0; k < a->u.kwarg.value->u.list.items.len; k++)
+          rewrite(p, fn, a->u.kwarg.value->u.list.items.items[k], true, l);
+      } else if (a->kind == AST_KWARG)
         rewrite(p, fn, a->u.kwarg.value, false, l);
       else
         rewrite(p, fn, a, !generator && (i == 0 || !shapes), l);
@@ -328,6 +342,9 @@ static void rewrite(Program *p, AstNode *fn, AstNode *n, bool tensor, ReplLitera
     return;
   case AST_UNARY:
     rewrite(p, fn, n->u.unary.operand, true, l);
+    return;
+  case AST_INDEX: /* [[1, 2], [3, 4]][0]; the indices are ints */
+    rewrite(p, fn, n->u.index.object, true, l);
     return;
   default:
     return;

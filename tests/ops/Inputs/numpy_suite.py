@@ -317,6 +317,43 @@ CASES = [
      'einsum("bij,jk", a, b)', lambda a, b: np.einsum("bij,jk", a, b)),
     ("einsum_sum", [("a", "f", "B, 3, 4"), ("b", "f", "4, 5")],
      'einsum("bij,jk->bk", a, b)', lambda a, b: np.einsum("bij,jk->bk", a, b)),
+    # views: indexing and slicing (steps, negative, omitted and clamped
+    # bounds, constant, argument and symbolic-axis indices), pad, concat,
+    # split and stack
+    ("slice", [("a", "f", "B, 6, 5")], "a[:, 1:5, ::2]", lambda a: a[:, 1:5, ::2]),
+    ("slice_neg", [("a", "f", "B, 7")], "a[:, -5:-1:3] * 2.0", lambda a: a[:, -5:-1:3] * 2),
+    ("slice_clamp", [("a", "f", "6, B")], "a[-100:100:4]", lambda a: a[-100:100:4]),
+    ("slice_omit", [("a", "f", "6, B")], "a[:4] + a[2:]", lambda a: a[:4] + a[2:]),
+    ("slice_fused", [("a", "f", "B, 6")], "relu(a[:, 1:4]) * a[:, 3:]",
+     lambda a: np.maximum(a[:, 1:4], 0) * a[:, 3:]),
+    ("slice_of_exp", [("a", "f", "B, 6, 2")], "exp(a * 0.5)[:, 1:5:3, -1]",
+     lambda a: np.exp(a * 0.5)[:, 1:5:3, -1]),
+    ("index_last", [("a", "f", "B, 6, 5")], "a[..., -1]", lambda a: a[..., -1]),
+    ("index_mid", [("a", "f", "B, 6, 5")], "a[:, 2, :] - a[:, -3]",
+     lambda a: a[:, 2, :] - a[:, -3]),
+    ("index_arg", [("a", "f", "B, 6, 5"), ("t", "s5", "")], "a[:, :, t]",
+     lambda a, t: a[:, :, t]),
+    ("index_arg_first", [("a", "f", "5, B"), ("t", "s5", "")], "a[t] * 2.0",
+     lambda a, t: a[t] * 2),
+    ("index_sym", [("a", "f", "3, B")], "a[:, -1] + a[:, 0]", lambda a: a[:, -1] + a[:, 0]),
+    ("index_i32", [("i", "i5", "B, 4")], "i[:, 1:3]", lambda i: i[:, 1:3]),
+    ("pad", [("a", "f", "B, 3")], "pad(a, [2, 1])", lambda a: np.pad(a, [(0, 0), (2, 1)])),
+    ("pad_value", [("a", "f", "2, 3, B")], "pad(a * 2.0, [0, 0, 1, 2, 1, 0], value = -1.5)",
+     lambda a: np.pad(a * 2, [(1, 0), (1, 2), (0, 0)], constant_values=-1.5)),
+    ("pad_i32", [("i", "i5", "B, 3")], "pad(i, [1, 1], value = 7)",
+     lambda i: np.pad(i, [(0, 0), (1, 1)], constant_values=7)),
+    ("pad_slice", [("a", "f", "B, 7")], "pad(a[:, ::2], [1, 0]) + a[:, 2:]",
+     lambda a: np.pad(a[:, ::2], [(0, 0), (1, 0)]) + a[:, 2:]),
+    ("concat", [("a", "f", "B, 3"), ("b", "f", "B, 2")], "concat([a, b, a], axis = 1)",
+     lambda a, b: np.concatenate([a, b, a], 1)),
+    ("concat0", [("a", "f", "2, B"), ("b", "f", "3, B")], "concat([a, exp(b)]) * 3.0",
+     lambda a, b: np.concatenate([a, np.exp(b)]) * 3),
+    ("split", [("a", "f", "B, 5")], "split(a, [3, 2], axis = 1)[1] * split(a, 2, axis = -1)[2]",
+     lambda a: np.split(a, [3], 1)[1] * a[:, 4:5]),
+    ("stack", [("a", "f", "B, 3"), ("b", "f", "B, 3")], "stack([a, b], axis = -1)",
+     lambda a, b: np.stack([a, b], -1)),
+    ("stack0", [("a", "f", "B, 3"), ("b", "f", "B, 3")], "stack([a, b, a * b])",
+     lambda a, b: np.stack([a, b, a * b])),
 ]
 
 PARAM_P = ("P", "4")
@@ -339,7 +376,7 @@ def case_inputs(case, dtype, batch, rng):
     _, args, _, _ = case
     out = []
     for name, kind, shape in args:
-        dims = [batch if d.strip() == "B" else int(d) for d in shape.split(",")]
+        dims = [batch if d.strip() == "B" else int(d) for d in shape.split(",") if d.strip()]
         if kind == "f":
             x = rng.standard_normal(dims).astype(dtype)
         elif kind == "pos":
@@ -355,6 +392,8 @@ def case_inputs(case, dtype, batch, rng):
             x = np.resize(np.asarray(EDGE, dtype=dtype), dims)
         elif kind.startswith("i"):
             x = rng.integers(0, int(kind[1:]), dims).astype(np.int32)
+        elif kind.startswith("s"):  # a position: negative ones count from the end
+            x = rng.integers(-int(kind[1:]), int(kind[1:]), dims).astype(np.int32)
         else:
             raise ValueError(kind)
         out.append(x)
@@ -377,7 +416,7 @@ def write_model(path, dt):
     lines = ["model OpSuite {", "  param %s: %s[%s] = zeros" % (PARAM_P[0], dt, PARAM_P[1])]
     for name, args, body, _ in CASES:
         sig = ", ".join(
-            "%s: %s[%s]" % (a, "i32" if k.startswith("i") else dt, s) for a, k, s in args)
+            "%s: %s[%s]" % (a, "i32" if k[0] in "is" else dt, s) for a, k, s in args)
         lines.append("  fn t_%s(%s) {" % (name, sig))
         lines.append("    return %s" % body)
         lines.append("  }")

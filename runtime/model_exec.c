@@ -293,8 +293,9 @@ static int label_error(nnrt_model *m, int fi, const int64_t *dims) {
   char at[128];
   label_index(s, dims, st[ST_POS], at, sizeof at);
   return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: %s %lld%s%s%s at %s is outside [0, %lld)", s->op,
-                         nnrt_index_noun(s->op), (long long)st[ST_LABEL], name ? " of '" : "", name ? name : "",
-                         name ? "'" : "", s->rank ? at : "the scalar", (long long)st[ST_DEPTH]);
+                         nnrt_index_noun(s->op), (long long)st[ST_LABEL], name ? " of '" : "",
+                         name ? name : "", name ? "'" : "", s->rank ? at : "the scalar",
+                         (long long)st[ST_DEPTH]);
 }
 
 int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *const *inputs,

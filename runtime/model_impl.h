@@ -38,7 +38,7 @@ struct nnrt_model {
   int64_t xbuf_elems;
   nnrt_optimizer opt; /* the train section's */
   uint64_t seed;
-  uint64_t rng_seed; /* what random ops draw with: seed, or set_seed's */
+  uint64_t rng_seed;    /* what random ops draw with: seed, or set_seed's */
   int64_t steps, epoch; /* steps: also the step random ops draw with */
   bool has_epoch;
   double fixed_lr;     /* > 0: nnrt_model_set_lr's */

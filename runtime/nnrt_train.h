@@ -79,8 +79,8 @@ typedef struct nnrt_model_io {
    * logits is NULL and no accuracy is reported. A prediction is the first
    * largest logit of its row. `step` is the number of steps done before
    * this one: the step the model's random ops (dropout) draw with. */
-  int (*train_step)(void *ctx, int64_t step, int64_t batch, const void *x, const void *y, const float hyper[4],
-                    float *loss, float *logits, char *err, size_t errlen);
+  int (*train_step)(void *ctx, int64_t step, int64_t batch, const void *x, const void *y,
+                    const float hyper[4], float *loss, float *logits, char *err, size_t errlen);
   /* The same loss (and logits) with nothing updated. */
   int (*evaluate)(void *ctx, int64_t batch, const void *x, const void *y, float *loss,
                   float *logits, char *err, size_t errlen);

@@ -171,8 +171,7 @@ static void call_loop_kernel(Cg *g, Entry *e, const Kernel *k, KGen *kg, LLVMVal
 static void emit_entry(Cg *g, Entry *e) {
   LLVMTypeRef ps[7] = {g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->ptr};
   e->fn = cg_begin_function(g, g->entry, LLVMFunctionType(g->i32, ps, 7, 0), false);
-  LLVMValueRef *p[7] = {&e->dims,    &e->inputs, &e->params, &e->outputs,
-                        &e->ws,      &e->ws_off, &e->rng};
+  LLVMValueRef *p[7] = {&e->dims, &e->inputs, &e->params, &e->outputs, &e->ws, &e->ws_off, &e->rng};
   for (int i = 0; i < 7; i++) {
     *p[i] = LLVMGetParam(e->fn, (unsigned)i);
     if (i != 4)

@@ -116,9 +116,9 @@ typedef struct KGen {
   Memo *memo;
   int nmemo, cap_memo;
   LLVMValueRef core_val;
-  int rng_slot;           /* the slot of the entry's {seed, step}, or -1 */
-  LLVMValueRef rng_seed;  /* i64, loaded at the kernel body's start */
-  LLVMValueRef rng_step;  /* i64 */
+  int rng_slot;          /* the slot of the entry's {seed, step}, or -1 */
+  LLVMValueRef rng_seed; /* i64, loaded at the kernel body's start */
+  LLVMValueRef rng_step; /* i64 */
 } KGen;
 
 typedef void (*NestBody)(KGen *kg, void *u);

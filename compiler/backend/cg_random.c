@@ -96,9 +96,9 @@ static LLVMValueRef unit_f32(Cg *g, LLVMValueRef word, bool open0) {
 
 /* k * 2^-53 in f64 from two words (53 high bits of hi << 32 | lo). */
 static LLVMValueRef unit_f64(Cg *g, LLVMValueRef hi, LLVMValueRef lo, bool open0) {
-  LLVMValueRef w = LLVMBuildOr(
-      g->b, LLVMBuildZExt(g->b, lo, g->i64, ""),
-      LLVMBuildShl(g->b, LLVMBuildZExt(g->b, hi, g->i64, ""), cg_ci64(g, 32), ""), "");
+  LLVMValueRef w =
+      LLVMBuildOr(g->b, LLVMBuildZExt(g->b, lo, g->i64, ""),
+                  LLVMBuildShl(g->b, LLVMBuildZExt(g->b, hi, g->i64, ""), cg_ci64(g, 32), ""), "");
   LLVMValueRef k = LLVMBuildLShr(g->b, w, cg_ci64(g, 11), "");
   if (open0)
     k = LLVMBuildAdd(g->b, k, cg_ci64(g, 1), "");

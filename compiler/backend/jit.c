@@ -270,8 +270,8 @@ static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_
     n += (size_t)snprintf(at + n, sizeof at - n, "%s%lld", i ? ", " : "[", (long long)idx[i]);
   if (lv->type.rank && n < sizeof at)
     snprintf(at + n, sizeof at - n, "]");
-  snprintf(err, errlen, "%s: %s %lld%s%s%s at %s is outside [0, %lld)", op,
-           nnrt_index_noun(op), (long long)st[CG_STATUS_LABEL], name ? " of '" : "", name ? name : "", name ? "'" : "",
+  snprintf(err, errlen, "%s: %s %lld%s%s%s at %s is outside [0, %lld)", op, nnrt_index_noun(op),
+           (long long)st[CG_STATUS_LABEL], name ? " of '" : "", name ? name : "", name ? "'" : "",
            lv->type.rank ? at : "the scalar", (long long)st[CG_STATUS_DEPTH]);
 }
 

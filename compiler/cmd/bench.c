@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline.h"
 #include "callbuf.h"
+#include "pipeline.h"
 
 BenchOptions bench_default_options(void) {
   return (BenchOptions){.forward = "forward",

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
 #include "callbuf.h"
 #include "nnrt.h"
+#include "pipeline.h"
 
 GradcheckOptions gradcheck_default_options(void) {
   return (GradcheckOptions){.eps = 1e-6,
@@ -133,7 +133,7 @@ typedef struct TensorReport {
   int64_t checked, failed;
   double max_abs, max_rel;
   double max_grad; /* the largest |analytic| or |numeric| seen */
-  int64_t worst; /* the element shown: the largest error, failures first */
+  int64_t worst;   /* the element shown: the largest error, failures first */
   bool worst_failed;
   double worst_err, worst_analytic, worst_numeric;
 } TensorReport;
@@ -184,8 +184,7 @@ static const char *verdict(const TensorReport *r, const GradcheckOptions *o) {
 }
 
 /* 1 when the tensor failed; *inconclusive set when it checked nothing. */
-static int check_tensor(Case *c, const GradcheckOptions *o, int k, bool *inconclusive,
-                        FILE *out) {
+static int check_tensor(Case *c, const GradcheckOptions *o, int k, bool *inconclusive, FILE *out) {
   const IrValue *g = c->df->results[k];
   const char *name = c->df->result_names[k];
   double *x = wrt_data(c, name);

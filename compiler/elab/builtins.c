@@ -1084,8 +1084,7 @@ static IrValue *generator(Elab *e, Frame *f, OpKind op, const AstNode *shape, DT
 /* uniform(shape, lo = 0, hi = 1) and normal(shape, mean = 0, std = 1). */
 static Val random_tensor(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrGenAttrs gen = {0};
-  if (!opt_number(e, f, b->arg[1], 0, &gen.a) ||
-      !opt_number(e, f, b->arg[2], 1, &gen.b))
+  if (!opt_number(e, f, b->arg[1], 0, &gen.a) || !opt_number(e, f, b->arg[2], 1, &gen.b))
     return val_error();
   if (op == OP_NORMAL && gen.b < 0) {
     diag_error(e->diag, b->arg[2]->loc, "normal: std must be >= 0, got %g", gen.b);
@@ -1334,7 +1333,8 @@ static Val l1(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!loss_operands(e, f, b, (const char *[]){"prediction", "target"}, pt))
     return val_error();
   SrcSpan at = b->call->loc;
-  return result(mean_all(e, f, emit1(e, f, OP_ABS, emit2(e, f, OP_SUB, pt[0], pt[1], at), at, NULL), at));
+  return result(
+      mean_all(e, f, emit1(e, f, OP_ABS, emit2(e, f, OP_SUB, pt[0], pt[1], at), at, NULL), at));
 }
 
 /* huber(pred, target, delta = 1.0): PyTorch's HuberLoss, the mean of
@@ -1365,7 +1365,6 @@ static Val huber(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *xs[3] = {inside, quad, lin};
   return result(mean_all(e, f, lower_emit_op(e, f, OP_SELECT, xs, 3, at, NULL), at));
 }
-
 
 static const Builtin builtins[] = {
     {"relu", OP_RELU, unary, {"x"}, 1},

@@ -217,7 +217,8 @@ bool consteval_expr(Elab *e, const CtEnv *env, const AstNode *x, CtVal *out) {
   }
   case AST_BINARY: {
     CtVal a, b;
-    if (!consteval_expr(e, env, x->u.binary.lhs, &a) || !consteval_expr(e, env, x->u.binary.rhs, &b))
+    if (!consteval_expr(e, env, x->u.binary.lhs, &a) ||
+        !consteval_expr(e, env, x->u.binary.rhs, &b))
       return false;
     return consteval_fold_binary(e, x, &a, &b, out);
   }
@@ -271,7 +272,8 @@ static bool dim_name(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, cons
   return false;
 }
 
-bool consteval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x, Dim *out) {
+bool consteval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x,
+                   Dim *out) {
   switch (x->kind) {
   case AST_INT:
     *out = dim_const(x->u.int_lit.value);
@@ -324,7 +326,7 @@ static bool numel_fits(Elab *e, const AstNode *t, const TType *type) {
 }
 
 bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t,
-               TType *out) {
+                    TType *out) {
   *out = ttype_scalar(t->u.type.dtype);
   if (!t->u.type.has_dims)
     return true;
@@ -365,7 +367,7 @@ Dim new_dim_sym(Elab *e, const char *name, SrcSpan loc) {
 }
 
 void consteval_bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
-                     const TType *actual) {
+                               const TType *actual) {
   if (!t->u.type.has_dims)
     return;
   const PtrVec *ds = &t->u.type.dims;

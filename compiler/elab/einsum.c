@@ -153,8 +153,9 @@ static const char *ty(Einsum *s, const TType *t) {
  * output label comes from an operand. */
 static bool bind_labels(Einsum *s, int nx) {
   if (nx != s->nin) {
-    diag_error(s->e->diag, s->eq->loc, "einsum: the equation has %d operand term%s but %d tensor%s given",
-               s->nin, s->nin == 1 ? "" : "s", nx, nx == 1 ? " is" : "s are");
+    diag_error(s->e->diag, s->eq->loc,
+               "einsum: the equation has %d operand term%s but %d tensor%s given", s->nin,
+               s->nin == 1 ? "" : "s", nx, nx == 1 ? " is" : "s are");
     return false;
   }
   for (int j = 0; j < s->nin; j++) {

@@ -83,11 +83,11 @@ typedef struct Elab {
   bool reported_depth;
   IrValue **param_vals; /* per-function cache of PARAM values */
   int nparam_vals;
-  IrFunc *func;     /* function being built */
+  IrFunc *func;       /* function being built */
   bool training;      /* the value of the built-in `training` while lowering */
   bool used_training; /* the function read it (or called dropout) */
   int next_stream;    /* the stream of the function's next random op */
-  PtrVec recursive; /* functions already reported as recursive */
+  PtrVec recursive;   /* functions already reported as recursive */
 } Elab;
 
 /* consteval.c */
@@ -98,8 +98,10 @@ const char *consteval_str(Elab *e, const CtVal *v);
 /* Evaluates a dim expression. `dims` maps names of symbolic dims to Dim*;
  * a name in neither env nor dims is an error. Symbols come only from dims
  * that are a plain name (B, not B*T), which is what makes them inferable. */
-bool consteval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x, Dim *out);
-bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t, TType *out);
+bool consteval_dim(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *x,
+                   Dim *out);
+bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const AstNode *t,
+                    TType *out);
 /* DIMS_BIND, first pass: binds each plain-name dim of `t` that is not a
  * compile-time value to the matching dim of `actual`; a name bound twice to
  * different dims is reported by the caller's comparison afterwards. With
@@ -108,7 +110,7 @@ bool consteval_type(Elab *e, const CtEnv *env, StrMap *dims, DimMode mode, const
  * has DIM_MAX_SYMBOLS already. */
 Dim new_dim_sym(Elab *e, const char *name, SrcSpan loc);
 void consteval_bind_plain_dims(Elab *e, const CtEnv *env, StrMap *dims, const AstNode *t,
-                     const TType *actual);
+                               const TType *actual);
 int consteval_ctparam_index(const AstNode *layer, const char *name);
 
 /* instance.c */

@@ -106,7 +106,7 @@ Compilation *frontend_compile_file(const char *path, const FrontendOptions *opt)
 }
 
 Compilation *frontend_compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
-                            int typed_lines, const FrontendOptions *opt) {
+                                     int typed_lines, const FrontendOptions *opt) {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   Compilation *c = compilation_new(opt);

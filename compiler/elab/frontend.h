@@ -56,7 +56,7 @@ int frontend_run_file(const char *path, const FrontendOptions *opt);
  * For the REPL: lines skip_lines+1 .. skip_lines+typed_lines are what was
  * typed, the rest is generated (typed_lines 0: all of it is real). */
 Compilation *frontend_compile_buffer(const char *name, const char *text, size_t len, int skip_lines,
-                            int typed_lines, const FrontendOptions *opt);
+                                     int typed_lines, const FrontendOptions *opt);
 
 /* Checks `data` as if it were the file `path`; for the fuzzer. */
 int frontend_check_buffer(const char *path, const char *data, size_t len, FILE *diag_out);

@@ -26,7 +26,7 @@ static void note_call_chain(Elab *e, const Frame *f) {
 }
 
 IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
-                 const IrAttrs *attrs) {
+                       const IrAttrs *attrs) {
   ShapeCtx sc = {e->diag, e->arena, e->mod->syms, e->mod};
   IrValue *v = ir_emit(e->arena, &sc, e->func, op, args, nargs, loc, attrs);
   if (!v)
@@ -253,7 +253,7 @@ static Val call_fn(Elab *e, Frame *f, Instance *inst, const AstNode *fn, const A
   CtEnv env = {.inst = inst};
   for (int i = 0; i < nargs; i++)
     consteval_bind_plain_dims(e, &env, &callee->dims, ((AstNode *)params->items[i])->u.fnarg.type,
-                    &args[i]->type);
+                              &args[i]->type);
   bool ok = true;
   for (int i = 0; i < nargs; i++) {
     const AstNode *p = params->items[i];
@@ -372,7 +372,8 @@ static Val eval_binary(Elab *e, Frame *f, const AstNode *x) {
     Val r = {.kind = VAL_CT};
     return consteval_fold_binary(e, x, &a.c, &b.c, &r.c) ? r : val_error();
   }
-  IrValue *args[2] = {lower_as_tensor(e, f, a, x->u.binary.lhs), lower_as_tensor(e, f, b, x->u.binary.rhs)};
+  IrValue *args[2] = {lower_as_tensor(e, f, a, x->u.binary.lhs),
+                      lower_as_tensor(e, f, b, x->u.binary.rhs)};
   if (!args[0] || !args[1])
     return val_error();
   return val_tensor(lower_emit_op(e, f, binop_ops[x->u.binary.op], args, 2, x->loc, NULL));
@@ -455,7 +456,8 @@ static void run_state_update(Elab *e, Frame *f, const AstNode *s) {
     return;
   }
   IrValue *target = lower_as_tensor(e, f, lower_eval_expr(e, f, tx), tx);
-  IrValue *value = lower_as_tensor(e, f, lower_eval_expr(e, f, s->u.update.value), s->u.update.value);
+  IrValue *value =
+      lower_as_tensor(e, f, lower_eval_expr(e, f, s->u.update.value), s->u.update.value);
   if (!target || !value)
     return;
   if (value->op == OP_PARAM)

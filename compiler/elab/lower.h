@@ -40,7 +40,7 @@ Val lower_eval_expr(Elab *e, Frame *f, const AstNode *x);
 /* Builds one op and runs its shape rule; NULL after an error (reported, with
  * the chain of inlined calls as notes). */
 IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
-                 const IrAttrs *attrs);
+                       const IrAttrs *attrs);
 /* The tensor a value stands for; literals become weakly typed constants.
  * NULL (reported unless already poisoned) for anything else. */
 IrValue *lower_as_tensor(Elab *e, Frame *f, Val v, const AstNode *at);

@@ -38,8 +38,8 @@ typedef enum AstKind {
   AST_FNARG,    /* name: type  (function parameter)              */
 
   /* statements */
-  AST_LET,    /* let name [: type] = expr */
-  AST_RETURN, /* return expr */
+  AST_LET,          /* let name [: type] = expr */
+  AST_RETURN,       /* return expr */
   AST_STATE_UPDATE, /* state target <- expr (written after the training step) */
 
   /* expressions */

@@ -33,7 +33,9 @@ IrValue *autodiff_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const I
   return v;
 }
 
-IrValue *autodiff_unary(GradCtx *g, OpKind op, IrValue *x) { return autodiff_emit(g, op, &x, 1, NULL); }
+IrValue *autodiff_unary(GradCtx *g, OpKind op, IrValue *x) {
+  return autodiff_emit(g, op, &x, 1, NULL);
+}
 
 IrValue *autodiff_binary(GradCtx *g, OpKind op, IrValue *x, IrValue *y) {
   IrValue *xs[2] = {x, y};

@@ -50,7 +50,8 @@ void grad_relu(GradCtx *g, IrValue *v, IrValue *dy) {
 /* sigmoid' = y (1 - y) */
 void grad_sigmoid(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *one_minus = autodiff_binary(g, OP_SUB, scalar(g, v, 1.0), v);
-  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_MUL, v, one_minus)));
+  autodiff_accumulate(g, v->args[0],
+                      autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_MUL, v, one_minus)));
 }
 
 /* tanh' = 1 - y^2 */
@@ -157,7 +158,7 @@ void grad_matmul(GradCtx *g, IrValue *v, IrValue *dy) {
     /* B broadcast over every batch axis: one product A^T @ dY over the
      * batch's rows instead of a [batch.., k, n] stack summed afterwards. */
     db = autodiff_binary(g, OP_MATMUL, autodiff_unary(g, OP_TRANSPOSE, flatten_rows(g, a2)),
-                   flatten_rows(g, dy2));
+                         flatten_rows(g, dy2));
   } else {
     db = autodiff_binary(g, OP_MATMUL, autodiff_unary(g, OP_TRANSPOSE, a2), dy2);
   }
@@ -185,7 +186,8 @@ void grad_mean(GradCtx *g, IrValue *v, IrValue *dy) {
   Dim reduced[TYPE_MAX_RANK];
   for (int i = 0; i < v->attr.naxes; i++)
     reduced[i] = v->args[0]->type.dims[v->attr.axes[i]];
-  IrValue *scaled = autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, reduced, v->attr.naxes, 1.0));
+  IrValue *scaled =
+      autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, reduced, v->attr.naxes, 1.0));
   autodiff_accumulate(g, v->args[0], spread_reduced(g, v, scaled));
 }
 
@@ -233,14 +235,16 @@ static IrValue *sum_along(GradCtx *g, IrValue *x, int axis) {
 /* dx = y * (dy - sum(dy * y)) */
 void grad_softmax(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *dot = sum_along(g, autodiff_binary(g, OP_MUL, dy, v), v->attr.axis);
-  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, v, autodiff_binary(g, OP_SUB, dy, dot)));
+  autodiff_accumulate(g, v->args[0],
+                      autodiff_binary(g, OP_MUL, v, autodiff_binary(g, OP_SUB, dy, dot)));
 }
 
 /* dx = dy - softmax(x) * sum(dy), with softmax(x) = exp(y) */
 void grad_log_softmax(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *total = sum_along(g, dy, v->attr.axis);
   IrValue *p = autodiff_unary(g, OP_EXP, v);
-  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_SUB, dy, autodiff_binary(g, OP_MUL, p, total)));
+  autodiff_accumulate(g, v->args[0],
+                      autodiff_binary(g, OP_SUB, dy, autodiff_binary(g, OP_MUL, p, total)));
 }
 
 /* ---- losses (means over N positions) ---- */
@@ -256,9 +260,10 @@ void grad_cross_entropy(GradCtx *g, IrValue *v, IrValue *dy) {
   if (!dim_is_const(lt->dims[lt->rank - 1]))
     NNC_BUG("autodiff: cross_entropy with a symbolic number of classes");
   IrValue *target = autodiff_emit(g, OP_ONE_HOT, &labels, 1, &oh);
-  IrValue *scale =
-      autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, labels->type.dims, labels->type.rank, 1.0));
-  autodiff_accumulate(g, logits, autodiff_binary(g, OP_MUL, autodiff_binary(g, OP_SUB, p, target), scale));
+  IrValue *scale = autodiff_binary(g, OP_MUL, dy,
+                                   inverse_count(g, dy, labels->type.dims, labels->type.rank, 1.0));
+  autodiff_accumulate(g, logits,
+                      autodiff_binary(g, OP_MUL, autodiff_binary(g, OP_SUB, p, target), scale));
 }
 
 /* d/dpred = 2 (pred - target) dy / N = -d/dtarget */
@@ -372,11 +377,13 @@ void grad_rsqrt(GradCtx *g, IrValue *v, IrValue *dy) {
 
 /* abs' = sign(x), so 0 at 0 (and at NaN, where sign is 0) */
 void grad_abs(GradCtx *g, IrValue *v, IrValue *dy) {
-  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, autodiff_unary(g, OP_SIGN, v->args[0])));
+  autodiff_accumulate(g, v->args[0],
+                      autodiff_binary(g, OP_MUL, dy, autodiff_unary(g, OP_SIGN, v->args[0])));
 }
 
 void grad_sin(GradCtx *g, IrValue *v, IrValue *dy) {
-  autodiff_accumulate(g, v->args[0], autodiff_binary(g, OP_MUL, dy, autodiff_unary(g, OP_COS, v->args[0])));
+  autodiff_accumulate(g, v->args[0],
+                      autodiff_binary(g, OP_MUL, dy, autodiff_unary(g, OP_COS, v->args[0])));
 }
 
 void grad_cos(GradCtx *g, IrValue *v, IrValue *dy) {
@@ -393,7 +400,8 @@ static IrValue *gauss(GradCtx *g, IrValue *x, double c) {
 /* erf' = 2/sqrt(pi) e^(-x^2) */
 void grad_erf(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *x = v->args[0];
-  IrValue *e = autodiff_unary(g, OP_EXP, autodiff_unary(g, OP_NEG, autodiff_binary(g, OP_MUL, x, x)));
+  IrValue *e =
+      autodiff_unary(g, OP_EXP, autodiff_unary(g, OP_NEG, autodiff_binary(g, OP_MUL, x, x)));
   autodiff_accumulate(g, x, autodiff_binary(g, OP_MUL, dy, times(g, e, 1.1283791670955126)));
 }
 
@@ -436,7 +444,8 @@ void grad_gelu_tanh(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *sech2 = autodiff_binary(g, OP_SUB, one, autodiff_binary(g, OP_MUL, t, t));
   IrValue *du = times(g, autodiff_binary(g, OP_ADD, one, times(g, x2, 3.0 * k)), 0.5 * c);
   IrValue *right = autodiff_binary(g, OP_MUL, x, autodiff_binary(g, OP_MUL, sech2, du));
-  autodiff_accumulate(g, x, autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_ADD, left, right)));
+  autodiff_accumulate(g, x,
+                      autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_ADD, left, right)));
 }
 
 /* softplus' = sigmoid(x), and 1 above the threshold 20 where softplus is x */
@@ -452,7 +461,8 @@ void grad_silu(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *x = v->args[0];
   IrValue *s = autodiff_unary(g, OP_SIGMOID, x);
   IrValue *one = scalar(g, x, 1.0);
-  IrValue *inner = autodiff_binary(g, OP_ADD, one, autodiff_binary(g, OP_MUL, x, autodiff_binary(g, OP_SUB, one, s)));
+  IrValue *inner = autodiff_binary(
+      g, OP_ADD, one, autodiff_binary(g, OP_MUL, x, autodiff_binary(g, OP_SUB, one, s)));
   autodiff_accumulate(g, x, autodiff_binary(g, OP_MUL, dy, autodiff_binary(g, OP_MUL, s, inner)));
 }
 

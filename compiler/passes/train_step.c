@@ -120,8 +120,8 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
     }
   int nparams = m->nparams;
   /* the step differentiates the loss as lowered with `training` true */
-  IrFunc *g = autodiff_func(a, m, loss->training ? loss->training : loss, &(AdOptions){0}, err,
-                            errlen);
+  IrFunc *g =
+      autodiff_func(a, m, loss->training ? loss->training : loss, &(AdOptions){0}, err, errlen);
   if (!g)
     return false;
   g->name = arena_printf(a, "train.%s", c->step_name ? c->step_name : "step");

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
 #include "jit.h"
+#include "pipeline.h"
 
 static bool ident(char c) { return isalnum((unsigned char)c) || c == '_'; }
 

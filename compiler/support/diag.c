@@ -51,7 +51,6 @@ const SourceFile *diag_source(const Diag *d, int file) {
 
 SrcSpan diag_span_none(void) { return (SrcSpan){-1, 0, 0, 0, 0}; }
 
-
 static void compute_lines(Arena *arena, SourceFile *f) {
   if (f->line_starts)
     return;

@@ -48,7 +48,7 @@ typedef struct Diag {
   SourceFile **files;
   int nfiles, cap;
   FILE *out;
-  int errors; /* errors reported (including suppressed ones) */
+  int errors;       /* errors reported (including suppressed ones) */
   bool suppressing; /* past the cap: notes of a hidden error are hidden too */
   bool color;
 } Diag;

@@ -116,8 +116,20 @@ static int32_t classify_entry(const int64_t *dims, void *const *inputs, void *co
 /* ---- the descriptor ---------------------------------------------------- */
 
 /* B = 0 + 1*B; n = n with no terms */
-#define DIM_B {0, 1, {{1, 1, {0}}}}
-#define DIM_C(n) {n, 0, {{0}}}
+#define DIM_B                                                                                      \
+  {                                                                                                \
+    0, 1, {                                                                                        \
+      {                                                                                            \
+        1, 1, { 0 }                                                                                \
+      }                                                                                            \
+    }                                                                                              \
+  }
+#define DIM_C(n)                                                                                   \
+  {                                                                                                \
+    n, 0, {                                                                                        \
+      { 0 }                                                                                        \
+    }                                                                                              \
+  }
 
 static const char *const dim_names[] = {"B"};
 static const nnrt_arg_desc x_arg = {"x", NNRT_F32, 2, {DIM_B, DIM_C(3)}};
@@ -640,15 +652,12 @@ static void test_dim_text(void) {
   static const char *const names[] = {"B", "T"};
   nnrt_func_desc f = {.name = "f", .ndims = 2, .dim_names = names};
   const nnrt_dim dims[] = {
-      {784, 0, {{0}}},
-      {0, 1, {{1, 2, {0, 1}}}},
-      {-1, 1, {{1, 1, {1}}}},
-      {1, 2, {{2, 2, {0, 1}}, {-1, 1, {1}}}},
-      {3, 1, {{-2, 1, {1}}}},
-      {INT64_MIN, 1, {{-1, 1, {0}}}},
+      {784, 0, {{0}}},        {0, 1, {{1, 2, {0, 1}}}},
+      {-1, 1, {{1, 1, {1}}}}, {1, 2, {{2, 2, {0, 1}}, {-1, 1, {1}}}},
+      {3, 1, {{-2, 1, {1}}}}, {INT64_MIN, 1, {{-1, 1, {0}}}},
   };
-  const char *want[] = {"784", "B*T", "T - 1", "2*B*T - T + 1", "-2*T + 3",
-                        "-B - 9223372036854775808"};
+  const char *want[] = {"784",           "B*T",      "T - 1",
+                        "2*B*T - T + 1", "-2*T + 3", "-B - 9223372036854775808"};
   char text[64];
   for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
     nnrt_dim_text(&f, &dims[i], text, sizeof text);

@@ -47,9 +47,23 @@ static void check_labels(Cg *g, Entry *e, const IrValue *labels, Dim depth) {
   cg_loop_end(g, &l);
 }
 
-/* A run-time position of a view (an index given as an argument, or a
- * constant one on an axis of symbolic extent) must lie in [-n, n) before
- * any kernel reads through it. */
+/* How many elements of axis `axis` a view op reads (a slice) or places (a
+ * pad) from its run-time position on: 1 for a single position. */
+static Dim view_range_length(const IrValue *v, int axis) {
+  if (v->op == OP_PAD)
+    return v->args[0]->type.dims[axis];
+  if (v->attr.view.drop[axis])
+    return dim_const(1);
+  int r = 0;
+  for (int i = 0; i < axis; i++)
+    r += !v->attr.view.drop[i];
+  return v->type.dims[r];
+}
+
+/* A run-time position p of a view (an index given as an argument, or a
+ * constant start on an axis of symbolic extent n) must lie in [-n, n), and
+ * the len elements from it (p wrapped), step apart, in [0, n), before any
+ * kernel reads through it. */
 static void check_position(Cg *g, Entry *e, const IrValue *v, int axis) {
   const IrViewAttrs *va = &v->attr.view;
   LLVMValueRef p = cg_ci64(g, va->start[axis]);
@@ -59,15 +73,27 @@ static void check_position(Cg *g, Entry *e, const IrValue *v, int axis) {
   }
   LLVMValueRef n =
       cg_dim_value(g, v->op == OP_SLICE ? v->args[0]->type.dims[axis] : va->size[axis]);
+  LLVMValueRef len = cg_dim_value(g, view_range_length(v, axis));
   LLVMValueRef shifted = LLVMBuildNSWAdd(g->b, p, n, ""); /* in [0, 2n) when p is in [-n, n) */
   LLVMValueRef twice = LLVMBuildNSWAdd(g->b, n, n, "");
+  LLVMValueRef bad_p = LLVMBuildICmp(g->b, LLVMIntUGE, shifted, twice, "");
+  LLVMValueRef neg = LLVMBuildICmp(g->b, LLVMIntSLT, p, cg_ci64(g, 0), "");
+  LLVMValueRef first = cg_sel(g, neg, shifted, p);
+  /* the last element, first + (len - 1) * step, past the axis, or len < 1 */
+  LLVMValueRef span = LLVMBuildNSWMul(g->b, LLVMBuildNSWSub(g->b, len, cg_ci64(g, 1), ""),
+                                      cg_ci64(g, va->step[axis]), "");
+  LLVMValueRef past =
+      LLVMBuildICmp(g->b, LLVMIntSGE, LLVMBuildNSWAdd(g->b, first, span, ""), n, "");
+  LLVMValueRef empty = LLVMBuildICmp(g->b, LLVMIntSLT, len, cg_ci64(g, 1), "");
+  LLVMValueRef bad_cond = LLVMBuildOr(g->b, bad_p, LLVMBuildOr(g->b, past, empty, ""), "");
   LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(g->c, g->fn, "bad_index");
   LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(g->c, g->fn, "index_ok");
-  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntUGE, shifted, twice, ""), bad, ok);
+  LLVMBuildCondBr(g->b, bad_cond, bad, ok);
   LLVMPositionBuilderAtEnd(g->b, bad);
-  LLVMValueRef st[4] = {cg_ci64(g, v->id), cg_ci64(g, axis), p, n};
-  int slots[4] = {CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH};
-  for (int i = 0; i < 4; i++)
+  LLVMValueRef st[5] = {cg_ci64(g, v->id), cg_ci64(g, axis), p, n, len};
+  int slots[5] = {CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH,
+                  CG_STATUS_LENGTH};
+  for (int i = 0; i < 5; i++)
     LLVMBuildStore(g->b, st[i], cg_gep(g, g->i64, e->ws, cg_ci64(g, slots[i])));
   LLVMBuildRet(g->b, cg_ci32(g, CG_ERR_INDEX));
   LLVMPositionBuilderAtEnd(g->b, ok);

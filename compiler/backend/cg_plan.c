@@ -89,7 +89,9 @@ static void slice_view(const IrValue *v, const View *vv, View *ov) {
   }
 }
 
-/* pad: operand index = (result index - start) / step, masked. */
+/* pad: operand index = (result index - start) / step, masked; a negative
+ * step divides (start - result index) by -step, as divisors stay
+ * positive. */
 static void pad_view(const IrValue *v, const View *vv, View *ov) {
   const IrViewAttrs *va = &v->attr.view;
   const TType *x = &v->args[0]->type;
@@ -100,12 +102,45 @@ static void pad_view(const IrValue *v, const View *vv, View *ov) {
         va->start[j] == 0 && va->step[j] == 1 && va->dyn[j] == 0 && dim_eq(va->size[j], x->dims[j]);
     if (full)
       continue;
+    int64_t step = va->step[j];
+    int32_t sign = step > 0 ? 1 : -1;
+    if (sign < 0)
+      scale_axis(a, -1);
     if (ir_view_runtime_axis(v, j))
-      add_position(a, v, j, va->size[j], -a->div);
+      add_position(a, v, j, va->size[j], -sign * a->div);
     else
-      a->off -= va->start[j] * a->div;
-    a->div = (int32_t)(a->div * va->step[j]);
+      a->off -= sign * va->start[j] * a->div;
+    a->div = (int32_t)(a->div * step * sign);
     a->masked = true;
+  }
+}
+
+/* unfold: operand index = window * step + position in the window, the
+ * window along the unfolded axis and the position along the last one. Two
+ * numerators over divisors d1, d2 add up over d1 * d2: exact wherever both
+ * are (elsewhere a mask above selects a fill, and loads are clamped). */
+static void unfold_view(const IrValue *v, const View *vv, View *ov) {
+  const IrViewAttrs *va = &v->attr.view;
+  int ax = va->axis, last = v->type.rank - 1;
+  for (int j = 0; j < v->args[0]->type.rank; j++)
+    ov->ax[j] = vv->ax[j];
+  ViewAxis w = vv->ax[ax], k = vv->ax[last];
+  scale_axis(&w, va->step[ax] * k.div);
+  scale_axis(&k, w.div);
+  NNC_ASSERT(!(w.has_pos && k.has_pos)); /* fusion keeps one run-time view per kernel */
+  ViewAxis *a = &ov->ax[ax];
+  for (int d = 0; d < R; d++)
+    a->coef[d] = w.coef[d] + k.coef[d];
+  a->off = w.off + k.off;
+  a->div = w.div * k.div;
+  a->masked = w.masked || k.masked;
+  const ViewAxis *pos = w.has_pos ? &w : k.has_pos ? &k : NULL;
+  a->has_pos = pos != NULL;
+  if (pos) {
+    a->pos_coef = pos->pos_coef;
+    a->pos_val = pos->pos_val;
+    a->pos_const = pos->pos_const;
+    a->pos_n = pos->pos_n;
   }
 }
 
@@ -139,6 +174,8 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
       concat_view(v, i, vv, ov);
     else if (i == 0 && v->op == OP_SLICE)
       slice_view(v, vv, ov);
+    else if (v->op == OP_UNFOLD)
+      unfold_view(v, vv, ov);
     else if (i == 0)
       pad_view(v, vv, ov);
     return; /* run-time positions are scalars */

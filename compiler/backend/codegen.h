@@ -24,9 +24,10 @@
  * leaving every parameter and optimizer state as it was. It returns
  * CG_ERR_INDEX when a run-time position of a slice (an index given as an
  * argument, or a constant one on an axis of symbolic extent) lies outside
- * [-n, n): CG_STATUS_VALUE the slice's value id, CG_STATUS_POS its axis,
- * CG_STATUS_LABEL the position, CG_STATUS_DEPTH n; checked before the
- * kernel reading through it.
+ * [-n, n), or the range of CG_STATUS_LENGTH elements from it (a slice of a
+ * symbolic axis, T - 1 long) does not fit: CG_STATUS_VALUE the slice's
+ * value id, CG_STATUS_POS its axis, CG_STATUS_LABEL the position,
+ * CG_STATUS_DEPTH n; checked before the kernel reading through it.
  *
  * Floating point: elementwise code has no fast-math flags (-O0 and -O3, fused
  * and unfused, give the same bits); only the accumulators of reductions
@@ -47,7 +48,7 @@
 #include "memplan.h"
 
 enum { CG_ERR_LABEL = 1, CG_ERR_NONFINITE = 2, CG_ERR_INDEX = 3 };
-enum { CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH };
+enum { CG_STATUS_VALUE, CG_STATUS_POS, CG_STATUS_LABEL, CG_STATUS_DEPTH, CG_STATUS_LENGTH };
 
 /* A target machine for the host CPU (its name and features) at opt_level
  * 0..3; NULL with a message on failure. Initialises the native target. */

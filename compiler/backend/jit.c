@@ -290,10 +290,20 @@ static void index_error(const JitFunc *jf, char *err, size_t errlen) {
   char xs[96] = "the sliced tensor";
   if (xn)
     snprintf(xs, sizeof xs, "'%s'", xn);
+  const char *what = v->op == OP_SLICE ? xs : "a slice's gradient";
+  long long p = st[CG_STATUS_LABEL], n = st[CG_STATUS_DEPTH], len = st[CG_STATUS_LENGTH];
+  if (len != 1 && p >= -n && p < n) {
+    long long first = p < 0 ? p + n : p, step = v->attr.view.step[axis];
+    char by[32] = "";
+    if (step != 1)
+      snprintf(by, sizeof by, " %lld apart", step);
+    snprintf(err, errlen,
+             "%s: %lld elements%s from index %lld do not fit axis %d of %s, which has %lld",
+             f->name, len, by, first, axis, what, n);
+    return;
+  }
   snprintf(err, errlen, "%s: index %lld%s%s%s is outside [-%lld, %lld) on axis %d of %s", f->name,
-           (long long)st[CG_STATUS_LABEL], tn ? " (argument '" : "", tn ? tn : "", tn ? "')" : "",
-           (long long)st[CG_STATUS_DEPTH], (long long)st[CG_STATUS_DEPTH], axis,
-           v->op == OP_SLICE ? xs : "a slice's gradient");
+           p, tn ? " (argument '" : "", tn ? tn : "", tn ? "')" : "", n, n, axis, what);
 }
 
 int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const *params,

@@ -59,12 +59,74 @@ static bool index_axis(Elab *e, Frame *f, SliceBuild *sb, const IrValue *x, int 
   return true;
 }
 
+/* The first index and the length of the slice [*lo:*hi:step] of an axis of
+ * len elements, as Python computes them (PySlice_AdjustIndices); a NULL
+ * bound is omitted. */
+static void python_slice(int64_t len, const int64_t *lo, const int64_t *hi, int64_t step,
+                         int64_t *from, int64_t *count) {
+  int64_t neg = step < 0 ? -1 : 0; /* the lowest bound: before the first element */
+  int64_t a = lo ? *lo : step < 0 ? len - 1 : 0;
+  int64_t b = hi ? *hi : step < 0 ? -1 : len;
+  if (lo)
+    a = a < 0 ? (a + len < neg ? neg : a + len) : (a >= len ? len + neg : a);
+  if (hi)
+    b = b < 0 ? (b + len < neg ? neg : b + len) : (b >= len ? len + neg : b);
+  *from = a;
+  if (step > 0)
+    *count = b > a ? (b - a + step - 1) / step : 0;
+  else
+    *count = a > b ? (a - b - step - 1) / -step : 0;
+}
+
 static bool slice_bound(Elab *e, Frame *f, const AstNode *b, int64_t *v, bool *unknown) {
   return builtin_const_int_arg(e, f, b, "a slice bound", v, unknown);
 }
 
-/* x[a:b:s] with s > 0, Python's rules for omitted, negative and too large
- * bounds. */
+static bool symbolic_slice_error(Elab *e, const IrValue *x, int i, const AstNode *item,
+                                 const char *why) {
+  diag_error(e->diag, item->loc, "slice %s of %s: %s", ast_text_expr(e->arena, item),
+             builtin_axis_text(e, x, i), why);
+  builtin_note_tensor(e, x);
+  return false;
+}
+
+/* x[a:b] on an axis of symbolic extent n: the length is a dim (n - 1 for
+ * x[1:], n - 2 for x[1:-1], 3 for x[-3:]). Python clamps bounds to the
+ * axis, which would make the length depend on n's value; here the bounds
+ * are not clamped: the slice must fit, which the function checks when it
+ * runs (a start from the end is resolved then too). */
+static bool symbolic_slice_axis(Elab *e, SliceBuild *sb, const IrValue *x, int i,
+                                const AstNode *item, const int64_t *lo, const int64_t *hi,
+                                int64_t step) {
+  Dim n = x->type.dims[i], len;
+  const char *why = NULL;
+  int64_t a = lo ? *lo : 0;
+  if (step != 1)
+    return symbolic_slice_error(e, x, i, item, "only a step of 1 is supported there");
+  bool ok;
+  if (a >= 0 && !hi)
+    ok = dim_sub(n, dim_const(a), &len, &why);
+  else if (a >= 0 && *hi < 0)
+    ok = dim_sub(n, dim_const(a - *hi), &len, &why);
+  else if (a >= 0 || (hi && *hi < 0) || !hi)
+    ok = (len = dim_const((hi ? *hi : 0) - a), true);
+  else
+    return symbolic_slice_error(e, x, i, item,
+                                "a start counted from the end and a stop counted from the start "
+                                "give a length that depends on the extent");
+  if (!ok)
+    return symbolic_slice_error(e, x, i, item, why);
+  if (dim_is_const(len) && len.constant <= 0)
+    return symbolic_slice_error(e, x, i, item, "it is empty");
+  if (!dim_is_const(len) && !dim_can_be_positive(len))
+    return symbolic_slice_error(e, x, i, item, "it is empty for every extent");
+  sb->at.view.start[i] = a;
+  sb->at.view.size[i] = len;
+  return true;
+}
+
+/* x[a:b:s], Python's rules for omitted, negative and too large bounds; a
+ * negative step walks backwards from a (by default the last element). */
 static bool slice_axis(Elab *e, Frame *f, SliceBuild *sb, const IrValue *x, int i,
                        const AstNode *item) {
   const AstNode *lo = item->u.slice.lo, *hi = item->u.slice.hi, *st = item->u.slice.step;
@@ -73,10 +135,8 @@ static bool slice_axis(Elab *e, Frame *f, SliceBuild *sb, const IrValue *x, int 
   if ((lo && !slice_bound(e, f, lo, &a, &ua)) || (hi && !slice_bound(e, f, hi, &b, &ub)) ||
       (st && !builtin_const_int_arg(e, f, st, "a slice step", &s, &us)))
     return false;
-  if (st && !us && s <= 0) {
-    diag_error(e->diag, st->loc,
-               s == 0 ? "slice step cannot be zero"
-                      : "slice step must be positive (negative steps are not supported)");
+  if (st && !us && s == 0) {
+    diag_error(e->diag, st->loc, "slice step cannot be zero");
     return false;
   }
   Dim n = x->type.dims[i];
@@ -91,18 +151,10 @@ static bool slice_axis(Elab *e, Frame *f, SliceBuild *sb, const IrValue *x, int 
     va->size[i] = dim_unknown(); /* a generic check: nothing to check */
     return true;
   }
-  if (!dim_is_const(n)) {
-    diag_error(e->diag, item->loc,
-               "%s has a symbolic extent: only ':' or a single index is supported there",
-               builtin_axis_text(e, x, i));
-    builtin_note_tensor(e, x);
-    return false;
-  }
-  int64_t len = n.constant;
-  int64_t from = !lo ? 0 : a < 0 ? a + len : a, to = !hi ? len : b < 0 ? b + len : b;
-  from = from < 0 ? 0 : from > len ? len : from;
-  to = to < 0 ? 0 : to > len ? len : to;
-  int64_t count = to > from ? (to - from + s - 1) / s : 0;
+  if (!dim_is_const(n))
+    return symbolic_slice_axis(e, sb, x, i, item, lo ? &a : NULL, hi ? &b : NULL, s);
+  int64_t from, count;
+  python_slice(n.constant, lo ? &a : NULL, hi ? &b : NULL, s, &from, &count);
   if (count == 0) {
     diag_error(e->diag, item->loc, "slice %s is empty for %s", ast_text_expr(e->arena, item),
                builtin_axis_text(e, x, i));

@@ -277,6 +277,33 @@ static Val einsum(Elab *e, Frame *f, OpKind op, const Bound *b) {
   return builtin_einsum(e, f, b->arg[0], xs, b->arg[2] ? 2 : 1, b->call->loc);
 }
 
+/* unfold(x, dimension, size, step = 1), PyTorch's Tensor.unfold: the
+ * windows along an axis as a view (no copy), the window's elements as a new
+ * last axis. Pooling and convolution patches are two of them. */
+static Val unfold(Elab *e, Frame *f, OpKind op, const Bound *b) {
+  IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
+  int axis;
+  int64_t size, step = 1;
+  bool u1 = false, u2 = false;
+  if (!x || !builtin_axis_arg(e, f, b->arg[1], &axis) ||
+      !builtin_const_int_arg(e, f, b->arg[2], "unfold's size", &size, &u1) ||
+      (b->arg[3] && !builtin_const_int_arg(e, f, b->arg[3], "unfold's step", &step, &u2)))
+    return builtin_error();
+  if ((!u1 && size < 1) || (!u2 && step < 1)) {
+    diag_error(e->diag, (!u1 && size < 1 ? b->arg[2] : b->arg[3])->loc,
+               "unfold: the %s must be positive, got %lld", !u1 && size < 1 ? "size" : "step",
+               (long long)(!u1 && size < 1 ? size : step));
+    return builtin_error();
+  }
+  /* a generic check of a layer: window 0 leaves the count unknown */
+  IrAttrs at = {.infer_axis = -1, .view = {.axis = axis, .window = u1 || u2 ? 0 : size}};
+  if (axis >= -x->type.rank && axis < x->type.rank)
+    at.view.step[axis < 0 ? axis + x->type.rank : axis] = step;
+  else
+    at.view.step[0] = step; /* the shape rule reports the axis */
+  return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
+}
+
 static const Builtin rows[] = {
     {"reshape", OP_RESHAPE, reshape, {"x", "shape"}, 2},
     {"transpose", OP_TRANSPOSE, transpose, {"x", "perm"}, 1},
@@ -286,5 +313,6 @@ static const Builtin rows[] = {
     {"concat", OP_CONCAT, concat, {"tensors", "axis"}, 1},
     {"stack", OP_CONCAT, stack, {"tensors", "axis"}, 1},
     {"split", OP_SLICE, split, {"x", "sizes", "axis"}, 2},
+    {"unfold", OP_UNFOLD, unfold, {"x", "dimension", "size", "step"}, 3},
 };
 const BuiltinGroup builtins_shape = {rows, sizeof rows / sizeof rows[0]};

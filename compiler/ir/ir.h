@@ -112,7 +112,7 @@ typedef struct IrViewAttrs {
      PAD: operand index k lands at result index start[i] + k * step[i]; the
      other result indices hold `value`. */
   int64_t start[TYPE_MAX_RANK];
-  int64_t step[TYPE_MAX_RANK]; /* >= 1 */
+  int64_t step[TYPE_MAX_RANK]; /* nonzero; negative walks the axis backwards */
   Dim size[TYPE_MAX_RANK];     /* SLICE: result extent of operand axis i (unless dropped);
                                   PAD: result extent of axis i */
   bool drop[TYPE_MAX_RANK];    /* SLICE */
@@ -120,7 +120,10 @@ typedef struct IrViewAttrs {
                                   at run time (negative counts from the end, like Python),
                                   checked to lie inside the axis */
   double value;                /* PAD: the fill */
-  int axis;                    /* CONCAT: operands are joined along it */
+  int axis;                    /* CONCAT: operands are joined along it;
+                                  UNFOLD: the axis cut into windows */
+  int64_t window;              /* UNFOLD: window length; windows start step[axis]
+                                  apart and their elements form a new last axis */
 } IrViewAttrs;
 
 /* Operation attributes; which fields mean something depends on the op. */

@@ -63,15 +63,31 @@ static void print_unary_attrs(FILE *out, const IrValue *v) {
   }
 }
 
+/* start:stop as Python reads it: the stop is left out where the range runs
+ * to an end (a negative start counts from the end, so -2:0 would be empty;
+ * a backward range through index 0 has no stop >= 0). */
+static void print_slice_range(FILE *out, int64_t start, int64_t count, int64_t step) {
+  int64_t stop = start + (count - 1) * step + (step > 0 ? 1 : -1);
+  if ((start < 0 && stop == 0) || (start >= 0 && stop < 0))
+    fprintf(out, "%lld:", (long long)start);
+  else
+    fprintf(out, "%lld:%lld", (long long)start, (long long)stop);
+}
+
 /* slice: per operand axis start:stop[:step] as in Python, or the index of
  * an axis indexed away; pad: per axis at:+extent[:step], operand element k
  * landing at at + k * step of a result axis of that extent; @k marks a
  * run-time position held by operand k (added to the constant). concat: the
- * axis. */
+ * axis; unfold: the axis, the window's size and step. */
 static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
   const IrViewAttrs *va = &v->attr.view;
   if (v->op == OP_CONCAT) {
     fprintf(out, " axis=%d", va->axis);
+    return;
+  }
+  if (v->op == OP_UNFOLD) {
+    fprintf(out, " axis=%d size=%lld step=%lld", va->axis, (long long)va->window,
+            (long long)va->step[va->axis]);
     return;
   }
   Arena a;
@@ -85,8 +101,7 @@ static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
     if (v->op == OP_SLICE && va->drop[i])
       fprintf(out, "%lld", (long long)va->start[i]);
     else if (v->op == OP_SLICE && n.kind == DIM_KNOWN && dim_is_const(n))
-      fprintf(out, "%lld:%lld", (long long)va->start[i],
-              (long long)(va->start[i] + (n.constant - 1) * va->step[i] + 1));
+      print_slice_range(out, va->start[i], n.constant, va->step[i]);
     else
       fprintf(out, "%lld:+%s", (long long)va->start[i], dim_str(&a, m->syms, n));
     if (va->step[i] != 1)

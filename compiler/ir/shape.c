@@ -606,9 +606,9 @@ bool shape_gather(ShapeCtx *c, IrValue *v) {
  *
  * The elaborator normalises what it can (negative bounds against constant
  * extents); these rules check what reaches the IR. On an axis of symbolic
- * extent only a full slice or a single position is allowed (T - 1 is not a
- * monomial); a position there, or one given by an argument, is resolved and
- * checked at run time. */
+ * extent a slice is a single position or a range of step 1 whose length is
+ * a dim (T - 1); its start, and a position given by an argument, are
+ * resolved and checked at run time. */
 
 static bool view_runtime_operands(ShapeCtx *c, IrValue *v) {
   for (int i = 1; i < v->nargs; i++) {
@@ -641,6 +641,14 @@ static bool check_dyn_operand(ShapeCtx *c, IrValue *v, int i) {
   return true;
 }
 
+/* Do the count indices start, start + step, ... (step of either sign) all
+ * lie inside an axis of constant extent n? */
+static bool strided_range_fits(int64_t start, int64_t step, int64_t count, Dim n) {
+  int64_t last = start + (count - 1) * step;
+  int64_t lo = step > 0 ? start : last, hi = step > 0 ? last : start;
+  return lo >= 0 && hi < n.constant;
+}
+
 bool shape_slice(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
   IrViewAttrs *va = &v->attr.view;
@@ -651,9 +659,8 @@ bool shape_slice(ShapeCtx *c, IrValue *v) {
     Dim n = in->dims[i];
     if (!check_dyn_operand(c, v, i))
       return false;
-    if (va->step[i] < 1) {
-      diag_error(c->diag, v->loc, "slice: the step of axis %d must be positive, got %lld", i,
-                 (long long)va->step[i]);
+    if (va->step[i] == 0) {
+      diag_error(c->diag, v->loc, "slice: the step of axis %d must not be zero", i);
       return false;
     }
     if (va->drop[i]) {
@@ -673,7 +680,10 @@ bool shape_slice(ShapeCtx *c, IrValue *v) {
     }
     bool full = va->start[i] == 0 && va->step[i] == 1 && dim_eq(sz, n) && va->dyn[i] == 0;
     if (!full && view_axis_runtime(v, i, n)) {
-      if (!(known_const(sz) && sz.constant == 1)) {
+      /* a constant range of a symbolic axis is checked when the function
+         runs; a run-time position picks one element */
+      bool range = va->dyn[i] == 0 && va->step[i] == 1;
+      if (!range && !(known_const(sz) && sz.constant == 1)) {
         diag_error(c->diag, v->loc,
                    va->dyn[i] > 0 ? "slice: a run-time position picks one element of axis %d"
                                   : "slice: axis %d of %s has symbolic extent %s: only ':' or a "
@@ -683,9 +693,8 @@ bool shape_slice(ShapeCtx *c, IrValue *v) {
         return false;
       }
     } else if (known_const(n)) {
-      int64_t last = va->start[i] + (sz.constant - 1) * va->step[i];
-      if (!known_const(sz) || va->start[i] < 0 || sz.constant < 0 ||
-          (sz.constant > 0 && (va->start[i] >= n.constant || last >= n.constant))) {
+      if (!known_const(sz) || sz.constant < 0 ||
+          (sz.constant > 0 && !strided_range_fits(va->start[i], va->step[i], sz.constant, n))) {
         diag_error(c->diag, v->loc, "slice: range out of bounds for axis %d of %s", i, ty(c, in));
         note_operand(c, v->args[0], "the sliced tensor");
         return false;
@@ -746,19 +755,20 @@ bool shape_pad(ShapeCtx *c, IrValue *v) {
     out.dims[i] = sz;
     if (sz.kind == DIM_UNKNOWN || n.kind == DIM_UNKNOWN)
       continue;
-    if (va->step[i] < 1) {
-      diag_error(c->diag, v->loc, "pad: the step of axis %d must be positive", i);
+    if (va->step[i] == 0) {
+      diag_error(c->diag, v->loc, "pad: the step of axis %d must not be zero", i);
       return false;
     }
     bool full = va->start[i] == 0 && va->step[i] == 1 && dim_eq(sz, n);
-    if (view_axis_runtime(v, i, sz) && !full && !(known_const(n) && n.constant == 1)) {
+    bool range = va->dyn[i] == 0 && va->step[i] > 0; /* placed from a start checked at run time */
+    if (view_axis_runtime(v, i, sz) && !full && !range && !(known_const(n) && n.constant == 1)) {
       diag_error(c->diag, v->loc,
                  "pad: axis %d of %s: only one element can be placed at a run-time position", i,
                  ty(c, in));
       return false;
     }
     if (!view_axis_runtime(v, i, sz) && known_const(n) && known_const(sz) && n.constant > 0 &&
-        (va->start[i] < 0 || va->start[i] + (n.constant - 1) * va->step[i] >= sz.constant)) {
+        !strided_range_fits(va->start[i], va->step[i], n.constant, sz)) {
       diag_error(c->diag, v->loc, "pad: axis %d of %s does not fit in %lld elements", i, ty(c, in),
                  (long long)sz.constant);
       return false;
@@ -849,6 +859,61 @@ bool shape_concat(ShapeCtx *c, IrValue *v) {
     }
   }
   out.dims[ax] = unknown ? dim_unknown() : dim_const(total);
+  v->type = out;
+  return true;
+}
+
+/* unfold(x, axis, size, step), PyTorch's Tensor.unfold: the windows of
+ * `size` elements along the axis, `step` apart, as [..., count, ..., size]
+ * with count = (n - size) / step + 1 (the windows that fit whole). On a
+ * symbolic extent the count must be a dim: exact, as (T - 3) / 1 + 1 is. */
+bool shape_unfold(ShapeCtx *c, IrValue *v) {
+  const TType *in = &v->args[0]->type;
+  IrViewAttrs *va = &v->attr.view;
+  if (in->rank >= TYPE_MAX_RANK) {
+    diag_error(c->diag, v->loc, "unfold: %s already has %d dimensions, the most a tensor can have",
+               ty(c, in), TYPE_MAX_RANK);
+    return false;
+  }
+  if (!normalize_axis(c, v, in->rank, &va->axis))
+    return false;
+  int ax = va->axis;
+  int64_t size = va->window, step = va->step[ax];
+  if (size == 0) { /* a generic check of a layer: size or step unknown */
+    TType out = *in;
+    out.dims[ax] = out.dims[out.rank++] = dim_unknown();
+    v->type = out;
+    return true;
+  }
+  if (size < 1 || step < 1) {
+    diag_error(c->diag, v->loc, "unfold: the size (%lld) and the step (%lld) must be positive",
+               (long long)size, (long long)step);
+    return false;
+  }
+  Dim n = in->dims[ax], count = dim_unknown();
+  const char *why = NULL;
+  if (known_const(n)) {
+    if (n.constant < size) {
+      diag_error(c->diag, v->loc, "unfold: a window of %lld elements is larger than axis %d of %s",
+                 (long long)size, ax, ty(c, in));
+      note_operand(c, v->args[0], "the unfolded tensor");
+      return false;
+    }
+    count = dim_const((n.constant - size) / step + 1);
+  } else if (n.kind == DIM_KNOWN) {
+    Dim span;
+    if (!dim_sub(n, dim_const(size), &span, &why) ||
+        !dim_div(span, dim_const(step), &count, &why) ||
+        !dim_add(count, dim_const(1), &count, &why)) {
+      diag_error(c->diag, v->loc, "unfold: the number of windows of axis %d of %s is not a dim: %s",
+                 ax, ty(c, in), why);
+      note_operand(c, v->args[0], "the unfolded tensor");
+      return false;
+    }
+  }
+  TType out = *in;
+  out.dims[ax] = count;
+  out.dims[out.rank++] = dim_const(size);
   v->type = out;
   return true;
 }

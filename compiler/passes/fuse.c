@@ -277,6 +277,9 @@ static bool read_once_through_views(const FusedFunc *ff, const Kernel *k, const 
     }
     if (!same_numel(&user->type, domain(k)))
       return false;
+    if (user->op == OP_UNFOLD &&
+        user->attr.view.step[user->attr.view.axis] < user->attr.view.window)
+      return false; /* overlapping windows read an element several times */
     for (int i = 1; user->op != OP_CONCAT && i < user->nargs; i++)
       if (user->args[i] == p)
         return false; /* a run-time position, read from memory */

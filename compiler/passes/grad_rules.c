@@ -336,6 +336,39 @@ void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
   }
 }
 
+/* Element k of every window of unfold lies at window * step + k of the
+ * axis: the adjoint is, for each k, dy[..., k] placed there by a pad, all
+ * added up (windows that overlap share an element and add their parts).
+ * The pads of one adjoint fuse into one loop over x with `size` masked
+ * reads per element. */
+void grad_unfold(GradCtx *g, IrValue *v, IrValue *dy) {
+  const IrValue *x = v->args[0];
+  const IrViewAttrs *va = &v->attr.view;
+  int ax = va->axis, last = v->type.rank - 1;
+  IrValue *sum = NULL;
+  for (int64_t k = 0; k < va->window; k++) {
+    IrAttrs pick = {.infer_axis = -1};
+    for (int i = 0; i <= last; i++) {
+      pick.view.step[i] = 1;
+      pick.view.size[i] = v->type.dims[i];
+    }
+    pick.view.start[last] = k;
+    pick.view.drop[last] = true;
+    IrValue *part = autodiff_emit(g, OP_SLICE, &dy, 1, &pick);
+    IrAttrs place = {.infer_axis = -1};
+    for (int i = 0; i < x->type.rank; i++) {
+      place.view.step[i] = 1;
+      place.view.size[i] = x->type.dims[i];
+    }
+    place.view.start[ax] = k;
+    place.view.step[ax] = va->step[ax];
+    IrValue *placed = autodiff_emit(g, OP_PAD, &part, 1, &place);
+    IrValue *xs[2] = {sum, placed};
+    sum = sum ? autodiff_emit(g, OP_ADD, xs, 2, NULL) : placed;
+  }
+  autodiff_accumulate(g, v->args[0], sum);
+}
+
 /* ---- indexing by data ----
  * gather copies table rows, so its adjoint adds dy's rows back into a
  * zero table at the same ids (an id used twice gets both rows); the ids

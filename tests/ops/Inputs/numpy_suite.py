@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rng",
                                 "Inputs"))
@@ -354,6 +355,21 @@ CASES = [
      lambda a, b: np.stack([a, b], -1)),
     ("stack0", [("a", "f", "B, 3"), ("b", "f", "B, 3")], "stack([a, b, a * b])",
      lambda a, b: np.stack([a, b, a * b])),
+    # negative steps, and windows (unfold: a view, overlapping or not)
+    ("slice_rev", [("a", "f", "B, 7")], "a[:, ::-1] * 2.0", lambda a: a[:, ::-1] * 2),
+    ("slice_rev_step", [("a", "f", "6, B")], "a[4:0:-2] + exp(a)[-1::-3]",
+     lambda a: a[4:0:-2] + np.exp(a)[-1::-3]),
+    ("slice_rev_pad", [("a", "f", "B, 5")], "pad(a[:, ::-2], [1, 2], value = 3.0)",
+     lambda a: np.pad(a[:, ::-2], [(0, 0), (1, 2)], constant_values=3)),
+    ("unfold", [("a", "f", "B, 7")], "unfold(a, 1, 3, 2)",
+     lambda a: sliding_window_view(a, 3, axis=1)[:, ::2]),
+    ("unfold_overlap", [("a", "f", "B, 6")], "unfold(exp(a), -1, 4) * 0.5",
+     lambda a: sliding_window_view(np.exp(a), 4, axis=1) * 0.5),
+    ("unfold_pool", [("a", "f", "B, 6, 5")],
+     "max(unfold(unfold(tanh(a), 1, 2, 2), 2, 3, 1), axis = [-2, -1])",
+     lambda a: sliding_window_view(np.tanh(a), (2, 3), axis=(1, 2))[:, ::2].max(axis=(-2, -1))),
+    ("unfold_i32", [("i", "i9", "B, 5")], "unfold(i, 1, 2, 3)",
+     lambda i: sliding_window_view(i, 2, axis=1)[:, ::3]),
 ]
 
 PARAM_P = ("P", "4")

@@ -244,20 +244,51 @@ static bool kernel_writes(const Kernel *k, const IrValue *x) {
   return false;
 }
 
+/* Is p, about to join state-write kernel k, evaluated at the element k
+ * writes? Its users are all in k already (grow visits users first); each
+ * must be a write or an aligned elementwise op, and p of the domain's shape. */
+static bool at_written_element(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
+  if (!ttype_eq_dims(&p->type, domain(k)))
+    return false;
+  for (int u = 0; u < ff->nusers[p->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[p->id][u]];
+    if (user->op != OP_ASSIGN && !ff->aligned[user->id])
+      return false;
+  }
+  return true;
+}
+
+/* Ops that read their operands of their own shape at their own index. */
+static bool keeps_index(const IrValue *v) {
+  switch (op_info[v->op].cls) {
+  case OPC_UNARY:
+  case OPC_BINARY:
+  case OPC_COMPARE:
+  case OPC_SELECT:
+    return true;
+  default:
+    return false;
+  }
+}
+
 /* A state write runs in place, after every other kernel (order_kernels), so
  * what it computes in its own loop may read the states it writes only at
  * the element it writes (it loads everything at an element before storing
- * there), and no state another write changes first: no transposes, and no
- * reads of assigned states other than its own. The rest is computed
- * earlier, into buffers, where it sees the old values. */
+ * there; a slice of the state shifted by one would read an element already
+ * overwritten), and no state another write changes first: no reads of
+ * assigned states other than its own. The rest is computed earlier, into
+ * buffers, where it sees the old values. */
 static bool fits_assign(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
   if (k->out->op != OP_ASSIGN)
     return true;
-  if (p->op == OP_TRANSPOSE)
-    return false;
-  for (int i = 0; i < p->nargs; i++)
-    if (!kernel_writes(k, p->args[i]) && is_assigned(ff, p->args[i]))
+  for (int i = 0; i < p->nargs; i++) {
+    if (kernel_writes(k, p->args[i])) {
+      if (!keeps_index(p) || !at_written_element(ff, k, p))
+        return false;
+    } else if (is_assigned(ff, p->args[i])) {
       return false;
+    }
+  }
   return true;
 }
 
@@ -310,6 +341,8 @@ static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int ro
     } else if (is_elementwise(p) && (fits(k, p) || read_once_through_views(ff, k, p)) &&
                !second_runtime_view(k, p)) {
       kernel_add(a, ff, k, p);
+      ff->aligned[p->id] =
+          k->out->op == OP_ASSIGN && keeps_index(p) && at_written_element(ff, k, p);
     }
   }
 }
@@ -623,6 +656,7 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
   ff->nids = f->next_id;
   ff->kernel_of = ARENA_ARRAY(a, int, (size_t)ff->nids + 1);
   ff->folded = ARENA_ARRAY(a, bool, (size_t)ff->nids + 1);
+  ff->aligned = ARENA_ARRAY(a, bool, (size_t)ff->nids + 1);
   ff->result_index = ARENA_ARRAY(a, int, (size_t)ff->nids + 1);
   for (int i = 0; i < ff->nids; i++)
     ff->kernel_of[i] = ff->result_index[i] = -1;

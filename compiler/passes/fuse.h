@@ -93,6 +93,7 @@ typedef struct FusedFunc {
   IrValue **by_id;   /* value id -> value (NULL for ids not in the body) */
   int *kernel_of;    /* value id -> index of the kernel computing it, or -1 */
   bool *folded;      /* value id -> transpose read by GEMMs through its operand */
+  bool *aligned;     /* value id -> in a state-write kernel, evaluated at the element it writes */
   int *result_index; /* value id -> first result index it is, or -1 */
   bool *live;        /* value id -> some result depends on it */
   int **users;       /* value id -> ids of the live values using it */

@@ -1,4 +1,4 @@
-/* cg_entry.c - the entry function: buffers, label checks, update guards,
+/* cg_entry.c - the entry function: buffers, label checks, the state-write guard,
  * kernel calls (threaded above a size), and the whole module. */
 #include "cg_internal.h"
 
@@ -122,15 +122,18 @@ static void label_checks(Cg *g, Entry *e, const Kernel *k) {
   }
 }
 
-/* A training step's update scale is NaN when its loss or gradient norm is
- * not finite (train_step.c): then it returns CG_ERR_NONFINITE before the
- * first update, with CG_STATUS_VALUE saying which (0 the loss, 1 the
- * gradient), so that no parameter or optimizer state is written. */
-static void guard_updates(Cg *g, Entry *e, const Kernel *k) {
-  const IrValue *scale = k->out->args[UPD_SCALE];
-  if (scale->op == OP_CONST || g->mp->storage[scale->id].kind == ST_NONE)
+/* A training step's guard is NaN when its loss or gradient norm is not
+ * finite (train_step.c): then it returns CG_ERR_NONFINITE before the first
+ * state write, with CG_STATUS_VALUE saying which (0 the loss, 1 the
+ * gradient), so that no parameter, optimizer state or `state <-` state is
+ * written. */
+static void guard_writes(Cg *g, Entry *e) {
+  const IrValue *guard = g->f->guard;
+  if (!guard)
     return;
-  LLVMValueRef s = LLVMBuildLoad2(g->b, g->f32, cg_value_ptr(g, e, scale), "scale");
+  if (g->mp->storage[guard->id].kind == ST_NONE)
+    NNC_BUG("the guard %%%d has no buffer", guard->id);
+  LLVMValueRef s = LLVMBuildLoad2(g->b, g->f32, cg_value_ptr(g, e, guard), "guard");
   LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(g->c, g->fn, "nonfinite");
   LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(g->c, g->fn, "finite");
   LLVMBuildCondBr(g->b, LLVMBuildFCmp(g->b, LLVMRealUNO, s, s, ""), bad, ok);
@@ -209,8 +212,8 @@ static void emit_entry(Cg *g, Entry *e) {
   for (int i = 0; i < ff->nkernels && !g->failed; i++) {
     const Kernel *k = ff->kernels[i];
     label_checks(g, e, k);
-    if (k->kind == KK_UPDATE && !guarded) {
-      guard_updates(g, e, k);
+    if (k->out->op == OP_ASSIGN && !guarded) {
+      guard_writes(g, e);
       guarded = true;
     }
     switch (k->kind) {
@@ -226,8 +229,7 @@ static void emit_entry(Cg *g, Entry *e) {
     case KK_REDUCE:
     case KK_ROWWISE:
     case KK_XENT:
-    case KK_COPY:
-    case KK_UPDATE: {
+    case KK_COPY: {
       KGen *kg = e->kgens[i];
       for (int gi = 0; gi < kg->ngroups; gi++) /* extents, now in the entry */
         kg->gext[gi] = cg_dim_value(g, kg->gext_dim[gi]);

@@ -282,7 +282,29 @@ void cg_nest(KGen *kg, int gi, int skip, LLVMValueRef lo, LLVMValueRef hi, NestB
   cg_loop_end(kg->g, &l);
 }
 
+static void store_at(KGen *kg, const Access *ac, LLVMValueRef x) {
+  Cg *g = kg->g;
+  if (ac->v->type.dtype == DT_BOOL && LLVMTypeOf(x) == g->i1)
+    x = LLVMBuildZExt(g->b, x, g->i8, "");
+  LLVMBuildStore(g->b, x, cg_access_ptr(kg, ac));
+}
+
+/* Every output's value at the element first, then the stores: a kernel
+ * writing several states reads each of them before it overwrites it. */
 void cg_elementwise_body(KGen *kg, void *u) {
   (void)u;
-  cg_store_out(kg, cg_ev_here(kg, kg->k->out));
+  const Kernel *k = kg->k;
+  LLVMValueRef x = cg_ev_here(kg, k->out);
+  if (k->nextra_out == 0) {
+    cg_store_out(kg, x);
+    return;
+  }
+  View id;
+  cg_view_identity(&id, kg->rank);
+  LLVMValueRef *xs = ARENA_ARRAY(kg->g->a, LLVMValueRef, (size_t)k->nextra_out);
+  for (int i = 0; i < k->nextra_out; i++)
+    xs[i] = cg_ev(kg, k->extra_out[i], &id);
+  cg_store_out(kg, x);
+  for (int i = 0; i < k->nextra_out; i++)
+    store_at(kg, cg_find_access(kg, k->extra_out[i], &id), xs[i]);
 }

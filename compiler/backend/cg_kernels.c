@@ -1,104 +1,6 @@
-/* cg_kernels.c - loop kernels by kind: elementwise, reductions, softmax,
- * cross-entropy and optimizer updates, and their functions. */
+/* cg_kernels.c - loop kernels by kind: elementwise, reductions, softmax
+ * and cross-entropy, and their functions. */
 #include "cg_internal.h"
-
-/* ------------------------------------------------------- optimizer steps
- * One pass over a parameter: read it, its gradient and its state, write
- * the new parameter and state back in place. The formulas are PyTorch's
- * (torch.optim, foreach=False); the step's learning rate and Adam's bias
- * corrections arrive in hyper[] (runtime/nnrt_train.h). */
-
-typedef struct UpdateVals {
-  LLVMValueRef p, g, s[2]; /* parameter, scaled gradient, state */
-  LLVMValueRef lr, h1, h2; /* hyper[0..2] */
-} UpdateVals;
-
-static LLVMValueRef fdiv(Cg *g, LLVMValueRef x, LLVMValueRef y) {
-  return LLVMBuildFDiv(g->b, x, y, "");
-}
-
-static LLVMValueRef fsqrt(Cg *g, LLVMValueRef x) {
-  return cg_call1(g, cg_intrinsic(g, "llvm.sqrt", g->f32), x);
-}
-
-/* g + weight_decay * p: L2 regularisation folded into the gradient. */
-static LLVMValueRef with_l2(Cg *g, const IrOptim *o, const UpdateVals *u) {
-  return o->weight_decay > 0 ? cg_fadd(g, u->g, cg_fmul(g, cg_cf(g, o->weight_decay), u->p)) : u->g;
-}
-
-/* state = beta * state + (1 - beta) * x */
-static LLVMValueRef ema(Cg *g, double beta, LLVMValueRef state, LLVMValueRef x) {
-  return cg_fadd(g, cg_fmul(g, cg_cf(g, beta), state), cg_fmul(g, cg_cf(g, 1 - beta), x));
-}
-
-static void update_sgd(Cg *g, const IrOptim *o, UpdateVals *u) {
-  LLVMValueRef d = with_l2(g, o, u);
-  if (o->momentum > 0) {
-    u->s[0] = cg_fadd(g, cg_fmul(g, cg_cf(g, o->momentum), u->s[0]), d);
-    d = o->nesterov ? cg_fadd(g, d, cg_fmul(g, cg_cf(g, o->momentum), u->s[0])) : u->s[0];
-  }
-  u->p = cg_fsub(g, u->p, cg_fmul(g, u->lr, d));
-}
-
-static void update_adam(Cg *g, const IrOptim *o, UpdateVals *u) {
-  LLVMValueRef d = u->g;
-  if (o->kind == OPTIM_ADAMW)
-    u->p = cg_fmul(g, u->p, cg_fsub(g, cg_cf(g, 1), cg_fmul(g, u->lr, cg_cf(g, o->weight_decay))));
-  else
-    d = with_l2(g, o, u);
-  u->s[0] = ema(g, o->beta1, u->s[0], d);
-  u->s[1] = ema(g, o->beta2, u->s[1], cg_fmul(g, d, d));
-  LLVMValueRef denom = cg_fadd(g, cg_fmul(g, fsqrt(g, u->s[1]), u->h2), cg_cf(g, o->eps));
-  u->p = cg_fsub(g, u->p, cg_fmul(g, u->h1, fdiv(g, u->s[0], denom)));
-}
-
-static void update_rmsprop(Cg *g, const IrOptim *o, UpdateVals *u) {
-  LLVMValueRef d = with_l2(g, o, u);
-  u->s[0] = ema(g, o->alpha, u->s[0], cg_fmul(g, d, d));
-  LLVMValueRef step = fdiv(g, d, cg_fadd(g, fsqrt(g, u->s[0]), cg_cf(g, o->eps)));
-  if (o->momentum > 0) {
-    u->s[1] = cg_fadd(g, cg_fmul(g, cg_cf(g, o->momentum), u->s[1]), step);
-    step = u->s[1];
-  }
-  u->p = cg_fsub(g, u->p, cg_fmul(g, u->lr, step));
-}
-
-static void update_body(KGen *kg, void *unused) {
-  (void)unused;
-  Cg *g = kg->g;
-  const IrValue *v = kg->k->out;
-  const IrOptim *o = v->attr.optim;
-  View id, scalar;
-  cg_view_identity(&id, v->type.rank);
-  cg_view_identity(&scalar, 0);
-  UpdateVals u = {0};
-  u.p = cg_load_access(kg, &kg->out);
-  LLVMValueRef scale = cg_load_access(kg, cg_find_access(kg, v->args[UPD_SCALE], &scalar));
-  u.g = cg_fmul(g, cg_load_access(kg, cg_find_access(kg, v->args[UPD_GRAD], &id)), scale);
-  LLVMValueRef hyper = kg->bufs[cg_slot_of(kg, v->args[UPD_HYPER])];
-  LLVMValueRef *h[3] = {&u.lr, &u.h1, &u.h2};
-  for (int i = 0; i < 3; i++)
-    *h[i] = LLVMBuildLoad2(g->b, g->f32, cg_gep(g, g->f32, hyper, cg_ci64(g, i)), "");
-  int nstate = v->nargs - UPD_STATE;
-  for (int i = 0; i < nstate; i++)
-    u.s[i] = cg_load_access(kg, cg_find_access(kg, v->args[UPD_STATE + i], &id));
-  switch (o->kind) {
-  case OPTIM_SGD:
-    update_sgd(g, o, &u);
-    break;
-  case OPTIM_ADAM:
-  case OPTIM_ADAMW:
-    update_adam(g, o, &u);
-    break;
-  case OPTIM_RMSPROP:
-    update_rmsprop(g, o, &u);
-    break;
-  }
-  cg_store_out(kg, u.p);
-  for (int i = 0; i < nstate; i++)
-    LLVMBuildStore(g->b, u.s[i],
-                   cg_access_ptr(kg, cg_find_access(kg, v->args[UPD_STATE + i], &id)));
-}
 
 /* ------------------------------------------------------------ reductions
  * A reduction combines the elements of its reduced axes into one with
@@ -386,9 +288,6 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   }
   case KK_XENT:
     emit_xent(kg);
-    return;
-  case KK_UPDATE:
-    cg_nest(kg, 0, -1, pg >= 0 ? lo : NULL, hi, update_body, NULL);
     return;
   case KK_GEMM:
   case KK_ALIAS:

@@ -197,7 +197,6 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
   case OPC_MATMUL:
   case OPC_REDUCE:
   case OPC_LOSS:
-  case OPC_UPDATE:
   case OPC_GATHER:
     break;
   }
@@ -245,7 +244,14 @@ static void fill_strides(KGen *kg, Access *ac) {
   bar_nonlinear(kg, &ac->view, t->rank);
 }
 
+/* A state a kernel writes has one slot, whether it is read (the PARAM) or
+ * stored (its ASSIGN): the kernel's buffer arguments are noalias. The
+ * kernel's out is slot 0. */
 int cg_slot_of(KGen *kg, const IrValue *v) {
+  if (v->op == OP_ASSIGN)
+    v = v->args[0];
+  if (kg->k->out->op == OP_ASSIGN && v == kg->k->out->args[0])
+    return 0;
   for (int i = 1; i < kg->nslots; i++)
     if (kg->slots[i] == v)
       return i;
@@ -383,6 +389,10 @@ void cg_plan_kernel(KGen *kg) {
   case KK_COPY:
   case KK_ROWWISE:
     visit(kg, k->out, &id);
+    for (int i = 0; i < k->nextra_out; i++) { /* further state writes */
+      visit(kg, k->extra_out[i], &id);
+      add_access(kg, k->extra_out[i], &id);
+    }
     break;
   case KK_REDUCE:
     if (k->core->op == OP_MSE)
@@ -394,19 +404,6 @@ void cg_plan_kernel(KGen *kg) {
     View lv;
     cg_view_identity(&lv, kg->rank - 1);
     add_access(kg, k->core->args[1], &lv);
-    break;
-  }
-  case KK_UPDATE: {
-    /* grad and state follow the parameter; scale is a scalar; hyper is
-     * read by element index, so it only needs a slot */
-    const IrValue *u = k->out;
-    View scalar;
-    cg_view_identity(&scalar, 0);
-    add_access(kg, u->args[UPD_GRAD], &id);
-    cg_slot_of(kg, u->args[UPD_HYPER]);
-    add_access(kg, u->args[UPD_SCALE], &scalar);
-    for (int i = UPD_STATE; i < u->nargs; i++)
-      add_access(kg, u->args[i], &id);
     break;
   }
   case KK_GEMM:

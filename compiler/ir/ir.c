@@ -147,15 +147,18 @@ void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
 
 /* Operands come before their uses, so one reverse scan over the block
  * propagates liveness from the results. Regions are kept whole. State
- * writes are live where they run (training steps) and where the function
+ * writes and the guard that decides whether they happen are live where
+ * they run (training steps) and where the function
  * is kept whole (keep_inputs: clean-ups before a training step is built). */
 void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
   const IrBlock *b = f->body;
   for (int i = 0; i < f->nresults; i++)
     live[f->results[i]->id] = true;
+  if (f->guard && (keep_inputs || f->writes_state))
+    live[f->guard->id] = true;
   for (int i = b->n - 1; i >= 0; i--) {
     const IrValue *v = b->vals[i];
-    if ((keep_inputs && v->op == OP_INPUT) || op_info[v->op].cls == OPC_UPDATE ||
+    if ((keep_inputs && v->op == OP_INPUT) ||
         (v->op == OP_ASSIGN && (keep_inputs || f->writes_state)))
       live[v->id] = true;
     if (!live[v->id])

@@ -44,8 +44,8 @@ typedef enum OpClass {
 typedef enum OptimKind { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW, OPTIM_RMSPROP } OptimKind;
 
 /* An optimizer's compile-time constants (the learning rate and the bias
- * corrections change per step and reach the update through `hyper`, see
- * runtime/nnrt_train.h). */
+ * corrections change per step and reach the step's formulas through its
+ * `hyper` input, see runtime/nnrt_train.h). */
 typedef struct IrOptim {
   OptimKind kind;
   double beta1, beta2, eps; /* adam, adamw; eps also rmsprop */
@@ -54,9 +54,6 @@ typedef struct IrOptim {
   double weight_decay;      /* L2 added to the gradient; adamw: decoupled */
   bool nesterov;            /* sgd */
 } IrOptim;
-
-/* Operands of an UPDATE op. */
-enum { UPD_PARAM, UPD_GRAD, UPD_HYPER, UPD_SCALE, UPD_STATE };
 
 /* Number of state tensors (each the parameter's shape) the optimizer keeps
  * per parameter, and their names (m, v, buf, square_avg). */
@@ -146,7 +143,6 @@ typedef struct IrAttrs {
   int64_t depth;           /* ONE_HOT: number of classes */
   DType dtype;             /* ONE_HOT, GENERATE: element type of the result */
   int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
-  const IrOptim *optim;    /* UPDATE: which optimizer, its constants */
   IrGatherAttrs gather;    /* GATHER class */
   IrGenAttrs gen;          /* GENERATE */
   IrUnaryAttrs unary;      /* LEAKY_RELU, ELU, CLAMP, CAST */
@@ -213,6 +209,11 @@ typedef struct IrFunc {
   const char **result_names;
   int nresults, cap_results;
   bool writes_state; /* a training step: performs its ASSIGNs (state <-) */
+  /* A training step's guard: a scalar that is NaN when the step must write
+   * nothing (its loss or gradient norm is not finite). Computed into a
+   * buffer of its own and checked before the first state write (fuse.c,
+   * cg_entry.c); NULL when the function writes no state. */
+  IrValue *guard;
   int *dim_syms;     /* symbols of the run-time dimensions */
   int ndims;
   int next_id;
@@ -281,6 +282,7 @@ struct ShapeCtx {
   Arena *arena; /* for message text */
   const SymTab *syms;
   const struct IrModule *module; /* names parameters in notes */
+  bool writes_params; /* the training step's optimizer: ASSIGN may write trainable params */
 };
 
 /* Index operands (ops.def's OP_INDEX rows). True when operand i of v holds

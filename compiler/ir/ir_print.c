@@ -149,9 +149,6 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
   case OPC_ONEHOT:
     fprintf(out, " depth=%lld", (long long)v->attr.depth);
     break;
-  case OPC_UPDATE:
-    fprintf(out, " %s", ir_optim_kind_name(v->attr.optim->kind));
-    break;
   case OPC_GATHER:
     if (v->op == OP_SCATTER_ADD) {
       Arena a;
@@ -223,6 +220,8 @@ void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
   }
   fputc('\n', out);
   print_block(out, &a, m, f, f->body, 2);
+  if (f->guard) /* no state is written when it is NaN */
+    fprintf(out, "  guard %%%d\n", f->guard->id);
   fputs("  return", out);
   for (int i = 0; i < f->nresults; i++)
     fprintf(out, "%s %%%d", i ? "," : "", f->results[i]->id);

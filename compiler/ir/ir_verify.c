@@ -78,7 +78,8 @@ static void check_shape(Verifier *vf, const IrValue *v) {
     arena_fatal("out of memory");
   Diag d;
   diag_init(&d, &vf->scratch, msgs);
-  ShapeCtx sc = {&d, &vf->scratch, vf->m->syms, vf->m};
+  /* a training step's optimizer writes its trainable parameters */
+  ShapeCtx sc = {&d, &vf->scratch, vf->m->syms, vf->m, vf->f->writes_state};
   bool ok = shape_infer(&sc, &copy);
   fclose(msgs);
   if (!ok) {

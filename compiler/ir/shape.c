@@ -279,7 +279,8 @@ bool shape_arg_reduce(ShapeCtx *c, IrValue *v) {
  * broadcasting: a running mean of [C] fed a [1, C] is a mistake). */
 bool shape_assign(ShapeCtx *c, IrValue *v) {
   const IrValue *target = v->args[0], *value = v->args[1];
-  if (target->op != OP_PARAM || (c->module && c->module->params[target->attr.index]->trainable)) {
+  if (target->op != OP_PARAM ||
+      (c->module && c->module->params[target->attr.index]->trainable && !c->writes_params)) {
     diag_error(c->diag, v->loc, "only a state tensor can be updated with '<-'");
     note_operand(c, target, "the target");
     return false;
@@ -548,22 +549,6 @@ static bool numel_fits(ShapeCtx *c, IrValue *v) {
 bool shape_infer(ShapeCtx *c, IrValue *v) {
   bool source = op_info[v->op].shape == shape_source;
   return op_info[v->op].shape(c, v) && (source || numel_fits(c, v));
-}
-
-/* update(param, grad, hyper, scale, state...): built by the training-step
- * builder, never from source, so a mismatch is a bug in nnc. */
-bool shape_update(ShapeCtx *c, IrValue *v) {
-  (void)c;
-  const TType *p = &v->args[0]->type;
-  int nstate = ir_optim_nstate(v->attr.optim);
-  if (v->nargs != 4 + nstate || v->args[0]->op != OP_PARAM || !ttype_eq(p, &v->args[1]->type))
-    NNC_BUG("update: malformed operands (%d args, %s, %s vs %s)", v->nargs,
-            op_info[v->args[0]->op].name, ty(c, p), ty(c, &v->args[1]->type));
-  for (int i = 0; i < nstate; i++)
-    if (v->args[4 + i]->op != OP_PARAM || !ttype_eq(p, &v->args[4 + i]->type))
-      NNC_BUG("update: state %d does not match its parameter", i);
-  v->type = *p;
-  return true;
 }
 
 /* ---- indexing by data (gather, scatter_add) ---- */

@@ -33,8 +33,6 @@ const char *fuse_kernel_kind_name(KernelKind k) {
     return "alias";
   case KK_COPY:
     return "copy";
-  case KK_UPDATE:
-    return "update";
   case KK_GATHER:
     return "gather";
   }
@@ -68,7 +66,6 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_REDUCE:
   case OPC_ROWWISE:
   case OPC_LOSS:
-  case OPC_UPDATE:
   case OPC_ASSIGN:
   case OPC_GATHER:
     return false;
@@ -83,7 +80,6 @@ bool fuse_reads_buffer(const IrValue *v, int i) {
     return true;
   switch (op_info[v->op].cls) {
   case OPC_MATMUL:
-  case OPC_UPDATE:
   case OPC_GATHER:
     return true;
   case OPC_VIEW: /* run-time positions are checked in memory before the kernel */
@@ -135,8 +131,6 @@ static KernelKind root_kind(const IrValue *v) {
     return KK_ROWWISE;
   case OPC_LOSS:
     return v->op == OP_MSE ? KK_REDUCE : KK_XENT;
-  case OPC_UPDATE:
-    return KK_UPDATE;
   case OPC_ASSIGN: /* a loop writing the state's buffer (memplan.c) */
     return KK_ELEMWISE;
   case OPC_GATHER:
@@ -157,7 +151,6 @@ static const TType *domain(const Kernel *k) {
   case KK_GEMM:
   case KK_ALIAS:
   case KK_COPY:
-  case KK_UPDATE:
   case KK_GATHER:
     return &k->out->type;
   }
@@ -194,7 +187,6 @@ static bool fits(const Kernel *k, const IrValue *p) {
   case KK_GEMM:
   case KK_ALIAS:
   case KK_COPY:
-  case KK_UPDATE:
   case KK_GATHER:
     return false;
   }
@@ -242,19 +234,61 @@ static bool is_assigned(const FusedFunc *ff, const IrValue *x) {
   return false;
 }
 
+/* Does kernel k write state x (through its out or a further output)? */
+static bool kernel_writes(const Kernel *k, const IrValue *x) {
+  if (k->out->op == OP_ASSIGN && k->out->args[0] == x)
+    return true;
+  for (int i = 0; i < k->nextra_out; i++)
+    if (k->extra_out[i]->args[0] == x)
+      return true;
+  return false;
+}
+
+/* Is p, about to join state-write kernel k, evaluated at the element k
+ * writes? Its users are all in k already (grow visits users first); each
+ * must be a write or an aligned elementwise op, and p of the domain's shape. */
+static bool at_written_element(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
+  if (!ttype_eq_dims(&p->type, domain(k)))
+    return false;
+  for (int u = 0; u < ff->nusers[p->id]; u++) {
+    const IrValue *user = ff->by_id[ff->users[p->id][u]];
+    if (user->op != OP_ASSIGN && !ff->aligned[user->id])
+      return false;
+  }
+  return true;
+}
+
+/* Ops that read their operands of their own shape at their own index. */
+static bool keeps_index(const IrValue *v) {
+  switch (op_info[v->op].cls) {
+  case OPC_UNARY:
+  case OPC_BINARY:
+  case OPC_COMPARE:
+  case OPC_SELECT:
+    return true;
+  default:
+    return false;
+  }
+}
+
 /* A state write runs in place, after every other kernel (order_kernels), so
- * what it computes in its own loop may read its state only at the element
- * it writes, and no state another write changes first: no transposes, and
- * no reads of assigned states other than its own. The rest is computed
- * earlier, into buffers, where it sees the old values. */
+ * what it computes in its own loop may read the states it writes only at
+ * the element it writes (it loads everything at an element before storing
+ * there; a slice of the state shifted by one would read an element already
+ * overwritten), and no state another write changes first: no reads of
+ * assigned states other than its own. The rest is computed earlier, into
+ * buffers, where it sees the old values. */
 static bool fits_assign(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
   if (k->out->op != OP_ASSIGN)
     return true;
-  if (p->op == OP_TRANSPOSE)
-    return false;
-  for (int i = 0; i < p->nargs; i++)
-    if (p->args[i] != k->out->args[0] && is_assigned(ff, p->args[i]))
+  for (int i = 0; i < p->nargs; i++) {
+    if (kernel_writes(k, p->args[i])) {
+      if (!keeps_index(p) || !at_written_element(ff, k, p))
+        return false;
+    } else if (is_assigned(ff, p->args[i])) {
       return false;
+    }
+  }
   return true;
 }
 
@@ -301,7 +335,7 @@ static bool second_runtime_view(const Kernel *k, const IrValue *p) {
 static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int rootpos) {
   for (int j = rootpos - 1; j >= 0; j--) {
     IrValue *p = body->vals[j];
-    if (ff->kernel_of[p->id] >= 0 || is_source(p) || ff->folded[p->id] ||
+    if (ff->kernel_of[p->id] >= 0 || is_source(p) || ff->folded[p->id] || p == ff->f->guard ||
         !uses_all_inside(ff, k, p) || !fits_assign(ff, k, p))
       continue;
     if (op_info[p->op].cls == OPC_ROWWISE) {
@@ -310,6 +344,8 @@ static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int ro
     } else if (is_elementwise(p) && (fits(k, p) || read_once_through_views(ff, k, p)) &&
                !second_runtime_view(k, p)) {
       kernel_add(a, ff, k, p);
+      ff->aligned[p->id] =
+          k->out->op == OP_ASSIGN && keeps_index(p) && at_written_element(ff, k, p);
     }
   }
 }
@@ -328,7 +364,7 @@ static bool const_needs_buffer(const FusedFunc *ff, const IrValue *c) {
   return false;
 }
 
-/* Values that no result or update depends on get no kernel (let bindings
+/* Values that no result or state write depends on get no kernel (let bindings
  * left unused, rules that build more than they need, gradients of
  * parameters a training step does not update). */
 static void mark_live(FusedFunc *ff, const IrFunc *f) {
@@ -430,6 +466,8 @@ static void order_kernels(FusedFunc *ff) {
     Kernel *k = ff->kernels[i];
     k->index = i;
     qsort(k->vals, (size_t)k->nvals, sizeof(IrValue *), by_id);
+    if (k->nextra_out > 0)
+      qsort(k->extra_out, (size_t)k->nextra_out, sizeof(IrValue *), by_id);
     for (int j = 0; j < k->nvals; j++)
       ff->kernel_of[k->vals[j]->id] = i;
   }
@@ -530,12 +568,98 @@ static void plan_kernel(Kernel *k) {
   p->split_axis = split_axis(k);
 }
 
+/* ---------------------------------------------------- grouped state writes
+ * State writes over one shape that share computed values (a parameter and
+ * its optimizer state) become one kernel with several outputs. Each write
+ * walks back through what its kernel could compute in its loop (elementwise
+ * ops, no transposes, not the guard, which stays in a buffer of its own);
+ * two writes meeting at a value join one group (union-find over write ids). */
+
+static int group_root(int *parent, int id) {
+  while (parent[id] != id)
+    id = parent[id] = parent[parent[id]];
+  return id;
+}
+
+static bool shareable(const FusedFunc *ff, const IrValue *v) {
+  return !is_source(v) && is_elementwise(v) && v->op != OP_TRANSPOSE && v != ff->f->guard;
+}
+
+/* Marks the values write w can reach; joins w's group with the group of
+ * any other write of the same shape that reached one first. */
+static void reach_from_write(const FusedFunc *ff, const IrValue *w, int *owner, int *seen,
+                             int *parent, const IrValue **stack) {
+  int n = 0;
+  if (shareable(ff, w->args[1]))
+    stack[n++] = w->args[1];
+  while (n > 0) {
+    const IrValue *v = stack[--n];
+    if (seen[v->id] == w->id)
+      continue;
+    seen[v->id] = w->id;
+    int o = owner[v->id];
+    if (o < 0)
+      owner[v->id] = w->id;
+    else if (ttype_eq_dims(&ff->by_id[o]->type, &w->type))
+      parent[group_root(parent, o)] = group_root(parent, w->id);
+    for (int i = 0; i < v->nargs; i++)
+      if (shareable(ff, v->args[i]) && seen[v->args[i]->id] != w->id)
+        stack[n++] = v->args[i];
+  }
+}
+
+/* parent[id]: the union-find link of each live write (value id). */
+static int *group_writes(Arena *a, const FusedFunc *ff) {
+  const IrBlock *b = ff->f->body;
+  int n = ff->nids;
+  int *parent = ARENA_ARRAY(a, int, (size_t)n + 1);
+  int *owner = malloc(sizeof(int) * ((size_t)n + 1));
+  int *seen = malloc(sizeof(int) * ((size_t)n + 1));
+  size_t edges = 1; /* each value is pushed at most once per use */
+  for (int i = 0; i < b->n; i++)
+    edges += (size_t)b->vals[i]->nargs;
+  const IrValue **stack = malloc(sizeof(IrValue *) * edges);
+  if (!owner || !seen || !stack)
+    arena_fatal("out of memory");
+  for (int i = 0; i < n; i++)
+    parent[i] = owner[i] = seen[i] = -1;
+  for (int i = 0; i < b->n; i++) {
+    const IrValue *w = b->vals[i];
+    if (w->op == OP_ASSIGN && ff->live[w->id]) {
+      parent[w->id] = w->id;
+      reach_from_write(ff, w, owner, seen, parent, stack);
+    }
+  }
+  free(owner);
+  free(seen);
+  free(stack);
+  return parent;
+}
+
+/* The kernel of write `root` (the last of its group) also stores the
+ * earlier writes of the group. */
+static void add_grouped_writes(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *b, int rootpos,
+                               int *parent) {
+  int g = group_root(parent, k->out->id);
+  for (int j = rootpos - 1; j >= 0; j--) {
+    IrValue *w = b->vals[j];
+    if (w->op != OP_ASSIGN || parent[w->id] < 0 || ff->kernel_of[w->id] >= 0 ||
+        group_root(parent, w->id) != g)
+      continue;
+    k->extra_out = arena_grow(a, k->extra_out, (size_t)k->nextra_out, (size_t)k->nextra_out + 1,
+                              sizeof *k->extra_out);
+    k->extra_out[k->nextra_out++] = w;
+    kernel_add(a, ff, k, w);
+  }
+}
+
 FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
   FusedFunc *ff = ARENA_NEW(a, FusedFunc);
   ff->f = f;
   ff->nids = f->next_id;
   ff->kernel_of = ARENA_ARRAY(a, int, (size_t)ff->nids + 1);
   ff->folded = ARENA_ARRAY(a, bool, (size_t)ff->nids + 1);
+  ff->aligned = ARENA_ARRAY(a, bool, (size_t)ff->nids + 1);
   ff->result_index = ARENA_ARRAY(a, int, (size_t)ff->nids + 1);
   for (int i = 0; i < ff->nids; i++)
     ff->kernel_of[i] = ff->result_index[i] = -1;
@@ -546,6 +670,7 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
     mark_folded(ff, f->body);
   int cap = 0;
   const IrBlock *b = f->body;
+  int *write_group = fuse ? group_writes(a, ff) : NULL;
   for (int i = b->n - 1; i >= 0; i--) {
     IrValue *v = b->vals[i];
     if (ff->kernel_of[v->id] >= 0 || ff->folded[v->id] || !ff->live[v->id])
@@ -553,8 +678,9 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
     if (is_source(v) && !(ir_in_place(v) && const_needs_buffer(ff, v)))
       continue;
     Kernel *k = new_kernel(a, ff, v, &cap);
-    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_UPDATE &&
-        k->kind != KK_GATHER && !is_source(v))
+    if (write_group && v->op == OP_ASSIGN)
+      add_grouped_writes(a, ff, k, b, i, write_group);
+    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_GATHER && !is_source(v))
       grow(a, ff, k, b, i);
   }
   order_kernels(ff);
@@ -641,6 +767,8 @@ void fuse_print(FILE *out, const IrModule *m, const FusedFunc *ff) {
       print_member(out, v, &first);
     }
     fprintf(out, " -> %%%d", k->out->id);
+    for (int j = 0; j < k->nextra_out; j++)
+      fprintf(out, ", %%%d", k->extra_out[j]->id);
     if (ff->result_index[k->out->id] >= 0 && k->kind != KK_ALIAS)
       fprintf(out, " => result %d", ff->result_index[k->out->id]);
     else if (ff->nusers[k->out->id] == 1) {

@@ -1,9 +1,9 @@
 /* fuse.h - grouping the values of an IrFunc into kernels.
  *
  * A kernel is one loop nest (or one GEMM call) of the generated code. Its
- * members are the values it computes; all of them except `out` are internal:
- * they live in registers only, which is allowed when every use of the value
- * is inside the same kernel. Kernels come in a few shapes:
+ * members are the values it computes; all of them except its outputs are
+ * internal: they live in registers only, which is allowed when every use of
+ * the value is inside the same kernel. Kernels come in a few shapes:
  *
  *   elementwise  a loop nest over out's shape; members are elementwise ops
  *                (unary, binary, compare, select, broadcast, one_hot,
@@ -21,9 +21,16 @@
  *   gather       gather or scatter_add (`core`), alone: rows moved by ids
  *                read from memory (range-checked first), in the entry
  *                function (cg_gather.c states the loop)
- *   update       one optimizer step: a loop over a parameter that rewrites
- *                it and its optimizer state in place (its out value lives in
- *                the parameter's buffer)
+ *
+ * State writes (ASSIGN, `state <-` and the optimizer's writes of parameters
+ * and their state) are elementwise kernels over the state's shape that store
+ * into the state's own buffer; they run last, after every read of the old
+ * values, and only when the step's guard (IrFunc.guard) is finite. The
+ * writes that share computed values (Adam's new m and v feed the new
+ * parameter) form one kernel with several outputs: `out` is the last of
+ * them, `extra_out` the others; at each element it computes what they need
+ * once, then stores every output, so no state is read after it is
+ * overwritten.
  *
  * Kernels are listed in an order that respects every dependence (by the
  * position of their out value). Constants are inlined into every kernel that
@@ -45,7 +52,6 @@ typedef enum KernelKind {
   KK_GEMM,
   KK_ALIAS,
   KK_COPY,
-  KK_UPDATE,
   KK_GATHER,
 } KernelKind;
 
@@ -71,6 +77,8 @@ typedef struct Kernel {
   KernelPlan plan; /* loop kernels (not gemm, alias) */
   int index;
   IrValue *out;   /* the value computed (KK_COPY: the value copied) */
+  IrValue **extra_out; /* further outputs: state writes stored beside out */
+  int nextra_out;
   IrValue *core;  /* the op that shapes the loop nest; NULL for elementwise */
   IrValue **vals; /* members in definition order */
   int nvals, cap;
@@ -85,6 +93,7 @@ typedef struct FusedFunc {
   IrValue **by_id;   /* value id -> value (NULL for ids not in the body) */
   int *kernel_of;    /* value id -> index of the kernel computing it, or -1 */
   bool *folded;      /* value id -> transpose read by GEMMs through its operand */
+  bool *aligned;     /* value id -> in a state-write kernel, evaluated at the element it writes */
   int *result_index; /* value id -> first result index it is, or -1 */
   bool *live;        /* value id -> some result depends on it */
   int **users;       /* value id -> ids of the live values using it */
@@ -94,7 +103,8 @@ typedef struct FusedFunc {
 /* fuse=false: one kernel per op (constants still inlined). */
 FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse);
 
-/* Is v computed inside kernel k without a buffer of its own? */
+/* Is v computed inside kernel k without a buffer of its own? (A further
+ * output is evaluated like an internal value, then stored.) */
 static inline bool fuse_is_internal(const FusedFunc *ff, const Kernel *k, const IrValue *v) {
   return k->kind != KK_COPY && v != k->out && ff->kernel_of[v->id] == k->index;
 }

@@ -77,15 +77,14 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   case KK_ALIAS:
     p->storage[v->id] = p->storage[view_root(ff, v)->id];
     return;
-  case KK_UPDATE:
-    p->storage[v->id] = p->storage[v->args[0]->id]; /* in place */
-    return;
   case KK_ELEMWISE:
   case KK_REDUCE:
   case KK_ROWWISE:
   case KK_XENT:
   case KK_GEMM:
   case KK_GATHER:
+    for (int i = 0; i < k->nextra_out; i++) /* further state writes, in place */
+      p->storage[k->extra_out[i]->id] = p->storage[k->extra_out[i]->args[0]->id];
     if (v->op == OP_ASSIGN)
       p->storage[v->id] = p->storage[v->args[0]->id]; /* the state, in place */
     else if (ff->result_index[v->id] >= 0)
@@ -124,9 +123,15 @@ MemPlan *memplan_build(Arena *a, const FusedFunc *ff) {
       p->storage[v->id] = (Storage){ST_PARAM, v->attr.index};
   }
   int cap = 0;
+  bool guarded = false;
   for (int i = 0; i < ff->nkernels; i++) {
-    place_out(a, p, ff->kernels[i], &cap);
-    note_reads(p, ff->kernels[i]);
+    const Kernel *k = ff->kernels[i];
+    place_out(a, p, k, &cap);
+    note_reads(p, k);
+    if (f->guard && !guarded && k->out->op == OP_ASSIGN) {
+      note_read(p, f->guard, i); /* checked before the first state write */
+      guarded = true;
+    }
   }
   return p;
 }

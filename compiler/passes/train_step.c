@@ -74,9 +74,10 @@ static IrValue *clip_scale(Builder *b, IrValue *total, double clip) {
 /* The scale every update multiplies its gradient by, made NaN when the loss
  * or ||g||^2 is not finite: v * 0 is a zero for finite v and NaN for an
  * infinite or NaN one, so adding loss * 0 + ||g||^2 * 0 keeps a finite
- * step's scale to the bit and poisons a bad step's. The compiled step
- * checks the scale before its first update and returns without writing a
- * parameter or optimizer state (cg_entry.c, guard_updates). */
+ * step's scale to the bit and poisons a bad step's. It is the step's guard
+ * (IrFunc.guard): the compiled step checks it before its first state write
+ * and returns without writing a parameter, an optimizer state or a
+ * `state <-` state (cg_entry.c, guard_writes). */
 static IrValue *guarded_scale(Builder *b, IrValue *loss, IrValue *total, IrValue *scale) {
   IrValue *zero = scalar(b, 0.0);
   IrValue *poison =
@@ -98,6 +99,128 @@ static int add_state_param(Builder *b, const IrParam *p, const char *state) {
   s->trainable = false;
   s->loc = p->loc;
   return ir_module_add_param(b->a, b->m, s);
+}
+
+/* ------------------------------------------------------------ optimizers
+ * One function per optimizer: the new values of a parameter and its state
+ * as ordinary ops, which the step then writes with ASSIGNs (fusion puts the
+ * writes of one parameter in one kernel that computes what they share
+ * once). The formulas are PyTorch's (torch.optim, foreach=False), in the
+ * order of operations that gives its bits; the step's learning rate and
+ * Adam's bias corrections arrive in hyper[] (runtime/nnrt_train.h). */
+
+typedef struct OptimVals {
+  IrValue *p, *g;        /* parameter (old, then new), scaled gradient */
+  IrValue *s[2];         /* state (old, then new) */
+  IrValue *lr, *h1, *h2; /* hyper[0..2] */
+} OptimVals;
+
+static IrValue *unary(Builder *b, OpKind op, IrValue *x) { return emit(b, op, &x, 1, NULL); }
+
+/* hyper[i], read in place by the kernel that uses it. */
+static IrValue *hyper_at(Builder *b, IrValue *hyper, int i) {
+  IrAttrs at = {.infer_axis = -1};
+  at.view.start[0] = i;
+  at.view.step[0] = 1;
+  at.view.drop[0] = true;
+  return emit(b, OP_SLICE, &hyper, 1, &at);
+}
+
+/* g + weight_decay * p: L2 regularisation folded into the gradient. */
+static IrValue *with_l2(Builder *b, const IrOptim *o, const OptimVals *u) {
+  return o->weight_decay > 0
+             ? binary(b, OP_ADD, u->g, binary(b, OP_MUL, scalar(b, o->weight_decay), u->p))
+             : u->g;
+}
+
+/* beta * state + (1 - beta) * x */
+static IrValue *ema(Builder *b, double beta, IrValue *state, IrValue *x) {
+  return binary(b, OP_ADD, binary(b, OP_MUL, scalar(b, beta), state),
+                binary(b, OP_MUL, scalar(b, 1 - beta), x));
+}
+
+static void optim_sgd(Builder *b, const IrOptim *o, OptimVals *u) {
+  IrValue *d = with_l2(b, o, u);
+  if (o->momentum > 0) {
+    u->s[0] = binary(b, OP_ADD, binary(b, OP_MUL, scalar(b, o->momentum), u->s[0]), d);
+    d = o->nesterov ? binary(b, OP_ADD, d, binary(b, OP_MUL, scalar(b, o->momentum), u->s[0]))
+                    : u->s[0];
+  }
+  u->p = binary(b, OP_SUB, u->p, binary(b, OP_MUL, u->lr, d));
+}
+
+/* Adam, and AdamW's decoupled weight decay: p * (1 - lr * wd) first. */
+static void optim_adam(Builder *b, const IrOptim *o, OptimVals *u) {
+  IrValue *d = u->g;
+  if (o->kind == OPTIM_ADAMW)
+    u->p = binary(
+        b, OP_MUL, u->p,
+        binary(b, OP_SUB, scalar(b, 1), binary(b, OP_MUL, u->lr, scalar(b, o->weight_decay))));
+  else
+    d = with_l2(b, o, u);
+  u->s[0] = ema(b, o->beta1, u->s[0], d);
+  u->s[1] = ema(b, o->beta2, u->s[1], binary(b, OP_MUL, d, d));
+  IrValue *denom =
+      binary(b, OP_ADD, binary(b, OP_MUL, unary(b, OP_SQRT, u->s[1]), u->h2), scalar(b, o->eps));
+  u->p = binary(b, OP_SUB, u->p, binary(b, OP_MUL, u->h1, binary(b, OP_DIV, u->s[0], denom)));
+}
+
+static void optim_rmsprop(Builder *b, const IrOptim *o, OptimVals *u) {
+  IrValue *d = with_l2(b, o, u);
+  u->s[0] = ema(b, o->alpha, u->s[0], binary(b, OP_MUL, d, d));
+  IrValue *step =
+      binary(b, OP_DIV, d, binary(b, OP_ADD, unary(b, OP_SQRT, u->s[0]), scalar(b, o->eps)));
+  if (o->momentum > 0) {
+    u->s[1] = binary(b, OP_ADD, binary(b, OP_MUL, scalar(b, o->momentum), u->s[1]), step);
+    step = u->s[1];
+  }
+  u->p = binary(b, OP_SUB, u->p, binary(b, OP_MUL, u->lr, step));
+}
+
+static void assign(Builder *b, IrValue *state, IrValue *value) {
+  IrValue *args[2] = {state, value};
+  emit(b, OP_ASSIGN, args, 2, NULL);
+}
+
+/* The optimizer step of module parameter `param`: its state after it in
+ * module order (optim.<param>.<state>), the new values, then the writes,
+ * the parameter's last. */
+static void optim_step(Builder *b, const IrOptim *o, int param, IrValue *grad, IrValue *hyper,
+                       IrValue *scale) {
+  OptimVals u = {.p = param_value(b, param)};
+  IrValue *state[2] = {NULL, NULL};
+  int nstate = ir_optim_nstate(o);
+  for (int s = 0; s < nstate; s++)
+    u.s[s] = state[s] =
+        param_value(b, add_state_param(b, b->m->params[param], ir_optim_state_name(o, s)));
+  u.g = binary(b, OP_MUL, grad, scale);
+  u.lr = hyper_at(b, hyper, 0);
+  u.h1 = hyper_at(b, hyper, 1);
+  u.h2 = hyper_at(b, hyper, 2);
+  IrValue *old_p = u.p;
+  switch (o->kind) {
+  case OPTIM_SGD:
+    optim_sgd(b, o, &u);
+    break;
+  case OPTIM_ADAM:
+  case OPTIM_ADAMW:
+    optim_adam(b, o, &u);
+    break;
+  case OPTIM_RMSPROP:
+    optim_rmsprop(b, o, &u);
+    break;
+  }
+  for (int s = 0; s < nstate; s++)
+    assign(b, state[s], u.s[s]);
+  assign(b, old_p, u.p);
+}
+
+/* Does f write a state with `state <-`? */
+static bool has_assign(const IrFunc *f) {
+  for (int i = 0; i < f->body->n; i++)
+    if (f->body->vals[i]->op == OP_ASSIGN)
+      return true;
+  return false;
 }
 
 bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *out, char *err,
@@ -127,7 +250,7 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
   g->name = arena_printf(a, "train.%s", c->step_name ? c->step_name : "step");
   g->writes_state = true;
   Builder b = {.a = a, .m = m, .f = g};
-  b.shape = (ShapeCtx){.arena = a, .syms = m->syms, .module = m};
+  b.shape = (ShapeCtx){.arena = a, .syms = m->syms, .module = m, .writes_params = true};
 
   TType ht = ttype_scalar(DT_F32);
   ht.rank = 1;
@@ -153,26 +276,15 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
     ir_func_add_result(a, g, z, "logits");
     out->num_classes = z->type.dims[z->type.rank - 1].constant;
   }
-  IrValue *scale = NULL;
   if (n > 0) {
     IrValue *total = grad_norm_sq(&b, grads, n);
-    scale = guarded_scale(&b, g->results[0], total, clip_scale(&b, total, c->clip));
+    g->guard = guarded_scale(&b, g->results[0], total, clip_scale(&b, total, c->clip));
+  } else if (has_assign(g)) { /* no gradient: only the loss can poison the writes */
+    g->guard = guarded_scale(&b, g->results[0], scalar(&b, 0.0), scalar(&b, 1.0));
   }
-  IrOptim *o = ARENA_NEW(a, IrOptim);
-  *o = c->optim;
-  int nstate = ir_optim_nstate(o);
   out->first_state = m->nparams;
-  for (int j = 0; j < n; j++) {
-    IrValue *args[UPD_STATE + 2];
-    args[UPD_PARAM] = param_value(&b, which[j]);
-    args[UPD_GRAD] = grads[j];
-    args[UPD_HYPER] = hyper;
-    args[UPD_SCALE] = scale;
-    for (int s = 0; s < nstate; s++)
-      args[UPD_STATE + s] =
-          param_value(&b, add_state_param(&b, m->params[which[j]], ir_optim_state_name(o, s)));
-    emit(&b, OP_UPDATE, args, UPD_STATE + nstate, &(IrAttrs){.optim = o, .infer_axis = -1});
-  }
+  for (int j = 0; j < n; j++)
+    optim_step(&b, &c->optim, which[j], grads[j], hyper, g->guard);
   out->nupdated = n;
   ir_func_remove_dead(g);
   out->step = g;

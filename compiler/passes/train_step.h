@@ -1,9 +1,11 @@
 /* train_step.h - the compiled training step of a model.
  *
  * The step is one IrFunc: the loss function's forward pass, its backward
- * pass (autodiff), gradient clipping by global norm, and one UPDATE op per
- * parameter that the optimizer rewrites in place together with its state.
- * Fusion and memory planning see all of it at once, and one JIT'd entry
+ * pass (autodiff), gradient clipping by global norm, and the optimizer's
+ * formulas as ordinary ops ending in ASSIGNs of each parameter and its
+ * state (written in place after the step's reads, and not at all when the
+ * step's guard is NaN). Fusion and memory planning see all of it at once,
+ * and one JIT'd entry
  * point runs a whole step. The optimizer state lives in the module as
  * non-trainable parameters named "optim.<param>.<state>" (zeros at the
  * start), so checkpoints carry it like any parameter.

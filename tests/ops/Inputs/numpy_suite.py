@@ -376,15 +376,14 @@ PARAM_P = ("P", "4")
 
 
 def read_ops(ops_def):
-    """Ops a forward function can contain. UPDATE rows (optimizer steps)
-    exist only in training steps; tests/train/optimizers.test checks them
-    against NumPy. dropout_mask exists only where `training` is true;
-    tests/rng checks it against philox.py. ASSIGN rows (state <-) run only
-    in training steps; tests/train/state-update.test checks them."""
+    """Ops a forward function can contain. dropout_mask exists only where
+    `training` is true; tests/rng checks it against philox.py. ASSIGN rows
+    (state <-, and the optimizers' writes) run only in training steps;
+    tests/train/state-update.test and optimizers.test check them."""
     ops = []
     for line in open(ops_def):
         m = re.match(r'OP\(\s*\w+\s*,\s*"(\w+)"\s*,\s*-?\d+\s*,\s*(\w+)', line)
-        if m and m.group(2) not in ("UPDATE", "ASSIGN") and m.group(1) != "dropout_mask":
+        if m and m.group(2) not in ("ASSIGN",) and m.group(1) != "dropout_mask":
             ops.append(m.group(1))
     return ops
 

@@ -6,7 +6,7 @@
 
 #include "lower.h"
 
-enum { MAX_BUILTIN_ARGS = 5 };
+enum { MAX_BUILTIN_ARGS = 8 };
 
 typedef struct Builtin Builtin;
 

@@ -85,10 +85,13 @@ static IrValue *guarded_scale(Builder *b, IrValue *loss, IrValue *total, IrValue
   return binary(b, OP_ADD, scale, poison);
 }
 
-/* The scores of a cross-entropy loss, or NULL. */
+/* The scores of a cross-entropy loss, or NULL. The loop compares their
+ * arg-max with the data's y row by row, so only labels that are y itself
+ * line up with them (not a slice such as y[:, 7:]). */
 static IrValue *logits_of(const IrFunc *f) {
   const IrValue *r = f->result;
-  return r->op == OP_CROSS_ENTROPY ? r->args[0] : NULL;
+  bool labels_are_y = f->ninputs >= 2 && r->op == OP_CROSS_ENTROPY && r->args[1] == f->inputs[1];
+  return labels_are_y ? r->args[0] : NULL;
 }
 
 static int add_state_param(Builder *b, const IrParam *p, const char *state) {

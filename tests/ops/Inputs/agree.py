@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_suite  # noqa: E402
 
 REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "mse", "matmul",
-            "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber")
+            "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber",
+            "batch_norm")
 
 
 def main():
@@ -30,6 +31,7 @@ def main():
     pdir = os.path.join(work, "params")
     os.makedirs(pdir, exist_ok=True)
     np.save(os.path.join(pdir, "P.npy"), rng.standard_normal(4).astype(dtype))
+    numpy_suite.write_states(pdir, dtype)
     bad = bitwise = 0
     for case in numpy_suite.CASES:
         name = case[0]

@@ -68,6 +68,22 @@ def layer_norm(x, axes, eps):
     return (x - mu) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
 
 
+def batch_norm(x, mean, var, eps):
+    """F.batch_norm's normalisation; mean and var [C] broadcast along axis 1."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+
+
+def batch_stats(x):
+    """The batch's mean and population variance per channel (axis 1)."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    return x.mean(axis=axes), x.var(axis=axes)
+
+
+def per_channel(p, x):
+    return p.reshape((-1,) + (1,) * (x.ndim - 2))
+
+
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -370,9 +386,37 @@ CASES = [
      lambda a: sliding_window_view(np.tanh(a), (2, 3), axis=(1, 2))[:, ::2].max(axis=(-2, -1))),
     ("unfold_i32", [("i", "i9", "B, 5")], "unfold(i, 1, 2, 3)",
      lambda i: sliding_window_view(i, 2, axis=1)[:, ::3]),
+    # batch_norm with the batch's statistics (training = true: the running
+    # statistics' updates are dropped outside training steps) and with the
+    # running statistics, the suite's states RM and RV (STATES)
+    ("batch_norm_train", [("a", "f", "B, 3"), ("w", "f", "3"), ("b", "f", "3")],
+     "batch_norm(a, RM, RV, w, b, training = true)",
+     lambda a, w, b, RM, RV: batch_norm(a, *batch_stats(a), 1e-5) * w + b),
+    ("batch_norm_eval", [("a", "f", "B, 3"), ("w", "f", "3"), ("b", "f", "3")],
+     "batch_norm(a, RM, RV, w, b)",
+     lambda a, w, b, RM, RV: batch_norm(a, RM, RV, 1e-5) * w + b),
+    ("batch_norm_seq", [("a", "f", "B, 3, 4"), ("b", "f", "3")],
+     "batch_norm(a, RM, RV, bias = b, training = true, eps = 0.01)",
+     lambda a, b, RM, RV: batch_norm(a, *batch_stats(a), 0.01) + per_channel(b, a)),
+    ("batch_norm_seq_eval", [("a", "f", "B, 3, 2, 2"), ("w", "f", "3")],
+     "batch_norm(a, RM, RV, weight = w, training = false, momentum = 0.5)",
+     lambda a, w, RM, RV: batch_norm(a, RM, RV, 1e-5) * per_channel(w, a)),
 ]
 
+# State tensors of the suite's model, for the batch_norm cases (whose
+# reference functions take them last): RM any value, RV positive.
+STATES = [("RM", "f", "3"), ("RV", "pos", "3")]
+
 PARAM_P = ("P", "4")
+
+
+def write_states(pdir, dtype):
+    """The values of STATES, drawn from a generator of their own (the
+    other cases' inputs stay what they were), saved as `--params` files."""
+    states = case_inputs((None, STATES, None, None), dtype, 0, np.random.default_rng(99))
+    for (n, _, _), x in zip(STATES, states):
+        np.save(os.path.join(pdir, n + ".npy"), x)
+    return states
 
 
 def read_ops(ops_def):
@@ -430,6 +474,7 @@ def expected_dtype(name, want, model_dtype):
 
 def write_model(path, dt):
     lines = ["model OpSuite {", "  param %s: %s[%s] = zeros" % (PARAM_P[0], dt, PARAM_P[1])]
+    lines += ["  state %s: %s[%s] = zeros" % (n, dt, shape) for n, _, shape in STATES]
     for name, args, body, _ in CASES:
         sig = ", ".join(
             "%s: %s[%s]" % (a, "i32" if k[0] in "is" else dt, s) for a, k, s in args)
@@ -484,6 +529,7 @@ def main():
     pdir = os.path.join(args.work, "params")
     os.makedirs(pdir, exist_ok=True)
     np.save(os.path.join(pdir, PARAM_P[0] + ".npy"), param)
+    states = write_states(pdir, dtype)
     checked = 0
     for case in CASES:
         name, _, _, ref = case
@@ -505,6 +551,8 @@ def main():
             ref_args = [x.astype(np.float64) if x.dtype.kind == "f" else x for x in xs]
             if name == "with_param":
                 ref_args.append(param.astype(np.float64))
+            if name.startswith("batch_norm"):
+                ref_args += [x.astype(np.float64) for x in states]
             with np.errstate(invalid="ignore", over="ignore"):
                 want = np.asarray(ref(*ref_args))
             checked += 1

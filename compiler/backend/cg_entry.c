@@ -198,8 +198,7 @@ static void emit_entry(Cg *g, Entry *e) {
       break;
     case KK_ELEMWISE:
     case KK_REDUCE:
-    case KK_ROWWISE:
-    case KK_XENT:
+    case KK_ROW:
     case KK_COPY:
     case KK_UPDATE: {
       KGen *kg = e->kgens[i];

@@ -10,9 +10,17 @@
  *                transpose as an index permutation)
  *   reduce       sum/mean/mse over the shape of the reduced operand, with
  *                an elementwise prologue
- *   rowwise      softmax/log_softmax along an axis (`core`), with an
- *                elementwise prologue feeding it and an epilogue using it
- *   xent         cross_entropy with a prologue on the logits
+ *   row          reductions along one axis of a shape (the row axis) and
+ *                what they feed: one loop over the rows (the other axes),
+ *                whose body runs the reductions one after the other over
+ *                the row (passes: max, then the sum of exp(x - max), ...;
+ *                each pass reads the row and the earlier passes' per-row
+ *                results, broadcast back along it), then the epilogue: the
+ *                out value along the row again, or once per row; per-row
+ *                results may be combined over the rows into the out (a
+ *                cross-entropy's mean). Softmax, log_softmax and
+ *                cross_entropy (expanded by rows.h), logsumexp, layer_norm's
+ *                mean and variance are each one row kernel.
  *   gemm         matmul through the runtime's BLAS; a transpose of the last
  *                two axes feeding it is folded into the trans flags
  *   alias        reshape: a view of its operand's buffer, no code
@@ -40,8 +48,7 @@
 typedef enum KernelKind {
   KK_ELEMWISE,
   KK_REDUCE,
-  KK_ROWWISE,
-  KK_XENT,
+  KK_ROW,
   KK_GEMM,
   KK_ALIAS,
   KK_COPY,
@@ -52,16 +59,29 @@ typedef enum KernelKind {
 /* How a reduction combines the elements of its reduced axes. */
 typedef enum Combine { COMBINE_NONE, COMBINE_ADD, COMBINE_MAX, COMBINE_MIN } Combine;
 
+/* One reduction of a row kernel along its row axis: a member whose value
+ * is one element per row. */
+typedef struct RowPass {
+  const IrValue *v;
+  Combine combine;
+  bool divide; /* a mean: divides by the row's length */
+} RowPass;
+
 /* What a loop kernel runs over and how, decided here once: codegen reads
  * it and never re-derives it. */
 typedef struct KernelPlan {
   const TType *domain;         /* the shape of the loop nest */
-  bool reduced[TYPE_MAX_RANK]; /* domain axes combined away */
+  bool reduced[TYPE_MAX_RANK]; /* domain axes combined away (a row kernel:
+                                  the rows its per-row out combines) */
   Combine combine;
   bool arg;       /* keeps the index of the best element (argmax, argmin) */
   bool divide;    /* divides by the number of elements combined (mean, mse) */
-  int row_axis;   /* the axis a row-wise op runs along in a loop of its own
-                     (softmax's axis, cross-entropy's classes), or -1 */
+  int row_axis;   /* a row kernel's row axis, in a loop of its own, or -1 */
+  RowPass *passes; /* a row kernel's reductions, in the order they run */
+  int npasses;
+  bool per_row; /* a row kernel's out has one element per row (or combines
+                   them): computed once per row after the passes, not along
+                   the row */
   int split_axis; /* the domain axis whose loop is split across threads
                      (the outermost one that may be), or -1: not split */
 } KernelPlan;
@@ -71,14 +91,19 @@ typedef struct Kernel {
   KernelPlan plan; /* loop kernels (not gemm, alias) */
   int index;
   IrValue *out;   /* the value computed (KK_COPY: the value copied) */
-  IrValue *core;  /* the op that shapes the loop nest; NULL for elementwise */
+  IrValue *core;  /* the op that shapes the loop nest (a row kernel: a pass,
+                     whose operand's shape is the domain); NULL for
+                     elementwise */
   IrValue **vals; /* members in definition order */
   int nvals, cap;
   int result; /* KK_COPY: the result index written */
 } Kernel;
 
 typedef struct FusedFunc {
-  const IrFunc *f;
+  const IrFunc *f;          /* the function fused: src with its row ops expanded */
+  const IrFunc *src;        /* the function given to fuse_func */
+  const IrValue **src_of;   /* value id of f -> the value of src it copies, or
+                               NULL (a value of an expansion); NULL when f == src */
   Kernel **kernels;
   int nkernels;
   int nids;          /* f->next_id: size of the per-value arrays */
@@ -98,6 +123,11 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse);
 static inline bool fuse_is_internal(const FusedFunc *ff, const Kernel *k, const IrValue *v) {
   return k->kind != KK_COPY && v != k->out && ff->kernel_of[v->id] == k->index;
 }
+
+/* The value of the program that reads x (a value of ff->f) as indices and
+ * that messages name (ir_index_reader over ff->src: a cross_entropy, not
+ * the one_hot it was expanded into), or NULL. */
+const IrValue *fuse_index_reader(const FusedFunc *ff, const IrValue *x);
 
 /* Does operand i of v get read from a buffer whatever is fused (GEMM
  * operands, reshape sources, index operands, gathered tables)? */

@@ -82,8 +82,7 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
     return;
   case KK_ELEMWISE:
   case KK_REDUCE:
-  case KK_ROWWISE:
-  case KK_XENT:
+  case KK_ROW:
   case KK_GEMM:
   case KK_GATHER:
     if (v->op == OP_ASSIGN)

@@ -213,7 +213,7 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
 static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
   if (v->op == OP_ONE_HOT)
     return ev_one_hot(kg, v, view);
-  if (v->op == OP_SLICE)
+  if (v->op == OP_SLICE || v->op == OP_RESHAPE) /* a unit reshape: an index map */
     return ev_arg(kg, v, 0, view);
   if (v->op == OP_PAD || v->op == OP_CONCAT)
     return ev_masked(kg, v, view);

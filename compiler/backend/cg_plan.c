@@ -141,7 +141,18 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
   const IrValue *x = v->args[i];
   cg_view_empty(ov);
   switch (op_info[v->op].cls) {
-  case OPC_LAYOUT: /* transpose: result axis j is operand axis perm[j] */
+  case OPC_LAYOUT:
+    if (v->op == OP_RESHAPE) { /* a unit reshape: the axes of extent other than 1 in order */
+      for (int j = 0, k = 0; j < x->type.rank; j++) {
+        if (cg_is_one(x->type.dims[j]))
+          continue;
+        while (cg_is_one(v->type.dims[k]))
+          k++;
+        ov->ax[j] = vv->ax[k++];
+      }
+      return;
+    }
+    /* transpose: result axis j is operand axis perm[j] */
     for (int j = 0; j < v->type.rank; j++)
       ov->ax[v->attr.perm[j]] = vv->ax[j];
     return;

@@ -52,7 +52,8 @@ static bool is_source(const IrValue *v) {
 }
 
 /* Ops a loop nest evaluates per element at an index derived from the
- * kernel's index (broadcasting and transposes are index maps). */
+ * kernel's index (broadcasting, transposes and unit reshapes are index
+ * maps). */
 static bool is_elementwise(const IrValue *v) {
   switch (op_info[v->op].cls) {
   case OPC_UNARY:
@@ -63,7 +64,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_ONEHOT:
     return true;
   case OPC_LAYOUT:
-    return v->op == OP_TRANSPOSE;
+    return v->op == OP_TRANSPOSE || fuse_is_unit_reshape(v);
   case OPC_VIEW:
     return true;
   case OPC_SOURCE:
@@ -104,6 +105,23 @@ const IrValue *fuse_index_reader(const FusedFunc *ff, const IrValue *x) {
   const IrValue *sx = ff->src_of[x->id];
   const IrValue *r = sx ? ir_index_reader(ff->src, sx, &bound) : NULL;
   return r ? r : ir_index_reader(ff->f, x, &bound);
+}
+
+bool fuse_is_unit_reshape(const IrValue *v) {
+  if (v->op != OP_RESHAPE)
+    return false;
+  const TType *x = &v->args[0]->type, *t = &v->type;
+  int i = 0, j = 0;
+  for (;; i++, j++) {
+    while (i < x->rank && dim_is(x->dims[i], 1))
+      i++;
+    while (j < t->rank && dim_is(t->dims[j], 1))
+      j++;
+    if (i == x->rank || j == t->rank)
+      return i == x->rank && j == t->rank;
+    if (!dim_eq(x->dims[i], t->dims[j]))
+      return false;
+  }
 }
 
 bool fuse_is_matrix_transpose(const IrValue *v) {
@@ -334,8 +352,8 @@ static bool uses_all_inside(const FusedFunc *ff, const Kernel *k, const IrValue 
     const IrValue *user = ff->by_id[ff->users[p->id][u]];
     if (ff->kernel_of[user->id] != k->index)
       return false;
-    for (int i = 0; i < user->nargs; i++)
-      if (user->args[i] == p && fuse_reads_buffer(user, i))
+    for (int i = 0; i < user->nargs; i++) /* a unit reshape inside reads it per element */
+      if (user->args[i] == p && fuse_reads_buffer(user, i) && !fuse_is_unit_reshape(user))
         return false;
   }
   return true;

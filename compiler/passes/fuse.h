@@ -133,6 +133,10 @@ const IrValue *fuse_index_reader(const FusedFunc *ff, const IrValue *x);
  * operands, reshape sources, index operands, gathered tables)? */
 bool fuse_reads_buffer(const IrValue *v, int i);
 
+/* A reshape that only inserts or removes axes of extent 1: inside a loop
+ * kernel it is an index map like a transpose (alone, an alias). */
+bool fuse_is_unit_reshape(const IrValue *v);
+
 /* A transpose that only swaps the last two axes (foldable into a GEMM). */
 bool fuse_is_matrix_transpose(const IrValue *v);
 

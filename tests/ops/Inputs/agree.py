@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_suite  # noqa: E402
 
-REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "mse", "matmul",
+REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "xent", "mse", "matmul",
             "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber")
 
 

@@ -13,7 +13,9 @@
  * consteval.c  compile-time values (CtVal), dims and types from the AST
  * instance.c   the instance tree and parameters
  * lower.c      function bodies to IR, calls, type matching
- * builtins.c   the builtin functions (relu, sum, reshape, ...) as IR ops
+ * builtins*.c  the builtin functions (relu, sum, reshape, ...) as IR ops,
+ *              one file per concern, bound and registered by builtins.c
+ * einsum.c     einsum as transposes, reshapes and matmuls
  */
 #ifndef NNC_ELAB_H
 #define NNC_ELAB_H

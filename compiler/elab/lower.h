@@ -1,4 +1,4 @@
-/* lower.h - shared by lower.c (function bodies) and builtins.c. */
+/* lower.h - shared by lower.c (function bodies) and the builtins_*.c files. */
 #ifndef NNC_LOWER_H
 #define NNC_LOWER_H
 

@@ -240,8 +240,7 @@ static bool is_per_row(const TType *t, const TType *dom, int axis) {
 static bool fits_row_space(const IrValue *v, const TType *dom, int axis) {
   if (static_scalar(&v->type))
     return true;
-  return v->op != OP_TRANSPOSE &&
-         (ttype_eq_dims(&v->type, dom) || is_per_row(&v->type, dom, axis));
+  return v->op != OP_TRANSPOSE && (ttype_eq_dims(&v->type, dom) || is_per_row(&v->type, dom, axis));
 }
 
 /* A per-row value with the row axis dropped, read by a value along the row,

@@ -79,9 +79,9 @@ typedef struct KernelPlan {
   int row_axis;   /* a row kernel's row axis, in a loop of its own, or -1 */
   RowPass *passes; /* a row kernel's reductions, in the order they run */
   int npasses;
-  bool per_row; /* a row kernel's out has one element per row (or combines
-                   them): computed once per row after the passes, not along
-                   the row */
+  bool per_row;   /* a row kernel's out has one element per row (or combines
+                     them): computed once per row after the passes, not along
+                     the row */
   int split_axis; /* the domain axis whose loop is split across threads
                      (the outermost one that may be), or -1: not split */
 } KernelPlan;
@@ -100,10 +100,10 @@ typedef struct Kernel {
 } Kernel;
 
 typedef struct FusedFunc {
-  const IrFunc *f;          /* the function fused: src with its row ops expanded */
-  const IrFunc *src;        /* the function given to fuse_func */
-  const IrValue **src_of;   /* value id of f -> the value of src it copies, or
-                               NULL (a value of an expansion); NULL when f == src */
+  const IrFunc *f;        /* the function fused: src with its row ops expanded */
+  const IrFunc *src;      /* the function given to fuse_func */
+  const IrValue **src_of; /* value id of f -> the value of src it copies, or
+                             NULL (a value of an expansion); NULL when f == src */
   Kernel **kernels;
   int nkernels;
   int nids;          /* f->next_id: size of the per-value arrays */

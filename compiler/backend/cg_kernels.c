@@ -280,7 +280,8 @@ static void emit_reduce(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
 
 /* ------------------------------------------------------------ row kernels
  * One loop over the rows; per row, each pass combines its operand along
- * the row into a scalar (which later passes and the epilogue read), then
+ * the row into a scalar (which later passes and the epilogue read; passes
+ * that do not read each other share a walk over the row), then
  * the epilogue stores the out along the row, or once for the row, or
  * combines it into the out over the rows. */
 
@@ -293,21 +294,77 @@ static LLVMValueRef ev_per_row(KGen *kg, const IrValue *v) {
   return cg_ev(kg, v, &rv);
 }
 
-static LLVMValueRef run_pass(KGen *kg, const RowPass *p, int gc) {
+/* A pass's accumulator. A float max or min combines with maxnum / minnum,
+ * which vectorise into one instruction where llvm.maximum does not, and
+ * keeps a flag of its own for a NaN seen on the way: the pass's result is
+ * NaN then, as torch.amax gives (the order of -0 and +0 aside). */
+typedef struct PassAcc {
+  LLVMValueRef acc, nan; /* nan: NULL unless a float max or min */
+  LLVMTypeRef t;
+} PassAcc;
+
+static PassAcc pass_begin(KGen *kg, const RowPass *p) {
   Cg *g = kg->g;
-  LLVMTypeRef t = cg_mem_type(g, p->v->type.dtype);
-  LLVMValueRef acc = cg_entry_alloca(g, t, "pass");
-  LLVMBuildStore(g->b, identity_of(p->combine, t), acc);
+  PassAcc a = {.t = cg_mem_type(g, p->v->type.dtype)};
+  a.acc = cg_entry_alloca(g, a.t, "pass");
+  LLVMBuildStore(g->b, identity_of(p->combine, a.t), a.acc);
+  if (p->combine != COMBINE_ADD && !is_int(a.t)) {
+    a.nan = cg_entry_alloca(g, g->i1, "nan");
+    LLVMBuildStore(g->b, LLVMConstInt(g->i1, 0, 0), a.nan);
+  }
+  return a;
+}
+
+static void pass_step(KGen *kg, const RowPass *p, const PassAcc *a, LLVMValueRef x) {
+  Cg *g = kg->g;
+  LLVMValueRef old = LLVMBuildLoad2(g->b, a->t, a->acc, ""), r;
+  if (a->nan) {
+    LLVMValueRef xs[2] = {old, x};
+    const char *f = p->combine == COMBINE_MAX ? "llvm.maxnum" : "llvm.minnum";
+    r = cg_call(g, cg_intrinsic(g, f, a->t), xs, 2);
+    LLVMValueRef seen = LLVMBuildOr(g->b, LLVMBuildLoad2(g->b, g->i1, a->nan, ""),
+                                    cg_fcmp(g, LLVMRealUNO, x, x), "");
+    LLVMBuildStore(g->b, seen, a->nan);
+  } else {
+    r = combine(g, p->combine, old, x);
+  }
+  LLVMBuildStore(g->b, r, a->acc);
+}
+
+static LLVMValueRef pass_end(KGen *kg, const RowPass *p, const PassAcc *a, int gc) {
+  Cg *g = kg->g;
+  LLVMValueRef r = LLVMBuildLoad2(g->b, a->t, a->acc, "");
+  if (a->nan)
+    r = cg_sel(g, LLVMBuildLoad2(g->b, g->i1, a->nan, ""), LLVMConstReal(a->t, __builtin_nan("")),
+               r);
+  if (p->divide)
+    r = LLVMBuildFDiv(g->b, r, LLVMBuildSIToFP(g->b, kg->gext[gc], a->t, ""), "");
+  return r;
+}
+
+/* One walk over the row: every pass of that walk combines its operand
+ * into an accumulator of its own, in one loop. */
+static void run_walk(KGen *kg, int walk, int gc) {
+  Cg *g = kg->g;
+  const KernelPlan *p = &kg->k->plan;
+  PassAcc *acc = ARENA_ARRAY(g->a, PassAcc, (size_t)p->npasses);
+  for (int i = 0; i < p->npasses; i++)
+    if (p->passes[i].walk == walk)
+      acc[i] = pass_begin(kg, &p->passes[i]);
   Loop l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
   kg->gidx[gc] = l.i;
-  LLVMValueRef x = cg_ev_here(kg, p->v->args[0]);
-  LLVMBuildStore(g->b, combine(g, p->combine, LLVMBuildLoad2(g->b, t, acc, ""), x), acc);
+  View id;
+  cg_view_identity(&id, kg->rank);
+  kg->nmemo = 0;
+  for (int i = 0; i < p->npasses; i++)
+    if (p->passes[i].walk == walk)
+      pass_step(kg, &p->passes[i], &acc[i], cg_ev(kg, p->passes[i].v->args[0], &id));
   cg_loop_end(g, &l);
   kg->gidx[gc] = cg_ci64(g, 0);
-  LLVMValueRef r = LLVMBuildLoad2(g->b, t, acc, "");
-  if (p->divide)
-    r = LLVMBuildFDiv(g->b, r, LLVMBuildSIToFP(g->b, kg->gext[gc], t, ""), "");
-  return r;
+  kg->nmemo = 0;
+  for (int i = 0; i < p->npasses; i++)
+    if (p->passes[i].walk == walk)
+      kg->pass_val[i] = pass_end(kg, &p->passes[i], &acc[i], gc);
 }
 
 static void row_body(KGen *kg, void *u) {
@@ -315,10 +372,14 @@ static void row_body(KGen *kg, void *u) {
   Cg *g = kg->g;
   const KernelPlan *p = &kg->k->plan;
   int gc = kg->group_of[p->row_axis];
-  for (int i = 0; i < p->npasses; i++)
+  int walks = 0;
+  for (int i = 0; i < p->npasses; i++) {
     kg->pass_val[i] = NULL;
-  for (int i = 0; i < p->npasses; i++)
-    kg->pass_val[i] = run_pass(kg, &p->passes[i], gc);
+    if (p->passes[i].walk >= walks)
+      walks = p->passes[i].walk + 1;
+  }
+  for (int w = 0; w < walks; w++)
+    run_walk(kg, w, gc);
   if (p->combine != COMBINE_NONE) {
     accumulate_out(kg, ev_per_row(kg, kg->k->out->args[0]));
   } else if (p->per_row) {

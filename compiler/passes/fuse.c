@@ -631,20 +631,42 @@ static int split_axis(const Kernel *k) {
   return -1;
 }
 
+static int member_index(const Kernel *k, const IrValue *v) {
+  for (int i = 0; i < k->nvals; i++)
+    if (k->vals[i] == v)
+      return i;
+  return -1;
+}
+
+/* The passes of a row kernel, in program order, each in the first walk
+ * over the row after those of the passes it reads. after[i]: the walk
+ * after which member i can be evaluated (0: it reads no pass). */
+static void plan_passes(Arena *a, Kernel *k) {
+  KernelPlan *p = &k->plan;
+  p->passes = ARENA_ARRAY(a, RowPass, (size_t)k->nvals);
+  int *after = ARENA_ARRAY(a, int, (size_t)k->nvals);
+  for (int i = 0; i < k->nvals; i++) { /* members in definition order */
+    const IrValue *v = k->vals[i];
+    for (int x = 0; x < v->nargs; x++) {
+      int j = member_index(k, v->args[x]);
+      if (j >= 0 && after[j] > after[i])
+        after[i] = after[j];
+    }
+    if (op_info[v->op].cls != OPC_REDUCE || !ttype_eq_dims(&v->args[0]->type, p->domain))
+      continue;
+    p->passes[p->npasses++] = (RowPass){
+        .v = v, .combine = combine_of(v->op), .divide = v->op == OP_MEAN, .walk = after[i]};
+    after[i]++; /* its value is there after its walk */
+  }
+}
+
 /* A row kernel's passes are its reductions along the row, in program
  * order; its out is one of them, a value along the row, a value per row, or
  * the per-row values of its operand combined over every row. */
 static void plan_row(Arena *a, Kernel *k) {
   KernelPlan *p = &k->plan;
   p->row_axis = row_axis_of(k);
-  p->passes = ARENA_ARRAY(a, RowPass, (size_t)k->nvals);
-  for (int i = 0; i < k->nvals; i++) {
-    const IrValue *v = k->vals[i];
-    if (op_info[v->op].cls != OPC_REDUCE || !ttype_eq_dims(&v->args[0]->type, p->domain))
-      continue;
-    p->passes[p->npasses++] =
-        (RowPass){.v = v, .combine = combine_of(v->op), .divide = v->op == OP_MEAN};
-  }
+  plan_passes(a, k);
   const IrValue *out = k->out;
   p->per_row = !ttype_eq_dims(&out->type, p->domain) ||
                (op_info[out->op].cls == OPC_REDUCE && p->passes[p->npasses - 1].v == out);
@@ -724,9 +746,18 @@ static const char *combine_name(Combine c) {
  * (each a member reduction and its combine) and where its out is computed. */
 static void print_row(FILE *out, const KernelPlan *p) {
   fprintf(out, "; row %d:", p->row_axis);
-  for (int i = 0; i < p->npasses; i++)
-    fprintf(out, " %%%d %s%s,", p->passes[i].v->id, combine_name(p->passes[i].combine),
-            p->passes[i].divide ? " / count" : "");
+  for (int w = 0, done = 0; done < p->npasses; w++) {
+    const char *sep = " walk";
+    for (int i = 0; i < p->npasses; i++) {
+      if (p->passes[i].walk != w)
+        continue;
+      fprintf(out, "%s %%%d %s%s", sep, p->passes[i].v->id, combine_name(p->passes[i].combine),
+              p->passes[i].divide ? " / count" : "");
+      sep = ",";
+      done++;
+    }
+    fputc(';', out);
+  }
   fprintf(out, p->per_row ? " then per row" : " then along the row");
 }
 

@@ -65,6 +65,9 @@ typedef struct RowPass {
   const IrValue *v;
   Combine combine;
   bool divide; /* a mean: divides by the row's length */
+  int walk;    /* passes of one walk share a loop over the row: a pass
+                  reads the results of earlier walks only (the max and the
+                  picked logit in one, then the sum of exp(x - max)) */
 } RowPass;
 
 /* What a loop kernel runs over and how, decided here once: codegen reads

@@ -7,15 +7,17 @@
  *
  *   elementwise  a loop nest over out's shape; members are elementwise ops
  *                (unary, binary, compare, select, broadcast, one_hot,
- *                transpose as an index permutation)
- *   reduce       sum/mean/mse over the shape of the reduced operand, with
- *                an elementwise prologue
+ *                transpose as an index permutation, a reshape that only
+ *                adds or drops axes of extent 1)
+ *   reduce       sum/mean/max/min/argmax/argmin/mse over the shape of the
+ *                reduced operand, with an elementwise prologue
  *   row          reductions along one axis of a shape (the row axis) and
  *                what they feed: one loop over the rows (the other axes),
- *                whose body runs the reductions one after the other over
- *                the row (passes: max, then the sum of exp(x - max), ...;
- *                each pass reads the row and the earlier passes' per-row
- *                results, broadcast back along it), then the epilogue: the
+ *                whose body walks the row once per group of reductions
+ *                that do not read each other (passes: max, then the sum of
+ *                exp(x - max), ...; each pass reads the row and the earlier
+ *                walks' per-row results, broadcast back along it), then
+ *                the epilogue: the
  *                out value along the row again, or once per row; per-row
  *                results may be combined over the rows into the out (a
  *                cross-entropy's mean). Softmax, log_softmax and

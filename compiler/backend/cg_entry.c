@@ -227,8 +227,7 @@ static void emit_entry(Cg *g, Entry *e) {
       break;
     case KK_ELEMWISE:
     case KK_REDUCE:
-    case KK_ROWWISE:
-    case KK_XENT:
+    case KK_ROW:
     case KK_COPY: {
       KGen *kg = e->kgens[i];
       for (int gi = 0; gi < kg->ngroups; gi++) /* extents, now in the entry */

@@ -208,12 +208,13 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
   return r;
 }
 
-/* Everything but one_hot and the softmax family goes through the op's
+/* Everything but one_hot, views and a row kernel's passes goes through the op's
  * scalar emitter (the emit column of ops.def). */
 static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
   if (v->op == OP_ONE_HOT)
     return ev_one_hot(kg, v, view);
-  if (v->op == OP_SLICE || v->op == OP_UNFOLD)
+  if (v->op == OP_SLICE || v->op == OP_UNFOLD ||
+      v->op == OP_RESHAPE) /* a reshape here only adds or drops unit axes: an index map */
     return ev_arg(kg, v, 0, view);
   if (v->op == OP_PAD || v->op == OP_CONCAT)
     return ev_masked(kg, v, view);
@@ -221,9 +222,12 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
     return ev_arg(kg, v, 1, view);
   if (op_info[v->op].cls == OPC_GENERATE) /* from the element's own index */
     return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, view)));
-  if (op_info[v->op].cls == OPC_ROWWISE) {
-    NNC_ASSERT(kg->core_val);
-    return kg->core_val;
+  if (op_info[v->op].cls == OPC_REDUCE) { /* a row kernel's pass, done for this row */
+    const KernelPlan *p = &kg->k->plan;
+    for (int i = 0; i < p->npasses; i++)
+      if (p->passes[i].v == v && kg->pass_val && kg->pass_val[i])
+        return kg->pass_val[i];
+    NNC_BUG("%%%d %s is read before its pass", v->id, op_info[v->op].name);
   }
   ScalarEmitter emit = cg_scalar_emit[v->op];
   if (!emit || v->nargs > 3)

@@ -99,7 +99,7 @@ typedef struct KGen {
   const Kernel *k;
   const TType *dom;
   int rank;
-  int forced; /* axis kept in a group of its own (rowwise/class axis), or -1 */
+  int forced; /* axis kept in a group of its own (a row kernel's row axis), or -1 */
   bool barrier[R];
   bool reduced[R];
   Access *acc;
@@ -115,7 +115,8 @@ typedef struct KGen {
   LLVMValueRef *bufs;
   Memo *memo;
   int nmemo, cap_memo;
-  LLVMValueRef core_val;
+  LLVMValueRef *pass_val; /* a row kernel's per-row results of its passes
+                             (plan.passes), once computed for the row */
   int rng_slot;          /* the slot of the entry's {seed, step}, or -1 */
   LLVMValueRef rng_seed; /* i64, loaded at the kernel body's start */
   LLVMValueRef rng_step; /* i64 */
@@ -210,6 +211,9 @@ extern const ScalarEmitter cg_scalar_emit[OP_COUNT];
 /* cg_plan.c */
 void cg_view_empty(View *v);
 void cg_view_identity(View *v, int rank);
+/* A row kernel's view of a value with one element per row (its row axis of
+ * extent 1 or dropped), or of a scalar: the current row. */
+void cg_row_view(const KGen *kg, const TType *t, View *v);
 bool cg_view_eq(const View *x, const View *y);
 void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov);
 int cg_slot_of(KGen *kg, const IrValue *v);

@@ -1,5 +1,5 @@
-/* cg_kernels.c - loop kernels by kind: elementwise, reductions, softmax
- * and cross-entropy, and their functions. */
+/* cg_kernels.c - loop kernels by kind: elementwise, reductions and row
+ * kernels, and their functions. */
 #include "cg_internal.h"
 
 /* ------------------------------------------------------------ reductions
@@ -180,89 +180,132 @@ static void emit_reduce(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
     divide_by_count(kg, from, to);
 }
 
-/* Softmax statistics of the current row: max and sum of exp(x - max). */
-typedef struct RowStats {
-  LLVMValueRef max, sum;
-} RowStats;
+/* ------------------------------------------------------------ row kernels
+ * One loop over the rows; per row, each pass combines its operand along
+ * the row into a scalar (which later passes and the epilogue read; passes
+ * that do not read each other share a walk over the row), then
+ * the epilogue stores the out along the row, or once for the row, or
+ * combines it into the out over the rows. */
 
-static RowStats row_stats(KGen *kg, int gc) {
-  Cg *g = kg->g;
-  const IrValue *x = kg->k->core->args[0];
-  LLVMTypeRef t = cg_mem_type(g, x->type.dtype);
-  LLVMValueRef m = cg_entry_alloca(g, t, "max"), s = cg_entry_alloca(g, t, "sum");
-  LLVMBuildStore(g->b, LLVMConstReal(t, -__builtin_inf()), m);
-  Loop l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
-  kg->gidx[gc] = l.i;
-  LLVMValueRef mx[2] = {LLVMBuildLoad2(g->b, t, m, ""), cg_ev_here(kg, x)};
-  LLVMBuildStore(g->b, cg_call(g, cg_intrinsic(g, "llvm.maxnum", t), mx, 2), m);
-  cg_loop_end(g, &l);
-  RowStats st = {LLVMBuildLoad2(g->b, t, m, ""), NULL};
-  LLVMBuildStore(g->b, LLVMConstReal(t, 0), s);
-  l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
-  kg->gidx[gc] = l.i;
-  LLVMValueRef e = cg_exp(g, x->type.dtype, cg_fsub(g, cg_ev_here(kg, x), st.max));
-  LLVMBuildStore(g->b, combine(g, COMBINE_ADD, LLVMBuildLoad2(g->b, t, s, ""), e), s);
-  cg_loop_end(g, &l);
-  st.sum = LLVMBuildLoad2(g->b, t, s, "");
-  return st;
+/* Evaluates v at the current row (the row axis at 0: v does not depend on
+ * it). */
+static LLVMValueRef ev_per_row(KGen *kg, const IrValue *v) {
+  View rv;
+  cg_row_view(kg, &v->type, &rv);
+  kg->nmemo = 0;
+  return cg_ev(kg, v, &rv);
 }
 
-static void rowwise_body(KGen *kg, void *u) {
-  (void)u;
+/* A pass's accumulator. A float max or min combines with maxnum / minnum,
+ * which vectorise into one instruction where llvm.maximum does not, and
+ * keeps a flag of its own for a NaN seen on the way: the pass's result is
+ * NaN then, as torch.amax gives (the order of -0 and +0 aside). */
+typedef struct PassAcc {
+  LLVMValueRef acc, nan; /* nan: NULL unless a float max or min */
+  LLVMTypeRef t;
+} PassAcc;
+
+static PassAcc pass_begin(KGen *kg, const RowPass *p) {
   Cg *g = kg->g;
-  const IrValue *core = kg->k->core;
-  int gc = kg->group_of[core->attr.axis];
-  RowStats st = row_stats(kg, gc);
-  DType dt = core->type.dtype;
-  LLVMValueRef logsum = core->op == OP_LOG_SOFTMAX ? cg_log(g, dt, st.sum) : NULL;
+  PassAcc a = {.t = cg_mem_type(g, p->v->type.dtype)};
+  a.acc = cg_entry_alloca(g, a.t, "pass");
+  LLVMBuildStore(g->b, identity_of(p->combine, a.t), a.acc);
+  if (p->combine != COMBINE_ADD && !is_int(a.t)) {
+    a.nan = cg_entry_alloca(g, g->i1, "nan");
+    LLVMBuildStore(g->b, LLVMConstInt(g->i1, 0, 0), a.nan);
+  }
+  return a;
+}
+
+static void pass_step(KGen *kg, const RowPass *p, const PassAcc *a, LLVMValueRef x) {
+  Cg *g = kg->g;
+  LLVMValueRef old = LLVMBuildLoad2(g->b, a->t, a->acc, ""), r;
+  if (a->nan) {
+    LLVMValueRef xs[2] = {old, x};
+    const char *f = p->combine == COMBINE_MAX ? "llvm.maxnum" : "llvm.minnum";
+    r = cg_call(g, cg_intrinsic(g, f, a->t), xs, 2);
+    LLVMValueRef seen = LLVMBuildOr(g->b, LLVMBuildLoad2(g->b, g->i1, a->nan, ""),
+                                    cg_fcmp(g, LLVMRealUNO, x, x), "");
+    LLVMBuildStore(g->b, seen, a->nan);
+  } else {
+    r = combine(g, p->combine, old, x);
+  }
+  LLVMBuildStore(g->b, r, a->acc);
+}
+
+static LLVMValueRef pass_end(KGen *kg, const RowPass *p, const PassAcc *a, int gc) {
+  Cg *g = kg->g;
+  LLVMValueRef r = LLVMBuildLoad2(g->b, a->t, a->acc, "");
+  if (a->nan)
+    r = cg_sel(g, LLVMBuildLoad2(g->b, g->i1, a->nan, ""), LLVMConstReal(a->t, __builtin_nan("")),
+               r);
+  if (p->divide)
+    r = LLVMBuildFDiv(g->b, r, LLVMBuildSIToFP(g->b, kg->gext[gc], a->t, ""), "");
+  return r;
+}
+
+/* One walk over the row: every pass of that walk combines its operand
+ * into an accumulator of its own, in one loop. */
+static void run_walk(KGen *kg, int walk, int gc) {
+  Cg *g = kg->g;
+  const KernelPlan *p = &kg->k->plan;
+  PassAcc *acc = ARENA_ARRAY(g->a, PassAcc, (size_t)p->npasses);
+  for (int i = 0; i < p->npasses; i++)
+    if (p->passes[i].walk == walk)
+      acc[i] = pass_begin(kg, &p->passes[i]);
   Loop l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
   kg->gidx[gc] = l.i;
-  LLVMValueRef d = cg_fsub(g, cg_ev_here(kg, core->args[0]), st.max);
-  if (core->op == OP_LOG_SOFTMAX)
-    kg->core_val = cg_fsub(g, d, logsum);
-  else
-    kg->core_val = LLVMBuildFDiv(g->b, cg_exp(g, dt, d), st.sum, "");
   View id;
   cg_view_identity(&id, kg->rank);
-  cg_store_out(kg, cg_ev(kg, kg->k->out, &id));
-  kg->core_val = NULL;
+  kg->nmemo = 0;
+  for (int i = 0; i < p->npasses; i++)
+    if (p->passes[i].walk == walk)
+      pass_step(kg, &p->passes[i], &acc[i], cg_ev(kg, p->passes[i].v->args[0], &id));
   cg_loop_end(g, &l);
-}
-
-typedef struct XentState {
-  LLVMValueRef acc;
-  LLVMTypeRef t;
-} XentState;
-
-static void xent_body(KGen *kg, void *u) {
-  XentState *xs = u;
-  Cg *g = kg->g;
-  const IrValue *core = kg->k->core;
-  int gc = kg->ngroups - 1;
-  RowStats st = row_stats(kg, gc);
-  DType dt = core->type.dtype;
-  LLVMValueRef lse = cg_fadd(g, st.max, cg_log(g, dt, st.sum));
   kg->gidx[gc] = cg_ci64(g, 0);
-  View lv;
-  cg_view_identity(&lv, kg->rank - 1);
-  LLVMValueRef label = cg_load_access(kg, cg_find_access(kg, core->args[1], &lv));
-  kg->gidx[gc] = LLVMBuildSExt(g->b, label, g->i64, "");
-  LLVMValueRef picked = cg_ev_here(kg, core->args[0]);
-  LLVMValueRef loss = cg_fsub(g, lse, picked);
-  LLVMBuildStore(g->b, combine(g, COMBINE_ADD, LLVMBuildLoad2(g->b, xs->t, xs->acc, ""), loss),
-                 xs->acc);
+  kg->nmemo = 0;
+  for (int i = 0; i < p->npasses; i++)
+    if (p->passes[i].walk == walk)
+      kg->pass_val[i] = pass_end(kg, &p->passes[i], &acc[i], gc);
 }
 
-static void emit_xent(KGen *kg) {
+static void row_body(KGen *kg, void *u) {
+  (void)u;
   Cg *g = kg->g;
-  XentState xs = {.t = cg_mem_type(g, kg->k->core->type.dtype)};
-  xs.acc = cg_entry_alloca(g, xs.t, "loss");
-  LLVMBuildStore(g->b, LLVMConstReal(xs.t, 0), xs.acc);
-  cg_nest(kg, 0, kg->ngroups - 1, NULL, NULL, xent_body, &xs);
-  Dim rows = cg_numel_of(g, &kg->k->core->args[1]->type);
-  LLVMValueRef n = LLVMBuildSIToFP(g->b, cg_dim_value(g, rows), xs.t, "");
-  LLVMValueRef mean = LLVMBuildFDiv(g->b, LLVMBuildLoad2(g->b, xs.t, xs.acc, ""), n, "");
-  LLVMBuildStore(g->b, mean, kg->bufs[0]);
+  const KernelPlan *p = &kg->k->plan;
+  int gc = kg->group_of[p->row_axis];
+  int walks = 0;
+  for (int i = 0; i < p->npasses; i++) {
+    kg->pass_val[i] = NULL;
+    if (p->passes[i].walk >= walks)
+      walks = p->passes[i].walk + 1;
+  }
+  for (int w = 0; w < walks; w++)
+    run_walk(kg, w, gc);
+  if (p->combine != COMBINE_NONE) {
+    accumulate_out(kg, ev_per_row(kg, kg->k->out->args[0]));
+  } else if (p->per_row) {
+    cg_store_out(kg, ev_per_row(kg, kg->k->out));
+  } else {
+    Loop l = cg_loop_begin(g, cg_ci64(g, 0), kg->gext[gc]);
+    kg->gidx[gc] = l.i;
+    cg_store_out(kg, cg_ev_here(kg, kg->k->out));
+    cg_loop_end(g, &l);
+  }
+  kg->nmemo = 0; /* the passes' values belong to this row */
+}
+
+static void emit_row(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
+  const KernelPlan *p = &kg->k->plan;
+  kg->pass_val = ARENA_ARRAY(kg->g->a, LLVMValueRef, (size_t)p->npasses + 1);
+  LLVMValueRef from = NULL, to = NULL;
+  if (p->combine != COMBINE_NONE) { /* never split (fuse.c) */
+    out_slice(kg, NULL, NULL, &from, &to);
+    init_out(kg, from, to);
+  }
+  cg_nest(kg, 0, kg->group_of[p->row_axis], lo, hi, row_body, NULL);
+  if (p->divide)
+    divide_by_count(kg, from, to);
 }
 
 /* The loop group split across threads (the plan's split axis), or -1. */
@@ -281,13 +324,8 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   case KK_REDUCE:
     emit_reduce(kg, pg >= 0 ? lo : NULL, hi);
     return;
-  case KK_ROWWISE: {
-    int gc = kg->group_of[kg->k->core->attr.axis];
-    cg_nest(kg, 0, gc, pg >= 0 ? lo : NULL, hi, rowwise_body, NULL);
-    return;
-  }
-  case KK_XENT:
-    emit_xent(kg);
+  case KK_ROW:
+    emit_row(kg, pg >= 0 ? lo : NULL, hi);
     return;
   case KK_GEMM:
   case KK_ALIAS:

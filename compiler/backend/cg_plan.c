@@ -29,6 +29,21 @@ void cg_view_identity(View *v, int rank) {
     v->ax[j].coef[j] = 1;
 }
 
+void cg_row_view(const KGen *kg, const TType *t, View *v) {
+  int row = kg->k->plan.row_axis;
+  cg_view_empty(v);
+  if (t->rank == kg->rank) { /* the row axis kept, of extent 1 */
+    for (int j = 0; j < t->rank; j++)
+      if (j != row)
+        v->ax[j].coef[j] = 1;
+    return;
+  }
+  if (t->rank == 0)
+    return; /* a scalar */
+  for (int j = 0; j < t->rank; j++)
+    v->ax[j].coef[j < row ? j : j + 1] = 1;
+}
+
 static bool axis_eq(const ViewAxis *x, const ViewAxis *y) {
   for (int a = 0; a < R; a++)
     if (x->coef[a] != y->coef[a])
@@ -161,7 +176,18 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
   const IrValue *x = v->args[i];
   cg_view_empty(ov);
   switch (op_info[v->op].cls) {
-  case OPC_LAYOUT: /* transpose: result axis j is operand axis perm[j] */
+  case OPC_LAYOUT:
+    if (v->op == OP_RESHAPE) { /* a unit reshape: the axes of extent other than 1 in order */
+      for (int j = 0, k = 0; j < x->type.rank; j++) {
+        if (cg_is_one(x->type.dims[j]))
+          continue;
+        while (cg_is_one(v->type.dims[k]))
+          k++;
+        ov->ax[j] = vv->ax[k++];
+      }
+      return;
+    }
+    /* transpose: result axis j is operand axis perm[j] */
     for (int j = 0; j < v->type.rank; j++)
       ov->ax[v->attr.perm[j]] = vv->ax[j];
     return;
@@ -184,7 +210,6 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
   case OPC_COMPARE:
   case OPC_SELECT:
   case OPC_EXPAND:
-  case OPC_ROWWISE:
   case OPC_ASSIGN: {
     int off = v->type.rank - x->type.rank;
     for (int j = 0; j < x->type.rank; j++)
@@ -196,6 +221,7 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
   case OPC_GENERATE:
   case OPC_MATMUL:
   case OPC_REDUCE:
+  case OPC_ROWWISE:
   case OPC_LOSS:
   case OPC_GATHER:
     break;
@@ -301,8 +327,10 @@ static void visit(KGen *kg, const IrValue *v, const View *view) {
       if (x->coef[a])
         kg->barrier[a] = true;
   }
-  if (op_info[v->op].cls == OPC_ROWWISE) {
-    visit(kg, v->args[0], view); /* the prologue, same shape */
+  if (op_info[v->op].cls == OPC_REDUCE) { /* a row kernel's pass: along the whole row */
+    View id;
+    cg_view_identity(&id, kg->rank);
+    visit(kg, v->args[0], &id);
     return;
   }
   /* a state write's operand 0 is where it stores, not something it reads */
@@ -367,8 +395,10 @@ static void plan_output(KGen *kg) {
       else if (c->attr.keepdims)
         j++;
     }
-  } else if (k->kind == KK_REDUCE || k->kind == KK_XENT) {
+  } else if (k->kind == KK_REDUCE || (k->kind == KK_ROW && k->plan.combine != COMBINE_NONE)) {
     cg_view_identity(&o->view, 0); /* a scalar */
+  } else if (k->kind == KK_ROW && k->plan.per_row) {
+    cg_row_view(kg, &k->out->type, &o->view);
   } else {
     cg_view_identity(&o->view, k->out->type.rank);
   }
@@ -387,25 +417,25 @@ void cg_plan_kernel(KGen *kg) {
   switch (k->kind) {
   case KK_ELEMWISE:
   case KK_COPY:
-  case KK_ROWWISE:
     visit(kg, k->out, &id);
     for (int i = 0; i < k->nextra_out; i++) { /* further state writes */
       visit(kg, k->extra_out[i], &id);
       add_access(kg, k->extra_out[i], &id);
     }
     break;
+  case KK_ROW: {
+    /* the out along the row, per row, or combining the per-row values */
+    const IrValue *v = k->plan.combine != COMBINE_NONE ? k->out->args[0] : k->out;
+    View rv;
+    cg_row_view(kg, &v->type, &rv);
+    visit(kg, v, k->plan.per_row ? &rv : &id);
+    break;
+  }
   case KK_REDUCE:
     if (k->core->op == OP_MSE)
       visit(kg, k->core->args[1], &id);
     visit(kg, k->core->args[0], &id);
     break;
-  case KK_XENT: {
-    visit(kg, k->core->args[0], &id);
-    View lv;
-    cg_view_identity(&lv, kg->rank - 1);
-    add_access(kg, k->core->args[1], &lv);
-    break;
-  }
   case KK_GEMM:
   case KK_ALIAS:
   case KK_GATHER:

@@ -244,8 +244,7 @@ static bool prepare(JitFunc *jf, const int64_t *dims, char *err, size_t errlen) 
 static void describe_labels(const JitFunc *jf, const IrValue *lv, const char **op,
                             const char **name) {
   const IrFunc *f = jf->f;
-  int64_t bound;
-  const IrValue *reader = ir_index_reader(f, lv, &bound);
+  const IrValue *reader = fuse_index_reader(jf->ff, lv);
   *op = reader ? op_info[reader->op].name : "?";
   *name = lv->op == OP_INPUT ? f->input_names[lv->attr.index] : NULL;
 }

@@ -102,6 +102,11 @@ static nnrt_label_site *desc_labels(Arena *a, const FusedFunc *ff, int32_t *n) {
       for (int x = 0; x < kn->vals[i]->nargs; x++)
         add_label_site(ff->f, kn->vals[i], x, out, reader, n);
   }
+  for (int j = 0; j < *n; j++) { /* after the op the program wrote (fuse_index_reader) */
+    const IrValue *r = fuse_index_reader(ff, ff->by_id[out[j].value]);
+    if (r)
+      out[j].op = op_info[r->op].name;
+  }
   return out;
 }
 

@@ -62,7 +62,15 @@ static Val cross_entropy(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return builtin_error();
   if (!b->arg[2] && !b->arg[3] && !b->arg[4]) {
     IrValue *xs[2] = {z, y};
-    return builtin_result(lower_emit_op(e, f, op, xs, 2, loc, NULL));
+    IrValue *v = lower_emit_op(e, f, op, xs, 2, loc, NULL);
+    Dim classes = z->type.rank ? z->type.dims[z->type.rank - 1] : dim_const(1);
+    if (v && !dim_is_const(classes)) {
+      /* its labels are read through a one_hot of that depth (passes/rows.c) */
+      diag_error(e->diag, loc, "cross_entropy: needs a constant number of classes, got %s",
+                 dim_str(e->arena, e->mod->syms, classes));
+      return builtin_error();
+    }
+    return builtin_result(v);
   }
   IrValue *mask = b->arg[2] ? builtin_tensor_arg(e, f, b->arg[2]) : NULL;
   int64_t ignore = 0;

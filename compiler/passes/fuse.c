@@ -8,11 +8,17 @@
  * extra (its element count equals the kernel's, or it is a scalar). Visiting
  * in reverse order means every user of a candidate has been placed before
  * the candidate is looked at, so "all uses inside" is decided on final data.
- * A softmax/log_softmax producer turns an elementwise kernel into a rowwise
- * one whose epilogue is what was already there (the cross-entropy gradient
- * (softmax(z) - one_hot(y)) * (dy / N) is one kernel this way).
+ * A reduction along one axis whose every use is inside turns the kernel
+ * into a row kernel (or adds a pass to one): what the kernel held so far
+ * becomes its epilogue, reading the reduction's per-row result broadcast
+ * back along the row (softmax's max -> sub -> exp -> sum -> div is one
+ * kernel this way, and so is the cross-entropy gradient (softmax(z) -
+ * one_hot(y)) * (dy / N)). Softmax and the like are expanded into such
+ * reductions first (rows.h).
  */
 #include "fuse.h"
+
+#include "rows.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +29,8 @@ const char *fuse_kernel_kind_name(KernelKind k) {
     return "elementwise";
   case KK_REDUCE:
     return "reduce";
-  case KK_ROWWISE:
-    return "rowwise";
-  case KK_XENT:
-    return "xent";
+  case KK_ROW:
+    return "row";
   case KK_GEMM:
     return "gemm";
   case KK_ALIAS:
@@ -46,7 +50,8 @@ static bool is_source(const IrValue *v) {
 }
 
 /* Ops a loop nest evaluates per element at an index derived from the
- * kernel's index (broadcasting and transposes are index maps). */
+ * kernel's index (broadcasting, transposes and unit reshapes are index
+ * maps). */
 static bool is_elementwise(const IrValue *v) {
   switch (op_info[v->op].cls) {
   case OPC_UNARY:
@@ -57,7 +62,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_ONEHOT:
     return true;
   case OPC_LAYOUT:
-    return v->op == OP_TRANSPOSE;
+    return v->op == OP_TRANSPOSE || fuse_is_unit_reshape(v);
   case OPC_VIEW:
     return true;
   case OPC_SOURCE:
@@ -86,6 +91,32 @@ bool fuse_reads_buffer(const IrValue *v, int i) {
     return v->op != OP_CONCAT && i > 0;
   default:
     return v->op == OP_RESHAPE;
+  }
+}
+
+const IrValue *fuse_index_reader(const FusedFunc *ff, const IrValue *x) {
+  int64_t bound;
+  if (!ff->src_of)
+    return ir_index_reader(ff->f, x, &bound);
+  const IrValue *sx = ff->src_of[x->id];
+  const IrValue *r = sx ? ir_index_reader(ff->src, sx, &bound) : NULL;
+  return r ? r : ir_index_reader(ff->f, x, &bound);
+}
+
+bool fuse_is_unit_reshape(const IrValue *v) {
+  if (v->op != OP_RESHAPE)
+    return false;
+  const TType *x = &v->args[0]->type, *t = &v->type;
+  int i = 0, j = 0;
+  for (;; i++, j++) {
+    while (i < x->rank && dim_is(x->dims[i], 1))
+      i++;
+    while (j < t->rank && dim_is(t->dims[j], 1))
+      j++;
+    if (i == x->rank || j == t->rank)
+      return i == x->rank && j == t->rank;
+    if (!dim_eq(x->dims[i], t->dims[j]))
+      return false;
   }
 }
 
@@ -127,10 +158,10 @@ static KernelKind root_kind(const IrValue *v) {
     return KK_REDUCE;
   case OPC_LAYOUT:
     return v->op == OP_RESHAPE ? KK_ALIAS : KK_ELEMWISE;
+  case OPC_LOSS: /* mse; cross_entropy is expanded (rows.h) */
+    return KK_REDUCE;
   case OPC_ROWWISE:
-    return KK_ROWWISE;
-  case OPC_LOSS:
-    return v->op == OP_MSE ? KK_REDUCE : KK_XENT;
+    break; /* expanded (rows.h) */
   case OPC_ASSIGN: /* a loop writing the state's buffer (memplan.c) */
     return KK_ELEMWISE;
   case OPC_GATHER:
@@ -143,10 +174,8 @@ static KernelKind root_kind(const IrValue *v) {
 static const TType *domain(const Kernel *k) {
   switch (k->kind) {
   case KK_REDUCE:
-  case KK_XENT:
+  case KK_ROW:
     return &k->core->args[0]->type;
-  case KK_ROWWISE:
-    return &k->core->type;
   case KK_ELEMWISE:
   case KK_GEMM:
   case KK_ALIAS:
@@ -169,21 +198,134 @@ static bool same_numel(const TType *a, const TType *b) {
   return ttype_numel(a, &na, NULL) && ttype_numel(b, &nb, NULL) && dim_eq(na, nb);
 }
 
-/* Rowwise kernels evaluate their members row by row at the core's index, so
- * members must have the core's shape (or be scalars) and not permute it. */
-static bool fits_rowwise(const IrValue *v, const TType *dom) {
-  return static_scalar(&v->type) || (v->op != OP_TRANSPOSE && ttype_eq_dims(&v->type, dom));
+/* ---- row kernels ---- */
+
+/* A reduction along one axis that a row kernel can run as a pass: its
+ * axis, or -1. */
+static int row_reduction_axis(const IrValue *v) {
+  bool ok = (v->op == OP_SUM || v->op == OP_MEAN || v->op == OP_MAX || v->op == OP_MIN) &&
+            v->attr.naxes == 1;
+  return ok ? v->attr.axes[0] : -1;
 }
 
-static bool fits(const Kernel *k, const IrValue *p) {
+static int row_axis_of(const Kernel *k) { return k->core->attr.axes[0]; }
+
+/* Does t hold one element per row of dom (the row axis of extent 1, or
+ * dropped)? */
+static bool is_per_row(const TType *t, const TType *dom, int axis) {
+  if (t->rank == dom->rank) {
+    for (int i = 0; i < t->rank; i++)
+      if (!dim_eq(t->dims[i], i == axis ? dim_const(1) : dom->dims[i]))
+        return false;
+    return true;
+  }
+  if (t->rank != dom->rank - 1)
+    return false;
+  for (int i = 0; i < t->rank; i++)
+    if (!dim_eq(t->dims[i], dom->dims[i < axis ? i : i + 1]))
+      return false;
+  return true;
+}
+
+/* A row kernel evaluates every member at the element of the row being
+ * walked (its shape is the domain's) or at the row (one element per row),
+ * or it is a scalar; transposes would move the row. */
+static bool fits_row_space(const IrValue *v, const TType *dom, int axis) {
+  if (static_scalar(&v->type))
+    return true;
+  return v->op != OP_TRANSPOSE && (ttype_eq_dims(&v->type, dom) || is_per_row(&v->type, dom, axis));
+}
+
+/* A per-row value with the row axis dropped, read by a value along the row,
+ * would broadcast against the wrong axes (NumPy aligns them on the right):
+ * only values of its own kind may read it. */
+static bool read_per_row(const FusedFunc *ff, const IrValue *p, const TType *dom) {
+  if (p->type.rank == dom->rank || static_scalar(&p->type))
+    return true;
+  for (int u = 0; u < ff->nusers[p->id]; u++)
+    if (ttype_eq_dims(&ff->by_id[ff->users[p->id][u]]->type, dom))
+      return false;
+  return true;
+}
+
+static bool members_fit_row_space(const FusedFunc *ff, const Kernel *k, const TType *dom,
+                                  int axis) {
+  for (int i = 0; i < k->nvals; i++) {
+    const IrValue *v = k->vals[i];
+    if (v == k->out && k->kind == KK_REDUCE)
+      continue; /* a pass, or what combines the rows: absorb_pass checked it */
+    if (!fits_row_space(v, dom, axis) || !read_per_row(ff, v, dom))
+      return false;
+    if (op_info[v->op].cls == OPC_REDUCE && v != k->out && !ttype_eq_dims(&v->args[0]->type, dom))
+      return false;
+  }
+  return true;
+}
+
+/* Can reduction k->out take its operand from the per-row results of a row
+ * kernel over dom (a mean of per-row losses)? */
+static bool combines_rows(const Kernel *k, const TType *dom, int axis) {
+  const IrValue *r = k->out;
+  return (r->op == OP_SUM || r->op == OP_MEAN || r->op == OP_MAX || r->op == OP_MIN) &&
+         r->attr.all_axes && is_per_row(&r->args[0]->type, dom, axis);
+}
+
+/* Is p, one element per row of dom, computed (through elementwise ops of
+ * its own size) from a reduction along the rows of dom? Then an
+ * elementwise kernel over dom takes p in, expecting to become a row kernel
+ * when that reduction's turn comes (the reverse walk meets the consumers
+ * of a pass before the pass: log(sum(...)) before the sum). */
+static bool from_row_pass(const IrValue *p, const TType *dom, int depth) {
+  if (depth > 8 || static_scalar(&p->type))
+    return false;
+  int axis = row_reduction_axis(p);
+  if (axis >= 0)
+    return ttype_eq_dims(&p->args[0]->type, dom) && is_per_row(&p->type, dom, axis);
+  if (!is_elementwise(p) || p->op == OP_TRANSPOSE || op_info[p->op].cls == OPC_VIEW)
+    return false;
+  for (int i = 0; i < p->nargs; i++)
+    if (from_row_pass(p->args[i], dom, depth + 1))
+      return true;
+  return false;
+}
+
+/* Makes kernel k a row kernel with reduction p (along its operand's axis)
+ * as a pass, if what k holds can run in that row space. */
+static bool absorb_pass(const FusedFunc *ff, Kernel *k, IrValue *p) {
+  int axis = row_reduction_axis(p);
+  const TType *dom = &p->args[0]->type;
+  if (axis < 0 || !read_per_row(ff, p, dom))
+    return false;
+  switch (k->kind) {
+  case KK_ROW:
+    return row_axis_of(k) == axis && ttype_eq_dims(domain(k), dom);
+  case KK_ELEMWISE:
+    break;
+  case KK_REDUCE: /* k->out another pass (a variance after its mean), or the rows combined */
+    if (!(row_reduction_axis(k->out) == axis && ttype_eq_dims(domain(k), dom)) &&
+        !combines_rows(k, dom, axis))
+      return false;
+    break;
+  default:
+    return false;
+  }
+  if (!members_fit_row_space(ff, k, dom, axis))
+    return false;
+  k->kind = KK_ROW;
+  k->core = p;
+  return true;
+}
+
+static bool fits(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
   const TType *dom = domain(k);
   switch (k->kind) {
   case KK_ELEMWISE:
+    return static_scalar(&p->type) || same_numel(&p->type, dom) ||
+           (from_row_pass(p, dom, 0) && read_per_row(ff, p, dom));
   case KK_REDUCE:
     return static_scalar(&p->type) || same_numel(&p->type, dom);
-  case KK_ROWWISE:
-  case KK_XENT:
-    return fits_rowwise(p, dom);
+  case KK_ROW:
+    return fits_row_space(p, dom, row_axis_of(k)) && read_per_row(ff, p, dom);
   case KK_GEMM:
   case KK_ALIAS:
   case KK_COPY:
@@ -201,24 +343,10 @@ static bool uses_all_inside(const FusedFunc *ff, const Kernel *k, const IrValue 
     const IrValue *user = ff->by_id[ff->users[p->id][u]];
     if (ff->kernel_of[user->id] != k->index)
       return false;
-    for (int i = 0; i < user->nargs; i++)
-      if (user->args[i] == p && fuse_reads_buffer(user, i))
+    for (int i = 0; i < user->nargs; i++) /* a unit reshape inside reads it per element */
+      if (user->args[i] == p && fuse_reads_buffer(user, i) && !fuse_is_unit_reshape(user))
         return false;
   }
-  return true;
-}
-
-/* Turns elementwise kernel k into a rowwise one around softmax p if what k
- * holds so far can be its epilogue. */
-static bool absorb_core(FusedFunc *ff, Kernel *k, IrValue *p) {
-  (void)ff;
-  if (k->kind != KK_ELEMWISE)
-    return false;
-  for (int i = 0; i < k->nvals; i++)
-    if (!fits_rowwise(k->vals[i], &p->type))
-      return false;
-  k->kind = KK_ROWWISE;
-  k->core = p;
   return true;
 }
 
@@ -338,10 +466,10 @@ static void grow(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock *body, int ro
     if (ff->kernel_of[p->id] >= 0 || is_source(p) || ff->folded[p->id] || p == ff->f->guard ||
         !uses_all_inside(ff, k, p) || !fits_assign(ff, k, p))
       continue;
-    if (op_info[p->op].cls == OPC_ROWWISE) {
-      if (absorb_core(ff, k, p))
+    if (op_info[p->op].cls == OPC_REDUCE) {
+      if (absorb_pass(ff, k, p))
         kernel_add(a, ff, k, p);
-    } else if (is_elementwise(p) && (fits(k, p) || read_once_through_views(ff, k, p)) &&
+    } else if (is_elementwise(p) && (fits(ff, k, p) || read_once_through_views(ff, k, p)) &&
                !second_runtime_view(k, p)) {
       kernel_add(a, ff, k, p);
       ff->aligned[p->id] =
@@ -521,10 +649,13 @@ static bool is_one(Dim d) { return dim_is(d, 1); }
 
 /* The outermost axis of extent other than 1 that is neither reduced nor
  * the row axis: threads take slices of its loop. A reduction is split only
- * when it reduces something; a cross-entropy's scalar is never split. */
+ * when it reduces something; a row kernel that combines its rows into one
+ * value (a cross-entropy's mean) is never split. */
 static int split_axis(const Kernel *k) {
   const KernelPlan *p = &k->plan;
-  if (k->kind == KK_XENT || k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER)
+  if (k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER)
+    return -1;
+  if (k->kind == KK_ROW && p->combine != COMBINE_NONE)
     return -1;
   if (k->kind == KK_REDUCE) {
     bool reduces = false;
@@ -541,7 +672,54 @@ static int split_axis(const Kernel *k) {
   return -1;
 }
 
-static void plan_kernel(Kernel *k) {
+static int member_index(const Kernel *k, const IrValue *v) {
+  for (int i = 0; i < k->nvals; i++)
+    if (k->vals[i] == v)
+      return i;
+  return -1;
+}
+
+/* The passes of a row kernel, in program order, each in the first walk
+ * over the row after those of the passes it reads. after[i]: the walk
+ * after which member i can be evaluated (0: it reads no pass). */
+static void plan_passes(Arena *a, Kernel *k) {
+  KernelPlan *p = &k->plan;
+  p->passes = ARENA_ARRAY(a, RowPass, (size_t)k->nvals);
+  int *after = ARENA_ARRAY(a, int, (size_t)k->nvals);
+  for (int i = 0; i < k->nvals; i++) { /* members in definition order */
+    const IrValue *v = k->vals[i];
+    for (int x = 0; x < v->nargs; x++) {
+      int j = member_index(k, v->args[x]);
+      if (j >= 0 && after[j] > after[i])
+        after[i] = after[j];
+    }
+    if (op_info[v->op].cls != OPC_REDUCE || !ttype_eq_dims(&v->args[0]->type, p->domain))
+      continue;
+    p->passes[p->npasses++] = (RowPass){
+        .v = v, .combine = combine_of(v->op), .divide = v->op == OP_MEAN, .walk = after[i]};
+    after[i]++; /* its value is there after its walk */
+  }
+}
+
+/* A row kernel's passes are its reductions along the row, in program
+ * order; its out is one of them, a value along the row, a value per row, or
+ * the per-row values of its operand combined over every row. */
+static void plan_row(Arena *a, Kernel *k) {
+  KernelPlan *p = &k->plan;
+  p->row_axis = row_axis_of(k);
+  plan_passes(a, k);
+  const IrValue *out = k->out;
+  p->per_row = !ttype_eq_dims(&out->type, p->domain) ||
+               (op_info[out->op].cls == OPC_REDUCE && p->passes[p->npasses - 1].v == out);
+  if (op_info[out->op].cls == OPC_REDUCE && p->passes[p->npasses - 1].v != out) {
+    p->combine = combine_of(out->op);
+    p->divide = out->op == OP_MEAN;
+    for (int i = 0; i < p->domain->rank; i++)
+      p->reduced[i] = i != p->row_axis;
+  }
+}
+
+static void plan_kernel(Arena *a, Kernel *k) {
   KernelPlan *p = &k->plan;
   p->domain = domain(k);
   p->row_axis = -1;
@@ -556,11 +734,8 @@ static void plan_kernel(Kernel *k) {
     for (int i = 0; i < c->attr.naxes && c->op != OP_MSE; i++)
       p->reduced[c->attr.axes[i]] = true;
     break;
-  case KK_ROWWISE:
-    p->row_axis = c->attr.axis;
-    break;
-  case KK_XENT:
-    p->row_axis = p->domain->rank - 1;
+  case KK_ROW:
+    plan_row(a, k);
     break;
   default:
     break;
@@ -653,9 +828,10 @@ static void add_grouped_writes(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock
   }
 }
 
-FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
+FusedFunc *fuse_func(Arena *a, const IrFunc *src, bool fuse) {
   FusedFunc *ff = ARENA_NEW(a, FusedFunc);
-  ff->f = f;
+  ff->src = src;
+  const IrFunc *f = ff->f = rows_lower(a, src, &ff->src_of);
   ff->nids = f->next_id;
   ff->kernel_of = ARENA_ARRAY(a, int, (size_t)ff->nids + 1);
   ff->folded = ARENA_ARRAY(a, bool, (size_t)ff->nids + 1);
@@ -686,7 +862,7 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse) {
   order_kernels(ff);
   add_copies(a, ff, f, &cap);
   for (int i = 0; i < ff->nkernels; i++)
-    plan_kernel(ff->kernels[i]);
+    plan_kernel(a, ff->kernels[i]);
   return ff;
 }
 
@@ -695,12 +871,35 @@ static const char *combine_name(Combine c) {
   return names[c];
 }
 
-/* " {over f32[B, 3, 4]; reduce 1 by max; split 0}": the plan codegen reads. */
+/* "; row 1: %2 max, %5 add, then along the row": a row kernel's passes
+ * (each a member reduction and its combine) and where its out is computed. */
+static void print_row(FILE *out, const KernelPlan *p) {
+  fprintf(out, "; row %d:", p->row_axis);
+  for (int w = 0, done = 0; done < p->npasses; w++) {
+    const char *sep = " walk";
+    for (int i = 0; i < p->npasses; i++) {
+      if (p->passes[i].walk != w)
+        continue;
+      fprintf(out, "%s %%%d %s%s", sep, p->passes[i].v->id, combine_name(p->passes[i].combine),
+              p->passes[i].divide ? " / count" : "");
+      sep = ",";
+      done++;
+    }
+    fputc(';', out);
+  }
+  fprintf(out, p->per_row ? " then per row" : " then along the row");
+}
+
+/* " {over f32[B, 3, 4]; reduce 1 by max; split 0}": the plan codegen reads.
+ * A row kernel that combines its rows: " {over f32[B, 5]; row 1: ...;
+ * reduce 0 by add / count}". */
 static void print_plan(FILE *out, Arena *a, const IrModule *m, const Kernel *k) {
   const KernelPlan *p = &k->plan;
   if (k->kind == KK_GEMM || k->kind == KK_ALIAS)
     return;
   fprintf(out, " {over %s", ttype_str(a, m->syms, p->domain));
+  if (p->row_axis >= 0)
+    print_row(out, p);
   const char *sep = "; reduce";
   for (int i = 0; i < p->domain->rank; i++)
     if (p->reduced[i]) {
@@ -710,8 +909,6 @@ static void print_plan(FILE *out, Arena *a, const IrModule *m, const Kernel *k) 
   if (p->combine != COMBINE_NONE)
     fprintf(out, " by %s%s%s", p->arg ? "arg" : "", combine_name(p->combine),
             p->divide ? " / count" : "");
-  if (p->row_axis >= 0)
-    fprintf(out, "; row %d", p->row_axis);
   if (p->split_axis >= 0)
     fprintf(out, "; split %d", p->split_axis);
   fputc('}', out);

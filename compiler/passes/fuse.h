@@ -7,12 +7,22 @@
  *
  *   elementwise  a loop nest over out's shape; members are elementwise ops
  *                (unary, binary, compare, select, broadcast, one_hot,
- *                transpose as an index permutation)
- *   reduce       sum/mean/mse over the shape of the reduced operand, with
- *                an elementwise prologue
- *   rowwise      softmax/log_softmax along an axis (`core`), with an
- *                elementwise prologue feeding it and an epilogue using it
- *   xent         cross_entropy with a prologue on the logits
+ *                transpose as an index permutation, a reshape that only
+ *                adds or drops axes of extent 1)
+ *   reduce       sum/mean/max/min/argmax/argmin/mse over the shape of the
+ *                reduced operand, with an elementwise prologue
+ *   row          reductions along one axis of a shape (the row axis) and
+ *                what they feed: one loop over the rows (the other axes),
+ *                whose body walks the row once per group of reductions
+ *                that do not read each other (passes: max, then the sum of
+ *                exp(x - max), ...; each pass reads the row and the earlier
+ *                walks' per-row results, broadcast back along it), then
+ *                the epilogue: the
+ *                out value along the row again, or once per row; per-row
+ *                results may be combined over the rows into the out (a
+ *                cross-entropy's mean). Softmax, log_softmax and
+ *                cross_entropy (expanded by rows.h), logsumexp, layer_norm's
+ *                mean and variance are each one row kernel.
  *   gemm         matmul through the runtime's BLAS; a transpose of the last
  *                two axes feeding it is folded into the trans flags
  *   alias        reshape: a view of its operand's buffer, no code
@@ -47,8 +57,7 @@
 typedef enum KernelKind {
   KK_ELEMWISE,
   KK_REDUCE,
-  KK_ROWWISE,
-  KK_XENT,
+  KK_ROW,
   KK_GEMM,
   KK_ALIAS,
   KK_COPY,
@@ -58,16 +67,32 @@ typedef enum KernelKind {
 /* How a reduction combines the elements of its reduced axes. */
 typedef enum Combine { COMBINE_NONE, COMBINE_ADD, COMBINE_MAX, COMBINE_MIN } Combine;
 
+/* One reduction of a row kernel along its row axis: a member whose value
+ * is one element per row. */
+typedef struct RowPass {
+  const IrValue *v;
+  Combine combine;
+  bool divide; /* a mean: divides by the row's length */
+  int walk;    /* passes of one walk share a loop over the row: a pass
+                  reads the results of earlier walks only (the max and the
+                  picked logit in one, then the sum of exp(x - max)) */
+} RowPass;
+
 /* What a loop kernel runs over and how, decided here once: codegen reads
  * it and never re-derives it. */
 typedef struct KernelPlan {
   const TType *domain;         /* the shape of the loop nest */
-  bool reduced[TYPE_MAX_RANK]; /* domain axes combined away */
+  bool reduced[TYPE_MAX_RANK]; /* domain axes combined away (a row kernel:
+                                  the rows its per-row out combines) */
   Combine combine;
   bool arg;       /* keeps the index of the best element (argmax, argmin) */
   bool divide;    /* divides by the number of elements combined (mean, mse) */
-  int row_axis;   /* the axis a row-wise op runs along in a loop of its own
-                     (softmax's axis, cross-entropy's classes), or -1 */
+  int row_axis;   /* a row kernel's row axis, in a loop of its own, or -1 */
+  RowPass *passes; /* a row kernel's reductions, in the order they run */
+  int npasses;
+  bool per_row;   /* a row kernel's out has one element per row (or combines
+                     them): computed once per row after the passes, not along
+                     the row */
   int split_axis; /* the domain axis whose loop is split across threads
                      (the outermost one that may be), or -1: not split */
 } KernelPlan;
@@ -79,14 +104,19 @@ typedef struct Kernel {
   IrValue *out;   /* the value computed (KK_COPY: the value copied) */
   IrValue **extra_out; /* further outputs: state writes stored beside out */
   int nextra_out;
-  IrValue *core;  /* the op that shapes the loop nest; NULL for elementwise */
+  IrValue *core;  /* the op that shapes the loop nest (a row kernel: a pass,
+                     whose operand's shape is the domain); NULL for
+                     elementwise */
   IrValue **vals; /* members in definition order */
   int nvals, cap;
   int result; /* KK_COPY: the result index written */
 } Kernel;
 
 typedef struct FusedFunc {
-  const IrFunc *f;
+  const IrFunc *f;        /* the function fused: src with its row ops expanded */
+  const IrFunc *src;      /* the function given to fuse_func */
+  const IrValue **src_of; /* value id of f -> the value of src it copies, or
+                             NULL (a value of an expansion); NULL when f == src */
   Kernel **kernels;
   int nkernels;
   int nids;          /* f->next_id: size of the per-value arrays */
@@ -109,9 +139,18 @@ static inline bool fuse_is_internal(const FusedFunc *ff, const Kernel *k, const 
   return k->kind != KK_COPY && v != k->out && ff->kernel_of[v->id] == k->index;
 }
 
+/* The value of the program that reads x (a value of ff->f) as indices and
+ * that messages name (ir_index_reader over ff->src: a cross_entropy, not
+ * the one_hot it was expanded into), or NULL. */
+const IrValue *fuse_index_reader(const FusedFunc *ff, const IrValue *x);
+
 /* Does operand i of v get read from a buffer whatever is fused (GEMM
  * operands, reshape sources, index operands, gathered tables)? */
 bool fuse_reads_buffer(const IrValue *v, int i);
+
+/* A reshape that only inserts or removes axes of extent 1: inside a loop
+ * kernel it is an index map like a transpose (alone, an alias). */
+bool fuse_is_unit_reshape(const IrValue *v);
 
 /* A transpose that only swaps the last two axes (foldable into a GEMM). */
 bool fuse_is_matrix_transpose(const IrValue *v);

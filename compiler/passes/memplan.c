@@ -79,8 +79,7 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
     return;
   case KK_ELEMWISE:
   case KK_REDUCE:
-  case KK_ROWWISE:
-  case KK_XENT:
+  case KK_ROW:
   case KK_GEMM:
   case KK_GATHER:
     for (int i = 0; i < k->nextra_out; i++) /* further state writes, in place */

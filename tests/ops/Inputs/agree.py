@@ -16,9 +16,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_suite  # noqa: E402
 
-REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "mse", "matmul",
-            "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber",
-            "batch_norm")
+REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "xent", "mse", "matmul",
+            "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber", "batch_norm")
 
 
 def main():

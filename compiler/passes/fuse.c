@@ -292,6 +292,10 @@ static bool from_row_pass(const IrValue *p, const TType *dom, int depth) {
 /* Makes kernel k a row kernel with reduction p (along its operand's axis)
  * as a pass, if what k holds can run in that row space. */
 static bool absorb_pass(const FusedFunc *ff, Kernel *k, IrValue *p) {
+  /* a state write's kernel stores every output along the state's own shape
+     (cg_elementwise_body), with no row loop: its reductions run before it */
+  if (k->out->op == OP_ASSIGN)
+    return false;
   int axis = row_reduction_axis(p);
   const TType *dom = &p->args[0]->type;
   if (axis < 0 || !read_per_row(ff, p, dom))

@@ -51,7 +51,7 @@ static void check_labels(Cg *g, Entry *e, const IrValue *labels, Dim depth) {
  * constant one on an axis of symbolic extent) must lie in [-n, n) before
  * any kernel reads through it. */
 static void check_position(Cg *g, Entry *e, const IrValue *v, int axis) {
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   LLVMValueRef p = cg_ci64(g, va->start[axis]);
   if (va->dyn[axis] > 0) {
     LLVMValueRef t = LLVMBuildLoad2(g->b, g->i32, cg_value_ptr(g, e, v->args[va->dyn[axis]]), "");

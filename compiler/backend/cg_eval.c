@@ -187,7 +187,7 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
     const TType *x = &v->args[0]->type;
     LLVMValueRef ok = NULL;
     for (int j = 0; j < x->rank; j++) {
-      const IrViewAttrs *va = &v->attr.view;
+      const IrViewAttrs *va = IR_ATTR(v, view);
       if (va->start[j] == 0 && va->step[j] == 1 && va->dyn[j] == 0 &&
           dim_eq(va->size[j], x->dims[j]))
         continue; /* this pad leaves axis j alone */
@@ -195,9 +195,9 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
       ok = ok ? LLVMBuildAnd(g->b, ok, in, "") : in;
     }
     LLVMValueRef val = cg_ev(kg, v->args[0], &ov);
-    return ok ? cg_sel(g, ok, val, fill_value(g, v->type.dtype, v->attr.view.value)) : val;
+    return ok ? cg_sel(g, ok, val, fill_value(g, v->type.dtype, IR_ATTR(v, view)->value)) : val;
   }
-  int ax = v->attr.view.axis;
+  int ax = IR_ATTR(v, view)->axis;
   LLVMValueRef r = NULL;
   for (int k = v->nargs - 1; k >= 0; k--) {
     View ov;

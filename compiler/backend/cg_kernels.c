@@ -67,7 +67,7 @@ static void update_body(KGen *kg, void *unused) {
   (void)unused;
   Cg *g = kg->g;
   const IrValue *v = kg->k->out;
-  const IrOptim *o = v->attr.optim;
+  const IrOptim *o = IR_ATTR(v, update).optim;
   View id, scalar;
   cg_view_identity(&id, v->type.rank);
   cg_view_identity(&scalar, 0);
@@ -309,7 +309,7 @@ static void rowwise_body(KGen *kg, void *u) {
   (void)u;
   Cg *g = kg->g;
   const IrValue *core = kg->k->core;
-  int gc = kg->group_of[core->attr.axis];
+  int gc = kg->group_of[IR_ATTR(core, rowwise).axis];
   RowStats st = row_stats(kg, gc);
   DType dt = core->type.dtype;
   LLVMValueRef logsum = core->op == OP_LOG_SOFTMAX ? cg_log(g, dt, st.sum) : NULL;
@@ -380,7 +380,7 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
     emit_reduce(kg, pg >= 0 ? lo : NULL, hi);
     return;
   case KK_ROWWISE: {
-    int gc = kg->group_of[kg->k->core->attr.axis];
+    int gc = kg->group_of[IR_ATTR(kg->k->core, rowwise).axis];
     cg_nest(kg, 0, gc, pg >= 0 ? lo : NULL, hi, rowwise_body, NULL);
     return;
   }

@@ -247,7 +247,7 @@ static void describe_labels(const JitFunc *jf, const IrValue *lv, const char **o
   int64_t bound;
   const IrValue *reader = ir_index_reader(f, lv, &bound);
   *op = reader ? op_info[reader->op].name : "?";
-  *name = lv->op == OP_INPUT ? f->input_names[lv->attr.index] : NULL;
+  *name = lv->op == OP_INPUT ? f->input_names[IR_ATTR(lv, source).index] : NULL;
 }
 
 static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_t errlen) {
@@ -281,12 +281,12 @@ static void index_error(const JitFunc *jf, char *err, size_t errlen) {
   const IrValue *v = jf->ff->by_id[st[CG_STATUS_VALUE]];
   int axis = (int)st[CG_STATUS_POS];
   const IrValue *x = v->args[0],
-                *t = v->attr.view.dyn[axis] > 0 ? v->args[v->attr.view.dyn[axis]] : NULL;
+                *t = IR_ATTR(v, view)->dyn[axis] > 0 ? v->args[IR_ATTR(v, view)->dyn[axis]] : NULL;
   const IrFunc *f = jf->f;
-  const char *xn = x->op == OP_INPUT   ? f->input_names[x->attr.index]
-                   : x->op == OP_PARAM ? jf->m->params[x->attr.index]->name
+  const char *xn = x->op == OP_INPUT   ? f->input_names[IR_ATTR(x, source).index]
+                   : x->op == OP_PARAM ? jf->m->params[IR_ATTR(x, source).index]->name
                                        : NULL;
-  const char *tn = t && t->op == OP_INPUT ? f->input_names[t->attr.index] : NULL;
+  const char *tn = t && t->op == OP_INPUT ? f->input_names[IR_ATTR(t, source).index] : NULL;
   char xs[96] = "the sliced tensor";
   if (xn)
     snprintf(xs, sizeof xs, "'%s'", xn);

@@ -25,9 +25,9 @@ static bool normalized_axes(Elab *e, Frame *f, const Bound *b, const IrValue *x,
                ttype_str(e->arena, e->mod->syms, &x->type));
     return false;
   }
-  *at = (IrAttrs){.naxes = n, .keepdims = true, .infer_axis = -1};
+  *at = (IrAttrs){.reduce = {.naxes = n, .keepdims = true}};
   for (int i = 0; i < n; i++)
-    at->axes[i] = rank - n + i;
+    at->reduce.axes[i] = rank - n + i;
   return true;
 }
 
@@ -58,7 +58,7 @@ static Val layer_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
   }
   for (int i = 2; i <= 3; i++) {
     const IrValue *p = i == 2 ? w : bias;
-    if (p && !is_trailing_shape(&p->type, &x->type, at.naxes)) {
+    if (p && !is_trailing_shape(&p->type, &x->type, at.reduce.naxes)) {
       diag_error(e->diag, b->arg[i]->loc, "layer_norm: %s must have the normalized shape, got %s",
                  i == 2 ? "weight" : "bias", ttype_str(e->arena, e->mod->syms, &p->type));
       return builtin_error();

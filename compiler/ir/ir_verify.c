@@ -51,11 +51,11 @@ static bool axes_ok(const IrValue *v) {
   int rank = v->nargs ? v->args[0]->type.rank : 0;
   switch (op_info[v->op].cls) {
   case OPC_ROWWISE:
-    return v->attr.axis >= 0 && v->attr.axis < rank;
+    return IR_ATTR(v, rowwise).axis >= 0 && IR_ATTR(v, rowwise).axis < rank;
   case OPC_REDUCE:
-    for (int i = 0; i < v->attr.naxes; i++)
-      if (v->attr.axes[i] < 0 || v->attr.axes[i] >= rank ||
-          (i && v->attr.axes[i] <= v->attr.axes[i - 1]))
+    for (int i = 0; i < IR_ATTR(v, reduce).naxes; i++)
+      if (IR_ATTR(v, reduce).axes[i] < 0 || IR_ATTR(v, reduce).axes[i] >= rank ||
+          (i && IR_ATTR(v, reduce).axes[i] <= IR_ATTR(v, reduce).axes[i - 1]))
         return false;
     return true;
   default:
@@ -122,12 +122,12 @@ static void verify_value(Verifier *vf, const IrValue *v) {
     fail(vf, v, "rank %d out of range", v->type.rank);
   if (!axes_ok(v))
     fail(vf, v, "axis attribute out of range");
-  if (v->op == OP_PARAM && (v->attr.index < 0 || v->attr.index >= vf->m->nparams))
-    fail(vf, v, "parameter index %d out of range", v->attr.index);
-  if (v->op == OP_PARAM && v->attr.index >= 0 && v->attr.index < vf->m->nparams &&
-      !ttype_eq(&v->type, &vf->m->params[v->attr.index]->type))
+  if (v->op == OP_PARAM && (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->m->nparams))
+    fail(vf, v, "parameter index %d out of range", IR_ATTR(v, source).index);
+  if (v->op == OP_PARAM && IR_ATTR(v, source).index >= 0 && IR_ATTR(v, source).index < vf->m->nparams &&
+      !ttype_eq(&v->type, &vf->m->params[IR_ATTR(v, source).index]->type))
     fail(vf, v, "type differs from the parameter's");
-  if (v->op == OP_INPUT && (v->attr.index < 0 || v->attr.index >= vf->f->ninputs))
+  if (v->op == OP_INPUT && (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->f->ninputs))
     fail(vf, v, "input index out of range");
   if (operands_ok && v->type.rank >= 0 && v->type.rank <= TYPE_MAX_RANK)
     check_shape(vf, v);
@@ -178,7 +178,7 @@ static void verify_func(Verifier *vf, const IrFunc *f) {
   else if (!vf->defined[f->result->id])
     fail(vf, f->result, "result is not defined in the function body");
   for (int i = 0; i < f->ninputs; i++)
-    if (f->inputs[i]->op != OP_INPUT || f->inputs[i]->attr.index != i)
+    if (f->inputs[i]->op != OP_INPUT || IR_ATTR(f->inputs[i], source).index != i)
       fail(vf, f->inputs[i], "input %d is not an input op with index %d", i, i);
   free(vf->defined);
   free(vf->seen);

@@ -98,9 +98,9 @@ bool fuse_is_matrix_transpose(const IrValue *v) {
   if (v->op != OP_TRANSPOSE || r < 2)
     return false;
   for (int i = 0; i < r - 2; i++)
-    if (v->attr.perm[i] != i)
+    if (IR_ATTR(v, layout).perm[i] != i)
       return false;
-  return v->attr.perm[r - 2] == r - 1 && v->attr.perm[r - 1] == r - 2;
+  return IR_ATTR(v, layout).perm[r - 2] == r - 1 && IR_ATTR(v, layout).perm[r - 1] == r - 2;
 }
 
 static void kernel_add(Arena *a, FusedFunc *ff, Kernel *k, IrValue *v) {
@@ -512,11 +512,11 @@ static void plan_kernel(Kernel *k) {
     p->divide = c->op == OP_MEAN || c->op == OP_MSE;
     for (int a = 0; a < p->domain->rank; a++)
       p->reduced[a] = c->op == OP_MSE;
-    for (int i = 0; i < c->attr.naxes && c->op != OP_MSE; i++)
-      p->reduced[c->attr.axes[i]] = true;
+    for (int i = 0; i < IR_ATTR(c, reduce).naxes && c->op != OP_MSE; i++)
+      p->reduced[IR_ATTR(c, reduce).axes[i]] = true;
     break;
   case KK_ROWWISE:
-    p->row_axis = c->attr.axis;
+    p->row_axis = IR_ATTR(c, rowwise).axis;
     break;
   case KK_XENT:
     p->row_axis = p->domain->rank - 1;

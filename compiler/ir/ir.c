@@ -75,6 +75,21 @@ IrAttrMember ir_attr_member(OpKind op) {
   return (size_t)c < sizeof of_class / sizeof of_class[0] ? of_class[c] : IRA_none;
 }
 
+const char *ir_attr_member_name(IrAttrMember m) {
+  static const char *const names[] = {"none",    "source", "unary",  "reduce",
+                                      "layout",  "rowwise", "expand", "onehot",
+                                      "gather",  "update", "gen",    "view"};
+  return (size_t)m < sizeof names / sizeof names[0] ? names[m] : "?";
+}
+
+void ir_attr_mismatch(const IrValue *v, IrAttrMember m) {
+  IrAttrMember has = ir_attr_member(v->op);
+  NNC_BUG("%%%d (%s) has %s%s, read as %s attributes", v->id,
+          (unsigned)v->op < OP_COUNT ? op_info[v->op].name : "?",
+          has == IRA_none ? "no attributes" : ir_attr_member_name(has),
+          has == IRA_none ? "" : " attributes", ir_attr_member_name(m));
+}
+
 static const void *copy_payload(Arena *a, const void *p, size_t size) {
   if (!p)
     return NULL;
@@ -109,6 +124,9 @@ IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, in
                  SrcSpan loc, const IrAttrs *attrs) {
   IrValue *v = ir_value_new(a, f, op, args, nargs, loc);
   if (attrs) {
+    /* an op without attributes given some: they were meant for another op */
+    if (ir_attr_member(op) == IRA_none)
+      NNC_BUG("%s takes no attributes, but some were given", op_info[op].name);
     v->attr = *attrs;
     own_attrs(a, v);
   }

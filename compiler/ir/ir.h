@@ -219,10 +219,19 @@ struct IrValue {
   IrBlock *parent;
 };
 
-/* Which member of IrAttrs op's attributes are (by its class). */
+/* Which member of IrAttrs op's attributes are (by its class), and its name. */
 IrAttrMember ir_attr_member(OpKind op);
-/* The attributes of value v as member m of IrAttrs (an lvalue). */
-#define IR_ATTR(v, m) ((v)->attr.m)
+const char *ir_attr_member_name(IrAttrMember m);
+/* Reports reading member m of a value whose op has another: a bug in nnc. */
+_Noreturn void ir_attr_mismatch(const IrValue *v, IrAttrMember m);
+static inline void ir_attr_expect(const IrValue *v, IrAttrMember m) {
+  if (ir_attr_member(v->op) != m)
+    ir_attr_mismatch(v, m);
+}
+/* The attributes of value v as member m of IrAttrs (an lvalue), checked
+ * against v's op: reading another class's member is an internal error, not
+ * a silent reinterpretation of the union. */
+#define IR_ATTR(v, m) (*(ir_attr_expect((v), IRA_##m), &(v)->attr.m))
 
 struct IrBlock {
   IrValue **vals;

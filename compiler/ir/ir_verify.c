@@ -4,7 +4,9 @@
  * the training step; backend/pipeline.c): operand counts match the op
  * table; operands are defined before use in the same or an enclosing block,
  * and a block's values go out of scope at its end; ids are unique;
- * attributes are in range for the operand ranks; parameter references are
+ * attributes carry the payloads their op needs and are in range for the
+ * operand ranks (IR_ATTR checks, wherever attributes are read, that they
+ * are read as the op's class has them); parameter references are
  * valid; and each value's shape rule, run again, gives the type the value
  * carries, so a pass that builds a value by hand agrees with ops.def. A
  * violation is a bug in nnc, not in the user's program: an internal error
@@ -60,6 +62,25 @@ static bool axes_ok(const IrValue *v) {
     return true;
   default:
     return true;
+  }
+}
+
+/* The out-of-line payload the op's attributes need (ir.h), or NULL when
+ * it has one or needs none. */
+static const char *missing_payload(const IrValue *v) {
+  switch (ir_attr_member(v->op)) {
+  case IRA_layout:
+    return v->op == OP_RESHAPE && !v->attr.layout.target ? "reshape target" : NULL;
+  case IRA_expand:
+    return !v->attr.expand.target ? "target shape" : NULL;
+  case IRA_gen:
+    return !v->attr.gen.target ? "shape" : NULL;
+  case IRA_view:
+    return !v->attr.view ? "view" : NULL;
+  case IRA_update:
+    return !v->attr.update.optim ? "optimizer" : NULL;
+  default:
+    return NULL;
   }
 }
 
@@ -120,6 +141,11 @@ static void verify_value(Verifier *vf, const IrValue *v) {
   }
   if (v->type.rank < 0 || v->type.rank > TYPE_MAX_RANK)
     fail(vf, v, "rank %d out of range", v->type.rank);
+  const char *missing = missing_payload(v);
+  if (missing) {
+    fail(vf, v, "its attributes lack the %s", missing);
+    operands_ok = false; /* its shape rule would read it */
+  }
   if (!axes_ok(v))
     fail(vf, v, "axis attribute out of range");
   if (v->op == OP_PARAM && (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->m->nparams))

@@ -512,7 +512,7 @@ static void plan_kernel(Kernel *k) {
     p->divide = c->op == OP_MEAN || c->op == OP_MSE;
     for (int a = 0; a < p->domain->rank; a++)
       p->reduced[a] = c->op == OP_MSE;
-    for (int i = 0; i < IR_ATTR(c, reduce).naxes && c->op != OP_MSE; i++)
+    for (int i = 0; c->op != OP_MSE && i < IR_ATTR(c, reduce).naxes; i++)
       p->reduced[IR_ATTR(c, reduce).axes[i]] = true;
     break;
   case KK_ROWWISE:

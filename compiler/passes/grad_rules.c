@@ -282,41 +282,37 @@ void grad_mse(GradCtx *g, IrValue *v, IrValue *dy) {
  * as 1s), a pad keeps the slice it padded, concat hands each operand its
  * slice. Run-time positions are the same operands. */
 
+/* The adjoint of slice or pad v as the other of the two (op), reading
+ * `from` at v's positions and steps, with v's run-time position operands;
+ * each axis spans v's operand. */
+static IrValue *adjoint_view(GradCtx *g, const IrValue *v, OpKind op, IrValue *from) {
+  const IrValue *x = v->args[0];
+  const IrViewAttrs *va = IR_ATTR(v, view);
+  IrViewAttrs adj = {0};
+  for (int i = 0; i < x->type.rank; i++) {
+    adj.start[i] = va->start[i];
+    adj.step[i] = va->step[i];
+    adj.size[i] = x->type.dims[i];
+    adj.dyn[i] = va->dyn[i];
+  }
+  IrValue *args[1 + TYPE_MAX_RANK];
+  args[0] = from;
+  for (int i = 1; i < v->nargs; i++)
+    args[i] = v->args[i];
+  return autodiff_emit(g, op, args, v->nargs, &(IrAttrs){.view = &adj});
+}
+
 void grad_slice(GradCtx *g, IrValue *v, IrValue *dy) {
   const IrValue *x = v->args[0];
   const IrViewAttrs *va = IR_ATTR(v, view);
   TType kept = x->type;
   for (int i = 0; i < x->type.rank; i++)
     kept.dims[i] = va->drop[i] ? dim_const(1) : va->size[i];
-  IrViewAttrs adj = {0};
-  for (int i = 0; i < x->type.rank; i++) {
-    adj.start[i] = va->start[i];
-    adj.step[i] = va->step[i];
-    adj.size[i] = x->type.dims[i];
-    adj.dyn[i] = va->dyn[i];
-  }
-  IrValue *args[1 + TYPE_MAX_RANK];
-  args[0] = autodiff_reshape(g, dy, &kept);
-  for (int i = 1; i < v->nargs; i++)
-    args[i] = v->args[i];
-  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_PAD, args, v->nargs, &(IrAttrs){.view = &adj}));
+  autodiff_accumulate(g, v->args[0], adjoint_view(g, v, OP_PAD, autodiff_reshape(g, dy, &kept)));
 }
 
 void grad_pad(GradCtx *g, IrValue *v, IrValue *dy) {
-  const IrValue *x = v->args[0];
-  const IrViewAttrs *va = IR_ATTR(v, view);
-  IrViewAttrs adj = {0};
-  for (int i = 0; i < x->type.rank; i++) {
-    adj.start[i] = va->start[i];
-    adj.step[i] = va->step[i];
-    adj.size[i] = x->type.dims[i];
-    adj.dyn[i] = va->dyn[i];
-  }
-  IrValue *args[1 + TYPE_MAX_RANK];
-  args[0] = dy;
-  for (int i = 1; i < v->nargs; i++)
-    args[i] = v->args[i];
-  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_SLICE, args, v->nargs, &(IrAttrs){.view = &adj}));
+  autodiff_accumulate(g, v->args[0], adjoint_view(g, v, OP_SLICE, dy));
 }
 
 void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
@@ -331,7 +327,8 @@ void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
     }
     adj.start[ax] = at_pos;
     at_pos += t->dims[ax].constant;
-    autodiff_accumulate(g, v->args[k], autodiff_emit(g, OP_SLICE, &dy, 1, &(IrAttrs){.view = &adj}));
+    autodiff_accumulate(g, v->args[k],
+                        autodiff_emit(g, OP_SLICE, &dy, 1, &(IrAttrs){.view = &adj}));
   }
 }
 

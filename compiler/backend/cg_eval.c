@@ -208,23 +208,34 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
   return r;
 }
 
-/* Everything but one_hot and the softmax family goes through the op's
- * scalar emitter (the emit column of ops.def). */
-static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
-  if (v->op == OP_ONE_HOT)
-    return ev_one_hot(kg, v, view);
-  if (v->op == OP_SLICE)
-    return ev_arg(kg, v, 0, view);
+/* A view op: slice reads its operand through the view; pad and concat
+ * choose between operands, or the fill, by where the index lands. */
+static LLVMValueRef ev_view(KGen *kg, const IrValue *v, const View *view) {
   if (v->op == OP_PAD || v->op == OP_CONCAT)
     return ev_masked(kg, v, view);
-  if (v->op == OP_ASSIGN) /* its value, stored into the state by the kernel */
-    return ev_arg(kg, v, 1, view);
-  if (op_info[v->op].cls == OPC_GENERATE) /* from the element's own index */
-    return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, view)));
-  if (op_info[v->op].cls == OPC_ROWWISE) {
-    NNC_ASSERT(kg->core_val);
-    return kg->core_val;
-  }
+  return ev_arg(kg, v, 0, view);
+}
+
+/* assign: its value, stored into the state by the kernel. */
+static LLVMValueRef ev_assign(KGen *kg, const IrValue *v, const View *view) {
+  return ev_arg(kg, v, 1, view);
+}
+
+/* A generator: computed from the element's own index. */
+static LLVMValueRef ev_generate(KGen *kg, const IrValue *v, const View *view) {
+  return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, view)));
+}
+
+/* The softmax family: the kernel computed the row's value already. */
+static LLVMValueRef ev_rowwise(KGen *kg, const IrValue *v, const View *view) {
+  (void)v, (void)view;
+  NNC_ASSERT(kg->core_val);
+  return kg->core_val;
+}
+
+/* Every other op: its operands, then its scalar emitter (the emit column of
+ * ops.def). */
+static LLVMValueRef ev_scalar(KGen *kg, const IrValue *v, const View *view) {
   ScalarEmitter emit = cg_scalar_emit[v->op];
   if (!emit || v->nargs > 3)
     NNC_BUG("%s is never evaluated per element", op_info[v->op].name);
@@ -238,6 +249,20 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
     x[i] = ev_arg(kg, v, i, view);
   }
   return emit(kg->g, v, x);
+}
+
+/* How a value of each op class is evaluated at one element; the classes
+ * not named go through their ops' scalar emitters. */
+typedef LLVMValueRef (*ClassEval)(KGen *kg, const IrValue *v, const View *view);
+static const ClassEval class_eval[] = {
+    [OPC_ONEHOT] = ev_one_hot,   [OPC_VIEW] = ev_view,       [OPC_ASSIGN] = ev_assign,
+    [OPC_GENERATE] = ev_generate, [OPC_ROWWISE] = ev_rowwise,
+};
+
+static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
+  OpClass c = op_info[v->op].cls;
+  ClassEval ev = (size_t)c < sizeof class_eval / sizeof class_eval[0] ? class_eval[c] : NULL;
+  return (ev ? ev : ev_scalar)(kg, v, view);
 }
 
 LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const View *view) {

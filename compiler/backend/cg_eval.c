@@ -255,7 +255,7 @@ static LLVMValueRef ev_scalar(KGen *kg, const IrValue *v, const View *view) {
  * not named go through their ops' scalar emitters. */
 typedef LLVMValueRef (*ClassEval)(KGen *kg, const IrValue *v, const View *view);
 static const ClassEval class_eval[] = {
-    [OPC_ONEHOT] = ev_one_hot,   [OPC_VIEW] = ev_view,       [OPC_ASSIGN] = ev_assign,
+    [OPC_ONEHOT] = ev_one_hot,    [OPC_VIEW] = ev_view,       [OPC_ASSIGN] = ev_assign,
     [OPC_GENERATE] = ev_generate, [OPC_ROWWISE] = ev_rowwise,
 };
 

@@ -86,7 +86,8 @@ LLVMValueRef emit_div(Cg *g, const IrValue *v, const LLVMValueRef *x) {
 }
 
 static bool is_const_two(const IrValue *v) {
-  return v->op == OP_CONST && dim_is(IR_ATTR(v, source).denom, 0) && IR_ATTR(v, source).scalar == 2.0;
+  return v->op == OP_CONST && dim_is(IR_ATTR(v, source).denom, 0) &&
+         IR_ATTR(v, source).scalar == 2.0;
 }
 
 LLVMValueRef emit_pow(Cg *g, const IrValue *v, const LLVMValueRef *x) {

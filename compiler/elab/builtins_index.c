@@ -180,8 +180,8 @@ Val eval_index(Elab *e, Frame *f, const AstNode *x) {
   }
   if (!sb.changes)
     return builtin_result(t);
-  return builtin_result(lower_emit_op(e, f, OP_SLICE, sb.args, sb.nargs, x->loc,
-                                           &(IrAttrs){.view = &sb.view}));
+  return builtin_result(
+      lower_emit_op(e, f, OP_SLICE, sb.args, sb.nargs, x->loc, &(IrAttrs){.view = &sb.view}));
 }
 
 /* scatter_add(src, ids, rows): src's rows added into `rows` zero rows at

@@ -204,9 +204,7 @@ static Val clamp(Elab *e, Frame *f, OpKind op, const Bound *b) {
 /* f32(x), f64(x), i32(x): the builtin's name is the target type. */
 static Val cast(Elab *e, Frame *f, OpKind op, const Bound *b) {
   const char *name = b->call->u.call.callee->u.name.name;
-  IrAttrs at = {.unary.to = !strcmp(name, "f64")   ? DT_F64
-                            : !strcmp(name, "i32") ? DT_I32
-                                                   : DT_F32};
+  IrAttrs at = {.unary.to = !strcmp(name, "f64") ? DT_F64 : !strcmp(name, "i32") ? DT_I32 : DT_F32};
   return unary_with(e, f, op, b, &at);
 }
 

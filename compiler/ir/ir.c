@@ -76,9 +76,8 @@ IrAttrMember ir_attr_member(OpKind op) {
 }
 
 const char *ir_attr_member_name(IrAttrMember m) {
-  static const char *const names[] = {"none",    "source", "unary",  "reduce",
-                                      "layout",  "rowwise", "expand", "onehot",
-                                      "gather",  "update", "gen",    "view"};
+  static const char *const names[] = {"none",   "source", "unary",  "reduce", "layout", "rowwise",
+                                      "expand", "onehot", "gather", "update", "gen",    "view"};
   return (size_t)m < sizeof names / sizeof names[0] ? names[m] : "?";
 }
 

@@ -176,16 +176,16 @@ typedef struct IrViewAttrs {
  * Read and write a value's attributes through IR_ATTR(v, member), which
  * checks the member against the op's class. */
 typedef union IrAttrs {
-  IrSourceAttrs source;   /* SOURCE */
-  IrUnaryAttrs unary;     /* UNARY (LEAKY_RELU, ELU, CLAMP, CAST) */
-  IrReduceAttrs reduce;   /* REDUCE */
-  IrLayoutAttrs layout;   /* LAYOUT */
-  IrRowwiseAttrs rowwise; /* ROWWISE */
-  IrExpandAttrs expand;   /* EXPAND */
-  IrOneHotAttrs onehot;   /* ONEHOT */
-  IrGatherAttrs gather;   /* GATHER */
-  IrUpdateAttrs update;   /* UPDATE */
-  IrGenAttrs gen;         /* GENERATE */
+  IrSourceAttrs source;    /* SOURCE */
+  IrUnaryAttrs unary;      /* UNARY (LEAKY_RELU, ELU, CLAMP, CAST) */
+  IrReduceAttrs reduce;    /* REDUCE */
+  IrLayoutAttrs layout;    /* LAYOUT */
+  IrRowwiseAttrs rowwise;  /* ROWWISE */
+  IrExpandAttrs expand;    /* EXPAND */
+  IrOneHotAttrs onehot;    /* ONEHOT */
+  IrGatherAttrs gather;    /* GATHER */
+  IrUpdateAttrs update;    /* UPDATE */
+  IrGenAttrs gen;          /* GENERATE */
   const IrViewAttrs *view; /* VIEW */
 } IrAttrs;
 

@@ -151,7 +151,8 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
     else if (v->op == OP_DROPOUT_MASK)
       fprintf(out, " p=%g stream=%d", IR_ATTR(v, gen).a, IR_ATTR(v, gen).stream);
     else
-      fprintf(out, " %g, %g stream=%d", IR_ATTR(v, gen).a, IR_ATTR(v, gen).b, IR_ATTR(v, gen).stream);
+      fprintf(out, " %g, %g stream=%d", IR_ATTR(v, gen).a, IR_ATTR(v, gen).b,
+              IR_ATTR(v, gen).stream);
     break;
   case OPC_UNARY:
     print_unary_attrs(out, v);

@@ -148,12 +148,15 @@ static void verify_value(Verifier *vf, const IrValue *v) {
   }
   if (!axes_ok(v))
     fail(vf, v, "axis attribute out of range");
-  if (v->op == OP_PARAM && (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->m->nparams))
+  if (v->op == OP_PARAM &&
+      (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->m->nparams))
     fail(vf, v, "parameter index %d out of range", IR_ATTR(v, source).index);
-  if (v->op == OP_PARAM && IR_ATTR(v, source).index >= 0 && IR_ATTR(v, source).index < vf->m->nparams &&
+  if (v->op == OP_PARAM && IR_ATTR(v, source).index >= 0 &&
+      IR_ATTR(v, source).index < vf->m->nparams &&
       !ttype_eq(&v->type, &vf->m->params[IR_ATTR(v, source).index]->type))
     fail(vf, v, "type differs from the parameter's");
-  if (v->op == OP_INPUT && (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->f->ninputs))
+  if (v->op == OP_INPUT &&
+      (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->f->ninputs))
     fail(vf, v, "input index out of range");
   if (operands_ok && v->type.rank >= 0 && v->type.rank <= TYPE_MAX_RANK)
     check_shape(vf, v);

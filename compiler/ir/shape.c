@@ -43,8 +43,8 @@ static bool is_weak(const IrValue *v) { return v->op == OP_CONST && IR_ATTR(v, s
  * value: 0.5 never silently becomes an i32 0. */
 static bool literal_fits(ShapeCtx *c, IrValue *v, const IrValue *lit, DType dt) {
   double x = IR_ATTR(lit, source).scalar;
-  if (dtype_is_float(dt) || IR_ATTR(lit, source).unknown || (dt == DT_I32 && x == (double)(int32_t)x) ||
-      (dt == DT_BOOL && (x == 0 || x == 1)))
+  if (dtype_is_float(dt) || IR_ATTR(lit, source).unknown ||
+      (dt == DT_I32 && x == (double)(int32_t)x) || (dt == DT_BOOL && (x == 0 || x == 1)))
     return true;
   diag_error(c->diag, lit->loc, "%s: the literal %g cannot be converted to %s", opname(v), x,
              dtype_name(dt));
@@ -225,7 +225,8 @@ bool shape_reduce(ShapeCtx *c, IrValue *v) {
       if (!normalize_axis(c, v, in->rank, &IR_ATTR(v, reduce).axes[i]))
         return false;
       if (reduced[IR_ATTR(v, reduce).axes[i]]) {
-        diag_error(c->diag, v->loc, "%s: axis %d is given twice", opname(v), IR_ATTR(v, reduce).axes[i]);
+        diag_error(c->diag, v->loc, "%s: axis %d is given twice", opname(v),
+                   IR_ATTR(v, reduce).axes[i]);
         return false;
       }
       reduced[IR_ATTR(v, reduce).axes[i]] = true;
@@ -279,7 +280,8 @@ bool shape_arg_reduce(ShapeCtx *c, IrValue *v) {
  * broadcasting: a running mean of [C] fed a [1, C] is a mistake). */
 bool shape_assign(ShapeCtx *c, IrValue *v) {
   const IrValue *target = v->args[0], *value = v->args[1];
-  if (target->op != OP_PARAM || (c->module && c->module->params[IR_ATTR(target, source).index]->trainable)) {
+  if (target->op != OP_PARAM ||
+      (c->module && c->module->params[IR_ATTR(target, source).index]->trainable)) {
     diag_error(c->diag, v->loc, "only a state tensor can be updated with '<-'");
     note_operand(c, target, "the target");
     return false;
@@ -460,7 +462,7 @@ bool shape_select(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
-/* The operand must broadcast to attr.target without changing it: each of
+/* The operand must broadcast to attr.expand.target without changing it: each of
  * its axes, aligned from the right, equals the target's or is 1. */
 bool shape_broadcast_to(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type, *to = IR_ATTR(v, expand).target;

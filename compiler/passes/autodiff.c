@@ -124,7 +124,8 @@ static bool copy_forward(GradCtx *g, const IrFunc *f, char *err, size_t errlen) 
     }
     IrValue *c;
     if (v->op == OP_INPUT) {
-      c = ir_func_add_input(g->arena, g->df, f->input_names[IR_ATTR(v, source).index], v->type, v->origin);
+      c = ir_func_add_input(g->arena, g->df, f->input_names[IR_ATTR(v, source).index], v->type,
+                            v->origin);
     } else {
       IrValue *args[8];
       if (v->nargs > 8)

@@ -77,7 +77,9 @@ static bool break_ir(Arena *a, IrFunc *f, const char *kind) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: test_verify ok|type|arity|order|scope|fatal|payload|misread|misemit MODEL.nn\n");
+    fprintf(
+        stderr,
+        "usage: test_verify ok|type|arity|order|scope|fatal|payload|misread|misemit MODEL.nn\n");
     return 2;
   }
   FrontendOptions opt = {.out = stdout, .diag_out = stderr};

@@ -52,11 +52,12 @@ static void check_labels(Cg *g, Entry *e, const IrValue *labels, Dim depth) {
 static Dim view_range_length(const IrValue *v, int axis) {
   if (v->op == OP_PAD)
     return v->args[0]->type.dims[axis];
-  if (v->attr.view.drop[axis])
+  const IrViewAttrs *va = IR_ATTR(v, view);
+  if (va->drop[axis])
     return dim_const(1);
   int r = 0;
   for (int i = 0; i < axis; i++)
-    r += !v->attr.view.drop[i];
+    r += !va->drop[i];
   return v->type.dims[r];
 }
 
@@ -65,7 +66,7 @@ static Dim view_range_length(const IrValue *v, int axis) {
  * the len elements from it (p wrapped), step apart, in [0, n), before any
  * kernel reads through it. */
 static void check_position(Cg *g, Entry *e, const IrValue *v, int axis) {
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   LLVMValueRef p = cg_ci64(g, va->start[axis]);
   if (va->dyn[axis] > 0) {
     LLVMValueRef t = LLVMBuildLoad2(g->b, g->i32, cg_value_ptr(g, e, v->args[va->dyn[axis]]), "");

@@ -187,7 +187,7 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
     const TType *x = &v->args[0]->type;
     LLVMValueRef ok = NULL;
     for (int j = 0; j < x->rank; j++) {
-      const IrViewAttrs *va = &v->attr.view;
+      const IrViewAttrs *va = IR_ATTR(v, view);
       if (va->start[j] == 0 && va->step[j] == 1 && va->dyn[j] == 0 &&
           dim_eq(va->size[j], x->dims[j]))
         continue; /* this pad leaves axis j alone */
@@ -195,9 +195,9 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
       ok = ok ? LLVMBuildAnd(g->b, ok, in, "") : in;
     }
     LLVMValueRef val = cg_ev(kg, v->args[0], &ov);
-    return ok ? cg_sel(g, ok, val, fill_value(g, v->type.dtype, v->attr.view.value)) : val;
+    return ok ? cg_sel(g, ok, val, fill_value(g, v->type.dtype, IR_ATTR(v, view)->value)) : val;
   }
-  int ax = v->attr.view.axis;
+  int ax = IR_ATTR(v, view)->axis;
   LLVMValueRef r = NULL;
   for (int k = v->nargs - 1; k >= 0; k--) {
     View ov;
@@ -208,27 +208,46 @@ static LLVMValueRef ev_masked(KGen *kg, const IrValue *v, const View *view) {
   return r;
 }
 
-/* Everything but one_hot, views and a row kernel's passes goes through the op's
- * scalar emitter (the emit column of ops.def). */
-static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
-  if (v->op == OP_ONE_HOT)
-    return ev_one_hot(kg, v, view);
-  if (v->op == OP_SLICE || v->op == OP_UNFOLD ||
-      v->op == OP_RESHAPE) /* a reshape here only adds or drops unit axes: an index map */
-    return ev_arg(kg, v, 0, view);
+/* A view op: slice and unfold read their operand through the view; pad
+ * and concat choose between operands, or the fill, by where the index
+ * lands. */
+static LLVMValueRef ev_view(KGen *kg, const IrValue *v, const View *view) {
   if (v->op == OP_PAD || v->op == OP_CONCAT)
     return ev_masked(kg, v, view);
-  if (v->op == OP_ASSIGN) /* its value, stored into the state by the kernel */
-    return ev_arg(kg, v, 1, view);
-  if (op_info[v->op].cls == OPC_GENERATE) /* from the element's own index */
-    return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, view)));
-  if (op_info[v->op].cls == OPC_REDUCE) { /* a row kernel's pass, done for this row */
-    const KernelPlan *p = &kg->k->plan;
-    for (int i = 0; i < p->npasses; i++)
-      if (p->passes[i].v == v && kg->pass_val && kg->pass_val[i])
-        return kg->pass_val[i];
-    NNC_BUG("%%%d %s is read before its pass", v->id, op_info[v->op].name);
-  }
+  return ev_arg(kg, v, 0, view);
+}
+
+/* assign: its value, stored into the state by the kernel. */
+static LLVMValueRef ev_assign(KGen *kg, const IrValue *v, const View *view) {
+  return ev_arg(kg, v, 1, view);
+}
+
+/* A generator: computed from the element's own index. */
+static LLVMValueRef ev_generate(KGen *kg, const IrValue *v, const View *view) {
+  return cg_generate(kg, v, group_offset(kg, cg_find_access(kg, v, view)));
+}
+
+/* A reduction inside a kernel is a row kernel's pass, done for this row. */
+static LLVMValueRef ev_pass(KGen *kg, const IrValue *v, const View *view) {
+  (void)view;
+  const KernelPlan *p = &kg->k->plan;
+  for (int i = 0; i < p->npasses; i++)
+    if (p->passes[i].v == v && kg->pass_val && kg->pass_val[i])
+      return kg->pass_val[i];
+  NNC_BUG("%%%d %s is read before its pass", v->id, op_info[v->op].name);
+}
+
+static LLVMValueRef ev_scalar(KGen *kg, const IrValue *v, const View *view);
+
+/* A reshape inside a kernel only adds or drops unit axes: an index map;
+ * a transpose permutes the view (cg_operand_view) and is then a copy. */
+static LLVMValueRef ev_layout(KGen *kg, const IrValue *v, const View *view) {
+  return v->op == OP_RESHAPE ? ev_arg(kg, v, 0, view) : ev_scalar(kg, v, view);
+}
+
+/* Every other op: its operands, then its scalar emitter (the emit column of
+ * ops.def). */
+static LLVMValueRef ev_scalar(KGen *kg, const IrValue *v, const View *view) {
   ScalarEmitter emit = cg_scalar_emit[v->op];
   if (!emit || v->nargs > 3)
     NNC_BUG("%s is never evaluated per element", op_info[v->op].name);
@@ -242,6 +261,20 @@ static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
     x[i] = ev_arg(kg, v, i, view);
   }
   return emit(kg->g, v, x);
+}
+
+/* How a value of each op class is evaluated at one element; the classes
+ * not named go through their ops' scalar emitters. */
+typedef LLVMValueRef (*ClassEval)(KGen *kg, const IrValue *v, const View *view);
+static const ClassEval class_eval[] = {
+    [OPC_ONEHOT] = ev_one_hot,    [OPC_VIEW] = ev_view,   [OPC_ASSIGN] = ev_assign,
+    [OPC_GENERATE] = ev_generate, [OPC_REDUCE] = ev_pass, [OPC_LAYOUT] = ev_layout,
+};
+
+static LLVMValueRef ev_op(KGen *kg, const IrValue *v, const View *view) {
+  OpClass c = op_info[v->op].cls;
+  ClassEval ev = (size_t)c < sizeof class_eval / sizeof class_eval[0] ? class_eval[c] : NULL;
+  return (ev ? ev : ev_scalar)(kg, v, view);
 }
 
 LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const View *view) {

@@ -76,7 +76,7 @@ static void scale_axis(ViewAxis *a, int64_t k) {
 
 /* Adds the run-time position of axis i of view op v to a, times k. */
 static void add_position(ViewAxis *a, const IrValue *v, int i, Dim n, int32_t k) {
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   NNC_ASSERT(!a->has_pos); /* fusion keeps one run-time view per kernel */
   a->has_pos = true;
   a->pos_coef = k;
@@ -87,7 +87,7 @@ static void add_position(ViewAxis *a, const IrValue *v, int i, Dim n, int32_t k)
 
 /* slice: operand index = result index * step + start (or start alone). */
 static void slice_view(const IrValue *v, const View *vv, View *ov) {
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   int r = 0;
   for (int j = 0; j < v->args[0]->type.rank; j++) {
     ViewAxis *a = &ov->ax[j];
@@ -108,7 +108,7 @@ static void slice_view(const IrValue *v, const View *vv, View *ov) {
  * step divides (start - result index) by -step, as divisors stay
  * positive. */
 static void pad_view(const IrValue *v, const View *vv, View *ov) {
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   const TType *x = &v->args[0]->type;
   for (int j = 0; j < x->rank; j++) {
     ViewAxis *a = &ov->ax[j];
@@ -135,7 +135,7 @@ static void pad_view(const IrValue *v, const View *vv, View *ov) {
  * numerators over divisors d1, d2 add up over d1 * d2: exact wherever both
  * are (elsewhere a mask above selects a fill, and loads are clamped). */
 static void unfold_view(const IrValue *v, const View *vv, View *ov) {
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   int ax = va->axis, last = v->type.rank - 1;
   for (int j = 0; j < v->args[0]->type.rank; j++)
     ov->ax[j] = vv->ax[j];
@@ -161,7 +161,7 @@ static void unfold_view(const IrValue *v, const View *vv, View *ov) {
 
 /* concat: operand k holds [c_k, c_k + n_k) of the axis. */
 static void concat_view(const IrValue *v, int k, const View *vv, View *ov) {
-  int ax = v->attr.view.axis;
+  int ax = IR_ATTR(v, view)->axis;
   int64_t c = 0;
   for (int i = 0; i < k; i++)
     c += v->args[i]->type.dims[ax].constant;
@@ -189,7 +189,7 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
     }
     /* transpose: result axis j is operand axis perm[j] */
     for (int j = 0; j < v->type.rank; j++)
-      ov->ax[v->attr.perm[j]] = vv->ax[j];
+      ov->ax[IR_ATTR(v, layout).perm[j]] = vv->ax[j];
     return;
   case OPC_ONEHOT:
     for (int j = 0; j < x->type.rank; j++)
@@ -392,7 +392,7 @@ static void plan_output(KGen *kg) {
     for (int a = 0; a < kg->rank; a++) {
       if (!kg->reduced[a])
         o->view.ax[j++].coef[a] = 1;
-      else if (c->attr.keepdims)
+      else if (IR_ATTR(c, reduce).keepdims)
         j++;
     }
   } else if (k->kind == KK_REDUCE || (k->kind == KK_ROW && k->plan.combine != COMBINE_NONE)) {

@@ -81,7 +81,7 @@ static void draw(KGen *kg, const IrValue *v, LLVMValueRef index, LLVMValueRef x[
   LLVMValueRef key[2] = {lo32(g, kg->rng_seed), hi32(g, kg->rng_seed)};
   x[0] = lo32(g, index);
   x[1] = hi32(g, index);
-  x[2] = LLVMConstInt(g->i32, (uint32_t)v->attr.gen.stream, 0);
+  x[2] = LLVMConstInt(g->i32, (uint32_t)IR_ATTR(v, gen).stream, 0);
   x[3] = lo32(g, kg->rng_step);
   philox(g, x, key);
 }
@@ -134,7 +134,7 @@ static LLVMValueRef gen_uniform(Cg *g, const IrValue *v, LLVMValueRef x[4]) {
   bool f64 = v->type.dtype == DT_F64;
   LLVMTypeRef t = cg_float_type(g, v->type.dtype);
   LLVMValueRef u = f64 ? unit_f64(g, x[0], x[2], false) : unit_f32(g, x[0], false);
-  double lo = v->attr.gen.a, hi = v->attr.gen.b;
+  double lo = IR_ATTR(v, gen).a, hi = IR_ATTR(v, gen).b;
   return lo == 0 && hi == 1 ? u : affine(g, t, u, hi - lo, lo);
 }
 
@@ -156,12 +156,12 @@ static LLVMValueRef gen_normal(Cg *g, const IrValue *v, LLVMValueRef x[4]) {
   LLVMValueRef r = cg_call1(g, cg_intrinsic(g, "llvm.sqrt", t),
                             LLVMBuildFMul(g->b, l, LLVMConstReal(t, -2.0), ""));
   LLVMValueRef z = LLVMBuildFMul(g->b, r, c, "");
-  double mean = v->attr.gen.a, std = v->attr.gen.b;
+  double mean = IR_ATTR(v, gen).a, std = IR_ATTR(v, gen).b;
   return mean == 0 && std == 1 ? z : affine(g, t, z, std, mean);
 }
 
 static LLVMValueRef gen_dropout_mask(Cg *g, const IrValue *v, LLVMValueRef x[4]) {
-  double p = v->attr.gen.a;
+  double p = IR_ATTR(v, gen).a;
   LLVMTypeRef t = cg_float_type(g, v->type.dtype);
   uint32_t threshold = (uint32_t)ceil(p * 0x1p24); /* u >= p  <=>  (x0 >> 8) >= threshold */
   LLVMValueRef k = LLVMBuildLShr(g->b, x[0], LLVMConstInt(g->i32, 8, 0), "");
@@ -170,7 +170,7 @@ static LLVMValueRef gen_dropout_mask(Cg *g, const IrValue *v, LLVMValueRef x[4])
 }
 
 static LLVMValueRef gen_arange(Cg *g, const IrValue *v, LLVMValueRef index) {
-  double start = v->attr.gen.a, step = v->attr.gen.b;
+  double start = IR_ATTR(v, gen).a, step = IR_ATTR(v, gen).b;
   if (v->type.dtype == DT_I32)
     return LLVMBuildAdd(g->b, LLVMBuildMul(g->b, lo32(g, index), cg_ci32(g, (int32_t)step), ""),
                         cg_ci32(g, (int32_t)start), "");

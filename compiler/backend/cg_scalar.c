@@ -18,9 +18,9 @@ const ScalarEmitter cg_scalar_emit[OP_COUNT] = {
 LLVMValueRef emit_const(Cg *g, const IrValue *v, const LLVMValueRef *x) {
   (void)x;
   DType dt = v->type.dtype;
-  LLVMValueRef c = LLVMConstReal(g->f64, v->attr.scalar);
-  if (!dim_is(v->attr.denom, 0)) {
-    LLVMValueRef d = LLVMBuildSIToFP(g->b, cg_dim_value(g, v->attr.denom), g->f64, "");
+  LLVMValueRef c = LLVMConstReal(g->f64, IR_ATTR(v, source).scalar);
+  if (!dim_is(IR_ATTR(v, source).denom, 0)) {
+    LLVMValueRef d = LLVMBuildSIToFP(g->b, cg_dim_value(g, IR_ATTR(v, source).denom), g->f64, "");
     c = LLVMBuildFDiv(g->b, c, d, "");
   }
   switch (dt) {
@@ -86,7 +86,8 @@ LLVMValueRef emit_div(Cg *g, const IrValue *v, const LLVMValueRef *x) {
 }
 
 static bool is_const_two(const IrValue *v) {
-  return v->op == OP_CONST && dim_is(v->attr.denom, 0) && v->attr.scalar == 2.0;
+  return v->op == OP_CONST && dim_is(IR_ATTR(v, source).denom, 0) &&
+         IR_ATTR(v, source).scalar == 2.0;
 }
 
 LLVMValueRef emit_pow(Cg *g, const IrValue *v, const LLVMValueRef *x) {
@@ -199,13 +200,13 @@ LLVMValueRef emit_erf(Cg *g, const IrValue *v, const LLVMValueRef *x) {
 }
 
 LLVMValueRef emit_leaky_relu(Cg *g, const IrValue *v, const LLVMValueRef *x) {
-  LLVMValueRef neg = cg_fmul(g, x[0], fconst(x[0], v->attr.unary.slope));
+  LLVMValueRef neg = cg_fmul(g, x[0], fconst(x[0], IR_ATTR(v, unary).slope));
   return cg_sel(g, cg_fcmp(g, LLVMRealOGT, x[0], fconst(x[0], 0.0)), x[0], neg);
 }
 
 LLVMValueRef emit_elu(Cg *g, const IrValue *v, const LLVMValueRef *x) {
   LLVMValueRef neg =
-      cg_fmul(g, fconst(x[0], v->attr.unary.alpha), expm1_of(g, v->type.dtype, x[0]));
+      cg_fmul(g, fconst(x[0], IR_ATTR(v, unary).alpha), expm1_of(g, v->type.dtype, x[0]));
   return cg_sel(g, cg_fcmp(g, LLVMRealOGT, x[0], fconst(x[0], 0.0)), x[0], neg);
 }
 
@@ -246,7 +247,7 @@ LLVMValueRef emit_silu(Cg *g, const IrValue *v, const LLVMValueRef *x) {
 
 /* NaN stays NaN (both comparisons fail), as PyTorch's clamp */
 LLVMValueRef emit_clamp(Cg *g, const IrValue *v, const LLVMValueRef *x) {
-  LLVMValueRef lo = fconst(x[0], v->attr.unary.lo), hi = fconst(x[0], v->attr.unary.hi);
+  LLVMValueRef lo = fconst(x[0], IR_ATTR(v, unary).lo), hi = fconst(x[0], IR_ATTR(v, unary).hi);
   LLVMValueRef r = cg_sel(g, cg_fcmp(g, LLVMRealOLT, x[0], lo), lo, x[0]);
   return cg_sel(g, cg_fcmp(g, LLVMRealOGT, r, hi), hi, r);
 }

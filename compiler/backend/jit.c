@@ -246,7 +246,7 @@ static void describe_labels(const JitFunc *jf, const IrValue *lv, const char **o
   const IrFunc *f = jf->f;
   const IrValue *reader = fuse_index_reader(jf->ff, lv);
   *op = reader ? op_info[reader->op].name : "?";
-  *name = lv->op == OP_INPUT ? f->input_names[lv->attr.index] : NULL;
+  *name = lv->op == OP_INPUT ? f->input_names[IR_ATTR(lv, source).index] : NULL;
 }
 
 static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_t errlen) {
@@ -280,19 +280,19 @@ static void index_error(const JitFunc *jf, char *err, size_t errlen) {
   const IrValue *v = jf->ff->by_id[st[CG_STATUS_VALUE]];
   int axis = (int)st[CG_STATUS_POS];
   const IrValue *x = v->args[0],
-                *t = v->attr.view.dyn[axis] > 0 ? v->args[v->attr.view.dyn[axis]] : NULL;
+                *t = IR_ATTR(v, view)->dyn[axis] > 0 ? v->args[IR_ATTR(v, view)->dyn[axis]] : NULL;
   const IrFunc *f = jf->f;
-  const char *xn = x->op == OP_INPUT   ? f->input_names[x->attr.index]
-                   : x->op == OP_PARAM ? jf->m->params[x->attr.index]->name
+  const char *xn = x->op == OP_INPUT   ? f->input_names[IR_ATTR(x, source).index]
+                   : x->op == OP_PARAM ? jf->m->params[IR_ATTR(x, source).index]->name
                                        : NULL;
-  const char *tn = t && t->op == OP_INPUT ? f->input_names[t->attr.index] : NULL;
+  const char *tn = t && t->op == OP_INPUT ? f->input_names[IR_ATTR(t, source).index] : NULL;
   char xs[96] = "the sliced tensor";
   if (xn)
     snprintf(xs, sizeof xs, "'%s'", xn);
   const char *what = v->op == OP_SLICE ? xs : "a slice's gradient";
   long long p = st[CG_STATUS_LABEL], n = st[CG_STATUS_DEPTH], len = st[CG_STATUS_LENGTH];
   if (len != 1 && p >= -n && p < n) {
-    long long first = p < 0 ? p + n : p, step = v->attr.view.step[axis];
+    long long first = p < 0 ? p + n : p, step = IR_ATTR(v, view)->step[axis];
     char by[32] = "";
     if (step != 1)
       snprintf(by, sizeof by, " %lld apart", step);

@@ -70,7 +70,7 @@ static void add_label_site(const IrFunc *f, const IrValue *v, int x, nnrt_label_
   if (j == *n) {
     out[j] = (nnrt_label_site){.value = lab->id, .op = op_info[v->op].name};
     reader[j] = ir_index_rank(v->op);
-    out[j].input = lab->op == OP_INPUT ? lab->attr.index : -1;
+    out[j].input = lab->op == OP_INPUT ? IR_ATTR(lab, source).index : -1;
     desc_type(f, &lab->type, &(int32_t){0}, &out[j].rank, out[j].dims);
     (*n)++;
   }

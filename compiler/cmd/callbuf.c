@@ -67,8 +67,8 @@ int64_t callbuf_label_range(const IrFunc *f, const IrValue *x, int64_t otherwise
   for (int i = 0; i < f->body->n; i++) {
     const IrValue *v = f->body->vals[i];
     for (int k = 0; (v->op == OP_SLICE || v->op == OP_PAD) && k < v->args[0]->type.rank; k++) {
-      Dim n = v->op == OP_SLICE ? v->args[0]->type.dims[k] : v->attr.view.size[k];
-      if (v->attr.view.dyn[k] > 0 && v->args[v->attr.view.dyn[k]] == x && dim_is_const(n))
+      Dim n = v->op == OP_SLICE ? v->args[0]->type.dims[k] : IR_ATTR(v, view)->size[k];
+      if (IR_ATTR(v, view)->dyn[k] > 0 && v->args[IR_ATTR(v, view)->dyn[k]] == x && dim_is_const(n))
         return n.constant; /* a run-time index into an axis */
     }
   }

@@ -169,7 +169,7 @@ bool builtin_int_list_arg(Elab *e, Frame *f, const AstNode *x, int *out, int *n)
 
 /* A literal that adopts the element type of the tensor it meets. */
 IrValue *builtin_literal(Elab *e, Frame *f, double x, SrcSpan loc) {
-  IrAttrs at = {.weak = true, .scalar = x};
+  IrAttrs at = {.source = {.weak = true, .scalar = x}};
   IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(DT_F32);

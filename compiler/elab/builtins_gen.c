@@ -27,8 +27,11 @@ static bool static_shape_arg(Elab *e, Frame *f, const char *what, const AstNode 
  * symbolic dims); random ones take the function's next stream. */
 static IrValue *generator(Elab *e, Frame *f, OpKind op, const AstNode *shape, DType dt,
                           IrGenAttrs gen, SrcSpan loc) {
-  IrAttrs at = {.dtype = dt, .gen = gen};
-  if (!static_shape_arg(e, f, op_info[op].name, shape, &at.target))
+  TType target;
+  IrAttrs at = {.gen = gen};
+  at.gen.target = &target;
+  at.gen.dtype = dt;
+  if (!static_shape_arg(e, f, op_info[op].name, shape, &target))
     return NULL;
   if (op != OP_ARANGE)
     at.gen.stream = e->next_stream++;
@@ -76,7 +79,7 @@ static Val dropout(Elab *e, Frame *f, OpKind op, const Bound *b) {
   int stream = e->next_stream++; /* taken in both variants: later streams stay aligned */
   if (!e->training || p == 0)
     return builtin_result(x);
-  IrAttrs at = {.dtype = x->type.dtype, .target = x->type, .gen = {.a = p, .stream = stream}};
+  IrAttrs at = {.gen = {.target = &x->type, .dtype = x->type.dtype, .a = p, .stream = stream}};
   IrValue *mask = lower_emit_op(e, f, OP_DROPOUT_MASK, NULL, 0, b->call->loc, &at);
   IrValue *xs[2] = {x, mask};
   return mask ? builtin_result(lower_emit_op(e, f, OP_MUL, xs, 2, b->call->loc, NULL))
@@ -88,10 +91,11 @@ static Val dropout(Elab *e, Frame *f, OpKind op, const Bound *b) {
  * the dtype from the value (its int64 is i32 here). */
 static Val constant_tensor(Elab *e, Frame *f, const char *what, double value, DType dt,
                            const AstNode *shape, SrcSpan loc) {
-  IrAttrs at = {.infer_axis = -1};
-  if (!static_shape_arg(e, f, what, shape, &at.target))
+  TType target;
+  IrAttrs at = {.expand = {.target = &target}};
+  if (!static_shape_arg(e, f, what, shape, &target))
     return builtin_error();
-  IrAttrs ct = {.scalar = value};
+  IrAttrs ct = {.source = {.scalar = value}};
   IrValue *c = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &ct);
   if (!c)
     return builtin_error();
@@ -126,16 +130,17 @@ static Val full(Elab *e, Frame *f, OpKind op, const Bound *b) {
 static Val arange(Elab *e, Frame *f, OpKind op, const Bound *b) {
   CtEnv env = {.inst = f->inst};
   const AstNode *n = b->arg[0];
-  IrAttrs at = {.dtype = DT_I32, .gen = {.a = 0, .b = 1}, .target = {.rank = 1}};
+  TType target = {.rank = 1};
+  IrAttrs at = {.gen = {.target = &target, .dtype = DT_I32, .a = 0, .b = 1}};
   if (n->kind == AST_FLOAT) {
     double x = n->u.float_lit.value;
     if (!(x > 0 && x < 0x1p53)) {
       diag_error(e->diag, n->loc, "arange: the size must be positive, got %g", x);
       return builtin_error();
     }
-    at.dtype = DT_F32;
-    at.target.dims[0] = dim_const((int64_t)ceil(x));
-  } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, n, &at.target.dims[0])) {
+    at.gen.dtype = DT_F32;
+    target.dims[0] = dim_const((int64_t)ceil(x));
+  } else if (!consteval_dim(e, &env, &f->dims, DIMS_BIND, n, &target.dims[0])) {
     return builtin_error();
   }
   return builtin_result(lower_emit_op(e, f, op, NULL, 0, b->call->loc, &at));

@@ -6,24 +6,24 @@
 
 /* one_hot(labels, classes): f32 rows with a 1 at each label. */
 static Val one_hot(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.dtype = DT_F32};
+  IrAttrs at = {.onehot = {.dtype = DT_F32}};
   IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
-  if (!x || !builtin_int_arg(e, f, b->arg[1], &at.depth))
+  if (!x || !builtin_int_arg(e, f, b->arg[1], &at.onehot.depth))
     return builtin_error();
   return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 typedef struct SliceBuild {
-  IrAttrs at;
+  IrViewAttrs view;
   IrValue *args[1 + TYPE_MAX_RANK];
   int nargs;
   bool changes; /* anything but x[:] / x[...] */
 } SliceBuild;
 
 static void full_axis(SliceBuild *sb, const IrValue *x, int i) {
-  sb->at.view.start[i] = 0;
-  sb->at.view.step[i] = 1;
-  sb->at.view.size[i] = x->type.dims[i];
+  sb->view.start[i] = 0;
+  sb->view.step[i] = 1;
+  sb->view.size[i] = x->type.dims[i];
 }
 
 /* x[i]: one position, the axis dropped. */
@@ -35,7 +35,7 @@ static bool index_axis(Elab *e, Frame *f, SliceBuild *sb, const IrValue *x, int 
   if (!builtin_index_arg(e, f, item, &k, &t, &unknown))
     return false;
   Dim n = x->type.dims[i];
-  IrViewAttrs *va = &sb->at.view;
+  IrViewAttrs *va = &sb->view;
   va->drop[i] = true;
   va->step[i] = 1;
   va->size[i] = dim_const(1);
@@ -120,8 +120,8 @@ static bool symbolic_slice_axis(Elab *e, SliceBuild *sb, const IrValue *x, int i
     return symbolic_slice_error(e, x, i, item, "it is empty");
   if (!dim_is_const(len) && !dim_can_be_positive(len))
     return symbolic_slice_error(e, x, i, item, "it is empty for every extent");
-  sb->at.view.start[i] = a;
-  sb->at.view.size[i] = len;
+  sb->view.start[i] = a;
+  sb->view.size[i] = len;
   return true;
 }
 
@@ -140,7 +140,7 @@ static bool slice_axis(Elab *e, Frame *f, SliceBuild *sb, const IrValue *x, int 
     return false;
   }
   Dim n = x->type.dims[i];
-  IrViewAttrs *va = &sb->at.view;
+  IrViewAttrs *va = &sb->view;
   va->step[i] = s;
   if (!lo && !hi && s == 1) {
     full_axis(sb, x, i);
@@ -213,7 +213,7 @@ Val eval_index(Elab *e, Frame *f, const AstNode *x) {
     builtin_note_tensor(e, t);
     return builtin_error();
   }
-  SliceBuild sb = {.at = {.infer_axis = -1}, .nargs = 1};
+  SliceBuild sb = {.nargs = 1};
   sb.args[0] = t;
   for (int i = 0; i < t->type.rank; i++)
     full_axis(&sb, t, i);
@@ -232,13 +232,14 @@ Val eval_index(Elab *e, Frame *f, const AstNode *x) {
   }
   if (!sb.changes)
     return builtin_result(t);
-  return builtin_result(lower_emit_op(e, f, OP_SLICE, sb.args, sb.nargs, x->loc, &sb.at));
+  return builtin_result(
+      lower_emit_op(e, f, OP_SLICE, sb.args, sb.nargs, x->loc, &(IrAttrs){.view = &sb.view}));
 }
 
 /* scatter_add(src, ids, rows): src's rows added into `rows` zero rows at
  * ids; rows may be a symbolic dim. */
 static Val scatter_add(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.infer_axis = -1};
+  IrAttrs at = {.gather = {.rows = dim_const(0)}};
   IrValue *xs[2] = {builtin_tensor_arg(e, f, b->arg[0]), builtin_tensor_arg(e, f, b->arg[1])};
   CtEnv env = {.inst = f->inst};
   if (!xs[0] || !xs[1] || !consteval_dim(e, &env, &f->dims, DIMS_BIND, b->arg[2], &at.gather.rows))

@@ -10,7 +10,7 @@
 
 /* A scalar of element type dt that does not adapt to the other operand. */
 static IrValue *typed_literal(Elab *e, Frame *f, double x, DType dt, SrcSpan loc) {
-  IrAttrs at = {.scalar = x};
+  IrAttrs at = {.source = {.scalar = x}};
   IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(dt);
@@ -26,7 +26,7 @@ static IrValue *emit3(Elab *e, Frame *f, OpKind op, IrValue *a, IrValue *b, IrVa
 }
 
 static IrValue *mean_all(Elab *e, Frame *f, IrValue *x, SrcSpan loc) {
-  IrAttrs at = {.all_axes = true, .infer_axis = -1};
+  IrAttrs at = {.reduce = {.all_axes = true}};
   return x ? lower_emit_op(e, f, OP_MEAN, &x, 1, loc, &at) : NULL;
 }
 
@@ -103,11 +103,10 @@ static Val cross_entropy(Elab *e, Frame *f, OpKind op, const Bound *b) {
     IrValue *kept = emit3(e, f, OP_SELECT, keep, one, zero, loc);
     w = w ? builtin_emit2(e, f, OP_MUL, w, kept, loc) : kept;
   }
-  IrAttrs last = {.axis = -1, .infer_axis = -1};
+  IrAttrs last = {.rowwise = {.axis = -1}};
   IrValue *lsm = builtin_emit1(e, f, OP_LOG_SOFTMAX, z, loc, &last);
-  IrAttrs oh = {.dtype = dt, .depth = classes.constant, .infer_axis = -1};
-  IrAttrs row = {.naxes = 1, .infer_axis = -1};
-  row.axes[0] = z->type.rank - 1;
+  IrAttrs oh = {.onehot = {.depth = classes.constant, .dtype = dt}};
+  IrAttrs row = {.reduce = {.naxes = 1, .axes = {z->type.rank - 1}}};
   IrValue *picked = builtin_emit1(
       e, f, OP_SUM,
       builtin_emit2(e, f, OP_MUL, lsm, builtin_emit1(e, f, OP_ONE_HOT, y, loc, &oh), loc), loc,
@@ -120,7 +119,7 @@ static Val cross_entropy(Elab *e, Frame *f, OpKind op, const Bound *b) {
         e, f, OP_ADD, builtin_emit2(e, f, OP_MUL, builtin_literal(e, f, 1 - eps, loc), loss, loc),
         builtin_emit2(e, f, OP_MUL, builtin_literal(e, f, eps, loc), smooth, loc), loc);
   }
-  IrAttrs all = {.all_axes = true, .infer_axis = -1};
+  IrAttrs all = {.reduce = {.all_axes = true}};
   if (!w)
     return builtin_result(builtin_emit1(e, f, OP_MEAN, loss, loc, &all));
   IrValue *total =

@@ -11,36 +11,36 @@
 static IrValue *reshape_like(Elab *e, Frame *f, IrValue *x, const IrValue *like, SrcSpan loc) {
   if (!x || !like)
     return NULL;
-  IrAttrs at = {.target = like->type, .infer_axis = -1};
+  IrAttrs at = {.layout = {.target = &like->type, .infer_axis = -1}};
   return builtin_emit1(e, f, OP_RESHAPE, x, loc, &at);
 }
 
 static Val rowwise(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.axis = -1};
+  IrAttrs at = {.rowwise = {.axis = -1}};
   IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
-  if (!x || (b->arg[1] && !builtin_axis_arg(e, f, b->arg[1], &at.axis)))
+  if (!x || (b->arg[1] && !builtin_axis_arg(e, f, b->arg[1], &at.rowwise.axis)))
     return builtin_error();
   return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 static Val reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.all_axes = b->arg[1] == NULL};
+  IrAttrs at = {.reduce = {.all_axes = b->arg[1] == NULL}};
   IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
   if (!x)
     return builtin_error();
-  if (b->arg[1] && !builtin_int_list_arg(e, f, b->arg[1], at.axes, &at.naxes))
+  if (b->arg[1] && !builtin_int_list_arg(e, f, b->arg[1], at.reduce.axes, &at.reduce.naxes))
     return builtin_error();
-  if (b->arg[2] && !builtin_bool_arg(e, f, b->arg[2], &at.keepdims))
+  if (b->arg[2] && !builtin_bool_arg(e, f, b->arg[2], &at.reduce.keepdims))
     return builtin_error();
   return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
 
 /* The attributes of a reduction call: axis (one or a list) and keepdims. */
 static bool reduce_attrs(Elab *e, Frame *f, const Bound *b, IrAttrs *at) {
-  *at = (IrAttrs){.all_axes = b->arg[1] == NULL, .infer_axis = -1};
-  if (b->arg[1] && !builtin_int_list_arg(e, f, b->arg[1], at->axes, &at->naxes))
+  *at = (IrAttrs){.reduce = {.all_axes = b->arg[1] == NULL}};
+  if (b->arg[1] && !builtin_int_list_arg(e, f, b->arg[1], at->reduce.axes, &at->reduce.naxes))
     return false;
-  return !b->arg[2] || builtin_bool_arg(e, f, b->arg[2], &at->keepdims);
+  return !b->arg[2] || builtin_bool_arg(e, f, b->arg[2], &at->reduce.keepdims);
 }
 
 /* logsumexp(x, axis, keepdims) = log(sum(exp(x - m))) + m with m the max,
@@ -54,7 +54,7 @@ static Val logsumexp(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!x || !reduce_attrs(e, f, b, &at))
     return builtin_error();
   IrAttrs kept = at;
-  kept.keepdims = true;
+  kept.reduce.keepdims = true;
   IrValue *m =
       builtin_emit1(e, f, OP_STOP_GRADIENT, builtin_emit1(e, f, OP_MAX, x, loc, &kept), loc, NULL);
   IrValue *inf = builtin_literal(e, f, __builtin_inf(), loc), *zero = builtin_literal(e, f, 0, loc);
@@ -67,7 +67,7 @@ static Val logsumexp(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *sum = builtin_emit1(
       e, f, OP_SUM,
       builtin_emit1(e, f, OP_EXP, builtin_emit2(e, f, OP_SUB, x, shift, loc), loc, NULL), loc, &at);
-  if (shift && !at.keepdims)
+  if (shift && !at.reduce.keepdims)
     shift = reshape_like(e, f, shift, sum, loc);
   return builtin_result(
       builtin_emit2(e, f, OP_ADD, builtin_emit1(e, f, OP_LOG, sum, loc, NULL), shift, loc));
@@ -82,7 +82,7 @@ static Val variance(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (!x || !reduce_attrs(e, f, b, &at))
     return builtin_error();
   IrAttrs kept = at;
-  kept.keepdims = true;
+  kept.reduce.keepdims = true;
   IrValue *d = builtin_emit2(e, f, OP_SUB, x, builtin_emit1(e, f, OP_MEAN, x, loc, &kept), loc);
   IrValue *var = builtin_emit1(e, f, OP_MEAN, builtin_emit2(e, f, OP_MUL, d, d, loc), loc, &at);
   if (op == OP_MEAN)
@@ -96,16 +96,16 @@ static Val variance(Elab *e, Frame *f, OpKind op, const Bound *b) {
 static Val arg_reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
   SrcSpan loc = b->call->loc;
   IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
-  IrAttrs at = {.all_axes = b->arg[1] == NULL, .infer_axis = -1};
+  IrAttrs at = {.reduce = {.all_axes = b->arg[1] == NULL}};
   int axis = 0;
   if (b->arg[1] && b->arg[1]->kind == AST_LIST) {
     diag_error(e->diag, b->arg[1]->loc, "%s takes one axis, not a list", op_info[op].name);
     return builtin_error();
   }
   if (!x || (b->arg[1] && !builtin_axis_arg(e, f, b->arg[1], &axis)) ||
-      (b->arg[2] && !builtin_bool_arg(e, f, b->arg[2], &at.keepdims)))
+      (b->arg[2] && !builtin_bool_arg(e, f, b->arg[2], &at.reduce.keepdims)))
     return builtin_error();
-  if (at.all_axes)
+  if (at.reduce.all_axes)
     return builtin_result(lower_emit_op(e, f, op, &x, 1, loc, &at));
   int rank = x->type.rank;
   if (axis < -rank || axis >= rank) {
@@ -116,21 +116,21 @@ static Val arg_reduce(Elab *e, Frame *f, OpKind op, const Bound *b) {
   axis = axis < 0 ? axis + rank : axis;
   IrValue *moved = x;
   if (axis != rank - 1) {
-    IrAttrs perm = {.has_perm = true, .infer_axis = -1};
+    IrAttrs perm = {.layout = {.has_perm = true, .infer_axis = -1}};
     for (int i = 0, j = 0; i < rank; i++)
       if (i != axis)
-        perm.perm[j++] = i;
-    perm.perm[rank - 1] = axis;
+        perm.layout.perm[j++] = i;
+    perm.layout.perm[rank - 1] = axis;
     moved = builtin_emit1(e, f, OP_TRANSPOSE, x, loc, &perm);
   }
-  IrAttrs last = {.naxes = 1, .infer_axis = -1};
-  last.axes[0] = rank - 1;
+  IrAttrs last = {.reduce = {.naxes = 1, .axes = {rank - 1}}};
   IrValue *idx = builtin_emit1(e, f, op, moved, loc, &last);
-  if (!idx || !at.keepdims)
+  if (!idx || !at.reduce.keepdims)
     return builtin_result(idx);
-  IrAttrs shape = {.target = x->type, .infer_axis = -1};
-  shape.target.dtype = DT_I32;
-  shape.target.dims[axis] = dim_const(1);
+  TType target = x->type;
+  target.dtype = DT_I32;
+  target.dims[axis] = dim_const(1);
+  IrAttrs shape = {.layout = {.target = &target, .infer_axis = -1}};
   return builtin_result(builtin_emit1(e, f, OP_RESHAPE, idx, loc, &shape));
 }
 
@@ -149,7 +149,7 @@ static Val unary_with(Elab *e, Frame *f, OpKind op, const Bound *b, const IrAttr
 
 /* leaky_relu(x, slope = 0.01) */
 static Val leaky_relu(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.infer_axis = -1, .unary.slope = 0.01};
+  IrAttrs at = {.unary = {.slope = 0.01}};
   if (!builtin_number_arg(e, f, b, 1, &at.unary.slope, NULL))
     return builtin_error();
   return unary_with(e, f, op, b, &at);
@@ -157,7 +157,7 @@ static Val leaky_relu(Elab *e, Frame *f, OpKind op, const Bound *b) {
 
 /* elu(x, alpha = 1.0) */
 static Val elu(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.infer_axis = -1, .unary.alpha = 1.0};
+  IrAttrs at = {.unary = {.alpha = 1.0}};
   if (!builtin_number_arg(e, f, b, 1, &at.unary.alpha, NULL))
     return builtin_error();
   return unary_with(e, f, op, b, &at);
@@ -182,7 +182,7 @@ static Val gelu(Elab *e, Frame *f, OpKind op, const Bound *b) {
 
 /* clamp(x, lo, hi): either bound may be left out, not both */
 static Val clamp(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.infer_axis = -1, .unary = {.lo = -INFINITY, .hi = INFINITY}};
+  IrAttrs at = {.unary = {.lo = -INFINITY, .hi = INFINITY}};
   if (!b->arg[1] && !b->arg[2]) {
     diag_error(e->diag, b->call->loc,
                "clamp needs a bound: clamp(x, lo, hi), clamp(x, lo = 0.0) "
@@ -204,10 +204,7 @@ static Val clamp(Elab *e, Frame *f, OpKind op, const Bound *b) {
 /* f32(x), f64(x), i32(x): the builtin's name is the target type. */
 static Val cast(Elab *e, Frame *f, OpKind op, const Bound *b) {
   const char *name = b->call->u.call.callee->u.name.name;
-  IrAttrs at = {.infer_axis = -1,
-                .unary.to = !strcmp(name, "f64")   ? DT_F64
-                            : !strcmp(name, "i32") ? DT_I32
-                                                   : DT_F32};
+  IrAttrs at = {.unary.to = !strcmp(name, "f64") ? DT_F64 : !strcmp(name, "i32") ? DT_I32 : DT_F32};
   return unary_with(e, f, op, b, &at);
 }
 

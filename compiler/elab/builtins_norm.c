@@ -25,9 +25,9 @@ static bool normalized_axes(Elab *e, Frame *f, const Bound *b, const IrValue *x,
                ttype_str(e->arena, e->mod->syms, &x->type));
     return false;
   }
-  *at = (IrAttrs){.naxes = n, .keepdims = true, .infer_axis = -1};
+  *at = (IrAttrs){.reduce = {.naxes = n, .keepdims = true}};
   for (int i = 0; i < n; i++)
-    at->axes[i] = rank - n + i;
+    at->reduce.axes[i] = rank - n + i;
   return true;
 }
 
@@ -58,7 +58,7 @@ static Val layer_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
   }
   for (int i = 2; i <= 3; i++) {
     const IrValue *p = i == 2 ? w : bias;
-    if (p && !is_trailing_shape(&p->type, &x->type, at.naxes)) {
+    if (p && !is_trailing_shape(&p->type, &x->type, at.reduce.naxes)) {
       diag_error(e->diag, b->arg[i]->loc, "layer_norm: %s must have the normalized shape, got %s",
                  i == 2 ? "weight" : "bias", ttype_str(e->arena, e->mod->syms, &p->type));
       return builtin_error();
@@ -127,7 +127,7 @@ static bool bn_check_channels(Elab *e, const Bound *b, int i, const IrValue *p, 
 
 /* The running statistics are written by the update: state tensors only. */
 static bool bn_check_state(Elab *e, const Bound *b, int i, const IrValue *p) {
-  if (p->op == OP_PARAM && !e->mod->params[p->attr.index]->trainable)
+  if (p->op == OP_PARAM && !e->mod->params[IR_ATTR(p, source).index]->trainable)
     return true;
   diag_error(e->diag, b->arg[i]->loc,
              "batch_norm: %s must be a state tensor of the layer, such as `state %s: %s`: "
@@ -141,17 +141,18 @@ static bool bn_check_state(Elab *e, const Bound *b, int i, const IrValue *p) {
 static IrValue *bn_per_channel(Elab *e, Frame *f, IrValue *p, const IrValue *x, SrcSpan loc) {
   if (!p || x->type.rank == 2)
     return p;
-  IrAttrs at = {.target = p->type, .infer_axis = -1};
-  at.target.rank = x->type.rank - 1;
-  for (int i = 1; i < at.target.rank; i++)
-    at.target.dims[i] = dim_const(1);
+  TType target = p->type;
+  target.rank = x->type.rank - 1;
+  for (int i = 1; i < target.rank; i++)
+    target.dims[i] = dim_const(1);
+  IrAttrs at = {.layout = {.target = &target, .infer_axis = -1}};
   return builtin_emit1(e, f, OP_RESHAPE, p, loc, &at);
 }
 
 /* (1 - momentum) * old + momentum * batch, batch [1, C, 1...] as [C]. */
 static IrValue *bn_average(Elab *e, Frame *f, IrValue *old, IrValue *batch, double momentum,
                            SrcSpan loc) {
-  IrAttrs as_old = {.target = old->type, .infer_axis = -1};
+  IrAttrs as_old = {.layout = {.target = &old->type, .infer_axis = -1}};
   IrValue *now = builtin_emit1(e, f, OP_STOP_GRADIENT,
                                builtin_emit1(e, f, OP_RESHAPE, batch, loc, &as_old), loc, NULL);
   return builtin_emit2(
@@ -162,15 +163,16 @@ static IrValue *bn_average(Elab *e, Frame *f, IrValue *old, IrValue *batch, doub
 /* Elements per channel, n = B * L..., as a scalar of x's type: a sum of
  * ones over x's shape with the channel axis 1. */
 static IrValue *bn_count(Elab *e, Frame *f, const IrValue *x, SrcSpan loc) {
-  IrAttrs at = {.target = x->type, .infer_axis = -1};
-  at.target.dims[1] = dim_const(1);
-  IrAttrs one_at = {.scalar = 1};
+  TType shape = x->type;
+  shape.dims[1] = dim_const(1);
+  IrAttrs at = {.expand = {.target = &shape}};
+  IrAttrs one_at = {.source = {.scalar = 1}};
   IrValue *one = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &one_at);
   if (!one)
     return NULL;
   one->type = ttype_scalar(x->type.dtype); /* x's type: the sum is not a weak scalar */
   IrValue *ones = builtin_emit1(e, f, OP_BROADCAST, one, loc, &at);
-  IrAttrs all = {.all_axes = true, .infer_axis = -1};
+  IrAttrs all = {.reduce = {.all_axes = true}};
   return builtin_emit1(e, f, OP_SUM, ones, loc, &all);
 }
 
@@ -235,9 +237,9 @@ static Val batch_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
   if (batch_stats) {
     if (!bn_check_state(e, b, BN_MEAN, v[BN_MEAN]) || !bn_check_state(e, b, BN_VAR, v[BN_VAR]))
       return builtin_error();
-    IrAttrs at = {.naxes = x->type.rank - 1, .keepdims = true, .infer_axis = -1};
-    for (int i = 0; i < at.naxes; i++)
-      at.axes[i] = i == 0 ? 0 : i + 1;
+    IrAttrs at = {.reduce = {.naxes = x->type.rank - 1, .keepdims = true}};
+    for (int i = 0; i < at.reduce.naxes; i++)
+      at.reduce.axes[i] = i == 0 ? 0 : i + 1;
     mu = builtin_emit1(e, f, OP_MEAN, x, loc, &at);
     IrValue *d = builtin_emit2(e, f, OP_SUB, x, mu, loc);
     var = builtin_emit1(e, f, OP_MEAN, builtin_emit2(e, f, OP_MUL, d, d, loc), loc, &at);

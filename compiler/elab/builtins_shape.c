@@ -36,8 +36,9 @@ static bool optional_axis(Elab *e, Frame *f, const AstNode *x, const AstNode *ca
 /* reshape(x, [B, -1]): dims may use the function's symbolic dims. */
 static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
-  IrAttrs at = {.infer_axis = -1};
-  if (!x || !builtin_shape_list_arg(e, f, "reshape", b->arg[1], &at.target, &at.infer_axis))
+  TType target;
+  IrAttrs at = {.layout = {.target = &target, .infer_axis = -1}};
+  if (!x || !builtin_shape_list_arg(e, f, "reshape", b->arg[1], &target, &at.layout.infer_axis))
     return builtin_error();
   return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
 }
@@ -45,11 +46,12 @@ static Val reshape(Elab *e, Frame *f, OpKind op, const Bound *b) {
 /* broadcast_to(x, [B, 10]): NumPy's broadcast_to. */
 static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
-  IrAttrs at = {.infer_axis = -1};
-  if (!x || !builtin_shape_list_arg(e, f, "broadcast_to", b->arg[1], &at.target, NULL))
+  TType target;
+  IrAttrs at = {.expand = {.target = &target}};
+  if (!x || !builtin_shape_list_arg(e, f, "broadcast_to", b->arg[1], &target, NULL))
     return builtin_error();
-  for (int i = 0; i < at.target.rank; i++)
-    if (!dim_can_be_positive(at.target.dims[i])) {
+  for (int i = 0; i < target.rank; i++)
+    if (!dim_can_be_positive(target.dims[i])) {
       diag_error(e->diag, b->arg[1]->loc, "broadcast_to: dimension %d must be positive", i);
       return builtin_error();
     }
@@ -57,13 +59,13 @@ static Val broadcast_to(Elab *e, Frame *f, OpKind op, const Bound *b) {
 }
 
 static Val transpose(Elab *e, Frame *f, OpKind op, const Bound *b) {
-  IrAttrs at = {.has_perm = b->arg[1] != NULL};
+  IrAttrs at = {.layout = {.has_perm = b->arg[1] != NULL, .infer_axis = -1}};
   IrValue *x = builtin_tensor_arg(e, f, b->arg[0]);
   if (!x)
     return builtin_error();
   if (b->arg[1]) {
     int n;
-    if (!builtin_int_list_arg(e, f, b->arg[1], at.perm, &n))
+    if (!builtin_int_list_arg(e, f, b->arg[1], at.layout.perm, &n))
       return builtin_error();
     if (n != x->type.rank) {
       diag_error(e->diag, b->arg[1]->loc,
@@ -82,12 +84,12 @@ static Val concat(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue **ts = tensor_list_arg(e, f, "concat", b->arg[0], &n);
   if (!ts)
     return builtin_error();
-  IrAttrs at = {.infer_axis = -1};
-  if (b->arg[1] && !builtin_axis_arg(e, f, b->arg[1], &at.view.axis))
+  IrViewAttrs va = {0};
+  if (b->arg[1] && !builtin_axis_arg(e, f, b->arg[1], &va.axis))
     return builtin_error();
   if (n == 1)
     return builtin_result(ts[0]);
-  return builtin_result(lower_emit_op(e, f, op, ts, n, b->call->loc, &at));
+  return builtin_result(lower_emit_op(e, f, op, ts, n, b->call->loc, &(IrAttrs){.view = &va}));
 }
 
 /* stack([a, b, ...], axis = 0): a new axis of extent n, each operand
@@ -113,16 +115,15 @@ static Val stack(Elab *e, Frame *f, OpKind op, const Bound *b) {
                  ttype_str(e->arena, e->mod->syms, t), ttype_str(e->arena, e->mod->syms, &first));
       return builtin_error();
     }
-    IrAttrs rs = {.infer_axis = -1};
-    rs.target.dtype = t->dtype;
-    rs.target.rank = rank + 1;
+    TType target = {.dtype = t->dtype, .rank = rank + 1};
     for (int i = 0, j = 0; i <= rank; i++)
-      rs.target.dims[i] = i == axis ? dim_const(1) : t->dims[j++];
+      target.dims[i] = i == axis ? dim_const(1) : t->dims[j++];
+    IrAttrs rs = {.layout = {.target = &target, .infer_axis = -1}};
     if (!(ts[k] = lower_emit_op(e, f, OP_RESHAPE, &ts[k], 1, b->call->loc, &rs)))
       return builtin_error();
   }
-  IrAttrs at = {.infer_axis = -1};
-  at.view.axis = axis;
+  IrViewAttrs va = {.axis = axis};
+  IrAttrs at = {.view = &va};
   return builtin_result(n == 1 ? ts[0] : lower_emit_op(e, f, op, ts, n, b->call->loc, &at));
 }
 
@@ -185,15 +186,16 @@ static Val split(Elab *e, Frame *f, OpKind op, const Bound *b) {
   r.items = ARENA_ARRAY(e->arena, IrValue *, (size_t)count);
   int64_t at_pos = 0;
   for (int k = 0; k < count; k++) {
-    IrAttrs at = {.infer_axis = -1};
+    IrViewAttrs va = {0};
     for (int i = 0; i < x->type.rank; i++) {
-      at.view.step[i] = 1;
-      at.view.size[i] = x->type.dims[i];
+      va.step[i] = 1;
+      va.size[i] = x->type.dims[i];
     }
-    at.view.start[axis] = at_pos;
-    at.view.size[axis] = dim_const(sizes[k]);
+    va.start[axis] = at_pos;
+    va.size[axis] = dim_const(sizes[k]);
     at_pos += sizes[k];
-    r.items[k] = count == 1 ? x : lower_emit_op(e, f, op, &x, 1, b->call->loc, &at);
+    r.items[k] =
+        count == 1 ? x : lower_emit_op(e, f, op, &x, 1, b->call->loc, &(IrAttrs){.view = &va});
     if (!r.items[k])
       return builtin_error();
   }
@@ -215,10 +217,10 @@ static Val pad(Elab *e, Frame *f, OpKind op, const Bound *b) {
                2 * x->type.rank, ttype_str(e->arena, e->mod->syms, &x->type));
     return builtin_error();
   }
-  IrAttrs at = {.infer_axis = -1};
+  IrViewAttrs va = {0};
   for (int i = 0; i < x->type.rank; i++) {
-    at.view.step[i] = 1;
-    at.view.size[i] = x->type.dims[i];
+    va.step[i] = 1;
+    va.size[i] = x->type.dims[i];
   }
   bool unknown = false;
   for (int k = 0; k < ps->u.list.items.len; k += 2) {
@@ -235,10 +237,10 @@ static Val pad(Elab *e, Frame *f, OpKind op, const Bound *b) {
       return builtin_error();
     }
     Dim n = x->type.dims[i];
-    at.view.start[i] = before;
+    va.start[i] = before;
     if (u1 || u2 || n.kind != DIM_KNOWN) {
       unknown = true;
-      at.view.size[i] = dim_unknown();
+      va.size[i] = dim_unknown();
     } else if (before || after) {
       if (!dim_is_const(n)) {
         diag_error(e->diag, b->call->loc, "pad: %s cannot be padded (symbolic extent)",
@@ -246,7 +248,7 @@ static Val pad(Elab *e, Frame *f, OpKind op, const Bound *b) {
         builtin_note_tensor(e, x);
         return builtin_error();
       }
-      at.view.size[i] = dim_const(n.constant + before + after);
+      va.size[i] = dim_const(n.constant + before + after);
     }
   }
   (void)unknown;
@@ -256,15 +258,15 @@ static Val pad(Elab *e, Frame *f, OpKind op, const Bound *b) {
     if (!consteval_expr(e, &env, b->arg[2], &v))
       return builtin_error();
     if (v.kind == CV_FLOAT)
-      at.view.value = v.f;
+      va.value = v.f;
     else if (v.kind == CV_INT && dim_is_const(v.dim))
-      at.view.value = (double)v.dim.constant;
+      va.value = (double)v.dim.constant;
     else if (!v.unknown) {
       diag_error(e->diag, b->arg[2]->loc, "pad: the value must be a number known at compile time");
       return builtin_error();
     }
   }
-  return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
+  return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &(IrAttrs){.view = &va}));
 }
 
 /* einsum("bij,bjk->bik", a, b), or one operand: einsum("ij->ji", a). */
@@ -296,12 +298,12 @@ static Val unfold(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return builtin_error();
   }
   /* a generic check of a layer: window 0 leaves the count unknown */
-  IrAttrs at = {.infer_axis = -1, .view = {.axis = axis, .window = u1 || u2 ? 0 : size}};
+  IrViewAttrs va = {.axis = axis, .window = u1 || u2 ? 0 : size};
   if (axis >= -x->type.rank && axis < x->type.rank)
-    at.view.step[axis < 0 ? axis + x->type.rank : axis] = step;
+    va.step[axis < 0 ? axis + x->type.rank : axis] = step;
   else
-    at.view.step[0] = step; /* the shape rule reports the axis */
-  return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &at));
+    va.step[0] = step; /* the shape rule reports the axis */
+  return builtin_result(lower_emit_op(e, f, op, &x, 1, b->call->loc, &(IrAttrs){.view = &va}));
 }
 
 static const Builtin rows[] = {

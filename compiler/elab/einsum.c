@@ -197,11 +197,11 @@ static IrValue *emit(Einsum *s, OpKind op, IrValue **args, int n, const IrAttrs 
 
 /* x (labelled `have`) transposed to the order `want` (same labels). */
 static IrValue *permute(Einsum *s, IrValue *x, const Term *have, const char *want) {
-  IrAttrs at = {.has_perm = true, .infer_axis = -1};
+  IrAttrs at = {.layout = {.has_perm = true, .infer_axis = -1}};
   bool identity = true;
   for (int k = 0; k < have->n; k++) {
-    at.perm[k] = pos_in(have, want[k]);
-    identity &= at.perm[k] == k;
+    at.layout.perm[k] = pos_in(have, want[k]);
+    identity &= at.layout.perm[k] == k;
   }
   return identity || !x ? x : emit(s, OP_TRANSPOSE, &x, 1, &at);
 }
@@ -209,11 +209,11 @@ static IrValue *permute(Einsum *s, IrValue *x, const Term *have, const char *wan
 static IrValue *reshape_to(Einsum *s, IrValue *x, const Dim *dims, int rank) {
   if (!x)
     return NULL;
-  IrAttrs at = {.infer_axis = -1};
-  at.target.rank = rank;
+  TType target = {.rank = rank};
+  IrAttrs at = {.layout = {.target = &target, .infer_axis = -1}};
   bool same = rank == x->type.rank;
   for (int k = 0; k < rank; k++) {
-    at.target.dims[k] = dims[k];
+    target.dims[k] = dims[k];
     same = same && dim_eq(dims[k], x->type.dims[k]) && dims[k].kind == x->type.dims[k].kind;
   }
   return same ? x : emit(s, OP_RESHAPE, &x, 1, &at);
@@ -221,18 +221,18 @@ static IrValue *reshape_to(Einsum *s, IrValue *x, const Dim *dims, int rank) {
 
 /* Sums x over the axes whose labels `keep` rejects; t becomes the rest. */
 static IrValue *sum_labels(Einsum *s, IrValue *x, Term *t, const Term *other) {
-  IrAttrs at = {.infer_axis = -1};
+  IrAttrs at = {.reduce = {.naxes = 0}};
   Term kept = {.at = t->at};
   for (int k = 0; k < t->n; k++) {
     char c = t->labels[k];
     if (pos_in(&s->out, c) < 0 && (!other || pos_in(other, c) < 0))
-      at.axes[at.naxes++] = k;
+      at.reduce.axes[at.reduce.naxes++] = k;
     else
       kept.labels[kept.n++] = c;
   }
   kept.labels[kept.n] = 0;
   *t = kept;
-  return at.naxes && x ? emit(s, OP_SUM, &x, 1, &at) : x;
+  return at.reduce.naxes && x ? emit(s, OP_SUM, &x, 1, &at) : x;
 }
 
 static Dim product(Einsum *s, const char *labels, int n) {
@@ -311,9 +311,9 @@ static IrValue *by_multiply(Einsum *s, IrValue *a, const Term *ta, IrValue *b, c
   IrValue *p = emit(s, OP_MUL, xs, 2, NULL);
   if (!g->nc || !p)
     return p;
-  IrAttrs at = {.infer_axis = -1};
+  IrAttrs at = {.reduce = {.naxes = 0}};
   for (int k = 0; k < g->nc; k++)
-    at.axes[at.naxes++] = g->nb + g->na + g->nf + k;
+    at.reduce.axes[at.reduce.naxes++] = g->nb + g->na + g->nf + k;
   return emit(s, OP_SUM, &p, 1, &at);
 }
 

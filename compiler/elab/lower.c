@@ -35,9 +35,9 @@ IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, 
 }
 
 static IrValue *const_value(Elab *e, Frame *f, const CtVal *c, SrcSpan loc) {
-  IrAttrs at = {.weak = true,
-                .unknown = c->unknown || (c->kind == CV_INT && !dim_is_const(c->dim))};
-  at.scalar = c->kind == CV_INT ? (double)c->dim.constant : c->kind == CV_BOOL ? c->b : c->f;
+  IrAttrs at = {.source = {.weak = true,
+                           .unknown = c->unknown || (c->kind == CV_INT && !dim_is_const(c->dim))}};
+  at.source.scalar = c->kind == CV_INT ? (double)c->dim.constant : c->kind == CV_BOOL ? c->b : c->f;
   IrValue *v = lower_emit_op(e, f, OP_CONST, NULL, 0, loc, &at);
   if (v)
     v->type = ttype_scalar(c->kind == CV_BOOL ? DT_BOOL : DT_F32);
@@ -78,7 +78,7 @@ static IrValue *param_value(Elab *e, int index, SrcSpan loc) {
     return e->param_vals[index];
   IrParam *p = e->mod->params[index];
   IrValue *v = ir_value_new(e->arena, e->func, OP_PARAM, NULL, 0, loc);
-  v->attr.index = index;
+  IR_ATTR(v, source).index = index;
   v->type = p->type;
   v->origin = p->loc;
   ir_block_append(e->arena, e->func->body, v);
@@ -186,7 +186,7 @@ static bool check_declared(Elab *e, Frame *callee, const AstNode *type, IrValue 
   TType want;
   if (!consteval_type(e, &env, &callee->dims, DIMS_BIND, type, &want))
     return false;
-  if (actual->op == OP_CONST && actual->attr.weak)
+  if (actual->op == OP_CONST && IR_ATTR(actual, source).weak)
     actual->type.dtype = want.dtype;
   if (ttype_eq(&want, &actual->type))
     return true;

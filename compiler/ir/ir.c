@@ -57,15 +57,78 @@ IrValue *ir_value_new(Arena *a, IrFunc *f, OpKind op, IrValue **args, int nargs,
   }
   v->loc = loc;
   v->origin = diag_span_none();
-  v->attr.infer_axis = -1;
+  if (ir_attr_member(op) == IRA_layout)
+    v->attr.layout.infer_axis = -1;
   return v;
+}
+
+/* ---- attributes ---- */
+
+IrAttrMember ir_attr_member(OpKind op) {
+  static const IrAttrMember of_class[] = {
+      [OPC_SOURCE] = IRA_source, [OPC_UNARY] = IRA_unary,     [OPC_REDUCE] = IRA_reduce,
+      [OPC_LAYOUT] = IRA_layout, [OPC_ROWWISE] = IRA_rowwise, [OPC_EXPAND] = IRA_expand,
+      [OPC_ONEHOT] = IRA_onehot, [OPC_GATHER] = IRA_gather,   [OPC_GENERATE] = IRA_gen,
+      [OPC_VIEW] = IRA_view,
+  };
+  OpClass c = (unsigned)op < OP_COUNT ? op_info[op].cls : OPC_BINARY;
+  return (size_t)c < sizeof of_class / sizeof of_class[0] ? of_class[c] : IRA_none;
+}
+
+const char *ir_attr_member_name(IrAttrMember m) {
+  static const char *const names[] = {"none",   "source", "unary",  "reduce", "layout", "rowwise",
+                                      "expand", "onehot", "gather", "gen",    "view"};
+  return (size_t)m < sizeof names / sizeof names[0] ? names[m] : "?";
+}
+
+void ir_attr_mismatch(const IrValue *v, IrAttrMember m) {
+  IrAttrMember has = ir_attr_member(v->op);
+  NNC_BUG("%%%d (%s) has %s%s, read as %s attributes", v->id,
+          (unsigned)v->op < OP_COUNT ? op_info[v->op].name : "?",
+          has == IRA_none ? "no attributes" : ir_attr_member_name(has),
+          has == IRA_none ? "" : " attributes", ir_attr_member_name(m));
+}
+
+static const void *copy_payload(Arena *a, const void *p, size_t size) {
+  if (!p)
+    return NULL;
+  void *q = arena_alloc(a, size);
+  memcpy(q, p, size);
+  return q;
+}
+
+/* The value owns its attributes: payloads the caller pointed at (often its
+ * own stack) are copied into the arena. */
+static void own_attrs(Arena *a, IrValue *v) {
+  IrAttrs *at = &v->attr;
+  switch (ir_attr_member(v->op)) {
+  case IRA_layout:
+    at->layout.target = copy_payload(a, at->layout.target, sizeof(TType));
+    break;
+  case IRA_expand:
+    at->expand.target = copy_payload(a, at->expand.target, sizeof(TType));
+    break;
+  case IRA_gen:
+    at->gen.target = copy_payload(a, at->gen.target, sizeof(TType));
+    break;
+  case IRA_view:
+    at->view = copy_payload(a, at->view, sizeof(IrViewAttrs));
+    break;
+  default:
+    break;
+  }
 }
 
 IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, int nargs,
                  SrcSpan loc, const IrAttrs *attrs) {
   IrValue *v = ir_value_new(a, f, op, args, nargs, loc);
-  if (attrs)
+  if (attrs) {
+    /* an op without attributes given some: they were meant for another op */
+    if (ir_attr_member(op) == IRA_none)
+      NNC_BUG("%s takes no attributes, but some were given", op_info[op].name);
     v->attr = *attrs;
+    own_attrs(a, v);
+  }
   if (!shape_infer(c, v))
     return NULL;
   ir_block_append(a, f->body, v);
@@ -97,7 +160,7 @@ IrValue *ir_func_add_input(Arena *a, IrFunc *f, const char *name, TType t, SrcSp
   f->input_names =
       grow(a, (void *)f->input_names, f->ninputs, &f->cap_inputs, sizeof *f->input_names);
   IrValue *v = ir_value_new(a, f, OP_INPUT, NULL, 0, loc);
-  v->attr.index = f->ninputs;
+  IR_ATTR(v, source).index = f->ninputs;
   v->type = t;
   v->origin = loc;
   ir_block_append(a, f->body, v);
@@ -237,11 +300,11 @@ static Dim index_bound_class_axis(const IrValue *v) {
   return t->dims[t->rank - 1];
 }
 
-static Dim index_bound_depth(const IrValue *v) { return dim_const(v->attr.depth); }
+static Dim index_bound_depth(const IrValue *v) { return dim_const(IR_ATTR(v, onehot).depth); }
 
 static Dim index_bound_table_rows(const IrValue *v) { return v->args[0]->type.dims[0]; }
 
-static Dim index_bound_scatter_rows(const IrValue *v) { return v->attr.gather.rows; }
+static Dim index_bound_scatter_rows(const IrValue *v) { return IR_ATTR(v, gather).rows; }
 
 typedef struct IndexRow {
   OpKind op;
@@ -294,7 +357,7 @@ const IrValue *ir_index_reader(const IrFunc *f, const IrValue *x, int64_t *min_b
 bool ir_view_runtime_axis(const IrValue *v, int i) {
   if (v->op != OP_SLICE && v->op != OP_PAD)
     return false;
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   Dim in = v->args[0]->type.dims[i];
   Dim n = v->op == OP_SLICE ? in : va->size[i];
   bool full = !(v->op == OP_SLICE && va->drop[i]) && va->start[i] == 0 && va->step[i] == 1 &&

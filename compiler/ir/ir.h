@@ -81,18 +81,18 @@ typedef struct OpInfo {
 
 extern const OpInfo op_info[OP_COUNT];
 
-/* GATHER class: scatter_add's number of result rows (gather's is its
- * table's). */
-typedef struct IrGatherAttrs {
-  Dim rows;
-} IrGatherAttrs;
-/* GENERATE ops (ops.def): the distribution's parameters and the random
- * stream. The shape and dtype are attr.target and attr.dtype. */
-typedef struct IrGenAttrs {
-  double a, b; /* uniform: lo, hi; normal: mean, std; dropout_mask: p; arange: start, step */
-  int stream;  /* random ops: numbered per function in source order, so a
-                  function and its training variant draw the same streams */
-} IrGenAttrs;
+/* Attributes, one struct per op class (IrAttrs below is a union of them:
+ * a value carries only its own class's). */
+
+/* SOURCE: INPUT and PARAM name what they read, CONST is a number. */
+typedef struct IrSourceAttrs {
+  int index;     /* INPUT: argument number; PARAM: IrModule param index */
+  double scalar; /* CONST: its value */
+  Dim denom;     /* CONST: when denom is not 0 the value is scalar / denom,
+                    a run-time dim product (the 1/N of a mean over B) */
+  bool weak;     /* CONST from a literal: adopts the other operand's dtype */
+  bool unknown;  /* CONST whose value is unknown (generic layer check) */
+} IrSourceAttrs;
 /* Attributes of UNARY ops with compile-time constants. */
 typedef struct IrUnaryAttrs {
   double slope;  /* LEAKY_RELU: the slope where x <= 0 */
@@ -100,6 +100,47 @@ typedef struct IrUnaryAttrs {
   double lo, hi; /* CLAMP: the bounds, lo <= hi (either may be infinite) */
   DType to;      /* CAST: the result's element type */
 } IrUnaryAttrs;
+/* REDUCE: axes reduced, sorted, normalised. */
+typedef struct IrReduceAttrs {
+  int naxes;
+  int axes[TYPE_MAX_RANK];
+  bool all_axes; /* no axis given: reduce everything */
+  bool keepdims;
+} IrReduceAttrs;
+/* LAYOUT: RESHAPE's requested shape, TRANSPOSE's permutation. */
+typedef struct IrLayoutAttrs {
+  const TType *target;     /* RESHAPE: requested shape; -1 marks the inferred dim */
+  int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
+  int perm[TYPE_MAX_RANK]; /* TRANSPOSE: result axis i is operand axis perm[i] */
+  bool has_perm;           /* TRANSPOSE: false = swap the last two axes */
+} IrLayoutAttrs;
+/* ROWWISE: the normalised axis. */
+typedef struct IrRowwiseAttrs {
+  int axis;
+} IrRowwiseAttrs;
+/* EXPAND: the result shape. */
+typedef struct IrExpandAttrs {
+  const TType *target;
+} IrExpandAttrs;
+/* ONEHOT: number of classes and the result's element type. */
+typedef struct IrOneHotAttrs {
+  int64_t depth;
+  DType dtype;
+} IrOneHotAttrs;
+/* GATHER class: scatter_add's number of result rows (gather's is its
+ * table's). */
+typedef struct IrGatherAttrs {
+  Dim rows;
+} IrGatherAttrs;
+/* GENERATE ops (ops.def): the result's shape and element type, the
+ * distribution's parameters and the random stream. */
+typedef struct IrGenAttrs {
+  const TType *target;
+  DType dtype;
+  double a, b; /* uniform: lo, hi; normal: mean, std; dropout_mask: p; arange: start, step */
+  int stream;  /* random ops: numbered per function in source order, so a
+                  function and its training variant draw the same streams */
+} IrGenAttrs;
 /* The view ops (SLICE, PAD, CONCAT): how the result's index maps to the
  * operand's, axis by axis. Never a kernel of their own: codegen reads the
  * operand through a view (backend/cg_internal.h). */
@@ -123,31 +164,41 @@ typedef struct IrViewAttrs {
                                   apart and their elements form a new last axis */
 } IrViewAttrs;
 
-/* Operation attributes; which fields mean something depends on the op. */
-typedef struct IrAttrs {
-  int index;     /* INPUT: argument number; PARAM: IrModule param index */
-  double scalar; /* CONST: its value */
-  Dim denom;     /* CONST: when denom is not 0 the value is scalar / denom,
-                    a run-time dim product (the 1/N of a mean over B) */
-  bool weak;     /* CONST from a literal: adopts the other operand's dtype */
-  bool unknown;  /* CONST whose value is unknown (generic layer check) */
-  int axis;      /* ROWWISE: normalised axis */
-  int naxes;     /* REDUCE: axes reduced, sorted, normalised; */
-  int axes[TYPE_MAX_RANK];
-  bool all_axes;           /* REDUCE: no axis given: reduce everything */
-  bool keepdims;           /* REDUCE */
-  int perm[TYPE_MAX_RANK]; /* TRANSPOSE: result axis i is operand axis perm[i] */
-  bool has_perm;           /* TRANSPOSE: false = swap the last two axes */
-  TType target;            /* RESHAPE: requested shape; -1 marks the inferred dim;
-                              BROADCAST, GENERATE: the result shape */
-  int64_t depth;           /* ONE_HOT: number of classes */
-  DType dtype;             /* ONE_HOT, GENERATE: element type of the result */
-  int infer_axis;          /* RESHAPE: index of the -1 dim in target, or -1 */
-  IrGatherAttrs gather;    /* GATHER class */
+/* Operation attributes: the member for the op's class (ir_attr_member), or
+ * nothing (classes without attributes). A union, so that a value pays only
+ * for the largest small member: payloads of hundreds of bytes (a TType, a
+ * view) live out of line, in the arena, and are immutable once built; the
+ * caller of ir_emit may point them at its own stack, ir_emit copies them.
+ * Read and write a value's attributes through IR_ATTR(v, member), which
+ * checks the member against the op's class. */
+typedef union IrAttrs {
+  IrSourceAttrs source;    /* SOURCE */
+  IrUnaryAttrs unary;      /* UNARY (LEAKY_RELU, ELU, CLAMP, CAST) */
+  IrReduceAttrs reduce;    /* REDUCE */
+  IrLayoutAttrs layout;    /* LAYOUT */
+  IrRowwiseAttrs rowwise;  /* ROWWISE */
+  IrExpandAttrs expand;    /* EXPAND */
+  IrOneHotAttrs onehot;    /* ONEHOT */
+  IrGatherAttrs gather;    /* GATHER */
   IrGenAttrs gen;          /* GENERATE */
-  IrUnaryAttrs unary;      /* LEAKY_RELU, ELU, CLAMP, CAST */
-  IrViewAttrs view;        /* SLICE, PAD, CONCAT */
+  const IrViewAttrs *view; /* VIEW */
 } IrAttrs;
+
+/* The members of IrAttrs, named as the members (so that IR_ATTR can paste
+ * them); IRA_none for classes without attributes. */
+typedef enum IrAttrMember {
+  IRA_none,
+  IRA_source,
+  IRA_unary,
+  IRA_reduce,
+  IRA_layout,
+  IRA_rowwise,
+  IRA_expand,
+  IRA_onehot,
+  IRA_gather,
+  IRA_gen,
+  IRA_view,
+} IrAttrMember;
 
 struct IrValue {
   int id; /* SSA number, unique within its IrFunc */
@@ -161,6 +212,20 @@ struct IrValue {
   IrBlock *region; /* nested body (loops), or NULL */
   IrBlock *parent;
 };
+
+/* Which member of IrAttrs op's attributes are (by its class), and its name. */
+IrAttrMember ir_attr_member(OpKind op);
+const char *ir_attr_member_name(IrAttrMember m);
+/* Reports reading member m of a value whose op has another: a bug in nnc. */
+_Noreturn void ir_attr_mismatch(const IrValue *v, IrAttrMember m);
+static inline void ir_attr_expect(const IrValue *v, IrAttrMember m) {
+  if (ir_attr_member(v->op) != m)
+    ir_attr_mismatch(v, m);
+}
+/* The attributes of value v as member m of IrAttrs (an lvalue), checked
+ * against v's op: reading another class's member is an internal error, not
+ * a silent reinterpretation of the union. */
+#define IR_ATTR(v, m) (*(ir_attr_expect((v), IRA_##m), &(v)->attr.m))
 
 struct IrBlock {
   IrValue **vals;
@@ -214,7 +279,7 @@ typedef struct IrFunc {
    * buffer of its own and checked before the first state write (fuse.c,
    * cg_entry.c); NULL when the function writes no state. */
   IrValue *guard;
-  int *dim_syms;     /* symbols of the run-time dimensions */
+  int *dim_syms; /* symbols of the run-time dimensions */
   int ndims;
   int next_id;
   SrcSpan loc;
@@ -279,7 +344,8 @@ void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);
 /* Shape inference context: where to report and how to name symbols. */
 struct ShapeCtx {
   Diag *diag;
-  Arena *arena; /* for message text */
+  Arena *arena; /* message text, and attributes a rule normalises (lives as long as
+                   the IR the rules run on) */
   const SymTab *syms;
   const struct IrModule *module; /* names parameters in notes */
   bool writes_params; /* the training step's optimizer: ASSIGN may write trainable params */

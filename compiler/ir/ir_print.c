@@ -44,7 +44,7 @@ static void print_int_list(FILE *out, const int *xs, int n) {
 }
 
 static void print_unary_attrs(FILE *out, const IrValue *v) {
-  const IrUnaryAttrs *u = &v->attr.unary;
+  const IrUnaryAttrs *u = &IR_ATTR(v, unary);
   switch (v->op) {
   case OP_LEAKY_RELU:
     fprintf(out, " slope=%g", u->slope);
@@ -80,7 +80,7 @@ static void print_slice_range(FILE *out, int64_t start, int64_t count, int64_t s
  * run-time position held by operand k (added to the constant). concat: the
  * axis; unfold: the axis, the window's size and step. */
 static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   if (v->op == OP_CONCAT) {
     fprintf(out, " axis=%d", va->axis);
     return;
@@ -116,20 +116,20 @@ static void print_view_attrs(FILE *out, const IrModule *m, const IrValue *v) {
 static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrValue *v) {
   switch (v->op) {
   case OP_INPUT:
-    fprintf(out, " %s", f->input_names[v->attr.index]);
+    fprintf(out, " %s", f->input_names[IR_ATTR(v, source).index]);
     return;
   case OP_PARAM:
-    fprintf(out, " %s", m->params[v->attr.index]->name);
+    fprintf(out, " %s", m->params[IR_ATTR(v, source).index]->name);
     return;
   case OP_CONST:
-    if (v->attr.unknown)
+    if (IR_ATTR(v, source).unknown)
       fputs(" ?", out);
     else
-      fprintf(out, " %g", v->attr.scalar);
-    if (!dim_is(v->attr.denom, 0)) {
+      fprintf(out, " %g", IR_ATTR(v, source).scalar);
+    if (!dim_is(IR_ATTR(v, source).denom, 0)) {
       Arena a;
       arena_init(&a);
-      fprintf(out, "/%s", dim_str(&a, m->syms, v->attr.denom));
+      fprintf(out, "/%s", dim_str(&a, m->syms, IR_ATTR(v, source).denom));
       arena_free(&a);
     }
     return;
@@ -139,31 +139,32 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
   switch (op_info[v->op].cls) {
   case OPC_REDUCE:
     fputs(" axes=", out);
-    print_int_list(out, v->attr.axes, v->attr.naxes);
-    if (v->attr.keepdims)
+    print_int_list(out, IR_ATTR(v, reduce).axes, IR_ATTR(v, reduce).naxes);
+    if (IR_ATTR(v, reduce).keepdims)
       fputs(" keepdims", out);
     break;
   case OPC_ROWWISE:
-    fprintf(out, " axis=%d", v->attr.axis);
+    fprintf(out, " axis=%d", IR_ATTR(v, rowwise).axis);
     break;
   case OPC_ONEHOT:
-    fprintf(out, " depth=%lld", (long long)v->attr.depth);
+    fprintf(out, " depth=%lld", (long long)IR_ATTR(v, onehot).depth);
     break;
   case OPC_GATHER:
     if (v->op == OP_SCATTER_ADD) {
       Arena a;
       arena_init(&a);
-      fprintf(out, " rows=%s", dim_str(&a, m->syms, v->attr.gather.rows));
+      fprintf(out, " rows=%s", dim_str(&a, m->syms, IR_ATTR(v, gather).rows));
       arena_free(&a);
     }
     break;
   case OPC_GENERATE:
     if (v->op == OP_ARANGE)
-      fprintf(out, " start=%g step=%g", v->attr.gen.a, v->attr.gen.b);
+      fprintf(out, " start=%g step=%g", IR_ATTR(v, gen).a, IR_ATTR(v, gen).b);
     else if (v->op == OP_DROPOUT_MASK)
-      fprintf(out, " p=%g stream=%d", v->attr.gen.a, v->attr.gen.stream);
+      fprintf(out, " p=%g stream=%d", IR_ATTR(v, gen).a, IR_ATTR(v, gen).stream);
     else
-      fprintf(out, " %g, %g stream=%d", v->attr.gen.a, v->attr.gen.b, v->attr.gen.stream);
+      fprintf(out, " %g, %g stream=%d", IR_ATTR(v, gen).a, IR_ATTR(v, gen).b,
+              IR_ATTR(v, gen).stream);
     break;
   case OPC_UNARY:
     print_unary_attrs(out, v);
@@ -174,7 +175,7 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {
       fputs(" perm=", out);
-      print_int_list(out, v->attr.perm, v->type.rank);
+      print_int_list(out, IR_ATTR(v, layout).perm, v->type.rank);
     }
     break;
   default:

@@ -4,7 +4,9 @@
  * the training step; backend/pipeline.c): operand counts match the op
  * table; operands are defined before use in the same or an enclosing block,
  * and a block's values go out of scope at its end; ids are unique;
- * attributes are in range for the operand ranks; parameter references are
+ * attributes carry the payloads their op needs and are in range for the
+ * operand ranks (IR_ATTR checks, wherever attributes are read, that they
+ * are read as the op's class has them); parameter references are
  * valid; and each value's shape rule, run again, gives the type the value
  * carries, so a pass that builds a value by hand agrees with ops.def. A
  * violation is a bug in nnc, not in the user's program: an internal error
@@ -51,15 +53,32 @@ static bool axes_ok(const IrValue *v) {
   int rank = v->nargs ? v->args[0]->type.rank : 0;
   switch (op_info[v->op].cls) {
   case OPC_ROWWISE:
-    return v->attr.axis >= 0 && v->attr.axis < rank;
+    return IR_ATTR(v, rowwise).axis >= 0 && IR_ATTR(v, rowwise).axis < rank;
   case OPC_REDUCE:
-    for (int i = 0; i < v->attr.naxes; i++)
-      if (v->attr.axes[i] < 0 || v->attr.axes[i] >= rank ||
-          (i && v->attr.axes[i] <= v->attr.axes[i - 1]))
+    for (int i = 0; i < IR_ATTR(v, reduce).naxes; i++)
+      if (IR_ATTR(v, reduce).axes[i] < 0 || IR_ATTR(v, reduce).axes[i] >= rank ||
+          (i && IR_ATTR(v, reduce).axes[i] <= IR_ATTR(v, reduce).axes[i - 1]))
         return false;
     return true;
   default:
     return true;
+  }
+}
+
+/* The out-of-line payload the op's attributes need (ir.h), or NULL when
+ * it has one or needs none. */
+static const char *missing_payload(const IrValue *v) {
+  switch (ir_attr_member(v->op)) {
+  case IRA_layout:
+    return v->op == OP_RESHAPE && !v->attr.layout.target ? "reshape target" : NULL;
+  case IRA_expand:
+    return !v->attr.expand.target ? "target shape" : NULL;
+  case IRA_gen:
+    return !v->attr.gen.target ? "shape" : NULL;
+  case IRA_view:
+    return !v->attr.view ? "view" : NULL;
+  default:
+    return NULL;
   }
 }
 
@@ -121,14 +140,22 @@ static void verify_value(Verifier *vf, const IrValue *v) {
   }
   if (v->type.rank < 0 || v->type.rank > TYPE_MAX_RANK)
     fail(vf, v, "rank %d out of range", v->type.rank);
+  const char *missing = missing_payload(v);
+  if (missing) {
+    fail(vf, v, "its attributes lack the %s", missing);
+    operands_ok = false; /* its shape rule would read it */
+  }
   if (!axes_ok(v))
     fail(vf, v, "axis attribute out of range");
-  if (v->op == OP_PARAM && (v->attr.index < 0 || v->attr.index >= vf->m->nparams))
-    fail(vf, v, "parameter index %d out of range", v->attr.index);
-  if (v->op == OP_PARAM && v->attr.index >= 0 && v->attr.index < vf->m->nparams &&
-      !ttype_eq(&v->type, &vf->m->params[v->attr.index]->type))
+  if (v->op == OP_PARAM &&
+      (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->m->nparams))
+    fail(vf, v, "parameter index %d out of range", IR_ATTR(v, source).index);
+  if (v->op == OP_PARAM && IR_ATTR(v, source).index >= 0 &&
+      IR_ATTR(v, source).index < vf->m->nparams &&
+      !ttype_eq(&v->type, &vf->m->params[IR_ATTR(v, source).index]->type))
     fail(vf, v, "type differs from the parameter's");
-  if (v->op == OP_INPUT && (v->attr.index < 0 || v->attr.index >= vf->f->ninputs))
+  if (v->op == OP_INPUT &&
+      (IR_ATTR(v, source).index < 0 || IR_ATTR(v, source).index >= vf->f->ninputs))
     fail(vf, v, "input index out of range");
   if (operands_ok && v->type.rank >= 0 && v->type.rank <= TYPE_MAX_RANK)
     check_shape(vf, v);
@@ -179,7 +206,7 @@ static void verify_func(Verifier *vf, const IrFunc *f) {
   else if (!vf->defined[f->result->id])
     fail(vf, f->result, "result is not defined in the function body");
   for (int i = 0; i < f->ninputs; i++)
-    if (f->inputs[i]->op != OP_INPUT || f->inputs[i]->attr.index != i)
+    if (f->inputs[i]->op != OP_INPUT || IR_ATTR(f->inputs[i], source).index != i)
       fail(vf, f->inputs[i], "input %d is not an input op with index %d", i, i);
   free(vf->defined);
   free(vf->seen);

@@ -19,9 +19,9 @@ static const char *opname(const IrValue *v) { return op_info[v->op].name; }
 /* Points at where an operand's type came from: a parameter's or argument's
  * declaration, or the subexpression itself. */
 static void note_operand(ShapeCtx *c, const IrValue *v, const char *role) {
-  if (v->op == OP_PARAM && c->module && v->attr.index < c->module->nparams)
+  if (v->op == OP_PARAM && c->module && IR_ATTR(v, source).index < c->module->nparams)
     diag_note(c->diag, v->origin, "%s '%s' is declared here as %s", role,
-              c->module->params[v->attr.index]->name, ty(c, &v->type));
+              c->module->params[IR_ATTR(v, source).index]->name, ty(c, &v->type));
   else if (v->op == OP_INPUT && v->origin.file >= 0)
     diag_note(c->diag, v->origin, "%s is the argument declared here as %s", role, ty(c, &v->type));
   else if (v->loc.file >= 0)
@@ -37,14 +37,14 @@ static void note_operands(ShapeCtx *c, const IrValue *v) {
   }
 }
 
-static bool is_weak(const IrValue *v) { return v->op == OP_CONST && v->attr.weak; }
+static bool is_weak(const IrValue *v) { return v->op == OP_CONST && IR_ATTR(v, source).weak; }
 
 /* A literal adopts the other operand's element type only if it keeps its
  * value: 0.5 never silently becomes an i32 0. */
 static bool literal_fits(ShapeCtx *c, IrValue *v, const IrValue *lit, DType dt) {
-  double x = lit->attr.scalar;
-  if (dtype_is_float(dt) || lit->attr.unknown || (dt == DT_I32 && x == (double)(int32_t)x) ||
-      (dt == DT_BOOL && (x == 0 || x == 1)))
+  double x = IR_ATTR(lit, source).scalar;
+  if (dtype_is_float(dt) || IR_ATTR(lit, source).unknown ||
+      (dt == DT_I32 && x == (double)(int32_t)x) || (dt == DT_BOOL && (x == 0 || x == 1)))
     return true;
   diag_error(c->diag, lit->loc, "%s: the literal %g cannot be converted to %s", opname(v), x,
              dtype_name(dt));
@@ -217,32 +217,33 @@ bool shape_reduce(ShapeCtx *c, IrValue *v) {
     return false;
   }
   bool reduced[TYPE_MAX_RANK] = {false};
-  if (v->attr.all_axes) {
+  if (IR_ATTR(v, reduce).all_axes) {
     for (int i = 0; i < in->rank; i++)
       reduced[i] = true;
   } else {
-    for (int i = 0; i < v->attr.naxes; i++) {
-      if (!normalize_axis(c, v, in->rank, &v->attr.axes[i]))
+    for (int i = 0; i < IR_ATTR(v, reduce).naxes; i++) {
+      if (!normalize_axis(c, v, in->rank, &IR_ATTR(v, reduce).axes[i]))
         return false;
-      if (reduced[v->attr.axes[i]]) {
-        diag_error(c->diag, v->loc, "%s: axis %d is given twice", opname(v), v->attr.axes[i]);
+      if (reduced[IR_ATTR(v, reduce).axes[i]]) {
+        diag_error(c->diag, v->loc, "%s: axis %d is given twice", opname(v),
+                   IR_ATTR(v, reduce).axes[i]);
         return false;
       }
-      reduced[v->attr.axes[i]] = true;
+      reduced[IR_ATTR(v, reduce).axes[i]] = true;
     }
   }
   /* Canonical form: the reduced axes in increasing order. */
-  v->attr.naxes = 0;
+  IR_ATTR(v, reduce).naxes = 0;
   for (int i = 0; i < in->rank; i++)
     if (reduced[i])
-      v->attr.axes[v->attr.naxes++] = i;
-  v->attr.all_axes = v->attr.naxes == in->rank;
+      IR_ATTR(v, reduce).axes[IR_ATTR(v, reduce).naxes++] = i;
+  IR_ATTR(v, reduce).all_axes = IR_ATTR(v, reduce).naxes == in->rank;
   /* A mean and the gradients divide by the count reduced: it must be a
    * Dim even where the whole tensor's count is one only by cancellation. */
   Dim count = dim_const(1);
   const char *why = NULL;
-  for (int i = 0; i < v->attr.naxes; i++)
-    if (!dim_mul(count, in->dims[v->attr.axes[i]], &count, &why)) {
+  for (int i = 0; i < IR_ATTR(v, reduce).naxes; i++)
+    if (!dim_mul(count, in->dims[IR_ATTR(v, reduce).axes[i]], &count, &why)) {
       diag_error(c->diag, v->loc, "%s: the number of elements reduced cannot be computed: %s",
                  opname(v), why);
       return false;
@@ -251,7 +252,7 @@ bool shape_reduce(ShapeCtx *c, IrValue *v) {
   for (int i = 0; i < in->rank; i++) {
     if (!reduced[i])
       out.dims[out.rank++] = in->dims[i];
-    else if (v->attr.keepdims)
+    else if (IR_ATTR(v, reduce).keepdims)
       out.dims[out.rank++] = dim_const(1);
   }
   v->type = out;
@@ -266,8 +267,8 @@ bool shape_arg_reduce(ShapeCtx *c, IrValue *v) {
   if (!shape_reduce(c, v))
     return false;
   const TType *in = &v->args[0]->type;
-  for (int i = 0; i < v->attr.naxes; i++)
-    if (v->attr.axes[i] != in->rank - v->attr.naxes + i) {
+  for (int i = 0; i < IR_ATTR(v, reduce).naxes; i++)
+    if (IR_ATTR(v, reduce).axes[i] != in->rank - IR_ATTR(v, reduce).naxes + i) {
       diag_error(c->diag, v->loc, "%s: the reduced axes must be the last ones", opname(v));
       return false;
     }
@@ -280,7 +281,8 @@ bool shape_arg_reduce(ShapeCtx *c, IrValue *v) {
 bool shape_assign(ShapeCtx *c, IrValue *v) {
   const IrValue *target = v->args[0], *value = v->args[1];
   if (target->op != OP_PARAM ||
-      (c->module && c->module->params[target->attr.index]->trainable && !c->writes_params)) {
+      (c->module && c->module->params[IR_ATTR(target, source).index]->trainable &&
+       !c->writes_params)) {
     diag_error(c->diag, v->loc, "only a state tensor can be updated with '<-'");
     note_operand(c, target, "the target");
     return false;
@@ -297,7 +299,7 @@ bool shape_assign(ShapeCtx *c, IrValue *v) {
 
 bool shape_reshape(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
-  TType out = v->attr.target;
+  TType out = *IR_ATTR(v, layout).target;
   out.dtype = in->dtype;
   Dim n_in, n_known = dim_const(1);
   const char *why = NULL;
@@ -310,7 +312,7 @@ bool shape_reshape(ShapeCtx *c, IrValue *v) {
     return false;
   }
   for (int i = 0; i < out.rank; i++) {
-    if (i == v->attr.infer_axis)
+    if (i == IR_ATTR(v, layout).infer_axis)
       continue;
     if (!dim_can_be_positive(out.dims[i])) {
       diag_error(c->diag, v->loc,
@@ -323,7 +325,7 @@ bool shape_reshape(ShapeCtx *c, IrValue *v) {
       return false;
     }
   }
-  if (v->attr.infer_axis >= 0) {
+  if (IR_ATTR(v, layout).infer_axis >= 0) {
     Dim inferred;
     if (!dim_div(n_in, n_known, &inferred, &why)) {
       diag_error(c->diag, v->loc,
@@ -333,35 +335,33 @@ bool shape_reshape(ShapeCtx *c, IrValue *v) {
       note_operand(c, v->args[0], "operand");
       return false;
     }
-    out.dims[v->attr.infer_axis] = inferred;
+    out.dims[IR_ATTR(v, layout).infer_axis] = inferred;
   } else if (!dim_eq(n_in, n_known)) {
     diag_error(c->diag, v->loc, "reshape: cannot reshape %s (%s elements) to %s (%s elements)",
                ty(c, in), dm(c, n_in), ty(c, &out), dm(c, n_known));
     note_operand(c, v->args[0], "operand");
     return false;
   }
-  v->attr.target = out;
-  v->attr.infer_axis = -1;
   v->type = out;
   return true;
 }
 
 bool shape_transpose(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
-  if (!v->attr.has_perm) {
+  if (!IR_ATTR(v, layout).has_perm) {
     if (in->rank < 2) {
       diag_error(c->diag, v->loc, "transpose: needs at least 2 dimensions, got %s", ty(c, in));
       return false;
     }
     for (int i = 0; i < in->rank; i++)
-      v->attr.perm[i] = i;
-    v->attr.perm[in->rank - 2] = in->rank - 1;
-    v->attr.perm[in->rank - 1] = in->rank - 2;
-    v->attr.has_perm = true;
+      IR_ATTR(v, layout).perm[i] = i;
+    IR_ATTR(v, layout).perm[in->rank - 2] = in->rank - 1;
+    IR_ATTR(v, layout).perm[in->rank - 1] = in->rank - 2;
+    IR_ATTR(v, layout).has_perm = true;
   } else {
     bool seen[TYPE_MAX_RANK] = {false};
     for (int i = 0; i < in->rank; i++) {
-      int p = v->attr.perm[i];
+      int p = IR_ATTR(v, layout).perm[i];
       if (p < 0 || p >= in->rank || seen[p]) {
         diag_error(c->diag, v->loc,
                    "transpose: the permutation is not a permutation of 0..%d for %s", in->rank - 1,
@@ -373,7 +373,7 @@ bool shape_transpose(ShapeCtx *c, IrValue *v) {
   }
   TType out = *in;
   for (int i = 0; i < in->rank; i++)
-    out.dims[i] = in->dims[v->attr.perm[i]];
+    out.dims[i] = in->dims[IR_ATTR(v, layout).perm[i]];
   v->type = out;
   return true;
 }
@@ -381,7 +381,7 @@ bool shape_transpose(ShapeCtx *c, IrValue *v) {
 bool shape_rowwise(ShapeCtx *c, IrValue *v) {
   if (!require_float(c, v, v->args[0]))
     return false;
-  if (!normalize_axis(c, v, v->args[0]->type.rank, &v->attr.axis))
+  if (!normalize_axis(c, v, v->args[0]->type.rank, &IR_ATTR(v, rowwise).axis))
     return false;
   v->type = v->args[0]->type;
   return true;
@@ -463,10 +463,10 @@ bool shape_select(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
-/* The operand must broadcast to attr.target without changing it: each of
+/* The operand must broadcast to attr.expand.target without changing it: each of
  * its axes, aligned from the right, equals the target's or is 1. */
 bool shape_broadcast_to(ShapeCtx *c, IrValue *v) {
-  const TType *in = &v->args[0]->type, *to = &v->attr.target;
+  const TType *in = &v->args[0]->type, *to = IR_ATTR(v, expand).target;
   bool ok = in->rank <= to->rank;
   for (int i = 0; ok && i < in->rank; i++) {
     Dim d = in->dims[i], t = to->dims[to->rank - in->rank + i];
@@ -494,34 +494,34 @@ bool shape_one_hot(ShapeCtx *c, IrValue *v) {
                TYPE_MAX_RANK);
     return false;
   }
-  if (v->attr.depth <= 0) {
+  if (IR_ATTR(v, onehot).depth <= 0) {
     diag_error(c->diag, v->loc, "one_hot: the number of classes must be positive, got %lld",
-               (long long)v->attr.depth);
+               (long long)IR_ATTR(v, onehot).depth);
     return false;
   }
   v->type = *in;
-  v->type.dtype = v->attr.dtype;
-  v->type.dims[v->type.rank++] = dim_const(v->attr.depth);
+  v->type.dtype = IR_ATTR(v, onehot).dtype;
+  v->type.dims[v->type.rank++] = dim_const(IR_ATTR(v, onehot).depth);
   return true;
 }
 
 /* ---- generators: the shape and dtype come with the op ---- */
 
 bool shape_generate(ShapeCtx *c, IrValue *v) {
-  const TType *t = &v->attr.target;
+  const TType *t = IR_ATTR(v, gen).target;
   for (int i = 0; i < t->rank; i++)
     if (dim_is_const(t->dims[i]) && t->dims[i].constant <= 0) {
       diag_error(c->diag, v->loc, "%s: dimension %d of the shape must be positive, got %lld",
                  opname(v), i, (long long)t->dims[i].constant);
       return false;
     }
-  if (v->op != OP_ARANGE && !dtype_is_float(v->attr.dtype)) {
+  if (v->op != OP_ARANGE && !dtype_is_float(IR_ATTR(v, gen).dtype)) {
     diag_error(c->diag, v->loc, "%s: makes floating-point tensors, not %s", opname(v),
-               dtype_name(v->attr.dtype));
+               dtype_name(IR_ATTR(v, gen).dtype));
     return false;
   }
   v->type = *t;
-  v->type.dtype = v->attr.dtype;
+  v->type.dtype = IR_ATTR(v, gen).dtype;
   return true;
 }
 
@@ -613,11 +613,11 @@ static bool known_const(Dim d) { return d.kind == DIM_KNOWN && dim_is_const(d); 
 /* Is axis i's position resolved at run time (an argument, or a constant
  * position on an axis of symbolic extent n)? */
 static bool view_axis_runtime(const IrValue *v, int i, Dim n) {
-  return v->attr.view.dyn[i] > 0 || (n.kind == DIM_KNOWN && !dim_is_const(n));
+  return IR_ATTR(v, view)->dyn[i] > 0 || (n.kind == DIM_KNOWN && !dim_is_const(n));
 }
 
 static bool check_dyn_operand(ShapeCtx *c, IrValue *v, int i) {
-  int d = v->attr.view.dyn[i];
+  int d = IR_ATTR(v, view)->dyn[i];
   if (d < 0 || (d > 0 && d >= v->nargs)) {
     diag_error(c->diag, v->loc, "%s: axis %d names operand %d, which does not exist", opname(v), i,
                d);
@@ -636,7 +636,7 @@ static bool strided_range_fits(int64_t start, int64_t step, int64_t count, Dim n
 
 bool shape_slice(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
-  IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   if (!view_runtime_operands(c, v))
     return false;
   TType out = {.dtype = in->dtype};
@@ -713,7 +713,7 @@ bool shape_scatter_add(ShapeCtx *c, IrValue *v) {
     note_operand(c, ids, "indices");
     return false;
   }
-  Dim rows = v->attr.gather.rows;
+  Dim rows = IR_ATTR(v, gather).rows;
   if (rows.kind == DIM_KNOWN && dim_is_const(rows) && rows.constant <= 0) {
     diag_error(c->diag, v->loc, "scatter_add: the number of rows must be positive, got %lld",
                (long long)rows.constant);
@@ -729,7 +729,7 @@ bool shape_scatter_add(ShapeCtx *c, IrValue *v) {
 
 bool shape_pad(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
-  IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   if (!view_runtime_operands(c, v))
     return false;
   TType out = {.dtype = in->dtype, .rank = in->rank};
@@ -775,7 +775,7 @@ bool shape_pad(ShapeCtx *c, IrValue *v) {
 /* clamp(x, lo, hi): the bounds come from the program, so they are checked
  * here too, not only where the builtin reads them. */
 bool shape_clamp(ShapeCtx *c, IrValue *v) {
-  const IrUnaryAttrs *u = &v->attr.unary;
+  const IrUnaryAttrs *u = &IR_ATTR(v, unary);
   if (!(u->lo <= u->hi)) {
     diag_error(c->diag, v->loc, "clamp: the lower bound %g is above the upper bound %g", u->lo,
                u->hi);
@@ -787,7 +787,7 @@ bool shape_clamp(ShapeCtx *c, IrValue *v) {
 /* f32(x), f64(x), i32(x): the operand's shape with attr.unary.to; any
  * operand type (a bool mask becomes 0 and 1). */
 bool shape_cast(ShapeCtx *c, IrValue *v) {
-  DType to = v->attr.unary.to;
+  DType to = IR_ATTR(v, unary).to;
   if (to != DT_F32 && to != DT_F64 && to != DT_I32) {
     diag_error(c->diag, v->loc, "cast: cannot convert to %s", dtype_name(to));
     return false;
@@ -799,14 +799,20 @@ bool shape_cast(ShapeCtx *c, IrValue *v) {
 
 bool shape_concat(ShapeCtx *c, IrValue *v) {
   const TType *t0 = &v->args[0]->type;
-  IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   if (t0->rank == 0) {
     diag_error(c->diag, v->loc, "concat: cannot join scalars (stack them)");
     return false;
   }
-  if (!normalize_axis(c, v, t0->rank, &va->axis))
-    return false;
   int ax = va->axis;
+  if (!normalize_axis(c, v, t0->rank, &ax))
+    return false;
+  if (ax != va->axis) { /* the payload is shared and immutable: a copy */
+    IrViewAttrs *n = ARENA_NEW(c->arena, IrViewAttrs);
+    *n = *va;
+    n->axis = ax;
+    IR_ATTR(v, view) = n;
+  }
   TType out = *t0;
   int64_t total = 0;
   bool unknown = false;
@@ -854,15 +860,21 @@ bool shape_concat(ShapeCtx *c, IrValue *v) {
  * symbolic extent the count must be a dim: exact, as (T - 3) / 1 + 1 is. */
 bool shape_unfold(ShapeCtx *c, IrValue *v) {
   const TType *in = &v->args[0]->type;
-  IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   if (in->rank >= TYPE_MAX_RANK) {
     diag_error(c->diag, v->loc, "unfold: %s already has %d dimensions, the most a tensor can have",
                ty(c, in), TYPE_MAX_RANK);
     return false;
   }
-  if (!normalize_axis(c, v, in->rank, &va->axis))
-    return false;
   int ax = va->axis;
+  if (!normalize_axis(c, v, in->rank, &ax))
+    return false;
+  if (ax != va->axis) { /* the payload is shared and immutable: a copy */
+    IrViewAttrs *n = ARENA_NEW(c->arena, IrViewAttrs);
+    *n = *va;
+    n->axis = ax;
+    IR_ATTR(v, view) = va = n;
+  }
   int64_t size = va->window, step = va->step[ax];
   if (size == 0) { /* a generic check of a layer: size or step unknown */
     TType out = *in;

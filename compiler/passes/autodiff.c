@@ -44,8 +44,8 @@ IrValue *autodiff_binary(GradCtx *g, OpKind op, IrValue *x, IrValue *y) {
 
 IrValue *autodiff_const_div(GradCtx *g, double scalar, Dim denom, DType dt) {
   IrValue *v = ir_value_new(g->arena, g->df, OP_CONST, NULL, 0, g->df->loc);
-  v->attr.scalar = scalar;
-  v->attr.denom = denom;
+  IR_ATTR(v, source).scalar = scalar;
+  IR_ATTR(v, source).denom = denom;
   v->type = ttype_scalar(dt);
   ir_block_append(g->arena, g->df->body, v);
   return v;
@@ -58,16 +58,14 @@ IrValue *autodiff_const(GradCtx *g, double scalar, DType dt) {
 IrValue *autodiff_reshape(GradCtx *g, IrValue *x, const TType *to) {
   if (ttype_eq_dims(&x->type, to))
     return x;
-  IrAttrs at = {.target = *to, .infer_axis = -1};
-  at.target.dtype = x->type.dtype;
+  IrAttrs at = {.layout = {.target = to, .infer_axis = -1}};
   return autodiff_emit(g, OP_RESHAPE, &x, 1, &at);
 }
 
 IrValue *autodiff_broadcast_to(GradCtx *g, IrValue *x, const TType *to) {
   if (ttype_eq_dims(&x->type, to))
     return x;
-  IrAttrs at = {.target = *to, .infer_axis = -1};
-  at.target.dtype = x->type.dtype;
+  IrAttrs at = {.expand = {.target = to}};
   return autodiff_emit(g, OP_BROADCAST, &x, 1, &at);
 }
 
@@ -83,16 +81,16 @@ IrValue *autodiff_unbroadcast(GradCtx *g, IrValue *dx, const TType *to) {
   if (lead < 0)
     NNC_BUG("autodiff: cannot unbroadcast to a higher rank");
   if (lead > 0) {
-    IrAttrs at = {.naxes = lead, .infer_axis = -1};
+    IrAttrs at = {.reduce = {.naxes = lead}};
     for (int i = 0; i < lead; i++)
-      at.axes[i] = i;
+      at.reduce.axes[i] = i;
     dx = autodiff_emit(g, OP_SUM, &dx, 1, &at);
   }
-  IrAttrs at = {.keepdims = true, .infer_axis = -1};
+  IrAttrs at = {.reduce = {.keepdims = true}};
   for (int i = 0; i < to->rank; i++)
     if (is_one(to->dims[i]) && !is_one(dx->type.dims[i]))
-      at.axes[at.naxes++] = i;
-  if (at.naxes)
+      at.reduce.axes[at.reduce.naxes++] = i;
+  if (at.reduce.naxes)
     dx = autodiff_emit(g, OP_SUM, &dx, 1, &at);
   if (!ttype_eq_dims(&dx->type, to))
     NNC_BUG("autodiff: unbroadcast produced the wrong shape");
@@ -126,7 +124,8 @@ static bool copy_forward(GradCtx *g, const IrFunc *f, char *err, size_t errlen) 
     }
     IrValue *c;
     if (v->op == OP_INPUT) {
-      c = ir_func_add_input(g->arena, g->df, f->input_names[v->attr.index], v->type, v->origin);
+      c = ir_func_add_input(g->arena, g->df, f->input_names[IR_ATTR(v, source).index], v->type,
+                            v->origin);
     } else {
       IrValue *args[8];
       if (v->nargs > 8)
@@ -162,7 +161,7 @@ static IrValue *param_gradient(GradCtx *g, int index) {
   IrValue *sum = NULL;
   for (int id = 0; id < g->nfwd; id++) {
     IrValue *v = g->df->body->vals[id];
-    if (v->op == OP_PARAM && v->attr.index == index && g->adj[id])
+    if (v->op == OP_PARAM && IR_ATTR(v, source).index == index && g->adj[id])
       sum = sum ? autodiff_binary(g, OP_ADD, sum, g->adj[id]) : g->adj[id];
   }
   if (!sum)
@@ -241,11 +240,14 @@ static void retype_block(IrBlock *b) {
   for (int i = 0; i < b->n; i++) {
     IrValue *v = b->vals[i];
     retype(&v->type);
-    retype(&v->attr.target);
-    if (v->attr.dtype == DT_F32)
-      v->attr.dtype = DT_F64;
-    if (v->op == OP_CAST && v->attr.unary.to == DT_F32)
-      v->attr.unary.to = DT_F64;
+    /* the element types an op's attributes name (a target shape's dtype
+       is never read: the result's comes from the operand or the op) */
+    DType *dt = op_info[v->op].cls == OPC_ONEHOT     ? &IR_ATTR(v, onehot).dtype
+                : op_info[v->op].cls == OPC_GENERATE ? &IR_ATTR(v, gen).dtype
+                : v->op == OP_CAST                   ? &IR_ATTR(v, unary).to
+                                                     : NULL;
+    if (dt && *dt == DT_F32)
+      *dt = DT_F64;
     if (v->region)
       retype_block(v->region);
   }

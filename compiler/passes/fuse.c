@@ -125,9 +125,9 @@ bool fuse_is_matrix_transpose(const IrValue *v) {
   if (v->op != OP_TRANSPOSE || r < 2)
     return false;
   for (int i = 0; i < r - 2; i++)
-    if (v->attr.perm[i] != i)
+    if (IR_ATTR(v, layout).perm[i] != i)
       return false;
-  return v->attr.perm[r - 2] == r - 1 && v->attr.perm[r - 1] == r - 2;
+  return IR_ATTR(v, layout).perm[r - 2] == r - 1 && IR_ATTR(v, layout).perm[r - 1] == r - 2;
 }
 
 static void kernel_add(Arena *a, FusedFunc *ff, Kernel *k, IrValue *v) {
@@ -161,7 +161,7 @@ static KernelKind root_kind(const IrValue *v) {
   case OPC_LOSS: /* mse; cross_entropy is expanded (rows.h) */
     return KK_REDUCE;
   case OPC_ROWWISE:
-    break; /* expanded (rows.h) */
+    break;         /* expanded (rows.h) */
   case OPC_ASSIGN: /* a loop writing the state's buffer (memplan.c) */
     return KK_ELEMWISE;
   case OPC_GATHER:
@@ -204,11 +204,11 @@ static bool same_numel(const TType *a, const TType *b) {
  * axis, or -1. */
 static int row_reduction_axis(const IrValue *v) {
   bool ok = (v->op == OP_SUM || v->op == OP_MEAN || v->op == OP_MAX || v->op == OP_MIN) &&
-            v->attr.naxes == 1;
-  return ok ? v->attr.axes[0] : -1;
+            IR_ATTR(v, reduce).naxes == 1;
+  return ok ? IR_ATTR(v, reduce).axes[0] : -1;
 }
 
-static int row_axis_of(const Kernel *k) { return k->core->attr.axes[0]; }
+static int row_axis_of(const Kernel *k) { return IR_ATTR(k->core, reduce).axes[0]; }
 
 /* Does t hold one element per row of dom (the row axis of extent 1, or
  * dropped)? */
@@ -267,7 +267,7 @@ static bool members_fit_row_space(const FusedFunc *ff, const Kernel *k, const TT
 static bool combines_rows(const Kernel *k, const TType *dom, int axis) {
   const IrValue *r = k->out;
   return (r->op == OP_SUM || r->op == OP_MEAN || r->op == OP_MAX || r->op == OP_MIN) &&
-         r->attr.all_axes && is_per_row(&r->args[0]->type, dom, axis);
+         IR_ATTR(r, reduce).all_axes && is_per_row(&r->args[0]->type, dom, axis);
 }
 
 /* Is p, one element per row of dom, computed (through elementwise ops of
@@ -444,7 +444,7 @@ static bool read_once_through_views(const FusedFunc *ff, const Kernel *k, const 
     if (!same_numel(&user->type, domain(k)))
       return false;
     if (user->op == OP_UNFOLD &&
-        user->attr.view.step[user->attr.view.axis] < user->attr.view.window)
+        IR_ATTR(user, view)->step[IR_ATTR(user, view)->axis] < IR_ATTR(user, view)->window)
       return false; /* overlapping windows read an element several times */
     for (int i = 1; user->op != OP_CONCAT && i < user->nargs; i++)
       if (user->args[i] == p)
@@ -735,8 +735,8 @@ static void plan_kernel(Arena *a, Kernel *k) {
     p->divide = c->op == OP_MEAN || c->op == OP_MSE;
     for (int a = 0; a < p->domain->rank; a++)
       p->reduced[a] = c->op == OP_MSE;
-    for (int i = 0; i < c->attr.naxes && c->op != OP_MSE; i++)
-      p->reduced[c->attr.axes[i]] = true;
+    for (int i = 0; c->op != OP_MSE && i < IR_ATTR(c, reduce).naxes; i++)
+      p->reduced[IR_ATTR(c, reduce).axes[i]] = true;
     break;
   case KK_ROW:
     plan_row(a, k);

@@ -173,8 +173,8 @@ static IrValue *spread_reduced(GradCtx *g, const IrValue *v, IrValue *dy) {
   const TType *in = &v->args[0]->type;
   TType kept = *in;
   kept.dtype = dy->type.dtype;
-  for (int i = 0; i < v->attr.naxes; i++)
-    kept.dims[v->attr.axes[i]] = dim_const(1);
+  for (int i = 0; i < IR_ATTR(v, reduce).naxes; i++)
+    kept.dims[IR_ATTR(v, reduce).axes[i]] = dim_const(1);
   return autodiff_broadcast_to(g, autodiff_reshape(g, dy, &kept), in);
 }
 
@@ -184,10 +184,10 @@ void grad_sum(GradCtx *g, IrValue *v, IrValue *dy) {
 
 void grad_mean(GradCtx *g, IrValue *v, IrValue *dy) {
   Dim reduced[TYPE_MAX_RANK];
-  for (int i = 0; i < v->attr.naxes; i++)
-    reduced[i] = v->args[0]->type.dims[v->attr.axes[i]];
+  for (int i = 0; i < IR_ATTR(v, reduce).naxes; i++)
+    reduced[i] = v->args[0]->type.dims[IR_ATTR(v, reduce).axes[i]];
   IrValue *scaled =
-      autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, reduced, v->attr.naxes, 1.0));
+      autodiff_binary(g, OP_MUL, dy, inverse_count(g, dy, reduced, IR_ATTR(v, reduce).naxes, 1.0));
   autodiff_accumulate(g, v->args[0], spread_reduced(g, v, scaled));
 }
 
@@ -200,7 +200,7 @@ void grad_extremum(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *hit = autodiff_binary(g, OP_EQ, x, spread_reduced(g, v, v));
   IrValue *ones[3] = {hit, scalar(g, dy, 1.0), zero};
   IrValue *mask = autodiff_emit(g, OP_SELECT, ones, 3, NULL);
-  IrAttrs count_at = v->attr;
+  IrAttrs count_at = {.reduce = IR_ATTR(v, reduce)};
   IrValue *count = autodiff_emit(g, OP_SUM, &mask, 1, &count_at);
   IrValue *share = spread_reduced(g, v, autodiff_binary(g, OP_DIV, dy, count));
   IrValue *pick[3] = {hit, share, zero};
@@ -218,30 +218,29 @@ void grad_reshape(GradCtx *g, IrValue *v, IrValue *dy) {
 }
 
 void grad_transpose(GradCtx *g, IrValue *v, IrValue *dy) {
-  IrAttrs at = {.has_perm = true, .infer_axis = -1};
+  IrAttrs at = {.layout = {.has_perm = true, .infer_axis = -1}};
   for (int i = 0; i < v->type.rank; i++)
-    at.perm[v->attr.perm[i]] = i;
+    at.layout.perm[IR_ATTR(v, layout).perm[i]] = i;
   autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_TRANSPOSE, &dy, 1, &at));
 }
 
 /* ---- softmax family ---- */
 
 static IrValue *sum_along(GradCtx *g, IrValue *x, int axis) {
-  IrAttrs at = {.naxes = 1, .keepdims = true, .infer_axis = -1};
-  at.axes[0] = axis;
+  IrAttrs at = {.reduce = {.naxes = 1, .axes = {axis}, .keepdims = true}};
   return autodiff_emit(g, OP_SUM, &x, 1, &at);
 }
 
 /* dx = y * (dy - sum(dy * y)) */
 void grad_softmax(GradCtx *g, IrValue *v, IrValue *dy) {
-  IrValue *dot = sum_along(g, autodiff_binary(g, OP_MUL, dy, v), v->attr.axis);
+  IrValue *dot = sum_along(g, autodiff_binary(g, OP_MUL, dy, v), IR_ATTR(v, rowwise).axis);
   autodiff_accumulate(g, v->args[0],
                       autodiff_binary(g, OP_MUL, v, autodiff_binary(g, OP_SUB, dy, dot)));
 }
 
 /* dx = dy - softmax(x) * sum(dy), with softmax(x) = exp(y) */
 void grad_log_softmax(GradCtx *g, IrValue *v, IrValue *dy) {
-  IrValue *total = sum_along(g, dy, v->attr.axis);
+  IrValue *total = sum_along(g, dy, IR_ATTR(v, rowwise).axis);
   IrValue *p = autodiff_unary(g, OP_EXP, v);
   autodiff_accumulate(g, v->args[0],
                       autodiff_binary(g, OP_SUB, dy, autodiff_binary(g, OP_MUL, p, total)));
@@ -254,9 +253,9 @@ void grad_log_softmax(GradCtx *g, IrValue *v, IrValue *dy) {
 void grad_cross_entropy(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *logits = v->args[0], *labels = v->args[1];
   const TType *lt = &logits->type;
-  IrAttrs sm = {.axis = lt->rank - 1, .infer_axis = -1};
+  IrAttrs sm = {.rowwise = {.axis = lt->rank - 1}};
   IrValue *p = autodiff_emit(g, OP_SOFTMAX, &logits, 1, &sm);
-  IrAttrs oh = {.depth = lt->dims[lt->rank - 1].constant, .dtype = lt->dtype, .infer_axis = -1};
+  IrAttrs oh = {.onehot = {.depth = lt->dims[lt->rank - 1].constant, .dtype = lt->dtype}};
   if (!dim_is_const(lt->dims[lt->rank - 1]))
     NNC_BUG("autodiff: cross_entropy with a symbolic number of classes");
   IrValue *target = autodiff_emit(g, OP_ONE_HOT, &labels, 1, &oh);
@@ -283,56 +282,53 @@ void grad_mse(GradCtx *g, IrValue *v, IrValue *dy) {
  * as 1s), a pad keeps the slice it padded, concat hands each operand its
  * slice. Run-time positions are the same operands. */
 
+/* The adjoint of slice or pad v as the other of the two (op), reading
+ * `from` at v's positions and steps, with v's run-time position operands;
+ * each axis spans v's operand. */
+static IrValue *adjoint_view(GradCtx *g, const IrValue *v, OpKind op, IrValue *from) {
+  const IrValue *x = v->args[0];
+  const IrViewAttrs *va = IR_ATTR(v, view);
+  IrViewAttrs adj = {0};
+  for (int i = 0; i < x->type.rank; i++) {
+    adj.start[i] = va->start[i];
+    adj.step[i] = va->step[i];
+    adj.size[i] = x->type.dims[i];
+    adj.dyn[i] = va->dyn[i];
+  }
+  IrValue *args[1 + TYPE_MAX_RANK];
+  args[0] = from;
+  for (int i = 1; i < v->nargs; i++)
+    args[i] = v->args[i];
+  return autodiff_emit(g, op, args, v->nargs, &(IrAttrs){.view = &adj});
+}
+
 void grad_slice(GradCtx *g, IrValue *v, IrValue *dy) {
   const IrValue *x = v->args[0];
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   TType kept = x->type;
   for (int i = 0; i < x->type.rank; i++)
     kept.dims[i] = va->drop[i] ? dim_const(1) : va->size[i];
-  IrAttrs at = {.infer_axis = -1};
-  for (int i = 0; i < x->type.rank; i++) {
-    at.view.start[i] = va->start[i];
-    at.view.step[i] = va->step[i];
-    at.view.size[i] = x->type.dims[i];
-    at.view.dyn[i] = va->dyn[i];
-  }
-  IrValue *args[1 + TYPE_MAX_RANK];
-  args[0] = autodiff_reshape(g, dy, &kept);
-  for (int i = 1; i < v->nargs; i++)
-    args[i] = v->args[i];
-  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_PAD, args, v->nargs, &at));
+  autodiff_accumulate(g, v->args[0], adjoint_view(g, v, OP_PAD, autodiff_reshape(g, dy, &kept)));
 }
 
 void grad_pad(GradCtx *g, IrValue *v, IrValue *dy) {
-  const IrValue *x = v->args[0];
-  const IrViewAttrs *va = &v->attr.view;
-  IrAttrs at = {.infer_axis = -1};
-  for (int i = 0; i < x->type.rank; i++) {
-    at.view.start[i] = va->start[i];
-    at.view.step[i] = va->step[i];
-    at.view.size[i] = x->type.dims[i];
-    at.view.dyn[i] = va->dyn[i];
-  }
-  IrValue *args[1 + TYPE_MAX_RANK];
-  args[0] = dy;
-  for (int i = 1; i < v->nargs; i++)
-    args[i] = v->args[i];
-  autodiff_accumulate(g, v->args[0], autodiff_emit(g, OP_SLICE, args, v->nargs, &at));
+  autodiff_accumulate(g, v->args[0], adjoint_view(g, v, OP_SLICE, dy));
 }
 
 void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
-  int ax = v->attr.view.axis;
+  int ax = IR_ATTR(v, view)->axis;
   int64_t at_pos = 0;
   for (int k = 0; k < v->nargs; k++) {
     const TType *t = &v->args[k]->type;
-    IrAttrs at = {.infer_axis = -1};
+    IrViewAttrs adj = {0};
     for (int i = 0; i < t->rank; i++) {
-      at.view.step[i] = 1;
-      at.view.size[i] = t->dims[i];
+      adj.step[i] = 1;
+      adj.size[i] = t->dims[i];
     }
-    at.view.start[ax] = at_pos;
+    adj.start[ax] = at_pos;
     at_pos += t->dims[ax].constant;
-    autodiff_accumulate(g, v->args[k], autodiff_emit(g, OP_SLICE, &dy, 1, &at));
+    autodiff_accumulate(g, v->args[k],
+                        autodiff_emit(g, OP_SLICE, &dy, 1, &(IrAttrs){.view = &adj}));
   }
 }
 
@@ -343,26 +339,26 @@ void grad_concat(GradCtx *g, IrValue *v, IrValue *dy) {
  * reads per element. */
 void grad_unfold(GradCtx *g, IrValue *v, IrValue *dy) {
   const IrValue *x = v->args[0];
-  const IrViewAttrs *va = &v->attr.view;
+  const IrViewAttrs *va = IR_ATTR(v, view);
   int ax = va->axis, last = v->type.rank - 1;
   IrValue *sum = NULL;
   for (int64_t k = 0; k < va->window; k++) {
-    IrAttrs pick = {.infer_axis = -1};
+    IrViewAttrs pick = {0};
     for (int i = 0; i <= last; i++) {
-      pick.view.step[i] = 1;
-      pick.view.size[i] = v->type.dims[i];
+      pick.step[i] = 1;
+      pick.size[i] = v->type.dims[i];
     }
-    pick.view.start[last] = k;
-    pick.view.drop[last] = true;
-    IrValue *part = autodiff_emit(g, OP_SLICE, &dy, 1, &pick);
-    IrAttrs place = {.infer_axis = -1};
+    pick.start[last] = k;
+    pick.drop[last] = true;
+    IrValue *part = autodiff_emit(g, OP_SLICE, &dy, 1, &(IrAttrs){.view = &pick});
+    IrViewAttrs place = {0};
     for (int i = 0; i < x->type.rank; i++) {
-      place.view.step[i] = 1;
-      place.view.size[i] = x->type.dims[i];
+      place.step[i] = 1;
+      place.size[i] = x->type.dims[i];
     }
-    place.view.start[ax] = k;
-    place.view.step[ax] = va->step[ax];
-    IrValue *placed = autodiff_emit(g, OP_PAD, &part, 1, &place);
+    place.start[ax] = k;
+    place.step[ax] = va->step[ax];
+    IrValue *placed = autodiff_emit(g, OP_PAD, &part, 1, &(IrAttrs){.view = &place});
     IrValue *xs[2] = {sum, placed};
     sum = sum ? autodiff_emit(g, OP_ADD, xs, 2, NULL) : placed;
   }
@@ -377,7 +373,7 @@ void grad_unfold(GradCtx *g, IrValue *v, IrValue *dy) {
 
 void grad_gather(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *table = v->args[0], *args[2] = {dy, v->args[1]};
-  IrAttrs at = {.infer_axis = -1, .gather = {.rows = table->type.dims[0]}};
+  IrAttrs at = {.gather = {.rows = table->type.dims[0]}};
   autodiff_accumulate(g, table, autodiff_emit(g, OP_SCATTER_ADD, args, 2, &at));
 }
 
@@ -442,7 +438,7 @@ void grad_erf(GradCtx *g, IrValue *v, IrValue *dy) {
 void grad_leaky_relu(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *x = v->args[0];
   IrValue *pos = autodiff_binary(g, OP_GT, x, scalar(g, x, 0.0));
-  autodiff_accumulate(g, x, select3(g, pos, dy, times(g, dy, v->attr.unary.slope)));
+  autodiff_accumulate(g, x, select3(g, pos, dy, times(g, dy, IR_ATTR(v, unary).slope)));
 }
 
 /* x <= 0 ? dy alpha e^x : dy, with alpha e^x = y + alpha: alpha at 0, 1 at
@@ -450,7 +446,7 @@ void grad_leaky_relu(GradCtx *g, IrValue *v, IrValue *dy) {
 void grad_elu(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *x = v->args[0];
   IrValue *neg = autodiff_binary(g, OP_LE, x, scalar(g, x, 0.0));
-  IrValue *slope = autodiff_binary(g, OP_ADD, v, scalar(g, v, v->attr.unary.alpha));
+  IrValue *slope = autodiff_binary(g, OP_ADD, v, scalar(g, v, IR_ATTR(v, unary).alpha));
   autodiff_accumulate(g, x, select3(g, neg, autodiff_binary(g, OP_MUL, dy, slope), dy));
 }
 
@@ -502,8 +498,8 @@ void grad_silu(GradCtx *g, IrValue *v, IrValue *dy) {
 /* dy on [lo, hi], bounds included; 0 outside and at NaN */
 void grad_clamp(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *x = v->args[0], *zero = scalar(g, dy, 0.0);
-  IrValue *above_lo = autodiff_binary(g, OP_GE, x, scalar(g, x, v->attr.unary.lo));
-  IrValue *below_hi = autodiff_binary(g, OP_LE, x, scalar(g, x, v->attr.unary.hi));
+  IrValue *above_lo = autodiff_binary(g, OP_GE, x, scalar(g, x, IR_ATTR(v, unary).lo));
+  IrValue *below_hi = autodiff_binary(g, OP_LE, x, scalar(g, x, IR_ATTR(v, unary).hi));
   autodiff_accumulate(g, x, select3(g, above_lo, select3(g, below_hi, dy, zero), zero));
 }
 
@@ -513,7 +509,7 @@ void grad_cast(GradCtx *g, IrValue *v, IrValue *dy) {
   IrValue *x = v->args[0];
   if (!dtype_is_float(x->type.dtype) || !dtype_is_float(v->type.dtype))
     return;
-  IrAttrs at = {.infer_axis = -1, .unary.to = x->type.dtype};
+  IrAttrs at = {.unary = {.to = x->type.dtype}};
   autodiff_accumulate(g, x, autodiff_emit(g, OP_CAST, &dy, 1, &at));
 }
 

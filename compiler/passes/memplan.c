@@ -117,9 +117,9 @@ MemPlan *memplan_build(Arena *a, const FusedFunc *ff) {
   for (int i = 0; i < f->body->n; i++) {
     const IrValue *v = f->body->vals[i];
     if (v->op == OP_INPUT)
-      p->storage[v->id] = (Storage){ST_INPUT, v->attr.index};
+      p->storage[v->id] = (Storage){ST_INPUT, IR_ATTR(v, source).index};
     else if (v->op == OP_PARAM)
-      p->storage[v->id] = (Storage){ST_PARAM, v->attr.index};
+      p->storage[v->id] = (Storage){ST_PARAM, IR_ATTR(v, source).index};
   }
   int cap = 0;
   bool guarded = false;

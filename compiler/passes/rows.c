@@ -26,8 +26,8 @@ static IrValue *binary(Rows *r, OpKind op, IrValue *x, IrValue *y) {
 /* A reduction of x along one axis, kept as an axis of extent 1 so that
  * the elementwise ops reading it broadcast it back along the row. */
 static IrValue *along(Rows *r, OpKind op, IrValue *x, int axis) {
-  IrAttrs at = {.naxes = 1, .keepdims = true, .infer_axis = -1};
-  at.axes[0] = axis;
+  IrAttrs at = {.reduce = {.naxes = 1, .keepdims = true}};
+  at.reduce.axes[0] = axis;
   return emit(r, op, &x, 1, &at);
 }
 
@@ -58,10 +58,10 @@ static IrValue *cross_entropy(Rows *r, IrValue *z, IrValue *y) {
   IrValue *m = along(r, OP_MAX, z, axis);
   IrValue *e = unary(r, OP_EXP, binary(r, OP_SUB, z, m));
   IrValue *lse = binary(r, OP_ADD, m, unary(r, OP_LOG, along(r, OP_SUM, e, axis)));
-  IrAttrs oh = {.depth = classes.constant, .dtype = DT_BOOL, .infer_axis = -1};
+  IrAttrs oh = {.onehot = {.depth = classes.constant, .dtype = DT_BOOL}};
   IrValue *pick[3] = {emit(r, OP_ONE_HOT, &y, 1, &oh), z, zero_of(r, z->type.dtype)};
   IrValue *picked = along(r, OP_SUM, emit(r, OP_SELECT, pick, 3, NULL), axis);
-  IrAttrs all = {.all_axes = true, .infer_axis = -1};
+  IrAttrs all = {.reduce = {.all_axes = true}};
   IrValue *loss = binary(r, OP_SUB, lse, picked);
   return emit(r, OP_MEAN, &loss, 1, &all);
 }
@@ -74,9 +74,9 @@ static IrValue *expand(Rows *r, const IrValue *v, IrValue **args) {
   r->loc = v->loc;
   switch (v->op) {
   case OP_SOFTMAX:
-    return softmax(r, args[0], v->attr.axis);
+    return softmax(r, args[0], IR_ATTR(v, rowwise).axis);
   case OP_LOG_SOFTMAX:
-    return log_softmax(r, args[0], v->attr.axis);
+    return log_softmax(r, args[0], IR_ATTR(v, rowwise).axis);
   default:
     return cross_entropy(r, args[0], args[1]);
   }

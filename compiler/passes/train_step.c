@@ -28,7 +28,7 @@ static IrValue *binary(Builder *b, OpKind op, IrValue *x, IrValue *y) {
 
 static IrValue *scalar(Builder *b, double x) {
   IrValue *v = ir_value_new(b->a, b->f, OP_CONST, NULL, 0, b->f->loc);
-  v->attr.scalar = x;
+  IR_ATTR(v, source).scalar = x;
   v->type = ttype_scalar(DT_F32);
   ir_block_append(b->a, b->f->body, v);
   return v;
@@ -37,11 +37,11 @@ static IrValue *scalar(Builder *b, double x) {
 static IrValue *param_value(Builder *b, int index) {
   for (int i = 0; i < b->f->body->n; i++) {
     IrValue *v = b->f->body->vals[i];
-    if (v->op == OP_PARAM && v->attr.index == index)
+    if (v->op == OP_PARAM && IR_ATTR(v, source).index == index)
       return v;
   }
   IrValue *v = ir_value_new(b->a, b->f, OP_PARAM, NULL, 0, b->m->params[index]->loc);
-  v->attr.index = index;
+  IR_ATTR(v, source).index = index;
   v->type = b->m->params[index]->type;
   ir_block_append(b->a, b->f->body, v);
   return v;
@@ -52,7 +52,7 @@ static IrValue *grad_norm_sq(Builder *b, IrValue **grads, int n) {
   IrValue *total = NULL;
   for (int i = 0; i < n; i++) {
     IrValue *sq = binary(b, OP_MUL, grads[i], grads[i]);
-    IrAttrs at = {.all_axes = true, .infer_axis = -1};
+    IrAttrs at = {.reduce = {.all_axes = true}};
     IrValue *s = emit(b, OP_SUM, &sq, 1, &at);
     total = total ? binary(b, OP_ADD, total, s) : s;
   }
@@ -122,11 +122,11 @@ static IrValue *unary(Builder *b, OpKind op, IrValue *x) { return emit(b, op, &x
 
 /* hyper[i], read in place by the kernel that uses it. */
 static IrValue *hyper_at(Builder *b, IrValue *hyper, int i) {
-  IrAttrs at = {.infer_axis = -1};
-  at.view.start[0] = i;
-  at.view.step[0] = 1;
-  at.view.drop[0] = true;
-  return emit(b, OP_SLICE, &hyper, 1, &at);
+  IrViewAttrs va = {0};
+  va.start[0] = i;
+  va.step[0] = 1;
+  va.drop[0] = true;
+  return emit(b, OP_SLICE, &hyper, 1, &(IrAttrs){.view = &va});
 }
 
 /* g + weight_decay * p: L2 regularisation folded into the gradient. */

@@ -13,6 +13,10 @@
  *           closes its scope, and the add still reads it
  *   fatal   as type, verified as the pipeline does: an internal error that
  *           names the stage ("autodiff" here) and exits with status 70
+ *   payload a broadcast of x whose attributes lack their target shape
+ *   misread the add's attributes read as a reduction's (IR_ATTR): an
+ *           internal error, not a silent read of the union
+ *   misemit an add emitted with attributes (ir_emit): an internal error
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +55,19 @@ static bool break_ir(Arena *a, IrFunc *f, const char *kind) {
     mm->parent = loop->region;
     ir_block_append(a, loop->region, mm);
     f->body->vals[mm_pos] = loop;
+  } else if (!strcmp(kind, "payload")) {
+    IrValue *x = mm->args[0];
+    IrValue *bc = ir_value_new(a, f, OP_BROADCAST, &x, 1, f->loc);
+    bc->type = x->type;
+    ir_block_append(a, f->body, bc);
+  } else if (!strcmp(kind, "misread")) {
+    printf("axes: %d\n", IR_ATTR(add, reduce).naxes); /* does not return */
+  } else if (!strcmp(kind, "misemit")) {
+    Diag d;
+    diag_init(&d, a, stderr);
+    ShapeCtx sc = {.diag = &d, .arena = a};
+    IrAttrs at = {.reduce = {.naxes = 1}};
+    ir_emit(a, &sc, f, OP_ADD, add->args, 2, f->loc, &at); /* does not return */
   } else if (strcmp(kind, "ok")) {
     fprintf(stderr, "test_verify: unknown kind '%s'\n", kind);
     return false;
@@ -60,7 +77,9 @@ static bool break_ir(Arena *a, IrFunc *f, const char *kind) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: test_verify ok|type|arity|order|scope|fatal MODEL.nn\n");
+    fprintf(
+        stderr,
+        "usage: test_verify ok|type|arity|order|scope|fatal|payload|misread|misemit MODEL.nn\n");
     return 2;
   }
   FrontendOptions opt = {.out = stdout, .diag_out = stderr};

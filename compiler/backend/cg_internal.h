@@ -117,9 +117,9 @@ typedef struct KGen {
   int nmemo, cap_memo;
   LLVMValueRef *pass_val; /* a row kernel's per-row results of its passes
                              (plan.passes), once computed for the row */
-  int rng_slot;          /* the slot of the entry's {seed, step}, or -1 */
-  LLVMValueRef rng_seed; /* i64, loaded at the kernel body's start */
-  LLVMValueRef rng_step; /* i64 */
+  int rng_slot;           /* the slot of the entry's {seed, step}, or -1 */
+  LLVMValueRef rng_seed;  /* i64, loaded at the kernel body's start */
+  LLVMValueRef rng_step;  /* i64 */
 } KGen;
 
 typedef void (*NestBody)(KGen *kg, void *u);

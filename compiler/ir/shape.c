@@ -797,6 +797,22 @@ bool shape_cast(ShapeCtx *c, IrValue *v) {
   return true;
 }
 
+/* Normalises a view's negative axis (concat's, unfold's). The payload is
+ * shared and immutable: a changed axis goes into a copy, which *va and the
+ * value then point at. */
+static bool normalize_view_axis(ShapeCtx *c, IrValue *v, int rank, const IrViewAttrs **va) {
+  int ax = (*va)->axis;
+  if (!normalize_axis(c, v, rank, &ax))
+    return false;
+  if (ax != (*va)->axis) {
+    IrViewAttrs *n = ARENA_NEW(c->arena, IrViewAttrs);
+    *n = **va;
+    n->axis = ax;
+    IR_ATTR(v, view) = *va = n;
+  }
+  return true;
+}
+
 bool shape_concat(ShapeCtx *c, IrValue *v) {
   const TType *t0 = &v->args[0]->type;
   const IrViewAttrs *va = IR_ATTR(v, view);
@@ -804,15 +820,9 @@ bool shape_concat(ShapeCtx *c, IrValue *v) {
     diag_error(c->diag, v->loc, "concat: cannot join scalars (stack them)");
     return false;
   }
-  int ax = va->axis;
-  if (!normalize_axis(c, v, t0->rank, &ax))
+  if (!normalize_view_axis(c, v, t0->rank, &va))
     return false;
-  if (ax != va->axis) { /* the payload is shared and immutable: a copy */
-    IrViewAttrs *n = ARENA_NEW(c->arena, IrViewAttrs);
-    *n = *va;
-    n->axis = ax;
-    IR_ATTR(v, view) = n;
-  }
+  int ax = va->axis;
   TType out = *t0;
   int64_t total = 0;
   bool unknown = false;
@@ -866,15 +876,9 @@ bool shape_unfold(ShapeCtx *c, IrValue *v) {
                ty(c, in), TYPE_MAX_RANK);
     return false;
   }
-  int ax = va->axis;
-  if (!normalize_axis(c, v, in->rank, &ax))
+  if (!normalize_view_axis(c, v, in->rank, &va))
     return false;
-  if (ax != va->axis) { /* the payload is shared and immutable: a copy */
-    IrViewAttrs *n = ARENA_NEW(c->arena, IrViewAttrs);
-    *n = *va;
-    n->axis = ax;
-    IR_ATTR(v, view) = va = n;
-  }
+  int ax = va->axis;
   int64_t size = va->window, step = va->step[ax];
   if (size == 0) { /* a generic check of a layer: size or step unknown */
     TType out = *in;

@@ -85,9 +85,9 @@ typedef struct KernelPlan {
   bool reduced[TYPE_MAX_RANK]; /* domain axes combined away (a row kernel:
                                   the rows its per-row out combines) */
   Combine combine;
-  bool arg;       /* keeps the index of the best element (argmax, argmin) */
-  bool divide;    /* divides by the number of elements combined (mean, mse) */
-  int row_axis;   /* a row kernel's row axis, in a loop of its own, or -1 */
+  bool arg;        /* keeps the index of the best element (argmax, argmin) */
+  bool divide;     /* divides by the number of elements combined (mean, mse) */
+  int row_axis;    /* a row kernel's row axis, in a loop of its own, or -1 */
   RowPass *passes; /* a row kernel's reductions, in the order they run */
   int npasses;
   bool per_row;   /* a row kernel's out has one element per row (or combines
@@ -101,7 +101,7 @@ typedef struct Kernel {
   KernelKind kind;
   KernelPlan plan; /* loop kernels (not gemm, alias) */
   int index;
-  IrValue *out;   /* the value computed (KK_COPY: the value copied) */
+  IrValue *out;        /* the value computed (KK_COPY: the value copied) */
   IrValue **extra_out; /* further outputs: state writes stored beside out */
   int nextra_out;
   IrValue *core;  /* the op that shapes the loop nest (a row kernel: a pass,

@@ -73,11 +73,14 @@ typedef struct PoolArgs {
 
 enum { PA_X, PA_KERNEL, PA_STRIDE, PA_PADDING, PA_CEIL, PA_LAST };
 
+/* Bounded so that window arithmetic cannot overflow. */
+enum { MAX_WINDOW_ARG = 1 << 30 };
+
 static bool positive_args(Elab *e, const Bound *b, int i, const int64_t *v, int nsp, int64_t lo) {
   for (int k = 0; k < nsp; k++)
-    if (v[k] < lo) {
-      diag_error(e->diag, b->arg[i]->loc, "%s: %s must be %s, got %lld", b->bi->name,
-                 b->bi->args[i], lo ? "positive" : "non-negative", (long long)v[k]);
+    if (v[k] < lo || v[k] > MAX_WINDOW_ARG) {
+      diag_error(e->diag, b->arg[i]->loc, "%s: %s must be %s and at most %d, got %lld", b->bi->name,
+                 b->bi->args[i], lo ? "positive" : "non-negative", MAX_WINDOW_ARG, (long long)v[k]);
       return false;
     }
   return true;
@@ -249,9 +252,10 @@ static IrValue *count_vector(Elab *e, Frame *f, const Window *w, bool include_pa
                              SrcSpan loc) {
   IrValue *st = ramp(e, f, w->out, (double)-w->p, (double)w->s, dt, loc);
   double lo = include_pad ? (double)-w->p : 0, hi = (double)(w->n + (include_pad ? w->p : 0));
-  IrValue *end = builtin_emit2(
-      e, f, OP_MINIMUM, builtin_emit2(e, f, OP_ADD, st, builtin_literal(e, f, (double)w->k, loc), loc),
-      builtin_literal(e, f, hi, loc), loc);
+  IrValue *end =
+      builtin_emit2(e, f, OP_MINIMUM,
+                    builtin_emit2(e, f, OP_ADD, st, builtin_literal(e, f, (double)w->k, loc), loc),
+                    builtin_literal(e, f, hi, loc), loc);
   return builtin_emit2(e, f, OP_SUB, end,
                        builtin_emit2(e, f, OP_MAXIMUM, st, builtin_literal(e, f, lo, loc), loc),
                        loc);
@@ -299,13 +303,13 @@ static Val pool(Elab *e, Frame *f, const Bound *b, int nsp, bool is_max) {
       return builtin_error();
   }
   if (a.unknown) /* a generic layer check: the shape is all it needs */
-    return builtin_result(
-        reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM, windows(e, f, x, w, nsp, true, loc), nsp, loc));
+    return builtin_result(reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM,
+                                          windows(e, f, x, w, nsp, true, loc), nsp, loc));
   /* max pads with -inf, which never wins: every window holds an element of
      the input (padding <= half the window, ceil mode's rule) */
   IrValue *xp = pad_windows(e, f, x, w, nsp, is_max ? -INFINITY : 0.0, loc);
-  IrValue *r = reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM, windows(e, f, xp, w, nsp, false, loc),
-                               nsp, loc);
+  IrValue *r = reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM,
+                               windows(e, f, xp, w, nsp, false, loc), nsp, loc);
   if (is_max)
     return builtin_result(r);
   return builtin_result(builtin_emit2(
@@ -364,7 +368,9 @@ static bool scale_arg(Elab *e, Frame *f, const Bound *b, int nsp, int64_t out[])
       out[k] = 0; /* a generic layer check */
       continue;
     }
-    double s = v.kind == CV_FLOAT ? v.f : v.kind == CV_INT && dim_is_const(v.dim) ? (double)v.dim.constant : NAN;
+    double s = v.kind == CV_FLOAT                        ? v.f
+               : v.kind == CV_INT && dim_is_const(v.dim) ? (double)v.dim.constant
+                                                         : NAN;
     if (!(s >= 1 && s <= 1 << 20) || s != floor(s)) {
       diag_error(e->diag, it->loc, "upsample: the scale must be a whole number >= 1");
       if (!v.unknown && !isnan(s))
@@ -398,7 +404,8 @@ static IrValue *upsample_nearest(Elab *e, Frame *f, IrValue *x, const int64_t *s
   for (int i = 0; i < nsp; i++)
     wide.dims[3 + 2 * i] = dim_const(s[i]);
   IrAttrs bc = {.expand = {.target = &wide}};
-  return reshape_to(e, f, builtin_emit1(e, f, OP_BROADCAST, reshape_to(e, f, x, &split, loc), loc, &bc),
+  return reshape_to(e, f,
+                    builtin_emit1(e, f, OP_BROADCAST, reshape_to(e, f, x, &split, loc), loc, &bc),
                     &merged, loc);
 }
 
@@ -421,8 +428,8 @@ static IrValue *linear_matrix(Elab *e, Frame *f, int64_t n, int64_t s, DType dt,
 
 /* Each spatial axis through its interpolation matrix: the last as x @ Mw,
  * the one before as Mh^T @ x (matmul broadcasts over N and C). */
-static IrValue *upsample_linear(Elab *e, Frame *f, const Bound *b, IrValue *x, const int64_t *s,
-                                int nsp, SrcSpan loc) {
+static IrValue *upsample_linear(Elab *e, Frame *f, IrValue *x, const int64_t *s, int nsp,
+                                SrcSpan loc) {
   DType dt = x->type.dtype;
   for (int i = 0; i < nsp; i++) {
     Dim n = x->type.dims[2 + i];
@@ -433,13 +440,13 @@ static IrValue *upsample_linear(Elab *e, Frame *f, const Bound *b, IrValue *x, c
       return NULL;
     }
   }
-  (void)b;
   int64_t w = x->type.dims[1 + nsp].constant;
   x = builtin_emit2(e, f, OP_MATMUL, x, linear_matrix(e, f, w, s[nsp - 1], dt, loc), loc);
   if (nsp == 2) {
     int64_t h = x->type.dims[2].constant;
     IrAttrs tr = {.layout = {.infer_axis = -1}};
-    IrValue *mt = builtin_emit1(e, f, OP_TRANSPOSE, linear_matrix(e, f, h, s[0], dt, loc), loc, &tr);
+    IrValue *mt =
+        builtin_emit1(e, f, OP_TRANSPOSE, linear_matrix(e, f, h, s[0], dt, loc), loc, &tr);
     x = builtin_emit2(e, f, OP_MATMUL, mt, x, loc);
   }
   return x;
@@ -485,7 +492,7 @@ static Val upsample(Elab *e, Frame *f, OpKind op, const Bound *b) {
     return builtin_result(
         reduce_trailing(e, f, OP_SUM, windows(e, f, x, NULL, nsp, true, loc), nsp, loc));
   return builtin_result(!strcmp(mode, "nearest") ? upsample_nearest(e, f, x, s, nsp, loc)
-                                                 : upsample_linear(e, f, b, x, s, nsp, loc));
+                                                 : upsample_linear(e, f, x, s, nsp, loc));
 }
 
 /* flatten(x, start = 1, end = -1): torch.flatten, axes start..end merged. */
@@ -543,9 +550,10 @@ static Val local_response_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
   int64_t size = 0;
   bool unknown = false;
   double alpha = 1e-4, beta = 0.75, k = 1.0;
-  if (!x || !builtin_const_int_arg(e, f, b->arg[1], "local_response_norm's size", &size, &unknown) ||
-      !builtin_number_arg(e, f, b, 2, &alpha, NULL) || !builtin_number_arg(e, f, b, 3, &beta, NULL) ||
-      !builtin_number_arg(e, f, b, 4, &k, NULL))
+  if (!x ||
+      !builtin_const_int_arg(e, f, b->arg[1], "local_response_norm's size", &size, &unknown) ||
+      !builtin_number_arg(e, f, b, 2, &alpha, NULL) ||
+      !builtin_number_arg(e, f, b, 3, &beta, NULL) || !builtin_number_arg(e, f, b, 4, &k, NULL))
     return builtin_error();
   if (x->type.rank < 3) {
     diag_error(e->diag, b->arg[0]->loc,
@@ -553,9 +561,10 @@ static Val local_response_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
     builtin_note_tensor(e, x);
     return builtin_error();
   }
-  if (!unknown && size < 1) {
-    diag_error(e->diag, b->arg[1]->loc, "local_response_norm: size must be positive, got %lld",
-               (long long)size);
+  if (!unknown && (size < 1 || size > MAX_WINDOW_ARG)) {
+    diag_error(e->diag, b->arg[1]->loc,
+               "local_response_norm: size must be positive and at most %d, got %lld",
+               MAX_WINDOW_ARG, (long long)size);
     return builtin_error();
   }
   if (unknown)
@@ -582,7 +591,8 @@ static Val local_response_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
       e, f, OP_ADD, builtin_literal(e, f, k, loc),
       builtin_emit2(e, f, OP_MUL, builtin_literal(e, f, alpha / (double)size, loc), sq, loc), loc);
   return builtin_result(builtin_emit2(
-      e, f, OP_MUL, x, builtin_emit2(e, f, OP_POW, base, builtin_literal(e, f, -beta, loc), loc), loc));
+      e, f, OP_MUL, x, builtin_emit2(e, f, OP_POW, base, builtin_literal(e, f, -beta, loc), loc),
+      loc));
 }
 
 static const Builtin rows[] = {
@@ -610,10 +620,6 @@ static const Builtin rows[] = {
     {"global_max_pool", OP_MAX, global_pool, {"x"}, 1},
     {"upsample", OP_MATMUL, upsample, {"x", "scale", "mode"}, 2},
     {"flatten", OP_RESHAPE, flatten, {"x", "start", "end"}, 1},
-    {"local_response_norm",
-     OP_POW,
-     local_response_norm,
-     {"x", "size", "alpha", "beta", "k"},
-     2},
+    {"local_response_norm", OP_POW, local_response_norm, {"x", "size", "alpha", "beta", "k"}, 2},
 };
 const BuiltinGroup builtins_pool = {rows, sizeof rows / sizeof rows[0]};

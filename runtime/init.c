@@ -5,9 +5,10 @@
  * so a seed gives the same parameters on every machine. Values are computed
  * in double and rounded once to the tensor's type.
  *
- * Fans follow PyTorch's _calculate_fan_in_and_fan_out with nnc's [in, out]
- * layout: the last two dims are (in, out), the leading ones the receptive
- * field. Orthogonal matrices come from Gaussian ones by Gram-Schmidt, which
+ * Fans follow PyTorch's _calculate_fan_in_and_fan_out: a matrix is nnc's
+ * [in, out] (x @ W; PyTorch's Linear stores [out, in]), a tensor of rank 3
+ * or more a convolution kernel [out, in, k...] as PyTorch stores it, its
+ * trailing dims the receptive field. Orthogonal matrices come from Gaussian ones by Gram-Schmidt, which
  * gives the Haar (uniform) distribution over orthonormal sets.
  */
 #include "fileio.h"
@@ -57,12 +58,15 @@ static void fans(const nnrt_tensor *t, double *fan_in, double *fan_out) {
     *fan_in = *fan_out = 1;
   } else if (t->rank == 1) {
     *fan_in = *fan_out = (double)t->dims[0];
+  } else if (t->rank == 2) {
+    *fan_in = (double)t->dims[0];
+    *fan_out = (double)t->dims[1];
   } else {
     double receptive = 1;
-    for (int i = 0; i < t->rank - 2; i++)
+    for (int i = 2; i < t->rank; i++)
       receptive *= (double)t->dims[i];
-    *fan_in = (double)t->dims[t->rank - 2] * receptive;
-    *fan_out = (double)t->dims[t->rank - 1] * receptive;
+    *fan_in = (double)t->dims[1] * receptive;
+    *fan_out = (double)t->dims[0] * receptive;
   }
 }
 

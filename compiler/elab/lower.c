@@ -27,7 +27,11 @@ static void note_call_chain(Elab *e, const Frame *f) {
 
 IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, SrcSpan loc,
                        const IrAttrs *attrs) {
-  ShapeCtx sc = {e->diag, e->arena, e->mod->syms, e->mod, false};
+  ShapeCtx sc = {.diag = e->diag,
+                 .arena = e->arena,
+                 .syms = e->mod->syms,
+                 .module = e->mod,
+                 .generic = e->generic};
   IrValue *v = ir_emit(e->arena, &sc, e->func, op, args, nargs, loc, attrs);
   if (!v)
     note_call_chain(e, f);

@@ -365,6 +365,9 @@ struct ShapeCtx {
   const SymTab *syms;
   const struct IrModule *module; /* names parameters in notes */
   bool writes_params; /* the training step's optimizer: ASSIGN may write trainable params */
+  bool generic;       /* a generic check of a layer (elab.h): its int arguments are
+                         symbols that each instance binds to constants, so an
+                         extent only constants can give becomes unknown, not an error */
 };
 
 /* Index operands (ops.def's OP_INDEX rows). True when operand i of v holds

@@ -100,7 +100,11 @@ static void check_shape(Verifier *vf, const IrValue *v) {
   Diag d;
   diag_init(&d, &vf->scratch, msgs);
   /* a training step's optimizer writes its trainable parameters */
-  ShapeCtx sc = {&d, &vf->scratch, vf->m->syms, vf->m, vf->f->writes_state};
+  ShapeCtx sc = {.diag = &d,
+                 .arena = &vf->scratch,
+                 .syms = vf->m->syms,
+                 .module = vf->m,
+                 .writes_params = vf->f->writes_state};
   bool ok = shape_infer(&sc, &copy);
   fclose(msgs);
   if (!ok) {

@@ -847,7 +847,7 @@ bool shape_concat(ShapeCtx *c, IrValue *v) {
       return false;
     }
     Dim n = t->dims[ax];
-    if (n.kind == DIM_UNKNOWN) {
+    if (n.kind == DIM_UNKNOWN || (c->generic && !dim_is_const(n))) {
       unknown = true;
     } else if (!dim_is_const(n)) {
       diag_error(c->diag, v->loc,
@@ -1010,6 +1010,10 @@ static bool conv_out_size(ShapeCtx *c, const IrValue *v, int i, Dim in, Dim k, D
   if (dim_add(in, dim_const(slack), &span, &why) &&
       dim_div(span, dim_const(ca->stride[i]), out, &why) && dim_add(*out, dim_const(1), out, &why))
     return true;
+  if (c->generic) {
+    *out = dim_unknown();
+    return true;
+  }
   diag_error(c->diag, v->loc,
              "%s: the output size along axis %d, (%s %c %lld) / %lld + 1, is not a whole number "
              "for every %s: %s",
@@ -1026,9 +1030,9 @@ bool shape_conv(ShapeCtx *c, IrValue *v) {
       !conv_operand(c, v, 1, "weight", ca->nsp == 1 ? "O, C / groups, K" : "O, C / groups, KH, KW"))
     return false;
   const TType *x = &v->args[0]->type, *w = &v->args[1]->type;
-  Dim cg, og;
-  if (!conv_per_group(c, v, x->dims[1], "input channels", 0, &cg) ||
-      !conv_per_group(c, v, w->dims[0], "output channels of the weight", 1, &og))
+  Dim cg = w->dims[1], og;
+  if (!ca->unknown && (!conv_per_group(c, v, x->dims[1], "input channels", 0, &cg) ||
+                       !conv_per_group(c, v, w->dims[0], "output channels of the weight", 1, &og)))
     return false;
   if (!dim_eq(cg, w->dims[1])) {
     diag_error(c->diag, v->loc,
@@ -1060,7 +1064,7 @@ bool shape_conv_transpose(ShapeCtx *c, IrValue *v) {
     return false;
   const TType *x = &v->args[0]->type, *w = &v->args[1]->type;
   Dim unused;
-  if (!conv_per_group(c, v, w->dims[0], "input channels of the weight", 1, &unused))
+  if (!ca->unknown && !conv_per_group(c, v, w->dims[0], "input channels of the weight", 1, &unused))
     return false;
   if (!dim_eq(x->dims[1], w->dims[0])) {
     diag_error(c->diag, v->loc, "%s: the input has %s channels, but the weight %s takes %s",
@@ -1071,7 +1075,9 @@ bool shape_conv_transpose(ShapeCtx *c, IrValue *v) {
   }
   TType out = *x;
   const char *why = NULL;
-  if (!dim_mul(w->dims[1], dim_const(ca->groups), &out.dims[1], &why)) {
+  if (ca->unknown) {
+    out.dims[1] = dim_unknown();
+  } else if (!dim_mul(w->dims[1], dim_const(ca->groups), &out.dims[1], &why)) {
     diag_error(c->diag, v->loc, "%s: the output channels overflow: %s", conv_name(c, v), why);
     return false;
   }
@@ -1093,9 +1099,9 @@ bool shape_conv_filter(ShapeCtx *c, IrValue *v) {
                conv_name(c, v), ty(c, x), ty(c, dy));
     return false;
   }
-  Dim cg, og;
-  if (!conv_per_group(c, v, x->dims[1], "input channels", 0, &cg) ||
-      !conv_per_group(c, v, dy->dims[1], "output channels", 1, &og))
+  Dim cg = dim_unknown(), og;
+  if (!ca->unknown && (!conv_per_group(c, v, x->dims[1], "input channels", 0, &cg) ||
+                       !conv_per_group(c, v, dy->dims[1], "output channels", 1, &og)))
     return false;
   TType out = *x;
   out.dims[0] = dy->dims[1];

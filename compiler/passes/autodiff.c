@@ -203,7 +203,7 @@ IrFunc *autodiff_func(Arena *a, IrModule *m, const IrFunc *f, const AdOptions *o
   g.df->dim_syms = f->dim_syms;
   g.df->ndims = f->ndims;
   diag_init(&g.diag, a, stderr);
-  g.shape = (ShapeCtx){&g.diag, a, m->syms, m, false};
+  g.shape = (ShapeCtx){.diag = &g.diag, .arena = a, .syms = m->syms, .module = m};
   g.nfwd = f->body->n;
   g.copy = ARENA_ARRAY(a, IrValue *, (size_t)f->next_id + 1);
   g.adj = ARENA_ARRAY(a, IrValue *, (size_t)g.nfwd + 1);

@@ -1,6 +1,6 @@
 /* test_init.c - nnrt_init_tensor: exact constants; the moments and bounds of
- * the random rules with PyTorch's fans in nnc's [in, out] layout (rank 0, 1,
- * 2 and 4); orthogonality (W^T W = gain^2 I, or W W^T for wide matrices) in
+ * the random rules with PyTorch's fans (nnc's [in, out] matrices at rank 2,
+ * PyTorch's [out, in, k...] kernels above; rank 0, 1, 2 and 4); orthogonality (W^T W = gain^2 I, or W W^T for wide matrices) in
  * f32 and f64; sparse density; determinism; and every argument error. */
 #include "check.h"
 #include "nnrt.h"
@@ -78,7 +78,7 @@ static void check_moments(const nnrt_tensor *t, double mean, double std, const c
 static void test_distributions(nnrt_dtype dt) {
   nnrt_rng r;
   nnrt_rng_seed(&r, 2024);
-  int64_t d2[] = {300, 200}, d4[] = {3, 3, 16, 32}, d1[] = {1000}, d4he[] = {3, 3, 64, 32};
+  int64_t d2[] = {300, 200}, d4[] = {32, 16, 3, 3}, d1[] = {1000}, d4he[] = {32, 64, 3, 3};
   nnrt_tensor t = make(dt, 2, d2);
 
   init(&r, NNRT_INIT_NORMAL, 2, 3, &t);
@@ -99,7 +99,9 @@ static void test_distributions(nnrt_dtype dt) {
   check_moments(&t, 0, sqrt(2.0 / 300), "he [300, 200]");
   nnrt_tensor_free(&t);
 
-  /* Conv-shaped: receptive field 3 * 3. */
+  /* A convolution kernel [out, in, 3, 3], as PyTorch: fan_in = in * 9,
+   * fan_out = out * 9 (the old rule read it as [.., in, out]: fan_in
+   * 3 * 3 * 16 * 3 = 432 * ..., 21 times too large for he). */
   t = make(dt, 4, d4);
   init(&r, NNRT_INIT_GLOROT, 0, 0, &t);
   limit = sqrt(6.0 / (9 * 16 + 9 * 32));
@@ -108,7 +110,7 @@ static void test_distributions(nnrt_dtype dt) {
   nnrt_tensor_free(&t);
   t = make(dt, 4, d4he);
   init(&r, NNRT_INIT_HE, 0, 0, &t);
-  check_moments(&t, 0, sqrt(2.0 / (9 * 64)), "he [3, 3, 64, 32]");
+  check_moments(&t, 0, sqrt(2.0 / (9 * 64)), "he [32, 64, 3, 3]");
   nnrt_tensor_free(&t);
 
   /* Rank 1: fan_in = dims[0]; rank 0: fan_in = 1. */

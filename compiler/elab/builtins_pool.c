@@ -129,8 +129,10 @@ static bool window_of(Elab *e, const Bound *b, const IrValue *x, const PoolArgs 
   }
   if (!dim_is_const(n)) {
     w->sym = true;
-    if (w->p == 0 && !a->ceil_mode)
-      return true; /* unfold counts the windows, as a dim when it is exact */
+    /* unfold counts the windows, as a dim when it is exact; in a generic
+     * check, whatever they are (each instance has constant extents) */
+    if ((w->p == 0 && !a->ceil_mode) || e->generic)
+      return true;
     diag_error(e->diag, b->call->loc,
                "%s: %s has a symbolic extent: padding and ceil mode need a constant one",
                b->bi->name, builtin_axis_text(e, x, axis));

@@ -759,7 +759,10 @@ bool shape_pad(ShapeCtx *c, IrValue *v) {
                  (long long)sz.constant);
       return false;
     }
-    if (!known_const(sz) && !full && sz.kind == DIM_KNOWN && !view_axis_runtime(v, i, sz)) {
+    if (!known_const(sz) && !full && sz.kind == DIM_KNOWN && !view_axis_runtime(v, i, sz) &&
+        c->generic) {
+      sz = dim_unknown(); /* each instance pads a constant extent */
+    } else if (!known_const(sz) && !full && sz.kind == DIM_KNOWN && !view_axis_runtime(v, i, sz)) {
       diag_error(c->diag, v->loc, "pad: axis %d of %s has symbolic extent %s: it cannot be padded",
                  i, ty(c, in), dm(c, n));
       note_operand(c, v->args[0], "the padded tensor");
@@ -907,10 +910,14 @@ bool shape_unfold(ShapeCtx *c, IrValue *v) {
     if (!dim_sub(n, dim_const(size), &span, &why) ||
         !dim_div(span, dim_const(step), &count, &why) ||
         !dim_add(count, dim_const(1), &count, &why)) {
-      diag_error(c->diag, v->loc, "unfold: the number of windows of axis %d of %s is not a dim: %s",
-                 ax, ty(c, in), why);
-      note_operand(c, v->args[0], "the unfolded tensor");
-      return false;
+      if (!c->generic) {
+        diag_error(c->diag, v->loc,
+                   "unfold: the number of windows of axis %d of %s is not a dim: %s", ax, ty(c, in),
+                   why);
+        note_operand(c, v->args[0], "the unfolded tensor");
+        return false;
+      }
+      count = dim_unknown(); /* each instance unfolds a constant extent */
     }
   }
   TType out = *in;

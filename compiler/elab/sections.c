@@ -17,9 +17,11 @@ typedef enum ValueKind {
   V_NUM_POS,    /* number > 0 */
   V_NUM_NONNEG, /* number >= 0 */
   V_FRACTION,   /* number in [0, 1) */
+  V_PROB,       /* number in [0, 1] */
   V_BOOL,
   V_STRING,
   V_INT_LIST,  /* [0, 1, 2] */
+  V_IMAGE,     /* [C, H, W], each >= 1 */
   V_SOURCE,    /* csv(...), idx(...), npy(...), npz(...), text(...) */
   V_SPLIT,     /* a fraction or a source */
   V_OPTIMIZER, /* sgd(...), adam(...), ... */
@@ -45,7 +47,11 @@ static const FieldSpec data_fields[] = {
     {"source", V_SOURCE, true},     {"validation", V_SPLIT, false},
     {"batch", V_INT_POS, false},    {"epochs", V_INT_POS, false},
     {"seed", V_INT_NONNEG, false},  {"shuffle", V_BOOL, false},
-    {"standardize", V_BOOL, false}, {NULL, 0, false},
+    {"standardize", V_BOOL, false},
+    /* image data: the samples' shape and augmentation of the training set */
+    {"image", V_IMAGE, false},      {"random_crop", V_INT_NONNEG, false},
+    {"shift", V_INT_NONNEG, false}, {"hflip", V_PROB, false},
+    {NULL, 0, false},
 };
 
 static const FieldSpec train_fields[] = {
@@ -223,6 +229,9 @@ static bool check_number(SectionCheck *c, const FieldSpec *spec, const AstNode *
   case V_FRACTION:
     rule = v >= 0 && v < 1 ? NULL : "in [0, 1)";
     break;
+  case V_PROB:
+    rule = v >= 0 && v <= 1 ? NULL : "a probability in [0, 1]";
+    break;
   default:
     break;
   }
@@ -350,8 +359,56 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
       if (!check_number(c, &(FieldSpec){spec->name, V_INT_NONNEG, false}, x->u.list.items.items[i]))
         return false;
     return true;
+  case V_IMAGE:
+    if (x->kind != AST_LIST || x->u.list.items.len != 3) {
+      diag_error(c->p->diag, x->loc,
+                 "'%s' must be the shape of one sample, [C, H, W] (channels, height, width)",
+                 spec->name);
+      return false;
+    }
+    for (int i = 0; i < 3; i++)
+      if (!check_number(c, &(FieldSpec){spec->name, V_INT_POS, false}, x->u.list.items.items[i]))
+        return false;
+    return true;
   default:
     return check_number(c, spec, x);
+  }
+}
+
+static const char *source_kind(const AstNode *source) {
+  return source && source->kind == AST_CALL && source->u.call.callee->kind == AST_NAME
+             ? source->u.call.callee->u.name.name
+             : "";
+}
+
+/* image, random_crop, shift and hflip need samples that are images: a text
+ * source gives token windows, and a CSV row is flat unless `image` says
+ * what shape it has. (idx, npy and npz carry their shape: checked when the
+ * data are loaded.) */
+static void check_image_fields(SectionCheck *c, const FieldSpec *specs, const AstNode **given) {
+  const AstNode *source = NULL, *image = NULL;
+  for (int k = 0; specs[k].name; k++) {
+    if (given[k] && !strcmp(specs[k].name, "source"))
+      source = given[k]->u.field.value;
+    if (given[k] && !strcmp(specs[k].name, "image"))
+      image = given[k];
+  }
+  const char *kind = source_kind(source);
+  for (int k = 0; specs[k].name; k++) {
+    const char *n = specs[k].name;
+    bool augment = !strcmp(n, "random_crop") || !strcmp(n, "shift") || !strcmp(n, "hflip");
+    if (!given[k] || (!augment && strcmp(n, "image")))
+      continue;
+    if (!strcmp(kind, "text")) {
+      diag_error(c->p->diag, given[k]->loc,
+                 "'%s' is for image data, but a text source gives windows of tokens", n);
+      diag_note(c->p->diag, source->loc, "the source is here");
+    } else if (augment && !strcmp(kind, "csv") && !image) {
+      diag_error(c->p->diag, given[k]->loc,
+                 "'%s' needs image data, but the rows of a csv source are flat", n);
+      diag_note(c->p->diag, source->loc,
+                "give each row's shape with 'image = [C, H, W]' (rows fill it row-major)");
+    }
   }
 }
 
@@ -387,6 +444,8 @@ static void check_section(SectionCheck *c, const AstNode *s) {
   for (int k = 0; specs[k].name; k++)
     if (specs[k].required && !given[k])
       diag_error(c->p->diag, s->loc, "%s section needs a '%s' field", kind, specs[k].name);
+  if (s->u.section.kind == SEC_DATA)
+    check_image_fields(c, specs, given);
 }
 
 void sections_check(Program *p, const AstNode *model) {

@@ -84,7 +84,12 @@ int nnrt_load_csv(const char *path, const nnrt_csv_options *o, nnrt_dataset *out
  * rank 1 with the same n and become y [n] of y.dtype. Truncated files,
  * bytes after the data, wrong magic, a count mismatch and labels out of
  * range are errors naming the file. Nothing is allocated for what a header
- * claims before it is checked against the file's size. */
+ * claims before it is checked against the file's size. Either file may be
+ * gzip-compressed (found by gzip's magic 1F 8B, not by the name; several
+ * members are one file): it is inflated first, into memory that grows
+ * only with what inflates, up to one byte past the header's promise;
+ * truncated or corrupt streams (CRC-32 and length are checked) and bytes
+ * after the stream that are not another member are errors. */
 int nnrt_load_idx(const char *images, const char *labels, double scale, const nnrt_label_spec *y,
                   nnrt_dataset *out, char *err, size_t errlen);
 

@@ -271,6 +271,15 @@ static bool bind_image(const Run *r, nnrt_dataset *d, const char *path) {
   return true;
 }
 
+/* The data section's augmentation needs images: said with the file. */
+static bool augmentable(const Run *r, const nnrt_dataset *d, const char *path) {
+  char err[512];
+  nnrt_augment a = {.crop = r->cfg.random_crop, .shift = r->cfg.shift, .hflip = r->cfg.hflip};
+  if (nnrt_augment_enabled(&a) && nnrt_augment_check(&a, d, err, sizeof err))
+    return fail(r, "%s: %s", path, err), false;
+  return true;
+}
+
 /* Elements per sample of an array [n, ...] (1 for rank 1). */
 static int64_t per_sample(const nnrt_tensor *t) {
   int64_t n = 1;
@@ -318,7 +327,8 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
     return false;
   if (load_source(&r->cfg.source, &ys, &all, err, sizeof err))
     return fail(r, "%s", err), false;
-  if (!bind_image(r, &all, r->cfg.source.path) || !check_data_fits(r, &all, r->cfg.source.path)) {
+  if (!bind_image(r, &all, r->cfg.source.path) || !check_data_fits(r, &all, r->cfg.source.path) ||
+      !augmentable(r, &all, r->cfg.source.path)) {
     nnrt_dataset_free(&all);
     return false;
   }

@@ -62,7 +62,7 @@ static void transform(const Draw *d, const float *in, const float *fill, int64_t
       for (int64_t x = 0; x < w; x++) {
         int64_t o = (ch * h + y) * w + x;
         int64_t xm = d->flip ? w - 1 - x : x;
-        int64_t y1 = y - d->sy, x1 = xm - d->sx; /* before the shift */
+        int64_t y1 = y - d->sy, x1 = xm - d->sx;  /* before the shift */
         int64_t y0 = y1 - d->dy, x0 = x1 - d->dx; /* before the crop */
         bool keep = inside(y1, h) && inside(x1, w) && inside(y0, h) && inside(x0, w);
         out[o] = keep ? in[(ch * h + y0) * w + x0] : fill ? fill[o] : 0.0f;
@@ -85,8 +85,7 @@ int nnrt_augment_check(const nnrt_augment *a, const nnrt_dataset *d, char *err, 
     char shape[256];
     int n = snprintf(shape, sizeof shape, "[");
     for (int i = 0; i < d->x_rank && n < (int)sizeof shape - 32; i++)
-      n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%" PRId64, i ? ", " : "",
-                    d->x_dims[i]);
+      n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%" PRId64, i ? ", " : "", d->x_dims[i]);
     snprintf(shape + n, sizeof shape - (size_t)n, "]");
     return nnrt_errorf(err, errlen, NNRT_ERR_SHAPE,
                        "%s needs image data, f32 samples [H, W] or [C, H, W], but each sample "

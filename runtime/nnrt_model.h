@@ -163,9 +163,9 @@ typedef struct nnrt_train_desc {
   double lr, beta1, beta2, gamma, min_lr;
   int64_t every, warmup, patience, checkpoint_every;
   /* image data (the data section's image, random_crop, shift, hflip) */
-  int64_t image[3];          /* [C, H, W] of each sample; zeros: the file's shape */
+  int64_t image[3];           /* [C, H, W] of each sample; zeros: the file's shape */
   int64_t random_crop, shift; /* 0: off */
-  double hflip;              /* 0: off */
+  double hflip;               /* 0: off */
 } nnrt_train_desc;
 
 typedef struct nnrt_model_desc {

@@ -241,7 +241,8 @@ static bool bind_image(const Run *r, nnrt_dataset *d, const char *path) {
     int64_t numel = image[0] * image[1] * image[2];
     shape_text(image, 3, want, sizeof want);
     if (d->x_rank <= 1 && d->x_size != numel)
-      return fail(r, "%s: each sample has %lld values, but the data section's image = %s needs %lld",
+      return fail(r,
+                  "%s: each sample has %lld values, but the data section's image = %s needs %lld",
                   path, (long long)d->x_size, want, (long long)numel),
              false;
     if (d->x_rank > 1 && !same_image(d->x_dims, d->x_rank, image, 3))

@@ -57,11 +57,13 @@ static void make_types(Em *e) {
          9);
   t->source = st(e, "nnrt_source_desc",
                  (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr}, 12);
-  t->train = st(e, "nnrt_train_desc",
-                (LLVMTypeRef[]){i32, i32, t->source, t->source, f64, i64, i64, i64, i32, i32, i32,
-                                i32, f64, f64,       f64,       f64, f64, i64, i64, i64, i64,
-                                LLVMArrayType(i64, 3), i64, i64, f64},
-                25);
+  t->train =
+      st(e, "nnrt_train_desc",
+         (LLVMTypeRef[]){
+             i32, i32, t->source, t->source, f64, i64, i64, i64, i32, i32, i32,
+             i32, f64, f64,       f64,       f64, f64, i64, i64, i64, i64, LLVMArrayType(i64, 3),
+             i64, i64, f64},
+         25);
   t->model = st(e, "nnrt_model_desc",
                 (LLVMTypeRef[]){i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, i32, i32, i64,
                                 t->train, ptr, ptr},

@@ -44,13 +44,18 @@ typedef struct CallSpec {
 } CallSpec;
 
 static const FieldSpec data_fields[] = {
-    {"source", V_SOURCE, true},     {"validation", V_SPLIT, false},
-    {"batch", V_INT_POS, false},    {"epochs", V_INT_POS, false},
-    {"seed", V_INT_NONNEG, false},  {"shuffle", V_BOOL, false},
+    {"source", V_SOURCE, true},
+    {"validation", V_SPLIT, false},
+    {"batch", V_INT_POS, false},
+    {"epochs", V_INT_POS, false},
+    {"seed", V_INT_NONNEG, false},
+    {"shuffle", V_BOOL, false},
     {"standardize", V_BOOL, false},
     /* image data: the samples' shape and augmentation of the training set */
-    {"image", V_IMAGE, false},      {"random_crop", V_INT_NONNEG, false},
-    {"shift", V_INT_NONNEG, false}, {"hflip", V_PROB, false},
+    {"image", V_IMAGE, false},
+    {"random_crop", V_INT_NONNEG, false},
+    {"shift", V_INT_NONNEG, false},
+    {"hflip", V_PROB, false},
     {NULL, 0, false},
 };
 

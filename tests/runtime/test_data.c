@@ -614,7 +614,7 @@ static const char *write_idx_gz(const char *name, int type, int rank, const uint
   do {                                                                                             \
     char want_[2048];                                                                              \
     expand_(want_, sizeof want_, want, path);                                                      \
-    CHECKF((rc) == (code) && strncmp(err, want_, strlen(want_)) == 0 && is_empty(d),              \
+    CHECKF((rc) == (code) && strncmp(err, want_, strlen(want_)) == 0 && is_empty(d),               \
            "rc %d (want %d)\n  got  '%s'\n  want '%s...'", rc, code, err, want_);                  \
   } while (0)
 
@@ -722,7 +722,8 @@ static void gz_bad(void) {
   write_idx_gz("length.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 0, &size);
   gz_packed[size - 1] ^= 0x01;
   p = write_bytes("length.gz", gz_packed, size);
-  GZ_ERR(NNRT_ERR_FORMAT, "%P: corrupt gzip data after inflating 28 bytes (incorrect length check)");
+  GZ_ERR(NNRT_ERR_FORMAT,
+         "%P: corrupt gzip data after inflating 28 bytes (incorrect length check)");
   p = write_bytes("block.gz", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x07\x00\x00\x00", 14);
   GZ_ERR(NNRT_ERR_FORMAT, "%P: corrupt gzip data after inflating 0 bytes (invalid block type)");
   p = write_bytes("method.gz", "\x1f\x8b\x07\x00\x00\x00\x00\x00\x00\x03\x03\x00", 12);
@@ -964,8 +965,13 @@ static void text(void) {
 /* n images [c, h, w] whose pixel values say where they came from:
  * sample * 1000 + (ch * h + y) * w + x + 1 (never 0, the fill). */
 static nnrt_dataset image_set(int64_t n, int64_t c, int64_t h, int64_t w) {
-  nnrt_dataset d = {.n = n, .x_dtype = NNRT_F32, .y_dtype = NNRT_I32, .x_rank = 3,
-                    .x_dims = {c, h, w}, .x_size = c * h * w, .y_size = 1};
+  nnrt_dataset d = {.n = n,
+                    .x_dtype = NNRT_F32,
+                    .y_dtype = NNRT_I32,
+                    .x_rank = 3,
+                    .x_dims = {c, h, w},
+                    .x_size = c * h * w,
+                    .y_size = 1};
   float *x = malloc((size_t)(n * d.x_size) * sizeof *x);
   int32_t *y = calloc((size_t)n, sizeof *y);
   for (int64_t i = 0; i < n * d.x_size; i++)
@@ -1057,7 +1063,8 @@ static void augment(void) {
   exact = true;
   for (int k = 0; k < N; k++)
     for (int64_t p = 0; p < S; p++)
-      exact = exact && x[k * S + p] == moved(&d, idx[k], p / (H * W), p / W % H, W - 1 - p % W, 0, 0);
+      exact =
+          exact && x[k * S + p] == moved(&d, idx[k], p / (H * W), p / W % H, W - 1 - p % W, 0, 0);
   CHECK(exact);
   free(x);
   nnrt_augment half = {.hflip = 0.5};
@@ -1071,7 +1078,7 @@ static void augment(void) {
     flipped += f;
     for (int64_t p = 0; p < S; p++)
       exact = exact && x[k * S + p] == moved(&d, idx[k], p / (H * W), p / W % H,
-                                            f ? W - 1 - p % W : p % W, 0, 0);
+                                             f ? W - 1 - p % W : p % W, 0, 0);
   }
   CHECKF(exact && flipped > 5 && flipped < N - 5, "flipped %d of %d", flipped, N);
   free(x);
@@ -1092,8 +1099,8 @@ static void augment(void) {
     same_e += memcmp(a + k * S, e2 + k * S, (size_t)S * sizeof *a) == 0;
     same_s += memcmp(a + k * S, s2 + k * S, (size_t)S * sizeof *a) == 0;
   }
-  CHECKF(same_e < N / 4 && same_s < N / 4, "same across epochs %d, seeds %d of %d", same_e,
-         same_s, N);
+  CHECKF(same_e < N / 4 && same_s < N / 4, "same across epochs %d, seeds %d of %d", same_e, same_s,
+         N);
   free(a);
   free(b);
   free(e2);

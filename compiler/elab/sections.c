@@ -453,6 +453,76 @@ static void check_section(SectionCheck *c, const AstNode *s) {
     check_image_fields(c, specs, given);
 }
 
+static const AstNode *field_of(const AstNode *section, const char *key) {
+  const PtrVec *fs = &section->u.section.fields;
+  for (int i = 0; i < fs->len; i++) {
+    const AstNode *f = fs->items[i];
+    if (!strcmp(f->u.field.key, key))
+      return f;
+  }
+  return NULL;
+}
+
+/* The per-sample dims of the loss function's first argument, when they are
+ * written as numbers (their count), else -1. */
+static int loss_input_dims(SectionCheck *c, const AstNode *train, int64_t *dims,
+                           const AstNode **arg) {
+  const AstNode *loss = field_of(train, "loss");
+  const AstNode *fn = loss && loss->u.field.value->kind == AST_NAME
+                          ? model_member(c, loss->u.field.value->u.name.name)
+                          : NULL;
+  if (!fn || fn->kind != AST_FN || fn->u.fn.args.len < 1)
+    return -1;
+  *arg = fn->u.fn.args.items[0];
+  const AstNode *t = (*arg)->u.fnarg.type;
+  if (!t || t->kind != AST_TYPE || !t->u.type.has_dims || t->u.type.dims.len - 1 > 8)
+    return -1;
+  for (int i = 1; i < t->u.type.dims.len; i++) {
+    const AstNode *d = t->u.type.dims.items[i];
+    if (d->kind != AST_INT)
+      return -1;
+    dims[i - 1] = d->u.int_lit.value;
+  }
+  return t->u.type.dims.len - 1;
+}
+
+/* image = [C, H, W] against a loss input declared as an image with
+ * numbers: the same shape, channels of one aside (a flat input takes any
+ * image of its size, which the run checks against the file). */
+static void check_image_input(SectionCheck *c, const AstNode *data, const AstNode *train) {
+  const AstNode *image = field_of(data, "image"), *arg = NULL;
+  if (!image || image->u.field.value->kind != AST_LIST || image->u.field.value->u.list.items.len != 3)
+    return;
+  int64_t want[3], have[8];
+  for (int i = 0; i < 3; i++) {
+    const AstNode *d = image->u.field.value->u.list.items.items[i];
+    if (d->kind != AST_INT || d->u.int_lit.value < 1)
+      return; /* not a shape: said by check_value */
+    want[i] = d->u.int_lit.value;
+  }
+  int rank = loss_input_dims(c, train, have, &arg);
+  if (rank < 2)
+    return;
+  const int64_t *a = want, *b = have;
+  int ra = 3, rb = rank;
+  while (ra > 0 && a[0] == 1)
+    a++, ra--;
+  while (rb > 0 && b[0] == 1)
+    b++, rb--;
+  bool same = ra == rb;
+  for (int i = 0; same && i < ra; i++)
+    same = a[i] == b[i];
+  if (same)
+    return;
+  const char *shape = "";
+  for (int i = 0; i < rank; i++)
+    shape = arena_printf(c->p->arena, "%s%s%lld", shape, i ? ", " : "", (long long)have[i]);
+  diag_error(c->p->diag, image->loc,
+             "'image = [%lld, %lld, %lld]' does not match the model's input: its samples are [%s]",
+             (long long)want[0], (long long)want[1], (long long)want[2], shape);
+  diag_note(c->p->diag, arg->loc, "the training loss's input is declared here");
+}
+
 void sections_check(Program *p, const AstNode *model) {
   SectionCheck c = {.p = p, .model = model};
   IrModule scratch = {0};
@@ -462,7 +532,7 @@ void sections_check(Program *p, const AstNode *model) {
   /* A train section without a data section is fine: an object's program
    * feeds its own batches; `nnc run` says at the section that it has none
    * (run.c). */
-  const AstNode *data = NULL;
+  const AstNode *data = NULL, *train = NULL;
   const PtrVec *ms = &model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *s = ms->items[i];
@@ -475,7 +545,11 @@ void sections_check(Program *p, const AstNode *model) {
         diag_note(p->diag, data->loc, "the first is here");
       }
       data = s;
+    } else if (!train) {
+      train = s;
     }
     check_section(&c, s);
   }
+  if (data && train)
+    check_image_input(&c, data, train);
 }

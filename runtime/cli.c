@@ -115,6 +115,12 @@ static void print_model(FILE *out, const nnrt_model_desc *d) {
     print_source(out, "validation", &c->val_source);
   else if (c->validation > 0)
     fprintf(out, "  validation  %g of the training data\n", c->validation);
+  if (c->image[0] > 0)
+    fprintf(out, "  image       [%lld, %lld, %lld] per sample\n", (long long)c->image[0],
+            (long long)c->image[1], (long long)c->image[2]);
+  if (c->random_crop > 0 || c->shift > 0 || c->hflip > 0)
+    fprintf(out, "  augment     random_crop = %lld, shift = %lld, hflip = %g (training data)\n",
+            (long long)c->random_crop, (long long)c->shift, c->hflip);
 }
 
 static bool any_baked(const nnrt_model_desc *d) {

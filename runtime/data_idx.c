@@ -121,11 +121,11 @@ static uint64_t promised_bytes(const unsigned char *b, size_t len, bool *header_
 typedef struct {
   z_stream z;
   unsigned char *out;
-  size_t kept, cap;  /* bytes kept in out, and out's size (less its NUL) */
-  uint64_t total;    /* bytes inflated, kept or not */
-  uint64_t keep;     /* keep at most this many: one past the header's promise */
-  bool header_done;  /* keep is known */
-  bool to_scratch;   /* the next output is counted and dropped */
+  size_t kept, cap; /* bytes kept in out, and out's size (less its NUL) */
+  uint64_t total;   /* bytes inflated, kept or not */
+  uint64_t keep;    /* keep at most this many: one past the header's promise */
+  bool header_done; /* keep is known */
+  bool to_scratch;  /* the next output is counted and dropped */
 } Gunzip;
 
 /* Points the output at out, grown by doubling up to `keep`, or past that
@@ -145,8 +145,7 @@ static int gunzip_room(const Ctx *c, Gunzip *g, unsigned char *scratch) {
       cap = (size_t)g->keep;
     unsigned char *p = cap > g->kept ? realloc(g->out, cap + 1) : NULL;
     if (!p)
-      return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory after inflating %zu bytes",
-                            g->kept);
+      return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory after inflating %zu bytes", g->kept);
     g->out = p;
     g->cap = cap;
   }

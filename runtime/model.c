@@ -192,6 +192,11 @@ static int check_desc(const nnrt_model_desc *d, char *err, size_t errlen) {
   for (int i = 0; i < d->nfuncs; i++)
     if ((rc = check_func(&c, &d->funcs[i], i)))
       return rc;
+  const nnrt_train_desc *t = &d->cfg;
+  bool image_set = t->image[0] || t->image[1] || t->image[2];
+  if ((image_set && (t->image[0] < 1 || t->image[1] < 1 || t->image[2] < 1)) ||
+      t->random_crop < 0 || t->shift < 0 || !(t->hflip >= 0 && t->hflip <= 1))
+    return bad(&c, "the data section's image shape or augmentation is out of range");
   return check_roles(&c, d);
 }
 

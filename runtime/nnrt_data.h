@@ -84,7 +84,12 @@ int nnrt_load_csv(const char *path, const nnrt_csv_options *o, nnrt_dataset *out
  * rank 1 with the same n and become y [n] of y.dtype. Truncated files,
  * bytes after the data, wrong magic, a count mismatch and labels out of
  * range are errors naming the file. Nothing is allocated for what a header
- * claims before it is checked against the file's size. */
+ * claims before it is checked against the file's size. Either file may be
+ * gzip-compressed (found by gzip's magic 1F 8B, not by the name; several
+ * members are one file): it is inflated first, into memory that grows
+ * only with what inflates, up to one byte past the header's promise;
+ * truncated or corrupt streams (CRC-32 and length are checked) and bytes
+ * after the stream that are not another member are errors. */
 int nnrt_load_idx(const char *images, const char *labels, double scale, const nnrt_label_spec *y,
                   nnrt_dataset *out, char *err, size_t errlen);
 
@@ -153,6 +158,51 @@ void nnrt_epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle, int
  * skip it. */
 void nnrt_dataset_gather(const nnrt_dataset *d, const int64_t *idx, int64_t count, void *x,
                          void *y);
+
+/* ---- augmentation -------------------------------------------------------
+ * Random transforms of training images, drawn per sample from (seed, epoch,
+ * the sample's index in the data set), so an epoch's augmented batches
+ * depend neither on the batch size nor on where a run was resumed, and
+ * differ from epoch to epoch. A sample is an image [H, W] or [C, H, W]
+ * (any leading dims count as channels: the last two are H and W). In this
+ * order, each when enabled:
+ *
+ *   crop  > 0: pad `crop` pixels of fill on every side and cut the H x W
+ *              window at a random offset (oy, ox) in [0, 2 crop]^2, which
+ *              moves the image by (crop - oy, crop - ox)
+ *   shift > 0: move the image by (dy, dx) in [-shift, shift]^2, the pixels
+ *              moved in being fill
+ *   hflip > 0: mirror left-right with probability hflip
+ *
+ * The draws are exactly: with key {seed low, seed high} and counter
+ * {index low, index high, epoch low, 2 * (epoch high) + block}, Philox
+ * blocks 0 and 1 (nnrt_philox4x32) give words w0..w7; an integer in
+ * [0, n) is (w * n) >> 32 for the next unused word, taken in the order
+ * oy (w0), ox (w1), dy (w2), dx (w3), and the flip happens when
+ * w4 < hflip * 2^32 (hflip 1: always). fill: the value of a blank (0)
+ * pixel per feature, [C * H * W] (the data's transform of a raw 0, when
+ * the data were standardised), or NULL for 0. */
+typedef struct nnrt_augment {
+  int64_t crop;      /* random_crop: padding on each side; 0 = off */
+  int64_t shift;     /* most pixels moved each way; 0 = off */
+  double hflip;      /* probability of a mirror image, in [0, 1]; 0 = off */
+  const float *fill; /* per feature, or NULL: 0 */
+} nnrt_augment;
+
+/* Whether a does anything (NULL: no). */
+bool nnrt_augment_enabled(const nnrt_augment *a);
+
+/* Checks that a's settings are sane and that d's samples are f32 images of
+ * rank 2 or more; errors say which setting ("random_crop", "shift",
+ * "hflip") needs what, and give the samples' shape. */
+int nnrt_augment_check(const nnrt_augment *a, const nnrt_dataset *d, char *err, size_t errlen);
+
+/* Transforms batch x ([count, sample shape of d], f32, as
+ * nnrt_dataset_gather wrote samples idx[0..count) of d) in place. d must
+ * have passed nnrt_augment_check. NNRT_ERR_NOMEM when a sample's scratch
+ * copy cannot be allocated. */
+int nnrt_augment_batch(const nnrt_augment *a, const nnrt_dataset *d, uint64_t seed, int64_t epoch,
+                       const int64_t *idx, int64_t count, float *x, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -42,10 +42,11 @@ extern "C" {
 /* Bumped whenever a descriptor structure or what compiled code returns
  * changes (3: a label site states its class count, and a training step may
  * refuse a non-finite step; 4: a dim is a sum of products, nnrt_dim, and
- * every entry point takes {seed, step} for its random ops);
+ * every entry point takes {seed, step} for its random ops; 5: the data
+ * section's image shape and augmentation);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 4, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
+enum { NNRT_MODEL_ABI = 5, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -161,6 +162,10 @@ typedef struct nnrt_train_desc {
   int32_t schedule; /* nnrt_schedule_kind */
   double lr, beta1, beta2, gamma, min_lr;
   int64_t every, warmup, patience, checkpoint_every;
+  /* image data (the data section's image, random_crop, shift, hflip) */
+  int64_t image[3];           /* [C, H, W] of each sample; zeros: the file's shape */
+  int64_t random_crop, shift; /* 0: off */
+  double hflip;               /* 0: off */
 } nnrt_train_desc;
 
 typedef struct nnrt_model_desc {
@@ -286,6 +291,16 @@ int nnrt_model_hyper(nnrt_model *m, int64_t total_steps, int64_t epoch, float hy
  * nothing and returns NNRT_ERR_NONFINITE, as train_step does. */
 int nnrt_model_train_step_hyper(nnrt_model *m, int64_t batch, const nnrt_dataset *shape,
                                 const void *x, const void *y, const float hyper[4], float *loss);
+
+/* The data section's augmentation (random_crop, shift, hflip) of a batch
+ * that a program gathered itself from nnrt_run_load_data's training set,
+ * in place: x holds samples idx[0..count) of train as nnrt_dataset_gather
+ * wrote them; seed and epoch as nnrt_epoch_order takes them (the data
+ * section's seed, or the overriding one). The same batches as
+ * nnrt_run_train's. Does nothing when the data section has no
+ * augmentation; NNRT_ERR_SHAPE when train's samples are not images. */
+int nnrt_model_augment(nnrt_model *m, const nnrt_dataset *train, uint64_t seed, int64_t epoch,
+                       const int64_t *idx, int64_t count, void *x);
 
 /* The seed the model's random ops (uniform, normal, dropout) draw with;
  * create and reset set it to their seed (the data section's `seed`). A

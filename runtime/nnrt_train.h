@@ -155,6 +155,8 @@ typedef struct nnrt_train_config {
                                              `checkpoint`) and stop with NNRT_OK */
   const nnrt_kv *meta;                    /* extra checkpoint metadata */
   int nmeta;
+  nnrt_augment augment; /* applied to each training batch, drawn from (seed, epoch, sample);
+                           zero: none. Never to the validation set. */
 } nnrt_train_config;
 
 /* Filled also when nnrt_train fails after it started (how far it got). */

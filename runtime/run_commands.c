@@ -183,6 +183,104 @@ static bool check_data_fits(const Run *r, const nnrt_dataset *d, const char *pat
   return vocabulary_fits(r, f, d, path);
 }
 
+/* ---- image shapes ---- */
+
+/* dims as "[a, b, c]" into buf. */
+static const char *shape_text(const int64_t *dims, int rank, char *buf, size_t len) {
+  size_t n = (size_t)snprintf(buf, len, "[");
+  for (int i = 0; i < rank && n < len; i++)
+    n += (size_t)snprintf(buf + n, len - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
+  if (n < len)
+    snprintf(buf + n, len - n, "]");
+  return buf;
+}
+
+/* The same shape once leading 1s (channels of one) are dropped. */
+static bool same_image(const int64_t *a, int ra, const int64_t *b, int rb) {
+  while (ra > 0 && a[0] == 1)
+    a++, ra--;
+  while (rb > 0 && b[0] == 1)
+    b++, rb--;
+  if (ra != rb)
+    return false;
+  for (int i = 0; i < ra; i++)
+    if (a[i] != b[i])
+      return false;
+  return true;
+}
+
+/* The per-sample dims of the loss function's input when every one is a
+ * constant (their count), else -1. */
+static int model_sample_dims(const Run *r, int64_t *dims) {
+  const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
+  const nnrt_arg_desc *x = &f->inputs[0];
+  for (int i = 1; i < x->rank; i++) {
+    if (x->dims[i].nterms)
+      return -1;
+    dims[i - 1] = x->dims[i].constant;
+  }
+  return x->rank - 1;
+}
+
+static void set_sample_dims(nnrt_dataset *d, const int64_t *dims, int rank) {
+  d->x_rank = rank;
+  for (int i = 0; i < rank; i++)
+    d->x_dims[i] = dims[i];
+}
+
+/* Gives image samples their [C, H, W]: the data section's `image` (a flat
+ * row of C * H * W values takes it; a sample with a shape must already be
+ * it, channels of one aside), else the model's input when both it and
+ * the file's samples are images (an idx3 file's [28, 28] samples become a
+ * [B, 1, 28, 28] input's [1, 28, 28]). Flat rows into an image input, or
+ * images into a flat input, are matched by their count, as before. */
+static bool bind_image(const Run *r, nnrt_dataset *d, const char *path) {
+  char have[160], want[160];
+  const int64_t *image = r->cfg.image;
+  if (image[0] > 0) {
+    int64_t numel = image[0] * image[1] * image[2];
+    shape_text(image, 3, want, sizeof want);
+    if (d->x_rank <= 1 && d->x_size != numel)
+      return fail(r,
+                  "%s: each sample has %lld values, but the data section's image = %s needs %lld",
+                  path, (long long)d->x_size, want, (long long)numel),
+             false;
+    if (d->x_rank > 1 && !same_image(d->x_dims, d->x_rank, image, 3))
+      return fail(r, "%s: each sample is %s, not the data section's image = %s", path,
+                  shape_text(d->x_dims, d->x_rank, have, sizeof have), want),
+             false;
+    set_sample_dims(d, image, 3);
+  }
+  int64_t dims[NNRT_MAX_RANK];
+  int rank = model_sample_dims(r, dims);
+  if (image[0] > 0 && rank >= 2 && !same_image(image, 3, dims, rank)) {
+    const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
+    return fail(r, "the data section's image = %s, but %s's input '%s' expects %s", want, f->name,
+                f->inputs[0].name, shape_text(dims, rank, have, sizeof have)),
+           false;
+  }
+  if (rank < 2 || d->x_rank < 2 || d->x_dtype != NNRT_F32 || image[0] > 0)
+    return true;
+  if (!same_image(d->x_dims, d->x_rank, dims, rank)) {
+    const nnrt_func_desc *f = &r->m->d->funcs[nnrt_model_loss_func(r->m)];
+    return fail(r, "%s: each sample is an image %s, but %s's input '%s' expects %s", path,
+                shape_text(d->x_dims, d->x_rank, have, sizeof have), f->name, f->inputs[0].name,
+                shape_text(dims, rank, want, sizeof want)),
+           false;
+  }
+  set_sample_dims(d, dims, rank);
+  return true;
+}
+
+/* The data section's augmentation needs images: said with the file. */
+static bool augmentable(const Run *r, const nnrt_dataset *d, const char *path) {
+  char err[512];
+  nnrt_augment a = {.crop = r->cfg.random_crop, .shift = r->cfg.shift, .hflip = r->cfg.hflip};
+  if (nnrt_augment_enabled(&a) && nnrt_augment_check(&a, d, err, sizeof err))
+    return fail(r, "%s: %s", path, err), false;
+  return true;
+}
+
 /* Elements per sample of an array [n, ...] (1 for rank 1). */
 static int64_t per_sample(const nnrt_tensor *t) {
   int64_t n = 1;
@@ -230,7 +328,8 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
     return false;
   if (load_source(&r->cfg.source, &ys, &all, err, sizeof err))
     return fail(r, "%s", err), false;
-  if (!check_data_fits(r, &all, r->cfg.source.path)) {
+  if (!bind_image(r, &all, r->cfg.source.path) || !check_data_fits(r, &all, r->cfg.source.path) ||
+      !augmentable(r, &all, r->cfg.source.path)) {
     nnrt_dataset_free(&all);
     return false;
   }
@@ -238,7 +337,8 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
     *train = all;
     if (load_source(&r->cfg.val_source, &ys, val, err, sizeof err))
       return fail(r, "%s", err), false;
-    return check_data_fits(r, val, r->cfg.val_source.path);
+    return bind_image(r, val, r->cfg.val_source.path) &&
+           check_data_fits(r, val, r->cfg.val_source.path);
   }
   if (nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err)) {
     nnrt_dataset_free(&all);
@@ -357,10 +457,62 @@ static char *best_path(const char *path) {
   return best;
 }
 
+/* ---- augmentation ---- */
+
+/* What a blank (0) pixel became when the data were standardised, per
+ * feature (malloc'd), or NULL when a 0 stays 0 (scale alone keeps it). */
+static float *blank_pixels(const nnrt_model *m, bool standardized, int64_t n, bool *nomem) {
+  *nomem = false;
+  if (!standardized || !m->mean || m->nstats != n || n <= 0)
+    return NULL;
+  float *fill = malloc((size_t)n * sizeof *fill);
+  if (!fill) {
+    *nomem = true;
+    return NULL;
+  }
+  for (int64_t j = 0; j < n; j++) {
+    float s = m->std[j] >= 1e-7f ? m->std[j] : 1.0f; /* as nnrt_dataset_normalize */
+    fill[j] = (0.0f - m->mean[j]) / s;
+  }
+  return fill;
+}
+
+static nnrt_augment augment_of(const nnrt_train_desc *c) {
+  return (nnrt_augment){.crop = c->random_crop, .shift = c->shift, .hflip = c->hflip};
+}
+
+int nnrt_model_augment(nnrt_model *m, const nnrt_dataset *train, uint64_t seed, int64_t epoch,
+                       const int64_t *idx, int64_t count, void *x) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  nnrt_augment a = augment_of(&m->d->cfg);
+  if (!nnrt_augment_enabled(&a))
+    return NNRT_OK;
+  if (!train || !idx || !x || count < 0)
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "augment: NULL data, indices or batch");
+  int rc = nnrt_augment_check(&a, train, m->err, sizeof m->err);
+  if (rc)
+    return rc;
+  bool nomem;
+  float *fill = blank_pixels(m, m->d->cfg.standardize, train->x_size, &nomem);
+  if (nomem)
+    return nnrt_model_fail(m, NNRT_ERR_NOMEM, "augment: out of memory");
+  a.fill = fill;
+  rc = nnrt_augment_batch(&a, train, seed, epoch, idx, count, x, m->err, sizeof m->err);
+  free(fill);
+  return rc;
+}
+
 static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
   char *best = NULL;
   if (r->o->checkpoint && val->n > 0 && !(best = best_path(r->o->checkpoint)))
     return fail(r, "out of memory");
+  bool nomem;
+  float *fill = blank_pixels(r->m, r->cfg.standardize, train->x_size, &nomem);
+  if (nomem) {
+    free(best);
+    return fail(r, "out of memory");
+  }
   CallCtx cx = {r->m, train};
   nnrt_model_io io = io_with(&cx);
   const nnrt_train_desc *c = &r->cfg;
@@ -376,7 +528,9 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
                           .patience = c->patience,
                           .log = stdout,
                           .progress = r->o->progress,
-                          .interrupt = &interrupted};
+                          .interrupt = &interrupted,
+                          .augment = augment_of(c)};
+  tc.augment.fill = fill;
   interrupted = 0;
   struct sigaction sa = {.sa_handler = on_sigint}, old;
   sigemptyset(&sa.sa_mask);
@@ -385,6 +539,7 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
   char err[1024] = "";
   int rc = nnrt_train(&io, &tc, train, val, &res, err, sizeof err);
   free(best);
+  free(fill);
   /* timeout(1) and terminals may deliver a second SIGINT moments after the
      first; once interrupted, keep absorbing them so the clean exit that
      follows is not turned into death by signal. */

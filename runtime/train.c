@@ -610,6 +610,11 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: the training data set has no x or y");
   if (train->n < 1)
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "train: the training data set is empty");
+  if (nnrt_augment_enabled(&c->augment)) {
+    int arc = nnrt_augment_check(&c->augment, train, err, errlen);
+    if (arc)
+      return arc;
+  }
   bool has_val = val && val->n > 0;
   if (has_val) {
     if (!data_ok(val) || !m->evaluate)
@@ -679,6 +684,11 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
       const int64_t lo = st.batch * bs, count = n - lo < bs ? n - lo : bs;
       const int64_t t = st.step + 1;
       nnrt_dataset_gather(train, perm + lo, count, b.x, b.y);
+      if ((rc = nnrt_augment_batch(&c->augment, train, c->seed, st.epoch, perm + lo, count, b.x,
+                                   err, errlen))) {
+        progress_clear(&pg);
+        goto out;
+      }
       float hyper[4];
       nnrt_optimizer_hyper(&opt, t, st.epoch, hyper);
       float loss = NAN;

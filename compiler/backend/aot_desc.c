@@ -57,10 +57,13 @@ static void make_types(Em *e) {
          9);
   t->source = st(e, "nnrt_source_desc",
                  (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr}, 12);
-  t->train = st(e, "nnrt_train_desc",
-                (LLVMTypeRef[]){i32, i32, t->source, t->source, f64, i64, i64, i64, i32, i32, i32,
-                                i32, f64, f64,       f64,       f64, f64, i64, i64, i64, i64},
-                21);
+  t->train =
+      st(e, "nnrt_train_desc",
+         (LLVMTypeRef[]){
+             i32, i32, t->source, t->source, f64, i64, i64, i64, i32, i32, i32,
+             i32, f64, f64,       f64,       f64, f64, i64, i64, i64, i64, LLVMArrayType(i64, 3),
+             i64, i64, f64},
+         25);
   t->model = st(e, "nnrt_model_desc",
                 (LLVMTypeRef[]){i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, i32, i32, i64,
                                 t->train, ptr, ptr},
@@ -273,7 +276,8 @@ static LLVMValueRef c_source(Em *e, const nnrt_source_desc *s, Arena *ar) {
 }
 
 static LLVMValueRef c_train(Em *e, const nnrt_train_desc *c, Arena *ar) {
-  LLVMValueRef fields[21] = {ci32(e, c->has_data),
+  LLVMValueRef image[3] = {ci64(e, c->image[0]), ci64(e, c->image[1]), ci64(e, c->image[2])};
+  LLVMValueRef fields[25] = {ci32(e, c->has_data),
                              ci32(e, c->has_train),
                              c_source(e, &c->source, ar),
                              c_source(e, &c->val_source, ar),
@@ -293,8 +297,12 @@ static LLVMValueRef c_train(Em *e, const nnrt_train_desc *c, Arena *ar) {
                              ci64(e, c->every),
                              ci64(e, c->warmup),
                              ci64(e, c->patience),
-                             ci64(e, c->checkpoint_every)};
-  return cstruct(e->t.train, fields, 21);
+                             ci64(e, c->checkpoint_every),
+                             LLVMConstArray2(e->t.i64, image, 3),
+                             ci64(e, c->random_crop),
+                             ci64(e, c->shift),
+                             cf64(e, c->hflip)};
+  return cstruct(e->t.train, fields, 25);
 }
 
 LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *prefix,

@@ -195,7 +195,11 @@ static nnrt_train_desc desc_train(Arena *a, const TrainConfig *c) {
                        .every = c->every,
                        .warmup = c->warmup,
                        .patience = c->patience,
-                       .checkpoint_every = c->checkpoint_every};
+                       .checkpoint_every = c->checkpoint_every,
+                       .image = {c->image[0], c->image[1], c->image[2]},
+                       .random_crop = c->random_crop,
+                       .shift = c->shift,
+                       .hflip = c->hflip};
   if (c->has_data) {
     d.source = desc_source(a, &c->source);
     if (c->has_val_source)

@@ -17,9 +17,11 @@ typedef enum ValueKind {
   V_NUM_POS,    /* number > 0 */
   V_NUM_NONNEG, /* number >= 0 */
   V_FRACTION,   /* number in [0, 1) */
+  V_PROB,       /* number in [0, 1] */
   V_BOOL,
   V_STRING,
   V_INT_LIST,  /* [0, 1, 2] */
+  V_IMAGE,     /* [C, H, W], each >= 1 */
   V_SOURCE,    /* csv(...), idx(...), npy(...), npz(...), text(...) */
   V_SPLIT,     /* a fraction or a source */
   V_OPTIMIZER, /* sgd(...), adam(...), ... */
@@ -42,10 +44,19 @@ typedef struct CallSpec {
 } CallSpec;
 
 static const FieldSpec data_fields[] = {
-    {"source", V_SOURCE, true},     {"validation", V_SPLIT, false},
-    {"batch", V_INT_POS, false},    {"epochs", V_INT_POS, false},
-    {"seed", V_INT_NONNEG, false},  {"shuffle", V_BOOL, false},
-    {"standardize", V_BOOL, false}, {NULL, 0, false},
+    {"source", V_SOURCE, true},
+    {"validation", V_SPLIT, false},
+    {"batch", V_INT_POS, false},
+    {"epochs", V_INT_POS, false},
+    {"seed", V_INT_NONNEG, false},
+    {"shuffle", V_BOOL, false},
+    {"standardize", V_BOOL, false},
+    /* image data: the samples' shape and augmentation of the training set */
+    {"image", V_IMAGE, false},
+    {"random_crop", V_INT_NONNEG, false},
+    {"shift", V_INT_NONNEG, false},
+    {"hflip", V_PROB, false},
+    {NULL, 0, false},
 };
 
 static const FieldSpec train_fields[] = {
@@ -223,6 +234,9 @@ static bool check_number(SectionCheck *c, const FieldSpec *spec, const AstNode *
   case V_FRACTION:
     rule = v >= 0 && v < 1 ? NULL : "in [0, 1)";
     break;
+  case V_PROB:
+    rule = v >= 0 && v <= 1 ? NULL : "a probability in [0, 1]";
+    break;
   default:
     break;
   }
@@ -350,8 +364,56 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
       if (!check_number(c, &(FieldSpec){spec->name, V_INT_NONNEG, false}, x->u.list.items.items[i]))
         return false;
     return true;
+  case V_IMAGE:
+    if (x->kind != AST_LIST || x->u.list.items.len != 3) {
+      diag_error(c->p->diag, x->loc,
+                 "'%s' must be the shape of one sample, [C, H, W] (channels, height, width)",
+                 spec->name);
+      return false;
+    }
+    for (int i = 0; i < 3; i++)
+      if (!check_number(c, &(FieldSpec){spec->name, V_INT_POS, false}, x->u.list.items.items[i]))
+        return false;
+    return true;
   default:
     return check_number(c, spec, x);
+  }
+}
+
+static const char *source_kind(const AstNode *source) {
+  return source && source->kind == AST_CALL && source->u.call.callee->kind == AST_NAME
+             ? source->u.call.callee->u.name.name
+             : "";
+}
+
+/* image, random_crop, shift and hflip need samples that are images: a text
+ * source gives token windows, and a CSV row is flat unless `image` says
+ * what shape it has. (idx, npy and npz carry their shape: checked when the
+ * data are loaded.) */
+static void check_image_fields(SectionCheck *c, const FieldSpec *specs, const AstNode **given) {
+  const AstNode *source = NULL, *image = NULL;
+  for (int k = 0; specs[k].name; k++) {
+    if (given[k] && !strcmp(specs[k].name, "source"))
+      source = given[k]->u.field.value;
+    if (given[k] && !strcmp(specs[k].name, "image"))
+      image = given[k];
+  }
+  const char *kind = source_kind(source);
+  for (int k = 0; specs[k].name; k++) {
+    const char *n = specs[k].name;
+    bool augment = !strcmp(n, "random_crop") || !strcmp(n, "shift") || !strcmp(n, "hflip");
+    if (!given[k] || (!augment && strcmp(n, "image")))
+      continue;
+    if (!strcmp(kind, "text")) {
+      diag_error(c->p->diag, given[k]->loc,
+                 "'%s' is for image data, but a text source gives windows of tokens", n);
+      diag_note(c->p->diag, source->loc, "the source is here");
+    } else if (augment && !strcmp(kind, "csv") && !image) {
+      diag_error(c->p->diag, given[k]->loc,
+                 "'%s' needs image data, but the rows of a csv source are flat", n);
+      diag_note(c->p->diag, source->loc,
+                "give each row's shape with 'image = [C, H, W]' (rows fill it row-major)");
+    }
   }
 }
 
@@ -387,6 +449,78 @@ static void check_section(SectionCheck *c, const AstNode *s) {
   for (int k = 0; specs[k].name; k++)
     if (specs[k].required && !given[k])
       diag_error(c->p->diag, s->loc, "%s section needs a '%s' field", kind, specs[k].name);
+  if (s->u.section.kind == SEC_DATA)
+    check_image_fields(c, specs, given);
+}
+
+static const AstNode *field_of(const AstNode *section, const char *key) {
+  const PtrVec *fs = &section->u.section.fields;
+  for (int i = 0; i < fs->len; i++) {
+    const AstNode *f = fs->items[i];
+    if (!strcmp(f->u.field.key, key))
+      return f;
+  }
+  return NULL;
+}
+
+/* The per-sample dims of the loss function's first argument, when they are
+ * written as numbers (their count), else -1. */
+static int loss_input_dims(SectionCheck *c, const AstNode *train, int64_t *dims,
+                           const AstNode **arg) {
+  const AstNode *loss = field_of(train, "loss");
+  const AstNode *fn = loss && loss->u.field.value->kind == AST_NAME
+                          ? model_member(c, loss->u.field.value->u.name.name)
+                          : NULL;
+  if (!fn || fn->kind != AST_FN || fn->u.fn.args.len < 1)
+    return -1;
+  *arg = fn->u.fn.args.items[0];
+  const AstNode *t = (*arg)->u.fnarg.type;
+  if (!t || t->kind != AST_TYPE || !t->u.type.has_dims || t->u.type.dims.len - 1 > 8)
+    return -1;
+  for (int i = 1; i < t->u.type.dims.len; i++) {
+    const AstNode *d = t->u.type.dims.items[i];
+    if (d->kind != AST_INT)
+      return -1;
+    dims[i - 1] = d->u.int_lit.value;
+  }
+  return t->u.type.dims.len - 1;
+}
+
+/* image = [C, H, W] against a loss input declared as an image with
+ * numbers: the same shape, channels of one aside (a flat input takes any
+ * image of its size, which the run checks against the file). */
+static void check_image_input(SectionCheck *c, const AstNode *data, const AstNode *train) {
+  const AstNode *image = field_of(data, "image"), *arg = NULL;
+  if (!image || image->u.field.value->kind != AST_LIST || image->u.field.value->u.list.items.len != 3)
+    return;
+  int64_t want[3], have[8];
+  for (int i = 0; i < 3; i++) {
+    const AstNode *d = image->u.field.value->u.list.items.items[i];
+    if (d->kind != AST_INT || d->u.int_lit.value < 1)
+      return; /* not a shape: said by check_value */
+    want[i] = d->u.int_lit.value;
+  }
+  int rank = loss_input_dims(c, train, have, &arg);
+  if (rank < 2)
+    return;
+  const int64_t *a = want, *b = have;
+  int ra = 3, rb = rank;
+  while (ra > 0 && a[0] == 1)
+    a++, ra--;
+  while (rb > 0 && b[0] == 1)
+    b++, rb--;
+  bool same = ra == rb;
+  for (int i = 0; same && i < ra; i++)
+    same = a[i] == b[i];
+  if (same)
+    return;
+  const char *shape = "";
+  for (int i = 0; i < rank; i++)
+    shape = arena_printf(c->p->arena, "%s%s%lld", shape, i ? ", " : "", (long long)have[i]);
+  diag_error(c->p->diag, image->loc,
+             "'image = [%lld, %lld, %lld]' does not match the model's input: its samples are [%s]",
+             (long long)want[0], (long long)want[1], (long long)want[2], shape);
+  diag_note(c->p->diag, arg->loc, "the training loss's input is declared here");
 }
 
 void sections_check(Program *p, const AstNode *model) {
@@ -398,7 +532,7 @@ void sections_check(Program *p, const AstNode *model) {
   /* A train section without a data section is fine: an object's program
    * feeds its own batches; `nnc run` says at the section that it has none
    * (run.c). */
-  const AstNode *data = NULL;
+  const AstNode *data = NULL, *train = NULL;
   const PtrVec *ms = &model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *s = ms->items[i];
@@ -411,7 +545,11 @@ void sections_check(Program *p, const AstNode *model) {
         diag_note(p->diag, data->loc, "the first is here");
       }
       data = s;
+    } else if (!train) {
+      train = s;
     }
     check_section(&c, s);
   }
+  if (data && train)
+    check_image_input(&c, data, train);
 }

@@ -119,6 +119,15 @@ static void read_data(Reader *r, const AstNode *sec, TrainConfig *c) {
       c->shuffle = boolean(r, v);
     else if (!strcmp(k, "standardize"))
       c->standardize = boolean(r, v);
+    else if (!strcmp(k, "image"))
+      for (int j = 0; j < 3 && j < v->u.list.items.len; j++)
+        c->image[j] = (int64_t)num(r, v->u.list.items.items[j]);
+    else if (!strcmp(k, "random_crop"))
+      c->random_crop = (int64_t)num(r, v);
+    else if (!strcmp(k, "shift"))
+      c->shift = (int64_t)num(r, v);
+    else if (!strcmp(k, "hflip"))
+      c->hflip = num(r, v);
   }
 }
 

@@ -39,6 +39,9 @@ typedef struct TrainConfig {
   int64_t batch, epochs;
   uint64_t seed;
   bool shuffle, standardize;
+  int64_t image[3]; /* image = [C, H, W]; zeros: none */
+  int64_t random_crop, shift;
+  double hflip;
   /* the (first) train step */
   bool has_train;
   const char *step_name;

@@ -36,8 +36,9 @@ static bool step(Repl *r, ReplModel *h, float *loss) {
   int64_t lo = h->batch * bs, count = t->n - lo < bs ? t->n - lo : bs;
   nnrt_dataset_gather(t, h->perm + lo, count, h->x, h->y);
   float hyper[4];
-  /* scheduled as the loop schedules a whole run */
-  if (nnrt_model_hyper(m, d->cfg.epochs * nbatches, h->epoch, hyper) ||
+  /* scheduled as the loop schedules a whole run, augmented as it augments */
+  if (nnrt_model_augment(m, t, d->cfg.seed, h->epoch, h->perm + lo, count, h->x) ||
+      nnrt_model_hyper(m, d->cfg.epochs * nbatches, h->epoch, hyper) ||
       nnrt_model_train_step_hyper(m, count, t, h->x, h->y, hyper, loss)) {
     fprintf(r->err, "error: %s\n", nnrt_model_error(m));
     return false;

@@ -12,6 +12,10 @@
  *   test_data npy DIR      .npy pair loader, files written with nnrt_npy_write
  *   test_data text DIR     character-level text loader
  *   test_data dataset DIR  epoch order, split, gather, stats, normalize
+ *   test_data augment DIR  random crop, shift and flip of image batches:
+ *                          the documented draws exactly, reproducible for
+ *                          a seed, different across epochs and samples,
+ *                          independent of the batch, errors on non-images
  *
  * Every file is written into DIR by the test itself. Each mode prints
  * "test_data MODE: all N checks passed" or the failures.
@@ -610,7 +614,7 @@ static const char *write_idx_gz(const char *name, int type, int rank, const uint
   do {                                                                                             \
     char want_[2048];                                                                              \
     expand_(want_, sizeof want_, want, path);                                                      \
-    CHECKF((rc) == (code) && strncmp(err, want_, strlen(want_)) == 0 && is_empty(d),              \
+    CHECKF((rc) == (code) && strncmp(err, want_, strlen(want_)) == 0 && is_empty(d),               \
            "rc %d (want %d)\n  got  '%s'\n  want '%s...'", rc, code, err, want_);                  \
   } while (0)
 
@@ -718,7 +722,8 @@ static void gz_bad(void) {
   write_idx_gz("length.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 0, &size);
   gz_packed[size - 1] ^= 0x01;
   p = write_bytes("length.gz", gz_packed, size);
-  GZ_ERR(NNRT_ERR_FORMAT, "%P: corrupt gzip data after inflating 28 bytes (incorrect length check)");
+  GZ_ERR(NNRT_ERR_FORMAT,
+         "%P: corrupt gzip data after inflating 28 bytes (incorrect length check)");
   p = write_bytes("block.gz", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x07\x00\x00\x00", 14);
   GZ_ERR(NNRT_ERR_FORMAT, "%P: corrupt gzip data after inflating 0 bytes (invalid block type)");
   p = write_bytes("method.gz", "\x1f\x8b\x07\x00\x00\x00\x00\x00\x00\x03\x03\x00", 12);
@@ -953,6 +958,201 @@ static void text(void) {
   rc = nnrt_load_text(p, 4, &d, err, sizeof err);
   EXPECT_ERR(rc, NNRT_ERR_IO, err, p, "%P: cannot open: No such file or directory", &d);
   CHECK(nnrt_load_text(NULL, 4, &d, err, sizeof err) == NNRT_ERR_ARG);
+}
+
+/* ---- augmentation ---- */
+
+/* n images [c, h, w] whose pixel values say where they came from:
+ * sample * 1000 + (ch * h + y) * w + x + 1 (never 0, the fill). */
+static nnrt_dataset image_set(int64_t n, int64_t c, int64_t h, int64_t w) {
+  nnrt_dataset d = {.n = n,
+                    .x_dtype = NNRT_F32,
+                    .y_dtype = NNRT_I32,
+                    .x_rank = 3,
+                    .x_dims = {c, h, w},
+                    .x_size = c * h * w,
+                    .y_size = 1};
+  float *x = malloc((size_t)(n * d.x_size) * sizeof *x);
+  int32_t *y = calloc((size_t)n, sizeof *y);
+  for (int64_t i = 0; i < n * d.x_size; i++)
+    x[i] = (float)((i / d.x_size) * 1000 + i % d.x_size + 1);
+  d.x = x;
+  d.y = y;
+  return d;
+}
+
+/* The batch of samples idx, gathered and augmented. */
+static float *augmented(const nnrt_augment *a, const nnrt_dataset *d, uint64_t seed, int64_t epoch,
+                        const int64_t *idx, int64_t count) {
+  float *x = malloc((size_t)(count * d->x_size) * sizeof *x);
+  char err[256] = "";
+  nnrt_dataset_gather(d, idx, count, x, NULL);
+  int rc = nnrt_augment_batch(a, d, seed, epoch, idx, count, x, err, sizeof err);
+  CHECKF(rc == NNRT_OK, "%s", err);
+  return x;
+}
+
+/* The documented draws (nnrt_data.h), written out again here. */
+static void reference_draw(uint64_t seed, int64_t epoch, int64_t index, uint32_t w[8]) {
+  uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  for (uint32_t b = 0; b < 2; b++) {
+    uint32_t ctr[4] = {(uint32_t)index, (uint32_t)((uint64_t)index >> 32), (uint32_t)epoch,
+                       (uint32_t)((uint64_t)epoch >> 32) * 2 + b};
+    nnrt_philox4x32(ctr, key, w + 4 * b);
+  }
+}
+
+static int64_t below(uint32_t w, int64_t n) { return (int64_t)(((uint64_t)w * (uint64_t)n) >> 32); }
+
+/* Pixel (ch, y, x) of sample i moved by (my, mx), zero from outside. */
+static float moved(const nnrt_dataset *d, int64_t i, int64_t ch, int64_t y, int64_t x, int64_t my,
+                   int64_t mx) {
+  int64_t h = d->x_dims[1], w = d->x_dims[2];
+  int64_t sy = y - my, sx = x - mx;
+  if (sy < 0 || sy >= h || sx < 0 || sx >= w)
+    return 0;
+  return ((const float *)d->x)[i * d->x_size + (ch * h + sy) * w + sx];
+}
+
+static void augment(void) {
+  enum { N = 40, C = 2, H = 5, W = 6 };
+  nnrt_dataset d = image_set(N, C, H, W);
+  int64_t idx[N];
+  for (int i = 0; i < N; i++)
+    idx[i] = (i * 7) % N; /* some order other than the data set's */
+  const int64_t S = C * H * W;
+
+  /* A crop alone: each sample is its image moved by crop - offset, the
+   * offsets drawn as documented; and the moves vary over the samples. */
+  nnrt_augment crop = {.crop = 2};
+  float *x = augmented(&crop, &d, 11, 3, idx, N);
+  bool exact = true, varied = false;
+  for (int k = 0; k < N; k++) {
+    uint32_t w[8];
+    reference_draw(11, 3, idx[k], w);
+    int64_t my = 2 - below(w[0], 5), mx = 2 - below(w[1], 5);
+    varied = varied || my != 2 - below(0, 5) || mx != my;
+    for (int64_t ch = 0; ch < C; ch++)
+      for (int64_t y = 0; y < H; y++)
+        for (int64_t xx = 0; xx < W; xx++)
+          exact = exact && x[k * S + (ch * H + y) * W + xx] == moved(&d, idx[k], ch, y, xx, my, mx);
+  }
+  CHECK(exact && varied);
+  free(x);
+
+  /* A shift alone, likewise from words 2 and 3. */
+  nnrt_augment shift = {.shift = 1};
+  x = augmented(&shift, &d, 11, 3, idx, N);
+  exact = true;
+  for (int k = 0; k < N; k++) {
+    uint32_t w[8];
+    reference_draw(11, 3, idx[k], w);
+    int64_t my = below(w[2], 3) - 1, mx = below(w[3], 3) - 1;
+    for (int64_t ch = 0; ch < C; ch++)
+      for (int64_t y = 0; y < H; y++)
+        for (int64_t xx = 0; xx < W; xx++)
+          exact = exact && x[k * S + (ch * H + y) * W + xx] == moved(&d, idx[k], ch, y, xx, my, mx);
+  }
+  CHECK(exact);
+  free(x);
+
+  /* hflip = 1 mirrors every image; hflip = 0.5 about half, those whose
+   * word 4 is below 2^31, and leaves the others as they were. */
+  nnrt_augment flip = {.hflip = 1};
+  x = augmented(&flip, &d, 5, 0, idx, N);
+  exact = true;
+  for (int k = 0; k < N; k++)
+    for (int64_t p = 0; p < S; p++)
+      exact =
+          exact && x[k * S + p] == moved(&d, idx[k], p / (H * W), p / W % H, W - 1 - p % W, 0, 0);
+  CHECK(exact);
+  free(x);
+  nnrt_augment half = {.hflip = 0.5};
+  x = augmented(&half, &d, 5, 0, idx, N);
+  exact = true;
+  int flipped = 0;
+  for (int k = 0; k < N; k++) {
+    uint32_t w[8];
+    reference_draw(5, 0, idx[k], w);
+    bool f = w[4] < 0x80000000u;
+    flipped += f;
+    for (int64_t p = 0; p < S; p++)
+      exact = exact && x[k * S + p] == moved(&d, idx[k], p / (H * W), p / W % H,
+                                             f ? W - 1 - p % W : p % W, 0, 0);
+  }
+  CHECKF(exact && flipped > 5 && flipped < N - 5, "flipped %d of %d", flipped, N);
+  free(x);
+
+  /* All three: the same seed and epoch give the same bits, whatever the
+   * batch a sample is in; another epoch or seed gives other images. */
+  nnrt_augment all = {.crop = 2, .shift = 1, .hflip = 0.5};
+  float *a = augmented(&all, &d, 9, 1, idx, N);
+  float *b = augmented(&all, &d, 9, 1, idx, N);
+  CHECK(memcmp(a, b, (size_t)(N * S) * sizeof *a) == 0);
+  float *one = augmented(&all, &d, 9, 1, idx + 17, 1);
+  CHECK(memcmp(one, a + 17 * S, (size_t)S * sizeof *a) == 0);
+  free(one);
+  float *e2 = augmented(&all, &d, 9, 2, idx, N);
+  float *s2 = augmented(&all, &d, 10, 1, idx, N);
+  int same_e = 0, same_s = 0;
+  for (int k = 0; k < N; k++) {
+    same_e += memcmp(a + k * S, e2 + k * S, (size_t)S * sizeof *a) == 0;
+    same_s += memcmp(a + k * S, s2 + k * S, (size_t)S * sizeof *a) == 0;
+  }
+  CHECKF(same_e < N / 4 && same_s < N / 4, "same across epochs %d, seeds %d of %d", same_e, same_s,
+         N);
+  free(a);
+  free(b);
+  free(e2);
+  free(s2);
+
+  /* Blank pixels take the fill of their position. */
+  float fill[C * H * W];
+  for (int64_t p = 0; p < S; p++)
+    fill[p] = -0.5f - (float)p;
+  nnrt_augment filled = {.crop = 3, .fill = fill};
+  x = augmented(&filled, &d, 11, 3, idx, N);
+  exact = true;
+  for (int k = 0; k < N; k++) {
+    uint32_t w[8];
+    reference_draw(11, 3, idx[k], w);
+    int64_t my = 3 - below(w[0], 7), mx = 3 - below(w[1], 7);
+    for (int64_t p = 0; p < S; p++) {
+      float v = moved(&d, idx[k], p / (H * W), p / W % H, p % W, my, mx);
+      exact = exact && x[k * S + p] == (v == 0 ? fill[p] : v);
+    }
+  }
+  CHECK(exact);
+  free(x);
+
+  /* Settings that do nothing leave the batch alone; errors. */
+  nnrt_augment none = {0};
+  CHECK(!nnrt_augment_enabled(&none) && !nnrt_augment_enabled(NULL));
+  x = augmented(&none, &d, 1, 1, idx, N);
+  exact = true;
+  for (int k = 0; k < N; k++)
+    exact = exact && memcmp(x + k * S, (float *)d.x + idx[k] * S, (size_t)S * sizeof *x) == 0;
+  CHECK(exact);
+  free(x);
+  char err[512];
+  CHECK(nnrt_augment_check(&all, &d, err, sizeof err) == NNRT_OK);
+  nnrt_dataset flat = d;
+  flat.x_rank = 1;
+  flat.x_dims[0] = S;
+  int rc = nnrt_augment_check(&crop, &flat, err, sizeof err);
+  CHECKF(rc == NNRT_ERR_SHAPE &&
+             !strcmp(err, "random_crop needs image data, f32 samples [H, W] or [C, H, W], but "
+                          "each sample is f32 [60]; give the data section 'image = [C, H, W]'"),
+         "%s", err);
+  flat.x_dtype = NNRT_I32;
+  rc = nnrt_augment_check(&flip, &flat, err, sizeof err);
+  CHECKF(rc == NNRT_ERR_SHAPE && !strncmp(err, "hflip needs image data", 22), "%s", err);
+  nnrt_augment bad = {.hflip = 1.5};
+  rc = nnrt_augment_check(&bad, &d, err, sizeof err);
+  CHECKF(rc == NNRT_ERR_ARG && !strcmp(err, "augment: random_crop 0 and shift 0 must be >= 0 and "
+                                            "hflip 1.5 in [0, 1]"),
+         "%s", err);
+  nnrt_dataset_free(&d);
 }
 
 /* ---- epochs, split, gather, stats ---- */
@@ -1235,7 +1435,7 @@ static void gather_and_stats(void) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: test_data csv|idx|gz|npy|text|dataset DIR\n");
+    fprintf(stderr, "usage: test_data csv|idx|gz|npy|text|dataset|augment DIR\n");
     return 2;
   }
   test_dir = argv[2];
@@ -1268,6 +1468,10 @@ int main(int argc, char **argv) {
     split();
     gather_and_stats();
     return check_report("test_data dataset");
+  }
+  if (strcmp(mode, "augment") == 0) {
+    augment();
+    return check_report("test_data augment");
   }
   fprintf(stderr, "unknown mode '%s'\n", mode);
   return 2;

@@ -1,0 +1,311 @@
+"""Benchmark: the reference CNNs of issue 15 (lenet5, vgg_small,
+resnet_small), nnc against PyTorch on the same machine in the same run,
+with each side's GFLOP/s as a share of the CPU's FMA peak measured by
+fma_peak.c.
+
+First the harness compiles fma_peak.c with the system C compiler (`cc`, or
+$CC) and runs it: the median f32 GFLOP/s of FMA chains on 1 and on N
+threads (AVX-512 where the CPU has it, else AVX2). Then it counts each
+model's FLOPs (torch_cnn.py --flops: 2 x MACs of the convolutions and
+fully connected layers, forward; a training step counts 3x that per
+sample, see torch_cnn.py) and writes synthetic data for nnc (uniform
+pixels in 0..1, labels 0..9, a fixed numpy seed) as an .npz per model into
+a temporary directory.
+
+For every OPENBLAS_CORETYPE setting (as inherited and, if it was set,
+unset), model and thread count (1 and the machine's cores, or --threads),
+it runs --runs times, alternating, in fresh processes:
+- nnc: `nnc run MODEL.nn --data NPZ --epochs E --threads N` (training
+  step: forward, backward, Adam; the median over epochs of each epoch's
+  time inside the compiled step per step, from its samples/s), then
+  `nnc bench MODEL.nn --dim B=1` (batch-1 inference: the forward median);
+- PyTorch, once per configuration (torch_cnn.py; `nchw` and
+  `channels_last`): the median of single training steps after a warm-up,
+  and (in the nchw process) batch-1 eager inference.
+It reports the medians over the runs, PyTorch's best configuration per
+row, and ratios: PyTorch's best time divided by nnc's for the training
+step, PyTorch eager's batch-1 time divided by nnc's for inference (above 1:
+nnc is faster). A model nnc cannot compile (`nnc check` fails) is reported
+with a line saying so and its PyTorch side is still measured.
+
+usage: /usr/bin/python3 bench/bench_cnn.py [--nnc build/nnc] [--runs 3]
+       [--model NAME]... [--threads N]... [--steps 20] [--epochs 3]
+       [--infer-runs 200] [--markdown FILE]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from bench_common import alternate, coretype_env, loadavg
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = ("lenet5", "vgg_small", "resnet_small")
+# name: (features per sample, batch, steps per nnc epoch)
+SHAPES = {"lenet5": (784, 64, 16), "vgg_small": (3072, 32, 8), "resnet_small": (3072, 32, 8)}
+TORCH_CONFIGS = ("nchw", "channels_last")
+DATA_SEED = 12345
+
+
+def run_out(cmd, env=None, what=None):
+    """cmd's stdout; exits with its output if it fails."""
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("failed (%d): %s\n%s%s" % (r.returncode, what or " ".join(cmd), r.stdout,
+                                            r.stderr))
+    return r.stdout
+
+
+def json_line(out, cmd, prefix=""):
+    for line in out.splitlines():
+        if line.startswith(prefix) and "{" in line:
+            return json.loads(line[line.index("{"):])
+    sys.exit("no JSON from: %s\n%s" % (" ".join(cmd), out))
+
+
+def coretype_settings():
+    """(label, OPENBLAS_CORETYPE or None): as inherited, and unset if it was
+    set (issue 15 asks for these two; bench_common's third, Haswell, would
+    double the run time)."""
+    inherited = os.environ.get("OPENBLAS_CORETYPE")
+    settings = [("inherited (%s)" % (inherited or "unset"), inherited)]
+    if inherited is not None:
+        settings.append(("unset", None))
+    return settings
+
+
+# ---- the FMA peak -------------------------------------------------------------
+
+
+def measure_peak(tmp, max_threads, iters):
+    """{threads: (isa, median GFLOP/s)} for 1 and max_threads threads, the
+    widest ISA the CPU has."""
+    exe = os.path.join(tmp, "fma_peak")
+    cc = os.environ.get("CC", "cc")
+    run_out([cc, "-O2", "-std=c17", "-pthread", os.path.join(HERE, "fma_peak.c"), "-o", exe])
+    cmd = [exe, "--threads", str(max_threads), "--iters", str(iters)]
+    out = run_out(cmd)
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    peak = {}
+    for r in rows:  # AVX-512 comes first: the widest supported wins
+        if r["supported"] and r["threads"] not in peak:
+            peak[r["threads"]] = (r["isa"], r["gflops_median"])
+    if not peak:
+        sys.exit("fma_peak: the CPU has neither AVX-512 nor AVX2 FMA\n" + out)
+    return peak, rows
+
+
+# ---- the two sides ------------------------------------------------------------
+
+
+def write_data(directory, name, epochs_rows):
+    """Synthetic images for nnc: x [rows, features] f32 in 0..1, y [rows]
+    i32 in 0..9, as an .npz."""
+    features, _batch, _steps = SHAPES[name]
+    rng = np.random.default_rng(DATA_SEED)
+    path = os.path.join(directory, name + ".npz")
+    np.savez(path, x=rng.random((epochs_rows, features), dtype=np.float32),
+             y=rng.integers(0, 10, size=epochs_rows).astype(np.int32))
+    return path
+
+
+def nnc_compiles(nnc, nn_file):
+    """(True, "") or (False, the first error line) from `nnc check`."""
+    r = subprocess.run([nnc, "check", nn_file], capture_output=True, text=True)
+    if r.returncode == 0:
+        return True, ""
+    lines = (r.stderr + r.stdout).strip().splitlines()
+    first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "no output")
+    return False, first
+
+
+def run_nnc(args, name, data, threads, env):
+    nn_file = os.path.join(HERE, name + ".nn")
+    _features, batch, _steps = SHAPES[name]
+    cmd = [args.nnc, "run", nn_file, "--data", data, "--epochs", str(args.epochs),
+           "--threads", str(threads), "--no-progress"]
+    out = run_out(cmd, env)
+    epoch_sps = [float(m.group(1)) for m in
+                 re.finditer(r"^epoch \d+/\d+ .*\s([0-9.]+) samples/s$", out, re.M)]
+    res = re.search(r"^result: .*\bloss=(\S+)", out, re.M)
+    if not res or len(epoch_sps) != args.epochs:
+        sys.exit("unexpected output from: %s\n%s" % (" ".join(cmd), out))
+    # every batch is full: an epoch's step time is batch / samples_per_s
+    step_ms = statistics.median(batch * 1e3 / s for s in epoch_sps)
+    cmd = [args.nnc, "bench", nn_file, "--dim", "B=1", "--runs", str(args.infer_runs),
+           "--threads", str(threads)]
+    bench = json_line(run_out(cmd, env), cmd, "bench-json:")
+    return {"step_ms": step_ms, "infer_ms": bench["forward_ms"], "loss": float(res.group(1)),
+            "compile_s": bench["compile_s"]}
+
+
+def run_torch(args, name, threads, config, env):
+    cmd = [sys.executable, os.path.join(HERE, "torch_cnn.py"), name, str(threads), config,
+           str(args.steps), str(args.infer_runs if config == "nchw" else 0)]
+    return json_line(run_out(cmd, env), cmd)
+
+
+# ---- report -------------------------------------------------------------------
+
+
+def gflops(flops, ms):
+    return flops / (ms * 1e-3) * 1e-9
+
+
+def measure_row(args, name, threads, coretype, data, flops, peak, nnc_ok):
+    env = coretype_env(coretype)
+    env["NNC_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
+    sides = (("nnc",) if nnc_ok else ()) + tuple(args.torch_config)
+    runs = alternate(args.runs, sides, lambda side: (
+        run_nnc(args, name, data, threads, env) if side == "nnc" else
+        run_torch(args, name, threads, side, env)))
+    med = {side: {k: statistics.median(r[k] for r in runs[side])
+                  for k in ("step_ms", "infer_ms")} for side in sides}
+    best = min(args.torch_config, key=lambda c: med[c]["step_ms"])
+    row = {"model": name, "threads": threads, "batch": SHAPES[name][1],
+           "torch": {c: med[c]["step_ms"] for c in args.torch_config},
+           "torch_best": best, "torch_step_ms": med[best]["step_ms"],
+           "torch_infer_ms": med["nchw"]["infer_ms"] if "nchw" in med else None,
+           "nnc_step_ms": med["nnc"]["step_ms"] if nnc_ok else None,
+           "nnc_infer_ms": med["nnc"]["infer_ms"] if nnc_ok else None,
+           "train_flops": flops["train_flops"], "forward_flops": flops["forward_flops"],
+           "peak": peak[threads][1]}
+    return row
+
+
+def describe(row, label):
+    peak = row["peak"]
+    t_gf = gflops(row["train_flops"], row["torch_step_ms"])
+    s = ("%-15s %-12s threads %d | step PyTorch %s: %.2f ms (%s) %.1f GFLOP/s %.0f%% of peak" %
+         (label, row["model"], row["threads"], row["torch_best"], row["torch_step_ms"],
+          ", ".join("%s %.2f" % kv for kv in row["torch"].items()), t_gf, 100 * t_gf / peak))
+    if row["nnc_step_ms"] is not None:
+        n_gf = gflops(row["train_flops"], row["nnc_step_ms"])
+        s += (" | nnc %.2f ms %.1f GFLOP/s %.0f%% (x%.2f)" %
+              (row["nnc_step_ms"], n_gf, 100 * n_gf / peak,
+               row["torch_step_ms"] / row["nnc_step_ms"]))
+    if row["torch_infer_ms"] is not None:
+        s += " | batch 1 PyTorch eager %.4f ms" % row["torch_infer_ms"]
+        if row["nnc_infer_ms"] is not None:
+            s += " nnc %.4f ms (x%.2f)" % (row["nnc_infer_ms"],
+                                          row["torch_infer_ms"] / row["nnc_infer_ms"])
+    return s
+
+
+def fmt(v, spec):
+    return "n/a" if v is None else spec % v
+
+
+def write_markdown(path, rows, peak, peak_rows, flops, skipped, args, load_start, load_end,
+                   cores):
+    with open(path, "w") as f:
+        f.write("FMA peak (fma_peak.c, median of its repetitions): %s.\n\n" %
+                "; ".join("%s %d thread(s) %.1f GFLOP/s" %
+                          (r["isa"], r["threads"], r["gflops_median"])
+                          for r in peak_rows if r["supported"]))
+        f.write("| model | FLOPs forward / sample | FLOPs per training step | share of the "
+                "forward in the first layer |\n|---|---:|---:|---:|\n")
+        for name in args.model:
+            fl = flops[name]
+            f.write("| %s, batch %d | %.2f M | %.3f G | %.1f%% |\n" %
+                    (name, fl["batch"], fl["forward_flops"] * 1e-6, fl["train_flops"] * 1e-9,
+                     100 * fl["first_layer_frac"]))
+        f.write("\n| model | threads | OPENBLAS_CORETYPE | step PyTorch (ms) | best config "
+                "| GFLOP/s (% of peak) | step nnc (ms) | GFLOP/s (% of peak) | ratio "
+                "| batch 1 PyTorch eager (ms) | batch 1 nnc (ms) | ratio |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        for label, r in rows:
+            pk = r["peak"]
+            t_gf = gflops(r["train_flops"], r["torch_step_ms"])
+            n_gf = gflops(r["train_flops"], r["nnc_step_ms"]) if r["nnc_step_ms"] else None
+            f.write("| %s, batch %d | %d | %s | %s | %s | %.1f (%.0f%%) | %s | %s | %s "
+                    "| %s | %s | %s |\n" %
+                    (r["model"], r["batch"], r["threads"], label,
+                     " / ".join("%s %.2f" % kv for kv in r["torch"].items()), r["torch_best"],
+                     t_gf, 100 * t_gf / pk, fmt(r["nnc_step_ms"], "%.2f"),
+                     "n/a" if n_gf is None else "%.1f (%.0f%%)" % (n_gf, 100 * n_gf / pk),
+                     fmt(r["nnc_step_ms"] and r["torch_step_ms"] / r["nnc_step_ms"], "%.2f"),
+                     fmt(r["torch_infer_ms"], "%.4f"), fmt(r["nnc_infer_ms"], "%.4f"),
+                     fmt(r["nnc_infer_ms"] and r["torch_infer_ms"] and
+                         r["torch_infer_ms"] / r["nnc_infer_ms"], "%.2f")))
+        for name, why in skipped.items():
+            f.write("\nnnc skipped %s: it does not compile (`nnc check`: %s).\n" % (name, why))
+        f.write("\nLoad average (1, 5, 15 min) at start %s, at end %s, on %d cores. "
+                "Medians of %d runs; PyTorch: %d timed steps per run after 3 warm-up "
+                "steps; nnc: %d epochs of %s steps; batch 1: %d calls per run.\n" %
+                (load_start, load_end, cores, args.runs, args.steps, args.epochs,
+                 ", ".join("%s %d" % (m, SHAPES[m][2]) for m in args.model), args.infer_runs))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nnc", default=os.path.join(HERE, "..", "build", "nnc"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--model", action="append", choices=MODELS)
+    ap.add_argument("--threads", action="append", type=int)
+    ap.add_argument("--torch-config", action="append", choices=TORCH_CONFIGS)
+    ap.add_argument("--steps", type=int, default=20, help="PyTorch's timed steps per run")
+    ap.add_argument("--epochs", type=int, default=3, help="nnc's epochs per run")
+    ap.add_argument("--infer-runs", type=int, default=200, help="batch-1 calls per run")
+    ap.add_argument("--peak-iters", type=int, default=20000000)
+    ap.add_argument("--markdown")
+    args = ap.parse_args()
+    args.model = args.model or list(MODELS)
+    args.torch_config = args.torch_config or list(TORCH_CONFIGS)
+    cores = os.cpu_count() or 1
+    threads_list = sorted(set(args.threads or {1, cores}))
+    tmp = tempfile.mkdtemp(prefix="nnc-bench-cnn-")
+    rows, skipped = [], {}
+    load_start = loadavg()
+    print("load average at start: %s (%d cores)" % (load_start, cores), flush=True)
+    try:
+        peak, peak_rows = {}, []
+        for t in reversed(threads_list):  # fma_peak measures 1 and its --threads
+            if t not in peak:
+                got, got_rows = measure_peak(tmp, t, args.peak_iters)
+                peak.update(got)
+                peak_rows += [r for r in got_rows if r not in peak_rows]
+        for r in peak_rows:
+            if r["supported"]:
+                print("FMA peak %s %d thread(s): median %.1f GFLOP/s (best %.1f)" %
+                      (r["isa"], r["threads"], r["gflops_median"], r["gflops_best"]), flush=True)
+        flops = {}
+        for name in args.model:
+            cmd = [sys.executable, os.path.join(HERE, "torch_cnn.py"), name, "--flops"]
+            flops[name] = json_line(run_out(cmd), cmd)
+            fl = flops[name]
+            print("%s: forward %.2f MFLOP per sample, training step %.3f GFLOP (batch %d)" %
+                  (name, fl["forward_flops"] * 1e-6, fl["train_flops"] * 1e-9, fl["batch"]),
+                  flush=True)
+        for name in args.model:
+            ok, why = nnc_compiles(args.nnc, os.path.join(HERE, name + ".nn"))
+            if not ok:
+                skipped[name] = why
+                print("nnc: skipping %s, it does not compile: %s" % (name, why), flush=True)
+        data = {name: write_data(tmp, name, SHAPES[name][1] * SHAPES[name][2])
+                for name in args.model}
+        for label, coretype in coretype_settings():
+            for name in args.model:
+                for threads in threads_list:
+                    row = measure_row(args, name, threads, coretype, data[name], flops[name], peak,
+                                      name not in skipped)
+                    rows.append((label, row))
+                    print(describe(row, label), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    load_end = loadavg()
+    print("load average at end: %s" % load_end)
+    if args.markdown:
+        write_markdown(args.markdown, rows, peak, peak_rows, flops, skipped, args, load_start,
+                       load_end, cores)
+
+
+if __name__ == "__main__":
+    main()

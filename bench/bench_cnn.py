@@ -4,8 +4,8 @@ with each side's GFLOP/s as a share of the CPU's FMA peak measured by
 fma_peak.c.
 
 First the harness compiles fma_peak.c with the system C compiler (`cc`, or
-$CC) and runs it: the median f32 GFLOP/s of FMA chains on 1 and on N
-threads (AVX-512 where the CPU has it, else AVX2). Then it counts each
+$CC) and runs it: the f32 GFLOP/s of FMA chains on 1 and on N threads
+(AVX-512 where the CPU has it, else AVX2), the best of its repetitions. Then it counts each
 model's FLOPs (torch_cnn.py --flops: 2 x MACs of the convolutions and
 fully connected layers, forward; a training step counts 3x that per
 sample, see torch_cnn.py) and writes synthetic data for nnc (uniform
@@ -50,7 +50,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = ("lenet5", "vgg_small", "resnet_small")
 # name: (features per sample, batch, steps per nnc epoch)
 SHAPES = {"lenet5": (784, 64, 16), "vgg_small": (3072, 32, 8), "resnet_small": (3072, 32, 8)}
-TORCH_CONFIGS = ("nchw", "channels_last")
+# A layout (torch_cnn.py's configuration), and "+avx512": ATen's own
+# kernels (activations, pooling, batch norm, Adam; not oneDNN's
+# convolutions, which pick their ISA themselves) at AVX-512, where this
+# torch defaults to AVX2 (ATEN_CPU_CAPABILITY).
+TORCH_CONFIGS = ("nchw", "channels_last", "nchw+avx512", "channels_last+avx512")
 DATA_SEED = 12345
 
 
@@ -85,8 +89,10 @@ def coretype_settings():
 
 
 def measure_peak(tmp, max_threads, iters):
-    """{threads: (isa, median GFLOP/s)} for 1 and max_threads threads, the
-    widest ISA the CPU has."""
+    """{threads: (isa, GFLOP/s)} for 1 and max_threads threads, the widest
+    ISA the CPU has. The figure is the best of fma_peak's repetitions, not
+    their median: a peak is what the core can do, and another process on
+    the core only ever takes from it (the median is printed beside it)."""
     exe = os.path.join(tmp, "fma_peak")
     cc = os.environ.get("CC", "cc")
     run_out([cc, "-O2", "-std=c17", "-pthread", os.path.join(HERE, "fma_peak.c"), "-o", exe])
@@ -96,7 +102,7 @@ def measure_peak(tmp, max_threads, iters):
     peak = {}
     for r in rows:  # AVX-512 comes first: the widest supported wins
         if r["supported"] and r["threads"] not in peak:
-            peak[r["threads"]] = (r["isa"], r["gflops_median"])
+            peak[r["threads"]] = (r["isa"], r["gflops_best"])
     if not peak:
         sys.exit("fma_peak: the CPU has neither AVX-512 nor AVX2 FMA\n" + out)
     return peak, rows
@@ -147,8 +153,13 @@ def run_nnc(args, name, data, threads, env):
 
 
 def run_torch(args, name, threads, config, env):
-    cmd = [sys.executable, os.path.join(HERE, "torch_cnn.py"), name, str(threads), config,
-           str(args.steps), str(args.infer_runs if config == "nchw" else 0)]
+    layout, _, isa = config.partition("+")
+    env = dict(env, **args.torch_env)
+    env.pop("ATEN_CPU_CAPABILITY", None)
+    if isa:
+        env["ATEN_CPU_CAPABILITY"] = isa
+    cmd = [sys.executable, os.path.join(HERE, "torch_cnn.py"), name, str(threads), layout,
+           str(args.steps), str(args.infer_runs if layout == "nchw" else 0)]
     return json_line(run_out(cmd, env), cmd)
 
 
@@ -169,10 +180,13 @@ def measure_row(args, name, threads, coretype, data, flops, peak, nnc_ok):
     med = {side: {k: statistics.median(r[k] for r in runs[side])
                   for k in ("step_ms", "infer_ms")} for side in sides}
     best = min(args.torch_config, key=lambda c: med[c]["step_ms"])
+    eager = [c for c in args.torch_config if c.startswith("nchw")]
+    best_eager = min(eager, key=lambda c: med[c]["infer_ms"]) if eager else None
     row = {"model": name, "threads": threads, "batch": SHAPES[name][1],
            "torch": {c: med[c]["step_ms"] for c in args.torch_config},
            "torch_best": best, "torch_step_ms": med[best]["step_ms"],
-           "torch_infer_ms": med["nchw"]["infer_ms"] if "nchw" in med else None,
+           "torch_infer_best": best_eager,
+           "torch_infer_ms": med[best_eager]["infer_ms"] if best_eager else None,
            "nnc_step_ms": med["nnc"]["step_ms"] if nnc_ok else None,
            "nnc_infer_ms": med["nnc"]["infer_ms"] if nnc_ok else None,
            "train_flops": flops["train_flops"], "forward_flops": flops["forward_flops"],
@@ -192,7 +206,8 @@ def describe(row, label):
               (row["nnc_step_ms"], n_gf, 100 * n_gf / peak,
                row["torch_step_ms"] / row["nnc_step_ms"]))
     if row["torch_infer_ms"] is not None:
-        s += " | batch 1 PyTorch eager %.4f ms" % row["torch_infer_ms"]
+        s += " | batch 1 PyTorch eager %s %.4f ms" % (row["torch_infer_best"],
+                                                      row["torch_infer_ms"])
         if row["nnc_infer_ms"] is not None:
             s += " nnc %.4f ms (x%.2f)" % (row["nnc_infer_ms"],
                                           row["torch_infer_ms"] / row["nnc_infer_ms"])
@@ -206,9 +221,9 @@ def fmt(v, spec):
 def write_markdown(path, rows, peak, peak_rows, flops, skipped, args, load_start, load_end,
                    cores):
     with open(path, "w") as f:
-        f.write("FMA peak (fma_peak.c, median of its repetitions): %s.\n\n" %
-                "; ".join("%s %d thread(s) %.1f GFLOP/s" %
-                          (r["isa"], r["threads"], r["gflops_median"])
+        f.write("FMA peak (fma_peak.c, best of its repetitions; median in brackets): %s.\n\n" %
+                "; ".join("%s %d thread(s) %.1f GFLOP/s (%.1f)" %
+                          (r["isa"], r["threads"], r["gflops_best"], r["gflops_median"])
                           for r in peak_rows if r["supported"]))
         f.write("| model | FLOPs forward / sample | FLOPs per training step | share of the "
                 "forward in the first layer |\n|---|---:|---:|---:|\n")
@@ -232,11 +247,16 @@ def write_markdown(path, rows, peak, peak_rows, flops, skipped, args, load_start
                      t_gf, 100 * t_gf / pk, fmt(r["nnc_step_ms"], "%.2f"),
                      "n/a" if n_gf is None else "%.1f (%.0f%%)" % (n_gf, 100 * n_gf / pk),
                      fmt(r["nnc_step_ms"] and r["torch_step_ms"] / r["nnc_step_ms"], "%.2f"),
-                     fmt(r["torch_infer_ms"], "%.4f"), fmt(r["nnc_infer_ms"], "%.4f"),
+                     fmt(r["torch_infer_ms"], "%.4f") + (" (%s)" % r["torch_infer_best"]
+                                                         if r["torch_infer_best"] else ""),
+                     fmt(r["nnc_infer_ms"], "%.4f"),
                      fmt(r["nnc_infer_ms"] and r["torch_infer_ms"] and
                          r["torch_infer_ms"] / r["nnc_infer_ms"], "%.2f")))
         for name, why in skipped.items():
             f.write("\nnnc skipped %s: it does not compile (`nnc check`: %s).\n" % (name, why))
+        if args.torch_env:
+            f.write("\nPyTorch's environment also had %s.\n" %
+                    " ".join("`%s=%s`" % kv for kv in args.torch_env.items()))
         f.write("\nLoad average (1, 5, 15 min) at start %s, at end %s, on %d cores. "
                 "Medians of %d runs; PyTorch: %d timed steps per run after 3 warm-up "
                 "steps; nnc: %d epochs of %s steps; batch 1: %d calls per run.\n" %
@@ -254,9 +274,14 @@ def main():
     ap.add_argument("--steps", type=int, default=20, help="PyTorch's timed steps per run")
     ap.add_argument("--epochs", type=int, default=3, help="nnc's epochs per run")
     ap.add_argument("--infer-runs", type=int, default=200, help="batch-1 calls per run")
-    ap.add_argument("--peak-iters", type=int, default=20000000)
+    ap.add_argument("--peak-iters", type=int, default=10000000,
+                    help="fma_peak's iterations per repetition (of 16 FMAs)")
+    ap.add_argument("--torch-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set in PyTorch's environment only (repeatable), e.g. "
+                    "OMP_WAIT_POLICY=PASSIVE")
     ap.add_argument("--markdown")
     args = ap.parse_args()
+    args.torch_env = dict(kv.split("=", 1) for kv in args.torch_env)
     args.model = args.model or list(MODELS)
     args.torch_config = args.torch_config or list(TORCH_CONFIGS)
     cores = os.cpu_count() or 1
@@ -264,7 +289,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="nnc-bench-cnn-")
     rows, skipped = [], {}
     load_start = loadavg()
-    print("load average at start: %s (%d cores)" % (load_start, cores), flush=True)
+    print("load average at start: %s (%d cores)%s" %
+          (load_start, cores, "; PyTorch also with " + " ".join(
+              "%s=%s" % kv for kv in args.torch_env.items()) if args.torch_env else ""),
+          flush=True)
     try:
         peak, peak_rows = {}, []
         for t in reversed(threads_list):  # fma_peak measures 1 and its --threads
@@ -274,8 +302,8 @@ def main():
                 peak_rows += [r for r in got_rows if r not in peak_rows]
         for r in peak_rows:
             if r["supported"]:
-                print("FMA peak %s %d thread(s): median %.1f GFLOP/s (best %.1f)" %
-                      (r["isa"], r["threads"], r["gflops_median"], r["gflops_best"]), flush=True)
+                print("FMA peak %s %d thread(s): best %.1f GFLOP/s (median %.1f)" %
+                      (r["isa"], r["threads"], r["gflops_best"], r["gflops_median"]), flush=True)
         flops = {}
         for name in args.model:
             cmd = [sys.executable, os.path.join(HERE, "torch_cnn.py"), name, "--flops"]

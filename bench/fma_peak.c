@@ -150,7 +150,7 @@ static long parse_positive(const char *flag, const char *s, long max) {
 }
 
 int main(int argc, char **argv) {
-  int max_threads = 2, reps = 7;
+  int max_threads = 2, reps = 15;
   long iters = 20000000;
   for (int i = 1; i < argc; i++) {
     if (i + 1 < argc && strcmp(argv[i], "--threads") == 0)

@@ -31,9 +31,10 @@ layers (counted by forward hooks on the model itself, so they follow its
 definition), per sample. Bias adds, activations, pooling, batch norm, the
 loss and Adam are not counted. A training step counts 3x the forward
 FLOPs (weight gradient and data gradient each as much as the forward) times
-the batch, the usual convention; no framework computes the first layer's
-data gradient, so this overstates the work by the share `first_layer_frac`
-of the forward FLOPs, which the JSON reports.
+the batch, the usual convention; the input needs no gradient, so the first
+layer's data gradient need not be computed (PyTorch skips it), and this
+overstates a step's work by a third of `first_layer_frac`, the first
+layer's share of the forward FLOPs, which the JSON reports.
 
 usage: torch_cnn.py MODEL THREADS CONFIG STEPS INFER_RUNS
        torch_cnn.py MODEL --flops"""

@@ -25,8 +25,9 @@ it runs --runs times, alternating, in fresh processes:
 It reports the medians over the runs, PyTorch's best configuration per
 row, and ratios: PyTorch's best time divided by nnc's for the training
 step, PyTorch eager's batch-1 time divided by nnc's for inference (above 1:
-nnc is faster). A model nnc cannot compile (`nnc check` fails) is reported
-with a line saying so and its PyTorch side is still measured.
+nnc is faster). A model nnc cannot compile or run (`nnc check`, then one
+epoch of `nnc run` and one batch-1 call of `nnc bench`, tried first) is
+reported with a line saying so, and its PyTorch side is still measured.
 
 usage: /usr/bin/python3 bench/bench_cnn.py [--nnc build/nnc] [--runs 3]
        [--model NAME]... [--threads N]... [--steps 20] [--epochs 3]
@@ -122,14 +123,24 @@ def write_data(directory, name, epochs_rows):
     return path
 
 
-def nnc_compiles(nnc, nn_file):
-    """(True, "") or (False, the first error line) from `nnc check`."""
-    r = subprocess.run([nnc, "check", nn_file], capture_output=True, text=True)
-    if r.returncode == 0:
-        return True, ""
-    lines = (r.stderr + r.stdout).strip().splitlines()
-    first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "no output")
-    return False, first
+def first_error(out):
+    lines = out.strip().splitlines()
+    return next((ln for ln in lines if "error" in ln), lines[0] if lines else "no output")
+
+
+def nnc_probe(nnc, name, data):
+    """"" if nnc compiles and runs the model (one epoch of training, one
+    batch-1 forward), else the first error line of the command that
+    failed."""
+    nn_file = os.path.join(HERE, name + ".nn")
+    for cmd in ([nnc, "check", nn_file],
+                [nnc, "run", nn_file, "--data", data, "--epochs", "1", "--threads", "1",
+                 "--no-progress"],
+                [nnc, "bench", nn_file, "--dim", "B=1", "--runs", "1", "--threads", "1"]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            return "`nnc %s`: %s" % (cmd[1], first_error(r.stderr + r.stdout))
+    return ""
 
 
 def run_nnc(args, name, data, threads, env):
@@ -253,7 +264,7 @@ def write_markdown(path, rows, peak, peak_rows, flops, skipped, args, load_start
                      fmt(r["nnc_infer_ms"] and r["torch_infer_ms"] and
                          r["torch_infer_ms"] / r["nnc_infer_ms"], "%.2f")))
         for name, why in skipped.items():
-            f.write("\nnnc skipped %s: it does not compile (`nnc check`: %s).\n" % (name, why))
+            f.write("\nnnc skipped %s: it does not compile or run (%s).\n" % (name, why))
         if args.torch_env:
             f.write("\nPyTorch's environment also had %s.\n" %
                     " ".join("`%s=%s`" % kv for kv in args.torch_env.items()))
@@ -312,13 +323,14 @@ def main():
             print("%s: forward %.2f MFLOP per sample, training step %.3f GFLOP (batch %d)" %
                   (name, fl["forward_flops"] * 1e-6, fl["train_flops"] * 1e-9, fl["batch"]),
                   flush=True)
-        for name in args.model:
-            ok, why = nnc_compiles(args.nnc, os.path.join(HERE, name + ".nn"))
-            if not ok:
-                skipped[name] = why
-                print("nnc: skipping %s, it does not compile: %s" % (name, why), flush=True)
         data = {name: write_data(tmp, name, SHAPES[name][1] * SHAPES[name][2])
                 for name in args.model}
+        for name in args.model:
+            why = nnc_probe(args.nnc, name, data[name])
+            if why:
+                skipped[name] = why
+                print("nnc: skipping %s, it does not compile or run: %s" % (name, why),
+                      flush=True)
         for label, coretype in coretype_settings():
             for name in args.model:
                 for threads in threads_list:

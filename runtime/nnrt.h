@@ -102,6 +102,56 @@ void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int6
                         const double *b, int64_t ldb, int64_t stride_b, double beta, double *c,
                         int64_t ldc, int64_t stride_c);
 
+/* ---- convolution ---------------------------------------------------------
+ * PyTorch's convolution on row-major [N, C, H, W] activations and
+ * [O, C / groups, KH, KW] weights (1-D convolution is H = KH = 1). `pad_*`
+ * is the leading padding (top, left); the trailing padding is whatever
+ * makes out_* windows, so asymmetric ("same" with an even kernel) and
+ * transposed convolutions with output_padding need nothing more.
+ *   forward          y[n, o]  = sum over c, kh, kw of w[o, c, kh, kw] *
+ *                               x[n, c, oh * stride_h - pad_h + kh * dil_h, ...]
+ *   backward_data    dx = the adjoint of forward in x (a transposed
+ *                    convolution of dy with w; dx is overwritten)
+ *   backward_filter  dw = the adjoint of forward in w (dw is overwritten)
+ * `scratch` holds nnrt_conv_scratch(s, which) elements of the same type,
+ * uninitialised, owned by the caller (compiled code puts it in its
+ * workspace): images are unrolled into it (im2col) and the filter gradient
+ * keeps one partial sum per block of images there. The blocks depend on
+ * N alone and are added in a fixed order, never in the order threads
+ * finish: two calls give the same bits. */
+typedef struct nnrt_conv {
+  int64_t n, c, o, groups;
+  int64_t in_h, in_w, out_h, out_w, k_h, k_w;
+  int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+} nnrt_conv;
+
+enum {
+  NNRT_CONV_FORWARD,
+  NNRT_CONV_BACKWARD_DATA,
+  NNRT_CONV_BACKWARD_FILTER,
+  /* images unrolled at once (threads a convolution splits over), and blocks
+   * of images with a partial filter gradient each */
+  NNRT_CONV_SLOTS = 8,
+};
+
+/* Elements of scratch a call needs: NNRT_CONV_SLOTS unrolled images
+ * (C / groups * KH * KW * OH * OW each) unless the convolution is
+ * pointwise (1x1, stride 1, no padding), plus for the filter gradient
+ * NNRT_CONV_SLOTS partial filters (O * C / groups * KH * KW each). */
+int64_t nnrt_conv_scratch(const nnrt_conv *s, int which);
+void nnrt_sconv_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
+                        float *scratch);
+void nnrt_sconv_backward_data(const nnrt_conv *s, const float *dy, const float *w, float *dx,
+                              float *scratch);
+void nnrt_sconv_backward_filter(const nnrt_conv *s, const float *x, const float *dy, float *dw,
+                                float *scratch);
+void nnrt_dconv_forward(const nnrt_conv *s, const double *x, const double *w, double *y,
+                        double *scratch);
+void nnrt_dconv_backward_data(const nnrt_conv *s, const double *dy, const double *w, double *dx,
+                              double *scratch);
+void nnrt_dconv_backward_filter(const nnrt_conv *s, const double *x, const double *dy,
+                                double *dw, double *scratch);
+
 /* ---- workspace layout --------------------------------------------------
  * Places n buffers in one arena so that buffers whose live ranges
  * [first[i], last[i]] (inclusive step numbers) overlap never share bytes.

@@ -27,6 +27,11 @@ LLVMValueRef cg_value_ptr(Cg *g, Entry *e, const IrValue *v) {
   return storage_ptr(g, e, g->mp->storage[v->id]);
 }
 
+LLVMValueRef cg_scratch_ptr(Cg *g, Entry *e, const Kernel *k) {
+  int buf = g->mp->scratch_of[k->index];
+  return buf < 0 ? LLVMConstNull(g->ptr) : storage_ptr(g, e, (Storage){ST_WS, buf});
+}
+
 /* Indices must lie in [0, depth) before any kernel reads them. */
 static void check_labels(Cg *g, Entry *e, const IrValue *labels, Dim depth) {
   LLVMValueRef p = cg_value_ptr(g, e, labels);
@@ -224,6 +229,9 @@ static void emit_entry(Cg *g, Entry *e) {
     case KK_GATHER:
       cg_emit_gather(g, e, k);
       break;
+    case KK_CONV:
+      cg_emit_conv(g, e, k);
+      break;
     case KK_ALIAS:
       break;
     case KK_ELEMWISE:
@@ -284,7 +292,7 @@ LLVMModuleRef codegen_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, const 
   e.kgens = ARENA_ARRAY(&a, KGen *, (size_t)ff->nkernels + 1);
   for (int i = 0; i < ff->nkernels && !g.failed; i++) {
     const Kernel *k = ff->kernels[i];
-    if (k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER)
+    if (fuse_is_call(k))
       continue;
     KGen *kg = ARENA_NEW(&a, KGen);
     kg->g = &g;

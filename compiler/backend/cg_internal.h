@@ -235,6 +235,8 @@ LLVMValueRef cg_emit_kernel_fn(KGen *kg);
 
 /* cg_entry.c */
 LLVMValueRef cg_value_ptr(Cg *g, Entry *e, const IrValue *v);
+/* Kernel k's scratch in the workspace (memplan.h), or a null pointer. */
+LLVMValueRef cg_scratch_ptr(Cg *g, Entry *e, const Kernel *k);
 
 /* cg_random.c */
 LLVMValueRef cg_generate(KGen *kg, const IrValue *v, LLVMValueRef index);
@@ -244,5 +246,8 @@ void cg_emit_gemm(Cg *g, Entry *e, const Kernel *k);
 
 /* cg_gather.c */
 void cg_emit_gather(Cg *g, Entry *e, const Kernel *k);
+
+/* cg_conv.c */
+void cg_emit_conv(Cg *g, Entry *e, const Kernel *k);
 
 #endif

@@ -330,6 +330,7 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   case KK_GEMM:
   case KK_ALIAS:
   case KK_GATHER:
+  case KK_CONV:
     break;
   }
   NNC_BUG("emit_loops: not a loop kernel");

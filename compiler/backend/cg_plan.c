@@ -224,6 +224,7 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
   case OPC_ROWWISE:
   case OPC_LOSS:
   case OPC_GATHER:
+  case OPC_CONV:
     break;
   }
   NNC_BUG("operand_view: %s is not evaluated per element", op_info[v->op].name);
@@ -439,6 +440,7 @@ void cg_plan_kernel(KGen *kg) {
   case KK_GEMM:
   case KK_ALIAS:
   case KK_GATHER:
+  case KK_CONV:
     NNC_BUG("plan_kernel: not a loop kernel");
   }
   plan_output(kg);

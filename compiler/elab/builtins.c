@@ -9,7 +9,8 @@
 #include "builtins.h"
 
 static const BuiltinGroup *const groups[] = {
-    &builtins_math, &builtins_shape, &builtins_index, &builtins_loss, &builtins_gen, &builtins_norm,
+    &builtins_math, &builtins_shape, &builtins_index, &builtins_loss,
+    &builtins_gen,  &builtins_norm,  &builtins_conv,
 };
 enum { NGROUPS = sizeof groups / sizeof groups[0] };
 

@@ -69,7 +69,7 @@ IrAttrMember ir_attr_member(OpKind op) {
       [OPC_SOURCE] = IRA_source, [OPC_UNARY] = IRA_unary,     [OPC_REDUCE] = IRA_reduce,
       [OPC_LAYOUT] = IRA_layout, [OPC_ROWWISE] = IRA_rowwise, [OPC_EXPAND] = IRA_expand,
       [OPC_ONEHOT] = IRA_onehot, [OPC_GATHER] = IRA_gather,   [OPC_GENERATE] = IRA_gen,
-      [OPC_VIEW] = IRA_view,
+      [OPC_VIEW] = IRA_view,     [OPC_CONV] = IRA_conv,
   };
   OpClass c = (unsigned)op < OP_COUNT ? op_info[op].cls : OPC_BINARY;
   return (size_t)c < sizeof of_class / sizeof of_class[0] ? of_class[c] : IRA_none;
@@ -77,7 +77,7 @@ IrAttrMember ir_attr_member(OpKind op) {
 
 const char *ir_attr_member_name(IrAttrMember m) {
   static const char *const names[] = {"none",   "source", "unary",  "reduce", "layout", "rowwise",
-                                      "expand", "onehot", "gather", "gen",    "view"};
+                                      "expand", "onehot", "gather", "gen",    "view",   "conv"};
   return (size_t)m < sizeof names / sizeof names[0] ? names[m] : "?";
 }
 
@@ -113,6 +113,9 @@ static void own_attrs(Arena *a, IrValue *v) {
     break;
   case IRA_view:
     at->view = copy_payload(a, at->view, sizeof(IrViewAttrs));
+    break;
+  case IRA_conv:
+    at->conv = copy_payload(a, at->conv, sizeof(IrConvAttrs));
     break;
   default:
     break;

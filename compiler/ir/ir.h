@@ -164,6 +164,20 @@ typedef struct IrViewAttrs {
                                   apart and their elements form a new last axis */
 } IrViewAttrs;
 
+/* The CONV class's geometry, per spatial axis (the axes after [N, C]). */
+typedef struct IrConvAttrs {
+  int nsp; /* spatial axes: 1 (conv1d) or 2 */
+  int64_t groups;
+  int64_t stride[2], dilation[2];
+  int64_t pad_lo[2]; /* padding before the first element */
+  int64_t pad_hi[2]; /* CONV: padding after the last (negative crops: the
+                        data gradient's gradient drops what no window read) */
+  Dim size[2];       /* CONV_TRANSPOSE: the result's spatial sizes;
+                        CONV_FILTER: the kernel's */
+  bool unknown;      /* a generic check of a layer: some attribute unknown,
+                        so the spatial sizes are unknown */
+} IrConvAttrs;
+
 /* Operation attributes: the member for the op's class (ir_attr_member), or
  * nothing (classes without attributes). A union, so that a value pays only
  * for the largest small member: payloads of hundreds of bytes (a TType, a
@@ -182,6 +196,7 @@ typedef union IrAttrs {
   IrGatherAttrs gather;    /* GATHER */
   IrGenAttrs gen;          /* GENERATE */
   const IrViewAttrs *view; /* VIEW */
+  const IrConvAttrs *conv; /* CONV */
 } IrAttrs;
 
 /* The members of IrAttrs, named as the members (so that IR_ATTR can paste
@@ -198,6 +213,7 @@ typedef enum IrAttrMember {
   IRA_gather,
   IRA_gen,
   IRA_view,
+  IRA_conv,
 } IrAttrMember;
 
 struct IrValue {
@@ -379,6 +395,18 @@ IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, in
 bool ir_view_runtime_axis(const IrValue *v, int i);
 /* Does v (any op) have a run-time positioned axis? */
 bool ir_view_has_runtime(const IrValue *v);
+
+/* A CONV-class op as the forward convolution it belongs to (conv_geom.c):
+ * input x [n, c, in...], output y [n, o, out...], kernel k, in two spatial
+ * axes (a 1-D op has a leading axis of extent 1, stride 1, no padding). */
+typedef struct IrConvGeom {
+  Dim n, c, o, in[2], out[2], k[2];
+  int64_t stride[2], pad[2], dilation[2], groups;
+} IrConvGeom;
+void ir_conv_geom(const IrValue *v, IrConvGeom *g);
+/* Elements of scratch the runtime's call for v needs (nnrt_conv_scratch's
+ * formula). */
+Dim ir_conv_scratch(const IrValue *v);
 
 /* --emit=ir */
 void ir_print_module(FILE *out, const IrModule *m);

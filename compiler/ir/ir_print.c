@@ -43,6 +43,27 @@ static void print_int_list(FILE *out, const int *xs, int n) {
   fputc(']', out);
 }
 
+static void print_i64s(FILE *out, const char *name, const int64_t *x, int n) {
+  fprintf(out, " %s=", name);
+  for (int i = 0; i < n; i++)
+    fprintf(out, "%s%lld", i ? "x" : "", (long long)x[i]);
+}
+
+/* " stride=2x2 pad=1x1+1x1 dilation=1x1 groups=1" (padding before + after;
+ * a conv_transpose's and conv_filter's sizes are their result's). */
+static void print_conv_attrs(FILE *out, const IrValue *v) {
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  print_i64s(out, "stride", ca->stride, ca->nsp);
+  print_i64s(out, "pad", ca->pad_lo, ca->nsp);
+  if (v->op == OP_CONV) {
+    fputc('+', out);
+    for (int i = 0; i < ca->nsp; i++)
+      fprintf(out, "%s%lld", i ? "x" : "", (long long)ca->pad_hi[i]);
+  }
+  print_i64s(out, "dilation", ca->dilation, ca->nsp);
+  fprintf(out, " groups=%lld", (long long)ca->groups);
+}
+
 static void print_unary_attrs(FILE *out, const IrValue *v) {
   const IrUnaryAttrs *u = &IR_ATTR(v, unary);
   switch (v->op) {
@@ -171,6 +192,9 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
     break;
   case OPC_VIEW:
     print_view_attrs(out, m, v);
+    break;
+  case OPC_CONV:
+    print_conv_attrs(out, v);
     break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {

@@ -77,6 +77,8 @@ static const char *missing_payload(const IrValue *v) {
     return !v->attr.gen.target ? "shape" : NULL;
   case IRA_view:
     return !v->attr.view ? "view" : NULL;
+  case IRA_conv:
+    return !v->attr.conv ? "convolution geometry" : NULL;
   default:
     return NULL;
   }

@@ -8,6 +8,7 @@
  * programs. Dims are compared with dim_eq, so unknown dims (generic checks of
  * layers) never produce errors.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir.h"
@@ -915,6 +916,192 @@ bool shape_unfold(ShapeCtx *c, IrValue *v) {
   TType out = *in;
   out.dims[ax] = count;
   out.dims[out.rank++] = dim_const(size);
+  v->type = out;
+  return true;
+}
+
+/* ---- convolution ----
+ * PyTorch's layouts: activations [N, C, spatial...], weights
+ * [O, C / groups, k...]. Output sizes floor as PyTorch's do when the input's
+ * size is a constant; a symbolic size must divide exactly (a dim has no
+ * floor), else the error says so. */
+
+static const char *conv_name(ShapeCtx *c, const IrValue *v) {
+  int nsp = IR_ATTR(v, conv)->nsp;
+  switch (v->op) {
+  case OP_CONV:
+    return arena_printf(c->arena, "conv%dd", nsp);
+  case OP_CONV_TRANSPOSE:
+    return arena_printf(c->arena, "conv_transpose%dd", nsp);
+  default:
+    return "conv_filter";
+  }
+}
+
+static const char *spatial_names(int nsp) { return nsp == 1 ? "L" : "H, W"; }
+
+/* Operand i has nsp + 2 axes and the element type of operand 0, a float. */
+static bool conv_operand(ShapeCtx *c, const IrValue *v, int i, const char *role,
+                         const char *layout) {
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  const TType *t = &v->args[i]->type, *t0 = &v->args[0]->type;
+  if (t->rank != ca->nsp + 2) {
+    diag_error(c->diag, v->loc, "%s: the %s must be %s[%s], got %s", conv_name(c, v), role,
+               dtype_name(t->dtype), layout, ty(c, t));
+    note_operand(c, v->args[i], arena_printf(c->arena, "the %s", role));
+    return false;
+  }
+  if (!dtype_is_float(t->dtype) || t->dtype != t0->dtype) {
+    if (i == 0)
+      diag_error(c->diag, v->loc, "%s: the input must be f32 or f64, got %s", conv_name(c, v),
+                 ty(c, t));
+    else
+      diag_error(c->diag, v->loc, "%s: the %s must be %s like the input, got %s", conv_name(c, v),
+                 role, dtype_name(t0->dtype), ty(c, t));
+    note_operand(c, v->args[i], arena_printf(c->arena, "the %s", role));
+    return false;
+  }
+  return true;
+}
+
+/* n / groups, exactly; the error names what n counts. */
+static bool conv_per_group(ShapeCtx *c, const IrValue *v, Dim n, const char *what, int arg,
+                           Dim *out) {
+  int64_t groups = IR_ATTR(v, conv)->groups;
+  const char *why = NULL;
+  if (dim_div(n, dim_const(groups), out, &why))
+    return true;
+  diag_error(c->diag, v->loc, "%s: groups = %lld does not divide the %s %s", conv_name(c, v),
+             (long long)groups, dm(c, n), what);
+  note_operand(c, v->args[arg], arg == 0 ? "the input" : "the weight");
+  return false;
+}
+
+/* The output extent of spatial axis i of a convolution of extent `in`. */
+static bool conv_out_size(ShapeCtx *c, const IrValue *v, int i, Dim in, Dim k, Dim *out) {
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  if (in.kind != DIM_KNOWN || k.kind != DIM_KNOWN) {
+    *out = dim_unknown();
+    return true;
+  }
+  if (!dim_is_const(k)) {
+    diag_error(c->diag, v->loc, "%s: the kernel's size %s must be a constant", conv_name(c, v),
+               dm(c, k));
+    note_operand(c, v->args[1], "the weight");
+    return false;
+  }
+  int64_t reach = ca->dilation[i] * (k.constant - 1) + 1; /* input elements a window spans */
+  int64_t slack = ca->pad_lo[i] + ca->pad_hi[i] - reach;
+  if (dim_is_const(in)) {
+    if (in.constant + slack < 0) {
+      diag_error(c->diag, v->loc,
+                 "%s: a window spanning %lld elements is larger than axis %d of the input "
+                 "(%lld with padding)",
+                 conv_name(c, v), (long long)reach, 2 + i,
+                 (long long)(in.constant + ca->pad_lo[i] + ca->pad_hi[i]));
+      note_operand(c, v->args[0], "the input");
+      return false;
+    }
+    *out = dim_const((in.constant + slack) / ca->stride[i] + 1);
+    return true;
+  }
+  Dim span;
+  const char *why = NULL;
+  if (dim_add(in, dim_const(slack), &span, &why) &&
+      dim_div(span, dim_const(ca->stride[i]), out, &why) && dim_add(*out, dim_const(1), out, &why))
+    return true;
+  diag_error(c->diag, v->loc,
+             "%s: the output size along axis %d, (%s %c %lld) / %lld + 1, is not a whole number "
+             "for every %s: %s",
+             conv_name(c, v), 2 + i, dm(c, in), slack < 0 ? '-' : '+', (long long)llabs(slack),
+             (long long)ca->stride[i], dm(c, in), why ? why : "stride does not divide it");
+  note_operand(c, v->args[0], "the input");
+  return false;
+}
+
+bool shape_conv(ShapeCtx *c, IrValue *v) {
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  const char *sp = spatial_names(ca->nsp);
+  if (!conv_operand(c, v, 0, "input", arena_printf(c->arena, "N, C, %s", sp)) ||
+      !conv_operand(c, v, 1, "weight", ca->nsp == 1 ? "O, C / groups, K" : "O, C / groups, KH, KW"))
+    return false;
+  const TType *x = &v->args[0]->type, *w = &v->args[1]->type;
+  Dim cg, og;
+  if (!conv_per_group(c, v, x->dims[1], "input channels", 0, &cg) ||
+      !conv_per_group(c, v, w->dims[0], "output channels of the weight", 1, &og))
+    return false;
+  if (!dim_eq(cg, w->dims[1])) {
+    diag_error(c->diag, v->loc,
+               "%s: the input has %s channels, but the weight %s takes %s per group "
+               "(groups = %lld)",
+               conv_name(c, v), dm(c, x->dims[1]), ty(c, w), dm(c, w->dims[1]),
+               (long long)ca->groups);
+    note_operand(c, v->args[0], "the input");
+    note_operand(c, v->args[1], "the weight");
+    return false;
+  }
+  TType out = *x;
+  out.dims[1] = w->dims[0];
+  for (int i = 0; i < ca->nsp; i++) {
+    if (ca->unknown)
+      out.dims[2 + i] = dim_unknown();
+    else if (!conv_out_size(c, v, i, x->dims[2 + i], w->dims[2 + i], &out.dims[2 + i]))
+      return false;
+  }
+  v->type = out;
+  return true;
+}
+
+bool shape_conv_transpose(ShapeCtx *c, IrValue *v) {
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  const char *sp = spatial_names(ca->nsp);
+  if (!conv_operand(c, v, 0, "input", arena_printf(c->arena, "N, C, %s", sp)) ||
+      !conv_operand(c, v, 1, "weight", ca->nsp == 1 ? "C, O / groups, K" : "C, O / groups, KH, KW"))
+    return false;
+  const TType *x = &v->args[0]->type, *w = &v->args[1]->type;
+  Dim unused;
+  if (!conv_per_group(c, v, w->dims[0], "input channels of the weight", 1, &unused))
+    return false;
+  if (!dim_eq(x->dims[1], w->dims[0])) {
+    diag_error(c->diag, v->loc, "%s: the input has %s channels, but the weight %s takes %s",
+               conv_name(c, v), dm(c, x->dims[1]), ty(c, w), dm(c, w->dims[0]));
+    note_operand(c, v->args[0], "the input");
+    note_operand(c, v->args[1], "the weight");
+    return false;
+  }
+  TType out = *x;
+  const char *why = NULL;
+  if (!dim_mul(w->dims[1], dim_const(ca->groups), &out.dims[1], &why)) {
+    diag_error(c->diag, v->loc, "%s: the output channels overflow: %s", conv_name(c, v), why);
+    return false;
+  }
+  for (int i = 0; i < ca->nsp; i++)
+    out.dims[2 + i] = ca->unknown ? dim_unknown() : ca->size[i];
+  v->type = out;
+  return true;
+}
+
+bool shape_conv_filter(ShapeCtx *c, IrValue *v) {
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  const char *sp = spatial_names(ca->nsp);
+  const char *layout = arena_printf(c->arena, "N, C, %s", sp);
+  if (!conv_operand(c, v, 0, "input", layout) || !conv_operand(c, v, 1, "output gradient", layout))
+    return false;
+  const TType *x = &v->args[0]->type, *dy = &v->args[1]->type;
+  if (!dim_eq(x->dims[0], dy->dims[0])) {
+    diag_error(c->diag, v->loc, "%s: the input %s and the output gradient %s differ in batch",
+               conv_name(c, v), ty(c, x), ty(c, dy));
+    return false;
+  }
+  Dim cg, og;
+  if (!conv_per_group(c, v, x->dims[1], "input channels", 0, &cg) ||
+      !conv_per_group(c, v, dy->dims[1], "output channels", 1, &og))
+    return false;
+  TType out = *x;
+  out.dims[0] = dy->dims[1];
+  out.dims[1] = cg;
+  for (int i = 0; i < ca->nsp; i++)
+    out.dims[2 + i] = ca->unknown ? dim_unknown() : ca->size[i];
   v->type = out;
   return true;
 }

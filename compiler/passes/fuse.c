@@ -39,6 +39,8 @@ const char *fuse_kernel_kind_name(KernelKind k) {
     return "copy";
   case KK_GATHER:
     return "gather";
+  case KK_CONV:
+    return "conv";
   }
   return "?";
 }
@@ -73,6 +75,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_LOSS:
   case OPC_ASSIGN:
   case OPC_GATHER:
+  case OPC_CONV:
     return false;
   }
   return false;
@@ -86,6 +89,7 @@ bool fuse_reads_buffer(const IrValue *v, int i) {
   switch (op_info[v->op].cls) {
   case OPC_MATMUL:
   case OPC_GATHER:
+  case OPC_CONV:
     return true;
   case OPC_VIEW: /* run-time positions are checked in memory before the kernel */
     return v->op != OP_CONCAT && i > 0;
@@ -166,6 +170,8 @@ static KernelKind root_kind(const IrValue *v) {
     return KK_ELEMWISE;
   case OPC_GATHER:
     return KK_GATHER;
+  case OPC_CONV:
+    return KK_CONV;
   }
   NNC_BUG("op %s has no kernel kind", op_info[v->op].name);
 }
@@ -181,6 +187,7 @@ static const TType *domain(const Kernel *k) {
   case KK_ALIAS:
   case KK_COPY:
   case KK_GATHER:
+  case KK_CONV:
     return &k->out->type;
   }
   return &k->out->type;
@@ -334,6 +341,7 @@ static bool fits(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
   case KK_ALIAS:
   case KK_COPY:
   case KK_GATHER:
+  case KK_CONV:
     return false;
   }
   return false;
@@ -657,7 +665,7 @@ static bool is_one(Dim d) { return dim_is(d, 1); }
  * value (a cross-entropy's mean) is never split. */
 static int split_axis(const Kernel *k) {
   const KernelPlan *p = &k->plan;
-  if (k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER)
+  if (fuse_is_call(k))
     return -1;
   if (k->kind == KK_ROW && p->combine != COMBINE_NONE)
     return -1;
@@ -860,7 +868,7 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *src, bool fuse) {
     Kernel *k = new_kernel(a, ff, v, &cap);
     if (write_group && v->op == OP_ASSIGN)
       add_grouped_writes(a, ff, k, b, i, write_group);
-    if (fuse && k->kind != KK_GEMM && k->kind != KK_ALIAS && k->kind != KK_GATHER && !is_source(v))
+    if (fuse && !fuse_is_call(k) && !is_source(v))
       grow(a, ff, k, b, i);
   }
   order_kernels(ff);
@@ -894,6 +902,28 @@ static void print_row(FILE *out, const KernelPlan *p) {
   fprintf(out, p->per_row ? " then per row" : " then along the row");
 }
 
+/* " {stride 2x2; pad 1x1 (+0x0); dilation 1x1; groups 1}": the geometry the
+ * runtime's convolution gets (padding after in parentheses). */
+static void print_conv(FILE *out, const IrValue *v) {
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  const char *names[4] = {"stride", "pad", "dilation", NULL};
+  const int64_t *vals[4] = {ca->stride, ca->pad_lo, ca->dilation, ca->pad_hi};
+  const char *sep = " {";
+  for (int f = 0; names[f]; f++) {
+    fprintf(out, "%s%s ", sep, names[f]);
+    for (int i = 0; i < ca->nsp; i++)
+      fprintf(out, "%s%lld", i ? "x" : "", (long long)vals[f][i]);
+    if (f == 1 && v->op == OP_CONV) {
+      fputs(" (+", out);
+      for (int i = 0; i < ca->nsp; i++)
+        fprintf(out, "%s%lld", i ? "x" : "", (long long)vals[3][i]);
+      fputc(')', out);
+    }
+    sep = "; ";
+  }
+  fprintf(out, "; groups %lld}", (long long)ca->groups);
+}
+
 /* " {over f32[B, 3, 4]; reduce 1 by max; split 0}": the plan codegen reads.
  * A row kernel that combines its rows: " {over f32[B, 5]; row 1: ...;
  * reduce 0 by add / count}". */
@@ -901,6 +931,10 @@ static void print_plan(FILE *out, Arena *a, const IrModule *m, const Kernel *k) 
   const KernelPlan *p = &k->plan;
   if (k->kind == KK_GEMM || k->kind == KK_ALIAS)
     return;
+  if (k->kind == KK_CONV) {
+    print_conv(out, k->core);
+    return;
+  }
   fprintf(out, " {over %s", ttype_str(a, m->syms, p->domain));
   if (p->row_axis >= 0)
     print_row(out, p);

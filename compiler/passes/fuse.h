@@ -62,6 +62,7 @@ typedef enum KernelKind {
   KK_ALIAS,
   KK_COPY,
   KK_GATHER,
+  KK_CONV, /* a call of the runtime's convolution (its core) */
 } KernelKind;
 
 /* How a reduction combines the elements of its reduced axes. */
@@ -129,6 +130,12 @@ typedef struct FusedFunc {
   int **users;       /* value id -> ids of the live values using it */
   int *nusers;
 } FusedFunc;
+
+/* Kernels that are a call of the runtime, not a loop nest codegen plans:
+ * GEMM, convolution, gather, and reshape aliases (no code at all). */
+static inline bool fuse_is_call(const Kernel *k) {
+  return k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER || k->kind == KK_CONV;
+}
 
 /* fuse=false: one kernel per op (constants still inlined). */
 FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse);

@@ -365,6 +365,71 @@ void grad_unfold(GradCtx *g, IrValue *v, IrValue *dy) {
   autodiff_accumulate(g, v->args[0], sum);
 }
 
+/* ---- convolution ----
+ * conv, conv_transpose and conv_filter are each other's adjoints over one
+ * geometry (ops.def), so every rule emits the other two with the same
+ * strides, padding, dilation and groups. */
+
+/* ca with `size` (conv_transpose's result, conv_filter's kernel) set to
+ * the spatial axes of t. */
+static IrConvAttrs conv_sized(const IrConvAttrs *ca, const TType *t) {
+  IrConvAttrs r = *ca;
+  for (int i = 0; i < ca->nsp; i++)
+    r.size[i] = t->dims[2 + i];
+  return r;
+}
+
+/* ca for a conv from the spatial axes of `in` to exactly those of `out`:
+ * the padding after is what makes the last window end where the forward
+ * geometry's did (less than given when the forward output floored). */
+static IrConvAttrs conv_onto(const IrConvAttrs *ca, const TType *in, const TType *out,
+                             const TType *kernel) {
+  IrConvAttrs r = *ca;
+  for (int i = 0; i < ca->nsp; i++) {
+    int64_t k = kernel->dims[2 + i].constant; /* shape_conv: a constant */
+    int64_t reach = ca->dilation[i] * (k - 1) + 1;
+    Dim end, hi;
+    const char *why = NULL;
+    if (!dim_mul(out->dims[2 + i], dim_const(ca->stride[i]), &end, &why) ||
+        !dim_add(end, dim_const(reach - ca->pad_lo[i] - ca->stride[i]), &end, &why) ||
+        !dim_sub(end, in->dims[2 + i], &hi, &why) || !dim_is_const(hi))
+      NNC_BUG("autodiff: convolution padding is not a constant: %s", why ? why : "symbolic");
+    r.pad_hi[i] = hi.constant;
+  }
+  return r;
+}
+
+static IrValue *conv_emit(GradCtx *g, OpKind op, IrValue *a, IrValue *b, const IrConvAttrs *ca) {
+  IrValue *args[2] = {a, b};
+  return autodiff_emit(g, op, args, 2, &(IrAttrs){.conv = ca});
+}
+
+void grad_conv(GradCtx *g, IrValue *v, IrValue *dy) {
+  IrValue *x = v->args[0], *w = v->args[1];
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  IrConvAttrs to_x = conv_sized(ca, &x->type), to_w = conv_sized(ca, &w->type);
+  autodiff_accumulate(g, x, conv_emit(g, OP_CONV_TRANSPOSE, dy, w, &to_x));
+  autodiff_accumulate(g, w, conv_emit(g, OP_CONV_FILTER, x, dy, &to_w));
+}
+
+/* v = conv_transpose(a, w): a is the forward geometry's output, v its input. */
+void grad_conv_transpose(GradCtx *g, IrValue *v, IrValue *dv) {
+  IrValue *a = v->args[0], *w = v->args[1];
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  IrConvAttrs to_a = conv_onto(ca, &v->type, &a->type, &w->type), to_w = conv_sized(ca, &w->type);
+  autodiff_accumulate(g, a, conv_emit(g, OP_CONV, dv, w, &to_a));
+  autodiff_accumulate(g, w, conv_emit(g, OP_CONV_FILTER, dv, a, &to_w));
+}
+
+/* v = conv_filter(x, b): b is the forward geometry's output, v a kernel. */
+void grad_conv_filter(GradCtx *g, IrValue *v, IrValue *dv) {
+  IrValue *x = v->args[0], *b = v->args[1];
+  const IrConvAttrs *ca = IR_ATTR(v, conv);
+  IrConvAttrs to_x = conv_sized(ca, &x->type), to_b = conv_onto(ca, &x->type, &b->type, &v->type);
+  autodiff_accumulate(g, x, conv_emit(g, OP_CONV_TRANSPOSE, b, dv, &to_x));
+  autodiff_accumulate(g, b, conv_emit(g, OP_CONV, x, dv, &to_b));
+}
+
 /* ---- indexing by data ----
  * gather copies table rows, so its adjoint adds dy's rows back into a
  * zero table at the same ids (an id used twice gets both rows); the ids

@@ -46,19 +46,33 @@ static void note_read(MemPlan *p, const IrValue *v, int kernel) {
     p->bufs[s.index].last = kernel;
 }
 
-static void add_buffer(Arena *a, MemPlan *p, const IrValue *v, int kernel, int *cap) {
+static MemBuf *new_buffer(Arena *a, MemPlan *p, const IrValue *v, int kernel, int *cap) {
   if (p->nbufs == *cap) {
     int c = *cap ? *cap * 2 : 16;
     p->bufs = arena_grow(a, p->bufs, (size_t)p->nbufs, (size_t)c, sizeof *p->bufs);
     *cap = c;
   }
-  MemBuf *b = &p->bufs[p->nbufs];
-  b->v = v;
+  MemBuf *b = &p->bufs[p->nbufs++];
+  *b = (MemBuf){.v = v, .elem_size = dtype_size(v->type.dtype), .first = kernel, .last = kernel};
+  return b;
+}
+
+static void add_buffer(Arena *a, MemPlan *p, const IrValue *v, int kernel, int *cap) {
+  MemBuf *b = new_buffer(a, p, v, kernel, cap);
   if (!ttype_numel(&v->type, &b->numel, NULL)) /* shape_infer checked it */
     NNC_BUG("element count of %%%d overflows", v->id);
-  b->elem_size = dtype_size(v->type.dtype);
-  b->first = b->last = kernel;
-  p->storage[v->id] = (Storage){ST_WS, p->nbufs++};
+  p->storage[v->id] = (Storage){ST_WS, p->nbufs - 1};
+}
+
+/* A convolution's scratch: elements of its own type, in use while it runs. */
+static void add_scratch(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
+  Dim n = ir_conv_scratch(k->core);
+  if (dim_is(n, 0))
+    return;
+  MemBuf *b = new_buffer(a, p, k->core, k->index, cap);
+  b->numel = n;
+  b->scratch = true;
+  p->scratch_of[k->index] = p->nbufs - 1;
 }
 
 /* Is v's only user a result view that v is written through? */
@@ -82,6 +96,7 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   case KK_ROW:
   case KK_GEMM:
   case KK_GATHER:
+  case KK_CONV:
     for (int i = 0; i < k->nextra_out; i++) /* further state writes, in place */
       p->storage[k->extra_out[i]->id] = p->storage[k->extra_out[i]->args[0]->id];
     if (v->op == OP_ASSIGN)
@@ -123,9 +138,13 @@ MemPlan *memplan_build(Arena *a, const FusedFunc *ff) {
   }
   int cap = 0;
   bool guarded = false;
+  p->scratch_of = ARENA_ARRAY(a, int, (size_t)ff->nkernels + 1);
   for (int i = 0; i < ff->nkernels; i++) {
     const Kernel *k = ff->kernels[i];
+    p->scratch_of[i] = -1;
     place_out(a, p, k, &cap);
+    if (k->kind == KK_CONV)
+      add_scratch(a, p, k, &cap);
     note_reads(p, k);
     if (f->guard && !guarded && k->out->op == OP_ASSIGN) {
       note_read(p, f->guard, i); /* checked before the first state write */
@@ -173,8 +192,12 @@ static void print_storage(FILE *out, Arena *a, const IrModule *m, const MemPlan 
       bytes = b->numel;
     bool ok = true;
     int64_t n = memplan_dim_value(bytes, f, dims, &ok);
-    fprintf(out, "buffer %d %%%d %s: %s bytes", i, b->v->id, ttype_str(a, m->syms, &b->v->type),
-            dim_str(a, m->syms, bytes));
+    if (b->scratch)
+      fprintf(out, "buffer %d scratch of %%%d %s: %s bytes", i, b->v->id, op_info[b->v->op].name,
+              dim_str(a, m->syms, bytes));
+    else
+      fprintf(out, "buffer %d %%%d %s: %s bytes", i, b->v->id, ttype_str(a, m->syms, &b->v->type),
+              dim_str(a, m->syms, bytes));
     if (!dim_is_const(bytes))
       fprintf(out, " = %lld", (long long)n);
     fprintf(out, ", live %d..%d, offset %lld\n", b->first, b->last,

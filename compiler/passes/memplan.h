@@ -9,6 +9,9 @@
  * concrete dims comes from nnrt_plan_layout: buffers whose ranges overlap
  * never share bytes, the others reuse memory.
  *
+ * A kernel that calls the runtime's convolution also gets scratch there,
+ * live during that kernel alone (ir_conv_scratch).
+ *
  * The workspace starts with a MEMPLAN_HEADER-byte status area where the
  * compiled code reports run-time errors (see codegen.h); buffer offsets
  * count from the workspace start, past the header.
@@ -30,7 +33,9 @@ typedef struct Storage {
 } Storage;
 
 typedef struct MemBuf {
-  const IrValue *v; /* the value written (not a view) */
+  const IrValue *v; /* the value written (not a view); for scratch, the op using it */
+  bool scratch;     /* a kernel's own working memory (a convolution's), live
+                       only while the kernel runs */
   Dim numel;
   int64_t elem_size;
   int first, last; /* kernel indices, inclusive */
@@ -41,6 +46,7 @@ typedef struct MemPlan {
   Storage *storage; /* value id -> where it lives; views resolve to their source */
   MemBuf *bufs;
   int nbufs;
+  int *scratch_of; /* kernel index -> its scratch buffer, or -1 */
 } MemPlan;
 
 MemPlan *memplan_build(Arena *a, const FusedFunc *ff);

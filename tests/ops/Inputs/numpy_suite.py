@@ -84,6 +84,62 @@ def per_channel(p, x):
     return p.reshape((-1,) + (1,) * (x.ndim - 2))
 
 
+def conv_taps(xp, k, stride, dil, out):
+    """For every kernel tap, the padded input's elements it meets: [N, C, out...]."""
+    for tap in np.ndindex(*k):
+        yield tap, xp[(slice(None), slice(None)) + tuple(
+            slice(t * d, t * d + s * (o - 1) + 1, s) for t, d, s, o in zip(tap, dil, stride, out))]
+
+
+def conv_ref(x, w, stride, pad_lo, pad_hi, dil, groups=1):
+    """Convolution from its definition (PyTorch's F.conv1d / F.conv2d)."""
+    nsp = x.ndim - 2
+    xp = np.pad(x, [(0, 0), (0, 0)] + list(zip(pad_lo, pad_hi)))
+    k = w.shape[2:]
+    out = [(xp.shape[2 + i] - dil[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(nsp)]
+    cg, og = x.shape[1] // groups, w.shape[0] // groups
+    y = np.zeros((x.shape[0], w.shape[0]) + tuple(out))
+    for tap, patch in conv_taps(xp, k, stride, dil, out):
+        for g in range(groups):
+            wg = w[(slice(g * og, (g + 1) * og), slice(None)) + tap]
+            y[:, g * og:(g + 1) * og] += np.einsum("nc...,oc->no...",
+                                                    patch[:, g * cg:(g + 1) * cg], wg)
+    return y
+
+
+def conv_transpose_ref(x, w, stride, pad, out_pad, dil, groups=1):
+    """F.conv_transpose1d / 2d: every input element scatters w's taps."""
+    nsp = x.ndim - 2
+    k = w.shape[2:]
+    cg, og = x.shape[1] // groups, w.shape[1]
+    full = [(x.shape[2 + i] - 1) * stride[i] + dil[i] * (k[i] - 1) + 1 + out_pad[i]
+            for i in range(nsp)]
+    y = np.zeros((x.shape[0], og * groups) + tuple(full))
+    for tap in np.ndindex(*k):
+        at = (slice(None), slice(None)) + tuple(
+            slice(t * d, t * d + s * (n - 1) + 1, s)
+            for t, d, s, n in zip(tap, dil, stride, x.shape[2:]))
+        for g in range(groups):
+            wg = w[(slice(g * cg, (g + 1) * cg), slice(None)) + tap]
+            part = np.einsum("nc...,co->no...", x[:, g * cg:(g + 1) * cg], wg)
+            y[(slice(None), slice(g * og, (g + 1) * og)) + at[2:]] += part
+    size = [full[i] - 2 * pad[i] for i in range(nsp)]
+    return y[(slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in zip(pad, size))]
+
+
+def conv_weight_grad_ref(x, dy, k, stride, pad, dil, groups=1):
+    """torch.nn.grad.conv2d_weight: the gradient of conv_ref in w."""
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
+    cg, og = x.shape[1] // groups, dy.shape[1] // groups
+    dw = np.zeros((dy.shape[1], cg) + tuple(k))
+    for tap, patch in conv_taps(xp, k, stride, dil, dy.shape[2:]):
+        for g in range(groups):
+            xs = patch[:, g * cg:(g + 1) * cg].reshape(x.shape[0], cg, -1)
+            ds = dy[:, g * og:(g + 1) * og].reshape(x.shape[0], og, -1)
+            dw[(slice(g * og, (g + 1) * og), slice(None)) + tap] = np.einsum("ncp,nop->oc", xs, ds)
+    return dw
+
+
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -386,6 +442,39 @@ CASES = [
      lambda a: sliding_window_view(np.tanh(a), (2, 3), axis=(1, 2))[:, ::2].max(axis=(-2, -1))),
     ("unfold_i32", [("i", "i9", "B, 5")], "unfold(i, 1, 2, 3)",
      lambda i: sliding_window_view(i, 2, axis=1)[:, ::3]),
+    # convolution (conv, conv_transpose, conv_filter): strides, padding
+    # (symmetric, per axis, "same" with an even kernel), dilation, groups
+    # (depthwise), pointwise, 1-D; elementwise ops on both sides fuse
+    # around the runtime call
+    ("conv2d", [("a", "f", "B, 3, 6, 5"), ("w", "f", "4, 3, 3, 3")], "conv2d(a, w, padding = 1)",
+     lambda a, w: conv_ref(a, w, [1, 1], [1, 1], [1, 1], [1, 1])),
+    ("conv2d_geom", [("a", "f", "B, 2, 7, 8"), ("w", "f", "3, 2, 3, 2")],
+     "conv2d(tanh(a), w, stride = [2, 3], padding = [1, 0], dilation = [1, 2]) * 2.0 + 1.0",
+     lambda a, w: conv_ref(np.tanh(a), w, [2, 3], [1, 0], [1, 0], [1, 2]) * 2 + 1),
+    ("conv2d_same", [("a", "f", "B, 3, 5, 6"), ("w", "f", "2, 3, 2, 4")],
+     "conv2d(a, w, padding = \"same\")",
+     lambda a, w: conv_ref(a, w, [1, 1], [0, 1], [1, 2], [1, 1])),
+    ("conv2d_depthwise", [("a", "f", "B, 4, 5, 5"), ("w", "f", "4, 1, 3, 3")],
+     "conv2d(a, w, stride = 2, padding = 1, groups = 4)",
+     lambda a, w: conv_ref(a, w, [2, 2], [1, 1], [1, 1], [1, 1], 4)),
+    ("conv2d_pointwise", [("a", "f", "B, 4, 3, 3"), ("w", "f", "6, 2, 1, 1")],
+     "conv2d(a, w, groups = 2)",
+     lambda a, w: conv_ref(a, w, [1, 1], [0, 0], [0, 0], [1, 1], 2)),
+    ("conv1d", [("a", "f", "B, 3, 9"), ("w", "f", "2, 3, 3")],
+     "conv1d(a, w, stride = 2, padding = 1, dilation = 2)",
+     lambda a, w: conv_ref(a, w, [2], [1], [1], [2])),
+    ("conv_transpose2d", [("a", "f", "B, 3, 4, 3"), ("w", "f", "3, 2, 3, 3")],
+     "conv_transpose2d(a, w, stride = 2, padding = 1, output_padding = 1)",
+     lambda a, w: conv_transpose_ref(a, w, [2, 2], [1, 1], [1, 1], [1, 1])),
+    ("conv_transpose1d", [("a", "f", "B, 4, 5"), ("w", "f", "4, 3, 2")],
+     "conv_transpose1d(exp(a), w, stride = 3, groups = 2, dilation = 2)",
+     lambda a, w: conv_transpose_ref(np.exp(a), w, [3], [0], [0], [2], 2)),
+    ("conv2d_weight_grad", [("a", "f", "B, 3, 6, 5"), ("d", "f", "B, 4, 3, 3")],
+     "conv2d_weight_grad(a, d, 3, stride = 2, padding = 1)",
+     lambda a, d: conv_weight_grad_ref(a, d, [3, 3], [2, 2], [1, 1], [1, 1])),
+    ("conv1d_weight_grad", [("a", "f", "B, 4, 7"), ("d", "f", "B, 6, 5")],
+     "conv1d_weight_grad(a, d, [3], groups = 2)",
+     lambda a, d: conv_weight_grad_ref(a, d, [3], [1], [0], [1], 2)),
     # batch_norm with the batch's statistics (training = true: the running
     # statistics' updates are dropped outside training steps) and with the
     # running statistics, the suite's states RM and RV (STATES)

@@ -1,0 +1,84 @@
+/* conv.c - convolution as image unrolling (im2col) and GEMM (see nnrt.h).
+ *
+ * Each image of a group is unrolled into a matrix col[C/g * KH * KW, OH * OW]
+ * (zeros where a window reaches into the padding), so that
+ *   forward          y_g   = W_g @ col                  [O/g, OH * OW]
+ *   backward_data    col   = W_g^T @ dy_g, then folded back into dx (col2im)
+ *   backward_filter  dW_g += dy_g @ col^T
+ * A pointwise convolution (1x1, stride 1, no padding) is its own col.
+ * Images are split over the pool; each thread unrolls into its own slot of
+ * the scratch. The filter gradient sums over images: the images fall into
+ * at most NNRT_CONV_SLOTS blocks fixed by N alone, each block sums its
+ * images in order into its own partial filter, and the partials are added
+ * in block order: never in the order threads finish, so two calls give the
+ * same bits.
+ *
+ * The element type is a parameter: conv_impl.h is included once for float
+ * and once for double (the gradient checker runs models in f64). */
+#include "pool.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static bool conv_is_pointwise(const nnrt_conv *s) {
+  return s->k_h == 1 && s->k_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 &&
+         s->pad_w == 0 && s->in_h == s->out_h && s->in_w == s->out_w;
+}
+
+static int64_t conv_col_elems(const nnrt_conv *s) {
+  return s->c / s->groups * s->k_h * s->k_w * s->out_h * s->out_w;
+}
+
+static int64_t conv_filter_elems(const nnrt_conv *s) {
+  return s->o * (s->c / s->groups) * s->k_h * s->k_w;
+}
+
+int64_t nnrt_conv_scratch(const nnrt_conv *s, int which) {
+  int64_t n = conv_is_pointwise(s) ? 0 : NNRT_CONV_SLOTS * conv_col_elems(s);
+  if (which == NNRT_CONV_BACKWARD_FILTER)
+    n += NNRT_CONV_SLOTS * conv_filter_elems(s);
+  return n;
+}
+
+/* The output positions ow (of `out` of them) whose input position
+ * ow * stride + off lies in [0, in): [*lo, *hi). */
+static void conv_valid_range(int64_t in, int64_t out, int64_t stride, int64_t off, int64_t *lo,
+                             int64_t *hi) {
+  int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  int64_t h = in - 1 - off < 0 ? 0 : (in - 1 - off) / stride + 1;
+  *lo = l < out ? l : out;
+  *hi = h < out ? h : out;
+  if (*hi < *lo)
+    *hi = *lo;
+}
+
+/* Multiply-adds per nanosecond of one core for the split estimate (as
+ * gemm.c's: GEMM at these sizes runs at 20-40 on the EPYC of
+ * docs/benchmarks.md). */
+static double conv_work_ns(const nnrt_conv *s) {
+  return (double)s->n * (double)s->o * (double)(s->out_h * s->out_w) *
+         (double)(conv_col_elems(s) / (s->out_h * s->out_w)) / 32.0;
+}
+
+/* Images [*lo, *hi) of block b of `blocks`: contiguous, sizes differing by
+ * at most one. */
+static void conv_block(int64_t n, int64_t blocks, int64_t b, int64_t *lo, int64_t *hi) {
+  *lo = n * b / blocks;
+  *hi = n * (b + 1) / blocks;
+}
+
+static int64_t conv_blocks(const nnrt_conv *s) {
+  return s->n < NNRT_CONV_SLOTS ? s->n : NNRT_CONV_SLOTS;
+}
+
+#define T float
+#define CONV(name) nnrt_sconv_##name
+#define CONV_LOCAL(name) sconv_##name
+#define GEMM nnrt_sgemm
+#include "conv_impl.h"
+
+#define T double
+#define CONV(name) nnrt_dconv_##name
+#define CONV_LOCAL(name) dconv_##name
+#define GEMM nnrt_dgemm
+#include "conv_impl.h"

@@ -1,0 +1,207 @@
+/* test_conv.c - nnrt_[sd]conv_* against direct loops written from the
+ * definition: strides, asymmetric padding (an output larger than symmetric
+ * padding gives), dilation, groups (depthwise too), pointwise 1x1, 1-D
+ * (H = 1), a batch of one and more images than scratch slots, at 1 and 2
+ * threads. The scratch is allocated at exactly nnrt_conv_scratch elements
+ * (ASan catches a write past it) and filled with NaN (a read of scratch not
+ * written first shows in the result). */
+#include "check.h"
+#include "nnrt.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t lcg_state = 12345;
+static double rnd(void) {
+  lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+  return (double)(lcg_state >> 11) * 0x1p-53 * 2 - 1;
+}
+
+static double *random_array(int64_t n) {
+  double *a = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  for (int64_t i = 0; i < n; i++)
+    a[i] = rnd();
+  return a;
+}
+
+static int64_t in_size(const nnrt_conv *s) { return s->n * s->c * s->in_h * s->in_w; }
+static int64_t out_size(const nnrt_conv *s) { return s->n * s->o * s->out_h * s->out_w; }
+static int64_t w_size(const nnrt_conv *s) { return s->o * (s->c / s->groups) * s->k_h * s->k_w; }
+
+/* Calls f(x index, y index, w index) for every multiply-add of the forward
+ * convolution. */
+typedef void (*mac_fn)(void *ctx, int64_t xi, int64_t yi, int64_t wi);
+static void each_mac(const nnrt_conv *s, mac_fn f, void *ctx) {
+  int64_t cg = s->c / s->groups, og = s->o / s->groups;
+  for (int64_t n = 0; n < s->n; n++)
+    for (int64_t o = 0; o < s->o; o++)
+      for (int64_t oh = 0; oh < s->out_h; oh++)
+        for (int64_t ow = 0; ow < s->out_w; ow++)
+          for (int64_t c = 0; c < cg; c++)
+            for (int64_t kh = 0; kh < s->k_h; kh++)
+              for (int64_t kw = 0; kw < s->k_w; kw++) {
+                int64_t ih = oh * s->stride_h - s->pad_h + kh * s->dil_h;
+                int64_t iw = ow * s->stride_w - s->pad_w + kw * s->dil_w;
+                if (ih < 0 || ih >= s->in_h || iw < 0 || iw >= s->in_w)
+                  continue;
+                int64_t ci = (o / og) * cg + c;
+                f(ctx, ((n * s->c + ci) * s->in_h + ih) * s->in_w + iw,
+                  ((n * s->o + o) * s->out_h + oh) * s->out_w + ow,
+                  ((o * cg + c) * s->k_h + kh) * s->k_w + kw);
+              }
+}
+
+typedef struct Ref {
+  const double *x, *w, *dy;
+  double *y, *dx, *dw;
+} Ref;
+
+static void mac(void *ctx, int64_t xi, int64_t yi, int64_t wi) {
+  Ref *r = ctx;
+  r->y[yi] += r->x[xi] * r->w[wi];
+  r->dx[xi] += r->dy[yi] * r->w[wi];
+  r->dw[wi] += r->dy[yi] * r->x[xi];
+}
+
+static double max_rel_err(const double *got, const double *want, int64_t n) {
+  double scale = 1e-30, err = 0;
+  for (int64_t i = 0; i < n; i++)
+    scale = fabs(want[i]) > scale ? fabs(want[i]) : scale;
+  for (int64_t i = 0; i < n; i++) {
+    double e = fabs(got[i] - want[i]) / scale;
+    err = e > err || e != e ? e : err;
+  }
+  return err;
+}
+
+static double *to_double(const float *f, int64_t n) {
+  double *d = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  for (int64_t i = 0; i < n; i++)
+    d[i] = f[i];
+  return d;
+}
+
+static float *to_float(const double *d, int64_t n) {
+  float *f = malloc(sizeof(float) * (size_t)(n ? n : 1));
+  for (int64_t i = 0; i < n; i++)
+    f[i] = (float)d[i];
+  return f;
+}
+
+static void *nan_scratch(const nnrt_conv *s, int which, size_t elem) {
+  int64_t n = nnrt_conv_scratch(s, which);
+  void *p = malloc(elem * (size_t)(n ? n : 1));
+  memset(p, 0xff, elem * (size_t)n); /* all-ones bits: a NaN in f32 and f64 */
+  return p;
+}
+
+static void check_double(const char *what, const nnrt_conv *s, const Ref *r) {
+  double *y = malloc(sizeof(double) * (size_t)out_size(s));
+  double *dx = malloc(sizeof(double) * (size_t)in_size(s));
+  double *dw = malloc(sizeof(double) * (size_t)w_size(s));
+  double *sf = nan_scratch(s, NNRT_CONV_FORWARD, sizeof(double));
+  double *sd = nan_scratch(s, NNRT_CONV_BACKWARD_DATA, sizeof(double));
+  double *sw = nan_scratch(s, NNRT_CONV_BACKWARD_FILTER, sizeof(double));
+  memset(dx, 0xff, sizeof(double) * (size_t)in_size(s)); /* overwritten, not added to */
+  memset(dw, 0xff, sizeof(double) * (size_t)w_size(s));
+  nnrt_dconv_forward(s, r->x, r->w, y, sf);
+  nnrt_dconv_backward_data(s, r->dy, r->w, dx, sd);
+  nnrt_dconv_backward_filter(s, r->x, r->dy, dw, sw);
+  CHECKF(max_rel_err(y, r->y, out_size(s)) < 1e-12, "%s: f64 forward", what);
+  CHECKF(max_rel_err(dx, r->dx, in_size(s)) < 1e-12, "%s: f64 data gradient", what);
+  CHECKF(max_rel_err(dw, r->dw, w_size(s)) < 1e-12, "%s: f64 filter gradient", what);
+  /* the same bits on a second call (fixed blocks of the filter sum) */
+  double *dw2 = malloc(sizeof(double) * (size_t)w_size(s));
+  nnrt_dconv_backward_filter(s, r->x, r->dy, dw2, sw);
+  CHECKF(memcmp(dw, dw2, sizeof(double) * (size_t)w_size(s)) == 0, "%s: f64 filter bits", what);
+  free(y), free(dx), free(dw), free(dw2), free(sf), free(sd), free(sw);
+}
+
+static void check_float(const char *what, const nnrt_conv *s, const Ref *r) {
+  float *x = to_float(r->x, in_size(s)), *w = to_float(r->w, w_size(s));
+  float *dy = to_float(r->dy, out_size(s));
+  float *y = malloc(sizeof(float) * (size_t)out_size(s));
+  float *dx = malloc(sizeof(float) * (size_t)in_size(s));
+  float *dw = malloc(sizeof(float) * (size_t)w_size(s));
+  float *sf = nan_scratch(s, NNRT_CONV_FORWARD, sizeof(float));
+  float *sd = nan_scratch(s, NNRT_CONV_BACKWARD_DATA, sizeof(float));
+  float *sw = nan_scratch(s, NNRT_CONV_BACKWARD_FILTER, sizeof(float));
+  nnrt_sconv_forward(s, x, w, y, sf);
+  nnrt_sconv_backward_data(s, dy, w, dx, sd);
+  nnrt_sconv_backward_filter(s, x, dy, dw, sw);
+  double *yd = to_double(y, out_size(s)), *dxd = to_double(dx, in_size(s));
+  double *dwd = to_double(dw, w_size(s));
+  CHECKF(max_rel_err(yd, r->y, out_size(s)) < 1e-5, "%s: f32 forward", what);
+  CHECKF(max_rel_err(dxd, r->dx, in_size(s)) < 1e-5, "%s: f32 data gradient", what);
+  CHECKF(max_rel_err(dwd, r->dw, w_size(s)) < 1e-5, "%s: f32 filter gradient", what);
+  free(x), free(w), free(dy), free(y), free(dx), free(dw), free(sf), free(sd), free(sw);
+  free(yd), free(dxd), free(dwd);
+}
+
+static void check_case(const char *what, nnrt_conv s) {
+  Ref r = {random_array(in_size(&s)),
+           random_array(w_size(&s)),
+           random_array(out_size(&s)),
+           calloc((size_t)out_size(&s) + 1, sizeof(double)),
+           calloc((size_t)in_size(&s) + 1, sizeof(double)),
+           calloc((size_t)w_size(&s) + 1, sizeof(double))};
+  each_mac(&s, mac, &r);
+  check_double(what, &s, &r);
+  check_float(what, &s, &r);
+  free((void *)r.x), free((void *)r.w), free((void *)r.dy), free(r.y), free(r.dx), free(r.dw);
+}
+
+/* Output size for padding lo + hi. */
+static int64_t out_len(int64_t in, int64_t k, int64_t stride, int64_t pad_total, int64_t dil) {
+  return (in + pad_total - dil * (k - 1) - 1) / stride + 1;
+}
+
+static nnrt_conv conv(int64_t n, int64_t c, int64_t o, int64_t groups, int64_t h, int64_t w,
+                      int64_t k, int64_t stride, int64_t pad_lo, int64_t pad_hi, int64_t dil) {
+  nnrt_conv s = {.n = n,
+                 .c = c,
+                 .o = o,
+                 .groups = groups,
+                 .in_h = h,
+                 .in_w = w,
+                 .k_h = h == 1 ? 1 : k,
+                 .k_w = k,
+                 .stride_h = h == 1 ? 1 : stride,
+                 .stride_w = stride,
+                 .pad_h = h == 1 ? 0 : pad_lo,
+                 .pad_w = pad_lo,
+                 .dil_h = dil,
+                 .dil_w = dil};
+  s.out_h = out_len(h, s.k_h, s.stride_h, h == 1 ? 0 : pad_lo + pad_hi, dil);
+  s.out_w = out_len(w, k, stride, pad_lo + pad_hi, dil);
+  return s;
+}
+
+static void run_cases(void) {
+  check_case("3x3 pad 1", conv(2, 3, 4, 1, 6, 5, 3, 1, 1, 1, 1));
+  check_case("5x5 valid", conv(3, 2, 3, 1, 9, 8, 5, 1, 0, 0, 1));
+  check_case("stride 2", conv(2, 3, 2, 1, 7, 8, 3, 2, 1, 1, 1));
+  check_case("asymmetric padding", conv(2, 2, 3, 1, 6, 6, 4, 1, 1, 2, 1));
+  check_case("dilation 2", conv(2, 2, 2, 1, 9, 7, 3, 1, 2, 2, 2));
+  check_case("groups 2", conv(2, 4, 6, 2, 5, 5, 3, 1, 1, 1, 1));
+  check_case("depthwise", conv(2, 4, 4, 4, 6, 6, 3, 2, 1, 1, 1));
+  check_case("pointwise", conv(3, 5, 4, 1, 4, 6, 1, 1, 0, 0, 1));
+  check_case("pointwise groups", conv(2, 4, 6, 2, 3, 3, 1, 1, 0, 0, 1));
+  check_case("1x1 stride 2", conv(2, 3, 4, 1, 6, 6, 1, 2, 0, 0, 1));
+  check_case("1-D", conv(2, 3, 4, 1, 1, 11, 3, 2, 1, 1, 1));
+  check_case("batch of one", conv(1, 3, 4, 1, 5, 5, 3, 1, 1, 1, 1));
+  check_case("more images than slots", conv(19, 2, 3, 1, 5, 4, 3, 1, 1, 1, 1));
+  check_case("window in padding only", conv(2, 1, 2, 1, 2, 2, 3, 3, 2, 2, 1));
+  check_case("no images", conv(0, 2, 3, 1, 4, 4, 3, 1, 1, 1, 1));
+}
+
+int main(void) {
+  nnrt_set_threads(1);
+  run_cases();
+  nnrt_set_threads(2);
+  run_cases();
+  /* big enough to split over the pool */
+  check_case("split over threads", conv(8, 16, 16, 1, 16, 16, 3, 1, 1, 1, 1));
+  return check_report("test_conv");
+}

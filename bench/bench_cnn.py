@@ -15,19 +15,23 @@ a temporary directory.
 For every OPENBLAS_CORETYPE setting (as inherited and, if it was set,
 unset), model and thread count (1 and the machine's cores, or --threads),
 it runs --runs times, alternating, in fresh processes:
-- nnc: `nnc run MODEL.nn --data NPZ --epochs E --threads N` (training
-  step: forward, backward, Adam; the median over epochs of each epoch's
-  time inside the compiled step per step, from its samples/s), then
-  `nnc bench MODEL.nn --dim B=1` (batch-1 inference: the forward median);
+- nnc: `EXE train --data NPZ --epochs E --threads N`, EXE compiled once
+  per model by `nnc MODEL.nn -o EXE` (the code `nnc run` JIT-compiles, for
+  the host's CPU, and the same loop; compiling once keeps resnet_small's
+  long compile out of every run): the training step (forward, backward,
+  Adam) is the median over epochs of each epoch's time inside the compiled
+  step per step, from its samples/s; then `nnc bench MODEL.nn --dim B=1`
+  (batch-1 inference: the forward median);
 - PyTorch, once per configuration (torch_cnn.py; `nchw` and
   `channels_last`): the median of single training steps after a warm-up,
   and (in the nchw process) batch-1 eager inference.
 It reports the medians over the runs, PyTorch's best configuration per
 row, and ratios: PyTorch's best time divided by nnc's for the training
 step, PyTorch eager's batch-1 time divided by nnc's for inference (above 1:
-nnc is faster). A model nnc cannot compile or run (`nnc check`, then one
-epoch of `nnc run` and one batch-1 call of `nnc bench`, tried first) is
-reported with a line saying so, and its PyTorch side is still measured.
+nnc is faster). A model nnc cannot compile or run (`nnc check`, the
+executable, one epoch of its training and one batch-1 call of `nnc bench`,
+tried first) is reported with a line saying so, and its PyTorch side is
+still measured.
 
 usage: /usr/bin/python3 bench/bench_cnn.py [--nnc build/nnc] [--runs 3]
        [--model NAME]... [--threads N]... [--steps 20] [--epochs 3]
@@ -42,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -128,26 +133,37 @@ def first_error(out):
     return next((ln for ln in lines if "error" in ln), lines[0] if lines else "no output")
 
 
-def nnc_probe(nnc, name, data):
-    """"" if nnc compiles and runs the model (one epoch of training, one
-    batch-1 forward), else the first error line of the command that
-    failed."""
+def nnc_build(nnc, name, data, tmp):
+    """Compiles the model ahead of time into tmp and tries it (one epoch of
+    training, one batch-1 call of `nnc bench`): (the executable, its
+    compile seconds, "") or (None, None, the first error line of the
+    command that failed)."""
     nn_file = os.path.join(HERE, name + ".nn")
+    exe = os.path.join(tmp, name)
+    compile_s = None
     for cmd in ([nnc, "check", nn_file],
-                [nnc, "run", nn_file, "--data", data, "--epochs", "1", "--threads", "1",
+                [nnc, nn_file, "-o", exe],
+                [exe, "train", "--data", data, "--epochs", "1", "--threads", "1",
                  "--no-progress"],
                 [nnc, "bench", nn_file, "--dim", "B=1", "--runs", "1", "--threads", "1"]):
+        t0 = time.perf_counter()
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
-            return "`nnc %s`: %s" % (cmd[1], first_error(r.stderr + r.stdout))
-    return ""
+            return None, None, "`%s`: %s" % (" ".join(os.path.basename(c) for c in cmd[:2]),
+                                           first_error(r.stderr + r.stdout))
+        if cmd[-2] == "-o":
+            compile_s = time.perf_counter() - t0
+    return exe, compile_s, ""
 
 
-def run_nnc(args, name, data, threads, env):
+def run_nnc(args, name, exe, data, threads, env):
+    """The training step from the executable nnc compiled (the code `nnc run`
+    JIT-compiles: the same passes, the host's CPU; compiling once keeps the
+    compile out of every run), batch-1 inference from `nnc bench`."""
     nn_file = os.path.join(HERE, name + ".nn")
     _features, batch, _steps = SHAPES[name]
-    cmd = [args.nnc, "run", nn_file, "--data", data, "--epochs", str(args.epochs),
-           "--threads", str(threads), "--no-progress"]
+    cmd = [exe, "train", "--data", data, "--epochs", str(args.epochs), "--threads", str(threads),
+           "--no-progress"]
     out = run_out(cmd, env)
     epoch_sps = [float(m.group(1)) for m in
                  re.finditer(r"^epoch \d+/\d+ .*\s([0-9.]+) samples/s$", out, re.M)]
@@ -181,12 +197,13 @@ def gflops(flops, ms):
     return flops / (ms * 1e-3) * 1e-9
 
 
-def measure_row(args, name, threads, coretype, data, flops, peak, nnc_ok):
+def measure_row(args, name, threads, coretype, data, flops, peak, exe):
     env = coretype_env(coretype)
     env["NNC_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
+    nnc_ok = exe is not None
     sides = (("nnc",) if nnc_ok else ()) + tuple(args.torch_config)
     runs = alternate(args.runs, sides, lambda side: (
-        run_nnc(args, name, data, threads, env) if side == "nnc" else
+        run_nnc(args, name, exe, data, threads, env) if side == "nnc" else
         run_torch(args, name, threads, side, env)))
     med = {side: {k: statistics.median(r[k] for r in runs[side])
                   for k in ("step_ms", "infer_ms")} for side in sides}
@@ -325,17 +342,21 @@ def main():
                   flush=True)
         data = {name: write_data(tmp, name, SHAPES[name][1] * SHAPES[name][2])
                 for name in args.model}
+        exes, compile_s = {}, {}
         for name in args.model:
-            why = nnc_probe(args.nnc, name, data[name])
+            exes[name], compile_s[name], why = nnc_build(args.nnc, name, data[name], tmp)
             if why:
                 skipped[name] = why
                 print("nnc: skipping %s, it does not compile or run: %s" % (name, why),
+                      flush=True)
+            else:
+                print("nnc: %s compiled ahead of time in %.1f s" % (name, compile_s[name]),
                       flush=True)
         for label, coretype in coretype_settings():
             for name in args.model:
                 for threads in threads_list:
                     row = measure_row(args, name, threads, coretype, data[name], flops[name], peak,
-                                      name not in skipped)
+                                      exes[name])
                     rows.append((label, row))
                     print(describe(row, label), flush=True)
     finally:

@@ -64,9 +64,9 @@ TORCH_CONFIGS = ("nchw", "channels_last", "nchw+avx512", "channels_last+avx512")
 DATA_SEED = 12345
 
 
-def run_out(cmd, env=None, what=None):
+def run_out(cmd, env=None, what=None, cwd=None):
     """cmd's stdout; exits with its output if it fails."""
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=cwd)
     if r.returncode != 0:
         sys.exit("failed (%d): %s\n%s%s" % (r.returncode, what or " ".join(cmd), r.stdout,
                                             r.stderr))
@@ -147,7 +147,8 @@ def nnc_build(nnc, name, data, tmp):
                  "--no-progress"],
                 [nnc, "bench", nn_file, "--dim", "B=1", "--runs", "1", "--threads", "1"]):
         t0 = time.perf_counter()
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        # in tmp: an executable's training saves EXE.safetensors in its directory
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
         if r.returncode != 0:
             return None, None, "`%s`: %s" % (" ".join(os.path.basename(c) for c in cmd[:2]),
                                            first_error(r.stderr + r.stdout))
@@ -164,7 +165,7 @@ def run_nnc(args, name, exe, data, threads, env):
     _features, batch, _steps = SHAPES[name]
     cmd = [exe, "train", "--data", data, "--epochs", str(args.epochs), "--threads", str(threads),
            "--no-progress"]
-    out = run_out(cmd, env)
+    out = run_out(cmd, env, cwd=os.path.dirname(exe))  # where it saves its checkpoint
     epoch_sps = [float(m.group(1)) for m in
                  re.finditer(r"^epoch \d+/\d+ .*\s([0-9.]+) samples/s$", out, re.M)]
     res = re.search(r"^result: .*\bloss=(\S+)", out, re.M)

@@ -94,7 +94,7 @@ def coretype_settings():
 # ---- the FMA peak -------------------------------------------------------------
 
 
-def measure_peak(tmp, max_threads, iters):
+def measure_peak(tmp, max_threads, iters, reps):
     """{threads: (isa, GFLOP/s)} for 1 and max_threads threads, the widest
     ISA the CPU has. The figure is the best of fma_peak's repetitions, not
     their median: a peak is what the core can do, and another process on
@@ -102,7 +102,7 @@ def measure_peak(tmp, max_threads, iters):
     exe = os.path.join(tmp, "fma_peak")
     cc = os.environ.get("CC", "cc")
     run_out([cc, "-O2", "-std=c17", "-pthread", os.path.join(HERE, "fma_peak.c"), "-o", exe])
-    cmd = [exe, "--threads", str(max_threads), "--iters", str(iters)]
+    cmd = [exe, "--threads", str(max_threads), "--iters", str(iters), "--reps", str(reps)]
     out = run_out(cmd)
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     peak = {}
@@ -303,8 +303,11 @@ def main():
     ap.add_argument("--steps", type=int, default=20, help="PyTorch's timed steps per run")
     ap.add_argument("--epochs", type=int, default=3, help="nnc's epochs per run")
     ap.add_argument("--infer-runs", type=int, default=200, help="batch-1 calls per run")
-    ap.add_argument("--peak-iters", type=int, default=10000000,
-                    help="fma_peak's iterations per repetition (of 16 FMAs)")
+    # Many short repetitions: on a loaded machine the best of them is one
+    # that ran on a core of its own, which long ones seldom get.
+    ap.add_argument("--peak-iters", type=int, default=1000000,
+                    help="fma_peak's iterations per repetition (of 16 FMAs; 1e6: about 2 ms)")
+    ap.add_argument("--peak-reps", type=int, default=101)
     ap.add_argument("--torch-env", action="append", default=[], metavar="NAME=VALUE",
                     help="set in PyTorch's environment only (repeatable), e.g. "
                     "OMP_WAIT_POLICY=PASSIVE")
@@ -326,7 +329,7 @@ def main():
         peak, peak_rows = {}, []
         for t in reversed(threads_list):  # fma_peak measures 1 and its --threads
             if t not in peak:
-                got, got_rows = measure_peak(tmp, t, args.peak_iters)
+                got, got_rows = measure_peak(tmp, t, args.peak_iters, args.peak_reps)
                 peak.update(got)
                 peak_rows += [r for r in got_rows if r not in peak_rows]
         for r in peak_rows:

@@ -5,6 +5,13 @@
  * read whole, so nothing is allocated for what a header merely claims: the
  * size the dims imply is compared with the bytes actually there, and too few
  * (truncated) or too many (trailing garbage) is an error.
+ *
+ * MNIST is distributed gzip-compressed, so a file that starts with gzip's
+ * magic (1F 8B, whatever its name) is inflated first. The buffer grows only
+ * as data actually inflates, and stops one byte past what the decompressed
+ * header promises; the rest is counted, not kept, so a small .gz that
+ * inflates to gigabytes costs time bounded by its size, and memory bounded
+ * by what its header and its data both say.
  */
 #include "fileio.h"
 #include "labels.h"
@@ -18,11 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 typedef nnrt_file_ctx Ctx;
 
 typedef struct {
-  unsigned char *file; /* the whole file */
+  unsigned char *file; /* the whole file (inflated, for a .gz) */
+  bool gzip;           /* the file was gzip-compressed */
   int type;            /* the TT byte */
   int size;            /* bytes per element */
   int rank;
@@ -78,17 +87,198 @@ static double element(const Idx *f, int64_t i) {
   }
 }
 
+/* ---- gzip ---- */
+
+enum { GZ_FIRST = 1 << 16, GZ_SCRATCH = 1 << 14 };
+
+static bool is_gzip(const unsigned char *b, size_t len) {
+  return len >= 2 && b[0] == 0x1F && b[1] == 0x8B;
+}
+
+/* Bytes of the whole IDX file (header and data) that the first `len`
+ * decompressed bytes promise, or 0 while the header is incomplete or not
+ * one open_idx accepts (then it says why, and inflating need not go on). */
+static uint64_t promised_bytes(const unsigned char *b, size_t len, bool *header_done) {
+  *header_done = false;
+  if (len < 4)
+    return 0;
+  int size = type_size(b[2]), rank = b[3];
+  *header_done = b[0] != 0 || b[1] != 0 || !size || rank < 1 || rank > NNRT_MAX_RANK;
+  size_t header = 4 + 4 * (size_t)rank;
+  if (*header_done || len < header)
+    return 0;
+  *header_done = true;
+  uint64_t bytes = (uint64_t)size;
+  for (int i = 0; i < rank; i++) {
+    uint64_t d = be32(b + 4 + 4 * i);
+    if (d != 0 && bytes > (UINT64_MAX - header) / d)
+      return UINT64_MAX; /* more than any memory: the size check refuses it */
+    bytes *= d;
+  }
+  return bytes + header;
+}
+
+typedef struct {
+  z_stream z;
+  unsigned char *out;
+  size_t kept, cap;  /* bytes kept in out, and out's size (less its NUL) */
+  uint64_t total;    /* bytes inflated, kept or not */
+  uint64_t keep;     /* keep at most this many: one past the header's promise */
+  bool header_done;  /* keep is known */
+  bool to_scratch;   /* the next output is counted and dropped */
+} Gunzip;
+
+/* Points the output at out, grown by doubling up to `keep`, or past that
+ * at a scratch buffer whose bytes are only counted. */
+static int gunzip_room(const Ctx *c, Gunzip *g, unsigned char *scratch) {
+  g->to_scratch = g->kept >= g->keep;
+  if (g->to_scratch) {
+    g->z.next_out = scratch;
+    g->z.avail_out = GZ_SCRATCH;
+    return NNRT_OK;
+  }
+  if (g->kept == g->cap) {
+    size_t cap = g->cap ? g->cap : GZ_FIRST;
+    while (cap <= g->kept && cap <= SIZE_MAX / 4)
+      cap *= 2;
+    if (cap > g->keep)
+      cap = (size_t)g->keep;
+    unsigned char *p = cap > g->kept ? realloc(g->out, cap + 1) : NULL;
+    if (!p)
+      return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory after inflating %zu bytes",
+                            g->kept);
+    g->out = p;
+    g->cap = cap;
+  }
+  size_t room = g->cap - g->kept;
+  if (g->keep - g->kept < room)
+    room = (size_t)(g->keep - g->kept);
+  g->z.next_out = g->out + g->kept;
+  g->z.avail_out = (uInt)(room < UINT_MAX ? room : UINT_MAX);
+  return NNRT_OK;
+}
+
+/* After an inflate call: its output counted, and once the header is in,
+ * how much of the rest to keep. */
+static void gunzip_account(Gunzip *g, size_t avail_before) {
+  size_t wrote = avail_before - g->z.avail_out;
+  if (!g->to_scratch)
+    g->kept += wrote;
+  g->total += wrote;
+  if (!g->header_done) {
+    uint64_t want = promised_bytes(g->out, g->kept, &g->header_done);
+    if (g->header_done)
+      g->keep = want && want < (uint64_t)SIZE_MAX / 2 ? want + 1 : g->kept + 1;
+  }
+}
+
+/* Inflates the gzip members of in[0..len) into g; trailing bytes that are
+ * not another member are an error. */
+static int gunzip_all(const Ctx *c, Gunzip *g, const unsigned char *in, size_t len) {
+  unsigned char scratch[GZ_SCRATCH];
+  g->keep = UINT64_MAX;
+  if (inflateInit2(&g->z, 16 + MAX_WBITS) != Z_OK)
+    return nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory for zlib");
+  size_t used = 0; /* input consumed by finished members */
+  int rc = NNRT_OK;
+  for (;;) {
+    size_t left = len - used;
+    g->z.next_in = (unsigned char *)in + used;
+    g->z.avail_in = (uInt)(left < UINT_MAX ? left : UINT_MAX);
+    int zrc = Z_OK;
+    while (zrc == Z_OK) {
+      if ((rc = gunzip_room(c, g, scratch)) != NNRT_OK)
+        goto done;
+      size_t before = g->z.avail_out;
+      size_t in_before = g->z.avail_in;
+      zrc = inflate(&g->z, Z_NO_FLUSH);
+      gunzip_account(g, before);
+      used += in_before - g->z.avail_in;
+      if (g->z.avail_in == 0 && used < len) {
+        left = len - used;
+        g->z.next_in = (unsigned char *)in + used;
+        g->z.avail_in = (uInt)(left < UINT_MAX ? left : UINT_MAX);
+      }
+      if (zrc == Z_BUF_ERROR && g->z.avail_in == 0) {
+        rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                            "truncated gzip stream: the compressed data ends after inflating "
+                            "%" PRIu64 " bytes, before the stream's end",
+                            g->total);
+        goto done;
+      }
+      if (zrc == Z_BUF_ERROR)
+        zrc = Z_OK; /* only out of output room: gunzip_room makes more */
+    }
+    if (zrc != Z_STREAM_END) {
+      rc = nnrt_file_fail(c, zrc == Z_MEM_ERROR ? NNRT_ERR_NOMEM : NNRT_ERR_FORMAT,
+                          "corrupt gzip data after inflating %" PRIu64 " bytes (%s)", g->total,
+                          g->z.msg ? g->z.msg : "zlib error");
+      goto done;
+    }
+    if (used == len)
+      break;
+    if (!is_gzip(in + used, len - used)) {
+      rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
+                          "%zu %s of trailing garbage after the gzip stream (expected the end of "
+                          "the file or another gzip member)",
+                          len - used, len - used == 1 ? "byte" : "bytes");
+      goto done;
+    }
+    inflateReset(&g->z); /* `cat a.gz b.gz` is one valid .gz, as gunzip reads it */
+  }
+done:
+  inflateEnd(&g->z);
+  return rc;
+}
+
+/* The file's bytes, inflated when it is gzip-compressed: *buf holds *kept
+ * bytes (NUL after them), out of *total the file stands for. */
+static int read_idx_bytes(const Ctx *c, unsigned char **buf, size_t *kept, uint64_t *total,
+                          bool *gzip) {
+  unsigned char *raw;
+  size_t len;
+  int rc = nnrt_file_read_all(c, &raw, &len);
+  *gzip = rc == NNRT_OK && is_gzip(raw, len);
+  if (rc != NNRT_OK || !*gzip) {
+    *buf = raw;
+    *kept = len;
+    *total = len;
+    return rc;
+  }
+  Gunzip g;
+  memset(&g, 0, sizeof g);
+  rc = gunzip_all(c, &g, raw, len);
+  free(raw);
+  if (rc == NNRT_OK && !g.out && !(g.out = malloc(1)))
+    rc = nnrt_file_fail(c, NNRT_ERR_NOMEM, "out of memory");
+  if (rc != NNRT_OK) {
+    free(g.out);
+    *buf = NULL;
+    return rc;
+  }
+  g.out[g.kept] = 0;
+  *buf = g.out;
+  *kept = g.kept;
+  *total = g.total;
+  return NNRT_OK;
+}
+
+/* ---- IDX ---- */
+
 /* Reads and checks one file; on success f->file must be freed. */
 static int open_idx(const Ctx *c, Idx *f) {
   memset(f, 0, sizeof *f);
   size_t len = 0;
-  int rc = nnrt_file_read_all(c, &f->file, &len);
+  uint64_t total = 0;
+  int rc = read_idx_bytes(c, &f->file, &len, &total, &f->gzip);
   if (rc != NNRT_OK)
     return rc;
   const unsigned char *b = f->file;
+  const char *file = f->gzip ? "decompressed file" : "file";
   if ((len >= 1 && b[0] != 0) || (len >= 2 && b[1] != 0)) {
     rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
-                        "not an IDX file (bad magic: the first two bytes must be 0)");
+                        "not an IDX file (bad magic: the first two bytes%s must be 0)",
+                        f->gzip ? " of the decompressed data" : "");
     goto bad;
   }
   if (len < 4) {
@@ -123,24 +313,25 @@ static int open_idx(const Ctx *c, Idx *f) {
     else
       count *= (uint64_t)f->dims[i];
   }
-  size_t have = len - header;
+  uint64_t have = total - header;
   if (overflow || count > (uint64_t)(SIZE_MAX / (size_t)f->size) ||
       count * (uint64_t)f->size > have) {
     if (overflow || count > UINT64_MAX / (uint64_t)f->size)
       rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
                           "truncated data: the dims promise more than 2^63 elements, "
-                          "the file has %zu bytes of data",
-                          have);
+                          "the %s has %" PRIu64 " bytes of data",
+                          file, have);
     else
       rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
-                          "truncated data: the dims promise %" PRIu64 " bytes, the file has %zu",
-                          count * (uint64_t)f->size, have);
+                          "truncated data: the dims promise %" PRIu64 " bytes, the %s has %" PRIu64,
+                          count * (uint64_t)f->size, file, have);
     goto bad;
   }
   size_t need = (size_t)count * (size_t)f->size;
   if (have > need) {
     rc = nnrt_file_fail(c, NNRT_ERR_FORMAT,
-                        "%zu %s of trailing garbage after the %zu bytes of data the dims promise",
+                        "%" PRIu64 " %s of trailing garbage after the %zu bytes of data the dims "
+                        "promise",
                         have - need, have - need == 1 ? "byte" : "bytes", need);
     goto bad;
   }

@@ -28,7 +28,7 @@ PACKAGES=(
   libopenblas-dev  # cblas_sgemm in the runtime
   libedit-dev      # line editing in `nnc repl`
   libcjson-dev     # JSON headers of safetensors checkpoints (runtime)
-  zlib1g-dev       # inflating .npz data archives (runtime)
+  zlib1g-dev       # inflating .npz archives and gzip-compressed IDX files (runtime)
   python3-numpy    # independent numerical oracle in tests
   valgrind         # memory checking of generated programs
   tmux             # a real terminal for the REPL's line-editing test

@@ -11,6 +11,7 @@
 static const BuiltinGroup *const groups[] = {
     &builtins_math, &builtins_shape, &builtins_index, &builtins_loss,
     &builtins_gen,  &builtins_norm,  &builtins_conv,
+    &builtins_pool,
 };
 enum { NGROUPS = sizeof groups / sizeof groups[0] };
 

@@ -34,7 +34,7 @@ typedef struct BuiltinGroup {
 } BuiltinGroup;
 
 extern const BuiltinGroup builtins_math, builtins_shape, builtins_index, builtins_loss,
-    builtins_gen, builtins_norm, builtins_conv;
+    builtins_gen, builtins_norm, builtins_conv, builtins_pool;
 
 /* Generic handlers: the row's op applied to its one or two tensor arguments. */
 Val builtin_unary(Elab *e, Frame *f, OpKind op, const Bound *b);

@@ -11,7 +11,10 @@
  *   2 safetensors  nnrt_safetensors_open, then names, metadata and reads
  *   3 CSV    nnrt_load_csv, label column last, header or not
  *   4 IDX    nnrt_load_idx: a little-endian u16 n, then n bytes of the
- *            images file and the rest as the labels file
+ *            images file and the rest as the labels file; option bit 2:
+ *            the images file is gzip-compressed here first, so that the
+ *            fuzzer's changes reach the IDX checks behind the inflater
+ *            (seeds of raw .gz files exercise the inflater itself)
  *   5 text   nnrt_load_text, seq 1..16
  *
  * Seeds: tests/fuzz/make_reader_seeds.py writes valid files of each kind.
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "nnrt.h"
 #include "nnrt_checkpoint.h"
@@ -124,6 +128,23 @@ static int text_loader(const char *path, const void *seq, nnrt_dataset *d, char 
   return nnrt_load_text(path, *(const int64_t *)seq, d, err, n);
 }
 
+/* data as one gzip member, written as `name`. */
+static const char *write_gzip(const char *name, const uint8_t *data, size_t size) {
+  static uint8_t packed[(1 << 17) + 1024]; /* deflateBound of the largest input (64 KiB) */
+  z_stream z = {0};
+  if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    abort();
+  z.next_in = (uint8_t *)data;
+  z.avail_in = (uInt)size;
+  z.next_out = packed;
+  z.avail_out = sizeof packed;
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+    abort();
+  size_t n = z.total_out;
+  deflateEnd(&z);
+  return write_file(name, packed, n);
+}
+
 static void read_idx(const uint8_t *data, size_t size, uint8_t option) {
   if (size < 2)
     return;
@@ -131,7 +152,11 @@ static void read_idx(const uint8_t *data, size_t size, uint8_t option) {
   data += 2, size -= 2;
   if (n > size)
     n = size;
-  const char *images = write_file("images.idx", data, n);
+  const char *images;
+  if (option & 4)
+    images = write_gzip("images.idx", data, n);
+  else
+    images = write_file("images.idx", data, n);
   const char *labels = write_file("labels.idx", data + n, size - n);
   nnrt_label_spec ys = {.dtype = NNRT_I32, .num_classes = option & 1 ? 10 : 0};
   char err[512];

@@ -3,6 +3,7 @@ the runtime reads, each behind the byte that selects its reader (see
 fuzz_readers.c), so the fuzzer starts from inputs that get deep.
 
 usage: make_reader_seeds.py DIR"""
+import gzip
 import io
 import json
 import os
@@ -80,4 +81,16 @@ def idx_pair(img, lab):  # the images file's length, then both files
 seed("idx", IDX, idx_pair(idx(images, 0x08), idx(labels, 0x08)), option=1)
 seed("idx-f32", IDX, idx_pair(idx(images.astype(np.float32), 0x0D), idx(labels.astype(np.int32), 0x0C)),
      option=2)
+# gzip-compressed IDX: raw .gz files for the inflater (mtime 0, so the
+# seeds are the same bytes each time), and plain IDX images that the
+# target compresses itself (option bit 2) for the checks behind it.
+def gz(b):
+    return gzip.compress(b, mtime=0)
+
+
+seed("idx-gz", IDX, idx_pair(gz(idx(images, 0x08)), gz(idx(labels, 0x08))), option=1)
+seed("idx-gz-f32", IDX, idx_pair(gz(idx(images.astype(np.float32), 0x0D)), idx(labels, 0x08)), option=3)
+seed("idx-gz-members", IDX, idx_pair(gz(idx(images, 0x08)[:9]) + gz(idx(images, 0x08)[9:]),
+                                     idx(labels, 0x08)), option=1)
+seed("idx-gzipped-here", IDX, idx_pair(idx(images, 0x08), idx(labels, 0x08)), option=5)
 seed("text", TEXT, b"to be, or not to be: that is the question.\n", option=7)

@@ -5,6 +5,10 @@
  *                          blank lines, a byte order mark, many rows) and
  *                          every bad one with its exact message
  *   test_data idx DIR      IDX loader, files written here big-endian
+ *   test_data gz DIR       IDX files gzip-compressed: good (by content, not
+ *                          name; several members; larger than a first
+ *                          buffer), truncated, corrupt, wrong magic inside,
+ *                          headers that promise more or less than there is
  *   test_data npy DIR      .npy pair loader, files written with nnrt_npy_write
  *   test_data text DIR     character-level text loader
  *   test_data dataset DIR  epoch order, split, gather, stats, normalize
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 static const char *write_bytes(const char *name, const void *data, size_t len) {
   const char *path = in_dir(name);
@@ -555,6 +560,207 @@ static void idx_bad(void) {
 #undef IDX_LABELS_ERR
 }
 
+/* ---- gzip-compressed IDX ---- */
+
+/* An IDX file's bytes (header, then len data bytes) into buf. */
+static size_t idx_bytes(unsigned char *buf, int type, int rank, const uint32_t *dims,
+                        const void *data, size_t len) {
+  size_t n = 0;
+  buf[n++] = 0;
+  buf[n++] = 0;
+  buf[n++] = (unsigned char)type;
+  buf[n++] = (unsigned char)rank;
+  for (int i = 0; i < rank; i++)
+    n += put_be32(buf + n, dims[i]);
+  memcpy(buf + n, data, len);
+  return n + len;
+}
+
+/* in[0..len) as one gzip member into out (cap bytes); its size. */
+static size_t gzip_bytes(unsigned char *out, size_t cap, const void *in, size_t len) {
+  z_stream z = {0};
+  if (deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    exit(2);
+  z.next_in = (unsigned char *)in;
+  z.avail_in = (uInt)len;
+  z.next_out = out;
+  z.avail_out = (uInt)cap;
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+    exit(2);
+  size_t n = z.total_out;
+  deflateEnd(&z);
+  return n;
+}
+
+static unsigned char gz_raw[1 << 21], gz_packed[1 << 21];
+
+/* The IDX file (type, rank, dims, len data bytes) gzip-compressed, with
+ * `cut` bytes cut off its end; the compressed size in *size. */
+static const char *write_idx_gz(const char *name, int type, int rank, const uint32_t *dims,
+                                const void *data, size_t len, size_t cut, size_t *size) {
+  size_t raw = idx_bytes(gz_raw, type, rank, dims, data, len);
+  size_t n = gzip_bytes(gz_packed, sizeof gz_packed, gz_raw, raw);
+  if (size)
+    *size = n - cut;
+  return write_bytes(name, gz_packed, n - cut);
+}
+
+/* err must start with the path and then `want`. */
+#define EXPECT_PREFIX(rc, code, err, path, want, d)                                                \
+  do {                                                                                             \
+    char want_[2048];                                                                              \
+    expand_(want_, sizeof want_, want, path);                                                      \
+    CHECKF((rc) == (code) && strncmp(err, want_, strlen(want_)) == 0 && is_empty(d),              \
+           "rc %d (want %d)\n  got  '%s'\n  want '%s...'", rc, code, err, want_);                  \
+  } while (0)
+
+static void gz_good(void) {
+  char err[512] = "";
+  nnrt_dataset d;
+  nnrt_label_spec i32 = {NNRT_I32, 10};
+  unsigned char px[12], lab[3] = {2, 0, 9};
+  for (int i = 0; i < 12; i++)
+    px[i] = (unsigned char)(i * 20);
+  /* Found by its magic: the names say nothing about compression. */
+  const char *im = write_idx_gz("images_gz.idx", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 0, NULL);
+  char keep_im[1024];
+  snprintf(keep_im, sizeof keep_im, "%s", im);
+  const char *lb = write_idx_gz("labels.gz", 0x08, 1, (uint32_t[]){3}, lab, 3, 0, NULL);
+  int rc = nnrt_load_idx(keep_im, lb, 0.5, &i32, &d, err, sizeof err);
+  CHECKF(rc == NNRT_OK, "%s", err);
+  {
+    float wx[12];
+    for (int i = 0; i < 12; i++)
+      wx[i] = (float)(i * 20) * 0.5f;
+    int32_t wy[] = {2, 0, 9};
+    CHECK(d.n == 3 && d.x_rank == 2 && d.x_dims[0] == 2 && d.x_dims[1] == 2 && d.x_size == 4);
+    CHECK(floats_are(&d, wx, 12) && i32_are(d.y, wy, 3));
+  }
+  nnrt_dataset_free(&d);
+
+  /* Two members, as `cat a.gz b.gz` makes: the file is their concatenation
+   * (the header and some pixels in one, the rest in the other). */
+  size_t raw = idx_bytes(gz_raw, 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12);
+  size_t n1 = gzip_bytes(gz_packed, sizeof gz_packed, gz_raw, 10);
+  size_t n2 = gzip_bytes(gz_packed + n1, sizeof gz_packed - n1, gz_raw + 10, raw - 10);
+  im = write_bytes("members.gz", gz_packed, n1 + n2);
+  rc = nnrt_load_idx(im, lb, 1, &i32, &d, err, sizeof err);
+  CHECKF(rc == NNRT_OK && d.n == 3 && ((float *)d.x)[11] == 220, "%s", err);
+  nnrt_dataset_free(&d);
+
+  /* MNIST-sized samples, more than the first buffer holds: 1500 images of
+   * 28x28 (1.2 MB inflated); every pixel arrives. */
+  enum { N = 1500, P = 28 * 28 };
+  static unsigned char big[N * P], blab[N];
+  for (int i = 0; i < N * P; i++)
+    big[i] = (unsigned char)((i * 7 + i / 13) % 251);
+  for (int i = 0; i < N; i++)
+    blab[i] = (unsigned char)(i % 10);
+  im = write_idx_gz("big.gz", 0x08, 3, (uint32_t[]){N, 28, 28}, big, sizeof big, 0, NULL);
+  snprintf(keep_im, sizeof keep_im, "%s", im);
+  lb = write_idx_gz("big_labels.gz", 0x08, 1, (uint32_t[]){N}, blab, N, 0, NULL);
+  rc = nnrt_load_idx(keep_im, lb, 1, &i32, &d, err, sizeof err);
+  CHECKF(rc == NNRT_OK, "%s", err);
+  if (rc == NNRT_OK) {
+    bool same = d.n == N && d.x_size == P;
+    for (int i = 0; same && i < N * P; i++)
+      same = ((float *)d.x)[i] == (float)big[i];
+    for (int i = 0; same && i < N; i++)
+      same = ((int32_t *)d.y)[i] == i % 10;
+    CHECK(same);
+  }
+  nnrt_dataset_free(&d);
+}
+
+static void gz_bad(void) {
+  char err[512];
+  nnrt_dataset d;
+  nnrt_label_spec ys = {NNRT_I32, 10};
+  unsigned char px[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  unsigned char lab[3] = {0, 1, 2};
+  char good_lb[1024];
+  snprintf(good_lb, sizeof good_lb, "%s",
+           write_idx("gz_good_labels.idx", 0x08, 1, (uint32_t[]){3}, lab, 3));
+  const char *p;
+  int rc;
+  size_t size;
+#define GZ_ERR(code, want)                                                                         \
+  do {                                                                                             \
+    rc = nnrt_load_idx(p, good_lb, 1, &ys, &d, err, sizeof err);                                   \
+    EXPECT_ERR(rc, code, err, p, want, &d);                                                        \
+  } while (0)
+#define GZ_ERR_PREFIX(code, want)                                                                  \
+  do {                                                                                             \
+    rc = nnrt_load_idx(p, good_lb, 1, &ys, &d, err, sizeof err);                                   \
+    EXPECT_PREFIX(rc, code, err, p, want, &d);                                                     \
+  } while (0)
+
+  /* Truncated anywhere: in the trailer, in the deflate data, in the gzip
+   * header itself, and all but the magic. */
+  p = write_idx_gz("cut_trailer.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 3, &size);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: truncated gzip stream: the compressed data ends after inflating 28 "
+                          "bytes, before the stream's end");
+  p = write_idx_gz("cut_data.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 14, &size);
+  GZ_ERR_PREFIX(NNRT_ERR_FORMAT, "%P: truncated gzip stream: the compressed data ends after");
+  p = write_bytes("cut_header.gz", "\x1f\x8b\x08\x00\x00\x00", 6);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: truncated gzip stream: the compressed data ends after inflating 0 "
+                          "bytes, before the stream's end");
+  p = write_bytes("magic_only.gz", "\x1f\x8b", 2);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: truncated gzip stream: the compressed data ends after inflating 0 "
+                          "bytes, before the stream's end");
+
+  /* Corrupt: a wrong CRC-32 in the trailer, a deflate block of a type
+   * that does not exist, a gzip header with a bad method. */
+  write_idx_gz("crc.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 0, &size);
+  gz_packed[size - 6] ^= 0x40;
+  p = write_bytes("crc.gz", gz_packed, size);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: corrupt gzip data after inflating 28 bytes (incorrect data check)");
+  write_idx_gz("length.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 0, &size);
+  gz_packed[size - 1] ^= 0x01;
+  p = write_bytes("length.gz", gz_packed, size);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: corrupt gzip data after inflating 28 bytes (incorrect length check)");
+  p = write_bytes("block.gz", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x07\x00\x00\x00", 14);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: corrupt gzip data after inflating 0 bytes (invalid block type)");
+  p = write_bytes("method.gz", "\x1f\x8b\x07\x00\x00\x00\x00\x00\x00\x03\x03\x00", 12);
+  GZ_ERR(NNRT_ERR_FORMAT,
+         "%P: corrupt gzip data after inflating 0 bytes (unknown compression method)");
+
+  /* Bytes after the stream that are not another member. */
+  write_idx_gz("after.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 12, 0, &size);
+  memcpy(gz_packed + size, "junk", 4);
+  p = write_bytes("after.gz", gz_packed, size + 4);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: 4 bytes of trailing garbage after the gzip stream (expected the "
+                          "end of the file or another gzip member)");
+
+  /* What it inflates to is not an IDX file. */
+  size = gzip_bytes(gz_packed, sizeof gz_packed, "P6\n2 2\n255\n", 11);
+  p = write_bytes("ppm.gz", gz_packed, size);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: not an IDX file (bad magic: the first two bytes of the "
+                          "decompressed data must be 0)");
+  size = gzip_bytes(gz_packed, sizeof gz_packed, "", 0);
+  p = write_bytes("empty_inside.gz", gz_packed, size);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: truncated header: 0 bytes, the magic needs 4");
+
+  /* Headers that promise more or less than inflates. */
+  p = write_idx_gz("short_data.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 11, 0, NULL);
+  GZ_ERR(NNRT_ERR_FORMAT,
+         "%P: truncated data: the dims promise 12 bytes, the decompressed file has 11");
+  p = write_idx_gz("long_data.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, px, 13, 0, NULL);
+  GZ_ERR(NNRT_ERR_FORMAT,
+         "%P: 1 byte of trailing garbage after the 12 bytes of data the dims promise");
+  /* A promise of 2^48 bytes is refused from what inflates, never allocated. */
+  p = write_idx_gz("absurd.gz", 0x0E, 2, (uint32_t[]){0xFFFFFFFF, 0xFFFF}, px, 16, 0, NULL);
+  GZ_ERR(NNRT_ERR_FORMAT, "%P: truncated data: the dims promise 2251765453422600 bytes, the "
+                          "decompressed file has 16");
+  /* 12 bytes promised, a megabyte of zeros after them: counted, not kept. */
+  static unsigned char zeros[1 << 20];
+  p = write_idx_gz("bomb.gz", 0x08, 3, (uint32_t[]){3, 2, 2}, zeros, sizeof zeros, 0, NULL);
+  GZ_ERR(NNRT_ERR_FORMAT,
+         "%P: 1048564 bytes of trailing garbage after the 12 bytes of data the dims promise");
+#undef GZ_ERR
+#undef GZ_ERR_PREFIX
+}
+
 /* ---- .npy pair ---- */
 
 static const char *write_npy(const char *name, nnrt_dtype dt, int rank, const int64_t *dims,
@@ -1029,7 +1235,7 @@ static void gather_and_stats(void) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: test_data csv|idx|npy|text|dataset DIR\n");
+    fprintf(stderr, "usage: test_data csv|idx|gz|npy|text|dataset DIR\n");
     return 2;
   }
   test_dir = argv[2];
@@ -1043,6 +1249,11 @@ int main(int argc, char **argv) {
     idx_good();
     idx_bad();
     return check_report("test_data idx");
+  }
+  if (strcmp(mode, "gz") == 0) {
+    gz_good();
+    gz_bad();
+    return check_report("test_data gz");
   }
   if (strcmp(mode, "npy") == 0) {
     npy_pair();

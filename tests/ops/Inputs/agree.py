@@ -18,6 +18,7 @@ import numpy_suite  # noqa: E402
 
 REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "xent", "mse", "matmul",
             "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber", "batch_norm")
+REDUCING += numpy_suite.pool_cases.REDUCING
 
 
 def main():

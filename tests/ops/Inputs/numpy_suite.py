@@ -26,6 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rng",
                                 "Inputs"))
 import philox  # noqa: E402  (the independent Philox-4x32-10)
+import pool_cases  # noqa: E402  (pooling, upsampling, LRN: builtins_pool.c)
 
 
 def softmax(x, axis):
@@ -491,6 +492,8 @@ CASES = [
      "batch_norm(a, RM, RV, weight = w, training = false, momentum = 0.5)",
      lambda a, w, RM, RV: batch_norm(a, RM, RV, 1e-5) * per_channel(w, a)),
 ]
+
+CASES += pool_cases.CASES
 
 # State tensors of the suite's model, for the batch_norm cases (whose
 # reference functions take them last): RM any value, RV positive.

@@ -8,8 +8,8 @@
  * Fans follow PyTorch's _calculate_fan_in_and_fan_out: a matrix is nnc's
  * [in, out] (x @ W; PyTorch's Linear stores [out, in]), a tensor of rank 3
  * or more a convolution kernel [out, in, k...] as PyTorch stores it, its
- * trailing dims the receptive field. Orthogonal matrices come from Gaussian ones by Gram-Schmidt, which
- * gives the Haar (uniform) distribution over orthonormal sets.
+ * trailing dims the receptive field. Orthogonal matrices come from Gaussian ones by Gram-Schmidt,
+ * which gives the Haar (uniform) distribution over orthonormal sets.
  */
 #include "fileio.h"
 #include "nnrt.h"

@@ -149,8 +149,8 @@ void nnrt_dconv_forward(const nnrt_conv *s, const double *x, const double *w, do
                         double *scratch);
 void nnrt_dconv_backward_data(const nnrt_conv *s, const double *dy, const double *w, double *dx,
                               double *scratch);
-void nnrt_dconv_backward_filter(const nnrt_conv *s, const double *x, const double *dy,
-                                double *dw, double *scratch);
+void nnrt_dconv_backward_filter(const nnrt_conv *s, const double *x, const double *dy, double *dw,
+                                double *scratch);
 
 /* ---- workspace layout --------------------------------------------------
  * Places n buffers in one arena so that buffers whose live ranges

@@ -10,8 +10,7 @@
 
 static const BuiltinGroup *const groups[] = {
     &builtins_math, &builtins_shape, &builtins_index, &builtins_loss,
-    &builtins_gen,  &builtins_norm,  &builtins_conv,
-    &builtins_pool,
+    &builtins_gen,  &builtins_norm,  &builtins_conv,  &builtins_pool,
 };
 enum { NGROUPS = sizeof groups / sizeof groups[0] };
 

@@ -491,7 +491,8 @@ static int loss_input_dims(SectionCheck *c, const AstNode *train, int64_t *dims,
  * image of its size, which the run checks against the file). */
 static void check_image_input(SectionCheck *c, const AstNode *data, const AstNode *train) {
   const AstNode *image = field_of(data, "image"), *arg = NULL;
-  if (!image || image->u.field.value->kind != AST_LIST || image->u.field.value->u.list.items.len != 3)
+  if (!image || image->u.field.value->kind != AST_LIST ||
+      image->u.field.value->u.list.items.len != 3)
     return;
   int64_t want[3], have[8];
   for (int i = 0; i < 3; i++) {

@@ -1,7 +1,8 @@
 /* test_init.c - nnrt_init_tensor: exact constants; the moments and bounds of
  * the random rules with PyTorch's fans (nnc's [in, out] matrices at rank 2,
- * PyTorch's [out, in, k...] kernels above; rank 0, 1, 2 and 4); orthogonality (W^T W = gain^2 I, or W W^T for wide matrices) in
- * f32 and f64; sparse density; determinism; and every argument error. */
+ * PyTorch's [out, in, k...] kernels above; rank 0, 1, 2 and 4); orthogonality (W^T W = gain^2 I, or
+ * W W^T for wide matrices) in f32 and f64; sparse density; determinism; and every argument error.
+ */
 #include "check.h"
 #include "nnrt.h"
 

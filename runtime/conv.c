@@ -40,6 +40,25 @@ int64_t nnrt_conv_scratch(const nnrt_conv *s, int which) {
   return n;
 }
 
+/* What every kernel derives from the geometry, once per call. */
+typedef struct ConvSizes {
+  int64_t og;             /* output channels per group */
+  int64_t ohw;            /* output positions per channel */
+  int64_t kk;             /* weights per output channel: C / groups * KH * KW */
+  int64_t in_img, in_grp; /* input elements per image, per group of one */
+  bool pointwise;         /* each image is its own column matrix */
+} ConvSizes;
+
+static ConvSizes conv_sizes(const nnrt_conv *s) {
+  int64_t cg = s->c / s->groups, in_hw = s->in_h * s->in_w;
+  return (ConvSizes){.og = s->o / s->groups,
+                     .ohw = s->out_h * s->out_w,
+                     .kk = cg * s->k_h * s->k_w,
+                     .in_img = s->c * in_hw,
+                     .in_grp = cg * in_hw,
+                     .pointwise = conv_is_pointwise(s)};
+}
+
 /* The output positions ow (of `out` of them) whose input position
  * ow * stride + off lies in [0, in): [*lo, *hi). */
 static void conv_valid_range(int64_t in, int64_t out, int64_t stride, int64_t off, int64_t *lo,

@@ -2,12 +2,19 @@
  * conv.c only, with T, CONV(name) (public names), CONV_LOCAL(name) (file
  * local ones) and GEMM defined; undefines them at the end. */
 
-typedef struct CONV_LOCAL(job) {
+typedef struct CONV_LOCAL(job) CONV_LOCAL(job);
+/* The work of images [lo, hi), the slot'th range: its scratch slot (and,
+ * for the filter gradient, its partial sum) is number `slot`. */
+typedef void (*CONV_LOCAL(images_fn))(const CONV_LOCAL(job) * j, int64_t lo, int64_t hi,
+                                      int64_t slot);
+struct CONV_LOCAL(job) {
   const nnrt_conv *s;
+  ConvSizes z;
   const T *a, *b; /* forward: x, w; data: dy, w; filter: x, dy */
   T *out, *scratch;
   int64_t chunks; /* images split into this many ranges, one slot each */
-} CONV_LOCAL(job);
+  CONV_LOCAL(images_fn) images;
+};
 
 /* Image x_g [C/g, H, W] unrolled into col [C/g * KH * KW, OH * OW]. */
 static void CONV_LOCAL(im2col)(const nnrt_conv *s, const T *x, T *col) {
@@ -60,98 +67,78 @@ static void CONV_LOCAL(col2im)(const nnrt_conv *s, const T *col, T *dx) {
       }
 }
 
-/* Forward of images [lo, hi) with the unrolling slot `col`. */
-static void CONV_LOCAL(forward_images)(const CONV_LOCAL(job) * j, int64_t lo, int64_t hi, T *col) {
-  const nnrt_conv *s = j->s;
-  int64_t cg = s->c / s->groups, og = s->o / s->groups, ohw = s->out_h * s->out_w;
-  int64_t kk = cg * s->k_h * s->k_w, in_img = s->c * s->in_h * s->in_w;
-  bool pointwise = conv_is_pointwise(s);
-  for (int64_t n = lo; n < hi; n++)
-    for (int64_t g = 0; g < s->groups; g++) {
-      const T *x = j->a + n * in_img + g * cg * s->in_h * s->in_w;
-      const T *src = x;
-      if (!pointwise) {
-        CONV_LOCAL(im2col)(s, x, col);
-        src = col;
-      }
-      T *y = j->out + (n * s->o + g * og) * ohw;
-      GEMM(0, 0, og, ohw, kk, 1, j->b + g * og * kk, kk, src, ohw, 0, y, ohw);
-    }
-}
-
-static void CONV_LOCAL(data_images)(const CONV_LOCAL(job) * j, int64_t lo, int64_t hi, T *col) {
-  const nnrt_conv *s = j->s;
-  int64_t cg = s->c / s->groups, og = s->o / s->groups, ohw = s->out_h * s->out_w;
-  int64_t kk = cg * s->k_h * s->k_w, in_img = s->c * s->in_h * s->in_w;
-  bool pointwise = conv_is_pointwise(s);
-  for (int64_t n = lo; n < hi; n++) {
-    T *dx_img = j->out + n * in_img;
-    if (!pointwise)
-      memset(dx_img, 0, sizeof(T) * (size_t)in_img);
-    for (int64_t g = 0; g < s->groups; g++) {
-      const T *dy = j->a + (n * s->o + g * og) * ohw;
-      T *dx = dx_img + g * cg * s->in_h * s->in_w;
-      GEMM(1, 0, kk, ohw, og, 1, j->b + g * og * kk, kk, dy, ohw, 0, pointwise ? dx : col, ohw);
-      if (!pointwise)
-        CONV_LOCAL(col2im)(s, col, dx);
-    }
-  }
-}
-
-/* The filter gradient of images [lo, hi), summed in order into part. */
-static void CONV_LOCAL(filter_images)(const CONV_LOCAL(job) * j, int64_t lo, int64_t hi, T *col,
-                                      T *part) {
-  const nnrt_conv *s = j->s;
-  int64_t cg = s->c / s->groups, og = s->o / s->groups, ohw = s->out_h * s->out_w;
-  int64_t kk = cg * s->k_h * s->k_w, in_img = s->c * s->in_h * s->in_w;
-  bool pointwise = conv_is_pointwise(s);
-  for (int64_t n = lo; n < hi; n++)
-    for (int64_t g = 0; g < s->groups; g++) {
-      const T *x = j->a + n * in_img + g * cg * s->in_h * s->in_w;
-      const T *src = x;
-      if (!pointwise) {
-        CONV_LOCAL(im2col)(s, x, col);
-        src = col;
-      }
-      const T *dy = j->b + (n * s->o + g * og) * ohw;
-      GEMM(0, 1, og, kk, ohw, 1, dy, ohw, src, ohw, n == lo ? 0 : 1, part + g * og * kk, kk);
-    }
-}
-
 static T *CONV_LOCAL(slot)(const CONV_LOCAL(job) * j, int64_t i) {
   return j->scratch + i * conv_col_elems(j->s);
 }
 
-static void CONV_LOCAL(forward_chunks)(void *ctx, int64_t lo, int64_t hi) {
-  const CONV_LOCAL(job) *j = ctx;
-  for (int64_t c = lo; c < hi; c++) {
-    int64_t a, b;
-    conv_block(j->s->n, j->chunks, c, &a, &b);
-    CONV_LOCAL(forward_images)(j, a, b, CONV_LOCAL(slot)(j, c));
-  }
-}
-
-static void CONV_LOCAL(data_chunks)(void *ctx, int64_t lo, int64_t hi) {
-  const CONV_LOCAL(job) *j = ctx;
-  for (int64_t c = lo; c < hi; c++) {
-    int64_t a, b;
-    conv_block(j->s->n, j->chunks, c, &a, &b);
-    CONV_LOCAL(data_images)(j, a, b, CONV_LOCAL(slot)(j, c));
-  }
-}
-
 /* Block b's partial filter gradient: in the scratch after the slots. */
 static T *CONV_LOCAL(partial)(const CONV_LOCAL(job) * j, int64_t b) {
-  int64_t cols = conv_is_pointwise(j->s) ? 0 : NNRT_CONV_SLOTS * conv_col_elems(j->s);
+  int64_t cols = j->z.pointwise ? 0 : NNRT_CONV_SLOTS * conv_col_elems(j->s);
   return j->scratch + cols + b * conv_filter_elems(j->s);
 }
 
-static void CONV_LOCAL(filter_blocks)(void *ctx, int64_t lo, int64_t hi) {
+/* Group g of input image n (operand a) as the GEMM's columns: itself when
+ * the convolution is pointwise, else unrolled into col. */
+static const T *CONV_LOCAL(columns)(const CONV_LOCAL(job) * j, int64_t n, int64_t g, T *col) {
+  const T *x = j->a + n * j->z.in_img + g * j->z.in_grp;
+  if (j->z.pointwise)
+    return x;
+  CONV_LOCAL(im2col)(j->s, x, col);
+  return col;
+}
+
+static void CONV_LOCAL(forward_images)(const CONV_LOCAL(job) * j, int64_t lo, int64_t hi,
+                                       int64_t slot) {
+  const ConvSizes *z = &j->z;
+  T *col = CONV_LOCAL(slot)(j, slot);
+  for (int64_t n = lo; n < hi; n++)
+    for (int64_t g = 0; g < j->s->groups; g++) {
+      T *y = j->out + (n * j->s->o + g * z->og) * z->ohw;
+      GEMM(0, 0, z->og, z->ohw, z->kk, 1, j->b + g * z->og * z->kk, z->kk,
+           CONV_LOCAL(columns)(j, n, g, col), z->ohw, 0, y, z->ohw);
+    }
+}
+
+static void CONV_LOCAL(data_images)(const CONV_LOCAL(job) * j, int64_t lo, int64_t hi,
+                                    int64_t slot) {
+  const ConvSizes *z = &j->z;
+  T *col = CONV_LOCAL(slot)(j, slot);
+  for (int64_t n = lo; n < hi; n++) {
+    T *dx_img = j->out + n * z->in_img;
+    if (!z->pointwise)
+      memset(dx_img, 0, sizeof(T) * (size_t)z->in_img);
+    for (int64_t g = 0; g < j->s->groups; g++) {
+      const T *dy = j->a + (n * j->s->o + g * z->og) * z->ohw;
+      T *dx = dx_img + g * z->in_grp;
+      GEMM(1, 0, z->kk, z->ohw, z->og, 1, j->b + g * z->og * z->kk, z->kk, dy, z->ohw, 0,
+           z->pointwise ? dx : col, z->ohw);
+      if (!z->pointwise)
+        CONV_LOCAL(col2im)(j->s, col, dx);
+    }
+  }
+}
+
+/* The filter gradient of images [lo, hi), summed in order into the
+ * slot's partial filter. */
+static void CONV_LOCAL(filter_images)(const CONV_LOCAL(job) * j, int64_t lo, int64_t hi,
+                                      int64_t slot) {
+  const ConvSizes *z = &j->z;
+  T *col = CONV_LOCAL(slot)(j, slot), *part = CONV_LOCAL(partial)(j, slot);
+  for (int64_t n = lo; n < hi; n++)
+    for (int64_t g = 0; g < j->s->groups; g++) {
+      const T *dy = j->b + (n * j->s->o + g * z->og) * z->ohw;
+      GEMM(0, 1, z->og, z->kk, z->ohw, 1, dy, z->ohw, CONV_LOCAL(columns)(j, n, g, col), z->ohw,
+           n == lo ? 0 : 1, part + g * z->og * z->kk, z->kk);
+    }
+}
+
+/* Ranges [lo, hi) of the job's image ranges, each with its own slot. */
+static void CONV_LOCAL(run_ranges)(void *ctx, int64_t lo, int64_t hi) {
   const CONV_LOCAL(job) *j = ctx;
-  for (int64_t blk = lo; blk < hi; blk++) {
+  for (int64_t c = lo; c < hi; c++) {
     int64_t a, b;
-    conv_block(j->s->n, j->chunks, blk, &a, &b);
-    CONV_LOCAL(filter_images)(j, a, b, CONV_LOCAL(slot)(j, blk), CONV_LOCAL(partial)(j, blk));
+    conv_block(j->s->n, j->chunks, c, &a, &b);
+    j->images(j, a, b, c);
   }
 }
 
@@ -165,15 +152,17 @@ static int64_t CONV_LOCAL(chunks)(const nnrt_conv *s) {
 void CONV(forward)(const nnrt_conv *s, const T *x, const T *w, T *y, T *scratch) {
   if (s->n <= 0)
     return;
-  CONV_LOCAL(job) j = {s, x, w, y, scratch, CONV_LOCAL(chunks)(s)};
-  nnrt_pool_run(CONV_LOCAL(forward_chunks), &j, j.chunks, (int)j.chunks);
+  CONV_LOCAL(job)
+  j = {s, conv_sizes(s), x, w, y, scratch, CONV_LOCAL(chunks)(s), CONV_LOCAL(forward_images)};
+  nnrt_pool_run(CONV_LOCAL(run_ranges), &j, j.chunks, (int)j.chunks);
 }
 
 void CONV(backward_data)(const nnrt_conv *s, const T *dy, const T *w, T *dx, T *scratch) {
   if (s->n <= 0)
     return;
-  CONV_LOCAL(job) j = {s, dy, w, dx, scratch, CONV_LOCAL(chunks)(s)};
-  nnrt_pool_run(CONV_LOCAL(data_chunks), &j, j.chunks, (int)j.chunks);
+  CONV_LOCAL(job)
+  j = {s, conv_sizes(s), dy, w, dx, scratch, CONV_LOCAL(chunks)(s), CONV_LOCAL(data_images)};
+  nnrt_pool_run(CONV_LOCAL(run_ranges), &j, j.chunks, (int)j.chunks);
 }
 
 void CONV(backward_filter)(const nnrt_conv *s, const T *x, const T *dy, T *dw, T *scratch) {
@@ -182,9 +171,10 @@ void CONV(backward_filter)(const nnrt_conv *s, const T *x, const T *dy, T *dw, T
     memset(dw, 0, sizeof(T) * (size_t)size);
     return;
   }
-  CONV_LOCAL(job) j = {s, x, dy, dw, scratch, conv_blocks(s)};
+  CONV_LOCAL(job)
+  j = {s, conv_sizes(s), x, dy, dw, scratch, conv_blocks(s), CONV_LOCAL(filter_images)};
   int chunks = nnrt_pool_chunks(j.chunks, conv_work_ns(s));
-  nnrt_pool_run(CONV_LOCAL(filter_blocks), &j, j.chunks, chunks);
+  nnrt_pool_run(CONV_LOCAL(run_ranges), &j, j.chunks, chunks);
   memcpy(dw, CONV_LOCAL(partial)(&j, 0), sizeof(T) * (size_t)size);
   for (int64_t b = 1; b < j.chunks; b++) {
     const T *p = CONV_LOCAL(partial)(&j, b);

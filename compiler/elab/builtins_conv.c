@@ -84,6 +84,7 @@ static bool conv_padding_mode(Elab *e, ConvCall *cc, const AstNode *x) {
 /* Where a builtin takes its geometry arguments. */
 typedef struct ConvArgPos {
   int stride, padding, dilation, groups;
+  bool padding_modes; /* padding may be "same" or "valid" (conv1d, conv2d) */
 } ConvArgPos;
 
 /* Reads the arguments every convolution has: two tensors (0 and 1) and the
@@ -111,6 +112,10 @@ static bool conv_common(Elab *e, Frame *f, ConvCall *cc, ConvArgPos pos) {
   }
   cc->ca.groups = unknown ? 1 : groups;
   const AstNode *pad = b->arg[pos.padding];
+  if (pad && pad->kind == AST_STRING && !pos.padding_modes) {
+    diag_error(e->diag, pad->loc, "%s: padding must be an int or a list of ints", cc->name);
+    return false;
+  }
   if (pad && pad->kind == AST_STRING)
     return conv_padding_mode(e, cc, pad);
   if (!conv_ints(e, f, cc, pos.padding, 0, cc->ca.pad_lo))
@@ -128,7 +133,7 @@ static Val conv_emit(Elab *e, Frame *f, OpKind op, ConvCall *cc) {
 /* conv1d / conv2d(x, w, stride = 1, padding = 0, dilation = 1, groups = 1) */
 static Val conv_nd(Elab *e, Frame *f, OpKind op, const Bound *b, int nsp) {
   ConvCall cc = {.b = b, .name = b->bi->name, .nsp = nsp};
-  if (!conv_common(e, f, &cc, (ConvArgPos){2, 3, 4, 5}))
+  if (!conv_common(e, f, &cc, (ConvArgPos){2, 3, 4, 5, true}))
     return builtin_error();
   return conv_emit(e, f, op, &cc);
 }
@@ -172,11 +177,8 @@ static bool transpose_size(Elab *e, ConvCall *cc, int a, int64_t out_pad) {
 static Val conv_transpose_nd(Elab *e, Frame *f, OpKind op, const Bound *b, int nsp) {
   ConvCall cc = {.b = b, .name = b->bi->name, .nsp = nsp};
   int64_t out_pad[2] = {0, 0};
-  if (b->arg[3] && b->arg[3]->kind == AST_STRING) {
-    diag_error(e->diag, b->arg[3]->loc, "%s: padding must be an int or a list of ints", cc.name);
-    return builtin_error();
-  }
-  if (!conv_common(e, f, &cc, (ConvArgPos){2, 3, 6, 5}) || !conv_ints(e, f, &cc, 4, 0, out_pad))
+  if (!conv_common(e, f, &cc, (ConvArgPos){2, 3, 6, 5, false}) ||
+      !conv_ints(e, f, &cc, 4, 0, out_pad))
     return builtin_error();
   for (int a = 0; a < nsp; a++) {
     if (!cc.ca.unknown && out_pad[a] >= cc.ca.stride[a] && out_pad[a] >= cc.ca.dilation[a]) {
@@ -221,11 +223,7 @@ static bool expected_out(const ConvCall *cc, int a, Dim in, int64_t k, Dim *out)
 static Val weight_grad_nd(Elab *e, Frame *f, OpKind op, const Bound *b, int nsp) {
   ConvCall cc = {.b = b, .name = b->bi->name, .nsp = nsp};
   int64_t k[2] = {1, 1};
-  if (b->arg[4] && b->arg[4]->kind == AST_STRING) {
-    diag_error(e->diag, b->arg[4]->loc, "%s: padding must be an int or a list of ints", cc.name);
-    return builtin_error();
-  }
-  if (!conv_common(e, f, &cc, (ConvArgPos){3, 4, 5, 6}) || !conv_ints(e, f, &cc, 2, 1, k))
+  if (!conv_common(e, f, &cc, (ConvArgPos){3, 4, 5, 6, false}) || !conv_ints(e, f, &cc, 2, 1, k))
     return builtin_error();
   const TType *x = &cc.x->type, *dy = &cc.w->type;
   for (int a = 0; a < nsp; a++) {

@@ -37,6 +37,7 @@ typedef struct ParseCtx {
   AstNode *module;    /* the result; items are appended as they are parsed */
   AstNode *layer;     /* innermost open layer/model, fn and section */
   AstNode *fn;
+  PtrVec *stmts;      /* where statements go: the fn's body or an open scan's */
   AstNode *section;
   int line, col;      /* scanner position of the next byte (1-based) */
   int nesting;        /* open ( [ { */
@@ -125,6 +126,8 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
        KW_TRAIN "train" KW_DATA "data" KW_FOR "for" KW_IN "in"
        KW_TRUE "true" KW_FALSE "false" KW_F32 "f32" KW_F64 "f64" KW_I32 "i32"
        KW_BOOL "bool" KW_INT "int" KW_FLOAT "float"
+       KW_SCAN "scan" KW_CARRY "carry" KW_NEXT "next" KW_EMIT "emit"
+       KW_REVERSE "reverse"
 
 %token LPAREN "(" RPAREN ")" LBRACK "[" RBRACK "]" LBRACE "{" RBRACE "}"
        COMMA "," COLON ":" SEMI ";" DOT "." DOTDOT ".." ELLIPSIS "..." ARROW "->"
@@ -132,9 +135,10 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
        LT "<" LE "<=" GT ">" GE ">=" EQ "==" NE "!=" BANG "!"
 
 %type <node> import type ct_default init let_type expr sum term unary power
-%type <node> postfix call primary arg subscript slice_bound
+%type <node> postfix call primary arg subscript slice_bound scan_head
 %type <str>  name section_name cast_type
-%type <vec>  dotted expr_list args arg_list subscripts
+%type <vec>  dotted expr_list args arg_list subscripts scan_carries carry_list
+%type <ival> scan_dir
 %type <op>   ct_type dtype cmp_op
 
 %initial-action {
@@ -259,6 +263,7 @@ fn
 fn_head
   : "fn" name {
       ctx->fn = ast_fn(A, @$, @2, $2);
+      ctx->stmts = &ctx->fn->u.fn.body;
       add_member(ctx, ctx->fn);
     }
   ;
@@ -292,14 +297,49 @@ stmts
 
 stmt
   : "let" name let_type "=" expr {
-      ast_push(A, &ctx->fn->u.fn.body, ast_let(A, @$, $2, $3, $5));
+      ast_push(A, ctx->stmts, ast_let(A, @$, $2, $3, $5));
     }
-  | "return" expr               { ast_push(A, &ctx->fn->u.fn.body, ast_return(A, @$, $2)); }
+  | "return" expr               { ast_push(A, ctx->stmts, ast_return(A, @$, $2)); }
     /* `<-` is two tokens, so that `a<-1` in an expression still reads a < -1 */
   | "state" postfix "<" "-" expr {
-      ast_push(A, &ctx->fn->u.fn.body, ast_state_update(A, @$, $2, $5));
+      ast_push(A, ctx->stmts, ast_state_update(A, @$, $2, $5));
+    }
+  | "next" name "=" expr        { ast_push(A, ctx->stmts, ast_scan_out(A, @$, AST_NEXT, $2, $4)); }
+  | "emit" name "=" expr        { ast_push(A, ctx->stmts, ast_scan_out(A, @$, AST_EMIT, $2, $4)); }
+  | scan_head "{" stmts "}"     {
+      $1->loc = @$;
+      ctx->stmts = $1->u.scan.outer;
     }
   | ";"
+  ;
+
+/* The scan node is pushed where it stands, then statements go into its body
+ * until its closing brace (scans nest). */
+scan_head
+  : "scan" name "in" scan_dir expr ".." expr scan_carries {
+      $$ = ast_scan(A, @$, $2, $4, $5, $7, &$8);
+      ast_push(A, ctx->stmts, $$);
+      $$->u.scan.outer = ctx->stmts;
+      ctx->stmts = &$$->u.scan.body;
+    }
+  ;
+
+scan_dir
+  : %empty                      { $$ = 0; }
+  | "reverse"                   { $$ = 1; }
+  ;
+
+scan_carries
+  : %empty                      { $$ = (PtrVec){0}; }
+  | "carry" carry_list          { $$ = $2; }
+  ;
+
+carry_list
+  : name "=" expr               { $$ = (PtrVec){0}; ast_push(A, &$$, ast_let(A, @$, $1, NULL, $3)); }
+  | carry_list "," name "=" expr {
+      $$ = $1;
+      ast_push(A, &$$, ast_let(A, @3, $3, NULL, $5));
+    }
   ;
 
 let_type

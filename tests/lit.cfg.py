@@ -18,6 +18,7 @@
 #   %S, %s, %t, %T  lit's usual ones
 
 import os
+import subprocess
 import shutil
 
 import lit.formats
@@ -108,6 +109,10 @@ if config.nnc_sanitized:
 # --- features for REQUIRES: / UNSUPPORTED: ---
 if os.path.exists(config.nnc_python):
     config.available_features.add("python")
+    # PyTorch is a benchmark dependency (python3-torch), not a test one:
+    # the tests that compare with it run where it is installed.
+    if subprocess.run([config.nnc_python, "-c", "import torch"], capture_output=True).returncode == 0:
+        config.available_features.add("torch")
 # The host's vector ISA, for checks of the generated code (nnc targets the
 # host CPU).
 try:

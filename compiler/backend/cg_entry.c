@@ -234,6 +234,12 @@ static void emit_entry(Cg *g, Entry *e) {
       break;
     case KK_ALIAS:
       break;
+    case KK_LOOP_BEGIN:
+      cg_emit_loop_begin(g, e, k);
+      break;
+    case KK_LOOP_END:
+      cg_emit_loop_end(g, e, k);
+      break;
     case KK_ELEMWISE:
     case KK_REDUCE:
     case KK_ROW:

@@ -124,10 +124,20 @@ typedef struct KGen {
 
 typedef void (*NestBody)(KGen *kg, void *u);
 
+/* A scan's loop while its region's kernels are emitted (cg_loop.c). */
+enum { CG_MAX_LOOPS = 16 };
+typedef struct CgLoop {
+  const IrValue *scan;
+  LLVMValueRef counter;         /* i64 alloca: the step t */
+  LLVMBasicBlockRef head, exit; /* tests t; after the last step */
+} CgLoop;
+
 typedef struct Entry {
   LLVMValueRef fn, dims, inputs, params, outputs, ws, ws_off, rng;
   LLVMValueRef *kfns; /* kernel wrappers, NULL for gemm/alias */
   KGen **kgens;
+  CgLoop loops[CG_MAX_LOOPS]; /* the scans open at the kernel being emitted */
+  int nloops;
 } Entry;
 
 /* One-line builders, inline here: constants, types, GEPs, calls. */
@@ -249,5 +259,8 @@ void cg_emit_gather(Cg *g, Entry *e, const Kernel *k);
 
 /* cg_conv.c */
 void cg_emit_conv(Cg *g, Entry *e, const Kernel *k);
+/* cg_loop.c: a scan's loop around its region's kernels */
+void cg_emit_loop_begin(Cg *g, Entry *e, const Kernel *k);
+void cg_emit_loop_end(Cg *g, Entry *e, const Kernel *k);
 
 #endif

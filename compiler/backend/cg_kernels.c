@@ -331,6 +331,8 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   case KK_ALIAS:
   case KK_GATHER:
   case KK_CONV:
+  case KK_LOOP_BEGIN:
+  case KK_LOOP_END:
     break;
   }
   NNC_BUG("emit_loops: not a loop kernel");

@@ -223,6 +223,7 @@ void cg_operand_view(const IrValue *v, int i, const View *vv, View *ov) {
   case OPC_REDUCE:
   case OPC_ROWWISE:
   case OPC_LOSS:
+  case OPC_LOOP:
   case OPC_GATHER:
   case OPC_CONV:
     break;
@@ -441,6 +442,8 @@ void cg_plan_kernel(KGen *kg) {
   case KK_ALIAS:
   case KK_GATHER:
   case KK_CONV:
+  case KK_LOOP_BEGIN:
+  case KK_LOOP_END:
     NNC_BUG("plan_kernel: not a loop kernel");
   }
   plan_output(kg);

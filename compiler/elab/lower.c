@@ -432,7 +432,7 @@ Val lower_eval_expr(Elab *e, Frame *f, const AstNode *x) {
   }
 }
 
-static void run_let(Elab *e, Frame *f, const AstNode *s) {
+void lower_run_let(Elab *e, Frame *f, const AstNode *s) {
   Val *v = ARENA_NEW(e->arena, Val);
   *v = lower_eval_expr(e, f, s->u.let.value);
   if (s->u.let.type && v->kind != VAL_ERROR) {
@@ -476,7 +476,9 @@ static Val run_body(Elab *e, Frame *f, SrcSpan *ret_loc) {
   for (int i = 0; i < body->len && !diag_should_stop(e->diag); i++) {
     const AstNode *s = body->items[i];
     if (s->kind == AST_LET)
-      run_let(e, f, s);
+      lower_run_let(e, f, s);
+    else if (s->kind == AST_SCAN)
+      lower_scan(e, f, s);
     else if (s->kind == AST_STATE_UPDATE)
       run_state_update(e, f, s);
     else if (s->kind == AST_RETURN) {

@@ -45,6 +45,12 @@ IrValue *lower_emit_op(Elab *e, Frame *f, OpKind op, IrValue **args, int nargs, 
  * NULL (reported unless already poisoned) for anything else. */
 IrValue *lower_as_tensor(Elab *e, Frame *f, Val v, const AstNode *at);
 
+/* `let name = value` in frame f (lower.c). */
+void lower_run_let(Elab *e, Frame *f, const AstNode *s);
+/* A scan statement (lower_scan.c): binds its carries' final values and its
+ * emitted stacks in f's locals. */
+void lower_scan(Elab *e, Frame *f, const AstNode *s);
+
 /* builtins.c */
 bool builtin_exists(const char *name);
 Val builtin_call(Elab *e, Frame *f, const char *name, const AstNode *call);

@@ -131,6 +131,75 @@ static void check_local_name(Program *p, StrMap *locals, const StrMap *members, 
   }
 }
 
+static void check_scan(Program *p, StrMap *locals, const StrMap *members, const AstNode *scan);
+
+/* Statements of a scan body: lets, next, emit and nested scans. */
+static void check_scan_body(Program *p, StrMap *locals, const StrMap *members,
+                            const AstNode *scan) {
+  const PtrVec *cs = &scan->u.scan.carries;
+  const AstNode **next = ARENA_ARRAY(p->arena, const AstNode *, (size_t)cs->len + 1);
+  const PtrVec *body = &scan->u.scan.body;
+  for (int i = 0; i < body->len; i++) {
+    const AstNode *s = body->items[i];
+    switch (s->kind) {
+    case AST_LET:
+      check_local_name(p, locals, members, s, s->u.let.name, "local");
+      break;
+    case AST_EMIT:
+      check_local_name(p, locals, members, s, s->u.let.name, "emitted value");
+      break;
+    case AST_SCAN:
+      check_scan(p, locals, members, s);
+      break;
+    case AST_NEXT: {
+      int c = 0;
+      while (c < cs->len && strcmp(((AstNode *)cs->items[c])->u.let.name, s->u.let.name))
+        c++;
+      if (c == cs->len) {
+        diag_error(p->diag, s->loc, "'next %s' names no carry of this scan", s->u.let.name);
+        diag_note(p->diag, scan->loc, "the scan's carries are declared after 'carry' here");
+      } else if (next[c]) {
+        diag_error(p->diag, s->loc, "carry '%s' has a second 'next'", s->u.let.name);
+        diag_note(p->diag, next[c]->loc, "the first is here");
+      } else {
+        next[c] = s;
+      }
+      break;
+    }
+    case AST_RETURN:
+      diag_error(p->diag, s->loc,
+                 "'return' inside a scan; return after the scan, from its "
+                 "carries or emitted values");
+      break;
+    case AST_STATE_UPDATE:
+      diag_error(p->diag, s->loc,
+                 "'state <-' inside a scan is not supported; write the state "
+                 "after the scan from its carries");
+      break;
+    default:
+      break;
+    }
+  }
+  for (int c = 0; c < cs->len; c++)
+    if (!next[c]) {
+      const AstNode *carry = cs->items[c];
+      diag_error(p->diag, carry->loc,
+                 "carry '%s' has no 'next': give its value for the next step with "
+                 "'next %s = ...' in the scan's body",
+                 carry->u.let.name, carry->u.let.name);
+    }
+}
+
+static void check_scan(Program *p, StrMap *locals, const StrMap *members, const AstNode *scan) {
+  check_local_name(p, locals, members, scan, scan->u.scan.var, "step index");
+  const PtrVec *cs = &scan->u.scan.carries;
+  for (int i = 0; i < cs->len; i++) {
+    const AstNode *c = cs->items[i];
+    check_local_name(p, locals, members, c, c->u.let.name, "carry");
+  }
+  check_scan_body(p, locals, members, scan);
+}
+
 static void check_fn(Program *p, const AstNode *fn, const StrMap *members) {
   StrMap locals;
   strmap_init(&locals, p->arena);
@@ -144,6 +213,11 @@ static void check_fn(Program *p, const AstNode *fn, const StrMap *members) {
     const AstNode *s = body->items[i];
     if (s->kind == AST_LET)
       check_local_name(p, &locals, members, s, s->u.let.name, "local");
+    if (s->kind == AST_SCAN)
+      check_scan(p, &locals, members, s);
+    if (s->kind == AST_NEXT || s->kind == AST_EMIT)
+      diag_error(p->diag, s->loc, "'%s' outside a scan: it gives a value per step of a 'scan' body",
+                 s->kind == AST_NEXT ? "next" : "emit");
     if (s->kind != AST_RETURN)
       continue;
     if (i + 1 < body->len) {

@@ -122,6 +122,24 @@ AstNode *ast_state_update(Arena *a, SrcSpan loc, AstNode *target, AstNode *value
   return n;
 }
 
+AstNode *ast_scan(Arena *a, SrcSpan loc, const char *var, bool reverse, AstNode *lo, AstNode *hi,
+                  const PtrVec *carries) {
+  AstNode *n = new_node(a, AST_SCAN, loc);
+  n->u.scan.var = var;
+  n->u.scan.reverse = reverse;
+  n->u.scan.lo = lo;
+  n->u.scan.hi = hi;
+  n->u.scan.carries = *carries;
+  return n;
+}
+
+AstNode *ast_scan_out(Arena *a, SrcSpan loc, AstKind kind, const char *name, AstNode *value) {
+  AstNode *n = new_node(a, kind, loc);
+  n->u.let.name = name;
+  n->u.let.value = value;
+  return n;
+}
+
 /* Leaves of expression trees have depth 1. */
 static AstNode *new_leaf(Arena *a, AstKind kind, SrcSpan loc) {
   AstNode *n = new_node(a, kind, loc);
@@ -293,14 +311,15 @@ const char *ast_kind_name(AstKind k) {
       [AST_SECTION] = "Section",   [AST_FIELD] = "Field",
       [AST_FNARG] = "FnArg",       [AST_LET] = "Let",
       [AST_RETURN] = "Return",     [AST_STATE_UPDATE] = "StateUpdate",
-      [AST_INT] = "Int",           [AST_FLOAT] = "Float",
-      [AST_STRING] = "String",     [AST_BOOL] = "Bool",
-      [AST_NAME] = "Name",         [AST_MEMBER] = "Member",
-      [AST_CALL] = "Call",         [AST_KWARG] = "Kwarg",
-      [AST_UNARY] = "Unary",       [AST_BINARY] = "Binary",
-      [AST_LIST] = "List",         [AST_TYPE] = "Type",
-      [AST_INDEX] = "Index",       [AST_SLICE] = "Slice",
-      [AST_ELLIPSIS] = "Ellipsis",
+      [AST_SCAN] = "Scan",         [AST_NEXT] = "Next",
+      [AST_EMIT] = "Emit",         [AST_INT] = "Int",
+      [AST_FLOAT] = "Float",       [AST_STRING] = "String",
+      [AST_BOOL] = "Bool",         [AST_NAME] = "Name",
+      [AST_MEMBER] = "Member",     [AST_CALL] = "Call",
+      [AST_KWARG] = "Kwarg",       [AST_UNARY] = "Unary",
+      [AST_BINARY] = "Binary",     [AST_LIST] = "List",
+      [AST_TYPE] = "Type",         [AST_INDEX] = "Index",
+      [AST_SLICE] = "Slice",       [AST_ELLIPSIS] = "Ellipsis",
   };
   if ((unsigned)k < AST_KIND_COUNT && names[k])
     return names[k];

@@ -41,6 +41,9 @@ typedef enum AstKind {
   AST_LET,          /* let name [: type] = expr */
   AST_RETURN,       /* return expr */
   AST_STATE_UPDATE, /* state target <- expr (written after the training step) */
+  AST_SCAN,         /* scan t in [reverse] lo..hi carry a = init, ... { stmts } */
+  AST_NEXT,         /* next carry = expr, inside a scan (u.let, no type) */
+  AST_EMIT,         /* emit name = expr, inside a scan (u.let, no type) */
 
   /* expressions */
   AST_INT,    /* 42 */
@@ -159,6 +162,14 @@ struct AstNode {
       AstNode *value;
     } ret;
     struct {
+      const char *var; /* the step index */
+      bool reverse;    /* steps run from hi - 1 down to lo */
+      AstNode *lo, *hi;
+      PtrVec carries; /* AST_LET: name = initial value */
+      PtrVec body;    /* statements: let, next, emit, scan */
+      PtrVec *outer;  /* the parser's statement list around it (parsing only) */
+    } scan;
+    struct {
       AstNode *target; /* a name (or member path) naming a state tensor */
       AstNode *value;
     } update;
@@ -233,6 +244,10 @@ AstNode *ast_field(Arena *a, SrcSpan loc, const char *key, AstNode *value);
 AstNode *ast_let(Arena *a, SrcSpan loc, const char *name, AstNode *type, AstNode *value);
 AstNode *ast_return(Arena *a, SrcSpan loc, AstNode *value);
 AstNode *ast_state_update(Arena *a, SrcSpan loc, AstNode *target, AstNode *value);
+AstNode *ast_scan(Arena *a, SrcSpan loc, const char *var, bool reverse, AstNode *lo, AstNode *hi,
+                  const PtrVec *carries);
+/* kind AST_NEXT or AST_EMIT */
+AstNode *ast_scan_out(Arena *a, SrcSpan loc, AstKind kind, const char *name, AstNode *value);
 AstNode *ast_int(Arena *a, SrcSpan loc, int64_t v);
 AstNode *ast_float(Arena *a, SrcSpan loc, double v);
 AstNode *ast_string(Arena *a, SrcSpan loc, const char *v);

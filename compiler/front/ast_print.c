@@ -420,6 +420,27 @@ static void print_node(FILE *out, const AstNode *n, int indent) {
     print_node(out, n->u.update.target, indent + 1);
     print_node(out, n->u.update.value, indent + 1);
     break;
+  case AST_SCAN:
+    fprintf(out, "Scan %s%s", n->u.scan.var, n->u.scan.reverse ? " reverse" : "");
+    end_line(out, n->loc);
+    print_node(out, n->u.scan.lo, indent + 1);
+    print_node(out, n->u.scan.hi, indent + 1);
+    for (int i = 0; i < n->u.scan.carries.len; i++) {
+      const AstNode *c = n->u.scan.carries.items[i];
+      indent_to(out, indent + 1);
+      fprintf(out, "Carry %s", c->u.let.name);
+      end_line(out, c->loc);
+      print_node(out, c->u.let.value, indent + 2);
+    }
+    for (int i = 0; i < n->u.scan.body.len; i++)
+      print_node(out, n->u.scan.body.items[i], indent + 1);
+    break;
+  case AST_NEXT:
+  case AST_EMIT:
+    fprintf(out, "%s %s", n->kind == AST_NEXT ? "Next" : "Emit", n->u.let.name);
+    end_line(out, n->loc);
+    print_node(out, n->u.let.value, indent + 1);
+    break;
   case AST_RETURN:
     fputs("Return", out);
     end_line(out, n->loc);

@@ -69,15 +69,16 @@ IrAttrMember ir_attr_member(OpKind op) {
       [OPC_SOURCE] = IRA_source, [OPC_UNARY] = IRA_unary,     [OPC_REDUCE] = IRA_reduce,
       [OPC_LAYOUT] = IRA_layout, [OPC_ROWWISE] = IRA_rowwise, [OPC_EXPAND] = IRA_expand,
       [OPC_ONEHOT] = IRA_onehot, [OPC_GATHER] = IRA_gather,   [OPC_GENERATE] = IRA_gen,
-      [OPC_VIEW] = IRA_view,     [OPC_CONV] = IRA_conv,
+      [OPC_VIEW] = IRA_view,     [OPC_CONV] = IRA_conv,       [OPC_LOOP] = IRA_loop,
   };
   OpClass c = (unsigned)op < OP_COUNT ? op_info[op].cls : OPC_BINARY;
   return (size_t)c < sizeof of_class / sizeof of_class[0] ? of_class[c] : IRA_none;
 }
 
 const char *ir_attr_member_name(IrAttrMember m) {
-  static const char *const names[] = {"none",   "source", "unary",  "reduce", "layout", "rowwise",
-                                      "expand", "onehot", "gather", "gen",    "view",   "conv"};
+  static const char *const names[] = {"none",    "source", "unary",  "reduce", "layout",
+                                      "rowwise", "expand", "onehot", "gather", "gen",
+                                      "view",    "conv",   "loop"};
   return (size_t)m < sizeof names / sizeof names[0] ? names[m] : "?";
 }
 
@@ -117,6 +118,12 @@ static void own_attrs(Arena *a, IrValue *v) {
   case IRA_conv:
     at->conv = copy_payload(a, at->conv, sizeof(IrConvAttrs));
     break;
+  case IRA_loop:
+    if (at->loop.lo)
+      at->loop.lo = copy_payload(a, at->loop.lo, sizeof(Dim));
+    if (at->loop.hi)
+      at->loop.hi = copy_payload(a, at->loop.hi, sizeof(Dim));
+    break;
   default:
     break;
   }
@@ -134,7 +141,7 @@ IrValue *ir_emit(Arena *a, ShapeCtx *c, IrFunc *f, OpKind op, IrValue **args, in
   }
   if (!shape_infer(c, v))
     return NULL;
-  ir_block_append(a, f->body, v);
+  ir_block_append(a, ir_func_block(f), v);
   return v;
 }
 
@@ -216,6 +223,21 @@ void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
  * writes and the guard that decides whether they happen are live where
  * they run (training steps) and where the function
  * is kept whole (keep_inputs: clean-ups before a training step is built). */
+/* A live loop runs its whole body, so everything in its region is live, and
+ * so is what the region reads from outside. */
+static void mark_region_live(const IrBlock *r, bool *live) {
+  for (int i = 0; i < r->nparams; i++)
+    live[r->params[i]->id] = true;
+  for (int i = 0; i < r->n; i++) {
+    const IrValue *v = r->vals[i];
+    live[v->id] = true;
+    for (int k = 0; k < v->nargs; k++)
+      live[v->args[k]->id] = true;
+    if (v->region)
+      mark_region_live(v->region, live);
+  }
+}
+
 void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
   const IrBlock *b = f->body;
   for (int i = 0; i < f->nresults; i++)
@@ -231,10 +253,13 @@ void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
       continue;
     for (int k = 0; k < v->nargs; k++)
       live[v->args[k]->id] = true;
+    if (v->region)
+      mark_region_live(v->region, live);
   }
 }
 
 void ir_func_remove_dead(IrFunc *f) {
+  ir_func_prune_loops(f);
   IrBlock *b = f->body;
   bool *live = calloc((size_t)f->next_id + 1, 1);
   if (!live)

@@ -178,6 +178,14 @@ typedef struct IrConvAttrs {
                         so the spatial sizes are unknown */
 } IrConvAttrs;
 
+/* The LOOP class (scan and its region's values). */
+typedef struct IrLoopAttrs {
+  const Dim *lo, *hi; /* SCAN: steps t = lo .. hi - 1 (arena-owned) */
+  bool reverse;       /* SCAN: from hi - 1 down to lo */
+  int index;          /* SCAN_CARRY: carry number; SCAN_OUT: output number
+                         (the carries' final values, then the emitted stacks) */
+} IrLoopAttrs;
+
 /* Operation attributes: the member for the op's class (ir_attr_member), or
  * nothing (classes without attributes). A union, so that a value pays only
  * for the largest small member: payloads of hundreds of bytes (a TType, a
@@ -197,6 +205,7 @@ typedef union IrAttrs {
   IrGenAttrs gen;          /* GENERATE */
   const IrViewAttrs *view; /* VIEW */
   const IrConvAttrs *conv; /* CONV */
+  IrLoopAttrs loop;        /* LOOP */
 } IrAttrs;
 
 /* The members of IrAttrs, named as the members (so that IR_ATTR can paste
@@ -214,6 +223,7 @@ typedef enum IrAttrMember {
   IRA_gen,
   IRA_view,
   IRA_conv,
+  IRA_loop,
 } IrAttrMember;
 
 struct IrValue {
@@ -295,6 +305,8 @@ typedef struct IrFunc {
    * buffer of its own and checked before the first state write (fuse.c,
    * cg_entry.c); NULL when the function writes no state. */
   IrValue *guard;
+  IrBlock *insert; /* where ir_emit appends (a loop's region being built), or
+                      NULL: the body */
   int *dim_syms; /* symbols of the run-time dimensions */
   int ndims;
   int next_id;
@@ -410,6 +422,46 @@ void ir_conv_geom(const IrValue *v, IrConvGeom *g);
 /* Elements of scratch the runtime's call for v needs (nnrt_conv_scratch's
  * formula). */
 Dim ir_conv_scratch(const IrValue *v);
+
+/* Loops (ir_region.c). A scan's region holds, as block parameters, its
+ * step (params[0]) and carries, and as results the carries' next values
+ * then the emitted values. */
+static inline int ir_scan_ncarry(const IrValue *scan) { return scan->region->nparams - 1; }
+static inline int ir_scan_nemit(const IrValue *scan) {
+  return scan->region->nresults - ir_scan_ncarry(scan);
+}
+/* The block new values of f go to. */
+static inline IrBlock *ir_func_block(IrFunc *f) { return f->insert ? f->insert : f->body; }
+/* The number of steps, hi - lo. */
+Dim ir_scan_steps(const IrValue *scan);
+/* A new region for a loop of f nested in `parent`, with its step
+ * parameter; carries are added with ir_region_add_carry. */
+IrBlock *ir_region_new(Arena *a, IrFunc *f, IrBlock *parent, SrcSpan loc);
+IrValue *ir_region_add_carry(Arena *a, IrFunc *f, IrBlock *region, TType t, SrcSpan loc);
+void ir_region_add_result(Arena *a, IrBlock *region, IrValue *v);
+/* Copies value v of a function into f (at ir_func_block(f)), with
+ * operands mapped through map[] (value id of v's function -> value of f;
+ * an id whose entry is NULL maps to itself: a value f shares, which is how
+ * a copy of a region reads values of the block around it). For a scan the
+ * region is copied too, value by value through `copy` (NULL: plain copies),
+ * and map[] learns every copied value. Returns v's copy. */
+typedef IrValue *(*IrCopyFn)(void *ctx, const IrValue *v, IrValue **args);
+IrValue *ir_copy_value(Arena *a, IrFunc *f, const IrValue *v, IrValue **map, IrCopyFn copy,
+                       void *ctx);
+/* Is v computed in `region` into a buffer of its own (not a view, a
+ * constant or a value from elsewhere)? */
+bool ir_region_stores(const IrValue *v, const IrBlock *region);
+/* An identity op that gives v a buffer of its own in `region`, unless v
+ * already is a value computed there (what a loop copies at the end of a
+ * step); NULL after a shape error. */
+IrValue *ir_region_materialise(Arena *a, ShapeCtx *c, IrFunc *f, IrValue *v, const IrBlock *region,
+                               SrcSpan loc);
+/* Drops what loops compute for no one (ir_region.c); ir_func_remove_dead
+ * runs it first. */
+void ir_func_prune_loops(IrFunc *f);
+/* Calls fn on every value of b and of the regions nested in it, each
+ * region's values before the value that owns it (program order). */
+void ir_block_walk(const IrBlock *b, void (*fn)(IrValue *v, void *ctx), void *ctx);
 
 /* --emit=ir */
 void ir_print_module(FILE *out, const IrModule *m);

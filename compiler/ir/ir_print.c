@@ -196,6 +196,18 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
   case OPC_CONV:
     print_conv_attrs(out, v);
     break;
+  case OPC_LOOP:
+    if (v->op == OP_SCAN) {
+      Arena a;
+      arena_init(&a);
+      fprintf(out, " %s%s..%s", IR_ATTR(v, loop).reverse ? "reverse " : "",
+              dim_str(&a, m->syms, *IR_ATTR(v, loop).lo),
+              dim_str(&a, m->syms, *IR_ATTR(v, loop).hi));
+      arena_free(&a);
+    } else if (v->op != OP_SCAN_STEP) {
+      fprintf(out, " %d", IR_ATTR(v, loop).index);
+    }
+    break;
   case OPC_LAYOUT:
     if (v->op == OP_TRANSPOSE) {
       fputs(" perm=", out);
@@ -208,6 +220,25 @@ static void print_attrs(FILE *out, const IrModule *m, const IrFunc *f, const IrV
 }
 
 static void print_block(FILE *out, Arena *a, const IrModule *m, const IrFunc *f, const IrBlock *b,
+                        int indent);
+
+/* A loop's region: its parameters (step, carries), its values, what it
+ * yields (next carries, emitted values). */
+static void print_region(FILE *out, Arena *a, const IrModule *m, const IrFunc *f, const IrBlock *r,
+                         int indent) {
+  fprintf(out, "%*sparams", indent, "");
+  for (int i = 0; i < r->nparams; i++)
+    fprintf(out, "%s %%%d = %s : %s", i ? "," : "", r->params[i]->id,
+            op_info[r->params[i]->op].name, ttype_str(a, m->syms, &r->params[i]->type));
+  fputc('\n', out);
+  print_block(out, a, m, f, r, indent);
+  fprintf(out, "%*syield", indent, "");
+  for (int i = 0; i < r->nresults; i++)
+    fprintf(out, "%s %%%d", i ? "," : "", r->results[i]->id);
+  fputc('\n', out);
+}
+
+static void print_block(FILE *out, Arena *a, const IrModule *m, const IrFunc *f, const IrBlock *b,
                         int indent) {
   for (int i = 0; i < b->n; i++) {
     const IrValue *v = b->vals[i];
@@ -217,7 +248,7 @@ static void print_block(FILE *out, Arena *a, const IrModule *m, const IrFunc *f,
       fprintf(out, "%s%%%d", k ? ", " : " ", v->args[k]->id);
     fprintf(out, " : %s\n", ttype_str(a, m->syms, &v->type));
     if (v->region)
-      print_block(out, a, m, f, v->region, indent + 2);
+      print_region(out, a, m, f, v->region, indent + 2);
   }
 }
 

@@ -9,21 +9,10 @@
  * adjoint is complete when the sweep reaches it because all its uses come
  * later in the block.
  */
-#include "autodiff.h"
+#include "autodiff_internal.h"
 
 #include <stdarg.h>
 #include <string.h>
-
-struct GradCtx {
-  Arena *arena;
-  IrModule *mod;
-  IrFunc *df;
-  Diag diag; /* shape errors in rules are nnc bugs; reported, then fatal */
-  ShapeCtx shape;
-  IrValue **copy; /* f's value id -> its copy in df */
-  IrValue **adj;  /* copy id -> adjoint; only forward copies have one */
-  int nfwd;       /* copies have ids [0, nfwd) */
-};
 
 IrValue *autodiff_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const IrAttrs *at) {
   IrValue *v =
@@ -47,7 +36,7 @@ IrValue *autodiff_const_div(GradCtx *g, double scalar, Dim denom, DType dt) {
   IR_ATTR(v, source).scalar = scalar;
   IR_ATTR(v, source).denom = denom;
   v->type = ttype_scalar(dt);
-  ir_block_append(g->arena, g->df->body, v);
+  ir_block_append(g->arena, ir_func_block(g->df), v);
   return v;
 }
 
@@ -97,57 +86,52 @@ IrValue *autodiff_unbroadcast(GradCtx *g, IrValue *dx, const TType *to) {
   return dx;
 }
 
-static bool carries_gradient(const IrValue *v) {
+bool autodiff_carries_gradient(const IrValue *v) {
   return dtype_is_float(v->type.dtype) && v->op != OP_CONST;
 }
 
 void autodiff_accumulate(GradCtx *g, IrValue *v, IrValue *dx) {
-  if (!carries_gradient(v))
+  if (!autodiff_carries_gradient(v))
     return;
-  if (v->id >= g->nfwd)
+  if (v->id >= g->nfwd || !g->adj)
     NNC_BUG("autodiff: adjoint of a backward value");
   if (!ttype_eq(&v->type, &dx->type))
     NNC_BUG("autodiff: the adjoint of %%%d has the wrong type", v->id);
   g->adj[v->id] = g->adj[v->id] ? autodiff_binary(g, OP_ADD, g->adj[v->id], dx) : dx;
+  if (g->adj_val)
+    g->adj_val[v->id] = v;
 }
 
 /* ---- the two sweeps ---- */
 
-static bool copy_forward(GradCtx *g, const IrFunc *f, char *err, size_t errlen) {
-  const IrBlock *b = f->body;
-  for (int i = 0; i < b->n; i++) {
-    const IrValue *v = b->vals[i];
-    if (v->region) {
-      snprintf(err, errlen, "autodiff: %s has a loop, which is not differentiable yet",
-               op_info[v->op].name);
-      return false;
-    }
-    IrValue *c;
-    if (v->op == OP_INPUT) {
-      c = ir_func_add_input(g->arena, g->df, f->input_names[IR_ATTR(v, source).index], v->type,
-                            v->origin);
-    } else {
-      IrValue *args[8];
-      if (v->nargs > 8)
-        NNC_BUG("autodiff: too many operands");
-      for (int k = 0; k < v->nargs; k++)
-        args[k] = g->copy[v->args[k]->id];
-      c = ir_value_new(g->arena, g->df, v->op, args, v->nargs, v->loc);
-      c->attr = v->attr;
-      c->type = v->type;
-      c->origin = v->origin;
-      ir_block_append(g->arena, g->df->body, c);
-    }
-    g->copy[v->id] = c;
-  }
-  return true;
+static IrValue *copy_forward_value(void *ctx, const IrValue *v, IrValue **args) {
+  GradCtx *g = ctx;
+  if (v->op == OP_INPUT)
+    return ir_func_add_input(g->arena, g->df, g->src->input_names[IR_ATTR(v, source).index],
+                             v->type, v->origin);
+  IrValue *c = ir_value_new(g->arena, g->df, v->op, args, v->nargs, v->loc);
+  c->attr = v->attr;
+  c->type = v->type;
+  c->origin = v->origin;
+  ir_block_append(g->arena, ir_func_block(g->df), c);
+  return c;
 }
 
-static void sweep_backward(GradCtx *g) {
-  for (int id = g->nfwd - 1; id >= 0; id--) {
-    IrValue *v = g->df->body->vals[id];
-    IrValue *dy = g->adj[id];
-    if (!dy || !carries_gradient(v))
+static void copy_forward(GradCtx *g, const IrFunc *f) {
+  const IrBlock *b = f->body;
+  for (int i = 0; i < b->n; i++)
+    ir_copy_value(g->arena, g->df, b->vals[i], g->copy, copy_forward_value, g);
+}
+
+void autodiff_sweep(GradCtx *g, const IrBlock *b, int first, int end) {
+  for (int i = end - 1; i >= first; i--) {
+    IrValue *v = b->vals[i];
+    if (v->op == OP_SCAN) { /* its outputs' adjoints are read by its rule */
+      grad_scan(g, v, NULL);
+      continue;
+    }
+    IrValue *dy = g->adj[v->id];
+    if (!dy || !autodiff_carries_gradient(v) || (g->leaf && g->leaf[v->id]))
       continue;
     GradRule rule = op_info[v->op].grad;
     if (rule)
@@ -159,10 +143,10 @@ static void sweep_backward(GradCtx *g) {
 static IrValue *param_gradient(GradCtx *g, int index) {
   const IrParam *p = g->mod->params[index];
   IrValue *sum = NULL;
-  for (int id = 0; id < g->nfwd; id++) {
-    IrValue *v = g->df->body->vals[id];
-    if (v->op == OP_PARAM && IR_ATTR(v, source).index == index && g->adj[id])
-      sum = sum ? autodiff_binary(g, OP_ADD, sum, g->adj[id]) : g->adj[id];
+  for (int i = 0; i < g->ntop; i++) {
+    IrValue *v = g->df->body->vals[i];
+    if (v->op == OP_PARAM && IR_ATTR(v, source).index == index && g->adj[v->id])
+      sum = sum ? autodiff_binary(g, OP_ADD, sum, g->adj[v->id]) : g->adj[v->id];
   }
   if (!sum)
     sum = autodiff_broadcast_to(g, autodiff_const(g, 0.0, p->type.dtype), &p->type);
@@ -198,21 +182,21 @@ static void add_gradient_results(GradCtx *g, const AdOptions *o) {
 
 IrFunc *autodiff_func(Arena *a, IrModule *m, const IrFunc *f, const AdOptions *o, char *err,
                       size_t errlen) {
-  GradCtx g = {.arena = a, .mod = m};
+  GradCtx g = {.arena = a, .mod = m, .src = f};
   g.df = ir_func_new(a, arena_printf(a, "%s.grad", f->name), f->loc);
   g.df->dim_syms = f->dim_syms;
   g.df->ndims = f->ndims;
   diag_init(&g.diag, a, stderr);
   g.shape = (ShapeCtx){.diag = &g.diag, .arena = a, .syms = m->syms, .module = m};
-  g.nfwd = f->body->n;
   g.copy = ARENA_ARRAY(a, IrValue *, (size_t)f->next_id + 1);
-  g.adj = ARENA_ARRAY(a, IrValue *, (size_t)g.nfwd + 1);
   if (!f->result) {
     snprintf(err, errlen, "autodiff: function '%s' has no result", f->name);
     return NULL;
   }
-  if (!copy_forward(&g, f, err, errlen))
-    return NULL;
+  copy_forward(&g, f);
+  g.nfwd = g.df->next_id;
+  g.ntop = g.df->body->n;
+  g.adj = ARENA_ARRAY(a, IrValue *, (size_t)g.nfwd + 1);
   if (!dtype_is_float(f->result->type.dtype)) {
     snprintf(err, errlen, "autodiff: the result of '%s' is not floating-point", f->name);
     return NULL;
@@ -220,7 +204,7 @@ IrFunc *autodiff_func(Arena *a, IrModule *m, const IrFunc *f, const AdOptions *o
   IrValue *result = g.copy[f->result->id];
   ir_func_add_result(a, g.df, result, "result");
   g.adj[result->id] = seed_adjoint(&g, result);
-  sweep_backward(&g);
+  autodiff_sweep(&g, g.df->body, 0, g.ntop);
   add_gradient_results(&g, o);
   /* Rules build every operand's adjoint; the ones that reach no requested
    * gradient (a label's, an unrequested input's) are dropped here. */
@@ -237,6 +221,8 @@ static void retype(TType *t) {
 }
 
 static void retype_block(IrBlock *b) {
+  for (int i = 0; i < b->nparams; i++)
+    retype(&b->params[i]->type);
   for (int i = 0; i < b->n; i++) {
     IrValue *v = b->vals[i];
     retype(&v->type);

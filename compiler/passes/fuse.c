@@ -41,6 +41,10 @@ const char *fuse_kernel_kind_name(KernelKind k) {
     return "gather";
   case KK_CONV:
     return "conv";
+  case KK_LOOP_BEGIN:
+    return "loop";
+  case KK_LOOP_END:
+    return "end loop";
   }
   return "?";
 }
@@ -76,6 +80,7 @@ static bool is_elementwise(const IrValue *v) {
   case OPC_ASSIGN:
   case OPC_GATHER:
   case OPC_CONV:
+  case OPC_LOOP:
     return false;
   }
   return false;
@@ -90,6 +95,7 @@ bool fuse_reads_buffer(const IrValue *v, int i) {
   case OPC_MATMUL:
   case OPC_GATHER:
   case OPC_CONV:
+  case OPC_LOOP: /* a loop copies its operands and results */
     return true;
   case OPC_VIEW: /* run-time positions are checked in memory before the kernel */
     return v->op != OP_CONCAT && i > 0;
@@ -172,6 +178,12 @@ static KernelKind root_kind(const IrValue *v) {
     return KK_GATHER;
   case OPC_CONV:
     return KK_CONV;
+  case OPC_LOOP:
+    if (v->op == OP_SCAN)
+      return KK_LOOP_END;
+    if (v->op == OP_SCAN_STEP)
+      return KK_LOOP_BEGIN;
+    break; /* carries and outputs belong to those two */
   }
   NNC_BUG("op %s has no kernel kind", op_info[v->op].name);
 }
@@ -188,6 +200,8 @@ static const TType *domain(const Kernel *k) {
   case KK_COPY:
   case KK_GATHER:
   case KK_CONV:
+  case KK_LOOP_BEGIN:
+  case KK_LOOP_END:
     return &k->out->type;
   }
   return &k->out->type;
@@ -342,6 +356,8 @@ static bool fits(const FusedFunc *ff, const Kernel *k, const IrValue *p) {
   case KK_COPY:
   case KK_GATHER:
   case KK_CONV:
+  case KK_LOOP_BEGIN:
+  case KK_LOOP_END:
     return false;
   }
   return false;
@@ -507,13 +523,41 @@ static bool const_needs_buffer(const FusedFunc *ff, const IrValue *c) {
 /* Values that no result or state write depends on get no kernel (let bindings
  * left unused, rules that build more than they need, gradients of
  * parameters a training step does not update). */
-static void mark_live(FusedFunc *ff, const IrFunc *f) {
-  const IrBlock *b = f->body;
-  for (int i = b->n - 1; i >= 0; i--)
-    if (b->vals[i]->region)
-      NNC_BUG("codegen does not handle regions yet (%%%d %s)", b->vals[i]->id,
-              op_info[b->vals[i]->op].name);
-  ir_func_liveness(f, ff->live, false);
+static void mark_live(FusedFunc *ff, const IrFunc *f) { ir_func_liveness(f, ff->live, false); }
+
+typedef struct UseCount {
+  FusedFunc *ff;
+  int *fill; /* NULL: counting; else filling users[] */
+} UseCount;
+
+static void add_use(UseCount *uc, const IrValue *user, const IrValue *used) {
+  FusedFunc *ff = uc->ff;
+  int id = used->id;
+  if (!uc->fill) {
+    ff->nusers[id]++;
+    return;
+  }
+  for (int u = 0; u < uc->fill[id]; u++) /* x * x: one user entry */
+    if (ff->users[id][u] == user->id)
+      return;
+  ff->users[id][uc->fill[id]++] = user->id;
+}
+
+/* A loop reads its operands, and what its region yields each step. */
+static void count_uses(IrValue *v, void *ctx) {
+  UseCount *uc = ctx;
+  uc->ff->by_id[v->id] = v;
+  if (!uc->ff->live[v->id])
+    return;
+  for (int k = 0; k < v->nargs; k++)
+    add_use(uc, v, v->args[k]);
+  for (int k = 0; v->region && k < v->region->nresults; k++)
+    add_use(uc, v, v->region->results[k]);
+}
+
+static void number_position(IrValue *v, void *ctx) {
+  FusedFunc *ff = ctx;
+  ff->pos[v->id] = ff->nkernels++; /* nkernels counts positions until kernels are made */
 }
 
 /* users[id]: the live values using value id, each once. */
@@ -525,42 +569,33 @@ static void index_uses(Arena *a, FusedFunc *ff, const IrFunc *f) {
   ff->users = ARENA_ARRAY(a, int *, (size_t)n + 1);
   ff->live = ARENA_ARRAY(a, bool, (size_t)n + 1);
   mark_live(ff, f);
-  for (int i = 0; i < b->n; i++) {
-    IrValue *v = b->vals[i];
-    ff->by_id[v->id] = v;
-    for (int k = 0; ff->live[v->id] && k < v->nargs; k++)
-      ff->nusers[v->args[k]->id]++;
-  }
-  int *fill = ARENA_ARRAY(a, int, (size_t)n + 1);
+  UseCount uc = {.ff = ff};
+  ir_block_walk(b, count_uses, &uc);
+  uc.fill = ARENA_ARRAY(a, int, (size_t)n + 1);
   for (int i = 0; i < n; i++)
     ff->users[i] = ARENA_ARRAY(a, int, (size_t)ff->nusers[i] + 1);
-  for (int i = 0; i < b->n; i++) {
-    IrValue *v = b->vals[i];
-    for (int k = 0; ff->live[v->id] && k < v->nargs; k++) {
-      int id = v->args[k]->id;
-      bool dup = false; /* x * x: one user entry */
-      for (int u = 0; u < fill[id]; u++)
-        dup |= ff->users[id][u] == v->id;
-      if (!dup)
-        ff->users[id][fill[id]++] = v->id;
-    }
-  }
+  ir_block_walk(b, count_uses, &uc);
   for (int i = 0; i < n; i++)
-    ff->nusers[i] = fill[i];
+    ff->nusers[i] = uc.fill[i];
+  ff->pos = ARENA_ARRAY(a, int, (size_t)n + 1);
+  ir_block_walk(b, number_position, ff);
+  ff->nkernels = 0;
 }
 
 /* Transposes whose every use is a matmul operand are read by the GEMM
  * through their operand with a trans flag, never materialised. */
+static void mark_folded_value(IrValue *v, void *ctx) {
+  FusedFunc *ff = ctx;
+  if (!fuse_is_matrix_transpose(v) || ff->result_index[v->id] >= 0 || ff->nusers[v->id] == 0)
+    return;
+  bool all = true;
+  for (int u = 0; u < ff->nusers[v->id]; u++)
+    all &= ff->by_id[ff->users[v->id][u]]->op == OP_MATMUL;
+  ff->folded[v->id] = all;
+}
+
 static void mark_folded(FusedFunc *ff, const IrBlock *b) {
-  for (int i = 0; i < b->n; i++) {
-    IrValue *v = b->vals[i];
-    if (!fuse_is_matrix_transpose(v) || ff->result_index[v->id] >= 0 || ff->nusers[v->id] == 0)
-      continue;
-    bool all = true;
-    for (int u = 0; u < ff->nusers[v->id]; u++)
-      all &= ff->by_id[ff->users[v->id][u]]->op == OP_MATMUL;
-    ff->folded[v->id] = all;
-  }
+  ir_block_walk(b, mark_folded_value, ff);
 }
 
 static Kernel *new_kernel(Arena *a, FusedFunc *ff, IrValue *root, int *cap) {
@@ -583,34 +618,53 @@ static Kernel *new_kernel(Arena *a, FusedFunc *ff, IrValue *root, int *cap) {
 
 /* Program order, except that state writes come last: after every read of
  * the old values and after the optimizer's updates. */
+/* qsort has no context argument; the order being sorted by. */
+static const int *sort_pos;
+
 static int by_out_position(const void *x, const void *y) {
   const Kernel *a = *(Kernel *const *)x, *b = *(Kernel *const *)y;
   bool wa = a->out->op == OP_ASSIGN, wb = b->out->op == OP_ASSIGN;
   if (wa != wb)
     return wa - wb;
-  return (a->out->id > b->out->id) - (a->out->id < b->out->id);
+  int pa = sort_pos[a->out->id], pb = sort_pos[b->out->id];
+  return (pa > pb) - (pa < pb);
 }
 
-/* Values are numbered in definition order, so sorting members and kernels
- * by id restores program order after the reverse walk. */
-static int by_id(const void *x, const void *y) {
+/* Sorting members and kernels by program position restores program order
+ * after the reverse walk. */
+static int by_position(const void *x, const void *y) {
   const IrValue *a = *(IrValue *const *)x, *b = *(IrValue *const *)y;
-  return (a->id > b->id) - (a->id < b->id);
+  int pa = sort_pos[a->id], pb = sort_pos[b->id];
+  return (pa > pb) - (pa < pb);
 }
 
-static void order_kernels(FusedFunc *ff) {
+static void order_kernels(Arena *a, FusedFunc *ff) {
+  ff->loop_begin = ARENA_ARRAY(a, int, (size_t)ff->nkernels + 1);
   if (ff->nkernels == 0)
     return; /* kernels is NULL, which qsort does not accept */
+  sort_pos = ff->pos;
   qsort(ff->kernels, (size_t)ff->nkernels, sizeof(Kernel *), by_out_position);
   for (int i = 0; i < ff->nkernels; i++) {
     Kernel *k = ff->kernels[i];
     k->index = i;
-    qsort(k->vals, (size_t)k->nvals, sizeof(IrValue *), by_id);
+    qsort(k->vals, (size_t)k->nvals, sizeof(IrValue *), by_position);
     if (k->nextra_out > 0)
-      qsort(k->extra_out, (size_t)k->nextra_out, sizeof(IrValue *), by_id);
+      qsort(k->extra_out, (size_t)k->nextra_out, sizeof(IrValue *), by_position);
     for (int j = 0; j < k->nvals; j++)
       ff->kernel_of[k->vals[j]->id] = i;
   }
+  sort_pos = NULL;
+  for (int i = 0; i < ff->nkernels; i++) {
+    const Kernel *k = ff->kernels[i];
+    ff->loop_begin[i] = -1;
+    if (k->kind == KK_LOOP_END)
+      ff->loop_begin[i] = ff->kernel_of[k->out->region->params[0]->id];
+  }
+}
+
+const Kernel *fuse_loop_begin(const FusedFunc *ff, const IrValue *scan) {
+  const Kernel *end = ff->kernels[ff->kernel_of[scan->id]];
+  return ff->kernels[ff->loop_begin[end->index]];
 }
 
 /* A result written by a kernel goes straight to its output buffer; any
@@ -733,6 +787,10 @@ static void plan_row(Arena *a, Kernel *k) {
 
 static void plan_kernel(Arena *a, Kernel *k) {
   KernelPlan *p = &k->plan;
+  if (k->kind == KK_LOOP_BEGIN || k->kind == KK_LOOP_END) {
+    p->row_axis = p->split_axis = -1;
+    return;
+  }
   p->domain = domain(k);
   p->row_axis = -1;
   const IrValue *c = k->core;
@@ -840,6 +898,49 @@ static void add_grouped_writes(Arena *a, FusedFunc *ff, Kernel *k, const IrBlock
   }
 }
 
+static void fuse_block(Arena *a, FusedFunc *ff, const IrBlock *b, bool fuse, int *write_group,
+                       int *cap);
+
+/* A scan is two kernels around its region's: the loop's end (the scan and
+ * its live outputs) and its begin (the step and the carries). */
+static void fuse_loop(Arena *a, FusedFunc *ff, IrValue *scan, bool fuse, int *cap) {
+  Kernel *end = new_kernel(a, ff, scan, cap);
+  for (int u = 0; u < ff->nusers[scan->id]; u++) {
+    IrValue *out = ff->by_id[ff->users[scan->id][u]];
+    if (out->op != OP_SCAN_OUT)
+      continue;
+    kernel_add(a, ff, end, out);
+    end->extra_out = arena_grow(a, end->extra_out, (size_t)end->nextra_out,
+                                (size_t)end->nextra_out + 1, sizeof *end->extra_out);
+    end->extra_out[end->nextra_out++] = out;
+  }
+  fuse_block(a, ff, scan->region, fuse, NULL, cap);
+  Kernel *begin = new_kernel(a, ff, scan->region->params[0], cap);
+  begin->core = scan;
+  for (int i = 1; i < scan->region->nparams; i++)
+    kernel_add(a, ff, begin, scan->region->params[i]);
+}
+
+static void fuse_block(Arena *a, FusedFunc *ff, const IrBlock *b, bool fuse, int *write_group,
+                       int *cap) {
+  for (int i = b->n - 1; i >= 0; i--) {
+    IrValue *v = b->vals[i];
+    if (ff->kernel_of[v->id] >= 0 || ff->folded[v->id] || !ff->live[v->id] || v->op == OP_SCAN_OUT)
+      continue;
+    if (v->op == OP_SCAN) {
+      fuse_loop(a, ff, v, fuse, cap);
+      continue;
+    }
+    if (is_source(v) && !(ir_in_place(v) && const_needs_buffer(ff, v)))
+      continue;
+    Kernel *k = new_kernel(a, ff, v, cap);
+    if (write_group && v->op == OP_ASSIGN)
+      add_grouped_writes(a, ff, k, b, i, write_group);
+    if (fuse && !fuse_is_call(k) && !is_source(v))
+      grow(a, ff, k, b, i);
+  }
+}
+
 FusedFunc *fuse_func(Arena *a, const IrFunc *src, bool fuse) {
   FusedFunc *ff = ARENA_NEW(a, FusedFunc);
   ff->src = src;
@@ -857,21 +958,9 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *src, bool fuse) {
   if (fuse)
     mark_folded(ff, f->body);
   int cap = 0;
-  const IrBlock *b = f->body;
   int *write_group = fuse ? group_writes(a, ff) : NULL;
-  for (int i = b->n - 1; i >= 0; i--) {
-    IrValue *v = b->vals[i];
-    if (ff->kernel_of[v->id] >= 0 || ff->folded[v->id] || !ff->live[v->id])
-      continue;
-    if (is_source(v) && !(ir_in_place(v) && const_needs_buffer(ff, v)))
-      continue;
-    Kernel *k = new_kernel(a, ff, v, &cap);
-    if (write_group && v->op == OP_ASSIGN)
-      add_grouped_writes(a, ff, k, b, i, write_group);
-    if (fuse && !fuse_is_call(k) && !is_source(v))
-      grow(a, ff, k, b, i);
-  }
-  order_kernels(ff);
+  fuse_block(a, ff, f->body, fuse, write_group, &cap);
+  order_kernels(a, ff);
   add_copies(a, ff, f, &cap);
   for (int i = 0; i < ff->nkernels; i++)
     plan_kernel(a, ff->kernels[i]);
@@ -929,7 +1018,8 @@ static void print_conv(FILE *out, const IrValue *v) {
  * reduce 0 by add / count}". */
 static void print_plan(FILE *out, Arena *a, const IrModule *m, const Kernel *k) {
   const KernelPlan *p = &k->plan;
-  if (k->kind == KK_GEMM || k->kind == KK_ALIAS)
+  if (k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_LOOP_BEGIN ||
+      k->kind == KK_LOOP_END)
     return;
   if (k->kind == KK_CONV) {
     print_conv(out, k->core);

@@ -62,7 +62,14 @@ typedef enum KernelKind {
   KK_ALIAS,
   KK_COPY,
   KK_GATHER,
-  KK_CONV, /* a call of the runtime's convolution (its core) */
+  KK_CONV,       /* a call of the runtime's convolution (its core) */
+  KK_LOOP_BEGIN, /* a scan's loop starts: members the step and the carries
+                    (out the step), which it sets from the scan's operands */
+  KK_LOOP_END,   /* the step ends (core the scan): the carries take their
+                    next values, the emitted values go to their stacks, and
+                    the loop goes back to its begin or ends, when the
+                    carries' final values are copied to the scan_outs
+                    (extra_out) */
 } KernelKind;
 
 /* How a reduction combines the elements of its reduced axes. */
@@ -126,6 +133,9 @@ typedef struct FusedFunc {
   bool *folded;      /* value id -> transpose read by GEMMs through its operand */
   bool *aligned;     /* value id -> in a state-write kernel, evaluated at the element it writes */
   int *result_index; /* value id -> first result index it is, or -1 */
+  int *pos;          /* value id -> program position: a loop's step and
+                        carries, then its region's values, then the scan */
+  int *loop_begin;   /* KK_LOOP_END kernel index -> its KK_LOOP_BEGIN's */
   bool *live;        /* value id -> some result depends on it */
   int **users;       /* value id -> ids of the live values using it */
   int *nusers;
@@ -134,8 +144,12 @@ typedef struct FusedFunc {
 /* Kernels that are a call of the runtime, not a loop nest codegen plans:
  * GEMM, convolution, gather, and reshape aliases (no code at all). */
 static inline bool fuse_is_call(const Kernel *k) {
-  return k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER || k->kind == KK_CONV;
+  return k->kind == KK_GEMM || k->kind == KK_ALIAS || k->kind == KK_GATHER || k->kind == KK_CONV ||
+         k->kind == KK_LOOP_BEGIN || k->kind == KK_LOOP_END;
 }
+
+/* The kernel that begins the loop of `scan` (a SCAN value). */
+const Kernel *fuse_loop_begin(const FusedFunc *ff, const IrValue *scan);
 
 /* fuse=false: one kernel per op (constants still inlined). */
 FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse);

@@ -88,6 +88,19 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   switch (k->kind) {
   case KK_COPY:
     return;
+  case KK_LOOP_BEGIN: /* the step and the carries */
+    for (int i = 0; i < k->nvals; i++)
+      add_buffer(a, p, k->vals[i], k->index, cap);
+    return;
+  case KK_LOOP_END: /* the scan's outputs; the scan itself is a token */
+    for (int i = 0; i < k->nextra_out; i++) {
+      const IrValue *o = k->extra_out[i];
+      if (ff->result_index[o->id] >= 0)
+        p->storage[o->id] = (Storage){ST_OUTPUT, ff->result_index[o->id]};
+      else
+        add_buffer(a, p, o, k->index, cap);
+    }
+    return;
   case KK_ALIAS:
     p->storage[v->id] = p->storage[view_root(ff, v)->id];
     return;
@@ -111,9 +124,58 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   }
 }
 
+/* A loop's begin reads the carries' initial values; its end what the
+ * step yields, the carries (their final values) and the step (the
+ * position in the stacks). */
+static void note_loop_reads(MemPlan *p, const Kernel *k) {
+  const IrValue *scan = k->core;
+  if (k->kind == KK_LOOP_BEGIN) {
+    for (int i = 0; i < scan->nargs; i++)
+      note_read(p, scan->args[i], k->index);
+    return;
+  }
+  const IrBlock *r = scan->region;
+  for (int i = 0; i < r->nresults; i++)
+    note_read(p, r->results[i], k->index);
+  for (int i = 0; i < r->nparams; i++)
+    note_read(p, r->params[i], k->index);
+}
+
+/* A buffer written before a loop and read inside it, or written inside and
+ * read after it, must hold through every step: it lives for the whole loop.
+ * What lives inside one step only is rewritten before it is read in every
+ * step, so it may share bytes with the rest of the step. Inner loops first,
+ * so that what an inner loop extends is then seen by the outer one. */
+static void extend_over_loops(Arena *a, MemPlan *p) {
+  const FusedFunc *ff = p->ff;
+  bool *done = ARENA_ARRAY(a, bool, (size_t)ff->nkernels + 1);
+  for (;;) {
+    int e = -1;
+    for (int j = 0; j < ff->nkernels; j++)
+      if (ff->kernels[j]->kind == KK_LOOP_END && !done[j] &&
+          (e < 0 || j - ff->loop_begin[j] < e - ff->loop_begin[e]))
+        e = j;
+    if (e < 0)
+      return;
+    done[e] = true;
+    int b = ff->loop_begin[e];
+    for (int i = 0; i < p->nbufs; i++) {
+      MemBuf *m = &p->bufs[i];
+      if (m->first <= e && m->last >= b && (m->first < b || m->last > e)) {
+        m->first = m->first < b ? m->first : b;
+        m->last = m->last > e ? m->last : e;
+      }
+    }
+  }
+}
+
 static void note_reads(MemPlan *p, const Kernel *k) {
   if (k->kind == KK_COPY) {
     note_read(p, k->out, k->index);
+    return;
+  }
+  if (k->kind == KK_LOOP_BEGIN || k->kind == KK_LOOP_END) {
+    note_loop_reads(p, k);
     return;
   }
   for (int i = 0; i < k->nvals; i++) {
@@ -151,6 +213,7 @@ MemPlan *memplan_build(Arena *a, const FusedFunc *ff) {
       guarded = true;
     }
   }
+  extend_over_loops(a, p);
   return p;
 }
 

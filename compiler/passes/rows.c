@@ -34,7 +34,7 @@ static IrValue *along(Rows *r, OpKind op, IrValue *x, int axis) {
 static IrValue *zero_of(Rows *r, DType dt) {
   IrValue *v = ir_value_new(r->a, r->f, OP_CONST, NULL, 0, r->loc);
   v->type = ttype_scalar(dt);
-  ir_block_append(r->a, r->f->body, v);
+  ir_block_append(r->a, ir_func_block(r->f), v);
   return v;
 }
 
@@ -87,7 +87,7 @@ static IrValue *copy_value(Rows *r, const IrValue *v, IrValue **args) {
   c->type = v->type;
   c->attr = v->attr;
   c->origin = v->origin;
-  ir_block_append(r->a, r->f->body, c);
+  ir_block_append(r->a, ir_func_block(r->f), c);
   return c;
 }
 
@@ -106,11 +106,30 @@ static IrFunc *copy_header(Arena *a, const IrFunc *f) {
   return c;
 }
 
+typedef struct RowsCopy {
+  Rows *r;
+  const IrValue **src;
+} RowsCopy;
+
+static IrValue *copy_or_expand(void *ctx, const IrValue *v, IrValue **args) {
+  RowsCopy *rc = ctx;
+  if (expands(v))
+    return expand(rc->r, v, args);
+  IrValue *c = copy_value(rc->r, v, args);
+  rc->src[c->id] = v;
+  return c;
+}
+
+static int count_expansions(const IrBlock *b) {
+  int n = 0;
+  for (int i = 0; i < b->n; i++)
+    n += expands(b->vals[i]) + (b->vals[i]->region ? count_expansions(b->vals[i]->region) : 0);
+  return n;
+}
+
 const IrFunc *rows_lower(Arena *a, const IrFunc *f, const IrValue ***source) {
   const IrBlock *b = f->body;
-  int nexpand = 0;
-  for (int i = 0; i < b->n; i++)
-    nexpand += expands(b->vals[i]);
+  int nexpand = count_expansions(b);
   *source = NULL;
   if (!nexpand)
     return f;
@@ -119,21 +138,9 @@ const IrFunc *rows_lower(Arena *a, const IrFunc *f, const IrValue ***source) {
   /* an expansion makes at most 16 values (cross_entropy 12) */
   const IrValue **src =
       ARENA_ARRAY(a, const IrValue *, (size_t)f->next_id + 16 * (size_t)nexpand + 1);
-  for (int i = 0; i < b->n; i++) {
-    const IrValue *v = b->vals[i];
-    if (v->region)
-      NNC_BUG("rows: regions are not lowered yet (%%%d %s)", v->id, op_info[v->op].name);
-    IrValue *args[TYPE_MAX_RANK + 3];
-    IrValue **xs = v->nargs <= (int)(sizeof args / sizeof *args)
-                       ? args
-                       : ARENA_ARRAY(a, IrValue *, (size_t)v->nargs);
-    for (int k = 0; k < v->nargs; k++)
-      xs[k] = map[v->args[k]->id];
-    IrValue *c = expands(v) ? expand(&r, v, xs) : copy_value(&r, v, xs);
-    if (!expands(v))
-      src[c->id] = v;
-    map[v->id] = c;
-  }
+  RowsCopy rc = {.r = &r, .src = src};
+  for (int i = 0; i < b->n; i++)
+    ir_copy_value(a, r.f, b->vals[i], map, copy_or_expand, &rc);
   for (int i = 0; i < f->ninputs; i++)
     r.f->inputs[i] = map[f->inputs[i]->id];
   for (int i = 0; i < f->nresults; i++)

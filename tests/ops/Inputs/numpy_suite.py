@@ -495,6 +495,57 @@ CASES = [
 
 CASES += pool_cases.CASES
 
+
+def rnn_ref(x, h0, w, u, reverse=False):
+    """An Elman recurrence h = tanh(x[:, t] @ w + h @ u), every step's h
+    stacked in time order, and the last h."""
+    h, hs = h0, [None] * x.shape[1]
+    for t in (reversed(range(x.shape[1])) if reverse else range(x.shape[1])):
+        h = np.tanh(x[:, t] @ w + h @ u)
+        hs[t] = h
+    return np.stack(hs), h
+
+
+def scan_pair_ref(x, h0):
+    """Two carries read each other's old values (the new ones are taken
+    together at the end of a step), nested in an inner scan of 2 steps."""
+    a, b = h0, h0 * 0.5
+    for t in range(x.shape[1]):
+        g = a
+        for _ in range(2):
+            g = np.tanh(g + x[:, t])
+        a, b = b + g, a * 0.5
+    return a - b
+
+
+# scan (docs/language.md 12.1): a loop over a time axis of 5 steps carrying
+# state, forward and reverse, emitted stacks, two carries, nested scans
+CASES += [
+    ("scan_rnn", [("x", "f", "B, 5, 3"), ("h0", "f", "B, 4"), ("w", "f", "3, 4"), ("u", "f", "4, 4")],
+     (["scan t in 0..5 carry h = h0 {",
+       "  let h2 = tanh(x[:, t, :] @ w + h @ u)",
+       "  next h = h2",
+       "  emit hs = h2",
+       "}"], "hs * 2.0 + reshape(h, [1, B, 4])"),
+     lambda x, h0, w, u: (lambda hs, h: hs * 2 + h[None])(*rnn_ref(x, h0, w, u))),
+    ("scan_reverse", [("x", "f", "B, 5, 3"), ("h0", "f", "B, 4"), ("w", "f", "3, 4"), ("u", "f", "4, 4")],
+     (["scan t in reverse 0..5 carry h = h0 {",
+       "  next h = tanh(x[:, t, :] @ w + h @ u)",
+       "  emit hs = h",
+       "}"], "hs"),
+     # the carry each step starts from: h0 at the last position
+     lambda x, h0, w, u: np.stack(list(rnn_ref(x, h0, w, u, True)[0][1:]) + [h0])),
+    ("scan_pair_nested", [("x", "f", "B, 5, 3"), ("h0", "f", "B, 3")],
+     (["scan t in 0..5 carry a = h0, b = h0 * 0.5 {",
+       "  scan s in 0..2 carry g = a {",
+       "    next g = tanh(g + x[:, t, :])",
+       "  }",
+       "  next a = b + g",
+       "  next b = a * 0.5",
+       "}"], "a - b"),
+     scan_pair_ref),
+]
+
 # State tensors of the suite's model, for the batch_norm cases (whose
 # reference functions take them last): RM any value, RV positive.
 STATES = [("RM", "f", "3"), ("RV", "pos", "3")]
@@ -571,6 +622,9 @@ def write_model(path, dt):
         sig = ", ".join(
             "%s: %s[%s]" % (a, "i32" if k[0] in "is" else dt, s) for a, k, s in args)
         lines.append("  fn t_%s(%s) {" % (name, sig))
+        if isinstance(body, tuple):  # statements (a scan), then the result
+            lines += ["    " + st for st in body[0]]
+            body = body[1]
         lines.append("    return %s" % body)
         lines.append("  }")
     lines.append("}")
@@ -587,9 +641,8 @@ def ops_per_function(nnc, model, flags):
         if m:
             cur = per_fn.setdefault(m.group(1), set())
             continue
-        m = re.match(r"\s+%\d+ = (\w+)", line)
-        if m and cur is not None:
-            cur.add(m.group(1))
+        if cur is not None:  # values, and a loop's parameters ("params %2 = scan_step")
+            cur.update(re.findall(r"%\d+ = (\w+)", line))
     return per_fn
 
 

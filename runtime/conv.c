@@ -94,23 +94,23 @@ static int64_t conv_blocks(const nnrt_conv *s) {
 /* The direct AVX-512 path (conv_direct.c) for f32; f64 always unrolls. */
 static bool sconv_direct_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
                                  float *scratch) {
-  return conv_direct_forward(s, x, w, y, scratch, nnrt_conv_scratch(s, NNRT_CONV_FORWARD));
+  return nnrt_conv_direct_forward(s, x, w, y, scratch, nnrt_conv_scratch(s, NNRT_CONV_FORWARD));
 }
 
 static bool sconv_direct_backward_data(const nnrt_conv *s, const float *dy, const float *w,
                                        float *dx, float *scratch) {
-  return conv_direct_backward_data(s, dy, w, dx, scratch,
-                                   nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_DATA));
+  return nnrt_conv_direct_backward_data(s, dy, w, dx, scratch,
+                                        nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_DATA));
 }
 
 static bool sconv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy,
                                          float *dw, float *scratch) {
-  return conv_direct_backward_filter(s, x, dy, dw, scratch,
-                                     nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_FILTER));
+  return nnrt_conv_direct_backward_filter(s, x, dy, dw, scratch,
+                                          nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_FILTER));
 }
 
-static bool dconv_direct_forward(const nnrt_conv *s, const double *x, const double *w,
-                                 double *y, double *scratch) {
+static bool dconv_direct_forward(const nnrt_conv *s, const double *x, const double *w, double *y,
+                                 double *scratch) {
   (void)s, (void)x, (void)w, (void)y, (void)scratch;
   return false;
 }

@@ -199,10 +199,10 @@ AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *
                         int64_t q0, const int R, const int P) {
   __m512 acc[TILE_R][TILE_P];
   const float *wr[TILE_R];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++) {
     wr[r] = w + (r0 + r) * g->w_r + g->t_base;
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int p = 0; p < P; p++)
       acc[r][p] = _mm512_setzero_ps();
   }
@@ -214,44 +214,45 @@ AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *
       for (int64_t kw = 0; kw < g->k_w; kw++, t += g->t_dir) {
         const float *xs = xc + kw * g->dil_w;
         __m512 xv[TILE_P];
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int p = 0; p < P; p++)
           xv[p] = _mm512_loadu_ps(xs + VEC * p);
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
           __m512 b = _mm512_set1_ps(wr[r][t]);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int p = 0; p < P; p++)
             acc[r][p] = _mm512_fmadd_ps(b, xv[p], acc[r][p]);
         }
       }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int p = 0; p < P; p++)
       _mm512_storeu_ps(yq + (r0 + r) * g->qv + q0 + VEC * p, acc[r][p]);
 }
 
 typedef void (*tile_fn)(const Shift *g, const float *xp, const float *w, float *yq, int64_t r0,
                         int64_t q0);
-#define TILE_FN(R, P)                                                                            \
-  static AVX512 void tile_##R##_##P(const Shift *g, const float *xp, const float *w, float *yq,  \
-                                    int64_t r0, int64_t q0) {                                    \
-    tile(g, xp, w, yq, r0, q0, R, P);                                                            \
+#define TILE_FN(R, P)                                                                              \
+  static AVX512 void tile_##R##_##P(const Shift *g, const float *xp, const float *w, float *yq,    \
+                                    int64_t r0, int64_t q0) {                                      \
+    tile(g, xp, w, yq, r0, q0, R, P);                                                              \
   }
-#define TILE_ROW(R) TILE_FN(R, 1) TILE_FN(R, 2) TILE_FN(R, 3) TILE_FN(R, 4) TILE_FN(R, 5) TILE_FN(R, 6)
+#define TILE_ROW(R)                                                                                \
+  TILE_FN(R, 1) TILE_FN(R, 2) TILE_FN(R, 3) TILE_FN(R, 4) TILE_FN(R, 5) TILE_FN(R, 6)
 TILE_ROW(1)
 TILE_ROW(2)
 TILE_ROW(3)
 TILE_ROW(4)
-#define TILE_ENTRY(R) {tile_##R##_1, tile_##R##_2, tile_##R##_3, tile_##R##_4, tile_##R##_5, tile_##R##_6}
+#define TILE_ENTRY(R)                                                                              \
+  { tile_##R##_1, tile_##R##_2, tile_##R##_3, tile_##R##_4, tile_##R##_5, tile_##R##_6 }
 static const tile_fn tiles[TILE_R][TILE_P] = {TILE_ENTRY(1), TILE_ENTRY(2), TILE_ENTRY(3),
                                               TILE_ENTRY(4)};
 
 /* One image: src (NCHW) -> dst (NCHW) through the slot's xp and yq. */
-static void shift_image(const Shift *g, const float *src, const float *w, float *dst,
-                        float *slot) {
+static void shift_image(const Shift *g, const float *src, const float *w, float *dst, float *slot) {
   float *xp = slot, *yq = slot + g->xp_elems;
   pad_image(g, src, xp);
   for (int64_t q0 = 0; q0 < g->qv; q0 += VEC * TILE_P) {
@@ -286,8 +287,8 @@ static bool cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 static void shift_run(const Shift *g, const float *src, const float *w, float *dst,
                       float *scratch) {
   /* about 40 multiply-adds per ns on one core */
-  double ns = (double)g->n * (double)g->co * (double)g->ci * (double)(g->qv * g->k_h * g->k_w) /
-              40.0;
+  double ns =
+      (double)g->n * (double)g->co * (double)g->ci * (double)(g->qv * g->k_h * g->k_w) / 40.0;
   int64_t k = nnrt_pool_chunks(g->n, ns);
   ShiftJob j = {g, src, w, dst, scratch, k < NNRT_CONV_SLOTS ? k : NNRT_CONV_SLOTS};
   nnrt_pool_run(shift_ranges, &j, j.chunks, (int)j.chunks);
@@ -371,22 +372,24 @@ AVX512_INLINE void ftile(const FilterGeom *f, const float *xb, const float *dy, 
 
 typedef void (*ftile_fn)(const FilterGeom *f, const float *xb, const float *dy, float *part,
                          int64_t r0, int64_t t0, int64_t cb);
-#define FTILE_FN(R, T)                                                                           \
-  static AVX512 void ftile_##R##_##T(const FilterGeom *f, const float *xb, const float *dy,      \
-                                     float *part, int64_t r0, int64_t t0, int64_t cb) {          \
-    ftile(f, xb, dy, part, r0, t0, cb, R, T);                                                    \
+#define FTILE_FN(R, T)                                                                             \
+  static AVX512 void ftile_##R##_##T(const FilterGeom *f, const float *xb, const float *dy,        \
+                                     float *part, int64_t r0, int64_t t0, int64_t cb) {            \
+    ftile(f, xb, dy, part, r0, t0, cb, R, T);                                                      \
   }
-#define FTILE_ROW(R)                                                                             \
-  FTILE_FN(R, 1)                                                                                 \
-  FTILE_FN(R, 2)                                                                                 \
-  FTILE_FN(R, 3)                                                                                 \
+#define FTILE_ROW(R)                                                                               \
+  FTILE_FN(R, 1)                                                                                   \
+  FTILE_FN(R, 2)                                                                                   \
+  FTILE_FN(R, 3)                                                                                   \
   FTILE_FN(R, 4) FTILE_FN(R, 5) FTILE_FN(R, 6) FTILE_FN(R, 7) FTILE_FN(R, 8) FTILE_FN(R, 9)
 FTILE_ROW(1)
 FTILE_ROW(2)
 FTILE_ROW(3)
-#define FTILE_ENTRY(R)                                                                           \
-  {ftile_##R##_1, ftile_##R##_2, ftile_##R##_3, ftile_##R##_4, ftile_##R##_5,                    \
-   ftile_##R##_6, ftile_##R##_7, ftile_##R##_8, ftile_##R##_9}
+#define FTILE_ENTRY(R)                                                                             \
+  {                                                                                                \
+    ftile_##R##_1, ftile_##R##_2, ftile_##R##_3, ftile_##R##_4, ftile_##R##_5, ftile_##R##_6,      \
+        ftile_##R##_7, ftile_##R##_8, ftile_##R##_9                                                \
+  }
 static const ftile_fn ftiles[FILT_R][FILT_T] = {FTILE_ENTRY(1), FTILE_ENTRY(2), FTILE_ENTRY(3)};
 
 /* One image's contribution to the partial filter `part`. */
@@ -458,7 +461,7 @@ static void filter_run(const FilterGeom *f, const float *x, const float *dy, flo
 
 #endif
 
-bool conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems) {
+bool nnrt_conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems) {
   if (!shape_taken(s) || !cpu_has_avx512())
     return false;
   int64_t slot;
@@ -473,27 +476,27 @@ bool conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems) {
   return NNRT_CONV_SLOTS * slot <= scratch_elems;
 }
 
-bool conv_direct_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
-                         float *scratch, int64_t scratch_elems) {
-  if (!conv_direct_takes(s, NNRT_CONV_FORWARD, scratch_elems))
+bool nnrt_conv_direct_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
+                              float *scratch, int64_t scratch_elems) {
+  if (!nnrt_conv_direct_takes(s, NNRT_CONV_FORWARD, scratch_elems))
     return false;
   Shift g = shift_forward(s);
   shift_run(&g, x, w, y, scratch);
   return true;
 }
 
-bool conv_direct_backward_data(const nnrt_conv *s, const float *dy, const float *w, float *dx,
-                               float *scratch, int64_t scratch_elems) {
-  if (!conv_direct_takes(s, NNRT_CONV_BACKWARD_DATA, scratch_elems))
+bool nnrt_conv_direct_backward_data(const nnrt_conv *s, const float *dy, const float *w, float *dx,
+                                    float *scratch, int64_t scratch_elems) {
+  if (!nnrt_conv_direct_takes(s, NNRT_CONV_BACKWARD_DATA, scratch_elems))
     return false;
   Shift g = shift_backward_data(s);
   shift_run(&g, dy, w, dx, scratch);
   return true;
 }
 
-bool conv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy, float *dw,
-                                 float *scratch, int64_t scratch_elems) {
-  if (!conv_direct_takes(s, NNRT_CONV_BACKWARD_FILTER, scratch_elems))
+bool nnrt_conv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy,
+                                      float *dw, float *scratch, int64_t scratch_elems) {
+  if (!nnrt_conv_direct_takes(s, NNRT_CONV_BACKWARD_FILTER, scratch_elems))
     return false;
   FilterGeom f = filter_geom(s);
   filter_run(&f, x, dy, dw, scratch);

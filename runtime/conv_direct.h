@@ -16,12 +16,12 @@
 #include "nnrt.h"
 
 /* Whether the direct path takes convolution s for `which` (NNRT_CONV_*). */
-bool conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems);
-bool conv_direct_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
-                         float *scratch, int64_t scratch_elems);
-bool conv_direct_backward_data(const nnrt_conv *s, const float *dy, const float *w, float *dx,
-                               float *scratch, int64_t scratch_elems);
-bool conv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy, float *dw,
-                                 float *scratch, int64_t scratch_elems);
+bool nnrt_conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems);
+bool nnrt_conv_direct_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
+                              float *scratch, int64_t scratch_elems);
+bool nnrt_conv_direct_backward_data(const nnrt_conv *s, const float *dy, const float *w, float *dx,
+                                    float *scratch, int64_t scratch_elems);
+bool nnrt_conv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy,
+                                      float *dw, float *scratch, int64_t scratch_elems);
 
 #endif

@@ -193,7 +193,7 @@ static nnrt_conv conv(int64_t n, int64_t c, int64_t o, int64_t groups, int64_t h
 static void check_direct(const char *what, nnrt_conv s) {
   if (__builtin_cpu_supports("avx512f"))
     for (int which = NNRT_CONV_FORWARD; which <= NNRT_CONV_BACKWARD_FILTER; which++)
-      CHECKF(conv_direct_takes(&s, which, nnrt_conv_scratch(&s, which)),
+      CHECKF(nnrt_conv_direct_takes(&s, which, nnrt_conv_scratch(&s, which)),
              "%s: direct path taken for %d", what, which);
   check_case(what, s);
 }

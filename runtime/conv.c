@@ -15,6 +15,7 @@
  *
  * The element type is a parameter: conv_impl.h is included once for float
  * and once for double (the gradient checker runs models in f64). */
+#include "conv_direct.h"
 #include "pool.h"
 
 #include <stdbool.h>
@@ -88,6 +89,42 @@ static void conv_block(int64_t n, int64_t blocks, int64_t b, int64_t *lo, int64_
 
 static int64_t conv_blocks(const nnrt_conv *s) {
   return s->n < NNRT_CONV_SLOTS ? s->n : NNRT_CONV_SLOTS;
+}
+
+/* The direct AVX-512 path (conv_direct.c) for f32; f64 always unrolls. */
+static bool sconv_direct_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
+                                 float *scratch) {
+  return nnrt_conv_direct_forward(s, x, w, y, scratch, nnrt_conv_scratch(s, NNRT_CONV_FORWARD));
+}
+
+static bool sconv_direct_backward_data(const nnrt_conv *s, const float *dy, const float *w,
+                                       float *dx, float *scratch) {
+  return nnrt_conv_direct_backward_data(s, dy, w, dx, scratch,
+                                        nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_DATA));
+}
+
+static bool sconv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy,
+                                         float *dw, float *scratch) {
+  return nnrt_conv_direct_backward_filter(s, x, dy, dw, scratch,
+                                          nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_FILTER));
+}
+
+static bool dconv_direct_forward(const nnrt_conv *s, const double *x, const double *w, double *y,
+                                 double *scratch) {
+  (void)s, (void)x, (void)w, (void)y, (void)scratch;
+  return false;
+}
+
+static bool dconv_direct_backward_data(const nnrt_conv *s, const double *dy, const double *w,
+                                       double *dx, double *scratch) {
+  (void)s, (void)dy, (void)w, (void)dx, (void)scratch;
+  return false;
+}
+
+static bool dconv_direct_backward_filter(const nnrt_conv *s, const double *x, const double *dy,
+                                         double *dw, double *scratch) {
+  (void)s, (void)x, (void)dy, (void)dw, (void)scratch;
+  return false;
 }
 
 #define T float

@@ -150,7 +150,7 @@ static int64_t CONV_LOCAL(chunks)(const nnrt_conv *s) {
 }
 
 void CONV(forward)(const nnrt_conv *s, const T *x, const T *w, T *y, T *scratch) {
-  if (s->n <= 0)
+  if (s->n <= 0 || CONV_LOCAL(direct_forward)(s, x, w, y, scratch))
     return;
   CONV_LOCAL(job)
   j = {s, conv_sizes(s), x, w, y, scratch, CONV_LOCAL(chunks)(s), CONV_LOCAL(forward_images)};
@@ -158,7 +158,7 @@ void CONV(forward)(const nnrt_conv *s, const T *x, const T *w, T *y, T *scratch)
 }
 
 void CONV(backward_data)(const nnrt_conv *s, const T *dy, const T *w, T *dx, T *scratch) {
-  if (s->n <= 0)
+  if (s->n <= 0 || CONV_LOCAL(direct_backward_data)(s, dy, w, dx, scratch))
     return;
   CONV_LOCAL(job)
   j = {s, conv_sizes(s), dy, w, dx, scratch, CONV_LOCAL(chunks)(s), CONV_LOCAL(data_images)};
@@ -171,6 +171,8 @@ void CONV(backward_filter)(const nnrt_conv *s, const T *x, const T *dy, T *dw, T
     memset(dw, 0, sizeof(T) * (size_t)size);
     return;
   }
+  if (CONV_LOCAL(direct_backward_filter)(s, x, dy, dw, scratch))
+    return;
   CONV_LOCAL(job)
   j = {s, conv_sizes(s), x, dy, dw, scratch, conv_blocks(s), CONV_LOCAL(filter_images)};
   int chunks = nnrt_pool_chunks(j.chunks, conv_work_ns(s));

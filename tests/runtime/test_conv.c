@@ -4,8 +4,11 @@
  * (H = 1), a batch of one and more images than scratch slots, at 1 and 2
  * threads. The scratch is allocated at exactly nnrt_conv_scratch elements
  * (ASan catches a write past it) and filled with NaN (a read of scratch not
- * written first shows in the result). */
+ * written first shows in the result). The "direct" cases are shapes the
+ * AVX-512 path of conv_direct.c takes (checked on a CPU that has it; under
+ * valgrind, whose CPU lacks it, they run the im2col path). */
 #include "check.h"
+#include "conv_direct.h"
 #include "nnrt.h"
 
 #include <stdint.h>
@@ -135,6 +138,14 @@ static void check_float(const char *what, const nnrt_conv *s, const Ref *r) {
   CHECKF(max_rel_err(yd, r->y, out_size(s)) < 1e-5, "%s: f32 forward", what);
   CHECKF(max_rel_err(dxd, r->dx, in_size(s)) < 1e-5, "%s: f32 data gradient", what);
   CHECKF(max_rel_err(dwd, r->dw, w_size(s)) < 1e-5, "%s: f32 filter gradient", what);
+  /* the same bits on a second call, and at the other thread count */
+  float *dw2 = malloc(sizeof(float) * (size_t)w_size(s));
+  int threads = nnrt_get_threads();
+  nnrt_set_threads(threads == 1 ? 2 : 1);
+  nnrt_sconv_backward_filter(s, x, dy, dw2, sw);
+  nnrt_set_threads(threads);
+  CHECKF(memcmp(dw, dw2, sizeof(float) * (size_t)w_size(s)) == 0, "%s: f32 filter bits", what);
+  free(dw2);
   free(x), free(w), free(dy), free(y), free(dx), free(dw), free(sf), free(sd), free(sw);
   free(yd), free(dxd), free(dwd);
 }
@@ -178,6 +189,29 @@ static nnrt_conv conv(int64_t n, int64_t c, int64_t o, int64_t groups, int64_t h
   return s;
 }
 
+/* A shape the direct path must take on a CPU with AVX-512, all three ways. */
+static void check_direct(const char *what, nnrt_conv s) {
+  if (__builtin_cpu_supports("avx512f"))
+    for (int which = NNRT_CONV_FORWARD; which <= NNRT_CONV_BACKWARD_FILTER; which++)
+      CHECKF(nnrt_conv_direct_takes(&s, which, nnrt_conv_scratch(&s, which)),
+             "%s: direct path taken for %d", what, which);
+  check_case(what, s);
+}
+
+static void run_direct_cases(void) {
+  /* output channels past the 4-row tiles, input channels past the
+   * 16-channel blocks, rows not whole vectors */
+  check_direct("direct: odd channels", conv(2, 40, 7, 1, 9, 10, 3, 1, 1, 1, 1));
+  check_direct("direct: several vector tiles", conv(3, 16, 16, 1, 20, 19, 3, 1, 1, 1, 1));
+  check_direct("direct: 5x5 (taps past 9)", conv(2, 16, 5, 1, 8, 7, 5, 1, 2, 2, 1));
+  check_direct("direct: dilation, asymmetric padding", conv(2, 72, 6, 1, 11, 9, 3, 1, 2, 1, 2));
+  check_direct("direct: padding past the kernel", conv(2, 16, 4, 1, 5, 6, 3, 1, 3, 3, 1));
+  check_direct("direct: 1-D", conv(2, 16, 5, 1, 1, 37, 3, 1, 1, 1, 1));
+  check_direct("direct: batch of one", conv(1, 16, 8, 1, 7, 7, 3, 1, 1, 1, 1));
+  check_direct("direct: more images than slots", conv(19, 16, 4, 1, 5, 4, 3, 1, 1, 1, 1));
+  check_direct("direct: 3x3 no padding", conv(2, 32, 3, 1, 6, 6, 3, 1, 0, 0, 1));
+}
+
 static void run_cases(void) {
   check_case("3x3 pad 1", conv(2, 3, 4, 1, 6, 5, 3, 1, 1, 1, 1));
   check_case("5x5 valid", conv(3, 2, 3, 1, 9, 8, 5, 1, 0, 0, 1));
@@ -194,6 +228,7 @@ static void run_cases(void) {
   check_case("more images than slots", conv(19, 2, 3, 1, 5, 4, 3, 1, 1, 1, 1));
   check_case("window in padding only", conv(2, 1, 2, 1, 2, 2, 3, 3, 2, 2, 1));
   check_case("no images", conv(0, 2, 3, 1, 4, 4, 3, 1, 1, 1, 1));
+  run_direct_cases();
 }
 
 int main(void) {
@@ -202,6 +237,6 @@ int main(void) {
   nnrt_set_threads(2);
   run_cases();
   /* big enough to split over the pool */
-  check_case("split over threads", conv(8, 16, 16, 1, 16, 16, 3, 1, 1, 1, 1));
+  check_direct("split over threads", conv(8, 16, 16, 1, 16, 16, 3, 1, 1, 1, 1));
   return check_report("test_conv");
 }

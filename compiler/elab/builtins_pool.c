@@ -331,6 +331,12 @@ static Val pool(Elab *e, Frame *f, const Bound *b, int nsp, bool is_max) {
     }
     if (!window_of(e, b, x, &a, i, &w[i]))
       return builtin_error();
+    /* padding or ceil mode on a symbolic extent passes only a generic
+       check (window_of), whose instances have constant extents: the
+       windows' count is left unknown, as for unknown arguments (padded,
+       two symbolic extents would multiply out into more terms than a dim
+       holds) */
+    a.unknown |= w[i].sym && (w[i].p || a.ceil_mode);
   }
   if (a.unknown) /* a generic layer check: the shape is all it needs */
     return builtin_result(reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM,
@@ -399,8 +405,11 @@ static bool scale_arg(Elab *e, Frame *f, const Bound *b, int nsp, int64_t out[])
     CtEnv env = {.inst = f->inst};
     if (!consteval_expr(e, &env, it, &v))
       return false;
-    if (v.unknown && (v.kind == CV_INT || v.kind == CV_FLOAT)) {
-      out[k] = 0; /* a generic layer check */
+    /* a generic layer check: an int argument is unknown, or a symbol when
+       the layer's shapes use it (H * scale) */
+    bool symbolic = e->generic && v.kind == CV_INT && !dim_is_const(v.dim);
+    if ((v.unknown || symbolic) && (v.kind == CV_INT || v.kind == CV_FLOAT)) {
+      out[k] = 0;
       continue;
     }
     double s = v.kind == CV_FLOAT                        ? v.f

@@ -348,8 +348,8 @@ static Val pool(Elab *e, Frame *f, const Bound *b, int nsp, bool is_max) {
     /* max pads with -inf, which never wins: every window holds an element
        of the input (padding <= half the window, ceil mode's rule) */
     IrValue *xp = pad_windows(e, f, x, w, nsp, is_max ? -INFINITY : 0.0, loc);
-    r = reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM, windows(e, f, xp, w, nsp, false, loc),
-                        nsp, loc);
+    r = reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM, windows(e, f, xp, w, nsp, false, loc), nsp,
+                        loc);
   }
   if (is_max)
     return builtin_result(r);

@@ -388,5 +388,12 @@ LLVMValueRef cg_emit_kernel_fn(KGen *kg) {
   args[n + 2] = LLVMGetParam(w, 2);
   cg_call(g, body, args, (unsigned)n + 3);
   LLVMBuildRetVoid(g->b);
+  /* The entry calls a kernel directly when it is too small to share out
+   * and hands it to nnrt_parallel_for otherwise; inlined, each kernel's
+   * loops would be copied into the entry, which grew to 180,000
+   * instructions for resnet_small's training step, and the code generator
+   * is slower than linear in a function's size. A call costs nanoseconds
+   * against a kernel's loop (docs/benchmarks.md, "Compile time"). */
+  cg_add_attr(g, w, LLVMAttributeFunctionIndex, "noinline");
   return w;
 }

@@ -3,6 +3,7 @@
 #include "target_cpu.h"
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
@@ -80,6 +81,24 @@ LLVMTargetMachineRef codegen_object_machine(const char *triple, const char *cpu,
   return tm;
 }
 
+/* LLVM's O3 doubles the loop unroller's size threshold (300 against O2's
+ * 150), and on nnc's kernels that fully unrolls whole nests with constant
+ * trip counts after vectorising them: a [B, 16, 32, 32] scale by channel
+ * became 5,000 instructions where O2 keeps a 120-instruction loop, the
+ * O3 module of resnet_small's training step was 5x O2's and llc took 41 s
+ * on it against 3 s, for no measurable gain in speed (the kernels are bound
+ * by memory: docs/benchmarks.md, "Compile time"). So -O3 is LLVM's O3 with
+ * O2's unrolling. The threshold is one of LLVM's process-wide options, so
+ * it is set once, before the first pipeline; only O3 reads it. */
+static void limit_o3_unrolling(void) {
+  static bool done;
+  if (done)
+    return;
+  const char *argv[] = {"nnc", "-unroll-threshold-aggressive=150"};
+  LLVMParseCommandLineOptions(2, argv, NULL);
+  done = true;
+}
+
 bool codegen_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level, char *err,
                       size_t errlen) {
   char *msg = NULL;
@@ -94,6 +113,7 @@ bool codegen_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
            opt_level < 0   ? 0
            : opt_level > 3 ? 3
                            : opt_level);
+  limit_o3_unrolling();
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e = LLVMRunPasses(mod, passes, tm, opts);
   LLVMDisposePassBuilderOptions(opts);

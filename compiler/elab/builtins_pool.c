@@ -288,6 +288,34 @@ static IrValue *avg_divisor(Elab *e, Frame *f, const Window *w, int nsp, bool in
   return d ? builtin_emit2(e, f, OP_MUL, d, k, loc) : k;
 }
 
+/* Whether the windows tile every spatial axis exactly: stride = kernel,
+ * no padding or dilation, no element left over. */
+static bool windows_tile(const Window *w, int nsp) {
+  for (int i = 0; i < nsp; i++)
+    if (w[i].sym || w[i].s != w[i].k || w[i].p || w[i].d != 1 || w[i].n != w[i].out * w[i].k)
+      return false;
+  return true;
+}
+
+/* Tiling windows as a reshape, [N, C, S...] -> [N, C, O0, K0, O1, K1...],
+ * reduced over the K axes. Unfolded instead, the gradient would go back
+ * through the unfolds' gradients, a sum of one padded slice per window
+ * element, each re-evaluating the selection of the winners (max pooling's
+ * training step took about 3.5x as long: docs/benchmarks.md); a reshape's
+ * gradient is a reshape, free. */
+static IrValue *pool_tiles(Elab *e, Frame *f, IrValue *x, const Window *w, int nsp, OpKind op,
+                           SrcSpan loc) {
+  TType t = x->type;
+  t.rank = 2 + 2 * nsp;
+  IrAttrs at = {.reduce = {.naxes = nsp}};
+  for (int i = 0; i < nsp; i++) {
+    t.dims[2 + 2 * i] = dim_const(w[i].out);
+    t.dims[3 + 2 * i] = dim_const(w[i].k);
+    at.reduce.axes[i] = 3 + 2 * i;
+  }
+  return builtin_emit1(e, f, op, reshape_to(e, f, x, &t, loc), loc, &at);
+}
+
 static Val pool(Elab *e, Frame *f, const Bound *b, int nsp, bool is_max) {
   SrcSpan loc = b->call->loc;
   IrValue *x = builtin_float_tensor_arg(e, f, b, b->bi->name);
@@ -303,15 +331,26 @@ static Val pool(Elab *e, Frame *f, const Bound *b, int nsp, bool is_max) {
     }
     if (!window_of(e, b, x, &a, i, &w[i]))
       return builtin_error();
+    /* padding or ceil mode on a symbolic extent passes only a generic
+       check (window_of), whose instances have constant extents: the
+       windows' count is left unknown, as for unknown arguments (padded,
+       two symbolic extents would multiply out into more terms than a dim
+       holds) */
+    a.unknown |= w[i].sym && (w[i].p || a.ceil_mode);
   }
   if (a.unknown) /* a generic layer check: the shape is all it needs */
     return builtin_result(reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM,
                                           windows(e, f, x, w, nsp, true, loc), nsp, loc));
-  /* max pads with -inf, which never wins: every window holds an element of
-     the input (padding <= half the window, ceil mode's rule) */
-  IrValue *xp = pad_windows(e, f, x, w, nsp, is_max ? -INFINITY : 0.0, loc);
-  IrValue *r = reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM,
-                               windows(e, f, xp, w, nsp, false, loc), nsp, loc);
+  IrValue *r;
+  if (windows_tile(w, nsp)) {
+    r = pool_tiles(e, f, x, w, nsp, is_max ? OP_MAX : OP_SUM, loc);
+  } else {
+    /* max pads with -inf, which never wins: every window holds an element
+       of the input (padding <= half the window, ceil mode's rule) */
+    IrValue *xp = pad_windows(e, f, x, w, nsp, is_max ? -INFINITY : 0.0, loc);
+    r = reduce_trailing(e, f, is_max ? OP_MAX : OP_SUM, windows(e, f, xp, w, nsp, false, loc), nsp,
+                        loc);
+  }
   if (is_max)
     return builtin_result(r);
   return builtin_result(builtin_emit2(
@@ -366,8 +405,11 @@ static bool scale_arg(Elab *e, Frame *f, const Bound *b, int nsp, int64_t out[])
     CtEnv env = {.inst = f->inst};
     if (!consteval_expr(e, &env, it, &v))
       return false;
-    if (v.unknown && (v.kind == CV_INT || v.kind == CV_FLOAT)) {
-      out[k] = 0; /* a generic layer check */
+    /* a generic layer check: an int argument is unknown, or a symbol when
+       the layer's shapes use it (H * scale) */
+    bool symbolic = e->generic && v.kind == CV_INT && !dim_is_const(v.dim);
+    if ((v.unknown || symbolic) && (v.kind == CV_INT || v.kind == CV_FLOAT)) {
+      out[k] = 0;
       continue;
     }
     double s = v.kind == CV_FLOAT                        ? v.f

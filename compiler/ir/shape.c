@@ -114,9 +114,12 @@ static bool broadcast_types(ShapeCtx *c, IrValue *v, const TType *a, const TType
     Dim da = ia >= 0 ? a->dims[ia] : dim_const(1);
     Dim db = ib >= 0 ? b->dims[ib] : dim_const(1);
     Dim r;
+    /* an unknown dim is 1 or the other side's: a 1 broadcasts to it */
     if (da.kind == DIM_UNKNOWN)
-      r = db;
-    else if (db.kind == DIM_UNKNOWN || dim_eq(da, db))
+      r = dim_is(db, 1) ? da : db;
+    else if (db.kind == DIM_UNKNOWN)
+      r = dim_is(da, 1) ? db : da;
+    else if (dim_eq(da, db))
       r = da;
     else if (dim_is(da, 1))
       r = db;

@@ -14,9 +14,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-INSTANTIATED = {
-    "vision.nn": os.path.join(HERE, "..", "..", "stdlib", "Inputs", "vision_shapes.nn"),
-}
+INSTANTIATED = {}
 
 nnc, dirs = sys.argv[1], sys.argv[2:]
 bad = 0

@@ -41,5 +41,26 @@ out = call("f", {"a": nan, "w": w}, False)
 if not np.isnan(out("result")):
     fails.append("f with a NaN = %s, want nan" % out("result"))
 
+# max pooling, each window's dy shared evenly among its tied maxima
+pa = np.array([[7, 7, 1, 2], [7, 7, 2, 1], [0, 5, 4, 4], [5, 1, 4, 3]], np.float32)[None, None]
+pw = np.array([[1, 2], [3, 4]], np.float32)[None, None]
+
+
+def pool_grad(k, s):
+    """d sum(max_pool2d(pa, k, s) * pw) / d pa, the rule written out."""
+    g = np.zeros_like(pa)
+    for i in range(2):
+        for j in range(2):
+            win = pa[0, 0, i * s:i * s + k, j * s:j * s + k]
+            hit = win == win.max()
+            g[0, 0, i * s:i * s + k, j * s:j * s + k] += hit * pw[0, 0, i, j] / hit.sum()
+    return g
+
+
+for fn, k, s in (("pool", 2, 2), ("pool3", 3, 1)):
+    out = call(fn, {"a": pa, "w": pw}, True)
+    if not np.allclose(out("d.a"), pool_grad(k, s), rtol=1e-6):
+        fails.append("%s: d.a = %s, want %s" % (fn, out("d.a"), pool_grad(k, s)))
+
 print("extremum ties: %s" % ("ok" if not fails else "WRONG\n" + "\n".join(fails)))
 sys.exit(1 if fails else 0)

@@ -94,6 +94,11 @@ static int check_plan(const Check *c, const nnrt_func_desc *f) {
     if (!s->op || s->input < -1 || s->input >= f->ninputs || !dims_ok(s->dims, s->rank, f->ndims))
       return bad(c, "function '%s': label site %d is malformed", f->name, i);
   }
+  if (f->nindexes < 0 || (f->nindexes > 0 && !f->indexes))
+    return bad(c, "function '%s' has a bad index site list", f->name);
+  for (int i = 0; i < f->nindexes; i++)
+    if (f->indexes[i].axis < 0 || f->indexes[i].axis >= NNRT_MAX_RANK)
+      return bad(c, "function '%s': index site %d is malformed", f->name, i);
   return NNRT_OK;
 }
 

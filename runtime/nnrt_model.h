@@ -43,10 +43,11 @@ extern "C" {
  * changes (3: a label site states its class count, and a training step may
  * refuse a non-finite step; 4: a dim is a sum of products, nnrt_dim, and
  * every entry point takes {seed, step} for its random ops; 5: the data
- * section's image shape and augmentation);
+ * section's image shape and augmentation; 6: index sites, and generation:
+ * the step function, the states it resets and the vocabulary);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 5, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
+enum { NNRT_MODEL_ABI = 6, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -100,6 +101,26 @@ typedef struct nnrt_label_site {
  * indices of cross_entropy and one_hot, "index" for the rest. */
 const char *nnrt_index_noun(const char *op);
 
+/* A run-time position checked by a compiled function: a slice's index
+ * given as an i32 argument, or a constant start on an axis of symbolic
+ * extent. When it falls outside the axis the function returns 3 with the
+ * view's value id and the axis in the status area; this says what to call
+ * the sliced tensor and the index in the message. */
+typedef struct nnrt_index_site {
+  int32_t value;      /* the IR value id the code reports */
+  int32_t axis;       /* the axis of the sliced tensor */
+  int32_t gradient;   /* 1: the view is a slice's gradient, not the slice */
+  int64_t step;       /* the slice's step on that axis */
+  const char *tensor; /* the sliced input or parameter, or NULL */
+  const char *arg;    /* the i32 argument giving the index, or NULL */
+} nnrt_index_site;
+
+/* The message of a failed position check of function `func` at site s
+ * (NULL: unknown), from the five int64 status slots compiled code wrote
+ * (value, axis, position, extent, length); the JIT says the same. */
+void nnrt_index_message(const char *func, const nnrt_index_site *s, const int64_t *status,
+                        char *buf, size_t len);
+
 /* The calling convention of compiled code (see compiler/jit.h). */
 typedef int32_t (*nnrt_entry_fn)(const int64_t *dims, void *const *inputs, void *const *params,
                                  void *const *outputs, char *ws, const int64_t *ws_offsets,
@@ -115,6 +136,8 @@ typedef struct nnrt_func_desc {
   const nnrt_buffer_desc *bufs;
   const nnrt_label_site *labels;
   nnrt_entry_fn entry;
+  int32_t nindexes;
+  const nnrt_index_site *indexes;
 } nnrt_func_desc;
 
 /* Parameters first, in the module's order, then optimizer state

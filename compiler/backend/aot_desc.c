@@ -16,7 +16,7 @@
 
 typedef struct DescTypes {
   LLVMTypeRef i32, i64, f64, ptr;
-  LLVMTypeRef dim_term, dim, arg, buf, label, func, param, source, train, model;
+  LLVMTypeRef dim_term, dim, arg, buf, label, index, func, param, source, train, model;
 } DescTypes;
 
 typedef struct Em {
@@ -49,8 +49,10 @@ static void make_types(Em *e) {
   t->arg = st(e, "nnrt_arg_desc", (LLVMTypeRef[]){ptr, i32, i32, dims}, 4);
   t->buf = st(e, "nnrt_buffer_desc", (LLVMTypeRef[]){t->dim, i64, i32, i32}, 4);
   t->label = st(e, "nnrt_label_site", (LLVMTypeRef[]){i32, i32, ptr, i32, dims, i64}, 6);
-  t->func = st(e, "nnrt_func_desc",
-               (LLVMTypeRef[]){ptr, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr}, 12);
+  t->index = st(e, "nnrt_index_site", (LLVMTypeRef[]){i32, i32, i32, i64, ptr, ptr}, 6);
+  t->func =
+      st(e, "nnrt_func_desc",
+         (LLVMTypeRef[]){ptr, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, i32, ptr}, 14);
   t->param =
       st(e, "nnrt_param_desc",
          (LLVMTypeRef[]){ptr, i32, i32, LLVMArrayType(i64, NNRT_MAX_RANK), i32, i32, f64, f64, ptr},
@@ -84,6 +86,7 @@ static void check_layout(const Em *e) {
       {e->t.arg, sizeof(nnrt_arg_desc), "nnrt_arg_desc"},
       {e->t.buf, sizeof(nnrt_buffer_desc), "nnrt_buffer_desc"},
       {e->t.label, sizeof(nnrt_label_site), "nnrt_label_site"},
+      {e->t.index, sizeof(nnrt_index_site), "nnrt_index_site"},
       {e->t.func, sizeof(nnrt_func_desc), "nnrt_func_desc"},
       {e->t.param, sizeof(nnrt_param_desc), "nnrt_param_desc"},
       {e->t.source, sizeof(nnrt_source_desc), "nnrt_source_desc"},
@@ -190,6 +193,16 @@ static LLVMValueRef c_labels(Em *e, const nnrt_label_site *l, int n, Arena *ar) 
   return carray(e, e->t.label, v, n, "labels");
 }
 
+static LLVMValueRef c_indexes(Em *e, const nnrt_index_site *s, int n, Arena *ar) {
+  LLVMValueRef *v = ARENA_ARRAY(ar, LLVMValueRef, (size_t)n + 1);
+  for (int i = 0; i < n; i++)
+    v[i] = cstruct(e->t.index,
+                   (LLVMValueRef[]){ci32(e, s[i].value), ci32(e, s[i].axis), ci32(e, s[i].gradient),
+                                    ci64(e, s[i].step), cstr(e, s[i].tensor), cstr(e, s[i].arg)},
+                   6);
+  return carray(e, e->t.index, v, n, "indexes");
+}
+
 static LLVMValueRef c_strings(Em *e, const char *const *s, int n, Arena *ar) {
   LLVMValueRef *v = ARENA_ARRAY(ar, LLVMValueRef, (size_t)n + 1);
   for (int i = 0; i < n; i++)
@@ -202,7 +215,7 @@ static LLVMValueRef c_funcs(Em *e, const nnrt_model_desc *d, LLVMValueRef const 
   LLVMValueRef *v = ARENA_ARRAY(ar, LLVMValueRef, (size_t)d->nfuncs + 1);
   for (int i = 0; i < d->nfuncs; i++) {
     const nnrt_func_desc *f = &d->funcs[i];
-    LLVMValueRef fields[12] = {cstr(e, f->name),
+    LLVMValueRef fields[14] = {cstr(e, f->name),
                                ci32(e, f->ndims),
                                c_strings(e, f->dim_names, f->ndims, ar),
                                ci32(e, f->ninputs),
@@ -213,8 +226,10 @@ static LLVMValueRef c_funcs(Em *e, const nnrt_model_desc *d, LLVMValueRef const 
                                ci32(e, f->nlabels),
                                c_bufs(e, f->bufs, f->nbufs, ar),
                                c_labels(e, f->labels, f->nlabels, ar),
-                               entries[i]};
-    v[i] = cstruct(e->t.func, fields, 12);
+                               entries[i],
+                               ci32(e, f->nindexes),
+                               c_indexes(e, f->indexes, f->nindexes, ar)};
+    v[i] = cstruct(e->t.func, fields, 14);
   }
   return carray(e, e->t.func, v, d->nfuncs, "funcs");
 }

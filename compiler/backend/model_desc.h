@@ -31,6 +31,12 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
 
 void model_desc_set_entry(nnrt_model_desc *d, int func, nnrt_entry_fn entry);
 
+/* The index site of a run-time position of view v (a slice or its
+ * gradient) on `axis`, named in f and m, as the descriptor and the JIT's
+ * messages describe it. */
+nnrt_index_site model_desc_index_site(const IrModule *m, const IrFunc *f, const IrValue *v,
+                                      int axis);
+
 /* The one-input inference function of m (predict, else forward), or NULL. */
 const IrFunc *model_desc_predict_func(const IrModule *m);
 

@@ -340,7 +340,13 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
     return bind_image(r, val, r->cfg.val_source.path) &&
            check_data_fits(r, val, r->cfg.val_source.path);
   }
-  if (nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err)) {
+  /* Windows of one text are validated on the text's end, none of them
+   * next to a training window (docs/language.md 9.1). */
+  int rc = r->cfg.source.kind == NNRT_DATA_TEXT
+               ? nnrt_dataset_split_tail(&all, r->cfg.validation, train, val, err, sizeof err)
+               : nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err,
+                                    sizeof err);
+  if (rc) {
     nnrt_dataset_free(&all);
     return fail(r, "%s", err), false;
   }

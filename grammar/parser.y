@@ -122,7 +122,7 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
 
 %token KW_IMPORT "import" KW_LAYER "layer" KW_MODEL "model" KW_PARAM "param"
        KW_STATE "state" KW_FN "fn" KW_LET "let" KW_RETURN "return"
-       KW_TRAIN "train" KW_DATA "data" KW_FOR "for" KW_IN "in"
+       KW_TRAIN "train" KW_DATA "data" KW_GENERATE "generate" KW_FOR "for" KW_IN "in"
        KW_TRUE "true" KW_FALSE "false" KW_F32 "f32" KW_F64 "f64" KW_I32 "i32"
        KW_BOOL "bool" KW_INT "int" KW_FLOAT "float"
 
@@ -320,6 +320,10 @@ section_head
     }
   | "data" section_name {
       ctx->section = ast_section(A, @$, SEC_DATA, $2);
+      add_member(ctx, ctx->section);
+    }
+  | "generate" {
+      ctx->section = ast_section(A, @$, SEC_GENERATE, NULL);
       add_member(ctx, ctx->section);
     }
   ;

@@ -68,8 +68,8 @@ static void make_types(Em *e) {
          25);
   t->model = st(e, "nnrt_model_desc",
                 (LLVMTypeRef[]){i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, i32, i32, i64,
-                                t->train, ptr, ptr},
-                15);
+                                t->train, ptr, ptr, i32, i32, ptr, i32, ptr},
+                20);
 }
 
 /* With the host's pointer size, the mirror must have C's sizes exactly. */
@@ -329,7 +329,10 @@ LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *
   Arena ar;
   arena_init(&ar);
   size_t stat_bytes = (size_t)(nfeatures > 0 ? nfeatures : 0) * sizeof(float);
-  LLVMValueRef fields[15] = {ci32(&e, d->abi),
+  LLVMValueRef *resets = ARENA_ARRAY(&ar, LLVMValueRef, (size_t)d->nresets + 1);
+  for (int i = 0; i < d->nresets; i++)
+    resets[i] = ci32(&e, d->resets[i]);
+  LLVMValueRef fields[20] = {ci32(&e, d->abi),
                              ci32(&e, (int64_t)LLVMABISizeOfType(td, e.t.model)),
                              cstr(&e, d->name),
                              ci32(&e, d->nparams),
@@ -343,11 +346,17 @@ LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *
                              ci64(&e, d->num_classes),
                              c_train(&e, &d->cfg, &ar),
                              c_blob(&e, d->baked_mean, stat_bytes, "mean"),
-                             c_blob(&e, d->baked_std, stat_bytes, "std")};
+                             c_blob(&e, d->baked_std, stat_bytes, "std"),
+                             ci32(&e, d->generate),
+                             ci32(&e, d->nresets),
+                             carray(&e, e.t.i32, resets, d->nresets, "resets"),
+                             ci32(&e, d->nvocab),
+                             c_blob(&e, d->vocab, (size_t)(d->nvocab > 0 ? d->nvocab : 0),
+                                    "vocab")};
   char name[256];
   snprintf(name, sizeof name, "%s_desc", prefix);
   LLVMValueRef g = LLVMAddGlobal(mod, e.t.model, name);
-  LLVMSetInitializer(g, cstruct(e.t.model, fields, 15));
+  LLVMSetInitializer(g, cstruct(e.t.model, fields, 20));
   LLVMSetGlobalConstant(g, true);
   arena_free(&ar);
   return g;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fuse.h"
+#include "gen_step.h"
 
 /* The runtime's dims are positions in f->dim_syms, the compiler's are
  * symbol ids of the module. */
@@ -270,7 +271,8 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
                          .params = desc_params(a, m),
                          .train = -1,
                          .eval = -1,
-                         .predict = -1};
+                         .predict = -1,
+                         .generate = -1};
   nnrt_func_desc *fs = ARENA_ARRAY(a, nnrt_func_desc, (size_t)nfuncs + 1);
   const IrFunc *pred = model_desc_predict_func(m);
   for (int i = 0; i < nfuncs; i++) {
@@ -291,6 +293,17 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
   if (cfg)
     d->cfg = desc_train(a, cfg);
   return d;
+}
+
+void model_desc_set_generate(Arena *a, nnrt_model_desc *d, const IrModule *m, const IrFunc *gen) {
+  if (!gen)
+    return;
+  for (int i = 0; i < d->nfuncs; i++)
+    if (!strcmp(d->funcs[i].name, gen->name))
+      d->generate = i;
+  int32_t *resets = ARENA_ARRAY(a, int32_t, (size_t)m->nparams + 1);
+  d->nresets = gen_step_states(m, gen, resets);
+  d->resets = resets;
 }
 
 void model_desc_set_entry(nnrt_model_desc *d, int func, nnrt_entry_fn entry) {

@@ -15,7 +15,7 @@ IrFunc *gen_step_build(Arena *a, IrModule *m, const TrainConfig *c) {
       continue;
     IrFunc *g = ARENA_NEW(a, IrFunc);
     *g = *f;
-    g->name = "generate";
+    g->name = arena_printf(a, "generate.%s", f->name);
     g->writes_state = true;
     g->guard = NULL;
     g->training = NULL;

@@ -5,7 +5,7 @@
 #include "train_config.h"
 
 /* The generate section's step function as an entry point named
- * "generate" that performs its `state <-` writes (its inference lowering:
+ * "generate.<fn>" that performs its `state <-` writes (its inference lowering:
  * dropout off), added to m; NULL when the model has no generate section.
  * The section was checked by sema and generate.c. */
 IrFunc *gen_step_build(Arena *a, IrModule *m, const TrainConfig *c);

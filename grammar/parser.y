@@ -640,7 +640,7 @@ static bool after_operand(const yysymbol_kind_t *exp, int n) {
   return false;
 }
 
-enum { MAX_LISTED = 7 }; /* longer "expected" lists are more noise than help */
+enum { MAX_LISTED = 8 }; /* longer "expected" lists are more noise than help */
 
 /* ", expected X, Y or Z" for the tokens that could have come instead, or ""
  * when that list would not help. To keep it short and to the point: an

@@ -98,6 +98,11 @@ static void put_constants(FILE *out, const char *upper, const nnrt_model_desc *d
   put_macro(out, upper, "NUM_CLASSES", d->num_classes, "classes of the cross-entropy, or 0");
   put_macro(out, upper, "NUM_PARAMS", d->nparams, "parameters and optimizer state tensors");
   put_macro(out, upper, "HAS_TRAIN", t != NULL, "train_step is available");
+  put_macro(out, upper, "HAS_GENERATE", d->generate >= 0,
+            "generate is declared (a generate section)");
+  if (d->generate >= 0)
+    put_macro(out, upper, "NUM_TOKENS", d->funcs[d->generate].results[0].dims[1].constant,
+              "tokens the generation step scores (the vocabulary's size at most)");
   put_input_transform(out, upper, d);
   put_macro(out, upper, "BAKED", baked, "the weights are compiled into the object");
 }

@@ -146,13 +146,11 @@ static void print_help(const Cli *c, const nnrt_model_desc *d) {
           "usage: %s train [options]          train as the model's train section says\n"
           "       %s eval [options]           loss (and accuracy) of the checkpoint on the\n"
           "                                   validation data\n"
-          "       %s predict INPUT [options]  run predict on the rows of INPUT (.csv or .npy)\n"
-          "%s%s%s"
-          "       %s --help\n",
-          c->prog, c->prog, c->prog, d->generate >= 0 ? "       " : "",
-          d->generate >= 0 ? c->prog : "",
-          d->generate >= 0 ? " generate PROMPT [options]  sample text after PROMPT\n" : "",
-          c->prog);
+          "       %s predict INPUT [options]  run predict on the rows of INPUT (.csv or .npy)\n",
+          c->prog, c->prog, c->prog);
+  if (d->generate >= 0)
+    fprintf(out, "       %s generate PROMPT [options]  sample text after PROMPT\n", c->prog);
+  fprintf(out, "       %s --help\n", c->prog);
   print_model(out, d);
   fprintf(out,
           "options:\n"
@@ -269,8 +267,8 @@ static bool string_flag(Cli *c, const char *a, const char ***dst, int *cmds) {
 }
 
 static int flag_commands(const char *a) {
-  const char *train_only[] = {"--epochs", "--batch", "--lr", "--resume", "--progress",
-                              "--no-progress"};
+  const char *train_only[] = {"--epochs", "--batch",    "--lr",
+                              "--resume", "--progress", "--no-progress"};
   for (int k = 0; k < 6; k++)
     if (!strcmp(a, train_only[k]))
       return F_TRAIN;

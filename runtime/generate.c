@@ -62,9 +62,8 @@ int nnrt_model_set_vocab(nnrt_model *m, const char *bytes, int64_t n) {
   if (!m)
     return NNRT_ERR_ARG;
   if (!bytes || n < 1 || n > NNRT_MAX_VOCAB)
-    return nnrt_model_fail(m, NNRT_ERR_ARG,
-                           "set_vocab: a vocabulary is 1 to %d bytes, got %lld%s", NNRT_MAX_VOCAB,
-                           (long long)n, bytes ? "" : " (NULL)");
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "set_vocab: a vocabulary is 1 to %d bytes, got %lld%s",
+                           NNRT_MAX_VOCAB, (long long)n, bytes ? "" : " (NULL)");
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < i; j++)
       if (bytes[i] == bytes[j])
@@ -171,10 +170,12 @@ static int check_generate(nnrt_model *m, const char *prompt, int64_t tokens, dou
   if (m->d->generate < 0)
     return nnrt_model_fail(m, NNRT_ERR_ARG, "model '%s' has no generate section", m->d->name);
   if (!prompt || !out)
-    return nnrt_model_fail(m, NNRT_ERR_ARG, "generate: the %s is NULL", !prompt ? "prompt" : "output");
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "generate: the %s is NULL",
+                           !prompt ? "prompt" : "output");
   if (!*prompt)
-    return nnrt_model_fail(m, NNRT_ERR_ARG, "generate: the prompt is empty; it needs at least one "
-                                            "character to start from");
+    return nnrt_model_fail(m, NNRT_ERR_ARG,
+                           "generate: the prompt is empty; it needs at least one "
+                           "character to start from");
   if (tokens < 0)
     return nnrt_model_fail(m, NNRT_ERR_ARG, "generate: %lld tokens; the count cannot be negative",
                            (long long)tokens);
@@ -183,7 +184,8 @@ static int check_generate(nnrt_model *m, const char *prompt, int64_t tokens, dou
                            "generate: temperature %g; it must be a finite number >= 0 (0: greedy)",
                            temperature);
   if (top_k < 0)
-    return nnrt_model_fail(m, NNRT_ERR_ARG, "generate: top_k %lld; it must be >= 0 (0: every token)",
+    return nnrt_model_fail(m, NNRT_ERR_ARG,
+                           "generate: top_k %lld; it must be >= 0 (0: every token)",
                            (long long)top_k);
   if (m->nvocab == 0)
     return nnrt_model_fail(m, NNRT_ERR_ARG,

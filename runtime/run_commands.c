@@ -342,10 +342,10 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
   }
   /* Windows of one text are validated on the text's end, none of them
    * next to a training window (docs/language.md 9.1). */
-  int rc = r->cfg.source.kind == NNRT_DATA_TEXT
-               ? nnrt_dataset_split_tail(&all, r->cfg.validation, train, val, err, sizeof err)
-               : nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err,
-                                    sizeof err);
+  int rc =
+      r->cfg.source.kind == NNRT_DATA_TEXT
+          ? nnrt_dataset_split_tail(&all, r->cfg.validation, train, val, err, sizeof err)
+          : nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err);
   if (rc) {
     nnrt_dataset_free(&all);
     return fail(r, "%s", err), false;

@@ -115,22 +115,21 @@ nnrt_index_site model_desc_index_site(const IrModule *m, const IrFunc *f, const 
                                       int axis) {
   const IrViewAttrs *va = IR_ATTR(v, view);
   const IrValue *x = v->args[0], *t = va->dyn[axis] > 0 ? v->args[va->dyn[axis]] : NULL;
-  return (nnrt_index_site){
-      .value = v->id,
-      .axis = axis,
-      .gradient = v->op != OP_SLICE,
-      .step = va->step[axis],
-      .tensor = x->op == OP_INPUT   ? f->input_names[IR_ATTR(x, source).index]
-                : x->op == OP_PARAM ? m->params[IR_ATTR(x, source).index]->name
-                                    : NULL,
-      .arg = t && t->op == OP_INPUT ? f->input_names[IR_ATTR(t, source).index] : NULL};
+  return (nnrt_index_site){.value = v->id,
+                           .axis = axis,
+                           .gradient = v->op != OP_SLICE,
+                           .step = va->step[axis],
+                           .tensor = x->op == OP_INPUT   ? f->input_names[IR_ATTR(x, source).index]
+                                     : x->op == OP_PARAM ? m->params[IR_ATTR(x, source).index]->name
+                                                         : NULL,
+                           .arg = t && t->op == OP_INPUT ? f->input_names[IR_ATTR(t, source).index]
+                                                         : NULL};
 }
 
 /* Every run-time position the code checks (cg_entry.c, position_checks),
  * so that an executable names the sliced tensor and the index argument as
  * the JIT does. */
-static nnrt_index_site *desc_indexes(Arena *a, const IrModule *m, const FusedFunc *ff,
-                                     int32_t *n) {
+static nnrt_index_site *desc_indexes(Arena *a, const IrModule *m, const FusedFunc *ff, int32_t *n) {
   int cap = 0;
   for (int k = 0; k < ff->nkernels; k++)
     for (int i = 0; i < ff->kernels[k]->nvals; i++)

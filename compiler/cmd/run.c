@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "gen_step.h"
 #include "jit.h"
 #include "model_desc.h"
 #include "nnrt_model.h"
-#include "gen_step.h"
 #include "pipeline.h"
 
 typedef struct RunOptions {
@@ -56,12 +56,21 @@ static void run_usage(FILE *out) {
       out);
 }
 
+/* What is wrong with the generation flags, or NULL. */
+static const char *generate_args_error(const RunOptions *o) {
+  const nnrt_run_options *n = &o->numbers;
+  if (o->generate && (o->eval || o->predict))
+    return "--generate cannot be combined with --eval or --predict";
+  if (!o->generate && (n->has_tokens || n->has_temperature || n->top_k))
+    return "--tokens, --temperature and --top-k are for --generate";
+  return NULL;
+}
+
 static int parse_run_args(RunOptions *o, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-    const char **strs[] = {&o->model, &o->data,      &o->checkpoint, &o->predict,
-                           &o->out,   &o->generate};
+    const char **strs[] = {&o->model, &o->data, &o->checkpoint, &o->predict, &o->out, &o->generate};
     const char *snames[] = {"--model", "--data", "--checkpoint", "--predict", "-o", "--generate"};
     bool done = false;
     for (int k = 0; k < 6 && !done; k++)
@@ -119,12 +128,9 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
                     : o->predict && !o->checkpoint ? "--predict needs --checkpoint PATH"
                     : o->eval && o->predict        ? "--eval and --predict cannot be combined"
                     : o->out && !o->predict        ? "-o is for --predict"
-                    : o->generate && (o->eval || o->predict)
-                        ? "--generate cannot be combined with --eval or --predict"
-                    : !o->generate && (o->numbers.has_tokens || o->numbers.has_temperature ||
-                                       o->numbers.top_k)
-                        ? "--tokens, --temperature and --top-k are for --generate"
-                        : NULL;
+                                                   : NULL;
+  if (!why)
+    why = generate_args_error(o);
   if (why) {
     fprintf(stderr, "nnc: error: %s\n", why);
     run_usage(stderr);

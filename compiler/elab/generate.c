@@ -23,8 +23,7 @@ static const IrFunc *ir_fn(const IrModule *m, const char *name) {
 }
 
 static bool is_token(const TType *t) {
-  return t->dtype == DT_I32 && t->rank == 1 && dim_is_const(t->dims[0]) &&
-         t->dims[0].constant == 1;
+  return t->dtype == DT_I32 && t->rank == 1 && dim_is_const(t->dims[0]) && t->dims[0].constant == 1;
 }
 
 static bool is_scores(const TType *t) {

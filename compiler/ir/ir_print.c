@@ -259,8 +259,7 @@ static void print_section(FILE *out, Arena *a, const IrSection *s) {
           s->kind == SEC_TRAIN  ? "train"
           : s->kind == SEC_DATA ? "data"
                                 : "generate",
-          s->name ? " " : "",
-          s->name ? s->name : "");
+          s->name ? " " : "", s->name ? s->name : "");
   const PtrVec *fields = &s->ast->u.section.fields;
   for (int i = 0; i < fields->len; i++) {
     const AstNode *fl = fields->items[i];

@@ -73,8 +73,8 @@ static void frequencies(const float *s, int n, double temp, int k, const double 
   }
   for (int i = 0; i < n; i++) {
     double f = (double)count[i] / DRAWS, sd = sqrt(p[i] * (1 - p[i]) / DRAWS);
-    CHECKF(fabs(f - p[i]) <= 5 * sd + 1e-12, "T %g k %d token %d: %.4f, want %.4f", temp, k, i,
-           f, p[i]);
+    CHECKF(fabs(f - p[i]) <= 5 * sd + 1e-12, "T %g k %d token %d: %.4f, want %.4f", temp, k, i, f,
+           p[i]);
   }
 }
 

@@ -6,8 +6,7 @@
 
 #include "slice_index.h"
 
-static int call(slice_index *m, const char *fn, int64_t batch, const void *x, int32_t t,
-                float *y) {
+static int call(slice_index *m, const char *fn, int64_t batch, const void *x, int32_t t, float *y) {
   int f = slice_index_find_func(m, fn);
   const void *in2[2] = {x, &t}, *in1[1] = {&t};
   void *out[1] = {y};

@@ -123,7 +123,7 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
 
 %token KW_IMPORT "import" KW_LAYER "layer" KW_MODEL "model" KW_PARAM "param"
        KW_STATE "state" KW_FN "fn" KW_LET "let" KW_RETURN "return"
-       KW_TRAIN "train" KW_DATA "data" KW_FOR "for" KW_IN "in"
+       KW_TRAIN "train" KW_DATA "data" KW_GENERATE "generate" KW_FOR "for" KW_IN "in"
        KW_TRUE "true" KW_FALSE "false" KW_F32 "f32" KW_F64 "f64" KW_I32 "i32"
        KW_BOOL "bool" KW_INT "int" KW_FLOAT "float"
        KW_SCAN "scan" KW_CARRY "carry" KW_NEXT "next" KW_EMIT "emit"
@@ -360,6 +360,10 @@ section_head
     }
   | "data" section_name {
       ctx->section = ast_section(A, @$, SEC_DATA, $2);
+      add_member(ctx, ctx->section);
+    }
+  | "generate" {
+      ctx->section = ast_section(A, @$, SEC_GENERATE, NULL);
       add_member(ctx, ctx->section);
     }
   ;
@@ -676,7 +680,7 @@ static bool after_operand(const yysymbol_kind_t *exp, int n) {
   return false;
 }
 
-enum { MAX_LISTED = 7 }; /* longer "expected" lists are more noise than help */
+enum { MAX_LISTED = 8 }; /* longer "expected" lists are more noise than help */
 
 /* ", expected X, Y or Z" for the tokens that could have come instead, or ""
  * when that list would not help. To keep it short and to the point: an

@@ -4,6 +4,8 @@
  *              [--checkpoint P] [--resume] [--threads N] [--progress|--no-progress]
  *   PROG eval [--checkpoint P] [--data P] [--threads N]
  *   PROG predict INPUT [--checkpoint P] [-o OUT] [--threads N]
+ *   PROG generate PROMPT [--tokens N] [--temperature X] [--top-k K] [--seed N]
+ *                 [--checkpoint P] [--threads N]
  *   PROG --help
  *
  * The work is run_commands.c's, shared with `nnc run`; this file only
@@ -19,10 +21,15 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum Command { CMD_TRAIN, CMD_EVAL, CMD_PREDICT } Command;
+typedef enum Command { CMD_TRAIN, CMD_EVAL, CMD_PREDICT, CMD_GENERATE } Command;
 
 /* Which commands take a flag (bit per Command). */
-enum { F_TRAIN = 1 << CMD_TRAIN, F_EVAL = 1 << CMD_EVAL, F_PREDICT = 1 << CMD_PREDICT };
+enum {
+  F_TRAIN = 1 << CMD_TRAIN,
+  F_EVAL = 1 << CMD_EVAL,
+  F_PREDICT = 1 << CMD_PREDICT,
+  F_GENERATE = 1 << CMD_GENERATE
+};
 
 typedef struct Cli {
   const char *prog;
@@ -104,6 +111,8 @@ static void print_model(FILE *out, const nnrt_model_desc *d) {
     const nnrt_func_desc *f = &d->funcs[fi];
     print_signature(out, f, fi == d->eval ? f->ninputs : f->ninputs - 1, "   (the training loss)");
   }
+  if (d->generate >= 0)
+    print_signature(out, &d->funcs[d->generate], 1, "   (the generation step)");
   const nnrt_train_desc *c = &d->cfg;
   if (!c->has_data) {
     fputs("data: none (the model has no data section)\n", out);
@@ -137,9 +146,11 @@ static void print_help(const Cli *c, const nnrt_model_desc *d) {
           "usage: %s train [options]          train as the model's train section says\n"
           "       %s eval [options]           loss (and accuracy) of the checkpoint on the\n"
           "                                   validation data\n"
-          "       %s predict INPUT [options]  run predict on the rows of INPUT (.csv or .npy)\n"
-          "       %s --help\n",
-          c->prog, c->prog, c->prog, c->prog);
+          "       %s predict INPUT [options]  run predict on the rows of INPUT (.csv or .npy)\n",
+          c->prog, c->prog, c->prog);
+  if (d->generate >= 0)
+    fprintf(out, "       %s generate PROMPT [options]  sample text after PROMPT\n", c->prog);
+  fprintf(out, "       %s --help\n", c->prog);
   print_model(out, d);
   fprintf(out,
           "options:\n"
@@ -148,13 +159,17 @@ static void print_help(const Cli *c, const nnrt_model_desc *d) {
           "  --epochs N         train: epochs (default %lld)\n"
           "  --batch N          train: batch size (default %lld)\n"
           "  --lr X             train: learning rate (default %g)\n"
-          "  --seed N           train: initialisation, split and shuffling (default %llu)\n"
+          "  --seed N           train: initialisation, split and shuffling; generate:\n"
+          "                     sampling (default %llu)\n"
           "  --checkpoint PATH  the safetensors checkpoint: train writes it (each epoch and on\n"
           "                     Ctrl-C; with validation data the best epoch also goes to\n"
           "                     PATH's .best.safetensors), eval and predict read it\n"
           "                     (default %s%s)\n"
           "  --resume           train: continue from the checkpoint\n"
           "  -o OUT             predict: write OUT.npy or OUT.csv (default: CSV on stdout)\n"
+          "  --tokens N         generate: characters to sample (default 200)\n"
+          "  --temperature X    generate: softmax temperature, 0 greedy (default 1)\n"
+          "  --top-k K          generate: sample among the K best (default 0: all)\n"
           "  --threads N        threads for kernels and BLAS (default: all CPUs)\n"
           "  --progress, --no-progress   train: progress bar (default: on a terminal)\n"
           "The last line of a training run is 'result: key=value ...'.\n",
@@ -178,8 +193,34 @@ static bool parse_i64(const char *flag, const char *v, int64_t lo, int64_t *out,
   return true;
 }
 
+/* --temperature X (finite, >= 0) */
+static int parse_temperature(nnrt_run_options *o, const char *value, char *msg, size_t msglen) {
+  char *end;
+  double t = value ? strtod(value, &end) : -1;
+  if (!value || end == value || *end || !(t >= 0) || !isfinite(t)) {
+    snprintf(msg, msglen, "--temperature expects a finite number >= 0 (0: greedy), got '%s'",
+             value ? value : "");
+    return -1;
+  }
+  o->temperature = t;
+  o->has_temperature = true;
+  return 1;
+}
+
 int nnrt_run_parse_value(nnrt_run_options *o, int *threads, const char *flag, const char *value,
                          char *msg, size_t msglen) {
+  if (!strcmp(flag, "--temperature"))
+    return parse_temperature(o, value, msg, msglen);
+  if (!strcmp(flag, "--tokens") || !strcmp(flag, "--top-k")) {
+    int64_t n;
+    if (!parse_i64(flag, value, 0, &n, msg, msglen))
+      return -1;
+    if (!strcmp(flag, "--tokens"))
+      o->tokens = n, o->has_tokens = true;
+    else
+      o->top_k = n;
+    return 1;
+  }
   if (!strcmp(flag, "--lr")) {
     char *end;
     double lr = value ? strtod(value, &end) : 0;
@@ -215,7 +256,7 @@ static bool string_flag(Cli *c, const char *a, const char ***dst, int *cmds) {
   nnrt_run_options *o = &c->o;
   const char *names[] = {"--data", "--checkpoint", "-o"};
   const char **dsts[] = {&o->data, &o->checkpoint, &o->out};
-  const int which[] = {F_TRAIN | F_EVAL, F_TRAIN | F_EVAL | F_PREDICT, F_PREDICT};
+  const int which[] = {F_TRAIN | F_EVAL, F_TRAIN | F_EVAL | F_PREDICT | F_GENERATE, F_PREDICT};
   for (int k = 0; k < 3; k++)
     if (!strcmp(a, names[k])) {
       *dst = dsts[k];
@@ -226,15 +267,19 @@ static bool string_flag(Cli *c, const char *a, const char ***dst, int *cmds) {
 }
 
 static int flag_commands(const char *a) {
-  const char *train_only[] = {"--epochs", "--batch",    "--lr",         "--seed",
+  const char *train_only[] = {"--epochs", "--batch",    "--lr",
                               "--resume", "--progress", "--no-progress"};
-  for (int k = 0; k < 7; k++)
+  for (int k = 0; k < 6; k++)
     if (!strcmp(a, train_only[k]))
       return F_TRAIN;
-  return !strcmp(a, "--threads") ? F_TRAIN | F_EVAL | F_PREDICT : 0;
+  if (!strcmp(a, "--tokens") || !strcmp(a, "--temperature") || !strcmp(a, "--top-k"))
+    return F_GENERATE;
+  return !strcmp(a, "--seed")      ? F_TRAIN | F_GENERATE
+         : !strcmp(a, "--threads") ? F_TRAIN | F_EVAL | F_PREDICT | F_GENERATE
+                                   : 0;
 }
 
-static const char *const COMMANDS[] = {"train", "eval", "predict"};
+static const char *const COMMANDS[] = {"train", "eval", "predict", "generate"};
 
 /* One option at argv[*i]; false after printing why it is wrong. */
 static bool parse_option(Cli *c, int argc, char **argv, int *i) {
@@ -278,12 +323,16 @@ static int parse_args(Cli *c, int argc, char **argv) {
         return 2;
     } else if (c->cmd == CMD_PREDICT && !c->o.predict) {
       c->o.predict = a;
+    } else if (c->cmd == CMD_GENERATE && !c->o.generate) {
+      c->o.generate = a;
     } else {
       return usage_error(c, "unexpected argument '%s'", a);
     }
   }
   if (c->cmd == CMD_PREDICT && !c->o.predict)
     return usage_error(c, "predict needs an INPUT file (.csv or .npy)");
+  if (c->cmd == CMD_GENERATE && !c->o.generate)
+    return usage_error(c, "generate needs a PROMPT to start the text from");
   return -1;
 }
 
@@ -306,18 +355,19 @@ static int run(Cli *c, nnrt_model *m) {
   if (c->threads)
     nnrt_set_threads(c->threads);
   pick_checkpoint(c, m->d);
-  return c->cmd == CMD_TRAIN  ? nnrt_run_train(m, &c->o)
-         : c->cmd == CMD_EVAL ? nnrt_run_eval(m, &c->o)
-                              : nnrt_run_predict(m, &c->o);
+  return c->cmd == CMD_TRAIN     ? nnrt_run_train(m, &c->o)
+         : c->cmd == CMD_EVAL    ? nnrt_run_eval(m, &c->o)
+         : c->cmd == CMD_PREDICT ? nnrt_run_predict(m, &c->o)
+                                 : nnrt_run_generate(m, &c->o);
 }
 
 static int parse_command(Cli *c, const char *a) {
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < 4; k++)
     if (!strcmp(a, COMMANDS[k])) {
       c->cmd = (Command)k;
       return -1;
     }
-  return usage_error(c, "unknown command '%s' (train, eval or predict)", a);
+  return usage_error(c, "unknown command '%s' (train, eval, predict or generate)", a);
 }
 
 static bool wants_help(int argc, char **argv) {
@@ -344,7 +394,7 @@ int nnrt_main(const nnrt_model_desc *d, int argc, char **argv) {
     print_help(&c, d);
     rc = 0;
   } else if (argc < 2) {
-    rc = usage_error(&c, "no command (train, eval or predict)");
+    rc = usage_error(&c, "no command (train, eval, predict or generate)");
   } else if ((rc = parse_command(&c, argv[1])) < 0 && (rc = parse_args(&c, argc, argv)) < 0) {
     rc = run(&c, m);
   }

@@ -175,8 +175,8 @@ nomem:
   return NNRT_ERR_NOMEM;
 }
 
-int nnrt_dataset_split(nnrt_dataset *all, double fraction, uint64_t seed, nnrt_dataset *train,
-                       nnrt_dataset *val, char *err, size_t errlen) {
+static int split(nnrt_dataset *all, double fraction, uint64_t seed, bool shuffle,
+                 nnrt_dataset *train, nnrt_dataset *val, char *err, size_t errlen) {
   if (!all || !train || !val)
     return fail(err, errlen, NNRT_ERR_ARG, "%s is NULL",
                 !all     ? "the data set"
@@ -227,7 +227,7 @@ int nnrt_dataset_split(nnrt_dataset *all, double fraction, uint64_t seed, nnrt_d
       return rc == NNRT_ERR_NOMEM ? fail(err, errlen, rc, "out of memory")
                                   : fail(err, errlen, rc, "the data set has an invalid shape");
     }
-    nnrt_epoch_order(n, seed, -1, true, perm);
+    nnrt_epoch_order(n, seed, -1, shuffle, perm);
     nnrt_dataset_gather(all, perm, nt, t.x, t.y);
     nnrt_dataset_gather(all, perm + nt, nv, v.x, v.y);
     free(perm);
@@ -240,4 +240,14 @@ int nnrt_dataset_split(nnrt_dataset *all, double fraction, uint64_t seed, nnrt_d
   *train = t;
   *val = v;
   return NNRT_OK;
+}
+
+int nnrt_dataset_split(nnrt_dataset *all, double fraction, uint64_t seed, nnrt_dataset *train,
+                       nnrt_dataset *val, char *err, size_t errlen) {
+  return split(all, fraction, seed, true, train, val, err, errlen);
+}
+
+int nnrt_dataset_split_tail(nnrt_dataset *all, double fraction, nnrt_dataset *train,
+                            nnrt_dataset *val, char *err, size_t errlen) {
+  return split(all, fraction, 0, false, train, val, err, errlen);
 }

@@ -94,6 +94,11 @@ static int check_plan(const Check *c, const nnrt_func_desc *f) {
     if (!s->op || s->input < -1 || s->input >= f->ninputs || !dims_ok(s->dims, s->rank, f->ndims))
       return bad(c, "function '%s': label site %d is malformed", f->name, i);
   }
+  if (f->nindexes < 0 || (f->nindexes > 0 && !f->indexes))
+    return bad(c, "function '%s' has a bad index site list", f->name);
+  for (int i = 0; i < f->nindexes; i++)
+    if (f->indexes[i].axis < 0 || f->indexes[i].axis >= NNRT_MAX_RANK)
+      return bad(c, "function '%s': index site %d is malformed", f->name, i);
   return NNRT_OK;
 }
 
@@ -113,6 +118,31 @@ static int check_func(const Check *c, const nnrt_func_desc *f, int index) {
 }
 
 static bool is_scalar_f32(const nnrt_arg_desc *a) { return a->dtype == NNRT_F32 && a->rank == 0; }
+
+/* The generation step: (token: i32[1]) -> scores f32[1, V], no run-time
+ * dims, and the states it resets among the parameters. */
+static int check_generate(const Check *c, const nnrt_model_desc *d) {
+  if (d->generate < -1 || d->generate >= d->nfuncs)
+    return bad(c, "the generation step is function %d of %d", d->generate, d->nfuncs);
+  if (d->generate >= 0) {
+    const nnrt_func_desc *f = &d->funcs[d->generate];
+    bool one = f->ndims == 0 && f->ninputs == 1 && f->nresults == 1;
+    const nnrt_arg_desc *in = one ? &f->inputs[0] : NULL, *out = one ? &f->results[0] : NULL;
+    if (!one || in->dtype != NNRT_I32 || in->rank != 1 || in->dims[0].nterms ||
+        in->dims[0].constant != 1 || out->dtype != NNRT_F32 || out->rank != 2 ||
+        out->dims[0].nterms || out->dims[0].constant != 1 || out->dims[1].nterms ||
+        out->dims[1].constant < 1)
+      return bad(c, "the generation step '%s' is not (token: i32[1]) -> f32[1, V]", f->name);
+  }
+  if (d->nresets < 0 || (d->nresets > 0 && !d->resets))
+    return bad(c, "a bad list of the states generation resets");
+  for (int i = 0; i < d->nresets; i++)
+    if (d->resets[i] < 0 || d->resets[i] >= d->nparams)
+      return bad(c, "generation resets parameter %d of %d", d->resets[i], d->nparams);
+  if (d->nvocab < 0 || d->nvocab > NNRT_MAX_VOCAB || (d->nvocab > 0 && !d->vocab))
+    return bad(c, "a baked vocabulary of %d bytes", d->nvocab);
+  return NNRT_OK;
+}
 
 /* What the handle assumes of the functions it calls by role. */
 static int check_roles(const Check *c, const nnrt_model_desc *d) {
@@ -197,7 +227,8 @@ static int check_desc(const nnrt_model_desc *d, char *err, size_t errlen) {
   if ((image_set && (t->image[0] < 1 || t->image[1] < 1 || t->image[2] < 1)) ||
       t->random_crop < 0 || t->shift < 0 || !(t->hflip >= 0 && t->hflip <= 1))
     return bad(&c, "the data section's image shape or augmentation is out of range");
-  return check_roles(&c, d);
+  rc = check_roles(&c, d);
+  return rc ? rc : check_generate(&c, d);
 }
 
 /* ---- parameters --------------------------------------------------------- */
@@ -343,6 +374,12 @@ int nnrt_model_create(const nnrt_model_desc *d, nnrt_model **out) {
     return rc;
   }
   init_stats(m);
+  if (d->vocab && nnrt_model_set_vocab(m, d->vocab, d->nvocab)) {
+    snprintf(create_err, sizeof create_err, "model descriptor: the baked vocabulary: %.900s",
+             m->err);
+    nnrt_model_free(m);
+    return NNRT_ERR_ARG;
+  }
   *out = m;
   return NNRT_OK;
 }
@@ -366,6 +403,7 @@ void nnrt_model_free(nnrt_model *m) {
   free(m->std);
   free(m->scratch);
   free(m->xbuf);
+  free(m->scores);
   free(m);
 }
 
@@ -407,6 +445,8 @@ int nnrt_model_load(nnrt_model *m, const char *path) {
   nnrt_model_io io = nnrt_model_io_for(m);
   nnrt_train_state s;
   int rc = nnrt_checkpoint_load(path, &io, &s, m->err, sizeof m->err);
+  if (!rc)
+    rc = nnrt_model_load_vocab(m, path);
   if (!rc) { /* training goes on where the checkpoint stands */
     m->steps = s.step;
     m->epoch = s.epoch;
@@ -425,7 +465,9 @@ int nnrt_model_save(nnrt_model *m, const char *path) {
   nnrt_train_state_init(&s, m->seed);
   s.step = m->steps;
   s.epoch = current_epoch(m);
-  return nnrt_checkpoint_save(path, &io, &s, NULL, 0, m->err, sizeof m->err);
+  nnrt_kv vocab;
+  int nmeta = nnrt_model_vocab_meta(m, &vocab);
+  return nnrt_checkpoint_save(path, &io, &s, nmeta ? &vocab : NULL, nmeta, m->err, sizeof m->err);
 }
 
 /* ---- batches ------------------------------------------------------------ */

@@ -18,7 +18,7 @@
  * code fills before returning STATUS_LABEL (compiler/codegen.h). */
 enum { WS_HEADER = 64 };
 enum { STATUS_LABEL = 1, STATUS_NONFINITE = 2, STATUS_INDEX = 3 };
-enum { ST_VALUE, ST_POS, ST_LABEL, ST_DEPTH };
+enum { ST_VALUE, ST_POS, ST_LABEL, ST_DEPTH, ST_LENGTH };
 
 int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok) {
   int64_t v = d->constant;
@@ -298,6 +298,43 @@ static int label_error(nnrt_model *m, int fi, const int64_t *dims) {
                          (long long)st[ST_DEPTH]);
 }
 
+static const nnrt_index_site *index_site(const nnrt_func_desc *f, int64_t value, int64_t axis) {
+  for (int i = 0; i < f->nindexes; i++)
+    if (f->indexes[i].value == value && f->indexes[i].axis == axis)
+      return &f->indexes[i];
+  return NULL;
+}
+
+void nnrt_index_message(const char *func, const nnrt_index_site *s, const int64_t *st, char *buf,
+                        size_t len) {
+  char xs[128] = "the sliced tensor";
+  if (s && s->tensor)
+    snprintf(xs, sizeof xs, "'%s'", s->tensor);
+  const char *what = s && s->gradient ? "a slice's gradient" : s ? xs : "a slice";
+  long long p = st[ST_LABEL], n = st[ST_DEPTH], count = st[ST_LENGTH], axis = st[ST_POS];
+  if (count != 1 && p >= -n && p < n) {
+    long long first = p < 0 ? p + n : p, step = s ? s->step : 1;
+    char by[32] = "";
+    if (step != 1)
+      snprintf(by, sizeof by, " %lld apart", step);
+    snprintf(buf, len,
+             "%s: %lld elements%s from index %lld do not fit axis %lld of %s, which has %lld", func,
+             count, by, first, axis, what, n);
+    return;
+  }
+  const char *arg = s ? s->arg : NULL;
+  snprintf(buf, len, "%s: index %lld%s%s%s is outside [-%lld, %lld) on axis %lld of %s", func, p,
+           arg ? " (argument '" : "", arg ? arg : "", arg ? "')" : "", n, n, axis, what);
+}
+
+static int index_error(nnrt_model *m, int fi) {
+  const nnrt_func_desc *f = &m->d->funcs[fi];
+  const int64_t *st = (const int64_t *)m->ws[fi].ws;
+  char msg[512];
+  nnrt_index_message(f->name, index_site(f, st[ST_VALUE], st[ST_POS]), st, msg, sizeof msg);
+  return nnrt_model_fail(m, NNRT_ERR_ARG, "%s", msg);
+}
+
 int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *const *inputs,
                       void *const *outputs) {
   const nnrt_func_desc *f = &m->d->funcs[fi];
@@ -313,13 +350,8 @@ int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *co
                 rng);
   if (rc == STATUS_LABEL)
     return label_error(m, fi, dims);
-  if (rc == STATUS_INDEX) {
-    const int64_t *st = (const int64_t *)m->ws[fi].ws;
-    return nnrt_model_fail(m, NNRT_ERR_ARG,
-                           "%s: index %lld is outside [-%lld, %lld) on axis %lld of a slice",
-                           f->name, (long long)st[ST_LABEL], (long long)st[ST_DEPTH],
-                           (long long)st[ST_DEPTH], (long long)st[ST_POS]);
-  }
+  if (rc == STATUS_INDEX)
+    return index_error(m, fi);
   if (rc == STATUS_NONFINITE)
     return nnrt_model_fail(m, NNRT_ERR_NONFINITE,
                            "%s: the %s is not finite; no parameter or optimizer state was changed",

@@ -45,6 +45,13 @@ struct nnrt_model {
   int64_t sched_total; /* > 0: nnrt_model_set_schedule's steps; 0: the constant base rate */
   int64_t sched_pos;   /* train_step calls since set_schedule */
   bool raw_input;      /* false: x is already scaled and standardised (set_input_normalised) */
+  /* generation: the vocabulary (token i is byte vocab[i]; nvocab 0: none
+   * yet), as hex for checkpoint metadata, and the step's scores */
+  char vocab[NNRT_MAX_VOCAB];
+  int nvocab;
+  char vocab_hex[2 * NNRT_MAX_VOCAB + 1];
+  float *scores;
+  int64_t nscores;
   char err[1024];
 };
 
@@ -98,6 +105,12 @@ nnrt_model_io nnrt_model_io_for(nnrt_model *m);
 /* The train section's optimizer (total_steps = its epochs, for the
  * loops that set their own). */
 nnrt_optimizer nnrt_model_optimizer(const nnrt_train_desc *c);
+
+/* The vocabulary as checkpoint metadata ("nnc.vocab": its bytes in hex)
+ * into *kv, valid while m is: 1, or 0 when m has none. */
+int nnrt_model_vocab_meta(const nnrt_model *m, nnrt_kv *kv);
+/* The vocabulary of checkpoint `path`, when its metadata has one. */
+int nnrt_model_load_vocab(nnrt_model *m, const char *path);
 
 /* The function losses are computed with: eval, else the training step. */
 int nnrt_model_loss_func(const nnrt_model *m);

@@ -134,6 +134,12 @@ int nnrt_load_text(const char *path, int64_t seq, nnrt_dataset *out, char *err, 
  * untouched. Messages start with "dataset split: ". */
 int nnrt_dataset_split(nnrt_dataset *all, double fraction, uint64_t seed, nnrt_dataset *train,
                        nnrt_dataset *val, char *err, size_t errlen);
+/* The same split by position: the last round(n * fraction) samples (at
+ * least 1 when fraction > 0), in file order, are val, the others train.
+ * For sequences cut from one text (nnrt_load_text), where a shuffled split
+ * would validate on windows next to training ones. */
+int nnrt_dataset_split_tail(nnrt_dataset *all, double fraction, nnrt_dataset *train,
+                            nnrt_dataset *val, char *err, size_t errlen);
 
 /* Per-feature mean and standard deviation of f32 x over the n samples
  * (x_size values each; population std, accumulated in double). For x that

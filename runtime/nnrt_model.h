@@ -43,10 +43,11 @@ extern "C" {
  * changes (3: a label site states its class count, and a training step may
  * refuse a non-finite step; 4: a dim is a sum of products, nnrt_dim, and
  * every entry point takes {seed, step} for its random ops; 5: the data
- * section's image shape and augmentation);
+ * section's image shape and augmentation; 6: index sites, and generation:
+ * the step function, the states it resets and the vocabulary);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 5, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
+enum { NNRT_MODEL_ABI = 6, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -100,6 +101,26 @@ typedef struct nnrt_label_site {
  * indices of cross_entropy and one_hot, "index" for the rest. */
 const char *nnrt_index_noun(const char *op);
 
+/* A run-time position checked by a compiled function: a slice's index
+ * given as an i32 argument, or a constant start on an axis of symbolic
+ * extent. When it falls outside the axis the function returns 3 with the
+ * view's value id and the axis in the status area; this says what to call
+ * the sliced tensor and the index in the message. */
+typedef struct nnrt_index_site {
+  int32_t value;      /* the IR value id the code reports */
+  int32_t axis;       /* the axis of the sliced tensor */
+  int32_t gradient;   /* 1: the view is a slice's gradient, not the slice */
+  int64_t step;       /* the slice's step on that axis */
+  const char *tensor; /* the sliced input or parameter, or NULL */
+  const char *arg;    /* the i32 argument giving the index, or NULL */
+} nnrt_index_site;
+
+/* The message of a failed position check of function `func` at site s
+ * (NULL: unknown), from the five int64 status slots compiled code wrote
+ * (value, axis, position, extent, length); the JIT says the same. */
+void nnrt_index_message(const char *func, const nnrt_index_site *s, const int64_t *status,
+                        char *buf, size_t len);
+
 /* The calling convention of compiled code (see compiler/jit.h). */
 typedef int32_t (*nnrt_entry_fn)(const int64_t *dims, void *const *inputs, void *const *params,
                                  void *const *outputs, char *ws, const int64_t *ws_offsets,
@@ -115,6 +136,8 @@ typedef struct nnrt_func_desc {
   const nnrt_buffer_desc *bufs;
   const nnrt_label_site *labels;
   nnrt_entry_fn entry;
+  int32_t nindexes;
+  const nnrt_index_site *indexes;
 } nnrt_func_desc;
 
 /* Parameters first, in the module's order, then optimizer state
@@ -185,6 +208,16 @@ typedef struct nnrt_model_desc {
   /* standardize = true with baked weights: the training data's per-feature
    * mean and std (input_size floats each), else NULL */
   const float *baked_mean, *baked_std;
+  /* Generation (a generate section): the step function, (token: i32[1]) ->
+   * scores f32[1, V], or -1; the states it writes (indices into params),
+   * reset to their initializers before each generation; and the
+   * vocabulary compiled in with --bake (token i is byte vocab[i]), or
+   * NULL. */
+  int32_t generate;
+  int32_t nresets;
+  const int32_t *resets;
+  int32_t nvocab;
+  const char *vocab;
 } nnrt_model_desc;
 
 /* Elements of one sample of a (the dims after the batch axis), or -1 when
@@ -344,6 +377,43 @@ int64_t nnrt_model_input_size(const nnrt_model *m);
 int64_t nnrt_model_output_size(const nnrt_model *m);
 int64_t nnrt_model_label_size(const nnrt_model *m);
 
+/* ---- generation ------------------------------------------------------------
+ * A model with a generate section has a step function, (token: i32[1]) ->
+ * scores f32[1, V], that writes its recurrent state (`state <-`) at each
+ * call. Tokens are characters: token i is byte i of the vocabulary, the
+ * distinct bytes of the text the model was trained on, sorted. */
+enum { NNRT_MAX_VOCAB = 256 };
+
+/* Resets the states the step writes to their initializers (zeros unless
+ * declared otherwise; a random initializer draws from `seed`), feeds the
+ * prompt (a C string, each character in the vocabulary) through the step
+ * one character at a time, then samples `tokens` characters, feeding each
+ * back: out gets them and a '\0' (tokens + 1 bytes). The step's scores are
+ * logits: token i is drawn with probability softmax(scores / temperature)
+ * over the top_k best scores (0: all of them; ties go to the lower token);
+ * temperature 0 or top_k 1 is greedy (the first best score). Only the
+ * first vocabulary-size scores are sampled from. Token k of the output
+ * draws the k-th uniform of the Philox stream seeded with `seed`
+ * (nnrt_sample_token), so a seed gives the same text at any thread count.
+ * The vocabulary comes from a checkpoint (nnrt_model_load), the weights
+ * compiled in (--bake), or nnrt_model_set_vocab. */
+int nnrt_model_generate(nnrt_model *m, const char *prompt, int64_t tokens, double temperature,
+                        int64_t top_k, uint64_t seed, char *out);
+/* Sets the vocabulary: n (1..256) distinct bytes, token i = bytes[i]. */
+int nnrt_model_set_vocab(nnrt_model *m, const char *bytes, int64_t n);
+/* The vocabulary's size (0: none), its bytes copied into out when cap is
+ * large enough; -1 without a model. */
+int64_t nnrt_model_vocab(const nnrt_model *m, char *out, size_t cap);
+/* The vocabulary a checkpoint's metadata holds ("nnc.vocab", written by
+ * training on a text and by nnrt_model_save) into bytes (256 long): its
+ * size, 0 when it has none, -1 on error (err says why). */
+int64_t nnrt_checkpoint_vocab(const char *path, char *bytes, char *err, size_t errlen);
+/* One draw as nnrt_model_generate makes it for the token at `position`:
+ * the index in [0, n) (n <= 256), or -1 when a score is not finite, n is
+ * out of range or the temperature is negative or not finite. */
+int64_t nnrt_sample_token(const float *scores, int64_t n, double temperature, int64_t top_k,
+                          uint64_t seed, uint64_t position);
+
 /* ---- the command line of a compiled model -----------------------------
  * What `./model` does (`nnc model.nn -o model`): train, eval, predict and
  * --help, as `nnc run` does for the same model with the same seed and
@@ -365,12 +435,20 @@ typedef struct nnrt_run_options {
   uint64_t seed;
   int progress;     /* -1 auto (terminal), 0, 1 */
   const char *prog; /* names the program in messages ("<prog>: error: ..."); NULL: "nnc" */
+  /* generate: the prompt, the characters to sample (default 200), the
+   * temperature (default 1; has_temperature: given) and top-k (0: all) */
+  const char *generate;
+  bool has_tokens, has_temperature;
+  int64_t tokens;
+  double temperature;
+  int64_t top_k;
 } nnrt_run_options;
 
 /* The valued flags `nnc run` and a compiled model's `train` share, parsed
  * in one place for both: --epochs N, --batch N (>= 1), --seed N (>= 0),
- * --lr X (positive, finite) into o, and --threads N (>= 1, at most 4096)
- * into *threads. Returns 1 when flag is one of them and value is good, 0
+ * --lr X (positive, finite), and generation's --tokens N (>= 0),
+ * --temperature X (finite, >= 0), --top-k N (>= 0) into o, and --threads N
+ * (>= 1, at most 4096) into *threads. Returns 1 when flag is one of them and value is good, 0
  * when flag is none of them, and -1 with the reason in msg (e.g. "--lr
  * expects a positive finite number") when value is missing or wrong. */
 int nnrt_run_parse_value(nnrt_run_options *o, int *threads, const char *flag, const char *value,
@@ -382,6 +460,12 @@ int nnrt_run_parse_value(nnrt_run_options *o, int *threads, const char *flag, co
 int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o);
 int nnrt_run_eval(nnrt_model *m, const nnrt_run_options *o);
 int nnrt_run_predict(nnrt_model *m, const nnrt_run_options *o);
+/* Prints the prompt and the text sampled after it (nnrt_model_generate;
+ * the seed is o->seed, else the data section's), the weights and the
+ * vocabulary from o->checkpoint, else the baked ones, else those m holds
+ * (after nnrt_run_train), the vocabulary else from the data section's
+ * text. */
+int nnrt_run_generate(nnrt_model *m, const nnrt_run_options *o);
 
 /* The training and validation sets as nnrt_run_train feeds them (the data
  * section's sources, split, checked against the model and standardised,

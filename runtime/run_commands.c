@@ -340,7 +340,13 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
     return bind_image(r, val, r->cfg.val_source.path) &&
            check_data_fits(r, val, r->cfg.val_source.path);
   }
-  if (nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err)) {
+  /* Windows of one text are validated on the text's end, none of them
+   * next to a training window (docs/language.md 9.1). */
+  int rc =
+      r->cfg.source.kind == NNRT_DATA_TEXT
+          ? nnrt_dataset_split_tail(&all, r->cfg.validation, train, val, err, sizeof err)
+          : nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err);
+  if (rc) {
     nnrt_dataset_free(&all);
     return fail(r, "%s", err), false;
   }
@@ -531,6 +537,9 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
                           .interrupt = &interrupted,
                           .augment = augment_of(c)};
   tc.augment.fill = fill;
+  nnrt_kv vocab; /* a text's vocabulary goes with the weights, for generation */
+  tc.nmeta = nnrt_model_vocab_meta(r->m, &vocab);
+  tc.meta = tc.nmeta ? &vocab : NULL;
   interrupted = 0;
   struct sigaction sa = {.sa_handler = on_sigint}, old;
   sigemptyset(&sa.sa_mask);
@@ -572,7 +581,8 @@ int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
   if (m->d->train < 0 && r.cfg.has_train)
     fail(&r, "model '%s' has no compiled training step", m->d->name);
   else if (has_sections(&r, true) && checkpoint_writable(&r) && apply_seed(&r) &&
-           load_data(&r, &train, &val) && standardize(&r, &train, &val, false))
+           load_data(&r, &train, &val) && standardize(&r, &train, &val, false) &&
+           (!train.vocab || !nnrt_model_set_vocab(m, train.vocab, train.vocab_size)))
     rc = do_train(&r, &train, &val);
   nnrt_dataset_free(&train);
   nnrt_dataset_free(&val);
@@ -799,6 +809,56 @@ int nnrt_run_predict(nnrt_model *m, const nnrt_run_options *o) {
   else if ((m->mean || stats_for(&r, in.x_size)) && load_checkpoint(&r))
     rc = predict_rows(&r, fi, &in);
   nnrt_dataset_free(&in);
+  run_done(&r);
+  return rc;
+}
+
+/* --------------------------------------------------------------- generate */
+
+/* Without a vocabulary from a checkpoint or compiled in: the data
+ * section's text, as training would read it. */
+static bool vocab_from_data(const Run *r) {
+  const nnrt_source_desc *s = &r->cfg.source;
+  if (r->m->nvocab > 0 || !r->cfg.has_data || s->kind != NNRT_DATA_TEXT)
+    return true;
+  nnrt_dataset d = {0};
+  char err[1024];
+  bool ok = !nnrt_load_text(s->path, s->seq, &d, err, sizeof err);
+  if (!ok)
+    fail(r, "%s", err);
+  else if (nnrt_model_set_vocab(r->m, d.vocab, d.vocab_size))
+    ok = false, fail(r, "%s", r->m->err);
+  nnrt_dataset_free(&d);
+  return ok;
+}
+
+static int sample_text(const Run *r) {
+  const nnrt_run_options *o = r->o;
+  int64_t tokens = o->has_tokens ? o->tokens : 200;
+  char *out = tokens < INT64_MAX ? malloc((size_t)tokens + 1) : NULL;
+  if (!out)
+    return fail(r, "out of memory for %lld characters", (long long)tokens);
+  int rc = 0;
+  if (nnrt_model_generate(r->m, o->generate, tokens, o->has_temperature ? o->temperature : 1.0,
+                          o->top_k, r->cfg.seed, out))
+    rc = fail(r, "%s", r->m->err);
+  else if (printf("%s%s\n", o->generate, out) < 0 || fflush(stdout))
+    rc = fail(r, "stdout: cannot write");
+  free(out);
+  return rc;
+}
+
+int nnrt_run_generate(nnrt_model *m, const nnrt_run_options *o) {
+  Run r;
+  if (!run_init(&r, m, o))
+    return 1;
+  int rc = 1;
+  if (m->d->generate < 0)
+    fail(&r, "model '%s' has no generate section", m->d->name);
+  else if (!o->generate)
+    fail(&r, "generate: no prompt");
+  else if (load_checkpoint(&r) && vocab_from_data(&r))
+    rc = sample_text(&r);
   run_done(&r);
   return rc;
 }

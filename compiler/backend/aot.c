@@ -15,6 +15,7 @@
 #include "aot_desc.h"
 #include "aot_header.h"
 #include "codegen.h"
+#include "gen_step.h"
 #include "model_desc.h"
 #include "nnrt_train.h"
 #include "toolchain.h"
@@ -141,6 +142,9 @@ static const struct {
     {"input_size", "nnrt_model_input_size", 'l', "p"},
     {"output_size", "nnrt_model_output_size", 'l', "p"},
     {"label_size", "nnrt_model_label_size", 'l', "p"},
+    {"generate", "nnrt_model_generate", 'i', "ppldllp"},
+    {"set_vocab", "nnrt_model_set_vocab", 'i', "ppl"},
+    {"vocab", "nnrt_model_vocab", 'l', "ppl"},
 };
 
 static LLVMTypeRef type_of(LLVMContextRef c, char k) {
@@ -265,7 +269,16 @@ static bool bake_weights(Aot *g, nnrt_model_desc *d, int64_t nfeatures) {
     d->baked_std = stats[1];
   }
   nnrt_model_io io = {.model_name = d->name, .tensors = named, .ntensors = n};
-  return nnrt_checkpoint_load(g->o->bake, &io, NULL, g->err, sizeof g->err) == NNRT_OK;
+  if (nnrt_checkpoint_load(g->o->bake, &io, NULL, g->err, sizeof g->err) != NNRT_OK)
+    return false;
+  /* generation needs the text's characters: they go with the weights */
+  char *vocab = arena_alloc(g->a, NNRT_MAX_VOCAB);
+  int64_t nv = nnrt_checkpoint_vocab(g->o->bake, vocab, g->err, sizeof g->err);
+  if (nv > 0) {
+    d->vocab = vocab;
+    d->nvocab = (int32_t)nv;
+  }
+  return nv >= 0;
 }
 
 /* Per-sample features of the predict (or eval) function's input, for the
@@ -395,9 +408,11 @@ static bool build(Aot *g, Compilation *comp, IrModule *m) {
   LLVMDisposeMessage(triple);
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(g->tm);
   LLVMSetModuleDataLayout(g->mod, td);
+  IrFunc *gen = gen_step_build(g->a, m, &cfg);
   bool ok = compile_funcs(g, m);
   if (ok) {
     nnrt_model_desc *d = model_desc_build(g->a, m, has_ts ? &ts : NULL, &cfg, g->funcs, g->nfuncs);
+    model_desc_set_generate(g->a, d, m, gen);
     absolute_paths(g->a, &d->cfg.source);
     absolute_paths(g->a, &d->cfg.val_source);
     int64_t nfeatures = input_features(d);

@@ -16,7 +16,7 @@
 
 typedef struct DescTypes {
   LLVMTypeRef i32, i64, f64, ptr;
-  LLVMTypeRef dim_term, dim, arg, buf, label, func, param, source, train, model;
+  LLVMTypeRef dim_term, dim, arg, buf, label, index, func, param, source, train, model;
 } DescTypes;
 
 typedef struct Em {
@@ -49,8 +49,10 @@ static void make_types(Em *e) {
   t->arg = st(e, "nnrt_arg_desc", (LLVMTypeRef[]){ptr, i32, i32, dims}, 4);
   t->buf = st(e, "nnrt_buffer_desc", (LLVMTypeRef[]){t->dim, i64, i32, i32}, 4);
   t->label = st(e, "nnrt_label_site", (LLVMTypeRef[]){i32, i32, ptr, i32, dims, i64}, 6);
-  t->func = st(e, "nnrt_func_desc",
-               (LLVMTypeRef[]){ptr, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr}, 12);
+  t->index = st(e, "nnrt_index_site", (LLVMTypeRef[]){i32, i32, i32, i64, ptr, ptr}, 6);
+  t->func =
+      st(e, "nnrt_func_desc",
+         (LLVMTypeRef[]){ptr, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, i32, ptr}, 14);
   t->param =
       st(e, "nnrt_param_desc",
          (LLVMTypeRef[]){ptr, i32, i32, LLVMArrayType(i64, NNRT_MAX_RANK), i32, i32, f64, f64, ptr},
@@ -65,9 +67,9 @@ static void make_types(Em *e) {
              i64, i64, f64},
          25);
   t->model = st(e, "nnrt_model_desc",
-                (LLVMTypeRef[]){i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, i32, i32, i64,
-                                t->train, ptr, ptr},
-                15);
+                (LLVMTypeRef[]){i32, i32, ptr,      i32, i32, ptr, ptr, i32, i32, i32,
+                                i32, i64, t->train, ptr, ptr, i32, i32, ptr, i32, ptr},
+                20);
 }
 
 /* With the host's pointer size, the mirror must have C's sizes exactly. */
@@ -84,6 +86,7 @@ static void check_layout(const Em *e) {
       {e->t.arg, sizeof(nnrt_arg_desc), "nnrt_arg_desc"},
       {e->t.buf, sizeof(nnrt_buffer_desc), "nnrt_buffer_desc"},
       {e->t.label, sizeof(nnrt_label_site), "nnrt_label_site"},
+      {e->t.index, sizeof(nnrt_index_site), "nnrt_index_site"},
       {e->t.func, sizeof(nnrt_func_desc), "nnrt_func_desc"},
       {e->t.param, sizeof(nnrt_param_desc), "nnrt_param_desc"},
       {e->t.source, sizeof(nnrt_source_desc), "nnrt_source_desc"},
@@ -190,6 +193,16 @@ static LLVMValueRef c_labels(Em *e, const nnrt_label_site *l, int n, Arena *ar) 
   return carray(e, e->t.label, v, n, "labels");
 }
 
+static LLVMValueRef c_indexes(Em *e, const nnrt_index_site *s, int n, Arena *ar) {
+  LLVMValueRef *v = ARENA_ARRAY(ar, LLVMValueRef, (size_t)n + 1);
+  for (int i = 0; i < n; i++)
+    v[i] = cstruct(e->t.index,
+                   (LLVMValueRef[]){ci32(e, s[i].value), ci32(e, s[i].axis), ci32(e, s[i].gradient),
+                                    ci64(e, s[i].step), cstr(e, s[i].tensor), cstr(e, s[i].arg)},
+                   6);
+  return carray(e, e->t.index, v, n, "indexes");
+}
+
 static LLVMValueRef c_strings(Em *e, const char *const *s, int n, Arena *ar) {
   LLVMValueRef *v = ARENA_ARRAY(ar, LLVMValueRef, (size_t)n + 1);
   for (int i = 0; i < n; i++)
@@ -202,7 +215,7 @@ static LLVMValueRef c_funcs(Em *e, const nnrt_model_desc *d, LLVMValueRef const 
   LLVMValueRef *v = ARENA_ARRAY(ar, LLVMValueRef, (size_t)d->nfuncs + 1);
   for (int i = 0; i < d->nfuncs; i++) {
     const nnrt_func_desc *f = &d->funcs[i];
-    LLVMValueRef fields[12] = {cstr(e, f->name),
+    LLVMValueRef fields[14] = {cstr(e, f->name),
                                ci32(e, f->ndims),
                                c_strings(e, f->dim_names, f->ndims, ar),
                                ci32(e, f->ninputs),
@@ -213,8 +226,10 @@ static LLVMValueRef c_funcs(Em *e, const nnrt_model_desc *d, LLVMValueRef const 
                                ci32(e, f->nlabels),
                                c_bufs(e, f->bufs, f->nbufs, ar),
                                c_labels(e, f->labels, f->nlabels, ar),
-                               entries[i]};
-    v[i] = cstruct(e->t.func, fields, 12);
+                               entries[i],
+                               ci32(e, f->nindexes),
+                               c_indexes(e, f->indexes, f->nindexes, ar)};
+    v[i] = cstruct(e->t.func, fields, 14);
   }
   return carray(e, e->t.func, v, d->nfuncs, "funcs");
 }
@@ -314,25 +329,34 @@ LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *
   Arena ar;
   arena_init(&ar);
   size_t stat_bytes = (size_t)(nfeatures > 0 ? nfeatures : 0) * sizeof(float);
-  LLVMValueRef fields[15] = {ci32(&e, d->abi),
-                             ci32(&e, (int64_t)LLVMABISizeOfType(td, e.t.model)),
-                             cstr(&e, d->name),
-                             ci32(&e, d->nparams),
-                             ci32(&e, d->nfuncs),
-                             c_params(&e, d, &ar),
-                             c_funcs(&e, d, entries, &ar),
-                             ci32(&e, d->train),
-                             ci32(&e, d->eval),
-                             ci32(&e, d->predict),
-                             ci32(&e, d->nupdated),
-                             ci64(&e, d->num_classes),
-                             c_train(&e, &d->cfg, &ar),
-                             c_blob(&e, d->baked_mean, stat_bytes, "mean"),
-                             c_blob(&e, d->baked_std, stat_bytes, "std")};
+  LLVMValueRef *resets = ARENA_ARRAY(&ar, LLVMValueRef, (size_t)d->nresets + 1);
+  for (int i = 0; i < d->nresets; i++)
+    resets[i] = ci32(&e, d->resets[i]);
+  LLVMValueRef fields[20] = {
+      ci32(&e, d->abi),
+      ci32(&e, (int64_t)LLVMABISizeOfType(td, e.t.model)),
+      cstr(&e, d->name),
+      ci32(&e, d->nparams),
+      ci32(&e, d->nfuncs),
+      c_params(&e, d, &ar),
+      c_funcs(&e, d, entries, &ar),
+      ci32(&e, d->train),
+      ci32(&e, d->eval),
+      ci32(&e, d->predict),
+      ci32(&e, d->nupdated),
+      ci64(&e, d->num_classes),
+      c_train(&e, &d->cfg, &ar),
+      c_blob(&e, d->baked_mean, stat_bytes, "mean"),
+      c_blob(&e, d->baked_std, stat_bytes, "std"),
+      ci32(&e, d->generate),
+      ci32(&e, d->nresets),
+      carray(&e, e.t.i32, resets, d->nresets, "resets"),
+      ci32(&e, d->nvocab),
+      c_blob(&e, d->vocab, (size_t)(d->nvocab > 0 ? d->nvocab : 0), "vocab")};
   char name[256];
   snprintf(name, sizeof name, "%s_desc", prefix);
   LLVMValueRef g = LLVMAddGlobal(mod, e.t.model, name);
-  LLVMSetInitializer(g, cstruct(e.t.model, fields, 15));
+  LLVMSetInitializer(g, cstruct(e.t.model, fields, 20));
   LLVMSetGlobalConstant(g, true);
   arena_free(&ar);
   return g;

@@ -98,6 +98,11 @@ static void put_constants(FILE *out, const char *upper, const nnrt_model_desc *d
   put_macro(out, upper, "NUM_CLASSES", d->num_classes, "classes of the cross-entropy, or 0");
   put_macro(out, upper, "NUM_PARAMS", d->nparams, "parameters and optimizer state tensors");
   put_macro(out, upper, "HAS_TRAIN", t != NULL, "train_step is available");
+  put_macro(out, upper, "HAS_GENERATE", d->generate >= 0,
+            "generate is declared (a generate section)");
+  if (d->generate >= 0)
+    put_macro(out, upper, "NUM_TOKENS", d->funcs[d->generate].results[0].dims[1].constant,
+              "tokens the generation step scores (the vocabulary's size at most)");
   put_input_transform(out, upper, d);
   put_macro(out, upper, "BAKED", baked, "the weights are compiled into the object");
 }
@@ -178,6 +183,22 @@ static void put_prototypes(FILE *out, const char *pf, const nnrt_model_desc *d) 
           " * same bits at any thread count; dropout acts in train_step only. */\n"
           "int %s_set_seed(%s *m, uint64_t seed);\n\n",
           pf, pf, tx, ty, pf, pf, tx, ty, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf);
+  if (d->generate >= 0)
+    fprintf(out,
+            "/* Generation (the model's generate section): resets the states the\n"
+            " * step writes, feeds the prompt (a C string of vocabulary characters)\n"
+            " * through it, then samples `tokens` characters into out (tokens + 1\n"
+            " * bytes with the '\\0'): softmax(scores / temperature) over the top_k\n"
+            " * best (0: all; temperature 0 or top_k 1: greedy); the same seed gives\n"
+            " * the same text. The vocabulary (the training text's characters)\n"
+            " * comes with a checkpoint written by training, with --bake, or from\n"
+            " * set_vocab; vocab copies it out (cap >= its size) and returns its\n"
+            " * size (0: none yet). */\n"
+            "int %s_generate(%s *m, const char *prompt, int64_t tokens, double temperature,\n"
+            "        int64_t top_k, uint64_t seed, char *out);\n"
+            "int %s_set_vocab(%s *m, const char *bytes, int64_t n);\n"
+            "int64_t %s_vocab(const %s *m, char *out, size_t cap);\n\n",
+            pf, pf, pf, pf, pf, pf);
   fprintf(out,
           "/* The input transform: the scale (INPUT_SCALE), a copy of the\n"
           " * standardisation statistics (n = INPUT_SIZE floats each; they come\n"

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "model_desc.h"
 #include "nnrt_model.h"
 
 typedef int32_t (*EntryFn)(const int64_t *dims, void *const *inputs, void *const *params,
@@ -275,34 +276,12 @@ static void label_error(const JitFunc *jf, const int64_t *dims, char *err, size_
 }
 
 /* "f: index 7 (argument 't') is outside [-5, 5) on axis 1 of 'x'" */
+/* The message the runtime gives for the same failure in an executable. */
 static void index_error(const JitFunc *jf, char *err, size_t errlen) {
   const int64_t *st = (const int64_t *)jf->ws;
   const IrValue *v = jf->ff->by_id[st[CG_STATUS_VALUE]];
-  int axis = (int)st[CG_STATUS_POS];
-  const IrValue *x = v->args[0],
-                *t = IR_ATTR(v, view)->dyn[axis] > 0 ? v->args[IR_ATTR(v, view)->dyn[axis]] : NULL;
-  const IrFunc *f = jf->f;
-  const char *xn = x->op == OP_INPUT   ? f->input_names[IR_ATTR(x, source).index]
-                   : x->op == OP_PARAM ? jf->m->params[IR_ATTR(x, source).index]->name
-                                       : NULL;
-  const char *tn = t && t->op == OP_INPUT ? f->input_names[IR_ATTR(t, source).index] : NULL;
-  char xs[96] = "the sliced tensor";
-  if (xn)
-    snprintf(xs, sizeof xs, "'%s'", xn);
-  const char *what = v->op == OP_SLICE ? xs : "a slice's gradient";
-  long long p = st[CG_STATUS_LABEL], n = st[CG_STATUS_DEPTH], len = st[CG_STATUS_LENGTH];
-  if (len != 1 && p >= -n && p < n) {
-    long long first = p < 0 ? p + n : p, step = IR_ATTR(v, view)->step[axis];
-    char by[32] = "";
-    if (step != 1)
-      snprintf(by, sizeof by, " %lld apart", step);
-    snprintf(err, errlen,
-             "%s: %lld elements%s from index %lld do not fit axis %d of %s, which has %lld",
-             f->name, len, by, first, axis, what, n);
-    return;
-  }
-  snprintf(err, errlen, "%s: index %lld%s%s%s is outside [-%lld, %lld) on axis %d of %s", f->name,
-           p, tn ? " (argument '" : "", tn ? tn : "", tn ? "')" : "", n, n, axis, what);
+  nnrt_index_site s = model_desc_index_site(jf->m, jf->f, v, (int)st[CG_STATUS_POS]);
+  nnrt_index_message(jf->f->name, &s, st, err, errlen);
 }
 
 int jit_call(JitFunc *jf, const int64_t *dims, void *const *inputs, void *const *params,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fuse.h"
+#include "gen_step.h"
 
 /* The runtime's dims are positions in f->dim_syms, the compiler's are
  * symbol ids of the module. */
@@ -110,7 +111,47 @@ static nnrt_label_site *desc_labels(Arena *a, const FusedFunc *ff, int32_t *n) {
   return out;
 }
 
-static void desc_func(Arena *a, nnrt_func_desc *out, const DescFunc *df) {
+nnrt_index_site model_desc_index_site(const IrModule *m, const IrFunc *f, const IrValue *v,
+                                      int axis) {
+  const IrViewAttrs *va = IR_ATTR(v, view);
+  const IrValue *x = v->args[0], *t = va->dyn[axis] > 0 ? v->args[va->dyn[axis]] : NULL;
+  return (nnrt_index_site){.value = v->id,
+                           .axis = axis,
+                           .gradient = v->op != OP_SLICE,
+                           .step = va->step[axis],
+                           .tensor = x->op == OP_INPUT   ? f->input_names[IR_ATTR(x, source).index]
+                                     : x->op == OP_PARAM ? m->params[IR_ATTR(x, source).index]->name
+                                                         : NULL,
+                           .arg = t && t->op == OP_INPUT ? f->input_names[IR_ATTR(t, source).index]
+                                                         : NULL};
+}
+
+/* Every run-time position the code checks (cg_entry.c, position_checks),
+ * so that an executable names the sliced tensor and the index argument as
+ * the JIT does. */
+static nnrt_index_site *desc_indexes(Arena *a, const IrModule *m, const FusedFunc *ff, int32_t *n) {
+  int cap = 0;
+  for (int k = 0; k < ff->nkernels; k++)
+    for (int i = 0; i < ff->kernels[k]->nvals; i++)
+      if (ir_view_has_runtime(ff->kernels[k]->vals[i]))
+        cap += ff->kernels[k]->vals[i]->args[0]->type.rank;
+  nnrt_index_site *out = ARENA_ARRAY(a, nnrt_index_site, (size_t)cap + 1);
+  *n = 0;
+  for (int k = 0; k < ff->nkernels; k++) {
+    const Kernel *kn = ff->kernels[k];
+    if (kn->kind == KK_COPY)
+      continue;
+    for (int i = 0; i < kn->nvals; i++) {
+      const IrValue *v = kn->vals[i];
+      for (int x = 0; ir_view_has_runtime(v) && x < v->args[0]->type.rank; x++)
+        if (ir_view_runtime_axis(v, x))
+          out[(*n)++] = model_desc_index_site(m, ff->f, v, x);
+    }
+  }
+  return out;
+}
+
+static void desc_func(Arena *a, const IrModule *m, nnrt_func_desc *out, const DescFunc *df) {
   const IrFunc *f = df->f;
   *out = (nnrt_func_desc){.name = f->name, .ndims = f->ndims};
   out->inputs = desc_args(a, f, f->inputs, f->input_names, f->ninputs, "in");
@@ -120,6 +161,7 @@ static void desc_func(Arena *a, nnrt_func_desc *out, const DescFunc *df) {
   out->bufs = desc_buffers(a, df->mp);
   out->nbufs = df->mp->nbufs;
   out->labels = desc_labels(a, df->mp->ff, &out->nlabels);
+  out->indexes = desc_indexes(a, m, df->mp->ff, &out->nindexes);
 }
 
 static void desc_dim_names(Arena *a, const IrModule *m, nnrt_func_desc *out, const IrFunc *f) {
@@ -228,11 +270,12 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
                          .params = desc_params(a, m),
                          .train = -1,
                          .eval = -1,
-                         .predict = -1};
+                         .predict = -1,
+                         .generate = -1};
   nnrt_func_desc *fs = ARENA_ARRAY(a, nnrt_func_desc, (size_t)nfuncs + 1);
   const IrFunc *pred = model_desc_predict_func(m);
   for (int i = 0; i < nfuncs; i++) {
-    desc_func(a, &fs[i], &funcs[i]);
+    desc_func(a, m, &fs[i], &funcs[i]);
     desc_dim_names(a, m, &fs[i], funcs[i].f);
     if (ts && funcs[i].f == ts->step)
       d->train = i;
@@ -249,6 +292,17 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
   if (cfg)
     d->cfg = desc_train(a, cfg);
   return d;
+}
+
+void model_desc_set_generate(Arena *a, nnrt_model_desc *d, const IrModule *m, const IrFunc *gen) {
+  if (!gen)
+    return;
+  for (int i = 0; i < d->nfuncs; i++)
+    if (!strcmp(d->funcs[i].name, gen->name))
+      d->generate = i;
+  int32_t *resets = ARENA_ARRAY(a, int32_t, (size_t)m->nparams + 1);
+  d->nresets = gen_step_states(m, gen, resets);
+  d->resets = resets;
 }
 
 void model_desc_set_entry(nnrt_model_desc *d, int func, nnrt_entry_fn entry) {

@@ -29,7 +29,17 @@ typedef struct DescFunc {
 nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *ts,
                                   const TrainConfig *cfg, const DescFunc *funcs, int nfuncs);
 
+/* The generation step gen (gen_step.c), when it is among d's functions:
+ * its index and the states it writes. NULL: nothing. */
+void model_desc_set_generate(Arena *a, nnrt_model_desc *d, const IrModule *m, const IrFunc *gen);
+
 void model_desc_set_entry(nnrt_model_desc *d, int func, nnrt_entry_fn entry);
+
+/* The index site of a run-time position of view v (a slice or its
+ * gradient) on `axis`, named in f and m, as the descriptor and the JIT's
+ * messages describe it. */
+nnrt_index_site model_desc_index_site(const IrModule *m, const IrFunc *f, const IrValue *v,
+                                      int axis);
 
 /* The one-input inference function of m (predict, else forward), or NULL. */
 const IrFunc *model_desc_predict_func(const IrModule *m);

@@ -15,13 +15,14 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "gen_step.h"
 #include "jit.h"
 #include "model_desc.h"
 #include "nnrt_model.h"
 #include "pipeline.h"
 
 typedef struct RunOptions {
-  const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir;
+  const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir, *generate;
   const char *emit;         /* ir, fused-ir, llvm: print the training step instead */
   nnrt_run_options numbers; /* --epochs, --batch, --lr, --seed (nnrt_run_parse_value) */
   bool resume, eval;
@@ -43,6 +44,10 @@ static void run_usage(FILE *out) {
       "  --eval              evaluate the --checkpoint on the validation data\n"
       "  --predict FILE      run predict (or forward) on FILE (.csv or .npy) with the\n"
       "                      --checkpoint's weights; -o OUT.npy|.csv, else stdout\n"
+      "  --generate PROMPT   sample text after PROMPT with the generate section's step:\n"
+      "                      from the --checkpoint's weights, else after training;\n"
+      "                      --tokens N (default 200), --temperature X (default 1, 0:\n"
+      "                      greedy), --top-k K (default 0: all), --seed N\n"
       "  --threads N         threads for kernels and BLAS (default: all CPUs)\n"
       "  --progress / --no-progress   progress bar (default: when on a terminal)\n"
       "  -O0..-O3, --no-fuse code generation\n"
@@ -51,14 +56,24 @@ static void run_usage(FILE *out) {
       out);
 }
 
+/* What is wrong with the generation flags, or NULL. */
+static const char *generate_args_error(const RunOptions *o) {
+  const nnrt_run_options *n = &o->numbers;
+  if (o->generate && (o->eval || o->predict))
+    return "--generate cannot be combined with --eval or --predict";
+  if (!o->generate && (n->has_tokens || n->has_temperature || n->top_k))
+    return "--tokens, --temperature and --top-k are for --generate";
+  return NULL;
+}
+
 static int parse_run_args(RunOptions *o, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-    const char **strs[] = {&o->model, &o->data, &o->checkpoint, &o->predict, &o->out};
-    const char *snames[] = {"--model", "--data", "--checkpoint", "--predict", "-o"};
+    const char **strs[] = {&o->model, &o->data, &o->checkpoint, &o->predict, &o->out, &o->generate};
+    const char *snames[] = {"--model", "--data", "--checkpoint", "--predict", "-o", "--generate"};
     bool done = false;
-    for (int k = 0; k < 5 && !done; k++)
+    for (int k = 0; k < 6 && !done; k++)
       if (!strcmp(a, snames[k])) {
         if (!next) {
           fprintf(stderr, "nnc: error: %s needs a value\n", a);
@@ -114,6 +129,8 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
                     : o->eval && o->predict        ? "--eval and --predict cannot be combined"
                     : o->out && !o->predict        ? "-o is for --predict"
                                                    : NULL;
+  if (!why)
+    why = generate_args_error(o);
   if (why) {
     fprintf(stderr, "nnc: error: %s\n", why);
     run_usage(stderr);
@@ -124,13 +141,23 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
 
 /* ------------------------------------------------------------- the model */
 
+/* --generate with a checkpoint samples from it; without one, or with
+ * --resume, the model trains first. */
+static bool generate_only(const RunOptions *o) {
+  return o->generate && o->checkpoint && !o->resume;
+}
+
 /* The functions a command runs, compiled: train needs the step and the loss
  * (for validation), eval the loss, predict the inference function. */
-static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const RunOptions *o,
-                         JitFunc **jfs, DescFunc *dfs, char *err, size_t errlen) {
-  const IrFunc *want[2];
+static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const IrFunc *gen,
+                         const RunOptions *o, JitFunc **jfs, DescFunc *dfs, char *err,
+                         size_t errlen) {
+  const IrFunc *want[3];
   int n = 0;
-  if (o->predict) {
+  if (o->generate)
+    want[n++] = gen;
+  if (generate_only(o)) {
+  } else if (o->predict) {
     const IrFunc *p = model_desc_predict_func(m);
     if (p)
       want[n++] = p;
@@ -159,18 +186,24 @@ static nnrt_run_options runtime_options(const RunOptions *o) {
                             .resume = o->resume,
                             .seed = o->numbers.seed,
                             .progress = o->progress,
-                            .prog = "nnc"};
+                            .prog = "nnc",
+                            .generate = o->generate,
+                            .has_tokens = o->numbers.has_tokens,
+                            .tokens = o->numbers.tokens,
+                            .has_temperature = o->numbers.has_temperature,
+                            .temperature = o->numbers.temperature,
+                            .top_k = o->numbers.top_k};
 }
 
 /* The JIT'd functions as a runtime model, run by the runtime's commands
  * (the same code an executable built by nnc -o runs). */
-static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const TrainConfig *cfg,
-                      const RunOptions *o) {
+static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const IrFunc *gen,
+                      const TrainConfig *cfg, const RunOptions *o) {
   char err[1024];
-  JitFunc *jfs[2];
-  DescFunc dfs[2];
+  JitFunc *jfs[3];
+  DescFunc dfs[3];
   Jit *jit = jit_new(err, sizeof err);
-  int n = jit ? compile_funcs(jit, m, ts, o, jfs, dfs, err, sizeof err) : -1;
+  int n = jit ? compile_funcs(jit, m, ts, gen, o, jfs, dfs, err, sizeof err) : -1;
   if (n < 0) {
     fprintf(stderr, "nnc: error: %s\n", err);
     jit_free(jit);
@@ -179,15 +212,21 @@ static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const
   nnrt_model_desc *d = model_desc_build(&comp->arena, m, ts, cfg, dfs, n);
   for (int i = 0; i < n; i++)
     model_desc_set_entry(d, i, jit_func_entry(jfs[i]));
+  model_desc_set_generate(&comp->arena, d, m, o->generate ? gen : NULL);
   nnrt_model *model;
   int rc = 1;
   if (nnrt_model_create(d, &model)) {
     fprintf(stderr, "nnc: error: %s\n", nnrt_model_create_error());
   } else {
     nnrt_run_options ro = runtime_options(o);
-    rc = o->eval      ? nnrt_run_eval(model, &ro)
-         : o->predict ? nnrt_run_predict(model, &ro)
-                      : nnrt_run_train(model, &ro);
+    rc = generate_only(o) ? nnrt_run_generate(model, &ro)
+         : o->eval        ? nnrt_run_eval(model, &ro)
+         : o->predict     ? nnrt_run_predict(model, &ro)
+                          : nnrt_run_train(model, &ro);
+    if (!rc && o->generate && !generate_only(o)) { /* from the weights just trained */
+      ro.checkpoint = NULL;
+      rc = nnrt_run_generate(model, &ro);
+    }
     nnrt_model_free(model);
   }
   jit_free(jit);
@@ -206,7 +245,7 @@ static IrModule *pick_model(Compilation *comp, const char *name) {
 static int no_data(Compilation *comp, const IrModule *m) {
   for (int i = 0; i < m->nsections; i++) {
     const IrSection *s = m->sections[i];
-    if (s->kind == SEC_DATA)
+    if (s->kind != SEC_TRAIN)
       continue;
     diag_error(&comp->diag, s->ast->loc,
                "train step '%s' has no data to train on: model '%s' has no data section",
@@ -238,8 +277,14 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
     fprintf(stderr, "nnc: error: %s\n", err);
     return 1;
   }
+  IrFunc *gen = gen_step_build(&comp->arena, m, &cfg);
+  if (o->generate && !gen) {
+    fprintf(stderr, "nnc: error: model '%s' has no generate section: nothing to sample with\n",
+            m->name);
+    return 1;
+  }
   if (!o->emit)
-    return run_jitted(comp, m, &ts, &cfg, o);
+    return run_jitted(comp, m, &ts, gen, &cfg, o);
   if (!strcmp(o->emit, "ir"))
     ir_print_func(stdout, m, ts.step);
   else if (!strcmp(o->emit, "fused-ir"))

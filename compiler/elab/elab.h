@@ -129,6 +129,9 @@ void lower_check_layer_generic(Program *p, const AstNode *layer, Arena *a);
 void sema_check_program(Program *p);
 /* sections.c: data and train sections of a model. */
 void sections_check(Program *p, const AstNode *model);
+/* The generate section's step against what sampling needs (generate.c),
+ * once the model is lowered. */
+void generate_check(Program *p, const AstNode *model, const IrModule *m);
 
 /* "did you mean" for an unknown name among candidates (may return NULL). */
 const char *sema_closest_name(const char *name, const char *const *cands, int n);

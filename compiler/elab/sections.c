@@ -28,6 +28,7 @@ typedef enum ValueKind {
   V_LOSS_FN,   /* the name of a function of the model */
   V_PARAMS,    /* all, or a list of members */
   V_SCHEDULE,  /* step(...), cosine(...) */
+  V_STEP_FN,   /* generate: the name of a function of the model */
 } ValueKind;
 
 typedef struct FieldSpec {
@@ -68,6 +69,11 @@ static const FieldSpec train_fields[] = {
     {"warmup", V_INT_NONNEG, false},
     {"patience", V_INT_NONNEG, false},
     {"checkpoint_every", V_INT_NONNEG, false},
+    {NULL, 0, false},
+};
+
+static const FieldSpec generate_fields[] = {
+    {"step", V_STEP_FN, true},
     {NULL, 0, false},
 };
 
@@ -271,6 +277,18 @@ static bool check_loss_fn(SectionCheck *c, const AstNode *x) {
   return true;
 }
 
+/* The generation step: its signature is checked on the lowered IR
+ * (generate.c), where the dims are known. */
+static bool check_step_fn(SectionCheck *c, const AstNode *x) {
+  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
+  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
+    diag_error(c->p->diag, x->loc, "'step' must name a function of model '%s'",
+               c->model->u.layer.name);
+    return false;
+  }
+  return true;
+}
+
 static const AstNode *layer_member(const AstNode *layer, const char *name) {
   const PtrVec *ms = &layer->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
@@ -341,6 +359,8 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
     return check_call(c, schedules, "schedule", x);
   case V_LOSS_FN:
     return check_loss_fn(c, x);
+  case V_STEP_FN:
+    return check_step_fn(c, x);
   case V_PARAMS:
     return check_params(c, x);
   case V_STRING:
@@ -418,8 +438,11 @@ static void check_image_fields(SectionCheck *c, const FieldSpec *specs, const As
 }
 
 static void check_section(SectionCheck *c, const AstNode *s) {
-  const FieldSpec *specs = s->u.section.kind == SEC_TRAIN ? train_fields : data_fields;
-  const char *kind = s->u.section.kind == SEC_TRAIN ? "train" : "data";
+  AstSectionKind sk = s->u.section.kind;
+  const FieldSpec *specs = sk == SEC_TRAIN  ? train_fields
+                           : sk == SEC_DATA ? data_fields
+                                            : generate_fields;
+  const char *kind = sk == SEC_TRAIN ? "train" : sk == SEC_DATA ? "data" : "generate";
   const AstNode *given[16] = {0};
   const PtrVec *fields = &s->u.section.fields;
   for (int i = 0; i < fields->len; i++) {
@@ -524,6 +547,19 @@ static void check_image_input(SectionCheck *c, const AstNode *data, const AstNod
   diag_note(c->p->diag, arg->loc, "the training loss's input is declared here");
 }
 
+/* Generation samples characters: the vocabulary is a text source's. */
+static void check_generate_source(SectionCheck *c, const AstNode *generate, const AstNode *data) {
+  const AstNode *source = data ? field_of(data, "source") : NULL;
+  if (source && !strcmp(source_kind(source->u.field.value), "text"))
+    return;
+  diag_error(c->p->diag, generate->loc,
+             "a generate section needs a text data source: its characters are the vocabulary "
+             "that tokens are sampled from");
+  if (source)
+    diag_note(c->p->diag, source->loc, "the data section's source is '%s'",
+              source_kind(source->u.field.value));
+}
+
 void sections_check(Program *p, const AstNode *model) {
   SectionCheck c = {.p = p, .model = model};
   IrModule scratch = {0};
@@ -533,7 +569,7 @@ void sections_check(Program *p, const AstNode *model) {
   /* A train section without a data section is fine: an object's program
    * feeds its own batches; `nnc run` says at the section that it has none
    * (run.c). */
-  const AstNode *data = NULL, *train = NULL;
+  const AstNode *data = NULL, *train = NULL, *generate = NULL;
   const PtrVec *ms = &model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *s = ms->items[i];
@@ -546,6 +582,13 @@ void sections_check(Program *p, const AstNode *model) {
         diag_note(p->diag, data->loc, "the first is here");
       }
       data = s;
+    } else if (s->u.section.kind == SEC_GENERATE) {
+      if (generate) {
+        diag_error(p->diag, s->loc, "model '%s' has more than one generate section",
+                   model->u.layer.name);
+        diag_note(p->diag, generate->loc, "the first is here");
+      }
+      generate = s;
     } else if (!train) {
       train = s;
     }
@@ -553,4 +596,6 @@ void sections_check(Program *p, const AstNode *model) {
   }
   if (data && train)
     check_image_input(&c, data, train);
+  if (generate)
+    check_generate_source(&c, generate, data);
 }

@@ -255,7 +255,10 @@ static void check_layer(Program *p, const AstNode *layer) {
       check_fn(p, m, &members);
     else if (m->kind == AST_SECTION && !layer->u.layer.is_model)
       diag_error(p->diag, m->loc, "'%s' sections are only allowed in a model, and '%s' is a layer",
-                 m->u.section.kind == SEC_TRAIN ? "train" : "data", layer->u.layer.name);
+                 m->u.section.kind == SEC_TRAIN  ? "train"
+                 : m->u.section.kind == SEC_DATA ? "data"
+                                                 : "generate",
+                 layer->u.layer.name);
   }
   if (layer->u.layer.is_model)
     sections_check(p, layer);

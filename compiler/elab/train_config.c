@@ -214,6 +214,16 @@ static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
   }
 }
 
+static void read_generate(const AstNode *sec, TrainConfig *c) {
+  const PtrVec *fs = &sec->u.section.fields;
+  c->has_generate = true;
+  for (int i = 0; i < fs->len; i++) {
+    const AstNode *f = fs->items[i];
+    if (!strcmp(f->u.field.key, "step"))
+      c->gen_step = f->u.field.value->u.name.name;
+  }
+}
+
 void train_config_read(Program *p, const IrModule *m, const char *model_dir, TrainConfig *out) {
   memset(out, 0, sizeof *out);
   out->batch = 32;
@@ -228,6 +238,8 @@ void train_config_read(Program *p, const IrModule *m, const char *model_dir, Tra
     const AstNode *s = m->sections[i]->ast;
     if (s->u.section.kind == SEC_DATA)
       read_data(&r, s, out);
+    else if (s->u.section.kind == SEC_GENERATE)
+      read_generate(s, out);
     else
       read_train(&r, s, out);
   }

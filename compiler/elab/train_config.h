@@ -56,6 +56,9 @@ typedef struct TrainConfig {
   double gamma, min_lr;
   int64_t warmup, patience, checkpoint_every;
   int ntrain_steps; /* train sections in the model */
+  /* the generate section: the step function sampled from */
+  bool has_generate;
+  const char *gen_step;
 } TrainConfig;
 
 /* Reads m's sections. Relative data paths are taken from model_dir. */

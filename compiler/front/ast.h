@@ -91,7 +91,7 @@ typedef DType AstDType;
 /* Kinds of compile-time arguments of a layer. */
 typedef enum AstCtKind { CT_INT, CT_FLOAT, CT_BOOL } AstCtKind;
 
-typedef enum AstSectionKind { SEC_TRAIN, SEC_DATA } AstSectionKind;
+typedef enum AstSectionKind { SEC_TRAIN, SEC_DATA, SEC_GENERATE } AstSectionKind;
 
 typedef struct AstNode AstNode;
 

@@ -267,7 +267,10 @@ static void print_fn(FILE *out, const AstNode *n, int indent) {
 }
 
 static void print_section(FILE *out, const AstNode *n, int indent) {
-  fputs(n->u.section.kind == SEC_TRAIN ? "Train" : "Data", out);
+  fputs(n->u.section.kind == SEC_TRAIN  ? "Train"
+        : n->u.section.kind == SEC_DATA ? "Data"
+                                        : "Generate",
+        out);
   if (n->u.section.name)
     fprintf(out, " %s", n->u.section.name);
   end_line(out, n->loc);

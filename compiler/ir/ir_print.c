@@ -286,8 +286,11 @@ void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
 }
 
 static void print_section(FILE *out, Arena *a, const IrSection *s) {
-  fprintf(out, "  %s%s%s {\n", s->kind == SEC_TRAIN ? "train" : "data", s->name ? " " : "",
-          s->name ? s->name : "");
+  fprintf(out, "  %s%s%s {\n",
+          s->kind == SEC_TRAIN  ? "train"
+          : s->kind == SEC_DATA ? "data"
+                                : "generate",
+          s->name ? " " : "", s->name ? s->name : "");
   const PtrVec *fields = &s->ast->u.section.fields;
   for (int i = 0; i < fields->len; i++) {
     const AstNode *fl = fields->items[i];

@@ -1261,6 +1261,27 @@ static bool rows_consistent(const nnrt_dataset *d) {
   return true;
 }
 
+/* By position: the last round(n * f) rows, in order, are validation. */
+static void split_tail(void) {
+  char err[512] = "";
+  nnrt_dataset all = make_rows(10), tr, va;
+  int rc = nnrt_dataset_split_tail(&all, 0.25, &tr, &va, err, sizeof err);
+  CHECKF(rc == NNRT_OK, "%s", err);
+  CHECK(is_empty(&all) && tr.n == 7 && va.n == 3 && rows_consistent(&tr) && rows_consistent(&va));
+  bool ok = true;
+  for (int i = 0; i < 7; i++)
+    ok = ok && ((int32_t *)tr.y)[i] == i;
+  for (int i = 0; i < 3; i++)
+    ok = ok && ((int32_t *)va.y)[i] == 7 + i;
+  CHECK(ok);
+  nnrt_dataset_free(&tr);
+  nnrt_dataset_free(&va);
+  all = make_rows(4);
+  rc = nnrt_dataset_split_tail(&all, 0.9, &tr, &va, err, sizeof err);
+  CHECK(rc == NNRT_ERR_ARG && all.n == 4);
+  nnrt_dataset_free(&all);
+}
+
 static void split(void) {
   char err[512] = "";
   nnrt_dataset all = make_rows(10), tr, va;
@@ -1466,6 +1487,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "dataset") == 0) {
     epochs();
     split();
+    split_tail();
     gather_and_stats();
     return check_report("test_data dataset");
   }

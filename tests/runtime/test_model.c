@@ -211,6 +211,7 @@ static void make_model(Model *m, const char *name, const char *csv) {
                            .train = F_STEP,
                            .eval = F_LOSS,
                            .predict = F_PREDICT,
+                           .generate = -1,
                            .nupdated = 2};
   nnrt_train_desc *c = &m->d.cfg;
   c->has_data = csv != NULL;
@@ -605,6 +606,30 @@ static void test_bad_desc(const Model *good) {
   b.d.predict = F_STEP;
   check_bad_desc(&b, "the predict function 'train.step'");
   b.d.predict = F_PREDICT;
+  b.d.generate = NFUNCS;
+  check_bad_desc(&b, "the generation step is function 5 of 5");
+  b.d.generate = F_PREDICT;
+  check_bad_desc(&b, "the generation step 'predict' is not (token: i32[1]) -> f32[1, V]");
+  b.d.generate = -1;
+  const int32_t resets[1] = {3};
+  b.d.nresets = 1;
+  b.d.resets = resets;
+  check_bad_desc(&b, "generation resets parameter 3 of 3");
+  b.d.nresets = 0;
+  b.d.nvocab = NNRT_MAX_VOCAB + 1;
+  b.d.vocab = "abc";
+  check_bad_desc(&b, "a baked vocabulary of 257 bytes");
+  b.d.nvocab = 3;
+  b.d.vocab = "aba";
+  check_bad_desc(&b, "the baked vocabulary: set_vocab: byte 0x61 is tokens 0 and 2");
+  b.d.nvocab = 0;
+  b.d.vocab = NULL;
+  const nnrt_index_site site = {.value = 1, .axis = NNRT_MAX_RANK};
+  b.funcs[F_STEP].nindexes = 1;
+  b.funcs[F_STEP].indexes = &site;
+  check_bad_desc(&b, "index site 0 is malformed");
+  b.funcs[F_STEP].nindexes = 0;
+  b.funcs[F_STEP].indexes = NULL;
   nnrt_buffer_desc bufs[3];
   memcpy(bufs, step_bufs, sizeof bufs);
   bufs[2].first = 3;

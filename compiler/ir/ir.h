@@ -446,6 +446,8 @@ void ir_region_add_result(Arena *a, IrBlock *region, IrValue *v);
  * region is copied too, value by value through `copy` (NULL: plain copies),
  * and map[] learns every copied value. Returns v's copy. */
 typedef IrValue *(*IrCopyFn)(void *ctx, const IrValue *v, IrValue **args);
+/* A copy of v (not a scan) with operands args, appended to f. */
+IrValue *ir_copy_plain(Arena *a, IrFunc *f, const IrValue *v, IrValue **args);
 IrValue *ir_copy_value(Arena *a, IrFunc *f, const IrValue *v, IrValue **map, IrCopyFn copy,
                        void *ctx);
 /* Is v computed in `region` into a buffer of its own (not a view, a

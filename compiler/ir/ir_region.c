@@ -115,7 +115,7 @@ bool shape_scan_out(ShapeCtx *c, IrValue *v) {
 
 static IrValue *mapped(IrValue **map, IrValue *x) { return map[x->id] ? map[x->id] : x; }
 
-static IrValue *copy_one(Arena *a, IrFunc *f, const IrValue *v, IrValue **args) {
+IrValue *ir_copy_plain(Arena *a, IrFunc *f, const IrValue *v, IrValue **args) {
   IrValue *c = ir_value_new(a, f, v->op, args, v->nargs, v->loc);
   c->attr = v->attr;
   c->type = v->type;
@@ -155,7 +155,7 @@ IrValue *ir_copy_value(Arena *a, IrFunc *f, const IrValue *v, IrValue **map, IrC
     args[k] = mapped(map, v->args[k]);
   IrValue *c = v->region ? copy_scan(a, f, v, args, map, copy, ctx)
                : copy    ? copy(ctx, v, args)
-                         : copy_one(a, f, v, args);
+                         : ir_copy_plain(a, f, v, args);
   map[v->id] = c;
   return c;
 }

@@ -109,12 +109,7 @@ static IrValue *copy_forward_value(void *ctx, const IrValue *v, IrValue **args) 
   if (v->op == OP_INPUT)
     return ir_func_add_input(g->arena, g->df, g->src->input_names[IR_ATTR(v, source).index],
                              v->type, v->origin);
-  IrValue *c = ir_value_new(g->arena, g->df, v->op, args, v->nargs, v->loc);
-  c->attr = v->attr;
-  c->type = v->type;
-  c->origin = v->origin;
-  ir_block_append(g->arena, ir_func_block(g->df), c);
-  return c;
+  return ir_copy_plain(g->arena, g->df, v, args);
 }
 
 static void copy_forward(GradCtx *g, const IrFunc *f) {

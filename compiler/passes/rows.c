@@ -82,15 +82,6 @@ static IrValue *expand(Rows *r, const IrValue *v, IrValue **args) {
   }
 }
 
-static IrValue *copy_value(Rows *r, const IrValue *v, IrValue **args) {
-  IrValue *c = ir_value_new(r->a, r->f, v->op, args, v->nargs, v->loc);
-  c->type = v->type;
-  c->attr = v->attr;
-  c->origin = v->origin;
-  ir_block_append(r->a, ir_func_block(r->f), c);
-  return c;
-}
-
 static IrFunc *copy_header(Arena *a, const IrFunc *f) {
   IrFunc *c = ir_func_new(a, f->name, f->loc);
   c->input_names = f->input_names;
@@ -115,7 +106,7 @@ static IrValue *copy_or_expand(void *ctx, const IrValue *v, IrValue **args) {
   RowsCopy *rc = ctx;
   if (expands(v))
     return expand(rc->r, v, args);
-  IrValue *c = copy_value(rc->r, v, args);
+  IrValue *c = ir_copy_plain(rc->r->a, rc->r->f, v, args);
   rc->src[c->id] = v;
   return c;
 }

@@ -307,7 +307,7 @@ typedef struct IrFunc {
   IrValue *guard;
   IrBlock *insert; /* where ir_emit appends (a loop's region being built), or
                       NULL: the body */
-  int *dim_syms; /* symbols of the run-time dimensions */
+  int *dim_syms;   /* symbols of the run-time dimensions */
   int ndims;
   int next_id;
   SrcSpan loc;

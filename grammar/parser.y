@@ -127,7 +127,7 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
        KW_TRUE "true" KW_FALSE "false" KW_F32 "f32" KW_F64 "f64" KW_I32 "i32"
        KW_BOOL "bool" KW_INT "int" KW_FLOAT "float"
        KW_SCAN "scan" KW_CARRY "carry" KW_NEXT "next" KW_EMIT "emit"
-       KW_REVERSE "reverse"
+       KW_REVERSE "reverse" KW_SHARE "share"
 
 %token LPAREN "(" RPAREN ")" LBRACK "[" RBRACK "]" LBRACE "{" RBRACE "}"
        COMMA "," COLON ":" SEMI ";" DOT "." DOTDOT ".." ELLIPSIS "..." ARROW "->"
@@ -239,6 +239,7 @@ member
       if (is_call(ctx, $3))
         add_member(ctx, ast_instance(A, @$, $1, $3, NULL, NULL, NULL));
     }
+  | name "=" "share" expr        { add_member(ctx, ast_share(A, @$, $1, $4)); }
   | name "=" "[" expr "for" name "in" expr ".." expr "]" {
       if (is_call(ctx, $4))
         add_member(ctx, ast_instance(A, @$, $1, $4, $6, $8, $10));

@@ -49,6 +49,11 @@ typedef struct Member {
   int param;      /* MEM_PARAM: index in the IrModule */
   Instance *inst; /* MEM_INSTANCE */
   PtrVec repeats; /* MEM_REPEAT: Instance* in order */
+  /* A `share` member (its ast an AST_SHARE) becomes the MEM_INSTANCE or
+   * MEM_REPEAT it names once its layer's members all exist; the state
+   * catches a chain of shares that comes back to itself and keeps a failed
+   * share from being reported twice. */
+  enum { SHARE_OPEN, SHARE_RESOLVING, SHARE_DONE } share;
 } Member;
 
 struct Instance {

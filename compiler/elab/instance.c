@@ -3,7 +3,8 @@
  * Instantiating a layer evaluates its compile-time arguments, creates its
  * parameters and state in the IrModule under dotted names (fc1.W,
  * blocks.2.attn.wq) in declaration order, and instantiates its sub-layers
- * recursively; each instance owns distinct parameters. Sema has already
+ * recursively; each instance owns distinct parameters, except a `share`
+ * member, which is another instance of the same layer under a second name. Sema has already
  * rejected unknown layers and instantiation cycles; the depth limit here is a
  * second line of defence.
  */
@@ -380,6 +381,96 @@ static void add_instance(Elab *e, Instance *inst, const AstNode *m) {
   }
 }
 
+/* ---- shared instances ---- */
+
+static bool resolve_share(Elab *e, Instance *inst, Member *mem);
+
+/* The member a share's target path names, or NULL (reported). */
+static Member *share_target(Elab *e, Instance *inst, const AstNode *x) {
+  Instance *owner = inst;
+  const char *name;
+  if (x->kind == AST_MEMBER) {
+    Member *outer = share_target(e, inst, x->u.member.object);
+    if (!outer)
+      return NULL;
+    if (outer->kind != MEM_INSTANCE || !outer->inst) {
+      if (outer->kind != MEM_INSTANCE)
+        diag_error(e->diag, x->u.member.object->loc,
+                   "'%s' is not a layer instance, so it has no member '%s'",
+                   ast_text_expr(e->arena, x->u.member.object), x->u.member.name);
+      return NULL;
+    }
+    owner = outer->inst;
+    name = x->u.member.name;
+  } else if (x->kind == AST_NAME) {
+    name = x->u.name.name;
+  } else {
+    return NULL; /* sema reported it */
+  }
+  Member *m = instance_member(owner, name);
+  if (!m) {
+    diag_error(e->diag, x->loc, "'share' names '%s', but %s has no member '%s'",
+               ast_text_expr(e->arena, x), *owner->path ? owner->path : owner->layer->u.layer.name,
+               name);
+    return NULL;
+  }
+  if (m->ast->kind == AST_SHARE && !resolve_share(e, owner, m))
+    return NULL;
+  return m;
+}
+
+/* Makes a share member the instance (or repetition) its path names. */
+static bool resolve_share(Elab *e, Instance *inst, Member *mem) {
+  const AstNode *at = mem->ast;
+  if (mem->share == SHARE_DONE)
+    return mem->inst || mem->repeats.len;
+  if (mem->share == SHARE_RESOLVING) {
+    diag_error(e->diag, at->loc, "'%s' shares itself: a chain of 'share' members comes back to it",
+               at->u.share.name);
+    return false;
+  }
+  mem->share = SHARE_RESOLVING;
+  Member *t = share_target(e, inst, at->u.share.target);
+  mem->share = SHARE_DONE;
+  if (!t)
+    return false;
+  const char *from = join_path(e, inst->path, at->u.share.name);
+  if (t->kind == MEM_INSTANCE && t->inst) {
+    mem->inst = t->inst;
+    ir_module_add_alias(e->arena, e->mod, from, t->inst->path);
+    return true;
+  }
+  if (t->kind == MEM_REPEAT && t->repeats.len) {
+    mem->kind = MEM_REPEAT;
+    mem->repeats = t->repeats;
+    /* the repetition's own path is its first instance's less ".0" */
+    const char *first = ((Instance *)t->repeats.items[0])->path;
+    ir_module_add_alias(e->arena, e->mod, from, arena_strndup(e->arena, first, strlen(first) - 2));
+    return true;
+  }
+  if (t->kind == MEM_PARAM)
+    diag_error(e->diag, at->u.share.target->loc,
+               "'share' takes a layer instance, and '%s' is a parameter; use it directly as %s",
+               ast_text_expr(e->arena, at->u.share.target),
+               ast_text_expr(e->arena, at->u.share.target));
+  else if (t->kind == MEM_FN || t->kind == MEM_SECTION)
+    diag_error(e->diag, at->u.share.target->loc, "'share' takes a layer instance, and '%s' is a %s",
+               ast_text_expr(e->arena, at->u.share.target),
+               t->kind == MEM_FN ? "function" : "section");
+  return false; /* an instance that failed was reported where it is declared */
+}
+
+static void resolve_shares(Elab *e, Instance *inst, const PtrVec *members) {
+  for (int i = 0; i < members->len; i++) {
+    const AstNode *m = members->items[i];
+    if (m->kind != AST_SHARE)
+      continue;
+    Member *mem = instance_member(inst, m->u.share.name);
+    if (mem && mem->ast == m)
+      (void)resolve_share(e, inst, mem);
+  }
+}
+
 static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, CtVal *args,
                                Instance *parent, SrcSpan site) {
   Instance *inst = ARENA_NEW(e->arena, Instance);
@@ -412,6 +503,9 @@ static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, 
     case AST_INSTANCE:
       add_instance(e, inst, m);
       break;
+    case AST_SHARE: /* resolved below, when every member it may name exists */
+      add_member(e, inst, MEM_INSTANCE, m, m->u.share.name);
+      break;
     case AST_FN:
       add_member(e, inst, MEM_FN, m, m->u.fn.name);
       break;
@@ -423,6 +517,8 @@ static Instance *make_instance(Elab *e, const AstNode *layer, const char *path, 
       break;
     }
   }
+  if (!diag_should_stop(e->diag))
+    resolve_shares(e, inst, ms);
   e->inst_depth--;
   return inst;
 }

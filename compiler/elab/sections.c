@@ -294,6 +294,7 @@ static const AstNode *layer_member(const AstNode *layer, const char *name) {
   for (int i = 0; i < ms->len; i++) {
     const AstNode *m = ms->items[i];
     const char *n = m->kind == AST_INSTANCE                        ? m->u.instance.name
+                    : m->kind == AST_SHARE                         ? m->u.share.name
                     : m->kind == AST_PARAM || m->kind == AST_STATE ? m->u.param.name
                                                                    : NULL;
     if (n && !strcmp(n, name))
@@ -302,27 +303,43 @@ static const AstNode *layer_member(const AstNode *layer, const char *name) {
   return NULL;
 }
 
-/* Resolves `fc1` or `encoder.fc1.W` through the layers' declarations: each
- * step but the last must be a (non-repeated) instance, the last an instance
- * or a trainable parameter. */
-static bool is_trainable_path(SectionCheck *c, const AstNode *x, const AstNode **layer_out) {
-  const AstNode *layer = c->model, *m;
+/* The layer a (non-repeated) instance member instantiates, or NULL. */
+static const AstNode *instance_layer(SectionCheck *c, const AstNode *m) {
+  if (!m || m->kind != AST_INSTANCE || m->u.instance.loopvar ||
+      m->u.instance.call->u.call.callee->kind != AST_NAME)
+    return NULL;
+  return strmap_get(&c->p->layers, m->u.instance.call->u.call.callee->u.name.name);
+}
+
+/* Resolves `fc1` or `encoder.fc1.W` through the layers' declarations,
+ * starting in `layer`: each step but the last must be a (non-repeated)
+ * instance; `share` members stand for what they name (elaboration reports
+ * a chain of them that loops; the depth limit stops it here). */
+static const AstNode *path_member(SectionCheck *c, const AstNode *layer, const AstNode *x,
+                                  int depth) {
+  if (depth > 64)
+    return NULL;
+  const AstNode *owner = layer, *m;
   if (x->kind == AST_MEMBER) {
-    if (!is_trainable_path(c, x->u.member.object, &layer) || !layer)
-      return false;
-    m = layer_member(layer, x->u.member.name);
+    owner = instance_layer(c, path_member(c, layer, x->u.member.object, depth + 1));
+    if (!owner)
+      return NULL;
+    m = layer_member(owner, x->u.member.name);
   } else if (x->kind == AST_NAME) {
     m = layer_member(layer, x->u.name.name);
   } else {
-    return false;
+    return NULL;
   }
-  if (!m || m->kind == AST_STATE)
-    return false;
-  *layer_out = NULL;
-  if (m->kind == AST_INSTANCE && !m->u.instance.loopvar &&
-      m->u.instance.call->u.call.callee->kind == AST_NAME)
-    *layer_out = strmap_get(&c->p->layers, m->u.instance.call->u.call.callee->u.name.name);
-  return true;
+  if (m && m->kind == AST_SHARE)
+    return path_member(c, owner, m->u.share.target, depth + 1);
+  return m;
+}
+
+/* The last step of a `params` path must be an instance or a trainable
+ * parameter. */
+static bool is_trainable_path(SectionCheck *c, const AstNode *x) {
+  const AstNode *m = path_member(c, c->model, x, 0);
+  return m && m->kind != AST_STATE;
 }
 
 static bool check_params(SectionCheck *c, const AstNode *x) {
@@ -335,8 +352,7 @@ static bool check_params(SectionCheck *c, const AstNode *x) {
   bool ok = true;
   for (int i = 0; i < x->u.list.items.len; i++) {
     const AstNode *it = x->u.list.items.items[i];
-    const AstNode *layer;
-    if (!is_trainable_path(c, it, &layer)) {
+    if (!is_trainable_path(c, it)) {
       diag_error(c->p->diag, it->loc, "'%s' is not a trainable member of model '%s'",
                  ast_text_expr(c->p->arena, it), c->model->u.layer.name);
       ok = false;

@@ -54,6 +54,8 @@ static const char *member_name(const AstNode *m) {
     return m->u.param.name;
   case AST_INSTANCE:
     return m->u.instance.name;
+  case AST_SHARE:
+    return m->u.share.name;
   case AST_FN:
     return m->u.fn.name;
   case AST_SECTION:
@@ -114,6 +116,16 @@ static void check_instance(Program *p, const AstNode *m) {
   }
   if (!strmap_get(&p->layers, callee->u.name.name))
     unknown_layer(p, callee);
+}
+
+/* `share` names a member of this layer, or of its sub-layers, by path. */
+static void check_share(Program *p, const AstNode *m) {
+  const AstNode *x = m->u.share.target;
+  while (x->kind == AST_MEMBER)
+    x = x->u.member.object;
+  if (x->kind != AST_NAME)
+    diag_error(p->diag, m->u.share.target->loc,
+               "'share' takes the name of another instance of this layer, like 'share encoder'");
 }
 
 /* A name is bound once per function and never hides a member of the layer:
@@ -251,6 +263,8 @@ static void check_layer(Program *p, const AstNode *layer) {
     const AstNode *m = ms->items[i];
     if (m->kind == AST_INSTANCE)
       check_instance(p, m);
+    else if (m->kind == AST_SHARE)
+      check_share(p, m);
     else if (m->kind == AST_FN)
       check_fn(p, m, &members);
     else if (m->kind == AST_SECTION && !layer->u.layer.is_model)

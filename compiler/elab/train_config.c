@@ -10,6 +10,7 @@ typedef struct Reader {
   Program *p;
   Elab e;
   const char *dir;
+  const IrModule *mod; /* the lowered model, for its `share` aliases */
 } Reader;
 
 static CtVal eval(Reader *r, const AstNode *x) {
@@ -167,13 +168,33 @@ static void read_optimizer(Reader *r, const AstNode *x, TrainConfig *c) {
   }
 }
 
+/* The path of the parameters a `params` entry names: a `share` member's
+ * prefix is replaced by the instance it uses, until none is left (each
+ * alias leads to a real instance, so a few rounds do). */
+static const char *unalias(Arena *a, const IrModule *m, const char *path) {
+  for (int round = 0; round <= m->naliases; round++) {
+    bool changed = false;
+    for (int i = 0; i < m->naliases; i++) {
+      size_t n = strlen(m->alias_from[i]);
+      if (!strncmp(path, m->alias_from[i], n) && (path[n] == 0 || path[n] == '.')) {
+        path = arena_printf(a, "%s%s", m->alias_to[i], path + n);
+        changed = true;
+      }
+    }
+    if (!changed)
+      break;
+  }
+  return path;
+}
+
 static void read_params(Reader *r, const AstNode *x, TrainConfig *c) {
   if (x->kind == AST_NAME)
     return; /* all */
   c->nparams = x->u.list.items.len;
   c->params = ARENA_ARRAY(r->p->arena, const char *, (size_t)c->nparams + 1);
   for (int i = 0; i < c->nparams; i++)
-    c->params[i] = ast_text_expr(r->p->arena, x->u.list.items.items[i]);
+    c->params[i] =
+        unalias(r->p->arena, r->mod, ast_text_expr(r->p->arena, x->u.list.items.items[i]));
 }
 
 static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
@@ -229,7 +250,7 @@ void train_config_read(Program *p, const IrModule *m, const char *model_dir, Tra
   out->batch = 32;
   out->epochs = 1;
   out->shuffle = true;
-  Reader r = {.p = p, .dir = model_dir};
+  Reader r = {.p = p, .dir = model_dir, .mod = m};
   IrModule scratch = {0};
   SymTab syms = {.arena = p->arena};
   scratch.syms = &syms;

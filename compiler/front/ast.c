@@ -73,6 +73,13 @@ AstNode *ast_instance(Arena *a, SrcSpan loc, const char *name, AstNode *call, co
   return n;
 }
 
+AstNode *ast_share(Arena *a, SrcSpan loc, const char *name, AstNode *target) {
+  AstNode *n = new_node(a, AST_SHARE, loc);
+  n->u.share.name = name;
+  n->u.share.target = target;
+  return n;
+}
+
 AstNode *ast_fn(Arena *a, SrcSpan loc, SrcSpan name_loc, const char *name) {
   AstNode *n = new_node(a, AST_FN, loc);
   n->u.fn.name = name;
@@ -304,22 +311,17 @@ const char *ast_dtype_name(AstDType t) { return dtype_name(t); }
 
 const char *ast_kind_name(AstKind k) {
   static const char *const names[AST_KIND_COUNT] = {
-      [AST_MODULE] = "Module",     [AST_IMPORT] = "Import",
-      [AST_LAYER] = "Layer",       [AST_CTPARAM] = "CtParam",
-      [AST_PARAM] = "Param",       [AST_STATE] = "State",
-      [AST_INSTANCE] = "Instance", [AST_FN] = "Fn",
-      [AST_SECTION] = "Section",   [AST_FIELD] = "Field",
-      [AST_FNARG] = "FnArg",       [AST_LET] = "Let",
-      [AST_RETURN] = "Return",     [AST_STATE_UPDATE] = "StateUpdate",
-      [AST_SCAN] = "Scan",         [AST_NEXT] = "Next",
-      [AST_EMIT] = "Emit",         [AST_INT] = "Int",
-      [AST_FLOAT] = "Float",       [AST_STRING] = "String",
-      [AST_BOOL] = "Bool",         [AST_NAME] = "Name",
-      [AST_MEMBER] = "Member",     [AST_CALL] = "Call",
-      [AST_KWARG] = "Kwarg",       [AST_UNARY] = "Unary",
-      [AST_BINARY] = "Binary",     [AST_LIST] = "List",
-      [AST_TYPE] = "Type",         [AST_INDEX] = "Index",
-      [AST_SLICE] = "Slice",       [AST_ELLIPSIS] = "Ellipsis",
+      [AST_MODULE] = "Module",     [AST_IMPORT] = "Import", [AST_LAYER] = "Layer",
+      [AST_CTPARAM] = "CtParam",   [AST_PARAM] = "Param",   [AST_STATE] = "State",
+      [AST_INSTANCE] = "Instance", [AST_FN] = "Fn",         [AST_SHARE] = "Share",
+      [AST_SECTION] = "Section",   [AST_FIELD] = "Field",   [AST_FNARG] = "FnArg",
+      [AST_LET] = "Let",           [AST_RETURN] = "Return", [AST_STATE_UPDATE] = "StateUpdate",
+      [AST_SCAN] = "Scan",         [AST_NEXT] = "Next",     [AST_EMIT] = "Emit",
+      [AST_INT] = "Int",           [AST_FLOAT] = "Float",   [AST_STRING] = "String",
+      [AST_BOOL] = "Bool",         [AST_NAME] = "Name",     [AST_MEMBER] = "Member",
+      [AST_CALL] = "Call",         [AST_KWARG] = "Kwarg",   [AST_UNARY] = "Unary",
+      [AST_BINARY] = "Binary",     [AST_LIST] = "List",     [AST_TYPE] = "Type",
+      [AST_INDEX] = "Index",       [AST_SLICE] = "Slice",   [AST_ELLIPSIS] = "Ellipsis",
   };
   if ((unsigned)k < AST_KIND_COUNT && names[k])
     return names[k];

@@ -32,6 +32,7 @@ typedef enum AstKind {
   AST_PARAM,    /* param name: type = init   (trainable)       */
   AST_STATE,    /* state name: type = init   (not trainable)   */
   AST_INSTANCE, /* name = Layer(args)  or  name = [Layer(args) for i in a..b] */
+  AST_SHARE,    /* name = share other.path  (another instance's parameters) */
   AST_FN,       /* fn name(args) -> type { stmts }               */
   AST_SECTION,  /* train name { fields }  /  data { fields }      */
   AST_FIELD,    /* key = expr  inside a section                  */
@@ -133,6 +134,10 @@ struct AstNode {
       const char *loopvar; /* repetition: [call for loopvar in lo..hi]; else NULL */
       AstNode *lo, *hi;    /* half-open range lo..hi */
     } instance;
+    struct {
+      const char *name;
+      AstNode *target; /* AST_NAME or a chain of AST_MEMBER over one */
+    } share;
     struct {
       const char *name;
       PtrVec args;  /* AST_FNARG */
@@ -237,6 +242,7 @@ AstNode *ast_param(Arena *a, SrcSpan loc, AstKind kind /* AST_PARAM|AST_STATE */
                    AstNode *type, AstNode *init);
 AstNode *ast_instance(Arena *a, SrcSpan loc, const char *name, AstNode *call, const char *loopvar,
                       AstNode *lo, AstNode *hi);
+AstNode *ast_share(Arena *a, SrcSpan loc, const char *name, AstNode *target);
 AstNode *ast_fn(Arena *a, SrcSpan loc, SrcSpan name_loc, const char *name);
 AstNode *ast_fnarg(Arena *a, SrcSpan loc, const char *name, AstNode *type);
 AstNode *ast_section(Arena *a, SrcSpan loc, AstSectionKind kind, const char *name);

@@ -392,6 +392,11 @@ static void print_node(FILE *out, const AstNode *n, int indent) {
   case AST_INSTANCE:
     print_instance(out, n, indent);
     break;
+  case AST_SHARE:
+    fprintf(out, "Share %s", n->u.share.name);
+    end_line(out, n->loc);
+    print_node(out, n->u.share.target, indent + 1);
+    break;
   case AST_FN:
     print_fn(out, n, indent);
     break;

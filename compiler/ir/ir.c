@@ -218,6 +218,18 @@ void ir_module_add_section(Arena *a, IrModule *m, IrSection *s) {
   m->sections[m->nsections++] = s;
 }
 
+void ir_module_add_alias(Arena *a, IrModule *m, const char *from, const char *to) {
+  if (m->naliases == m->cap_aliases) {
+    int cap = m->cap_aliases ? m->cap_aliases * 2 : 4;
+    m->alias_from =
+        arena_grow(a, m->alias_from, (size_t)m->naliases, (size_t)cap, sizeof *m->alias_from);
+    m->alias_to = arena_grow(a, m->alias_to, (size_t)m->naliases, (size_t)cap, sizeof *m->alias_to);
+    m->cap_aliases = cap;
+  }
+  m->alias_from[m->naliases] = from;
+  m->alias_to[m->naliases++] = to;
+}
+
 /* Operands come before their uses, so one reverse scan over the block
  * propagates liveness from the results. Regions are kept whole. State
  * writes and the guard that decides whether they happen are live where

@@ -334,6 +334,11 @@ typedef struct IrModule {
   int nfuncs, cap_funcs;
   IrSection **sections;
   int nsections, cap_sections;
+  /* `share` members: the path of each (alias_from[i], "proj") and of the
+   * instance whose parameters it uses (alias_to[i], "encoder"), so that a
+   * train section's `params = [proj]` selects encoder's parameters. */
+  const char **alias_from, **alias_to;
+  int naliases, cap_aliases;
   SymTab *syms;
 } IrModule;
 
@@ -368,6 +373,7 @@ IrFunc *ir_module_func(const IrModule *m, const char *name);
 /* The position of dim symbol `sym` among f's run-time dims, or -1. */
 int ir_func_dim_index(const IrFunc *f, int sym);
 void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);
+void ir_module_add_alias(Arena *a, IrModule *m, const char *from, const char *to);
 
 /* Shape inference context: where to report and how to name symbols. */
 struct ShapeCtx {

@@ -49,6 +49,15 @@ void nnrt_epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle, int
   }
 }
 
+void nnrt_stream_order(int64_t n, int64_t batch, int64_t *perm) {
+  if (n <= 0 || batch <= 0 || !perm)
+    return;
+  const int64_t len = n / batch; /* samples per stream = batches per pass */
+  for (int64_t k = 0; k < len; k++)
+    for (int64_t s = 0; s < batch; s++)
+      perm[k * batch + s] = s * len + k;
+}
+
 void nnrt_dataset_gather(const nnrt_dataset *d, const int64_t *idx, int64_t count, void *x,
                          void *y) {
   if (!d || !idx || count <= 0)

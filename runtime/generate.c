@@ -138,17 +138,9 @@ int nnrt_model_load_vocab(nnrt_model *m, const char *path) {
 /* The states the step writes, back to their initializers (a random one
  * drawn from the generation's seed). */
 static int reset_states(nnrt_model *m, uint64_t seed) {
-  nnrt_rng r;
-  nnrt_rng_seed(&r, seed ^ 0x6A09E667F3BCC909ull); /* not the sampling stream */
-  for (int i = 0; i < m->d->nresets; i++) {
-    int p = m->d->resets[i];
-    const nnrt_param_desc *pd = &m->d->params[p];
-    char err[512];
-    if (nnrt_init_tensor(&r, (nnrt_init_kind)pd->init, pd->a, pd->b, &m->named[p].t, err,
-                         sizeof err))
-      return nnrt_model_fail(m, NNRT_ERR_ARG, "generate: resetting state %s: %s", pd->name, err);
-  }
-  return NNRT_OK;
+  /* not the sampling stream */
+  return nnrt_model_init_states(m, m->d->resets, m->d->nresets, seed ^ 0x6A09E667F3BCC909ull,
+                                "generate");
 }
 
 static int token_of(const nnrt_model *m, unsigned char c) {

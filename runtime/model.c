@@ -144,6 +144,18 @@ static int check_generate(const Check *c, const nnrt_model_desc *d) {
   return NNRT_OK;
 }
 
+/* tbptt's carried states: parameters that are not trained, written by the
+ * eval function too. */
+static int check_carried(const Check *c, const nnrt_model_desc *d) {
+  if (d->ncarried < 0 || (d->ncarried > 0 && (!d->carried || d->eval < 0)))
+    return bad(c, "a bad list of the states tbptt carries");
+  for (int i = 0; i < d->ncarried; i++)
+    if (d->carried[i] < 0 || d->carried[i] >= d->nparams || d->params[d->carried[i]].trainable)
+      return bad(c, "tbptt carries parameter %d of %d, which is not a state", d->carried[i],
+                 d->nparams);
+  return NNRT_OK;
+}
+
 /* What the handle assumes of the functions it calls by role. */
 static int check_roles(const Check *c, const nnrt_model_desc *d) {
   int idx[3] = {d->train, d->eval, d->predict};
@@ -228,7 +240,8 @@ static int check_desc(const nnrt_model_desc *d, char *err, size_t errlen) {
       t->random_crop < 0 || t->shift < 0 || !(t->hflip >= 0 && t->hflip <= 1))
     return bad(&c, "the data section's image shape or augmentation is out of range");
   rc = check_roles(&c, d);
-  return rc ? rc : check_generate(&c, d);
+  rc = rc ? rc : check_generate(&c, d);
+  return rc ? rc : check_carried(&c, d);
 }
 
 /* ---- parameters --------------------------------------------------------- */
@@ -424,6 +437,28 @@ int nnrt_model_reset(nnrt_model *m, uint64_t seed) {
   m->steps = m->epoch = m->sched_pos = 0;
   m->has_epoch = false;
   return NNRT_OK;
+}
+
+int nnrt_model_init_states(nnrt_model *m, const int32_t *which, int n, uint64_t seed,
+                           const char *what) {
+  nnrt_rng r;
+  nnrt_rng_seed(&r, seed);
+  for (int i = 0; i < n; i++) {
+    const nnrt_param_desc *pd = &m->d->params[which[i]];
+    char err[512];
+    if (nnrt_init_tensor(&r, (nnrt_init_kind)pd->init, pd->a, pd->b, &m->named[which[i]].t, err,
+                         sizeof err))
+      return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: resetting state %s: %s", what, pd->name, err);
+  }
+  return NNRT_OK;
+}
+
+int nnrt_model_reset_carried(nnrt_model *m) {
+  if (!m)
+    return NNRT_ERR_ARG;
+  /* a random initializer draws the same values at every reset */
+  return nnrt_model_init_states(m, m->d->carried, m->d->ncarried, m->seed ^ 0xBB67AE8584CAA73Bull,
+                                "tbptt");
 }
 
 nnrt_model_io nnrt_model_io_for(nnrt_model *m) {

@@ -55,6 +55,11 @@ struct nnrt_model {
   char err[1024];
 };
 
+/* Re-initialises parameters which[0..n) (states) from their initializers,
+ * drawing from `seed`; `what` starts the message of a failure. */
+int nnrt_model_init_states(nnrt_model *m, const int32_t *which, int n, uint64_t seed,
+                           const char *what);
+
 /* Writes the message of the last failure into m->err; returns code. */
 __attribute__((format(printf, 3, 4))) int nnrt_model_fail(nnrt_model *m, int code, const char *fmt,
                                                           ...);

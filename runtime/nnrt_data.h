@@ -159,6 +159,13 @@ void nnrt_dataset_normalize(nnrt_dataset *d, const float *mean, const float *std
  * (mod 2^64 arithmetic). nnrt_dataset_split uses epoch -1. */
 void nnrt_epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle, int64_t *perm);
 
+/* The order of truncated backpropagation through time: the first
+ * (n / batch) * batch samples, in their order, cut into `batch` streams of
+ * n / batch consecutive samples; batch k holds sample k of every stream, so
+ * row s of each batch continues row s of the batch before it. Writes
+ * (n / batch) * batch indices; the rest of the samples are not read. */
+void nnrt_stream_order(int64_t n, int64_t batch, int64_t *perm);
+
 /* Copies samples idx[0..count) (each in [0, n)) into x ([count, x_dims])
  * and y ([count, y_dims]), in the data set's dtypes. x or y may be NULL to
  * skip it. */

@@ -44,10 +44,11 @@ extern "C" {
  * refuse a non-finite step; 4: a dim is a sum of products, nnrt_dim, and
  * every entry point takes {seed, step} for its random ops; 5: the data
  * section's image shape and augmentation; 6: index sites, and generation:
- * the step function, the states it resets and the vocabulary);
+ * the step function, the states it resets and the vocabulary; 7: the
+ * states tbptt carries between batches);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 6, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
+enum { NNRT_MODEL_ABI = 7, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -218,6 +219,13 @@ typedef struct nnrt_model_desc {
   const int32_t *resets;
   int32_t nvocab;
   const char *vocab;
+  /* Truncated backpropagation through time (the train section's tbptt):
+   * the states carried from one batch to the next (indices into params),
+   * which the eval function writes too. With any, training and evaluation
+   * read the data as streams and reset these states to their initializers
+   * at the start of each pass (nnrt_train.h). */
+  int32_t ncarried;
+  const int32_t *carried;
 } nnrt_model_desc;
 
 /* Elements of one sample of a (the dims after the batch axis), or -1 when
@@ -287,8 +295,14 @@ int nnrt_model_predict(nnrt_model *m, int64_t batch, const void *x, void *y);
  * nnrt_model_set_schedule or fixes a rate with nnrt_model_set_lr.
  * nnrt_model_lr says what the next step will use. */
 int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss);
-/* The loss on a batch, nothing updated. */
+/* The loss on a batch, nothing updated; except that a model trained with
+ * tbptt (nnrt_model_desc.carried) carries its states into the next call,
+ * as its training steps do: call nnrt_model_reset_carried where a stream
+ * of batches starts. */
 int nnrt_model_evaluate(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss);
+/* tbptt's carried states back to their initializers, as training does at
+ * the start of each epoch and evaluation before its pass. */
+int nnrt_model_reset_carried(nnrt_model *m);
 /* Fixes the rate (> 0) over any schedule; 0 returns to the schedule. */
 int nnrt_model_set_lr(nnrt_model *m, double lr);
 /* The train section's schedule (warm-up, step or cosine decay) over the

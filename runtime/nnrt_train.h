@@ -85,6 +85,13 @@ typedef struct nnrt_model_io {
   int (*evaluate)(void *ctx, int64_t batch, const void *x, const void *y, float *loss,
                   float *logits, char *err, size_t errlen);
   int64_t num_classes; /* > 0: the loss is a cross-entropy; accuracy is reported */
+  /* Truncated backpropagation through time, or NULL: puts the carried
+   * states back to their initializers. With it, training and evaluation
+   * read full batches in nnrt_stream_order (no shuffling; the samples past
+   * the last full batch are left out) and call it at the start of each
+   * epoch and of each evaluation, so that the states carry along the
+   * streams; evaluate then writes the carried states too. */
+  int (*reset_carried)(void *ctx, char *err, size_t errlen);
   /* What a checkpoint holds, in this order: parameters, optimizer state, and
    * anything else the caller keeps with them (data statistics). */
   nnrt_named_tensor *tensors;

@@ -418,11 +418,20 @@ static int eval_cb(void *ctx, int64_t batch, const void *x, const void *y, float
   return callback(cx, nnrt_model_loss_func(cx->m), batch, x, y, NULL, loss, logits, err, errlen);
 }
 
+static int reset_carried_cb(void *ctx, char *err, size_t errlen) {
+  CallCtx *cx = ctx;
+  int rc = nnrt_model_reset_carried(cx->m);
+  if (rc)
+    snprintf(err, errlen, "%s", cx->m->err);
+  return rc;
+}
+
 static nnrt_model_io io_with(CallCtx *cx) {
   nnrt_model_io io = nnrt_model_io_for(cx->m);
   io.ctx = cx;
   io.train_step = train_cb;
   io.evaluate = eval_cb;
+  io.reset_carried = cx->m->d->ncarried ? reset_carried_cb : NULL;
   return io;
 }
 
@@ -613,9 +622,14 @@ static int do_eval(const Run *r, const nnrt_dataset *train, const nnrt_dataset *
   nnrt_model_io io = io_with(&cx);
   char err[1024];
   double loss, acc = 0;
-  if (nnrt_evaluate(&io, d, 256, &loss, &acc, err, sizeof err))
+  /* tbptt's carried states have the training batch's rows, and only full
+   * batches are read */
+  const bool streams = io.reset_carried != NULL;
+  const int64_t batch = streams ? r->cfg.batch : 256;
+  if (nnrt_evaluate(&io, d, batch, &loss, &acc, err, sizeof err))
     return fail(r, "%s", err);
-  printf("eval: model=%s samples=%lld loss=%.6f", r->m->d->name, (long long)d->n, loss);
+  printf("eval: model=%s samples=%lld loss=%.6f", r->m->d->name,
+         (long long)(streams ? d->n / batch * batch : d->n), loss);
   if (r->m->d->num_classes)
     printf(" acc=%.4f", acc);
   printf("\n");

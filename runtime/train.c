@@ -430,18 +430,28 @@ int nnrt_evaluate(const nnrt_model_io *m, const nnrt_dataset *d, int64_t batch, 
   if (batch < 1)
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "evaluate: batch size %" PRId64 " (must be >= 1)",
                        batch);
+  const bool streams = m->reset_carried != NULL;
+  if (streams && d->n < batch)
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "evaluate: tbptt reads full batches as streams, but the set has %" PRId64
+                       " samples and the batch is %" PRId64,
+                       d->n, batch);
+  /* streams: full batches only, in nnrt_stream_order */
+  const int64_t used = streams ? d->n / batch * batch : d->n;
   AccSpec a = acc_spec(m, d);
   int64_t cap = batch < d->n ? batch : d->n;
   Buffers b;
   int rc = alloc_buffers(&b, m, d, &a, cap, true, err, errlen);
   if (rc)
     return rc;
+  if (streams && (rc = m->reset_carried(m->ctx, err, errlen)))
+    goto out;
   double sum = 0;
   int64_t correct = 0, seen = 0;
-  for (int64_t lo = 0; lo < d->n; lo += cap) {
-    int64_t count = d->n - lo < cap ? d->n - lo : cap;
+  for (int64_t lo = 0; lo < used; lo += cap) {
+    int64_t count = used - lo < cap ? used - lo : cap;
     for (int64_t i = 0; i < count; i++)
-      b.idx[i] = lo + i;
+      b.idx[i] = streams ? i * (used / batch) + lo / batch : lo + i;
     nnrt_dataset_gather(d, b.idx, count, b.x, b.y);
     float l = 0;
     if ((rc = m->evaluate(m->ctx, count, b.x, b.y, &l, b.logits, err, errlen)))
@@ -450,7 +460,7 @@ int nnrt_evaluate(const nnrt_model_io *m, const nnrt_dataset *d, int64_t batch, 
     count_correct(&a, m->num_classes, count, b.y, b.logits, &correct, &seen);
   }
   if (loss)
-    *loss = sum / (double)d->n;
+    *loss = sum / (double)used;
   if (acc)
     *acc = seen > 0 ? (double)correct / (double)seen : 0;
 out:
@@ -627,7 +637,15 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
   }
 
   const int64_t n = train->n, bs = c->batch;
-  const int64_t nbatches = n / bs + (n % bs != 0);
+  /* tbptt: only full batches, as streams (nnrt_stream_order) */
+  const bool streams = m->reset_carried != NULL;
+  if (streams && n < bs)
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "train: tbptt reads full batches as streams, but the training set has "
+                       "%" PRId64 " samples and the batch is %" PRId64,
+                       n, bs);
+  const int64_t nbatches = streams ? n / bs : n / bs + (n % bs != 0);
+  const int64_t used = streams ? nbatches * bs : n; /* samples an epoch reads */
   nnrt_optimizer opt = c->opt;
   if (!mul_ok(c->epochs, nbatches, &opt.total_steps))
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
@@ -676,12 +694,18 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
     progress_line(&pg, "early stop: no better val_loss for %" PRId64 " epochs", st.bad_epochs);
   }
   while (!res.stopped_early && st.epoch < c->epochs) {
-    nnrt_epoch_order(n, c->seed, st.epoch, c->shuffle, perm);
+    if (streams)
+      nnrt_stream_order(n, bs, perm);
+    else
+      nnrt_epoch_order(n, c->seed, st.epoch, c->shuffle, perm);
+    /* a resumed epoch goes on from the states its checkpoint holds */
+    if (streams && st.batch == 0 && (rc = m->reset_carried(m->ctx, err, errlen)))
+      goto out;
     const double e0 = now_s();
     double train_time = 0;
     int64_t epoch_samples = 0, batches_run = 0;
     for (; st.batch < nbatches; st.batch++) {
-      const int64_t lo = st.batch * bs, count = n - lo < bs ? n - lo : bs;
+      const int64_t lo = st.batch * bs, count = used - lo < bs ? used - lo : bs;
       const int64_t t = st.step + 1;
       nnrt_dataset_gather(train, perm + lo, count, b.x, b.y);
       if ((rc = nnrt_augment_batch(&c->augment, train, c->seed, st.epoch, perm + lo, count, b.x,
@@ -722,7 +746,7 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
       batches_run++;
 
       const int64_t done = st.batch + 1;
-      const int64_t done_samples = done * bs < n ? done * bs : n;
+      const int64_t done_samples = done * bs < used ? done * bs : used;
       const double elapsed = now_s() - e0;
       progress_bar(&pg, st.epoch, done, nbatches, st.loss_sum / (double)done_samples,
                    elapsed > 0 ? (double)epoch_samples / elapsed : 0,
@@ -758,7 +782,7 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
     }
 
     /* The end of the epoch. */
-    const double loss = st.loss_sum / (double)n;
+    const double loss = st.loss_sum / (double)used;
     const double tacc = st.seen > 0 ? (double)st.correct / (double)st.seen : 0;
     double vloss = 0, vacc = 0;
     if (has_val && (rc = nnrt_evaluate(m, val, bs, &vloss, &vacc, err, errlen))) {

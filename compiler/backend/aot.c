@@ -124,6 +124,7 @@ static const struct {
     {"predict", "nnrt_model_predict", 'i', "plpp"},
     {"train_step", "nnrt_model_train_step", 'i', "plppp"},
     {"evaluate", "nnrt_model_evaluate", 'i', "plppp"},
+    {"reset_carried", "nnrt_model_reset_carried", 'i', "p"},
     {"set_lr", "nnrt_model_set_lr", 'i', "pd"},
     {"set_epoch", "nnrt_model_set_epoch", 'i', "pl"},
     {"set_schedule", "nnrt_model_set_schedule", 'i', "pl"},

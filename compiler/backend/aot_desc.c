@@ -67,9 +67,9 @@ static void make_types(Em *e) {
              i64, i64, f64},
          25);
   t->model = st(e, "nnrt_model_desc",
-                (LLVMTypeRef[]){i32, i32, ptr,      i32, i32, ptr, ptr, i32, i32, i32,
-                                i32, i64, t->train, ptr, ptr, i32, i32, ptr, i32, ptr},
-                20);
+                (LLVMTypeRef[]){i32, i32,      ptr, i32, i32, ptr, ptr, i32, i32, i32, i32,
+                                i64, t->train, ptr, ptr, i32, i32, ptr, i32, ptr, i32, ptr},
+                22);
 }
 
 /* With the host's pointer size, the mirror must have C's sizes exactly. */
@@ -332,31 +332,35 @@ LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *
   LLVMValueRef *resets = ARENA_ARRAY(&ar, LLVMValueRef, (size_t)d->nresets + 1);
   for (int i = 0; i < d->nresets; i++)
     resets[i] = ci32(&e, d->resets[i]);
-  LLVMValueRef fields[20] = {
-      ci32(&e, d->abi),
-      ci32(&e, (int64_t)LLVMABISizeOfType(td, e.t.model)),
-      cstr(&e, d->name),
-      ci32(&e, d->nparams),
-      ci32(&e, d->nfuncs),
-      c_params(&e, d, &ar),
-      c_funcs(&e, d, entries, &ar),
-      ci32(&e, d->train),
-      ci32(&e, d->eval),
-      ci32(&e, d->predict),
-      ci32(&e, d->nupdated),
-      ci64(&e, d->num_classes),
-      c_train(&e, &d->cfg, &ar),
-      c_blob(&e, d->baked_mean, stat_bytes, "mean"),
-      c_blob(&e, d->baked_std, stat_bytes, "std"),
-      ci32(&e, d->generate),
-      ci32(&e, d->nresets),
-      carray(&e, e.t.i32, resets, d->nresets, "resets"),
-      ci32(&e, d->nvocab),
-      c_blob(&e, d->vocab, (size_t)(d->nvocab > 0 ? d->nvocab : 0), "vocab")};
+  LLVMValueRef *carried = ARENA_ARRAY(&ar, LLVMValueRef, (size_t)d->ncarried + 1);
+  for (int i = 0; i < d->ncarried; i++)
+    carried[i] = ci32(&e, d->carried[i]);
+  LLVMValueRef fields[22] = {ci32(&e, d->abi),
+                             ci32(&e, (int64_t)LLVMABISizeOfType(td, e.t.model)),
+                             cstr(&e, d->name),
+                             ci32(&e, d->nparams),
+                             ci32(&e, d->nfuncs),
+                             c_params(&e, d, &ar),
+                             c_funcs(&e, d, entries, &ar),
+                             ci32(&e, d->train),
+                             ci32(&e, d->eval),
+                             ci32(&e, d->predict),
+                             ci32(&e, d->nupdated),
+                             ci64(&e, d->num_classes),
+                             c_train(&e, &d->cfg, &ar),
+                             c_blob(&e, d->baked_mean, stat_bytes, "mean"),
+                             c_blob(&e, d->baked_std, stat_bytes, "std"),
+                             ci32(&e, d->generate),
+                             ci32(&e, d->nresets),
+                             carray(&e, e.t.i32, resets, d->nresets, "resets"),
+                             ci32(&e, d->nvocab),
+                             c_blob(&e, d->vocab, (size_t)(d->nvocab > 0 ? d->nvocab : 0), "vocab"),
+                             ci32(&e, d->ncarried),
+                             carray(&e, e.t.i32, carried, d->ncarried, "carried")};
   char name[256];
   snprintf(name, sizeof name, "%s_desc", prefix);
   LLVMValueRef g = LLVMAddGlobal(mod, e.t.model, name);
-  LLVMSetInitializer(g, cstruct(e.t.model, fields, 20));
+  LLVMSetInitializer(g, cstruct(e.t.model, fields, 22));
   LLVMSetGlobalConstant(g, true);
   arena_free(&ar);
   return g;

@@ -183,6 +183,15 @@ static void put_prototypes(FILE *out, const char *pf, const nnrt_model_desc *d) 
           " * same bits at any thread count; dropout acts in train_step only. */\n"
           "int %s_set_seed(%s *m, uint64_t seed);\n\n",
           pf, pf, tx, ty, pf, pf, tx, ty, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf, pf);
+  if (d->ncarried > 0)
+    fprintf(out,
+            "/* Truncated backpropagation through time (the train section's tbptt):\n"
+            " * train_step and evaluate carry the states from each batch into the\n"
+            " * next, row by row, so feed the batches as streams (row s of each\n"
+            " * batch continues row s of the one before) and reset_carried where a\n"
+            " * stream starts: an epoch, an evaluation pass. */\n"
+            "int %s_reset_carried(%s *m);\n\n",
+            pf, pf);
   if (d->generate >= 0)
     fprintf(out,
             "/* Generation (the model's generate section): resets the states the\n"

@@ -288,6 +288,8 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
   if (ts) {
     d->nupdated = ts->nupdated;
     d->num_classes = ts->num_classes;
+    d->ncarried = ts->ncarried;
+    d->carried = ts->carried;
   }
   if (cfg)
     d->cfg = desc_train(a, cfg);

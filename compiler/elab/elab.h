@@ -137,6 +137,8 @@ void sections_check(Program *p, const AstNode *model);
 /* The generate section's step against what sampling needs (generate.c),
  * once the model is lowered. */
 void generate_check(Program *p, const AstNode *model, const IrModule *m);
+/* The train section's tbptt states against the lowered loss (tbptt.c). */
+void tbptt_check(Program *p, const AstNode *model, const IrModule *m);
 
 /* "did you mean" for an unknown name among candidates (may return NULL). */
 const char *sema_closest_name(const char *name, const char *const *cands, int n);

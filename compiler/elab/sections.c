@@ -29,6 +29,7 @@ typedef enum ValueKind {
   V_PARAMS,    /* all, or a list of members */
   V_SCHEDULE,  /* step(...), cosine(...) */
   V_STEP_FN,   /* generate: the name of a function of the model */
+  V_STATES,    /* a list of state tensors (tbptt) */
 } ValueKind;
 
 typedef struct FieldSpec {
@@ -61,15 +62,11 @@ static const FieldSpec data_fields[] = {
 };
 
 static const FieldSpec train_fields[] = {
-    {"loss", V_LOSS_FN, true},
-    {"optimizer", V_OPTIMIZER, true},
-    {"params", V_PARAMS, false},
-    {"clip", V_NUM_POS, false},
-    {"schedule", V_SCHEDULE, false},
-    {"warmup", V_INT_NONNEG, false},
-    {"patience", V_INT_NONNEG, false},
-    {"checkpoint_every", V_INT_NONNEG, false},
-    {NULL, 0, false},
+    {"loss", V_LOSS_FN, true},         {"optimizer", V_OPTIMIZER, true},
+    {"params", V_PARAMS, false},       {"clip", V_NUM_POS, false},
+    {"schedule", V_SCHEDULE, false},   {"warmup", V_INT_NONNEG, false},
+    {"patience", V_INT_NONNEG, false}, {"checkpoint_every", V_INT_NONNEG, false},
+    {"tbptt", V_STATES, false},        {NULL, 0, false},
 };
 
 static const FieldSpec generate_fields[] = {
@@ -361,6 +358,37 @@ static bool check_params(SectionCheck *c, const AstNode *x) {
   return ok;
 }
 
+/* tbptt = [h, lstm.c]: state tensors of the model, each named once (that
+ * the loss writes them and their batch is checked on the lowered model,
+ * tbptt.c). */
+static bool check_states(SectionCheck *c, const AstNode *x) {
+  if (x->kind != AST_LIST || x->u.list.items.len == 0) {
+    diag_error(c->p->diag, x->loc,
+               "'tbptt' must be a list of the state tensors carried from one batch to the next, "
+               "e.g. [h, c]");
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; i < x->u.list.items.len; i++) {
+    const AstNode *it = x->u.list.items.items[i];
+    const AstNode *m = path_member(c, c->model, it, 0);
+    if (!m || m->kind != AST_STATE) {
+      diag_error(c->p->diag, it->loc,
+                 "'%s' is not a state tensor of model '%s': tbptt carries tensors declared "
+                 "with 'state'",
+                 ast_text_expr(c->p->arena, it), c->model->u.layer.name);
+      ok = false;
+      continue;
+    }
+    for (int k = 0; k < i; k++)
+      if (path_member(c, c->model, x->u.list.items.items[k], 0) == m) {
+        diag_error(c->p->diag, it->loc, "'%s' is carried twice", ast_text_expr(c->p->arena, it));
+        ok = false;
+      }
+  }
+  return ok;
+}
+
 static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
   switch (spec->kind) {
   case V_SOURCE:
@@ -379,6 +407,8 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
     return check_step_fn(c, x);
   case V_PARAMS:
     return check_params(c, x);
+  case V_STATES:
+    return check_states(c, x);
   case V_STRING:
     if (x->kind != AST_STRING) {
       diag_error(c->p->diag, x->loc, "'%s' must be a string", spec->name);
@@ -563,6 +593,19 @@ static void check_image_input(SectionCheck *c, const AstNode *data, const AstNod
   diag_note(c->p->diag, arg->loc, "the training loss's input is declared here");
 }
 
+/* Truncated backpropagation through time reads the data in order, as
+ * streams; shuffling would break them. */
+static void check_tbptt_order(SectionCheck *c, const AstNode *data, const AstNode *train) {
+  const AstNode *tbptt = field_of(train, "tbptt"), *shuffle = field_of(data, "shuffle");
+  if (!tbptt || !shuffle || shuffle->u.field.value->kind != AST_BOOL ||
+      !shuffle->u.field.value->u.bool_lit.value)
+    return;
+  diag_error(c->p->diag, shuffle->loc,
+             "'shuffle = true' cannot apply with tbptt: each batch continues the previous one's "
+             "windows, so the data are read in order");
+  diag_note(c->p->diag, tbptt->loc, "tbptt is set here");
+}
+
 /* Generation samples characters: the vocabulary is a text source's. */
 static void check_generate_source(SectionCheck *c, const AstNode *generate, const AstNode *data) {
   const AstNode *source = data ? field_of(data, "source") : NULL;
@@ -614,4 +657,6 @@ void sections_check(Program *p, const AstNode *model) {
     check_image_input(&c, data, train);
   if (generate)
     check_generate_source(&c, generate, data);
+  if (data && train)
+    check_tbptt_order(&c, data, train);
 }

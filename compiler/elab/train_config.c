@@ -168,33 +168,22 @@ static void read_optimizer(Reader *r, const AstNode *x, TrainConfig *c) {
   }
 }
 
-/* The path of the parameters a `params` entry names: a `share` member's
- * prefix is replaced by the instance it uses, until none is left (each
- * alias leads to a real instance, so a few rounds do). */
-static const char *unalias(Arena *a, const IrModule *m, const char *path) {
-  for (int round = 0; round <= m->naliases; round++) {
-    bool changed = false;
-    for (int i = 0; i < m->naliases; i++) {
-      size_t n = strlen(m->alias_from[i]);
-      if (!strncmp(path, m->alias_from[i], n) && (path[n] == 0 || path[n] == '.')) {
-        path = arena_printf(a, "%s%s", m->alias_to[i], path + n);
-        changed = true;
-      }
-    }
-    if (!changed)
-      break;
-  }
-  return path;
-}
-
 static void read_params(Reader *r, const AstNode *x, TrainConfig *c) {
   if (x->kind == AST_NAME)
     return; /* all */
   c->nparams = x->u.list.items.len;
   c->params = ARENA_ARRAY(r->p->arena, const char *, (size_t)c->nparams + 1);
   for (int i = 0; i < c->nparams; i++)
-    c->params[i] =
-        unalias(r->p->arena, r->mod, ast_text_expr(r->p->arena, x->u.list.items.items[i]));
+    c->params[i] = ir_module_unalias(r->p->arena, r->mod,
+                                     ast_text_expr(r->p->arena, x->u.list.items.items[i]));
+}
+
+static void read_carried(Reader *r, const AstNode *x, TrainConfig *c) {
+  c->ncarried = x->u.list.items.len;
+  c->carried = ARENA_ARRAY(r->p->arena, const char *, (size_t)c->ncarried + 1);
+  for (int i = 0; i < c->ncarried; i++)
+    c->carried[i] = ir_module_unalias(r->p->arena, r->mod,
+                                      ast_text_expr(r->p->arena, x->u.list.items.items[i]));
 }
 
 static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
@@ -213,6 +202,8 @@ static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
       read_optimizer(r, v, c);
     else if (!strcmp(k, "params"))
       read_params(r, v, c);
+    else if (!strcmp(k, "tbptt"))
+      read_carried(r, v, c);
     else if (!strcmp(k, "clip"))
       c->clip = num(r, v);
     else if (!strcmp(k, "warmup"))

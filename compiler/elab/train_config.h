@@ -56,6 +56,10 @@ typedef struct TrainConfig {
   double gamma, min_lr;
   int64_t warmup, patience, checkpoint_every;
   int ntrain_steps; /* train sections in the model */
+  /* tbptt: the states carried from one batch to the next (their parameter
+   * paths, shares resolved); none without */
+  const char **carried;
+  int ncarried;
   /* the generate section: the step function sampled from */
   bool has_generate;
   const char *gen_step;

@@ -230,6 +230,23 @@ void ir_module_add_alias(Arena *a, IrModule *m, const char *from, const char *to
   m->alias_to[m->naliases++] = to;
 }
 
+/* Each alias leads to a real instance, so a few rounds replace them all. */
+const char *ir_module_unalias(Arena *a, const IrModule *m, const char *path) {
+  for (int round = 0; round <= m->naliases; round++) {
+    bool changed = false;
+    for (int i = 0; i < m->naliases; i++) {
+      size_t n = strlen(m->alias_from[i]);
+      if (!strncmp(path, m->alias_from[i], n) && (path[n] == 0 || path[n] == '.')) {
+        path = arena_printf(a, "%s%s", m->alias_to[i], path + n);
+        changed = true;
+      }
+    }
+    if (!changed)
+      break;
+  }
+  return path;
+}
+
 /* Operands come before their uses, so one reverse scan over the block
  * propagates liveness from the results. Regions are kept whole. State
  * writes and the guard that decides whether they happen are live where
@@ -250,6 +267,12 @@ static void mark_region_live(const IrBlock *r, bool *live) {
   }
 }
 
+static bool performs_write(const IrFunc *f, const IrValue *assign) {
+  const IrValue *target = assign->args[0];
+  return !f->writes_only ||
+         (target->op == OP_PARAM && f->writes_only[IR_ATTR(target, source).index]);
+}
+
 void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
   const IrBlock *b = f->body;
   for (int i = 0; i < f->nresults; i++)
@@ -259,7 +282,7 @@ void ir_func_liveness(const IrFunc *f, bool *live, bool keep_inputs) {
   for (int i = b->n - 1; i >= 0; i--) {
     const IrValue *v = b->vals[i];
     if ((keep_inputs && v->op == OP_INPUT) ||
-        (v->op == OP_ASSIGN && (keep_inputs || f->writes_state)))
+        (v->op == OP_ASSIGN && (keep_inputs || (f->writes_state && performs_write(f, v)))))
       live[v->id] = true;
     if (!live[v->id])
       continue;

@@ -300,6 +300,10 @@ typedef struct IrFunc {
   const char **result_names;
   int nresults, cap_results;
   bool writes_state; /* a training step: performs its ASSIGNs (state <-) */
+  /* With writes_state: NULL, every ASSIGN; else only those of parameters
+   * i with writes_only[i] (an evaluation that carries tbptt states but
+   * leaves batch-norm statistics alone). */
+  const bool *writes_only;
   /* A training step's guard: a scalar that is NaN when the step must write
    * nothing (its loss or gradient norm is not finite). Computed into a
    * buffer of its own and checked before the first state write (fuse.c,
@@ -374,6 +378,9 @@ IrFunc *ir_module_func(const IrModule *m, const char *name);
 int ir_func_dim_index(const IrFunc *f, int sym);
 void ir_module_add_section(Arena *a, IrModule *m, IrSection *s);
 void ir_module_add_alias(Arena *a, IrModule *m, const char *from, const char *to);
+/* A member path with every `share` prefix replaced by the instance it
+ * uses ("proj.W" -> "encoder.W"). */
+const char *ir_module_unalias(Arena *a, const IrModule *m, const char *path);
 
 /* Shape inference context: where to report and how to name symbols. */
 struct ShapeCtx {

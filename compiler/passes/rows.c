@@ -91,6 +91,7 @@ static IrFunc *copy_header(Arena *a, const IrFunc *f) {
   c->nresults = c->cap_results = f->nresults;
   c->results = ARENA_ARRAY(a, IrValue *, (size_t)f->nresults + 1);
   c->writes_state = f->writes_state;
+  c->writes_only = f->writes_only;
   c->dim_syms = f->dim_syms;
   c->ndims = f->ndims;
   c->training = f->training;

@@ -226,6 +226,30 @@ static bool has_assign(const IrFunc *f) {
   return false;
 }
 
+/* With tbptt, evaluation carries the states too (the validation pass reads
+ * its windows as streams, like training): a copy of the loss sharing its
+ * body whose writes of the carried states, and only those, happen. */
+static IrFunc *carrying_eval(Arena *a, IrModule *m, const IrFunc *loss, const TrainConfig *c,
+                             TrainStep *out) {
+  bool *only = ARENA_ARRAY(a, bool, (size_t)m->nparams + 1);
+  out->carried = ARENA_ARRAY(a, int32_t, (size_t)c->ncarried + 1);
+  for (int i = 0; i < c->ncarried; i++)
+    for (int k = 0; k < m->nparams; k++)
+      if (!strcmp(m->params[k]->name, c->carried[i])) {
+        only[k] = true;
+        out->carried[out->ncarried++] = k;
+      }
+  IrFunc *e = ARENA_NEW(a, IrFunc);
+  *e = *loss;
+  e->name = arena_printf(a, "eval.%s", loss->name);
+  e->writes_state = true;
+  e->writes_only = only;
+  e->guard = NULL;
+  e->training = NULL;
+  ir_module_add_func(a, m, e);
+  return e;
+}
+
 bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *out, char *err,
                       size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -295,6 +319,6 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
   /* eval: the loss function itself, with the scores as a second result */
   if (z && loss->nresults == 1)
     ir_func_add_result(a, loss, logits_of(loss), "logits");
-  out->eval = loss;
+  out->eval = c->ncarried ? carrying_eval(a, m, loss, c, out) : loss;
   return true;
 }

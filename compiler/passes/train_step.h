@@ -27,6 +27,10 @@ typedef struct TrainStep {
   int64_t num_classes; /* > 0 when logits are returned */
   int nupdated;        /* parameters the step updates */
   int first_state;     /* module param index of the first optimizer state */
+  /* tbptt: the states carried between batches (module param indices), which
+   * eval writes too; reset to their initializers at each epoch's start */
+  int32_t *carried;
+  int ncarried;
 } TrainStep;
 
 /* Adds the step and eval functions (and the state parameters) to m. Returns

@@ -270,11 +270,31 @@ bool builtin_index_arg(Elab *e, Frame *f, const AstNode *x, int64_t *ct, IrValue
   return false;
 }
 
+/* Is v computed from a scan's step index? (A few levels suffice for the
+ * arithmetic of a bound: t + 1, T - t.) */
+static bool reads_scan_step(const IrValue *v, int depth) {
+  if (v->op == OP_SCAN_STEP)
+    return true;
+  for (int i = 0; i < v->nargs && depth < 16; i++)
+    if (reads_scan_step(v->args[i], depth + 1))
+      return true;
+  return false;
+}
+
 bool builtin_const_int_arg(Elab *e, Frame *f, const AstNode *x, const char *what, int64_t *out,
                            bool *unknown) {
   IrValue *t;
   if (!builtin_index_arg(e, f, x, out, &t, unknown))
     return false;
+  if (t && reads_scan_step(t, 0)) {
+    /* the scan's body is one compiled step: its values keep one shape */
+    diag_error(e->diag, x->loc,
+               "%s depends on the scan's step, so the shape would change from step to step; "
+               "values in a scan keep one shape (index one step with x[:, t, :], or mask a "
+               "fixed-size window)",
+               what);
+    return false;
+  }
   if (t) {
     diag_error(e->diag, x->loc, "%s must be known at compile time", what);
     return false;

@@ -91,16 +91,15 @@ static void run_next(Elab *e, Frame *f, ScanBuild *sb, const AstNode *st) {
 
 static void run_emit(Elab *e, Frame *f, ScanBuild *sb, const AstNode *st) {
   IrValue *v = lower_as_tensor(e, f, lower_eval_expr(e, f, st->u.let.value), st->u.let.value);
-  if (!v) {
-    sb->ok = false;
-    return;
-  }
+  /* a failed emit is still bound after the scan, poisoned, so that its
+   * uses are not reported as unknown names */
+  sb->ok &= v != NULL;
   sb->emits =
       arena_grow(e->arena, sb->emits, (size_t)sb->nemit, (size_t)sb->nemit + 1, sizeof *sb->emits);
   sb->emit_at = arena_grow(e->arena, (void *)sb->emit_at, (size_t)sb->nemit, (size_t)sb->nemit + 1,
                            sizeof *sb->emit_at);
   sb->emit_at[sb->nemit] = st;
-  sb->emits[sb->nemit++] = materialise(e, v, sb->region, st->loc);
+  sb->emits[sb->nemit++] = v ? materialise(e, v, sb->region, st->loc) : NULL;
 }
 
 /* A random draw is keyed by its stream and element, not by the step, so

@@ -102,6 +102,8 @@ static void report_too_deep(ParseCtx *ctx, SrcSpan at);
 static void push_str(Arena *a, PtrVec *v, const char *s);
 static const char *join_dotted(Arena *a, const PtrVec *parts);
 static void add_member(ParseCtx *ctx, AstNode *n);
+static void push_destructure(ParseCtx *ctx, SrcSpan at, const char *first, const PtrVec *rest,
+                             AstNode *value);
 static bool is_call(ParseCtx *ctx, const AstNode *n);
 static AstNode *finish(AstNode *n, PtrVec items);
 static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *next);
@@ -137,7 +139,8 @@ static void check_arg_order(ParseCtx *ctx, const PtrVec *args, const AstNode *ne
 %type <node> import type ct_default init let_type expr sum term unary power
 %type <node> postfix call primary arg subscript slice_bound scan_head
 %type <str>  name section_name cast_type
-%type <vec>  dotted expr_list args arg_list subscripts scan_carries carry_list
+%type <vec>  dotted expr_list args arg_list subscripts scan_carries carry_list type_list
+            name_list
 %type <ival> scan_dir
 %type <op>   ct_type dtype cmp_op
 
@@ -288,6 +291,24 @@ fnarg
 fn_ret
   : %empty
   | "->" type                   { ctx->fn->u.fn.ret = $2; }
+    /* several results: a tuple, at least two */
+  | "->" "(" type "," type_list ")" {
+      PtrVec ts = {0};
+      ast_push(A, &ts, $3);
+      for (int i = 0; i < $5.len; i++)
+        ast_push(A, &ts, $5.items[i]);
+      ctx->fn->u.fn.ret = finish(ast_tuple(A, @2), ts);
+    }
+  ;
+
+type_list
+  : type                        { $$ = (PtrVec){0}; ast_push(A, &$$, $1); }
+  | type_list "," type          { $$ = $1; ast_push(A, &$$, $3); }
+  ;
+
+name_list
+  : name                        { $$ = (PtrVec){0}; push_str(A, &$$, $1); }
+  | name_list "," name          { $$ = $1; push_str(A, &$$, $3); }
   ;
 
 stmts
@@ -301,6 +322,11 @@ stmt
       ast_push(A, ctx->stmts, ast_let(A, @$, $2, $3, $5));
     }
   | "return" expr               { ast_push(A, ctx->stmts, ast_return(A, @$, $2)); }
+    /* let (a, b) = f(x): the tuple bound under a hidden name, each name
+     * one of its items */
+  | "let" "(" name "," name_list ")" "=" expr {
+      push_destructure(ctx, @$, $3, &$5, $8);
+    }
     /* `<-` is two tokens, so that `a<-1` in an expression still reads a < -1 */
   | "state" postfix "<" "-" expr {
       ast_push(A, ctx->stmts, ast_state_update(A, @$, $2, $5));
@@ -523,6 +549,14 @@ primary
   | "false"                     { $$ = ast_bool(A, @$, false); }
   | name                        { $$ = ast_name(A, @$, $1); }
   | "(" expr ")"                { $$ = $2; }
+  | "(" expr "," expr_list ")"  {
+      PtrVec items = {0};
+      ast_push(A, &items, $2);
+      for (int i = 0; i < $4.len; i++)
+        ast_push(A, &items, $4.items[i]);
+      $$ = finish(ast_tuple(A, @$), items);
+      CHECK_DEPTH($$);
+    }
   | "[" "]"                     { $$ = ast_list(A, @$); }
   | "[" expr_list "]"           { $$ = finish(ast_list(A, @$), $2); CHECK_DEPTH($$); }
   | "[" expr_list "," "]"       { $$ = finish(ast_list(A, @$), $2); CHECK_DEPTH($$); }
@@ -556,6 +590,24 @@ static const char *join_dotted(Arena *a, const PtrVec *parts) {
   return s;
 }
 
+/* `let (a, b, c) = value` is `let <tuple> = value` (a name no source can
+ * write) followed by `let a = <tuple>[0]`, `let b = <tuple>[1]`, ... */
+static void push_destructure(ParseCtx *ctx, SrcSpan at, const char *first, const PtrVec *rest,
+                             AstNode *value) {
+  Arena *a = ctx->arena;
+  const char *hidden = arena_printf(a, "(tuple@%d:%d)", at.first_line, at.first_column);
+  AstNode *whole = ast_let(a, at, hidden, NULL, value);
+  whole->u.let.unpack = rest->len + 1;
+  ast_push(a, ctx->stmts, whole);
+  for (int i = 0; i <= rest->len; i++) {
+    AstNode *ix = ast_index(a, at, ast_name(a, at, hidden));
+    PtrVec items = {0};
+    ast_push(a, &items, ast_int(a, at, i));
+    ix = finish(ix, items);
+    ast_push(a, ctx->stmts, ast_let(a, at, i ? rest->items[i - 1] : first, NULL, ix));
+  }
+}
+
 static void add_member(ParseCtx *ctx, AstNode *n) {
   ast_push(ctx->arena, &ctx->layer->u.layer.members, n);
 }
@@ -585,7 +637,8 @@ static bool is_call(ParseCtx *ctx, const AstNode *n) {
 static AstNode *finish(AstNode *n, PtrVec items) {
   switch (n->kind) {
   case AST_CALL: n->u.call.args = items; break;
-  case AST_LIST: n->u.list.items = items; break;
+  case AST_LIST:
+  case AST_TUPLE: n->u.list.items = items; break;
   case AST_INDEX: n->u.index.items = items; break;
   case AST_TYPE: n->u.type.dims = items; break;
   default: NNC_BUG("finish() on a %s node", ast_kind_name(n->kind));

@@ -240,6 +240,35 @@ static bool check_recursion(Elab *e, Frame *f, Instance *inst, const AstNode *fn
   return true;
 }
 
+/* A function's result against its declared type, or each of a tuple's
+ * against the declared tuple. */
+static bool check_results(Elab *e, Frame *f, const AstNode *fn, const char *who, Val r,
+                          SrcSpan ret_loc) {
+  const AstNode *ret = fn->u.fn.ret;
+  if (r.kind == VAL_ERROR)
+    return false;
+  bool tuple = ret && ret->kind == AST_TUPLE;
+  int want = tuple ? ret->u.list.items.len : 1, got = r.kind == VAL_TUPLE ? r.nitems : 1;
+  if (ret && want != got) {
+    diag_error(e->diag, ret_loc, "'%s' returns %d tensor%s, but is declared to return %d", who, got,
+               got == 1 ? "" : "s", want);
+    diag_note(e->diag, ret->loc, "declared here as %s", ast_text_expr(e->arena, ret));
+    return false;
+  }
+  if (!ret)
+    return true;
+  if (!tuple) {
+    const char *what = arena_printf(e->arena, "the result of '%s'", who);
+    return check_declared(e, f, ret, r.t, what, ret_loc);
+  }
+  bool ok = true;
+  for (int i = 0; i < want; i++) {
+    const char *what = arena_printf(e->arena, "result %d of '%s'", i, who);
+    ok &= check_declared(e, f, ret->u.list.items.items[i], r.items[i], what, ret_loc);
+  }
+  return ok;
+}
+
 static Val call_fn(Elab *e, Frame *f, Instance *inst, const AstNode *fn, const AstNode *call,
                    IrValue **args, int nargs) {
   const PtrVec *params = &fn->u.fn.args;
@@ -277,12 +306,7 @@ static Val call_fn(Elab *e, Frame *f, Instance *inst, const AstNode *fn, const A
     return val_error();
   SrcSpan ret_loc;
   Val r = run_body(e, callee, &ret_loc);
-  if (r.kind != VAL_TENSOR || !fn->u.fn.ret)
-    return r;
-  const char *what = arena_printf(e->arena, "the result of '%s'", who);
-  if (!check_declared(e, callee, fn->u.fn.ret, r.t, what, ret_loc))
-    return val_error();
-  return r;
+  return check_results(e, callee, fn, who, r, ret_loc) ? r : val_error();
 }
 
 /* Evaluates a call's positional arguments to tensors. */
@@ -399,6 +423,8 @@ static Val eval_unary(Elab *e, Frame *f, const AstNode *x) {
   return t ? val_tensor(lower_emit_op(e, f, OP_NEG, &t, 1, x->loc, NULL)) : val_error();
 }
 
+static Val eval_tuple(Elab *e, Frame *f, const AstNode *x);
+
 Val lower_eval_expr(Elab *e, Frame *f, const AstNode *x) {
   switch (x->kind) {
   case AST_INT:
@@ -426,15 +452,44 @@ Val lower_eval_expr(Elab *e, Frame *f, const AstNode *x) {
                "a list is not a tensor; lists are arguments of builtins "
                "(shapes, axes, permutations)");
     return val_error();
+  case AST_TUPLE:
+    return eval_tuple(e, f, x);
   default:
     diag_error(e->diag, x->loc, "expected an expression, got %s", ast_kind_name(x->kind));
     return val_error();
   }
 }
 
+/* (a, b, c): several tensors held together, a function's results. */
+static Val eval_tuple(Elab *e, Frame *f, const AstNode *x) {
+  const PtrVec *xs = &x->u.list.items;
+  Val r = {.kind = VAL_TUPLE, .nitems = xs->len};
+  r.items = ARENA_ARRAY(e->arena, IrValue *, (size_t)xs->len + 1);
+  bool ok = true;
+  for (int i = 0; i < xs->len; i++) {
+    const AstNode *it = xs->items[i];
+    Val v = lower_eval_expr(e, f, it);
+    if (v.kind == VAL_TUPLE) {
+      diag_error(e->diag, it->loc, "a tuple cannot hold a tuple; list its tensors instead");
+      ok = false;
+      continue;
+    }
+    r.items[i] = lower_as_tensor(e, f, v, it);
+    ok &= r.items[i] != NULL;
+  }
+  return ok ? r : val_error();
+}
+
 void lower_run_let(Elab *e, Frame *f, const AstNode *s) {
   Val *v = ARENA_NEW(e->arena, Val);
   *v = lower_eval_expr(e, f, s->u.let.value);
+  int names = s->u.let.unpack, items = v->kind == VAL_TUPLE ? v->nitems : 1;
+  if (names && v->kind != VAL_ERROR && names != items) {
+    diag_error(e->diag, s->u.let.value->loc,
+               "'let' unpacks %d names, but the value holds %d tensor%s", names, items,
+               items == 1 ? "" : "s");
+    *v = val_error(); /* its names are bound, poisoned */
+  }
   if (s->u.let.type && v->kind != VAL_ERROR) {
     IrValue *t = lower_as_tensor(e, f, *v, s->u.let.value);
     CtEnv env = {.inst = f->inst};
@@ -484,6 +539,8 @@ static Val run_body(Elab *e, Frame *f, SrcSpan *ret_loc) {
     else if (s->kind == AST_RETURN) {
       *ret_loc = s->u.ret.value->loc;
       Val r = lower_eval_expr(e, f, s->u.ret.value);
+      if (r.kind == VAL_TUPLE || r.kind == VAL_ERROR)
+        return r;
       IrValue *t = lower_as_tensor(e, f, r, s->u.ret.value);
       return t ? val_tensor(t) : val_error();
     }
@@ -532,14 +589,15 @@ static IrFunc *lower_entry(Elab *e, Instance *inst, const AstNode *fn) {
     return NULL;
   SrcSpan ret_loc;
   Val r = run_body(e, f, &ret_loc);
-  if (r.kind != VAL_TENSOR)
+  if ((r.kind != VAL_TENSOR && r.kind != VAL_TUPLE) ||
+      !check_results(e, f, fn, fn->u.fn.name, r, ret_loc))
     return NULL;
-  if (fn->u.fn.ret) {
-    const char *what = arena_printf(e->arena, "the result of '%s'", fn->u.fn.name);
-    if (!check_declared(e, f, fn->u.fn.ret, r.t, what, ret_loc))
-      return NULL;
+  if (r.kind == VAL_TENSOR) {
+    ir_func_add_result(e->arena, irf, r.t, "result");
+    return irf;
   }
-  ir_func_add_result(e->arena, irf, r.t, "result");
+  for (int i = 0; i < r.nitems; i++) /* a tuple: one result each */
+    ir_func_add_result(e->arena, irf, r.items[i], arena_printf(e->arena, "result.%d", i));
   return irf;
 }
 

@@ -225,6 +225,7 @@ AstNode *ast_binary(Arena *a, SrcSpan loc, AstBinOp op, AstNode *lhs, AstNode *r
 }
 
 AstNode *ast_list(Arena *a, SrcSpan loc) { return new_leaf(a, AST_LIST, loc); }
+AstNode *ast_tuple(Arena *a, SrcSpan loc) { return new_leaf(a, AST_TUPLE, loc); }
 
 AstNode *ast_index(Arena *a, SrcSpan loc, AstNode *object) {
   AstNode *n = new_node(a, AST_INDEX, loc);
@@ -264,6 +265,7 @@ void ast_update_depth(AstNode *n) {
     n->depth = 1 + max_int(depth_of(n->u.call.callee), list_depth(&n->u.call.args));
     break;
   case AST_LIST:
+  case AST_TUPLE:
     n->depth = 1 + list_depth(&n->u.list.items);
     break;
   case AST_INDEX:
@@ -320,8 +322,9 @@ const char *ast_kind_name(AstKind k) {
       [AST_INT] = "Int",           [AST_FLOAT] = "Float",   [AST_STRING] = "String",
       [AST_BOOL] = "Bool",         [AST_NAME] = "Name",     [AST_MEMBER] = "Member",
       [AST_CALL] = "Call",         [AST_KWARG] = "Kwarg",   [AST_UNARY] = "Unary",
-      [AST_BINARY] = "Binary",     [AST_LIST] = "List",     [AST_TYPE] = "Type",
-      [AST_INDEX] = "Index",       [AST_SLICE] = "Slice",   [AST_ELLIPSIS] = "Ellipsis",
+      [AST_BINARY] = "Binary",     [AST_LIST] = "List",     [AST_TUPLE] = "Tuple",
+      [AST_TYPE] = "Type",         [AST_INDEX] = "Index",   [AST_SLICE] = "Slice",
+      [AST_ELLIPSIS] = "Ellipsis",
   };
   if ((unsigned)k < AST_KIND_COUNT && names[k])
     return names[k];

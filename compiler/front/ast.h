@@ -58,6 +58,7 @@ typedef enum AstKind {
   AST_UNARY,  /* -x, !x */
   AST_BINARY, /* x op y */
   AST_LIST,   /* [a, b, c] */
+  AST_TUPLE,  /* (a, b): several tensors, returned or bound together (u.list) */
 
   /* indexing */
   AST_INDEX,    /* x[i, a:b:s, ...] */
@@ -162,6 +163,9 @@ struct AstNode {
       const char *name;
       AstNode *type; /* may be NULL */
       AstNode *value;
+      /* `let (a, b, c) = value` binds value under a hidden name with
+       * unpack = 3, then a, b and c to its items */
+      int unpack;
     } let;
     struct {
       AstNode *value;
@@ -265,6 +269,7 @@ AstNode *ast_kwarg(Arena *a, SrcSpan loc, const char *key, AstNode *value);
 AstNode *ast_unary(Arena *a, SrcSpan loc, AstUnOp op, AstNode *operand);
 AstNode *ast_binary(Arena *a, SrcSpan loc, AstBinOp op, AstNode *lhs, AstNode *rhs);
 AstNode *ast_list(Arena *a, SrcSpan loc);
+AstNode *ast_tuple(Arena *a, SrcSpan loc);
 AstNode *ast_index(Arena *a, SrcSpan loc, AstNode *object);
 AstNode *ast_slice(Arena *a, SrcSpan loc, AstNode *lo, AstNode *hi, AstNode *step);
 AstNode *ast_ellipsis(Arena *a, SrcSpan loc);

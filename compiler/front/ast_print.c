@@ -173,6 +173,11 @@ static void print_inline(FILE *out, const AstNode *n) {
     print_list_inline(out, &n->u.list.items);
     fputc(']', out);
     break;
+  case AST_TUPLE:
+    fputc('(', out);
+    print_list_inline(out, &n->u.list.items);
+    fputc(')', out);
+    break;
   case AST_INDEX:
     print_operand(out, n->u.index.object, PREC_POSTFIX);
     fputc('[', out);
@@ -260,7 +265,16 @@ static void print_fn(FILE *out, const AstNode *n, int indent) {
   if (n->u.fn.ret) {
     indent_to(out, indent + 1);
     fputs("Returns ", out);
-    print_type(out, n->u.fn.ret);
+    if (n->u.fn.ret->kind == AST_TUPLE) { /* (type, type, ...) */
+      const PtrVec *ts = &n->u.fn.ret->u.list.items;
+      for (int i = 0; i < ts->len; i++) {
+        fputs(i ? ", " : "(", out);
+        print_type(out, ts->items[i]);
+      }
+      fputc(')', out);
+    } else {
+      print_type(out, n->u.fn.ret);
+    }
     fputc('\n', out);
   }
   print_children(out, &n->u.fn.body, indent + 1);
@@ -314,6 +328,9 @@ static void print_expr(FILE *out, const AstNode *n, int indent) {
   case AST_LIST:
     fputs("List", out);
     break;
+  case AST_TUPLE:
+    fputs("Tuple", out);
+    break;
   case AST_TYPE:
     fputs("Type ", out);
     print_type(out, n);
@@ -342,6 +359,7 @@ static void print_expr(FILE *out, const AstNode *n, int indent) {
     print_node(out, n->u.binary.rhs, indent + 1);
     break;
   case AST_LIST:
+  case AST_TUPLE:
     print_children(out, &n->u.list.items, indent + 1);
     break;
   case AST_INDEX:

@@ -48,6 +48,8 @@ const char *ast_text_expr(Arena *a, const AstNode *n) {
                         ast_binop_text(n->u.binary.op), ast_text_expr(a, n->u.binary.rhs));
   case AST_LIST:
     return arena_printf(a, "[%s]", join_args(a, &n->u.list.items));
+  case AST_TUPLE:
+    return arena_printf(a, "(%s)", join_args(a, &n->u.list.items));
   case AST_INDEX:
     return arena_printf(a, "%s[%s]", ast_text_expr(a, n->u.index.object),
                         join_args(a, &n->u.index.items));

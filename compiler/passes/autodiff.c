@@ -184,8 +184,9 @@ IrFunc *autodiff_func(Arena *a, IrModule *m, const IrFunc *f, const AdOptions *o
   diag_init(&g.diag, a, stderr);
   g.shape = (ShapeCtx){.diag = &g.diag, .arena = a, .syms = m->syms, .module = m};
   g.copy = ARENA_ARRAY(a, IrValue *, (size_t)f->next_id + 1);
-  if (!f->result) {
-    snprintf(err, errlen, "autodiff: function '%s' has no result", f->name);
+  if (!f->result || f->nresults != 1) {
+    snprintf(err, errlen, "autodiff: function '%s' has %s result", f->name,
+             f->result ? "more than one" : "no");
     return NULL;
   }
   copy_forward(&g, f);

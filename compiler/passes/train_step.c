@@ -259,7 +259,7 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
              c->loss_fn);
     return false;
   }
-  if (loss->result->type.rank != 0 || loss->result->type.dtype != DT_F32) {
+  if (loss->nresults != 1 || loss->result->type.rank != 0 || loss->result->type.dtype != DT_F32) {
     snprintf(err, errlen, "the loss function '%s' must return a scalar f32", c->loss_fn);
     return false;
   }

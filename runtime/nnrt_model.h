@@ -47,7 +47,7 @@ extern "C" {
  * the step function, the states it resets and the vocabulary);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 6, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
+enum { NNRT_MODEL_ABI = 7, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -158,7 +158,8 @@ typedef enum nnrt_data_kind {
   NNRT_DATA_IDX,
   NNRT_DATA_NPY,
   NNRT_DATA_TEXT,
-  NNRT_DATA_NPZ
+  NNRT_DATA_NPZ,
+  NNRT_DATA_MACKEY_GLASS /* generated: no file */
 } nnrt_data_kind;
 
 /* A data source as the data section gives it (see nnrt_data.h). */
@@ -169,8 +170,9 @@ typedef struct nnrt_source_desc {
   int32_t has_label, label, header, nfeatures;
   const int32_t *features; /* NULL: every column but the label */
   double scale;            /* 0: none */
-  int64_t seq;             /* text: window length */
+  int64_t seq;             /* text, mackey_glass: window length */
   const char *xkey, *ykey; /* npz: the arrays' names in the archive; else NULL */
+  int64_t length, tau, horizon; /* mackey_glass: nnrt_load_mackey_glass's n, tau, horizon */
 } nnrt_source_desc;
 
 typedef struct nnrt_train_desc {

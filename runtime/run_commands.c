@@ -41,6 +41,11 @@ __attribute__((format(printf, 2, 3))) static int fail(const Run *r, const char *
  * The other kinds read one file, so the path is all of it (a comma
  * included; an npz source keeps its array names). */
 static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
+  if (s->kind == NNRT_DATA_MACKEY_GLASS)
+    return fail(r, "--data '%s': the data section's source is mackey_glass, generated, not read "
+                   "from a file",
+                data),
+           false;
   bool two_files = s->kind == NNRT_DATA_IDX || s->kind == NNRT_DATA_NPY;
   const char *comma = two_files ? strchr(data, ',') : NULL;
   if (!comma) {
@@ -80,6 +85,11 @@ static bool run_init(Run *r, nnrt_model *m, const nnrt_run_options *o) {
     run_done(r); /* the callers only run_done a Run that started */
     return false;
   }
+  /* A generated series has no file: messages about its data name it. */
+  if (r->cfg.source.kind == NNRT_DATA_MACKEY_GLASS)
+    r->cfg.source.path = "mackey_glass";
+  if (r->cfg.val_source.kind == NNRT_DATA_MACKEY_GLASS)
+    r->cfg.val_source.path = "mackey_glass (validation)";
   return true;
 }
 
@@ -136,6 +146,8 @@ static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnr
     return nnrt_load_text(s->path, s->seq, d, err, errlen);
   case NNRT_DATA_NPZ:
     return nnrt_load_npz(s->path, s->xkey, s->ykey, ys, d, err, errlen);
+  case NNRT_DATA_MACKEY_GLASS:
+    return nnrt_load_mackey_glass(s->length, s->tau, s->seq, s->horizon, d, err, errlen);
   }
   return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
 }
@@ -340,10 +352,10 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
     return bind_image(r, val, r->cfg.val_source.path) &&
            check_data_fits(r, val, r->cfg.val_source.path);
   }
-  /* Windows of one text are validated on the text's end, none of them
-   * next to a training window (docs/language.md 9.1). */
+  /* Windows of one text (or one series) are validated on its end, none
+   * of them next to a training window (docs/language.md 9.1). */
   int rc =
-      r->cfg.source.kind == NNRT_DATA_TEXT
+      r->cfg.source.kind == NNRT_DATA_TEXT || r->cfg.source.kind == NNRT_DATA_MACKEY_GLASS
           ? nnrt_dataset_split_tail(&all, r->cfg.validation, train, val, err, sizeof err)
           : nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err);
   if (rc) {

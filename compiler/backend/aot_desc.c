@@ -58,7 +58,9 @@ static void make_types(Em *e) {
          (LLVMTypeRef[]){ptr, i32, i32, LLVMArrayType(i64, NNRT_MAX_RANK), i32, i32, f64, f64, ptr},
          9);
   t->source = st(e, "nnrt_source_desc",
-                 (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr}, 12);
+                 (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr, i64,
+                                 i64, i64},
+                 15);
   t->train =
       st(e, "nnrt_train_desc",
          (LLVMTypeRef[]){
@@ -274,7 +276,7 @@ static LLVMValueRef c_source(Em *e, const nnrt_source_desc *s, Arena *ar) {
   LLVMValueRef *feats = ARENA_ARRAY(ar, LLVMValueRef, (size_t)s->nfeatures + 1);
   for (int i = 0; i < s->nfeatures && s->features; i++)
     feats[i] = ci32(e, s->features[i]);
-  LLVMValueRef fields[12] = {ci32(e, s->kind),
+  LLVMValueRef fields[15] = {ci32(e, s->kind),
                              cstr(e, s->path),
                              cstr(e, s->path2),
                              ci32(e, s->has_label),
@@ -286,8 +288,11 @@ static LLVMValueRef c_source(Em *e, const nnrt_source_desc *s, Arena *ar) {
                              cf64(e, s->scale),
                              ci64(e, s->seq),
                              cstr(e, s->xkey),
-                             cstr(e, s->ykey)};
-  return cstruct(e->t.source, fields, 12);
+                             cstr(e, s->ykey),
+                             ci64(e, s->length),
+                             ci64(e, s->tau),
+                             ci64(e, s->horizon)};
+  return cstruct(e->t.source, fields, 15);
 }
 
 static LLVMValueRef c_train(Em *e, const nnrt_train_desc *c, Arena *ar) {

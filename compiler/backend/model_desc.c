@@ -197,7 +197,8 @@ static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
                                   [DATA_IDX] = NNRT_DATA_IDX,
                                   [DATA_NPY] = NNRT_DATA_NPY,
                                   [DATA_TEXT] = NNRT_DATA_TEXT,
-                                  [DATA_NPZ] = NNRT_DATA_NPZ};
+                                  [DATA_NPZ] = NNRT_DATA_NPZ,
+                                  [DATA_MACKEY_GLASS] = NNRT_DATA_MACKEY_GLASS};
   nnrt_source_desc d = {.kind = kinds[s->kind],
                         .path = s->path,
                         .path2 = s->path2,
@@ -208,7 +209,10 @@ static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
                         .scale = s->scale,
                         .seq = s->seq,
                         .xkey = s->xkey,
-                        .ykey = s->ykey};
+                        .ykey = s->ykey,
+                        .length = s->length,
+                        .tau = s->tau,
+                        .horizon = s->horizon};
   if (s->features) {
     int32_t *f = ARENA_ARRAY(a, int32_t, (size_t)s->nfeatures + 1);
     for (int i = 0; i < s->nfeatures; i++)

@@ -94,6 +94,11 @@ static const CallSpec sources[] = {
     {"npy", {{"x", V_STRING, true}, {"y", V_STRING, true}}},
     {"npz", {{"path", V_STRING, true}, {"x", V_STRING, false}, {"y", V_STRING, false}}},
     {"text", {{"path", V_STRING, true}, {"seq", V_INT_POS, false}}},
+    {"mackey_glass",
+     {{"n", V_INT_POS, false},
+      {"tau", V_INT_POS, false},
+      {"seq", V_INT_POS, false},
+      {"horizon", V_INT_POS, false}}},
     {NULL, {{0}}},
 };
 
@@ -213,6 +218,39 @@ static bool eval_number(SectionCheck *c, const AstNode *x, double *out, bool *is
   *is_int = v.kind == CV_INT;
   *out = v.kind == CV_INT ? (double)v.dim.constant : v.f;
   return true;
+}
+
+/* ---- mackey_glass: the series must hold one window and its target ---- */
+
+/* The value of a checked source's argument `name` (at position pos), or
+ * `dflt` when it is not given. */
+static double source_arg(SectionCheck *c, const AstNode *call, int pos, const char *name,
+                         double dflt) {
+  const PtrVec *as = &call->u.call.args;
+  int positional = 0;
+  for (int i = 0; i < as->len; i++) {
+    const AstNode *a = as->items[i];
+    bool hit = a->kind == AST_KWARG ? !strcmp(a->u.kwarg.key, name) : positional++ == pos;
+    double v;
+    bool is_int;
+    if (hit && eval_number(c, a->kind == AST_KWARG ? a->u.kwarg.value : a, &v, &is_int))
+      return v;
+  }
+  return dflt;
+}
+
+static bool check_series_source(SectionCheck *c, const AstNode *x) {
+  if (strcmp(x->u.call.callee->u.name.name, "mackey_glass"))
+    return true;
+  double n = source_arg(c, x, 0, "n", 10000), seq = source_arg(c, x, 2, "seq", 100);
+  double horizon = source_arg(c, x, 3, "horizon", 1);
+  if (seq + horizon <= n && n <= 2147483648.0 && source_arg(c, x, 1, "tau", 17) <= 100000)
+    return true;
+  diag_error(c->p->diag, x->loc,
+             "mackey_glass: the series of n = %g values must hold one window and its target, "
+             "seq + horizon = %g (and n <= 2^31, tau <= 100000)",
+             n, seq + horizon);
+  return false;
 }
 
 static bool check_number(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
@@ -348,10 +386,10 @@ static bool check_params(SectionCheck *c, const AstNode *x) {
 static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
   switch (spec->kind) {
   case V_SOURCE:
-    return check_call(c, sources, "data source", x);
+    return check_call(c, sources, "data source", x) && check_series_source(c, x);
   case V_SPLIT:
     if (x->kind == AST_CALL)
-      return check_call(c, sources, "data source", x);
+      return check_call(c, sources, "data source", x) && check_series_source(c, x);
     return check_number(c, &(FieldSpec){spec->name, V_FRACTION, false}, x);
   case V_OPTIMIZER:
     return check_call(c, optimizers, "optimizer", x);
@@ -424,9 +462,9 @@ static void check_image_fields(SectionCheck *c, const FieldSpec *specs, const As
     bool augment = !strcmp(n, "random_crop") || !strcmp(n, "shift") || !strcmp(n, "hflip");
     if (!given[k] || (!augment && strcmp(n, "image")))
       continue;
-    if (!strcmp(kind, "text")) {
-      diag_error(c->p->diag, given[k]->loc,
-                 "'%s' is for image data, but a text source gives windows of tokens", n);
+    if (!strcmp(kind, "text") || !strcmp(kind, "mackey_glass")) {
+      diag_error(c->p->diag, given[k]->loc, "'%s' is for image data, but a %s source gives %s", n,
+                 kind, !strcmp(kind, "text") ? "windows of tokens" : "windows of a series");
       diag_note(c->p->diag, source->loc, "the source is here");
     } else if (augment && !strcmp(kind, "csv") && !image) {
       diag_error(c->p->diag, given[k]->loc,

@@ -88,6 +88,12 @@ static void read_source(Reader *r, const AstNode *x, DataSource *s) {
     s->path = path_of(r, arg(x, 0, "path"));
     s->xkey = (a = arg(x, 1, "x")) ? a->u.string_lit.value : "x";
     s->ykey = (a = arg(x, 2, "y")) ? a->u.string_lit.value : "y";
+  } else if (!strcmp(k, "mackey_glass")) {
+    s->kind = DATA_MACKEY_GLASS;
+    s->length = (a = arg(x, 0, "n")) ? (int64_t)num(r, a) : 10000;
+    s->tau = (a = arg(x, 1, "tau")) ? (int64_t)num(r, a) : 17;
+    s->seq = (a = arg(x, 2, "seq")) ? (int64_t)num(r, a) : 100;
+    s->horizon = (a = arg(x, 3, "horizon")) ? (int64_t)num(r, a) : 1;
   } else {
     s->kind = DATA_TEXT;
     s->path = path_of(r, arg(x, 0, "path"));

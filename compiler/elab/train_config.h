@@ -10,7 +10,14 @@
 #include "ir.h"
 #include "program.h"
 
-typedef enum DataKind { DATA_CSV, DATA_IDX, DATA_NPY, DATA_TEXT, DATA_NPZ } DataKind;
+typedef enum DataKind {
+  DATA_CSV,
+  DATA_IDX,
+  DATA_NPY,
+  DATA_TEXT,
+  DATA_NPZ,
+  DATA_MACKEY_GLASS
+} DataKind;
 
 typedef struct DataSource {
   DataKind kind;
@@ -22,7 +29,9 @@ typedef struct DataSource {
   int *features;     /* csv: NULL = all but the label */
   int nfeatures;
   double scale; /* 0 = none */
-  int64_t seq;  /* text: window length */
+  int64_t seq;  /* text, mackey_glass: window length */
+  /* mackey_glass: the series' length, its delay and how far ahead y is */
+  int64_t length, tau, horizon;
   /* npz: the arrays' names in the archive */
   const char *xkey, *ykey;
 } DataSource;

@@ -129,6 +129,10 @@ static void print_model(FILE *out, const nnrt_model_desc *d) {
     print_source(out, "validation", &c->val_source);
   else if (c->validation > 0)
     fprintf(out, "  validation  %g of the training data\n", c->validation);
+  if (c->fit == NNRT_FIT_RIDGE)
+    fprintf(out, "  fit         ridge(alpha = %g, washout = %lld): %s, %s from the rows of %s\n",
+            c->fit_alpha, (long long)c->fit_washout, c->fit_weight ? c->fit_weight : "?",
+            c->fit_bias ? c->fit_bias : "?", c->fit_features ? c->fit_features : "?");
   if (c->image[0] > 0)
     fprintf(out, "  image       [%lld, %lld, %lld] per sample\n", (long long)c->image[0],
             (long long)c->image[1], (long long)c->image[2]);

@@ -191,7 +191,16 @@ typedef struct nnrt_train_desc {
   int64_t image[3];           /* [C, H, W] of each sample; zeros: the file's shape */
   int64_t random_crop, shift; /* 0: off */
   double hflip;               /* 0: off */
+  /* A closed-form fit instead of gradient descent (fit = ridge(...)):
+   * NNRT_FIT_RIDGE fits the linear readout fit_weight [N, K] and fit_bias
+   * [K] to the rows of the function fit_features (runtime/ridge.c). */
+  int32_t fit; /* nnrt_fit_kind */
+  double fit_alpha;
+  int64_t fit_washout;
+  const char *fit_features, *fit_weight, *fit_bias;
 } nnrt_train_desc;
+
+typedef enum nnrt_fit_kind { NNRT_FIT_NONE, NNRT_FIT_RIDGE } nnrt_fit_kind;
 
 typedef struct nnrt_model_desc {
   int32_t abi;  /* NNRT_MODEL_ABI */

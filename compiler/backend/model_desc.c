@@ -245,7 +245,13 @@ static nnrt_train_desc desc_train(Arena *a, const TrainConfig *c) {
                        .image = {c->image[0], c->image[1], c->image[2]},
                        .random_crop = c->random_crop,
                        .shift = c->shift,
-                       .hflip = c->hflip};
+                       .hflip = c->hflip,
+                       .fit = c->fit == FIT_RIDGE ? NNRT_FIT_RIDGE : NNRT_FIT_NONE,
+                       .fit_alpha = c->fit_alpha,
+                       .fit_washout = c->fit_washout,
+                       .fit_features = c->fit_features,
+                       .fit_weight = c->fit_weight,
+                       .fit_bias = c->fit_bias};
   if (c->has_data) {
     d.source = desc_source(a, &c->source);
     if (c->has_val_source)

@@ -29,6 +29,8 @@ typedef enum ValueKind {
   V_PARAMS,    /* all, or a list of members */
   V_SCHEDULE,  /* step(...), cosine(...) */
   V_STEP_FN,   /* generate: the name of a function of the model */
+  V_FIT,       /* ridge(...): a closed-form fit instead of an optimizer */
+  V_FEATURES,  /* with fit: the name of a function of the model */
 } ValueKind;
 
 typedef struct FieldSpec {
@@ -62,13 +64,15 @@ static const FieldSpec data_fields[] = {
 
 static const FieldSpec train_fields[] = {
     {"loss", V_LOSS_FN, true},
-    {"optimizer", V_OPTIMIZER, true},
+    {"optimizer", V_OPTIMIZER, false}, /* required unless fit (check_fit_fields) */
     {"params", V_PARAMS, false},
     {"clip", V_NUM_POS, false},
     {"schedule", V_SCHEDULE, false},
     {"warmup", V_INT_NONNEG, false},
     {"patience", V_INT_NONNEG, false},
     {"checkpoint_every", V_INT_NONNEG, false},
+    {"fit", V_FIT, false},
+    {"features", V_FEATURES, false},
     {NULL, 0, false},
 };
 
@@ -99,6 +103,11 @@ static const CallSpec sources[] = {
       {"tau", V_INT_POS, false},
       {"seq", V_INT_POS, false},
       {"horizon", V_INT_POS, false}}},
+    {NULL, {{0}}},
+};
+
+static const CallSpec fits[] = {
+    {"ridge", {{"alpha", V_NUM_NONNEG, false}, {"washout", V_INT_NONNEG, false}}},
     {NULL, {{0}}},
 };
 
@@ -327,6 +336,17 @@ static bool check_step_fn(SectionCheck *c, const AstNode *x) {
   return true;
 }
 
+/* fit's features: the rows are checked on the lowered IR (fit.c). */
+static bool check_features_fn(SectionCheck *c, const AstNode *x) {
+  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
+  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
+    diag_error(c->p->diag, x->loc, "'features' must name a function of model '%s'",
+               c->model->u.layer.name);
+    return false;
+  }
+  return true;
+}
+
 static const AstNode *layer_member(const AstNode *layer, const char *name) {
   const PtrVec *ms = &layer->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
@@ -399,6 +419,10 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
     return check_loss_fn(c, x);
   case V_STEP_FN:
     return check_step_fn(c, x);
+  case V_FIT:
+    return check_call(c, fits, "fit", x);
+  case V_FEATURES:
+    return check_features_fn(c, x);
   case V_PARAMS:
     return check_params(c, x);
   case V_STRING:
@@ -475,6 +499,48 @@ static void check_image_fields(SectionCheck *c, const FieldSpec *specs, const As
   }
 }
 
+/* ---- fit = ridge(...): a train section that solves for the readout ----
+ * It takes no gradient steps, so the optimizer's fields do not apply; it
+ * needs the function whose rows are fitted and the parameters to write. */
+static void check_fit_fields(SectionCheck *c, const AstNode *s, const FieldSpec *specs,
+                             const AstNode **given) {
+  const AstNode *fit = NULL, *features = NULL, *optimizer = NULL, *params = NULL;
+  for (int k = 0; specs[k].name; k++) {
+    const char *n = specs[k].name;
+    fit = !strcmp(n, "fit") ? given[k] : fit;
+    features = !strcmp(n, "features") ? given[k] : features;
+    optimizer = !strcmp(n, "optimizer") ? given[k] : optimizer;
+    params = !strcmp(n, "params") ? given[k] : params;
+  }
+  if (!fit) {
+    if (!optimizer)
+      diag_error(c->p->diag, s->loc, "train section needs a 'optimizer' field");
+    if (features) {
+      diag_error(c->p->diag, features->loc,
+                 "'features' is for a closed-form fit, but this section has no 'fit' field");
+    }
+    return;
+  }
+  static const char *const gradient_only[] = {"optimizer", "clip",     "schedule",
+                                              "warmup",    "patience", "checkpoint_every"};
+  for (int k = 0; specs[k].name; k++)
+    for (size_t j = 0; j < sizeof gradient_only / sizeof *gradient_only; j++)
+      if (given[k] && !strcmp(specs[k].name, gradient_only[j])) {
+        diag_error(c->p->diag, given[k]->loc,
+                   "'%s' does not apply to a closed-form fit, which takes no gradient steps",
+                   specs[k].name);
+        diag_note(c->p->diag, fit->loc, "the section fits its parameters here");
+      }
+  if (!features)
+    diag_error(c->p->diag, fit->loc,
+               "a closed-form fit needs 'features = FN': the function of the model whose rows "
+               "the readout maps to the targets");
+  if (!params)
+    diag_error(c->p->diag, fit->loc,
+               "a closed-form fit needs 'params = [...]': the readout's weight [N, K] and bias "
+               "[K], e.g. params = [readout]");
+}
+
 static void check_section(SectionCheck *c, const AstNode *s) {
   AstSectionKind sk = s->u.section.kind;
   const FieldSpec *specs = sk == SEC_TRAIN  ? train_fields
@@ -512,6 +578,8 @@ static void check_section(SectionCheck *c, const AstNode *s) {
       diag_error(c->p->diag, s->loc, "%s section needs a '%s' field", kind, specs[k].name);
   if (s->u.section.kind == SEC_DATA)
     check_image_fields(c, specs, given);
+  if (s->u.section.kind == SEC_TRAIN)
+    check_fit_fields(c, s, specs, given);
 }
 
 static const AstNode *field_of(const AstNode *section, const char *key) {

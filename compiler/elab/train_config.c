@@ -206,6 +206,14 @@ static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
       c->patience = (int64_t)num(r, v);
     else if (!strcmp(k, "checkpoint_every"))
       c->checkpoint_every = (int64_t)num(r, v);
+    else if (!strcmp(k, "features"))
+      c->fit_features = v->u.name.name;
+    else if (!strcmp(k, "fit")) {
+      const AstNode *a;
+      c->fit = FIT_RIDGE;
+      c->fit_alpha = (a = arg(v, 0, "alpha")) ? num(r, a) : 1e-6;
+      c->fit_washout = (a = arg(v, 1, "washout")) ? (int64_t)num(r, a) : 0;
+    }
     else if (!strcmp(k, "schedule")) {
       const AstNode *a;
       if (!strcmp(callee(v), "step")) {
@@ -248,6 +256,19 @@ void train_config_read(Program *p, const IrModule *m, const char *model_dir, Tra
       read_generate(s, out);
     else
       read_train(&r, s, out);
+  }
+  train_config_fit_params(out, m);
+}
+
+void train_config_fit_params(TrainConfig *c, const IrModule *m) {
+  for (int i = 0; c->fit && i < m->nparams; i++) {
+    const IrParam *p = m->params[i];
+    if (!p->trainable || !train_config_selects(c, p->name))
+      continue;
+    if (p->type.rank == 2)
+      c->fit_weight = p->name;
+    else if (p->type.rank == 1)
+      c->fit_bias = p->name;
   }
 }
 

@@ -65,6 +65,13 @@ typedef struct TrainConfig {
   double gamma, min_lr;
   int64_t warmup, patience, checkpoint_every;
   int ntrain_steps; /* train sections in the model */
+  /* fit = ridge(alpha, washout): the readout (the one weight [N, K] and
+   * bias [K] that params selects, named by train_config_fit_params) fitted
+   * in closed form to the rows of the function `features` */
+  enum { FIT_NONE, FIT_RIDGE } fit;
+  double fit_alpha;
+  int64_t fit_washout;
+  const char *fit_features, *fit_weight, *fit_bias;
   /* the generate section: the step function sampled from */
   bool has_generate;
   const char *gen_step;
@@ -72,6 +79,10 @@ typedef struct TrainConfig {
 
 /* Reads m's sections. Relative data paths are taken from model_dir. */
 void train_config_read(Program *p, const IrModule *m, const char *model_dir, TrainConfig *out);
+
+/* A fit section: fit_weight and fit_bias from the parameters `params`
+ * selects in m (the rank-2 one and the rank-1 one). */
+void train_config_fit_params(TrainConfig *c, const IrModule *m);
 
 /* Does parameter `name` belong to the member path (fc1 covers fc1.W)? */
 bool train_config_selects(const TrainConfig *c, const char *name);

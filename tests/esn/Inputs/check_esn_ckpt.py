@@ -22,13 +22,18 @@ def tensors(path):
     return out
 
 
-a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
-for k in ("res.W", "res.W_in"):
-    assert k in a and k in b, (k, sorted(a))
-    assert np.array_equal(a[k], b[k]), k
-assert not [k for k in a if k.startswith("optim.res.")], sorted(a)
-assert "optim.readout.W.m" in a, sorted(a)
-moved = np.abs(a["readout.W"] - b["readout.W"]).max()
-assert moved > 0, moved
-rho = np.abs(np.linalg.eigvals(a["res.W"].astype(np.float64))).max()
-print(f"res.W {a['res.W'].shape} radius {rho:.5f} unchanged; readout.W moved by {moved:.2e}")
+def main(a, b):
+    a, b = tensors(a), tensors(b)
+    for k in ("res.W", "res.W_in"):
+        assert k in a and k in b, (k, sorted(a))
+        assert np.array_equal(a[k], b[k]), k
+    assert not [k for k in a if k.startswith("optim.res.")], sorted(a)
+    assert "optim.readout.W.m" in a, sorted(a)
+    moved = np.abs(a["readout.W"] - b["readout.W"]).max()
+    assert moved > 0, moved
+    rho = np.abs(np.linalg.eigvals(a["res.W"].astype(np.float64))).max()
+    print(f"res.W {a['res.W'].shape} radius {rho:.5f} unchanged; readout.W moved by {moved:.2e}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -2,7 +2,8 @@
 (docs/language.md 9.2): dx/dt = 0.2 x(t-tau) / (1 + x(t-tau)^10) - 0.1 x(t),
 x = 1.2 for t <= 0, Runge-Kutta 4 with dt = 0.1, the delayed value at a half
 step the mean of its neighbours, the first 1000 time units dropped, then
-every 10th step. Compares it with the .npy files test_mackey wrote."""
+every 10th step. Run as a script, compares it with the .npy files
+test_mackey wrote; tests/esn imports mackey_glass()."""
 import sys
 
 import numpy as np
@@ -34,18 +35,22 @@ def mackey_glass(n, tau):
     return h[WASHOUT * PER_UNIT::PER_UNIT]
 
 
-out = sys.argv[1]
-seq, horizon = 50, 3
-for tau, name in ((17, "series"), (30, "series30")):
-    ref = mackey_glass(600, tau)
-    got = np.load(f"{out}/{name}.npy")
-    err = np.abs(got - ref).max()
-    assert got.shape == ref.shape and err <= 1e-12, (name, got.shape, err)
-    print(f"tau={tau}: {len(got)} values, max |nnc - numpy| = {err:.1e}, "
-          f"range [{ref.min():.3f}, {ref.max():.3f}]")
-ref = mackey_glass(600, 17).astype(np.float32)
-x, y = np.load(f"{out}/x.npy"), np.load(f"{out}/y.npy")
-w = (600 - horizon) // seq
-assert x.shape == (w, seq, 1) and y.shape == (w, seq, 1), (x.shape, y.shape)
-assert np.array_equal(x.ravel(), ref[: w * seq]) and np.array_equal(y.ravel(), ref[horizon : horizon + w * seq])
-print(f"windows: x {x.shape}, y {y.shape}, y is x {horizon} steps ahead")
+def main(out):
+    seq, horizon = 50, 3
+    for tau, name in ((17, "series"), (30, "series30")):
+        ref = mackey_glass(600, tau)
+        got = np.load(f"{out}/{name}.npy")
+        err = np.abs(got - ref).max()
+        assert got.shape == ref.shape and err <= 1e-12, (name, got.shape, err)
+        print(f"tau={tau}: {len(got)} values, max |nnc - numpy| = {err:.1e}, "
+              f"range [{ref.min():.3f}, {ref.max():.3f}]")
+    ref = mackey_glass(600, 17).astype(np.float32)
+    x, y = np.load(f"{out}/x.npy"), np.load(f"{out}/y.npy")
+    w = (600 - horizon) // seq
+    assert x.shape == (w, seq, 1) and y.shape == (w, seq, 1), (x.shape, y.shape)
+    assert np.array_equal(x.ravel(), ref[: w * seq]) and np.array_equal(y.ravel(), ref[horizon : horizon + w * seq])
+    print(f"windows: x {x.shape}, y {y.shape}, y is x {horizon} steps ahead")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -148,12 +148,13 @@ static bool eval_init_call(Elab *e, const CtEnv *env, const AstNode *x, const In
     return false;
   }
   /* reservoir (echo state networks): checked here so that a bad value is
-   * a caret at the call, not a runtime error when the weights are made. */
-  if (spec->kind == INIT_RESERVOIR && !(vals[0] > 0)) {
+   * a caret at the call, not a runtime error when the weights are made.
+   * A generic check does not know its layer's arguments (they read 0). */
+  if (spec->kind == INIT_RESERVOIR && !e->generic && !(vals[0] > 0)) {
     diag_error(e->diag, x->loc, "reservoir spectral radius must be > 0, got %g", vals[0]);
     return false;
   }
-  if (spec->kind == INIT_RESERVOIR && !(vals[1] > 0 && vals[1] <= 1)) {
+  if (spec->kind == INIT_RESERVOIR && !e->generic && !(vals[1] > 0 && vals[1] <= 1)) {
     diag_error(e->diag, x->loc, "reservoir density must be in (0, 1], got %g", vals[1]);
     return false;
   }

@@ -3,8 +3,10 @@ states: rows h[t] of the 18 training windows after 10 steps of washout, a
 1 appended (the bias, not penalised), (X^T X + alpha I') W = X^T Y."""
 import sys
 
-from check_esn_ckpt import tensors  # noqa: E402
 import numpy as np
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from check_esn_ckpt import tensors  # noqa: E402
 
 d = sys.argv[1]
 alpha, washout = 1e-3, 10

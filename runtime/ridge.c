@@ -170,6 +170,7 @@ static int feature_shape(Fit *f, int64_t batch) {
 int nnrt_fit_ridge(nnrt_model *m, const nnrt_dataset *train, int64_t batch, char *err,
                    size_t errlen) {
   const nnrt_train_desc *c = &m->d->cfg;
+  (void)nnrt_get_threads(); /* OpenBLAS on one thread before dsyrk: the same bits at any count */
   Fit f = {.m = m, .d = train, .err = err, .errlen = errlen, .washout = c->fit_washout};
   f.fi = c->fit_features ? nnrt_model_find_func(m, c->fit_features) : -1;
   int wi = c->fit_weight ? nnrt_model_find_param(m, c->fit_weight) : -1;

@@ -60,8 +60,8 @@ int nnrt_mackey_glass_series(int64_t n, int64_t tau, double *out, char *err, siz
   return NNRT_OK;
 }
 
-int nnrt_load_mackey_glass(int64_t n, int64_t tau, int64_t seq, int64_t horizon,
-                           nnrt_dataset *out, char *err, size_t errlen) {
+int nnrt_load_mackey_glass(int64_t n, int64_t tau, int64_t seq, int64_t horizon, nnrt_dataset *out,
+                           char *err, size_t errlen) {
   if (!out)
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "mackey_glass: output is NULL");
   memset(out, 0, sizeof *out);

@@ -159,9 +159,8 @@ static int fill_orthogonal(nnrt_rng *r, nnrt_tensor *t, double gain, char *err, 
 /* LAPACK's Fortran entry point; the trailing lengths are gfortran's hidden
  * string-length arguments. */
 extern void dgeev_(const char *jobvl, const char *jobvr, const int *n, double *a, const int *lda,
-                   double *wr, double *wi, double *vl, const int *ldvl, double *vr,
-                   const int *ldvr, double *work, const int *lwork, int *info, size_t jobvl_len,
-                   size_t jobvr_len);
+                   double *wr, double *wi, double *vl, const int *ldvl, double *vr, const int *ldvr,
+                   double *work, const int *lwork, int *info, size_t jobvl_len, size_t jobvr_len);
 
 /* Largest |eigenvalue| of the n x n matrix a (destroyed); < 0 when LAPACK
  * fails or memory runs out. */
@@ -208,8 +207,9 @@ static int fill_reservoir(nnrt_rng *r, nnrt_tensor *t, double radius, double den
                           size_t errlen) {
   int64_t n = t->dims[0];
   if (n > 46340) /* n * n must fit LAPACK's int */
-    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "reservoir init: a %lld x %lld matrix is too large",
-                       (long long)n, (long long)n);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "reservoir init: a %lld x %lld matrix is too large", (long long)n,
+                       (long long)n);
   size_t bytes = (size_t)(n * n) * sizeof(double);
   double *w = malloc(bytes), *scratch = malloc(bytes);
   if (!w || !scratch) {

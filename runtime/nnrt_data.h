@@ -131,8 +131,8 @@ int nnrt_mackey_glass_series(int64_t n, int64_t tau, double *out, char *err, siz
  * and y = the same positions `horizon` steps later, both f32 [seq, 1];
  * (n - horizon) / seq samples, in the series' order. Needs seq, horizon
  * >= 1 and seq + horizon <= n <= 2^31. */
-int nnrt_load_mackey_glass(int64_t n, int64_t tau, int64_t seq, int64_t horizon,
-                           nnrt_dataset *out, char *err, size_t errlen);
+int nnrt_load_mackey_glass(int64_t n, int64_t tau, int64_t seq, int64_t horizon, nnrt_dataset *out,
+                           char *err, size_t errlen);
 
 /* ---- splits and normalisation ------------------------------------------- */
 

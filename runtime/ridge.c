@@ -54,8 +54,7 @@ int nnrt_ridge_solve(int64_t n, int64_t k, double *a, double *b, double alpha, i
                        "are linearly dependent; raise alpha",
                        info);
   if (info < 0)
-    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "ridge: LAPACK dposv refused argument %d",
-                       -info);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "ridge: LAPACK dposv refused argument %d", -info);
   return NNRT_OK;
 }
 
@@ -64,8 +63,8 @@ int nnrt_ridge_solve(int64_t n, int64_t k, double *a, double *b, double alpha, i
 typedef struct Fit {
   nnrt_model *m;
   const nnrt_dataset *d;
-  int fi;                /* the features function */
-  int64_t n, k;          /* features per row, targets per row */
+  int fi;                 /* the features function */
+  int64_t n, k;           /* features per row, targets per row */
   int64_t steps, washout; /* rows per sample, and how many of them are skipped */
   double *xtx, *xty;      /* [n + 1, n + 1], [n + 1, k] */
   double *rows, *targets; /* one batch's kept rows: [r, n + 1], [r, k] */

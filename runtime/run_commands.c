@@ -43,8 +43,9 @@ __attribute__((format(printf, 2, 3))) static int fail(const Run *r, const char *
  * included; an npz source keeps its array names). */
 static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
   if (s->kind == NNRT_DATA_MACKEY_GLASS)
-    return fail(r, "--data '%s': the data section's source is mackey_glass, generated, not read "
-                   "from a file",
+    return fail(r,
+                "--data '%s': the data section's source is mackey_glass, generated, not read "
+                "from a file",
                 data),
            false;
   bool two_files = s->kind == NNRT_DATA_IDX || s->kind == NNRT_DATA_NPY;

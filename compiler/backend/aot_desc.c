@@ -57,16 +57,16 @@ static void make_types(Em *e) {
       st(e, "nnrt_param_desc",
          (LLVMTypeRef[]){ptr, i32, i32, LLVMArrayType(i64, NNRT_MAX_RANK), i32, i32, f64, f64, ptr},
          9);
-  t->source = st(e, "nnrt_source_desc",
-                 (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr, i64,
-                                 i64, i64},
-                 15);
+  t->source =
+      st(e, "nnrt_source_desc",
+         (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr, i64, i64, i64},
+         15);
   t->train =
       st(e, "nnrt_train_desc",
          (LLVMTypeRef[]){
              i32, i32, t->source, t->source, f64, i64, i64, i64, i32, i32, i32,
              i32, f64, f64,       f64,       f64, f64, i64, i64, i64, i64, LLVMArrayType(i64, 3),
-             i64, i64, f64, i32, f64, i64, ptr, ptr, ptr},
+             i64, i64, f64,       i32,       f64, i64, ptr, ptr, ptr},
          31);
   t->model = st(e, "nnrt_model_desc",
                 (LLVMTypeRef[]){i32, i32, ptr,      i32, i32, ptr, ptr, i32, i32, i32,

@@ -197,9 +197,9 @@ static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
                                   [DATA_IDX] = NNRT_DATA_IDX,
                                   [DATA_NPY] = NNRT_DATA_NPY,
                                   [DATA_TEXT] = NNRT_DATA_TEXT,
-                                  [DATA_NPZ] = NNRT_DATA_NPZ,
-                                  [DATA_MACKEY_GLASS] = NNRT_DATA_MACKEY_GLASS};
-  nnrt_source_desc d = {.kind = kinds[s->kind],
+                                  [DATA_NPZ] = NNRT_DATA_NPZ};
+  nnrt_source_desc d = {.kind =
+                            s->kind == DATA_MACKEY_GLASS ? NNRT_DATA_MACKEY_GLASS : kinds[s->kind],
                         .path = s->path,
                         .path2 = s->path2,
                         .has_label = s->has_label,

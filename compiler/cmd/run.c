@@ -158,8 +158,8 @@ static const IrFunc *fit_features_func(const IrModule *m, const TrainConfig *cfg
 }
 
 static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const IrFunc *gen,
-                         const TrainConfig *cfg, const RunOptions *o, JitFunc **jfs,
-                         DescFunc *dfs, char *err, size_t errlen) {
+                         const TrainConfig *cfg, const RunOptions *o, JitFunc **jfs, DescFunc *dfs,
+                         char *err, size_t errlen) {
   const IrFunc *want[4];
   int n = 0;
   if (o->generate)

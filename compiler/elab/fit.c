@@ -38,7 +38,9 @@ static const char *type_text(const FitCheck *c, const TType *t) {
   return ttype_str(c->p->arena, c->m->syms, t);
 }
 
-static bool dims_agree(Dim a, Dim b) { return !dim_is_const(a) || !dim_is_const(b) || dim_eq(a, b); }
+static bool dims_agree(Dim a, Dim b) {
+  return !dim_is_const(a) || !dim_is_const(b) || dim_eq(a, b);
+}
 
 /* The features function: one input of the loss input's shape, rows out. */
 static const IrFunc *check_features(const FitCheck *c, const IrFunc *loss) {
@@ -68,8 +70,8 @@ static const IrFunc *check_features(const FitCheck *c, const IrFunc *loss) {
 }
 
 /* params: one trainable [N, K] and one [K], nothing else. */
-static bool check_readout(const FitCheck *c, const TrainConfig *sel, int64_t n,
-                          const IrParam **w, const IrParam **b) {
+static bool check_readout(const FitCheck *c, const TrainConfig *sel, int64_t n, const IrParam **w,
+                          const IrParam **b) {
   int count = 0;
   for (int i = 0; i < c->m->nparams; i++) {
     const IrParam *p = c->m->params[i];
@@ -112,7 +114,8 @@ static void check_target(const FitCheck *c, const IrFunc *loss, const TType *row
   diag_error(c->p->diag, c->loss->loc,
              "the loss's target %s must give the fitted readout's %s outputs on each row of "
              "the features %s",
-             type_text(c, y), dim_is_const(k) ? arena_printf(c->p->arena, "%lld", (long long)k.constant) : "K",
+             type_text(c, y),
+             dim_is_const(k) ? arena_printf(c->p->arena, "%lld", (long long)k.constant) : "K",
              type_text(c, rows));
 }
 

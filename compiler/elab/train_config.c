@@ -213,8 +213,7 @@ static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
       c->fit = FIT_RIDGE;
       c->fit_alpha = (a = arg(v, 0, "alpha")) ? num(r, a) : 1e-6;
       c->fit_washout = (a = arg(v, 1, "washout")) ? (int64_t)num(r, a) : 0;
-    }
-    else if (!strcmp(k, "schedule")) {
+    } else if (!strcmp(k, "schedule")) {
       const AstNode *a;
       if (!strcmp(callee(v), "step")) {
         c->schedule = SCHED_STEP;

@@ -93,8 +93,13 @@ static void print_signature(FILE *out, const nnrt_func_desc *f, int ninputs, con
 }
 
 static void print_source(FILE *out, const char *what, const nnrt_source_desc *s) {
-  static const char *const kinds[] = {"none", "csv", "idx", "npy", "text", "npz"};
-  const char *kind = s->kind >= 0 && s->kind <= NNRT_DATA_NPZ ? kinds[s->kind] : "?";
+  static const char *const kinds[] = {"none", "csv", "idx", "npy", "text", "npz", "mackey_glass"};
+  const char *kind = s->kind >= 0 && s->kind <= NNRT_DATA_MACKEY_GLASS ? kinds[s->kind] : "?";
+  if (s->kind == NNRT_DATA_MACKEY_GLASS) {
+    fprintf(out, "  %-11s %s(n = %lld, tau = %lld, seq = %lld, horizon = %lld)\n", what, kind,
+            (long long)s->length, (long long)s->tau, (long long)s->seq, (long long)s->horizon);
+    return;
+  }
   fprintf(out, "  %-11s %s %s%s%s", what, kind, s->path ? s->path : "?", s->path2 ? "," : "",
           s->path2 ? s->path2 : "");
   if (s->kind == NNRT_DATA_NPZ)
@@ -124,6 +129,10 @@ static void print_model(FILE *out, const nnrt_model_desc *d) {
     print_source(out, "validation", &c->val_source);
   else if (c->validation > 0)
     fprintf(out, "  validation  %g of the training data\n", c->validation);
+  if (c->fit == NNRT_FIT_RIDGE)
+    fprintf(out, "  fit         ridge(alpha = %g, washout = %lld): %s, %s from the rows of %s\n",
+            c->fit_alpha, (long long)c->fit_washout, c->fit_weight ? c->fit_weight : "?",
+            c->fit_bias ? c->fit_bias : "?", c->fit_features ? c->fit_features : "?");
   if (c->image[0] > 0)
     fprintf(out, "  image       [%lld, %lld, %lld] per sample\n", (long long)c->image[0],
             (long long)c->image[1], (long long)c->image[2]);

@@ -42,6 +42,8 @@ static const char *kind_name(nnrt_init_kind kind) {
     return "sparse";
   case NNRT_INIT_CONSTANT:
     return "constant";
+  case NNRT_INIT_RESERVOIR:
+    return "reservoir";
   }
   return NULL;
 }
@@ -147,6 +149,105 @@ static int fill_orthogonal(nnrt_rng *r, nnrt_tensor *t, double gain, char *err, 
   return NNRT_OK;
 }
 
+/* ---- reservoir: a sparse random matrix of a given spectral radius ----
+ * For echo state networks. Each entry is non-zero with probability
+ * `density`, uniform on [-1, 1) (one uniform, plus one for a value), then
+ * the whole matrix is scaled so that its largest |eigenvalue| is `radius`.
+ * The matrix is not symmetric, so the eigenvalues are complex: LAPACK's
+ * dgeev (in libopenblas) computes them, in f64. */
+
+/* LAPACK's Fortran entry point; the trailing lengths are gfortran's hidden
+ * string-length arguments. */
+extern void dgeev_(const char *jobvl, const char *jobvr, const int *n, double *a, const int *lda,
+                   double *wr, double *wi, double *vl, const int *ldvl, double *vr, const int *ldvr,
+                   double *work, const int *lwork, int *info, size_t jobvl_len, size_t jobvr_len);
+
+/* Largest |eigenvalue| of the n x n matrix a (destroyed); < 0 when LAPACK
+ * fails or memory runs out. */
+static double spectral_radius(double *a, int n) {
+  /* OpenBLAS on one thread (nnrt's first thread resolution does that), so
+   * the eigenvalues, hence the scale, have the same bits at any count. */
+  (void)nnrt_get_threads();
+  int lwork = -1, info = 0, one = 1;
+  double query = 0;
+  double *wr = malloc((size_t)n * sizeof *wr), *wi = malloc((size_t)n * sizeof *wi);
+  double *work = NULL;
+  double radius = -1;
+  if (!wr || !wi)
+    goto done;
+  dgeev_("N", "N", &n, a, &n, wr, wi, NULL, &one, NULL, &one, &query, &lwork, &info, 1, 1);
+  lwork = info == 0 && query >= 3.0 * n ? (int)query : 4 * n;
+  work = malloc((size_t)lwork * sizeof *work);
+  if (!work)
+    goto done;
+  dgeev_("N", "N", &n, a, &n, wr, wi, NULL, &one, NULL, &one, work, &lwork, &info, 1, 1);
+  if (info != 0)
+    goto done;
+  radius = 0;
+  for (int i = 0; i < n; i++)
+    radius = fmax(radius, hypot(wr[i], wi[i]));
+done:
+  free(wr);
+  free(wi);
+  free(work);
+  return radius;
+}
+
+static void draw_sparse_uniform(nnrt_rng *r, double *w, int64_t numel, double density) {
+  for (int64_t i = 0; i < numel; i++)
+    w[i] = nnrt_rng_uniform(r) < density ? 2.0 * nnrt_rng_uniform(r) - 1.0 : 0.0;
+}
+
+/* A draw whose radius is 0 (all zeros, or nilpotent, as a very sparse
+ * matrix can be) cannot be scaled: it is drawn again from the same stream,
+ * so the result still depends on the seed alone. */
+enum { RESERVOIR_TRIES = 16 };
+
+static int fill_reservoir(nnrt_rng *r, nnrt_tensor *t, double radius, double density, char *err,
+                          size_t errlen) {
+  int64_t n = t->dims[0];
+  if (n > 46340) /* n * n must fit LAPACK's int */
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "reservoir init: a %lld x %lld matrix is too large", (long long)n,
+                       (long long)n);
+  size_t bytes = (size_t)(n * n) * sizeof(double);
+  double *w = malloc(bytes), *scratch = malloc(bytes);
+  if (!w || !scratch) {
+    free(w);
+    free(scratch);
+    return nnrt_errorf(err, errlen, NNRT_ERR_NOMEM,
+                       "reservoir init: out of memory for a %lld x %lld matrix", (long long)n,
+                       (long long)n);
+  }
+  double rho = 0;
+  for (int tries = 0; tries < RESERVOIR_TRIES && rho <= 0; tries++) {
+    draw_sparse_uniform(r, w, n * n, density);
+    memcpy(scratch, w, bytes);
+    rho = spectral_radius(scratch, (int)n);
+    if (rho < 0) {
+      free(w);
+      free(scratch);
+      return nnrt_errorf(err, errlen, NNRT_ERR_NOMEM,
+                         "reservoir init: the eigenvalues of the %lld x %lld matrix could not be "
+                         "computed (LAPACK dgeev failed or memory ran out)",
+                         (long long)n, (long long)n);
+    }
+  }
+  if (!(rho > 1e-12)) {
+    free(w);
+    free(scratch);
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "reservoir init: %d draws of a %lld x %lld matrix of density %g all had "
+                       "spectral radius 0; raise the density",
+                       RESERVOIR_TRIES, (long long)n, (long long)n, density);
+  }
+  for (int64_t i = 0; i < n * n; i++)
+    store(t, i, w[i] * (radius / rho));
+  free(w);
+  free(scratch);
+  return NNRT_OK;
+}
+
 /* The checks on a and b that would otherwise produce NaN or nonsense. */
 static int check_args(nnrt_init_kind kind, double a, double b, double fan_in, double fan_out,
                       const nnrt_tensor *t, char *err, size_t errlen) {
@@ -186,6 +287,17 @@ static int check_args(nnrt_init_kind kind, double a, double b, double fan_in, do
   case NNRT_INIT_CONSTANT:
     if (isnan(a))
       return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "constant init: value is NaN");
+    break;
+  case NNRT_INIT_RESERVOIR:
+    if (t->rank != 2 || t->dims[0] != t->dims[1])
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                         "reservoir init needs a square matrix [N, N] (got rank %d%s)", t->rank,
+                         t->rank == 2 ? ", not square" : "");
+    if (!(a > 0) || !isfinite(a) || !(b > 0 && b <= 1))
+      return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                         "reservoir init: need a finite radius > 0 and density in (0, 1] (got "
+                         "%g, %g)",
+                         a, b);
     break;
   default:
     break;
@@ -249,6 +361,8 @@ int nnrt_init_tensor(nnrt_rng *r, nnrt_init_kind kind, double a, double b, nnrt_
   case NNRT_INIT_SPARSE:
     fill_sparse(r, t, numel, a, b);
     break;
+  case NNRT_INIT_RESERVOIR:
+    return fill_reservoir(r, t, a, b, err, errlen);
   }
   return NNRT_OK;
 }

@@ -654,9 +654,20 @@ static double next_lr(const nnrt_model *m) {
 
 double nnrt_model_lr(const nnrt_model *m) { return m && m->d->train >= 0 ? next_lr(m) : -1; }
 
+/* A closed-form fit (fit = ridge) takes no gradient steps: its compiled
+ * step would change nothing, so a step is refused rather than faked. */
+static int refuse_fit_step(nnrt_model *m, const char *call) {
+  return nnrt_model_fail(m, NNRT_ERR_ARG,
+                         "%s: model '%s' fits its readout in closed form (fit = ridge in its train "
+                         "section), not by gradient steps; run its train command (nnrt_run_train)",
+                         call, m->d->name);
+}
+
 int nnrt_model_train_step(nnrt_model *m, int64_t batch, const void *x, const void *y, float *loss) {
   if (!m)
     return NNRT_ERR_ARG;
+  if (m->d->cfg.fit != NNRT_FIT_NONE)
+    return refuse_fit_step(m, "train_step");
   /* the rate as chosen, the bias corrections by the handle's own steps */
   nnrt_optimizer o = {.kind = m->opt.kind,
                       .lr = next_lr(m),
@@ -741,6 +752,8 @@ int nnrt_model_train_step_hyper(nnrt_model *m, int64_t batch, const nnrt_dataset
   if (!m)
     return NNRT_ERR_ARG;
   const char *call = "train_step_hyper";
+  if (m->d->cfg.fit != NNRT_FIT_NONE)
+    return refuse_fit_step(m, call);
   int fi = m->d->train;
   float l = NAN;
   int rc = check_batch(m, call, fi, "training step", batch, x, y,

@@ -100,6 +100,18 @@ int nnrt_model_loss_call(nnrt_model *m, int fi, int64_t batch, const nnrt_datase
  * x_size is unknown (-1) while something is to be done. */
 const void *nnrt_model_input(nnrt_model *m, int fi, int64_t batch, int64_t x_size, const void *x);
 
+/* ---- fit = ridge(...) (ridge.c) ----
+ * Solves (A + alpha I') W = B for the symmetric positive definite n x n a
+ * (row-major) and b [n, k], I' the identity on the first `penalised`
+ * diagonal entries; W overwrites b, a is destroyed. LAPACK's dposv, f64. */
+int nnrt_ridge_solve(int64_t n, int64_t k, double *a, double *b, double alpha, int64_t penalised,
+                     char *err, size_t errlen);
+/* The train section's fit: runs cfg.fit_features over `train` in batches,
+ * accumulates the rows (after cfg.fit_washout steps) against y, solves and
+ * writes cfg.fit_weight and cfg.fit_bias. */
+int nnrt_fit_ridge(nnrt_model *m, const nnrt_dataset *train, int64_t batch, char *err,
+                   size_t errlen);
+
 /* Makes data.mean and data.std nfeatures long (zeros) and part of the
  * checkpoint tensors, unless they already are. */
 int nnrt_model_use_stats(nnrt_model *m, int64_t nfeatures);

@@ -201,6 +201,7 @@ typedef enum nnrt_init_kind {
   NNRT_INIT_ORTHOGONAL, /* a = gain; rows or columns orthonormal */
   NNRT_INIT_SPARSE,     /* a = density of non-zeros, b = their std */
   NNRT_INIT_CONSTANT,   /* a = value */
+  NNRT_INIT_RESERVOIR,  /* a = spectral radius, b = density; square matrices */
 } nnrt_init_kind;
 
 /* Fills t (f32 or f64, data already allocated) by the given rule. */

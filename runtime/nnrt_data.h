@@ -120,6 +120,20 @@ int nnrt_load_npz(const char *path, const char *xkey, const char *ykey, const nn
  * seq + 1 bytes is an error. */
 int nnrt_load_text(const char *path, int64_t seq, nnrt_dataset *out, char *err, size_t errlen);
 
+/* ---- the Mackey-Glass series (generated, no file) ----------------------
+ * dx/dt = 0.2 x(t - tau) / (1 + x(t - tau)^10) - 0.1 x(t), x(t) = 1.2 for
+ * t <= 0, by Runge-Kutta 4 with dt = 0.1 (data_mackey.c says how the
+ * delayed half steps are taken); out[k] = x(NNRT_MG_WASHOUT + k) for
+ * k < n, the transient before that dropped. tau in [1, 100000]. */
+enum { NNRT_MG_WASHOUT = 1000 };
+int nnrt_mackey_glass_series(int64_t n, int64_t tau, double *out, char *err, size_t errlen);
+/* n values of that series as windows: sample k is x = s[k seq, (k + 1) seq)
+ * and y = the same positions `horizon` steps later, both f32 [seq, 1];
+ * (n - horizon) / seq samples, in the series' order. Needs seq, horizon
+ * >= 1 and seq + horizon <= n <= 2^31. */
+int nnrt_load_mackey_glass(int64_t n, int64_t tau, int64_t seq, int64_t horizon, nnrt_dataset *out,
+                           char *err, size_t errlen);
+
 /* ---- splits and normalisation ------------------------------------------- */
 
 /* Moves the samples of *all into *train and *val: a permutation drawn from

@@ -45,7 +45,8 @@ extern "C" {
  * every entry point takes {seed, step} for its random ops; 5: the data
  * section's image shape and augmentation; 6: index sites, and generation:
  * the step function, the states it resets and the vocabulary; 7: the
- * states tbptt carries between batches);
+ * states tbptt carries between batches, the mackey_glass source and the
+ * ridge fit);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
 enum { NNRT_MODEL_ABI = 7, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
@@ -159,7 +160,8 @@ typedef enum nnrt_data_kind {
   NNRT_DATA_IDX,
   NNRT_DATA_NPY,
   NNRT_DATA_TEXT,
-  NNRT_DATA_NPZ
+  NNRT_DATA_NPZ,
+  NNRT_DATA_MACKEY_GLASS /* generated: no file */
 } nnrt_data_kind;
 
 /* A data source as the data section gives it (see nnrt_data.h). */
@@ -170,8 +172,9 @@ typedef struct nnrt_source_desc {
   int32_t has_label, label, header, nfeatures;
   const int32_t *features; /* NULL: every column but the label */
   double scale;            /* 0: none */
-  int64_t seq;             /* text: window length */
+  int64_t seq;             /* text, mackey_glass: window length */
   const char *xkey, *ykey; /* npz: the arrays' names in the archive; else NULL */
+  int64_t length, tau, horizon; /* mackey_glass: nnrt_load_mackey_glass's n, tau, horizon */
 } nnrt_source_desc;
 
 typedef struct nnrt_train_desc {
@@ -190,7 +193,16 @@ typedef struct nnrt_train_desc {
   int64_t image[3];           /* [C, H, W] of each sample; zeros: the file's shape */
   int64_t random_crop, shift; /* 0: off */
   double hflip;               /* 0: off */
+  /* A closed-form fit instead of gradient descent (fit = ridge(...)):
+   * NNRT_FIT_RIDGE fits the linear readout fit_weight [N, K] and fit_bias
+   * [K] to the rows of the function fit_features (runtime/ridge.c). */
+  int32_t fit; /* nnrt_fit_kind */
+  double fit_alpha;
+  int64_t fit_washout;
+  const char *fit_features, *fit_weight, *fit_bias;
 } nnrt_train_desc;
+
+typedef enum nnrt_fit_kind { NNRT_FIT_NONE, NNRT_FIT_RIDGE } nnrt_fit_kind;
 
 typedef struct nnrt_model_desc {
   int32_t abi;  /* NNRT_MODEL_ABI */

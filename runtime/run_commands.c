@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct Run {
   nnrt_model *m;
@@ -41,6 +42,12 @@ __attribute__((format(printf, 2, 3))) static int fail(const Run *r, const char *
  * The other kinds read one file, so the path is all of it (a comma
  * included; an npz source keeps its array names). */
 static bool override_paths(Run *r, nnrt_source_desc *s, const char *data) {
+  if (s->kind == NNRT_DATA_MACKEY_GLASS)
+    return fail(r,
+                "--data '%s': the data section's source is mackey_glass, generated, not read "
+                "from a file",
+                data),
+           false;
   bool two_files = s->kind == NNRT_DATA_IDX || s->kind == NNRT_DATA_NPY;
   const char *comma = two_files ? strchr(data, ',') : NULL;
   if (!comma) {
@@ -80,6 +87,11 @@ static bool run_init(Run *r, nnrt_model *m, const nnrt_run_options *o) {
     run_done(r); /* the callers only run_done a Run that started */
     return false;
   }
+  /* A generated series has no file: messages about its data name it. */
+  if (r->cfg.source.kind == NNRT_DATA_MACKEY_GLASS)
+    r->cfg.source.path = "mackey_glass";
+  if (r->cfg.val_source.kind == NNRT_DATA_MACKEY_GLASS)
+    r->cfg.val_source.path = "mackey_glass (validation)";
   return true;
 }
 
@@ -136,6 +148,8 @@ static int load_source(const nnrt_source_desc *s, const nnrt_label_spec *ys, nnr
     return nnrt_load_text(s->path, s->seq, d, err, errlen);
   case NNRT_DATA_NPZ:
     return nnrt_load_npz(s->path, s->xkey, s->ykey, ys, d, err, errlen);
+  case NNRT_DATA_MACKEY_GLASS:
+    return nnrt_load_mackey_glass(s->length, s->tau, s->seq, s->horizon, d, err, errlen);
   }
   return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "data source of unknown kind %d", (int)s->kind);
 }
@@ -340,10 +354,10 @@ static bool load_data(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
     return bind_image(r, val, r->cfg.val_source.path) &&
            check_data_fits(r, val, r->cfg.val_source.path);
   }
-  /* Windows of one text are validated on the text's end, none of them
-   * next to a training window (docs/language.md 9.1). */
+  /* Windows of one text (or one series) are validated on its end, none
+   * of them next to a training window (docs/language.md 9.1). */
   int rc =
-      r->cfg.source.kind == NNRT_DATA_TEXT
+      r->cfg.source.kind == NNRT_DATA_TEXT || r->cfg.source.kind == NNRT_DATA_MACKEY_GLASS
           ? nnrt_dataset_split_tail(&all, r->cfg.validation, train, val, err, sizeof err)
           : nnrt_dataset_split(&all, r->cfg.validation, r->cfg.seed, train, val, err, sizeof err);
   if (rc) {
@@ -572,6 +586,46 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
   return 0;
 }
 
+/* ---- fit = ridge(...) (runtime/ridge.c) ----
+ * The readout solved from the training set in one pass, then its loss on
+ * the training and validation sets in the `result:` line an epoch loop
+ * ends with (one epoch, no optimizer steps), and the checkpoint. */
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int do_fit(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
+  char err[1024] = "";
+  double start = seconds_now();
+  if (nnrt_fit_ridge(r->m, train, r->cfg.batch, err, sizeof err))
+    return fail(r, "%s", err);
+  nnrt_train_result res = {.epochs = 1, .seconds = seconds_now() - start};
+  res.samples_per_s = res.seconds > 0 ? (double)train->n / res.seconds : 0;
+  res.has_acc = r->m->d->num_classes > 0;
+  CallCtx cx = {r->m, train};
+  nnrt_model_io io = io_with(&cx);
+  if (nnrt_evaluate(&io, train, r->cfg.batch, &res.loss, &res.acc, err, sizeof err))
+    return fail(r, "%s", err);
+  if (val->n > 0) {
+    cx.shape = val;
+    res.has_val = true;
+    if (nnrt_evaluate(&io, val, r->cfg.batch, &res.val_loss, &res.val_acc, err, sizeof err))
+      return fail(r, "%s", err);
+  }
+  printf("fit: ridge on %lld training samples, loss %.4g", (long long)train->n, res.loss);
+  if (res.has_val)
+    printf("  val_loss %.4g", res.val_loss);
+  printf("  %.2fs\n", res.seconds);
+  r->m->epoch = 1;
+  r->m->has_epoch = true;
+  if (r->o->checkpoint && nnrt_model_save(r->m, r->o->checkpoint))
+    return fail(r, "%s", r->m->err);
+  print_result(r->m->d->name, &res);
+  return 0;
+}
+
 /* A checkpoint path that cannot be written is refused before training, not
  * at the end of the first epoch. */
 static bool checkpoint_writable(const Run *r) {
@@ -592,7 +646,7 @@ int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
   else if (has_sections(&r, true) && checkpoint_writable(&r) && apply_seed(&r) &&
            load_data(&r, &train, &val) && standardize(&r, &train, &val, false) &&
            (!train.vocab || !nnrt_model_set_vocab(m, train.vocab, train.vocab_size)))
-    rc = do_train(&r, &train, &val);
+    rc = r.cfg.fit == NNRT_FIT_RIDGE ? do_fit(&r, &train, &val) : do_train(&r, &train, &val);
   nnrt_dataset_free(&train);
   nnrt_dataset_free(&val);
   run_done(&r);

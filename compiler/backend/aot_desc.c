@@ -57,15 +57,17 @@ static void make_types(Em *e) {
       st(e, "nnrt_param_desc",
          (LLVMTypeRef[]){ptr, i32, i32, LLVMArrayType(i64, NNRT_MAX_RANK), i32, i32, f64, f64, ptr},
          9);
-  t->source = st(e, "nnrt_source_desc",
-                 (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr}, 12);
+  t->source =
+      st(e, "nnrt_source_desc",
+         (LLVMTypeRef[]){i32, ptr, ptr, i32, i32, i32, i32, ptr, f64, i64, ptr, ptr, i64, i64, i64},
+         15);
   t->train =
       st(e, "nnrt_train_desc",
          (LLVMTypeRef[]){
              i32, i32, t->source, t->source, f64, i64, i64, i64, i32, i32, i32,
              i32, f64, f64,       f64,       f64, f64, i64, i64, i64, i64, LLVMArrayType(i64, 3),
-             i64, i64, f64},
-         25);
+             i64, i64, f64,       i32,       f64, i64, ptr, ptr, ptr},
+         31);
   t->model = st(e, "nnrt_model_desc",
                 (LLVMTypeRef[]){i32, i32,      ptr, i32, i32, ptr, ptr, i32, i32, i32, i32,
                                 i64, t->train, ptr, ptr, i32, i32, ptr, i32, ptr, i32, ptr},
@@ -274,7 +276,7 @@ static LLVMValueRef c_source(Em *e, const nnrt_source_desc *s, Arena *ar) {
   LLVMValueRef *feats = ARENA_ARRAY(ar, LLVMValueRef, (size_t)s->nfeatures + 1);
   for (int i = 0; i < s->nfeatures && s->features; i++)
     feats[i] = ci32(e, s->features[i]);
-  LLVMValueRef fields[12] = {ci32(e, s->kind),
+  LLVMValueRef fields[15] = {ci32(e, s->kind),
                              cstr(e, s->path),
                              cstr(e, s->path2),
                              ci32(e, s->has_label),
@@ -286,13 +288,16 @@ static LLVMValueRef c_source(Em *e, const nnrt_source_desc *s, Arena *ar) {
                              cf64(e, s->scale),
                              ci64(e, s->seq),
                              cstr(e, s->xkey),
-                             cstr(e, s->ykey)};
-  return cstruct(e->t.source, fields, 12);
+                             cstr(e, s->ykey),
+                             ci64(e, s->length),
+                             ci64(e, s->tau),
+                             ci64(e, s->horizon)};
+  return cstruct(e->t.source, fields, 15);
 }
 
 static LLVMValueRef c_train(Em *e, const nnrt_train_desc *c, Arena *ar) {
   LLVMValueRef image[3] = {ci64(e, c->image[0]), ci64(e, c->image[1]), ci64(e, c->image[2])};
-  LLVMValueRef fields[25] = {ci32(e, c->has_data),
+  LLVMValueRef fields[31] = {ci32(e, c->has_data),
                              ci32(e, c->has_train),
                              c_source(e, &c->source, ar),
                              c_source(e, &c->val_source, ar),
@@ -316,8 +321,14 @@ static LLVMValueRef c_train(Em *e, const nnrt_train_desc *c, Arena *ar) {
                              LLVMConstArray2(e->t.i64, image, 3),
                              ci64(e, c->random_crop),
                              ci64(e, c->shift),
-                             cf64(e, c->hflip)};
-  return cstruct(e->t.train, fields, 25);
+                             cf64(e, c->hflip),
+                             ci32(e, c->fit),
+                             cf64(e, c->fit_alpha),
+                             ci64(e, c->fit_washout),
+                             cstr(e, c->fit_features),
+                             cstr(e, c->fit_weight),
+                             cstr(e, c->fit_bias)};
+  return cstruct(e->t.train, fields, 31);
 }
 
 LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *prefix,

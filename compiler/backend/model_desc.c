@@ -198,7 +198,8 @@ static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
                                   [DATA_NPY] = NNRT_DATA_NPY,
                                   [DATA_TEXT] = NNRT_DATA_TEXT,
                                   [DATA_NPZ] = NNRT_DATA_NPZ};
-  nnrt_source_desc d = {.kind = kinds[s->kind],
+  nnrt_source_desc d = {.kind =
+                            s->kind == DATA_MACKEY_GLASS ? NNRT_DATA_MACKEY_GLASS : kinds[s->kind],
                         .path = s->path,
                         .path2 = s->path2,
                         .has_label = s->has_label,
@@ -208,7 +209,10 @@ static nnrt_source_desc desc_source(Arena *a, const DataSource *s) {
                         .scale = s->scale,
                         .seq = s->seq,
                         .xkey = s->xkey,
-                        .ykey = s->ykey};
+                        .ykey = s->ykey,
+                        .length = s->length,
+                        .tau = s->tau,
+                        .horizon = s->horizon};
   if (s->features) {
     int32_t *f = ARENA_ARRAY(a, int32_t, (size_t)s->nfeatures + 1);
     for (int i = 0; i < s->nfeatures; i++)
@@ -241,7 +245,13 @@ static nnrt_train_desc desc_train(Arena *a, const TrainConfig *c) {
                        .image = {c->image[0], c->image[1], c->image[2]},
                        .random_crop = c->random_crop,
                        .shift = c->shift,
-                       .hflip = c->hflip};
+                       .hflip = c->hflip,
+                       .fit = c->fit == FIT_RIDGE ? NNRT_FIT_RIDGE : NNRT_FIT_NONE,
+                       .fit_alpha = c->fit_alpha,
+                       .fit_washout = c->fit_washout,
+                       .fit_features = c->fit_features,
+                       .fit_weight = c->fit_weight,
+                       .fit_bias = c->fit_bias};
   if (c->has_data) {
     d.source = desc_source(a, &c->source);
     if (c->has_val_source)

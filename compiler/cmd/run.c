@@ -149,10 +149,18 @@ static bool generate_only(const RunOptions *o) {
 
 /* The functions a command runs, compiled: train needs the step and the loss
  * (for validation), eval the loss, predict the inference function. */
+/* fit = ridge(...): the model function named by `features`, else NULL. */
+static const IrFunc *fit_features_func(const IrModule *m, const TrainConfig *cfg) {
+  for (int i = 0; cfg->fit && cfg->fit_features && i < m->nfuncs; i++)
+    if (!strcmp(m->funcs[i]->name, cfg->fit_features))
+      return m->funcs[i];
+  return NULL;
+}
+
 static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const IrFunc *gen,
-                         const RunOptions *o, JitFunc **jfs, DescFunc *dfs, char *err,
-                         size_t errlen) {
-  const IrFunc *want[3];
+                         const TrainConfig *cfg, const RunOptions *o, JitFunc **jfs, DescFunc *dfs,
+                         char *err, size_t errlen) {
+  const IrFunc *want[4];
   int n = 0;
   if (o->generate)
     want[n++] = gen;
@@ -165,6 +173,10 @@ static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const
     if (!o->eval)
       want[n++] = ts->step;
     want[n++] = ts->eval;
+    /* fit = ridge(...): the function whose rows the readout is fitted to */
+    const IrFunc *features = fit_features_func(m, cfg);
+    if (features && !o->eval)
+      want[n++] = features;
   }
   for (int i = 0; i < n; i++) {
     if (!(jfs[i] = jit_compile(jit, m, want[i], &o->cg, err, errlen)))
@@ -200,10 +212,10 @@ static nnrt_run_options runtime_options(const RunOptions *o) {
 static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const IrFunc *gen,
                       const TrainConfig *cfg, const RunOptions *o) {
   char err[1024];
-  JitFunc *jfs[3];
-  DescFunc dfs[3];
+  JitFunc *jfs[4];
+  DescFunc dfs[4];
   Jit *jit = jit_new(err, sizeof err);
-  int n = jit ? compile_funcs(jit, m, ts, gen, o, jfs, dfs, err, sizeof err) : -1;
+  int n = jit ? compile_funcs(jit, m, ts, gen, cfg, o, jfs, dfs, err, sizeof err) : -1;
   if (n < 0) {
     fprintf(stderr, "nnc: error: %s\n", err);
     jit_free(jit);

@@ -140,6 +140,11 @@ void generate_check(Program *p, const AstNode *model, const IrModule *m);
 /* The train section's tbptt states against the lowered loss (tbptt.c). */
 void tbptt_check(Program *p, const AstNode *model, const IrModule *m);
 
+/* A train section's closed-form fit (fit = ridge(...)) against its
+ * features function, readout parameters and loss (fit.c), once the model
+ * is lowered. */
+void fit_check(Program *p, const AstNode *model, const IrModule *m);
+
 /* "did you mean" for an unknown name among candidates (may return NULL). */
 const char *sema_closest_name(const char *name, const char *const *cands, int n);
 

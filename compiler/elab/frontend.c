@@ -62,6 +62,7 @@ static void elaborate(Program *p, const FrontendOptions *opt, Compilation *c) {
     if (lower_model(p, n, p->arena, &m)) {
       generate_check(p, n, m);
       tbptt_check(p, n, m);
+      fit_check(p, n, m);
       add_model(c, m);
       if (opt->emit == EMIT_IR)
         ir_print_module(opt->out, m);

@@ -56,6 +56,7 @@ static const InitSpec init_specs[] = {
     {"orthogonal", INIT_ORTHOGONAL, {"gain"}, {1.0}, 1, 0},
     {"sparse", INIT_SPARSE, {"density", "std"}, {0.1, 1.0}, 2, 1},
     {"constant", INIT_CONSTANT, {"value"}, {0}, 1, 1},
+    {"reservoir", INIT_RESERVOIR, {"radius", "density"}, {0.9, 0.1}, 2, 1},
 };
 enum { N_INIT_SPECS = sizeof init_specs / sizeof init_specs[0] };
 
@@ -76,7 +77,7 @@ static void unknown_init(Elab *e, const AstNode *at, const char *name) {
   else
     diag_error(e->diag, at->loc,
                "unknown initializer '%s' (known: zeros, ones, normal, uniform, "
-               "glorot, xavier, he, kaiming, orthogonal, sparse, constant)",
+               "glorot, xavier, he, kaiming, orthogonal, sparse, constant, reservoir)",
                name);
 }
 
@@ -147,6 +148,17 @@ static bool eval_init_call(Elab *e, const CtEnv *env, const AstNode *x, const In
     diag_error(e->diag, x->loc, "sparse density must be in (0, 1], got %g", vals[0]);
     return false;
   }
+  /* reservoir (echo state networks): checked here so that a bad value is
+   * a caret at the call, not a runtime error when the weights are made.
+   * A generic check does not know its layer's arguments (they read 0). */
+  if (spec->kind == INIT_RESERVOIR && !e->generic && !(vals[0] > 0)) {
+    diag_error(e->diag, x->loc, "reservoir spectral radius must be > 0, got %g", vals[0]);
+    return false;
+  }
+  if (spec->kind == INIT_RESERVOIR && !e->generic && !(vals[1] > 0 && vals[1] <= 1)) {
+    diag_error(e->diag, x->loc, "reservoir density must be in (0, 1], got %g", vals[1]);
+    return false;
+  }
   if (spec->kind == INIT_UNIFORM && !(vals[0] <= vals[1])) {
     diag_error(e->diag, x->loc, "uniform needs lo <= hi, got %g and %g", vals[0], vals[1]);
     return false;
@@ -200,6 +212,16 @@ static Member *add_member(Elab *e, Instance *inst, MemberKind kind, const AstNod
   return m;
 }
 
+/* A reservoir matrix is square; in a generic check an unknown size
+ * passes. */
+static bool reservoir_shape_ok(Elab *e, const TType *t) {
+  if (t->rank != 2)
+    return false;
+  if (e->generic && !ttype_is_constant(t))
+    return true;
+  return dim_eq(t->dims[0], t->dims[1]);
+}
+
 static void add_param(Elab *e, Instance *inst, const AstNode *p) {
   CtEnv env = {.inst = inst};
   TType t;
@@ -219,6 +241,12 @@ static void add_param(Elab *e, Instance *inst, const AstNode *p) {
                "orthogonal initialization needs at least 2 "
                "dimensions, but '%s' has %d",
                p->u.param.name, t.rank);
+    ok = false;
+  }
+  if (ok && init.kind == INIT_RESERVOIR && !reservoir_shape_ok(e, &t)) {
+    diag_error(e->diag, p->u.param.init->loc,
+               "reservoir initialization needs a square matrix [N, N], but '%s' is %s",
+               p->u.param.name, ttype_str(e->arena, e->mod->syms, &t));
     ok = false;
   }
   if (ok && !dtype_is_float(t.dtype) && p->kind == AST_PARAM) {

@@ -30,6 +30,8 @@ typedef enum ValueKind {
   V_SCHEDULE,  /* step(...), cosine(...) */
   V_STEP_FN,   /* generate: the name of a function of the model */
   V_STATES,    /* a list of state tensors (tbptt) */
+  V_FIT,       /* ridge(...): a closed-form fit instead of an optimizer */
+  V_FEATURES,  /* with fit: the name of a function of the model */
 } ValueKind;
 
 typedef struct FieldSpec {
@@ -67,6 +69,17 @@ static const FieldSpec train_fields[] = {
     {"schedule", V_SCHEDULE, false},   {"warmup", V_INT_NONNEG, false},
     {"patience", V_INT_NONNEG, false}, {"checkpoint_every", V_INT_NONNEG, false},
     {"tbptt", V_STATES, false},        {NULL, 0, false},
+    {"loss", V_LOSS_FN, true},
+    {"optimizer", V_OPTIMIZER, false}, /* required unless fit (check_fit_fields) */
+    {"params", V_PARAMS, false},
+    {"clip", V_NUM_POS, false},
+    {"schedule", V_SCHEDULE, false},
+    {"warmup", V_INT_NONNEG, false},
+    {"patience", V_INT_NONNEG, false},
+    {"checkpoint_every", V_INT_NONNEG, false},
+    {"fit", V_FIT, false},
+    {"features", V_FEATURES, false},
+    {NULL, 0, false},
 };
 
 static const FieldSpec generate_fields[] = {
@@ -91,6 +104,16 @@ static const CallSpec sources[] = {
     {"npy", {{"x", V_STRING, true}, {"y", V_STRING, true}}},
     {"npz", {{"path", V_STRING, true}, {"x", V_STRING, false}, {"y", V_STRING, false}}},
     {"text", {{"path", V_STRING, true}, {"seq", V_INT_POS, false}}},
+    {"mackey_glass",
+     {{"n", V_INT_POS, false},
+      {"tau", V_INT_POS, false},
+      {"seq", V_INT_POS, false},
+      {"horizon", V_INT_POS, false}}},
+    {NULL, {{0}}},
+};
+
+static const CallSpec fits[] = {
+    {"ridge", {{"alpha", V_NUM_NONNEG, false}, {"washout", V_INT_NONNEG, false}}},
     {NULL, {{0}}},
 };
 
@@ -212,6 +235,39 @@ static bool eval_number(SectionCheck *c, const AstNode *x, double *out, bool *is
   return true;
 }
 
+/* ---- mackey_glass: the series must hold one window and its target ---- */
+
+/* The value of a checked source's argument `name` (at position pos), or
+ * `dflt` when it is not given. */
+static double source_arg(SectionCheck *c, const AstNode *call, int pos, const char *name,
+                         double dflt) {
+  const PtrVec *as = &call->u.call.args;
+  int positional = 0;
+  for (int i = 0; i < as->len; i++) {
+    const AstNode *a = as->items[i];
+    bool hit = a->kind == AST_KWARG ? !strcmp(a->u.kwarg.key, name) : positional++ == pos;
+    double v;
+    bool is_int;
+    if (hit && eval_number(c, a->kind == AST_KWARG ? a->u.kwarg.value : a, &v, &is_int))
+      return v;
+  }
+  return dflt;
+}
+
+static bool check_series_source(SectionCheck *c, const AstNode *x) {
+  if (strcmp(x->u.call.callee->u.name.name, "mackey_glass"))
+    return true;
+  double n = source_arg(c, x, 0, "n", 10000), seq = source_arg(c, x, 2, "seq", 100);
+  double horizon = source_arg(c, x, 3, "horizon", 1);
+  if (seq + horizon <= n && n <= 2147483648.0 && source_arg(c, x, 1, "tau", 17) <= 100000)
+    return true;
+  diag_error(c->p->diag, x->loc,
+             "mackey_glass: the series of n = %g values must hold one window and its target, "
+             "seq + horizon = %g (and n <= 2^31, tau <= 100000)",
+             n, seq + horizon);
+  return false;
+}
+
 static bool check_number(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
   double v;
   bool is_int;
@@ -280,6 +336,17 @@ static bool check_step_fn(SectionCheck *c, const AstNode *x) {
   const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
   if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
     diag_error(c->p->diag, x->loc, "'step' must name a function of model '%s'",
+               c->model->u.layer.name);
+    return false;
+  }
+  return true;
+}
+
+/* fit's features: the rows are checked on the lowered IR (fit.c). */
+static bool check_features_fn(SectionCheck *c, const AstNode *x) {
+  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
+  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
+    diag_error(c->p->diag, x->loc, "'features' must name a function of model '%s'",
                c->model->u.layer.name);
     return false;
   }
@@ -392,10 +459,10 @@ static bool check_states(SectionCheck *c, const AstNode *x) {
 static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
   switch (spec->kind) {
   case V_SOURCE:
-    return check_call(c, sources, "data source", x);
+    return check_call(c, sources, "data source", x) && check_series_source(c, x);
   case V_SPLIT:
     if (x->kind == AST_CALL)
-      return check_call(c, sources, "data source", x);
+      return check_call(c, sources, "data source", x) && check_series_source(c, x);
     return check_number(c, &(FieldSpec){spec->name, V_FRACTION, false}, x);
   case V_OPTIMIZER:
     return check_call(c, optimizers, "optimizer", x);
@@ -405,6 +472,10 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
     return check_loss_fn(c, x);
   case V_STEP_FN:
     return check_step_fn(c, x);
+  case V_FIT:
+    return check_call(c, fits, "fit", x);
+  case V_FEATURES:
+    return check_features_fn(c, x);
   case V_PARAMS:
     return check_params(c, x);
   case V_STATES:
@@ -470,9 +541,9 @@ static void check_image_fields(SectionCheck *c, const FieldSpec *specs, const As
     bool augment = !strcmp(n, "random_crop") || !strcmp(n, "shift") || !strcmp(n, "hflip");
     if (!given[k] || (!augment && strcmp(n, "image")))
       continue;
-    if (!strcmp(kind, "text")) {
-      diag_error(c->p->diag, given[k]->loc,
-                 "'%s' is for image data, but a text source gives windows of tokens", n);
+    if (!strcmp(kind, "text") || !strcmp(kind, "mackey_glass")) {
+      diag_error(c->p->diag, given[k]->loc, "'%s' is for image data, but a %s source gives %s", n,
+                 kind, !strcmp(kind, "text") ? "windows of tokens" : "windows of a series");
       diag_note(c->p->diag, source->loc, "the source is here");
     } else if (augment && !strcmp(kind, "csv") && !image) {
       diag_error(c->p->diag, given[k]->loc,
@@ -481,6 +552,48 @@ static void check_image_fields(SectionCheck *c, const FieldSpec *specs, const As
                 "give each row's shape with 'image = [C, H, W]' (rows fill it row-major)");
     }
   }
+}
+
+/* ---- fit = ridge(...): a train section that solves for the readout ----
+ * It takes no gradient steps, so the optimizer's fields do not apply; it
+ * needs the function whose rows are fitted and the parameters to write. */
+static void check_fit_fields(SectionCheck *c, const AstNode *s, const FieldSpec *specs,
+                             const AstNode **given) {
+  const AstNode *fit = NULL, *features = NULL, *optimizer = NULL, *params = NULL;
+  for (int k = 0; specs[k].name; k++) {
+    const char *n = specs[k].name;
+    fit = !strcmp(n, "fit") ? given[k] : fit;
+    features = !strcmp(n, "features") ? given[k] : features;
+    optimizer = !strcmp(n, "optimizer") ? given[k] : optimizer;
+    params = !strcmp(n, "params") ? given[k] : params;
+  }
+  if (!fit) {
+    if (!optimizer)
+      diag_error(c->p->diag, s->loc, "train section needs a 'optimizer' field");
+    if (features) {
+      diag_error(c->p->diag, features->loc,
+                 "'features' is for a closed-form fit, but this section has no 'fit' field");
+    }
+    return;
+  }
+  static const char *const gradient_only[] = {"optimizer", "clip",     "schedule",
+                                              "warmup",    "patience", "checkpoint_every"};
+  for (int k = 0; specs[k].name; k++)
+    for (size_t j = 0; j < sizeof gradient_only / sizeof *gradient_only; j++)
+      if (given[k] && !strcmp(specs[k].name, gradient_only[j])) {
+        diag_error(c->p->diag, given[k]->loc,
+                   "'%s' does not apply to a closed-form fit, which takes no gradient steps",
+                   specs[k].name);
+        diag_note(c->p->diag, fit->loc, "the section fits its parameters here");
+      }
+  if (!features)
+    diag_error(c->p->diag, fit->loc,
+               "a closed-form fit needs 'features = FN': the function of the model whose rows "
+               "the readout maps to the targets");
+  if (!params)
+    diag_error(c->p->diag, fit->loc,
+               "a closed-form fit needs 'params = [...]': the readout's weight [N, K] and bias "
+               "[K], e.g. params = [readout]");
 }
 
 static void check_section(SectionCheck *c, const AstNode *s) {
@@ -520,6 +633,8 @@ static void check_section(SectionCheck *c, const AstNode *s) {
       diag_error(c->p->diag, s->loc, "%s section needs a '%s' field", kind, specs[k].name);
   if (s->u.section.kind == SEC_DATA)
     check_image_fields(c, specs, given);
+  if (s->u.section.kind == SEC_TRAIN)
+    check_fit_fields(c, s, specs, given);
 }
 
 static const AstNode *field_of(const AstNode *section, const char *key) {

@@ -89,6 +89,12 @@ static void read_source(Reader *r, const AstNode *x, DataSource *s) {
     s->path = path_of(r, arg(x, 0, "path"));
     s->xkey = (a = arg(x, 1, "x")) ? a->u.string_lit.value : "x";
     s->ykey = (a = arg(x, 2, "y")) ? a->u.string_lit.value : "y";
+  } else if (!strcmp(k, "mackey_glass")) {
+    s->kind = DATA_MACKEY_GLASS;
+    s->length = (a = arg(x, 0, "n")) ? (int64_t)num(r, a) : 10000;
+    s->tau = (a = arg(x, 1, "tau")) ? (int64_t)num(r, a) : 17;
+    s->seq = (a = arg(x, 2, "seq")) ? (int64_t)num(r, a) : 100;
+    s->horizon = (a = arg(x, 3, "horizon")) ? (int64_t)num(r, a) : 1;
   } else {
     s->kind = DATA_TEXT;
     s->path = path_of(r, arg(x, 0, "path"));
@@ -212,7 +218,14 @@ static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
       c->patience = (int64_t)num(r, v);
     else if (!strcmp(k, "checkpoint_every"))
       c->checkpoint_every = (int64_t)num(r, v);
-    else if (!strcmp(k, "schedule")) {
+    else if (!strcmp(k, "features"))
+      c->fit_features = v->u.name.name;
+    else if (!strcmp(k, "fit")) {
+      const AstNode *a;
+      c->fit = FIT_RIDGE;
+      c->fit_alpha = (a = arg(v, 0, "alpha")) ? num(r, a) : 1e-6;
+      c->fit_washout = (a = arg(v, 1, "washout")) ? (int64_t)num(r, a) : 0;
+    } else if (!strcmp(k, "schedule")) {
       const AstNode *a;
       if (!strcmp(callee(v), "step")) {
         c->schedule = SCHED_STEP;
@@ -254,6 +267,19 @@ void train_config_read(Program *p, const IrModule *m, const char *model_dir, Tra
       read_generate(s, out);
     else
       read_train(&r, s, out);
+  }
+  train_config_fit_params(out, m);
+}
+
+void train_config_fit_params(TrainConfig *c, const IrModule *m) {
+  for (int i = 0; c->fit && i < m->nparams; i++) {
+    const IrParam *p = m->params[i];
+    if (!p->trainable || !train_config_selects(c, p->name))
+      continue;
+    if (p->type.rank == 2)
+      c->fit_weight = p->name;
+    else if (p->type.rank == 1)
+      c->fit_bias = p->name;
   }
 }
 

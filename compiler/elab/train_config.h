@@ -10,7 +10,14 @@
 #include "ir.h"
 #include "program.h"
 
-typedef enum DataKind { DATA_CSV, DATA_IDX, DATA_NPY, DATA_TEXT, DATA_NPZ } DataKind;
+typedef enum DataKind {
+  DATA_CSV,
+  DATA_IDX,
+  DATA_NPY,
+  DATA_TEXT,
+  DATA_NPZ,
+  DATA_MACKEY_GLASS
+} DataKind;
 
 typedef struct DataSource {
   DataKind kind;
@@ -22,7 +29,9 @@ typedef struct DataSource {
   int *features;     /* csv: NULL = all but the label */
   int nfeatures;
   double scale; /* 0 = none */
-  int64_t seq;  /* text: window length */
+  int64_t seq;  /* text, mackey_glass: window length */
+  /* mackey_glass: the series' length, its delay and how far ahead y is */
+  int64_t length, tau, horizon;
   /* npz: the arrays' names in the archive */
   const char *xkey, *ykey;
 } DataSource;
@@ -60,6 +69,13 @@ typedef struct TrainConfig {
    * paths, shares resolved); none without */
   const char **carried;
   int ncarried;
+  /* fit = ridge(alpha, washout): the readout (the one weight [N, K] and
+   * bias [K] that params selects, named by train_config_fit_params) fitted
+   * in closed form to the rows of the function `features` */
+  enum { FIT_NONE, FIT_RIDGE } fit;
+  double fit_alpha;
+  int64_t fit_washout;
+  const char *fit_features, *fit_weight, *fit_bias;
   /* the generate section: the step function sampled from */
   bool has_generate;
   const char *gen_step;
@@ -67,6 +83,10 @@ typedef struct TrainConfig {
 
 /* Reads m's sections. Relative data paths are taken from model_dir. */
 void train_config_read(Program *p, const IrModule *m, const char *model_dir, TrainConfig *out);
+
+/* A fit section: fit_weight and fit_bias from the parameters `params`
+ * selects in m (the rank-2 one and the rank-1 one). */
+void train_config_fit_params(TrainConfig *c, const IrModule *m);
 
 /* Does parameter `name` belong to the member path (fc1 covers fc1.W)? */
 bool train_config_selects(const TrainConfig *c, const char *name);

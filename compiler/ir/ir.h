@@ -273,12 +273,14 @@ typedef enum InitKind {
   INIT_ORTHOGONAL,
   INIT_SPARSE,
   INIT_CONSTANT,
+  INIT_RESERVOIR,
 } InitKind;
 
 typedef struct IrInit {
   InitKind kind;
   double a, b; /* normal: mean, std; uniform: lo, hi; orthogonal: gain;
-                  sparse: density, std; constant: value */
+                  sparse: density, std; constant: value;
+                  reservoir: spectral radius, density */
 } IrInit;
 
 typedef struct IrParam {

@@ -32,6 +32,8 @@ static const char *init_text(Arena *a, const IrInit *in) {
     return arena_printf(a, "sparse(%g, std = %g)", in->a, in->b);
   case INIT_CONSTANT:
     return arena_printf(a, "constant(%g)", in->a);
+  case INIT_RESERVOIR:
+    return arena_printf(a, "reservoir(radius = %g, density = %g)", in->a, in->b);
   }
   return "?";
 }

@@ -66,7 +66,12 @@ static bool has_sections(Repl *r, const ReplModel *h) {
   if (!c->has_data || !c->has_train)
     fprintf(r->err, "error: model '%s' has no %s section: nothing to train\n", h->name,
             c->has_data ? "train" : "data");
-  return c->has_data && c->has_train;
+  else if (c->fit != NNRT_FIT_NONE) /* a closed-form fit takes no steps */
+    fprintf(r->err,
+            "error: model '%s' fits its readout in closed form (fit = ridge): :train takes "
+            "gradient steps; nnc run fits it\n",
+            h->name);
+  return c->has_data && c->has_train && c->fit == NNRT_FIT_NONE;
 }
 
 bool repl_train(Repl *r, const char *args) {

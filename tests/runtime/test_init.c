@@ -220,6 +220,17 @@ static void test_errors(void) {
   expect_error(&r, NNRT_INIT_UNIFORM, 1, 0, &t, "lo <= hi");
   expect_error(&r, NNRT_INIT_SPARSE, 2, 1, &t, "density");
   expect_error(&r, NNRT_INIT_CONSTANT, NAN, 0, &t, "NaN");
+  /* reservoir: square matrices, radius > 0, density in (0, 1]; a 1 x 1
+   * matrix of density 1e-6 is 0 at every redraw, so it cannot be scaled. */
+  expect_error(&r, NNRT_INIT_RESERVOIR, 0, 0.5, &t, "radius > 0");
+  expect_error(&r, NNRT_INIT_RESERVOIR, 0.9, 0, &t, "density in (0, 1]");
+  expect_error(&r, NNRT_INIT_RESERVOIR, INFINITY, 0.5, &t, "finite radius");
+  int64_t one[] = {1, 1}, rect[] = {4, 5};
+  nnrt_tensor t1 = make(NNRT_F32, 2, one), tr = make(NNRT_F64, 2, rect);
+  expect_error(&r, NNRT_INIT_RESERVOIR, 0.9, 1e-6, &t1, "spectral radius 0");
+  expect_error(&r, NNRT_INIT_RESERVOIR, 0.9, 0.5, &tr, "not square");
+  nnrt_tensor_free(&t1);
+  nnrt_tensor_free(&tr);
   expect_error(&r, (nnrt_init_kind)99, 0, 0, &t, "unknown");
   expect_error(&r, NNRT_INIT_ZEROS, 0, 0, NULL, "NULL");
   nnrt_tensor v = make(NNRT_F32, 1, d1);

@@ -64,11 +64,6 @@ static const FieldSpec data_fields[] = {
 };
 
 static const FieldSpec train_fields[] = {
-    {"loss", V_LOSS_FN, true},         {"optimizer", V_OPTIMIZER, true},
-    {"params", V_PARAMS, false},       {"clip", V_NUM_POS, false},
-    {"schedule", V_SCHEDULE, false},   {"warmup", V_INT_NONNEG, false},
-    {"patience", V_INT_NONNEG, false}, {"checkpoint_every", V_INT_NONNEG, false},
-    {"tbptt", V_STATES, false},        {NULL, 0, false},
     {"loss", V_LOSS_FN, true},
     {"optimizer", V_OPTIMIZER, false}, /* required unless fit (check_fit_fields) */
     {"params", V_PARAMS, false},
@@ -79,6 +74,7 @@ static const FieldSpec train_fields[] = {
     {"checkpoint_every", V_INT_NONNEG, false},
     {"fit", V_FIT, false},
     {"features", V_FEATURES, false},
+    {"tbptt", V_STATES, false},
     {NULL, 0, false},
 };
 

@@ -75,6 +75,9 @@ def main():
                 "bias_ih": np.zeros(og * H), "bias_hh": np.zeros(og * H)}
             for name, w in src.items():
                 np.save(os.path.join(pdir, "%s.%s.npy" % (other, name)), w)
+            # the single-step function's state, which the loss does not read
+            for name in ("step_h", "step_c") if other == "lstm" else ("step_h",):
+                np.save(os.path.join(pdir, "%s.%s.npy" % (other, name)), np.zeros((1, H)))
         out = os.path.join(work, kind + "_out")
         r = subprocess.run([nnc, "call", "--dtype=f64", "--grad", "--params", pdir, "--out-dir", out,
                             model, kind + "_loss", os.path.join(work, "x.npy")],

@@ -129,18 +129,23 @@ static void add_carry(Backward *bw, IrValue *init, IrValue *target) {
 typedef struct Product {
   IrValue *x;       /* the value outside the loop it is the adjoint of */
   IrValue *a, *d;   /* the factors in the step */
+  bool transposed;  /* the adjoint is (a^T d)^T: the weight of x @ W^T */
   IrValue *a_all;   /* a's stack when the loop reads it from one, else NULL */
   int a_out, d_out; /* the backward scan's outputs stacking them, or -1 */
 } Product;
 
 static bool per_step_product(const IrValue *dx, const IrBlock *r, Product *p) {
+  bool transposed = dx->op == OP_TRANSPOSE && dx->type.rank == 2 && dx->parent == r;
+  if (transposed)
+    dx = dx->args[0];
   if (dx->op != OP_MATMUL || dx->type.rank != 2 || dx->parent != r)
     return false;
   const IrValue *ta = dx->args[0];
   if (ta->op != OP_TRANSPOSE || ta->type.rank != 2 || ta->args[0]->type.rank != 2 ||
       dx->args[1]->type.rank != 2 || ta->args[0]->parent != r || dx->args[1]->parent != r)
     return false;
-  *p = (Product){.a = ta->args[0], .d = dx->args[1], .a_out = -1, .d_out = -1};
+  *p = (Product){
+      .a = ta->args[0], .d = dx->args[1], .transposed = transposed, .a_out = -1, .d_out = -1};
   return true;
 }
 
@@ -190,13 +195,15 @@ static IrValue *output_of(GradCtx *g, IrValue *b, int i, IrValue **made) {
   return made[i];
 }
 
+/* sum_t a_t^T d_t = A^T D over the merged steps, or, transposed,
+ * (A^T D)^T = D^T A, so that no transpose of the result is needed. */
 static IrValue *product_after_loop(GradCtx *g, IrValue *b, const Product *p, IrValue **made) {
-  IrValue *a = p->a_all ? p->a_all : output_of(g, b, p->a_out, made);
-  IrValue *d = output_of(g, b, p->d_out, made);
+  IrValue *a = merge_steps(g, p->a_all ? p->a_all : output_of(g, b, p->a_out, made));
+  IrValue *d = merge_steps(g, output_of(g, b, p->d_out, made));
   IrAttrs swap = {.layout = {.has_perm = true, .perm = {1, 0}}};
-  IrValue *at = merge_steps(g, a);
-  at = autodiff_emit(g, OP_TRANSPOSE, &at, 1, &swap);
-  return autodiff_binary(g, OP_MATMUL, at, merge_steps(g, d));
+  IrValue *left = p->transposed ? d : a, *right = p->transposed ? a : d;
+  left = autodiff_emit(g, OP_TRANSPOSE, &left, 1, &swap);
+  return autodiff_binary(g, OP_MATMUL, left, right);
 }
 
 /* Emits, in the enclosing block, what only the enclosing block may hold

@@ -175,6 +175,38 @@ static void stack_product(Backward *bw, Product *prods, int k, IrValue *t, int l
     p->d_out = emit_stacked(bw, p->d);
 }
 
+/* A bias's adjoint in one step is the sum of a per-step value over its
+ * leading (broadcast) axes: that value is stacked and summed over the
+ * steps and those axes at once after the loop, one reduction instead of
+ * a reduction and an accumulation per step. */
+typedef struct StepSum {
+  IrValue *x;   /* the value outside the loop it is the adjoint of */
+  IrValue *d;   /* the summed value in the step */
+  int naxes;    /* its leading axes summed */
+  int d_out;    /* the backward scan's output stacking d */
+} StepSum;
+
+static bool per_step_sum(const IrValue *dx, const IrBlock *r, StepSum *p) {
+  if (dx->op != OP_SUM || dx->parent != r || dx->args[0]->parent != r)
+    return false;
+  const IrReduceAttrs *ra = &IR_ATTR(dx, reduce);
+  if (ra->all_axes || ra->keepdims || ra->naxes < 1)
+    return false;
+  for (int i = 0; i < ra->naxes; i++)
+    if (ra->axes[i] != i)
+      return false;
+  *p = (StepSum){.d = dx->args[0], .naxes = ra->naxes, .d_out = -1};
+  return true;
+}
+
+/* Stacks p's summed value, unless a product's factor already is. */
+static void stack_sum(Backward *bw, StepSum *p, const Product *prods, int nprod) {
+  for (int j = 0; j < nprod && p->d_out < 0; j++)
+    p->d_out = prods[j].d == p->d ? prods[j].d_out : prods[j].a == p->d ? prods[j].a_out : -1;
+  if (p->d_out < 0)
+    p->d_out = emit_stacked(bw, p->d);
+}
+
 /* [T, rows, k] as [T * rows, k]. */
 static IrValue *merge_steps(GradCtx *g, IrValue *stack) {
   TType m = stack->type;
@@ -197,6 +229,14 @@ static IrValue *output_of(GradCtx *g, IrValue *b, int i, IrValue **made) {
 
 /* sum_t a_t^T d_t = A^T D over the merged steps, or, transposed,
  * (A^T D)^T = D^T A, so that no transpose of the result is needed. */
+static IrValue *sum_after_loop(GradCtx *g, IrValue *b, const StepSum *p, IrValue **made) {
+  IrValue *d = output_of(g, b, p->d_out, made);
+  IrAttrs at = {.reduce = {.naxes = p->naxes + 1}};
+  for (int i = 0; i <= p->naxes; i++)
+    at.reduce.axes[i] = i;
+  return autodiff_emit(g, OP_SUM, &d, 1, &at);
+}
+
 static IrValue *product_after_loop(GradCtx *g, IrValue *b, const Product *p, IrValue **made) {
   IrValue *a = merge_steps(g, p->a_all ? p->a_all : output_of(g, b, p->a_out, made));
   IrValue *d = merge_steps(g, output_of(g, b, p->d_out, made));
@@ -357,12 +397,18 @@ void grad_scan(GradCtx *g, IrValue *s, IrValue *dy) {
   IrValue **acc_of = ARENA_ARRAY(g->arena, IrValue *, (size_t)lo_id + 1);
   Product *prods = ARENA_ARRAY(g->arena, Product, (size_t)lo_id + 1);
   int nprod = 0;
+  StepSum *sums = ARENA_ARRAY(g->arena, StepSum, (size_t)lo_id + 1);
+  int nsum = 0;
   for (int id = 0; id < lo_id; id++) {
     IrValue *dx = in.adj[id];
     if (!dx || in.leaf[id])
       continue;
     if (per_step_product(dx, bw.region, &prods[nprod])) {
       prods[nprod++].x = in.adj_val[id];
+      continue;
+    }
+    if (per_step_sum(dx, bw.region, &sums[nsum])) {
+      sums[nsum++].x = in.adj_val[id];
       continue;
     }
     IrValue *acc = ir_region_add_carry(g->arena, df, bw.region, dx->type, s->loc);
@@ -378,6 +424,8 @@ void grad_scan(GradCtx *g, IrValue *s, IrValue *dy) {
   }
   for (int k = 0; k < nprod; k++)
     stack_product(&bw, prods, k, t, lo_id, *la->lo, nsteps);
+  for (int k = 0; k < nsum; k++)
+    stack_sum(&bw, &sums[k], prods, nprod);
   df->insert = saved;
   /* the accumulators' carries come after the adjoints of S's carries */
   int first_acc = bw.ncarry;
@@ -412,4 +460,6 @@ void grad_scan(GradCtx *g, IrValue *s, IrValue *dy) {
   IrValue **made = ARENA_ARRAY(g->arena, IrValue *, (size_t)r->nresults + 1);
   for (int k = 0; k < nprod; k++)
     autodiff_accumulate(g, prods[k].x, product_after_loop(g, b, &prods[k], made));
+  for (int k = 0; k < nsum; k++)
+    autodiff_accumulate(g, sums[k].x, sum_after_loop(g, b, &sums[k], made));
 }

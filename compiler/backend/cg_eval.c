@@ -65,10 +65,124 @@ static LLVMValueRef axis_numerator(KGen *kg, const ViewAxis *x) {
   return n ? n : cg_ci64(g, 0);
 }
 
+/* ------------------------------------------------------------- segments
+ *
+ * A pad or concat along an axis chooses, per element, between its operand
+ * and the fill (or among its operands), and every operand is evaluated at
+ * every element with a select at the end. The adjoint of a layer whose
+ * gates are slices of one [B, 4H] product is a sum of four pads, so its
+ * kernel did four times the arithmetic with clamped loads. When the
+ * choice follows the innermost loop's index alone, that loop is split at
+ * the indices where it changes; within a piece each choice is a constant,
+ * and the operands not chosen are dead code. */
+
+/* Whether x's index is the segmented axis's index plus a constant: then
+ * *off is the constant. */
+static bool seg_affine(const KGen *kg, const ViewAxis *x, int64_t *off) {
+  if (x->has_pos || x->div != 1 || x->coef[kg->seg_axis] != 1)
+    return false;
+  for (int a = 0; a < R; a++)
+    if (a != kg->seg_axis && x->coef[a])
+      return false;
+  *off = x->off;
+  return true;
+}
+
+/* Within the piece being emitted: 1 if x lands inside [0, extent) at
+ * every index, 0 if at none, -1 if that is not known. */
+static int seg_known(const KGen *kg, const ViewAxis *x, Dim extent) {
+  int64_t off;
+  if (!kg->seg_on || !dim_is_const(extent) || !seg_affine(kg, x, &off))
+    return -1;
+  int64_t first = kg->seg_lo + off, last = kg->seg_hi - 1 + off, n = extent.constant;
+  if (first >= 0 && last < n)
+    return 1;
+  if (last < 0 || first >= n)
+    return 0;
+  return -1;
+}
+
+static bool seg_add_cut(KGen *kg, int64_t c) {
+  int64_t n = kg->seg_cut[kg->nseg_cut - 1];
+  if (c <= 0 || c >= n)
+    return true;
+  for (int i = 0; i < kg->nseg_cut; i++)
+    if (kg->seg_cut[i] == c)
+      return true;
+  if (kg->nseg_cut == CG_MAX_SEG_CUTS)
+    return false;
+  int i = kg->nseg_cut++;
+  for (; i > 0 && kg->seg_cut[i - 1] > c; i--)
+    kg->seg_cut[i] = kg->seg_cut[i - 1];
+  kg->seg_cut[i] = c;
+  return true;
+}
+
+/* The cuts where view axis x enters and leaves [0, extent). */
+static bool seg_cut_axis(KGen *kg, const ViewAxis *x, Dim extent) {
+  int64_t off;
+  if (!dim_is_const(extent) || !seg_affine(kg, x, &off))
+    return true; /* decided per element, as before */
+  return seg_add_cut(kg, -off) && seg_add_cut(kg, extent.constant - off);
+}
+
+/* Visits what the kernel evaluates at an element, as cg_ev does, adding
+ * the cuts of every pad and concat; false if there are too many cuts or
+ * values to visit. */
+static bool seg_walk(KGen *kg, const IrValue *v, const View *view, int *budget) {
+  if (--*budget < 0)
+    return false;
+  if (!cg_is_inner(kg, v) && !ir_in_place(v))
+    return true; /* loaded from its buffer */
+  OpClass c = op_info[v->op].cls;
+  if (c == OPC_GENERATE || c == OPC_REDUCE || c == OPC_SOURCE)
+    return true; /* computed from the index, a pass, or a constant */
+  bool ok = true;
+  for (int i = 0; ok && i < v->nargs; i++) {
+    View ov;
+    cg_operand_view(v, i, view, &ov);
+    if (v->op == OP_PAD && i == 0) {
+      const TType *x = &v->args[0]->type;
+      for (int j = 0; ok && j < x->rank; j++)
+        ok = !ov.ax[j].masked || seg_cut_axis(kg, &ov.ax[j], x->dims[j]);
+    } else if (v->op == OP_CONCAT) {
+      int ax = IR_ATTR(v, view)->axis;
+      ok = seg_cut_axis(kg, &ov.ax[ax], v->args[i]->type.dims[ax]);
+    }
+    ok = ok && seg_walk(kg, v->args[i], &ov, budget);
+  }
+  return ok;
+}
+
+/* Plans the pieces of an elementwise kernel's innermost loop: its domain
+ * axis must be a loop of its own with a constant extent, not the one
+ * split across threads. No cut inside the extent: one piece, as before. */
+void cg_plan_segments(KGen *kg) {
+  kg->nseg_cut = 0;
+  int gi = kg->ngroups - 1;
+  if (gi < 0 || gi == cg_parallel_group(kg) || kg->gfirst[gi] != kg->glast[gi] ||
+      !dim_is_const(kg->gext_dim[gi]))
+    return;
+  kg->seg_axis = kg->gfirst[gi];
+  kg->seg_cut[0] = 0;
+  kg->seg_cut[1] = kg->gext_dim[gi].constant;
+  kg->nseg_cut = 2;
+  View id;
+  cg_view_identity(&id, kg->rank);
+  int budget = 4096;
+  bool ok = seg_walk(kg, kg->k->out, &id, &budget);
+  for (int i = 0; ok && i < kg->k->nextra_out; i++)
+    ok = seg_walk(kg, kg->k->extra_out[i], &id, &budget);
+  if (!ok || kg->nseg_cut == 2)
+    kg->nseg_cut = 0;
+}
+
 /* The index of a masked or divided axis, clamped into [0, extent). */
 static LLVMValueRef clamped_index(KGen *kg, const ViewAxis *x, Dim extent) {
   Cg *g = kg->g;
   LLVMValueRef i = axis_numerator(kg, x);
+  if (seg_known(kg, x, extent) == 1)
+    return i; /* inside the axis all along this piece */
   if (x->div != 1)
     i = LLVMBuildSDiv(g->b, i, cg_ci64(g, x->div), "");
   LLVMValueRef zero = cg_ci64(g, 0);
@@ -81,6 +195,9 @@ static LLVMValueRef clamped_index(KGen *kg, const ViewAxis *x, Dim extent) {
  * concat select their fill elsewhere)? */
 static LLVMValueRef view_axis_valid(KGen *kg, const ViewAxis *x, Dim extent) {
   Cg *g = kg->g;
+  int known = seg_known(kg, x, extent);
+  if (known >= 0)
+    return LLVMConstInt(g->i1, (unsigned long long)known, 0);
   LLVMValueRef n = axis_numerator(kg, x), ok = NULL;
   if (x->div != 1) {
     LLVMValueRef d = cg_ci64(g, x->div);
@@ -311,6 +428,19 @@ void cg_nest(KGen *kg, int gi, int skip, LLVMValueRef lo, LLVMValueRef hi, NestB
     gi++;
   if (gi >= kg->ngroups) {
     body(kg, u);
+    return;
+  }
+  if (gi == kg->ngroups - 1 && kg->nseg_cut > 2 && !lo) { /* the pieces, in order */
+    kg->seg_on = true;
+    for (int s = 0; s + 1 < kg->nseg_cut; s++) {
+      kg->seg_lo = kg->seg_cut[s];
+      kg->seg_hi = kg->seg_cut[s + 1];
+      Loop l = cg_loop_begin(kg->g, cg_ci64(kg->g, kg->seg_lo), cg_ci64(kg->g, kg->seg_hi));
+      kg->gidx[gi] = l.i;
+      body(kg, u);
+      cg_loop_end(kg->g, &l);
+    }
+    kg->seg_on = false;
     return;
   }
   Loop l = cg_loop_begin(kg->g, lo ? lo : cg_ci64(kg->g, 0), lo ? hi : kg->gext[gi]);

@@ -94,6 +94,8 @@ typedef struct Memo {
   LLVMValueRef val;
 } Memo;
 
+enum { CG_MAX_SEG_CUTS = 18 };
+
 typedef struct KGen {
   Cg *g;
   const Kernel *k;
@@ -120,6 +122,16 @@ typedef struct KGen {
   int rng_slot;           /* the slot of the entry's {seed, step}, or -1 */
   LLVMValueRef rng_seed;  /* i64, loaded at the kernel body's start */
   LLVMValueRef rng_step;  /* i64 */
+  /* The innermost loop of an elementwise kernel, split at the indices
+   * where its pads and concats switch operands (cg_eval.c, segments), so
+   * that each piece evaluates only the operands it reads: the domain
+   * axis, the cut points from 0 to its extent, and the piece being
+   * emitted (seg_on). */
+  int seg_axis;
+  int nseg_cut;
+  int64_t seg_cut[CG_MAX_SEG_CUTS];
+  bool seg_on;
+  int64_t seg_lo, seg_hi;
 } KGen;
 
 typedef void (*NestBody)(KGen *kg, void *u);
@@ -238,6 +250,7 @@ LLVMValueRef cg_ev(KGen *kg, const IrValue *v, const View *view);
 LLVMValueRef cg_ev_here(KGen *kg, const IrValue *v);
 void cg_nest(KGen *kg, int gi, int skip, LLVMValueRef lo, LLVMValueRef hi, NestBody body, void *u);
 void cg_elementwise_body(KGen *kg, void *u);
+void cg_plan_segments(KGen *kg);
 
 /* cg_kernels.c */
 int cg_parallel_group(const KGen *kg);

@@ -319,7 +319,9 @@ static void emit_loops(KGen *kg, LLVMValueRef lo, LLVMValueRef hi) {
   switch (kg->k->kind) {
   case KK_ELEMWISE:
   case KK_COPY:
+    cg_plan_segments(kg);
     cg_nest(kg, 0, -1, pg >= 0 ? lo : NULL, hi, cg_elementwise_body, NULL);
+    kg->nseg_cut = 0;
     return;
   case KK_REDUCE:
     emit_reduce(kg, pg >= 0 ? lo : NULL, hi);

@@ -22,7 +22,18 @@ IrValue *autodiff_emit(GradCtx *g, OpKind op, IrValue **args, int nargs, const I
   return v;
 }
 
+/* Is x a transpose of a matrix, whose own transpose is its operand? */
+static bool is_matrix_transpose(const IrValue *x) {
+  return x->op == OP_TRANSPOSE && x->type.rank == 2 && IR_ATTR(x, layout).perm[0] == 1 &&
+         IR_ATTR(x, layout).perm[1] == 0;
+}
+
 IrValue *autodiff_unary(GradCtx *g, OpKind op, IrValue *x) {
+  /* The matmul rule transposes the other operand: for x @ transpose(W)
+   * that is W itself, which a GEMM reads where it lies; a transpose of
+   * the transpose would be copied (inside a loop, at every step). */
+  if (op == OP_TRANSPOSE && is_matrix_transpose(x))
+    return x->args[0];
   return autodiff_emit(g, op, &x, 1, NULL);
 }
 

@@ -129,18 +129,23 @@ static void add_carry(Backward *bw, IrValue *init, IrValue *target) {
 typedef struct Product {
   IrValue *x;       /* the value outside the loop it is the adjoint of */
   IrValue *a, *d;   /* the factors in the step */
+  bool transposed;  /* the adjoint is (a^T d)^T: the weight of x @ W^T */
   IrValue *a_all;   /* a's stack when the loop reads it from one, else NULL */
   int a_out, d_out; /* the backward scan's outputs stacking them, or -1 */
 } Product;
 
 static bool per_step_product(const IrValue *dx, const IrBlock *r, Product *p) {
+  bool transposed = dx->op == OP_TRANSPOSE && dx->type.rank == 2 && dx->parent == r;
+  if (transposed)
+    dx = dx->args[0];
   if (dx->op != OP_MATMUL || dx->type.rank != 2 || dx->parent != r)
     return false;
   const IrValue *ta = dx->args[0];
   if (ta->op != OP_TRANSPOSE || ta->type.rank != 2 || ta->args[0]->type.rank != 2 ||
       dx->args[1]->type.rank != 2 || ta->args[0]->parent != r || dx->args[1]->parent != r)
     return false;
-  *p = (Product){.a = ta->args[0], .d = dx->args[1], .a_out = -1, .d_out = -1};
+  *p = (Product){
+      .a = ta->args[0], .d = dx->args[1], .transposed = transposed, .a_out = -1, .d_out = -1};
   return true;
 }
 
@@ -170,6 +175,38 @@ static void stack_product(Backward *bw, Product *prods, int k, IrValue *t, int l
     p->d_out = emit_stacked(bw, p->d);
 }
 
+/* A bias's adjoint in one step is the sum of a per-step value over its
+ * leading (broadcast) axes: that value is stacked and summed over the
+ * steps and those axes at once after the loop, one reduction instead of
+ * a reduction and an accumulation per step. */
+typedef struct StepSum {
+  IrValue *x;   /* the value outside the loop it is the adjoint of */
+  IrValue *d;   /* the summed value in the step */
+  int naxes;    /* its leading axes summed */
+  int d_out;    /* the backward scan's output stacking d */
+} StepSum;
+
+static bool per_step_sum(const IrValue *dx, const IrBlock *r, StepSum *p) {
+  if (dx->op != OP_SUM || dx->parent != r || dx->args[0]->parent != r)
+    return false;
+  const IrReduceAttrs *ra = &IR_ATTR(dx, reduce);
+  if (ra->all_axes || ra->keepdims || ra->naxes < 1)
+    return false;
+  for (int i = 0; i < ra->naxes; i++)
+    if (ra->axes[i] != i)
+      return false;
+  *p = (StepSum){.d = dx->args[0], .naxes = ra->naxes, .d_out = -1};
+  return true;
+}
+
+/* Stacks p's summed value, unless a product's factor already is. */
+static void stack_sum(Backward *bw, StepSum *p, const Product *prods, int nprod) {
+  for (int j = 0; j < nprod && p->d_out < 0; j++)
+    p->d_out = prods[j].d == p->d ? prods[j].d_out : prods[j].a == p->d ? prods[j].a_out : -1;
+  if (p->d_out < 0)
+    p->d_out = emit_stacked(bw, p->d);
+}
+
 /* [T, rows, k] as [T * rows, k]. */
 static IrValue *merge_steps(GradCtx *g, IrValue *stack) {
   TType m = stack->type;
@@ -190,13 +227,23 @@ static IrValue *output_of(GradCtx *g, IrValue *b, int i, IrValue **made) {
   return made[i];
 }
 
-static IrValue *product_after_loop(GradCtx *g, IrValue *b, const Product *p, IrValue **made) {
-  IrValue *a = p->a_all ? p->a_all : output_of(g, b, p->a_out, made);
+/* sum_t a_t^T d_t = A^T D over the merged steps, or, transposed,
+ * (A^T D)^T = D^T A, so that no transpose of the result is needed. */
+static IrValue *sum_after_loop(GradCtx *g, IrValue *b, const StepSum *p, IrValue **made) {
   IrValue *d = output_of(g, b, p->d_out, made);
+  IrAttrs at = {.reduce = {.naxes = p->naxes + 1}};
+  for (int i = 0; i <= p->naxes; i++)
+    at.reduce.axes[i] = i;
+  return autodiff_emit(g, OP_SUM, &d, 1, &at);
+}
+
+static IrValue *product_after_loop(GradCtx *g, IrValue *b, const Product *p, IrValue **made) {
+  IrValue *a = merge_steps(g, p->a_all ? p->a_all : output_of(g, b, p->a_out, made));
+  IrValue *d = merge_steps(g, output_of(g, b, p->d_out, made));
   IrAttrs swap = {.layout = {.has_perm = true, .perm = {1, 0}}};
-  IrValue *at = merge_steps(g, a);
-  at = autodiff_emit(g, OP_TRANSPOSE, &at, 1, &swap);
-  return autodiff_binary(g, OP_MATMUL, at, merge_steps(g, d));
+  IrValue *left = p->transposed ? d : a, *right = p->transposed ? a : d;
+  left = autodiff_emit(g, OP_TRANSPOSE, &left, 1, &swap);
+  return autodiff_binary(g, OP_MATMUL, left, right);
 }
 
 /* Emits, in the enclosing block, what only the enclosing block may hold
@@ -260,10 +307,194 @@ static void keep_residuals(Backward *bw, IrValue **map, IrValue **outs, int lo_i
   move_to(g->arena, r, nb, end); /* the slices before their first reader */
 }
 
-void grad_scan(GradCtx *g, IrValue *s, IrValue *dy) {
-  (void)dy;
+/* What the three parts of grad_scan share. */
+typedef struct Bptt {
+  Backward bw;
+  GradCtx in;       /* the sweep of one step's adjoint, inside B */
+  IrValue **outs;   /* S's outputs by index (NULL: unused) */
+  IrValue **dcarry; /* B's carries: the adjoints of S's next carries */
+  IrValue **cs;     /* in B: the carries the step started with */
+  IrValue *t;       /* B's step */
+  int lo_id;        /* the first value id made inside B */
+  int64_t lo;
+  Dim nsteps;
+  /* values from outside the loop that got an adjoint in the step: summed
+     in a carry, as one product after the loop, or as one reduction */
+  IrValue **acc_of;
+  int nacc, first_acc;
+  Product *prods;
+  int nprod;
+  StepSum *sums;
+  int nsum;
+} Bptt;
+
+/* B's region: the step's forward values again, from the carries S
+ * stacked, then the sweep of their adjoints, seeded with B's carries and
+ * the adjoints of what S emitted at the step. */
+static void build_backward(Bptt *p) {
+  GradCtx *g = p->bw.g;
+  IrValue *s = p->bw.s;
   IrFunc *df = g->df;
   const IrBlock *fr = s->region;
+  int nc = p->bw.nc, ne = p->bw.ne;
+  const IrLoopAttrs *la = &IR_ATTR(s, loop);
+
+  /* S also stacks the carry each step starts from */
+  IrValue **cstack = ARENA_ARRAY(g->arena, IrValue *, (size_t)nc + 1);
+  for (int i = 0; i < nc; i++) {
+    ir_region_add_result(g->arena, s->region, fr->params[i + 1]);
+    IrAttrs at = {.loop = {.index = s->region->nresults - 1}};
+    cstack[i] = autodiff_emit(g, OP_SCAN_OUT, &s, 1, &at);
+  }
+
+  Backward *bw = &p->bw;
+  bw->region = ir_region_new(g->arena, df, bw->outer, s->loc);
+  IrValue *t = p->t = bw->region->params[0];
+  for (int i = 0; i < nc; i++) {
+    IrValue *d = p->outs[i] ? g->adj[p->outs[i]->id] : NULL;
+    add_carry(bw, d ? d : outer_zeros(bw, &fr->params[i + 1]->type), s->args[i]);
+  }
+  p->dcarry = ARENA_ARRAY(g->arena, IrValue *, (size_t)nc + 1);
+  for (int i = 0; i < nc; i++)
+    p->dcarry[i] = ir_region_add_carry(g->arena, df, bw->region, fr->params[i + 1]->type, s->loc);
+
+  /* the step's forward values again, from the carries it started with */
+  IrBlock *saved = df->insert;
+  df->insert = bw->region;
+  IrValue **map = ARENA_ARRAY(g->arena, IrValue *, (size_t)df->next_id + 1);
+  p->cs = ARENA_ARRAY(g->arena, IrValue *, (size_t)nc + 1);
+  map[fr->params[0]->id] = t;
+  for (int i = 0; i < nc; i++)
+    map[fr->params[i + 1]->id] = p->cs[i] = step_slice(g, cstack[i], t, p->lo);
+  p->lo_id = df->next_id;
+  int first = bw->region->n;
+  for (int i = 0; i < fr->n; i++)
+    ir_copy_value(g->arena, df, fr->vals[i], map, NULL, NULL);
+  int end = bw->region->n;
+
+  GradCtx *in = &p->in;
+  *in = *g;
+  in->nfwd = df->next_id;
+  in->adj = ARENA_ARRAY(g->arena, IrValue *, (size_t)in->nfwd + 1);
+  in->leaf = ARENA_ARRAY(g->arena, bool, (size_t)in->nfwd + 1);
+  in->adj_val = ARENA_ARRAY(g->arena, IrValue *, (size_t)in->nfwd + 1);
+  for (int i = 0; i < nc; i++)
+    in->leaf[p->cs[i]->id] = true;
+  bw->leaves = ARENA_ARRAY(g->arena, IrValue *, (size_t)(end - first) + 1);
+  bw->leaf_axis = ARENA_ARRAY(g->arena, int, (size_t)(end - first) + 1);
+  for (int i = first; i < end; i++) {
+    IrValue *v = bw->region->vals[i];
+    int axis;
+    if (step_aligned_slice(v, t, p->lo_id, *la->lo, p->nsteps, &axis)) {
+      in->leaf[v->id] = true;
+      bw->leaf_axis[bw->nleaves] = axis;
+      bw->leaves[bw->nleaves++] = v;
+    }
+  }
+  for (int i = 0; i < nc; i++)
+    autodiff_accumulate(in, map[fr->results[i]->id], p->dcarry[i]);
+  for (int j = 0; j < ne; j++)
+    if (p->outs[nc + j] && g->adj[p->outs[nc + j]->id])
+      autodiff_accumulate(in, map[fr->results[nc + j]->id],
+                          step_slice(in, g->adj[p->outs[nc + j]->id], t, p->lo));
+  autodiff_sweep(in, bw->region, first, end);
+  keep_residuals(bw, map, p->outs, p->lo_id, in->nfwd, end, t, p->lo);
+  df->insert = saved;
+}
+
+/* What B yields, in order: the adjoints of S's carries and the
+ * accumulators (its carries), then the leaves' adjoints and the stacked
+ * factors of the products and sums (its emitted values). */
+static void collect_results(Bptt *p) {
+  Backward *bw = &p->bw;
+  GradCtx *g = bw->g, *in = &p->in;
+  IrFunc *df = g->df;
+  IrValue *s = bw->s;
+  ShapeCtx *sc = &g->shape;
+  IrBlock *saved = df->insert;
+  df->insert = bw->region;
+  for (int i = 0; i < bw->nc; i++) {
+    IrValue *c = p->cs[i];
+    IrValue *d = in->adj[c->id] ? in->adj[c->id] : zeros(g, &c->type);
+    ir_region_add_result(g->arena, bw->region,
+                         ir_region_materialise(g->arena, sc, df, d, bw->region, s->loc));
+  }
+  IrValue **accs = ARENA_ARRAY(g->arena, IrValue *, (size_t)p->lo_id + 1);
+  p->acc_of = ARENA_ARRAY(g->arena, IrValue *, (size_t)p->lo_id + 1);
+  p->prods = ARENA_ARRAY(g->arena, Product, (size_t)p->lo_id + 1);
+  p->sums = ARENA_ARRAY(g->arena, StepSum, (size_t)p->lo_id + 1);
+  for (int id = 0; id < p->lo_id; id++) {
+    IrValue *dx = in->adj[id];
+    if (!dx || in->leaf[id])
+      continue;
+    if (per_step_product(dx, bw->region, &p->prods[p->nprod])) {
+      p->prods[p->nprod++].x = in->adj_val[id];
+      continue;
+    }
+    if (per_step_sum(dx, bw->region, &p->sums[p->nsum])) {
+      p->sums[p->nsum++].x = in->adj_val[id];
+      continue;
+    }
+    IrValue *acc = ir_region_add_carry(g->arena, df, bw->region, dx->type, s->loc);
+    p->acc_of[p->nacc] = in->adj_val[id];
+    accs[p->nacc++] = acc;
+    ir_region_add_result(g->arena, bw->region, autodiff_binary(g, OP_ADD, acc, dx));
+  }
+  for (int l = 0; l < bw->nleaves; l++) {
+    IrValue *v = bw->leaves[l];
+    IrValue *d = in->adj[v->id] ? in->adj[v->id] : zeros(g, &v->type);
+    ir_region_add_result(g->arena, bw->region,
+                         ir_region_materialise(g->arena, sc, df, d, bw->region, s->loc));
+  }
+  for (int k = 0; k < p->nprod; k++)
+    stack_product(bw, p->prods, k, p->t, p->lo_id, *IR_ATTR(s, loop).lo, p->nsteps);
+  for (int k = 0; k < p->nsum; k++)
+    stack_sum(bw, &p->sums[k], p->prods, p->nprod);
+  df->insert = saved;
+  /* the accumulators' carries come after the adjoints of S's carries */
+  p->first_acc = bw->ncarry;
+  for (int k = 0; k < p->nacc; k++)
+    add_carry(bw, outer_zeros(bw, &accs[k]->type), NULL);
+}
+
+/* B itself, after S, and its outputs added to the adjoints of S's
+ * operands and of the values from outside the loop. */
+static void assemble_scan(Bptt *p) {
+  Backward *bw = &p->bw;
+  GradCtx *g = bw->g;
+  IrFunc *df = g->df;
+  IrValue *s = bw->s;
+  const IrLoopAttrs *la = &IR_ATTR(s, loop);
+  IrAttrs at = {.loop = {.lo = la->lo, .hi = la->hi, .reverse = !la->reverse}};
+  IrValue *b = ir_value_new(g->arena, df, OP_SCAN, bw->init, bw->ncarry, s->loc);
+  b->attr = at;
+  b->region = bw->region;
+  if (!shape_infer(&g->shape, b))
+    NNC_BUG("autodiff: the backward scan of %%%d is ill-typed", s->id);
+  ir_block_append(g->arena, ir_func_block(df), b);
+
+  for (int i = 0; i < bw->nc; i++) {
+    IrAttrs o = {.loop = {.index = i}};
+    autodiff_accumulate(g, s->args[i], autodiff_emit(g, OP_SCAN_OUT, &b, 1, &o));
+  }
+  for (int k = 0; k < p->nacc; k++) {
+    IrAttrs o = {.loop = {.index = p->first_acc + k}};
+    autodiff_accumulate(g, p->acc_of[k], autodiff_emit(g, OP_SCAN_OUT, &b, 1, &o));
+  }
+  for (int l = 0; l < bw->nleaves; l++) {
+    IrAttrs o = {.loop = {.index = bw->ncarry + l}};
+    IrValue *stack = autodiff_emit(g, OP_SCAN_OUT, &b, 1, &o);
+    autodiff_accumulate(g, bw->leaves[l]->args[0], unstack(g, stack, bw->leaf_axis[l]));
+  }
+  IrValue **made = ARENA_ARRAY(g->arena, IrValue *, (size_t)bw->region->nresults + 1);
+  for (int k = 0; k < p->nprod; k++)
+    autodiff_accumulate(g, p->prods[k].x, product_after_loop(g, b, &p->prods[k], made));
+  for (int k = 0; k < p->nsum; k++)
+    autodiff_accumulate(g, p->sums[k].x, sum_after_loop(g, b, &p->sums[k], made));
+}
+
+void grad_scan(GradCtx *g, IrValue *s, IrValue *dy) {
+  (void)dy;
   int nc = ir_scan_ncarry(s), ne = ir_scan_nemit(s);
   IrValue **outs = ARENA_ARRAY(g->arena, IrValue *, (size_t)(nc + ne) + 1);
   find_outputs(g, s, outs);
@@ -275,134 +506,11 @@ void grad_scan(GradCtx *g, IrValue *s, IrValue *dy) {
   const IrLoopAttrs *la = &IR_ATTR(s, loop);
   if (!dim_is_const(*la->lo))
     NNC_BUG("autodiff: a scan from a symbolic first step");
-  int64_t lo = la->lo->constant;
-  Dim nsteps = ir_scan_steps(s);
-
-  /* S also stacks the carry each step starts from */
-  IrValue **cstack = ARENA_ARRAY(g->arena, IrValue *, (size_t)nc + 1);
-  for (int i = 0; i < nc; i++) {
-    ir_region_add_result(g->arena, s->region, fr->params[i + 1]);
-    IrAttrs at = {.loop = {.index = s->region->nresults - 1}};
-    cstack[i] = autodiff_emit(g, OP_SCAN_OUT, &s, 1, &at);
-  }
-
-  Backward bw = {.g = g, .s = s, .outer = ir_func_block(df), .nc = nc, .ne = ne};
-  bw.region = ir_region_new(g->arena, df, bw.outer, s->loc);
-  IrValue *t = bw.region->params[0];
-  for (int i = 0; i < nc; i++) {
-    IrValue *d = outs[i] ? g->adj[outs[i]->id] : NULL;
-    add_carry(&bw, d ? d : outer_zeros(&bw, &fr->params[i + 1]->type), s->args[i]);
-  }
-  IrValue **dcarry = ARENA_ARRAY(g->arena, IrValue *, (size_t)nc + 1);
-  for (int i = 0; i < nc; i++)
-    dcarry[i] = ir_region_add_carry(g->arena, df, bw.region, fr->params[i + 1]->type, s->loc);
-
-  /* the step's forward values again, from the carries it started with */
-  IrBlock *saved = df->insert;
-  df->insert = bw.region;
-  IrValue **map = ARENA_ARRAY(g->arena, IrValue *, (size_t)df->next_id + 1);
-  IrValue **cs = ARENA_ARRAY(g->arena, IrValue *, (size_t)nc + 1);
-  map[fr->params[0]->id] = t;
-  for (int i = 0; i < nc; i++)
-    map[fr->params[i + 1]->id] = cs[i] = step_slice(g, cstack[i], t, lo);
-  int lo_id = df->next_id, first = bw.region->n;
-  for (int i = 0; i < fr->n; i++)
-    ir_copy_value(g->arena, df, fr->vals[i], map, NULL, NULL);
-  int end = bw.region->n;
-
-  GradCtx in = *g;
-  in.nfwd = df->next_id;
-  in.adj = ARENA_ARRAY(g->arena, IrValue *, (size_t)in.nfwd + 1);
-  in.leaf = ARENA_ARRAY(g->arena, bool, (size_t)in.nfwd + 1);
-  in.adj_val = ARENA_ARRAY(g->arena, IrValue *, (size_t)in.nfwd + 1);
-  for (int i = 0; i < nc; i++)
-    in.leaf[cs[i]->id] = true;
-  bw.leaves = ARENA_ARRAY(g->arena, IrValue *, (size_t)(bw.region->n - first) + 1);
-  bw.leaf_axis = ARENA_ARRAY(g->arena, int, (size_t)(bw.region->n - first) + 1);
-  for (int i = first; i < end; i++) {
-    IrValue *v = bw.region->vals[i];
-    int axis;
-    if (step_aligned_slice(v, t, lo_id, *la->lo, nsteps, &axis)) {
-      in.leaf[v->id] = true;
-      bw.leaf_axis[bw.nleaves] = axis;
-      bw.leaves[bw.nleaves++] = v;
-    }
-  }
-  for (int i = 0; i < nc; i++)
-    autodiff_accumulate(&in, map[fr->results[i]->id], dcarry[i]);
-  for (int j = 0; j < ne; j++)
-    if (outs[nc + j] && g->adj[outs[nc + j]->id])
-      autodiff_accumulate(&in, map[fr->results[nc + j]->id],
-                          step_slice(&in, g->adj[outs[nc + j]->id], t, lo));
-  autodiff_sweep(&in, bw.region, first, end);
-  keep_residuals(&bw, map, outs, lo_id, in.nfwd, end, t, lo);
-
-  /* what B carries to the previous step, and what it emits */
-  ShapeCtx *sc = &g->shape;
-  for (int i = 0; i < nc; i++) {
-    IrValue *d = in.adj[cs[i]->id] ? in.adj[cs[i]->id] : zeros(g, &cs[i]->type);
-    ir_region_add_result(g->arena, bw.region,
-                         ir_region_materialise(g->arena, sc, df, d, bw.region, s->loc));
-  }
-  /* values from outside the loop that got an adjoint in the step */
-  int nacc = 0;
-  IrValue **accs = ARENA_ARRAY(g->arena, IrValue *, (size_t)lo_id + 1);
-  IrValue **acc_of = ARENA_ARRAY(g->arena, IrValue *, (size_t)lo_id + 1);
-  Product *prods = ARENA_ARRAY(g->arena, Product, (size_t)lo_id + 1);
-  int nprod = 0;
-  for (int id = 0; id < lo_id; id++) {
-    IrValue *dx = in.adj[id];
-    if (!dx || in.leaf[id])
-      continue;
-    if (per_step_product(dx, bw.region, &prods[nprod])) {
-      prods[nprod++].x = in.adj_val[id];
-      continue;
-    }
-    IrValue *acc = ir_region_add_carry(g->arena, df, bw.region, dx->type, s->loc);
-    acc_of[nacc] = in.adj_val[id];
-    accs[nacc++] = acc;
-    ir_region_add_result(g->arena, bw.region, autodiff_binary(g, OP_ADD, acc, dx));
-  }
-  for (int l = 0; l < bw.nleaves; l++) {
-    IrValue *v = bw.leaves[l];
-    IrValue *d = in.adj[v->id] ? in.adj[v->id] : zeros(g, &v->type);
-    ir_region_add_result(g->arena, bw.region,
-                         ir_region_materialise(g->arena, sc, df, d, bw.region, s->loc));
-  }
-  for (int k = 0; k < nprod; k++)
-    stack_product(&bw, prods, k, t, lo_id, *la->lo, nsteps);
-  df->insert = saved;
-  /* the accumulators' carries come after the adjoints of S's carries */
-  int first_acc = bw.ncarry;
-  for (int k = 0; k < nacc; k++)
-    add_carry(&bw, outer_zeros(&bw, &accs[k]->type), NULL);
-  /* the region yields, in order: the carries' adjoints and the
-     accumulators (its carries), then the leaves' adjoints and the
-     products' factors (its emitted values) */
-  IrBlock *r = bw.region;
-
-  IrAttrs at = {.loop = {.lo = la->lo, .hi = la->hi, .reverse = !la->reverse}};
-  IrValue *b = ir_value_new(g->arena, df, OP_SCAN, bw.init, bw.ncarry, s->loc);
-  b->attr = at;
-  b->region = r;
-  if (!shape_infer(sc, b))
-    NNC_BUG("autodiff: the backward scan of %%%d is ill-typed", s->id);
-  ir_block_append(g->arena, ir_func_block(df), b);
-
-  for (int i = 0; i < nc; i++) {
-    IrAttrs o = {.loop = {.index = i}};
-    autodiff_accumulate(g, s->args[i], autodiff_emit(g, OP_SCAN_OUT, &b, 1, &o));
-  }
-  for (int k = 0; k < nacc; k++) {
-    IrAttrs o = {.loop = {.index = first_acc + k}};
-    autodiff_accumulate(g, acc_of[k], autodiff_emit(g, OP_SCAN_OUT, &b, 1, &o));
-  }
-  for (int l = 0; l < bw.nleaves; l++) {
-    IrAttrs o = {.loop = {.index = bw.ncarry + l}};
-    IrValue *stack = autodiff_emit(g, OP_SCAN_OUT, &b, 1, &o);
-    autodiff_accumulate(g, bw.leaves[l]->args[0], unstack(g, stack, bw.leaf_axis[l]));
-  }
-  IrValue **made = ARENA_ARRAY(g->arena, IrValue *, (size_t)r->nresults + 1);
-  for (int k = 0; k < nprod; k++)
-    autodiff_accumulate(g, prods[k].x, product_after_loop(g, b, &prods[k], made));
+  Bptt p = {.bw = {.g = g, .s = s, .outer = ir_func_block(g->df), .nc = nc, .ne = ne},
+            .outs = outs,
+            .lo = la->lo->constant,
+            .nsteps = ir_scan_steps(s)};
+  build_backward(&p);
+  collect_results(&p);
+  assemble_scan(&p);
 }

@@ -11,17 +11,23 @@
  * is a GEMM whose columns are contiguous runs of xp. The microkernel keeps
  * TILE_R output channels x TILE_P vectors of 16 consecutive q in zmm
  * registers, and for each (c, tap) loads TILE_P vectors of xp and
- * broadcasts TILE_R weights: 24 FMAs per 10 loads. The junk columns are
- * dropped when yq is copied out to NCHW.
+ * broadcasts TILE_R weights: 24 FMAs per 10 loads. The tile stores its
+ * vectors straight into the NCHW output: the valid q of a vector are
+ * consecutive outputs there (the last of one row is followed by the first
+ * of the next), so compressing out the junk lanes and a masked store of
+ * the rest drop the junk columns without a copy of the whole output.
  *
  * The data gradient of a stride-1 convolution is the same computation:
  * dx = dy padded by dil * (K - 1) - pad, convolved with the weights flipped
  * and with O and C swapped, which the microkernel reads through strides.
  *
- * Everything runs per image with the image's buffers in the caller's
- * scratch (one slot per chunk of images); the functions are compiled for
- * AVX-512F through target attributes and run only where cpuid says the
- * CPU has it. */
+ * Each image's padded copy lies in the caller's scratch, one slot per
+ * chunk of images. Images are split over threads; with fewer images than
+ * the threads have work for (batch-1 inference), each image gets a slot of
+ * its own and its output channels are split instead, in blocks of whole
+ * tiles, so the bits do not depend on the split. The functions are
+ * compiled for AVX-512F through target attributes and run only where cpuid
+ * says the CPU has it. */
 #include "conv_direct.h"
 
 #include <string.h>
@@ -43,7 +49,7 @@ typedef struct Shift {
   int64_t k_h, k_w, dil_h, dil_w;
   int64_t qv;       /* OH * WP rounded up to whole vectors */
   int64_t xp_elems; /* xp with the slack the last vector's taps read */
-  int64_t slot;     /* xp and yq of one image */
+  int64_t slot;     /* the scratch of one image: its xp */
   /* weight of output channel r, input channel c, tap t = kh * KW + kw:
    * w[r * w_r + c * w_c + t_base + t_dir * t] */
   int64_t w_r, w_c, t_base, t_dir;
@@ -64,7 +70,7 @@ static void shift_sizes(Shift *g) {
   /* the last vector of q reaches VEC - 1 past OH * WP, its last tap
    * dil * (KW - 1) past the plane */
   g->xp_elems = round_up(g->ci * g->plane + VEC + g->dil_w * (g->k_w - 1), VEC);
-  g->slot = g->xp_elems + g->co * g->qv;
+  g->slot = g->xp_elems;
 }
 
 /* The shapes the direct path takes: one group, stride 1 and something to
@@ -180,23 +186,39 @@ static void pad_image(const Shift *g, const float *src, float *xp) {
   memset(xp + g->ci * g->plane, 0, sizeof(float) * (size_t)(g->xp_elems - g->ci * g->plane));
 }
 
-/* Drops the junk columns of yq: dst is the image in NCHW. */
-static void unpad_output(const Shift *g, const float *yq, float *dst) {
-  for (int64_t o = 0; o < g->co; o++)
-    for (int64_t i = 0; i < g->out_h; i++)
-      memcpy(dst + (o * g->out_h + i) * g->out_w, yq + o * g->qv + i * g->wp,
-             sizeof(float) * (size_t)g->out_w);
+/* Outputs of the grid before position q that are real outputs (not junk
+ * columns, not past the last row): where q's output lies in NCHW. */
+static int64_t outputs_before(const Shift *g, int64_t q) {
+  int64_t row = q / g->wp, col = q % g->wp;
+  if (row >= g->out_h)
+    return g->out_h * g->out_w;
+  return row * g->out_w + (col < g->out_w ? col : g->out_w);
+}
+
+/* For the p vectors from q0: where the first real output of each goes in
+ * NCHW, and which of its lanes are real outputs. */
+static void vector_stores(const Shift *g, int64_t q0, int p, int64_t *start, uint16_t *lanes) {
+  for (int v = 0; v < p; v++) {
+    int64_t q = q0 + VEC * v;
+    start[v] = outputs_before(g, q);
+    unsigned m = 0;
+    for (int l = 0; l < VEC; l++)
+      if (q + l < g->out_h * g->wp && (q + l) % g->wp < g->out_w)
+        m |= 1u << l;
+    lanes[v] = (uint16_t)m;
+  }
 }
 
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
-/* Outputs r0 .. r0 + R - 1, q0 .. q0 + 16 P - 1 of yq: R and P are
- * constants in each instance below and the loops over them unrolled, so
- * acc lives in registers (without the pragmas GCC keeps it on the stack
- * and runs at a third of the speed). */
-AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *yq, int64_t r0,
-                        int64_t q0, const int R, const int P) {
+/* Outputs r0 .. r0 + R - 1, q0 .. q0 + 16 P - 1 of the grid, stored into
+ * dst, one image in NCHW: R and P are constants in each instance below and
+ * the loops over them unrolled, so acc lives in registers (without the
+ * pragmas GCC keeps it on the stack and runs at a third of the speed). */
+AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *dst, int64_t r0,
+                        int64_t q0, const int64_t *start, const uint16_t *lanes, const int R,
+                        const int P) {
   __m512 acc[TILE_R][TILE_P];
   const float *wr[TILE_R];
 #pragma GCC unroll 8
@@ -226,19 +248,25 @@ AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *
         }
       }
   }
+  int64_t ohw = g->out_h * g->out_w;
 #pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
+  for (int p = 0; p < P; p++) {
+    __mmask16 real = lanes[p];
+    __mmask16 first = (__mmask16)((1u << __builtin_popcount(real)) - 1);
 #pragma GCC unroll 8
-    for (int p = 0; p < P; p++)
-      _mm512_storeu_ps(yq + (r0 + r) * g->qv + q0 + VEC * p, acc[r][p]);
+    for (int r = 0; r < R; r++)
+      _mm512_mask_storeu_ps(dst + (r0 + r) * ohw + start[p], first,
+                            _mm512_maskz_compress_ps(real, acc[r][p]));
+  }
 }
 
-typedef void (*tile_fn)(const Shift *g, const float *xp, const float *w, float *yq, int64_t r0,
-                        int64_t q0);
+typedef void (*tile_fn)(const Shift *g, const float *xp, const float *w, float *dst, int64_t r0,
+                        int64_t q0, const int64_t *start, const uint16_t *lanes);
 #define TILE_FN(R, P)                                                                              \
-  static AVX512 void tile_##R##_##P(const Shift *g, const float *xp, const float *w, float *yq,    \
-                                    int64_t r0, int64_t q0) {                                      \
-    tile(g, xp, w, yq, r0, q0, R, P);                                                              \
+  static AVX512 void tile_##R##_##P(const Shift *g, const float *xp, const float *w, float *dst,   \
+                                    int64_t r0, int64_t q0, const int64_t *start,                  \
+                                    const uint16_t *lanes) {                                       \
+    tile(g, xp, w, dst, r0, q0, start, lanes, R, P);                                               \
   }
 #define TILE_ROW(R)                                                                                \
   TILE_FN(R, 1) TILE_FN(R, 2) TILE_FN(R, 3) TILE_FN(R, 4) TILE_FN(R, 5) TILE_FN(R, 6)
@@ -251,19 +279,23 @@ TILE_ROW(4)
 static const tile_fn tiles[TILE_R][TILE_P] = {TILE_ENTRY(1), TILE_ENTRY(2), TILE_ENTRY(3),
                                               TILE_ENTRY(4)};
 
-/* One image: src (NCHW) -> dst (NCHW) through the slot's xp and yq. */
-static void shift_image(const Shift *g, const float *src, const float *w, float *dst, float *slot) {
-  float *xp = slot, *yq = slot + g->xp_elems;
-  pad_image(g, src, xp);
+/* Output channels [r_lo, r_hi) of one image (dst, NCHW) from its padded
+ * copy xp; r_lo is a multiple of TILE_R, so every output is computed by the
+ * same tile whichever range it falls in (the same bits however the
+ * channels are split). */
+static void shift_channels(const Shift *g, const float *xp, const float *w, float *dst,
+                           int64_t r_lo, int64_t r_hi) {
+  int64_t start[TILE_P];
+  uint16_t lanes[TILE_P];
   for (int64_t q0 = 0; q0 < g->qv; q0 += VEC * TILE_P) {
     int64_t p = (g->qv - q0) / VEC;
     int pn = p < TILE_P ? (int)p : TILE_P;
-    for (int64_t r0 = 0; r0 < g->co; r0 += TILE_R) {
-      int rn = g->co - r0 < TILE_R ? (int)(g->co - r0) : TILE_R;
-      tiles[rn - 1][pn - 1](g, xp, w, yq, r0, q0);
+    vector_stores(g, q0, pn, start, lanes);
+    for (int64_t r0 = r_lo; r0 < r_hi; r0 += TILE_R) {
+      int rn = r_hi - r0 < TILE_R ? (int)(r_hi - r0) : TILE_R;
+      tiles[rn - 1][pn - 1](g, xp, w, dst, r0, q0, start, lanes);
     }
   }
-  unpad_output(g, yq, dst);
 }
 
 typedef struct ShiftJob {
@@ -273,12 +305,35 @@ typedef struct ShiftJob {
   int64_t chunks;
 } ShiftJob;
 
+/* Image split: chunk c pads each of its images into slot c and computes
+ * all its output channels. */
 static void shift_ranges(void *ctx, int64_t lo, int64_t hi) {
   const ShiftJob *j = ctx;
+  const Shift *g = j->g;
   for (int64_t c = lo; c < hi; c++) {
-    float *slot = j->scratch + c * j->g->slot;
-    for (int64_t n = j->g->n * c / j->chunks; n < j->g->n * (c + 1) / j->chunks; n++)
-      shift_image(j->g, j->src + n * j->g->src_img, j->w, j->dst + n * j->g->out_img, slot);
+    float *xp = j->scratch + c * g->slot;
+    for (int64_t n = g->n * c / j->chunks; n < g->n * (c + 1) / j->chunks; n++) {
+      pad_image(g, j->src + n * g->src_img, xp);
+      shift_channels(g, xp, j->w, j->dst + n * g->out_img, 0, g->co);
+    }
+  }
+}
+
+static int64_t row_blocks(const Shift *g) { return (g->co + TILE_R - 1) / TILE_R; }
+
+/* Channel split (fewer images than threads, batch 1 above all): image n is
+ * padded into slot n beforehand, and unit u is block u % row_blocks of
+ * TILE_R output channels of image u / row_blocks. */
+static void shift_channel_ranges(void *ctx, int64_t lo, int64_t hi) {
+  const ShiftJob *j = ctx;
+  const Shift *g = j->g;
+  int64_t blocks = row_blocks(g);
+  for (int64_t u = lo; u < hi;) {
+    int64_t n = u / blocks, b_lo = u % blocks;
+    int64_t b_hi = b_lo + (hi - u) < blocks ? b_lo + (hi - u) : blocks;
+    int64_t r_hi = b_hi * TILE_R < g->co ? b_hi * TILE_R : g->co;
+    shift_channels(g, j->scratch + n * g->slot, j->w, j->dst + n * g->out_img, b_lo * TILE_R, r_hi);
+    u += b_hi - b_lo;
   }
 }
 
@@ -290,7 +345,17 @@ static void shift_run(const Shift *g, const float *src, const float *w, float *d
   double ns =
       (double)g->n * (double)g->co * (double)g->ci * (double)(g->qv * g->k_h * g->k_w) / 40.0;
   int64_t k = nnrt_pool_chunks(g->n, ns);
-  ShiftJob j = {g, src, w, dst, scratch, k < NNRT_CONV_SLOTS ? k : NNRT_CONV_SLOTS};
+  k = k < NNRT_CONV_SLOTS ? k : NNRT_CONV_SLOTS;
+  int64_t units = g->n * row_blocks(g);
+  int by_channels = g->n <= NNRT_CONV_SLOTS ? nnrt_pool_chunks(units, ns) : 0;
+  if (by_channels > k) {
+    for (int64_t n = 0; n < g->n; n++)
+      pad_image(g, src + n * g->src_img, scratch + n * g->slot);
+    ShiftJob j = {g, src, w, dst, scratch, by_channels};
+    nnrt_pool_run(shift_channel_ranges, &j, units, by_channels);
+    return;
+  }
+  ShiftJob j = {g, src, w, dst, scratch, k};
   nnrt_pool_run(shift_ranges, &j, j.chunks, (int)j.chunks);
 }
 

@@ -371,29 +371,39 @@ static void shift_run(const Shift *g, const float *src, const float *w, float *d
  * the partials are added in block order and transposed to [O][C][KH][KW]
  * at the end (the fixed blocks of conv.c: the same bits on every call). */
 
-/* Copies image x (NCHW) into xb with its padding. */
-static void pad_blocked(const FilterGeom *f, const float *x, float *xb) {
-  memset(xb, 0, sizeof(float) * (size_t)f->xb_elems);
-  for (int64_t c = 0; c < f->c; c++) {
-    float *blk = xb + (c / VEC) * f->plane * VEC + c % VEC;
-    for (int64_t si = 0; si < f->in_h; si++) {
-      int64_t i = si + f->pad_h;
-      if (i < 0 || i >= f->hp)
-        continue;
-      const float *src = x + (c * f->in_h + si) * f->in_w;
-      for (int64_t sj = 0; sj < f->in_w; sj++) {
-        int64_t j = sj + f->pad_w;
-        if (j >= 0 && j < f->wp)
-          blk[(i * f->wp + j) * VEC] = src[sj];
+/* Copies image x (NCHW) into xb with its padding: each vector of xb is
+ * one position of 16 channels, gathered from the 16 channel planes of x
+ * (lanes past C are zeros). The gather's offsets are 32-bit:
+ * nnrt_conv_direct_takes refuses planes too large for them. */
+static AVX512 void pad_blocked(const FilterGeom *f, const float *x, float *xb) {
+  int64_t hw = f->in_h * f->in_w;
+  __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i offs = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)hw));
+  __m512 zero = _mm512_setzero_ps();
+  for (int64_t cb = 0; cb < f->cp / VEC; cb++) {
+    int64_t lanes = f->c - cb * VEC < VEC ? f->c - cb * VEC : VEC;
+    __mmask16 real = (__mmask16)((1u << lanes) - 1);
+    const float *planes = x + cb * VEC * hw;
+    float *blk = xb + cb * f->plane * VEC;
+    for (int64_t i = 0; i < f->hp; i++) {
+      float *row = blk + i * f->wp * VEC;
+      int64_t si = i - f->pad_h;
+      for (int64_t j = 0; j < f->wp; j++) {
+        int64_t sj = j - f->pad_w;
+        __m512 v = zero;
+        if (si >= 0 && si < f->in_h && sj >= 0 && sj < f->in_w)
+          v = _mm512_mask_i32gather_ps(zero, real, offs, planes + si * f->in_w + sj, 4);
+        _mm512_storeu_ps(row + j * VEC, v);
       }
     }
   }
 }
 
 /* Taps t0 .. t0 + T - 1 of output channels r0 .. r0 + R - 1 and input
- * channel block cb over one image, added into the partial filter. */
+ * channel block cb over one image, added into the partial filter (stored
+ * there for the first image of its block: no zeroing beforehand). */
 AVX512_INLINE void ftile(const FilterGeom *f, const float *xb, const float *dy, float *part,
-                         int64_t r0, int64_t t0, int64_t cb, const int R, const int T) {
+                         int64_t r0, int64_t t0, int64_t cb, bool first, const int R, const int T) {
   __m512 acc[FILT_R][FILT_T];
   int64_t off[FILT_T];
 #pragma GCC unroll 16
@@ -431,16 +441,17 @@ AVX512_INLINE void ftile(const FilterGeom *f, const float *xb, const float *dy, 
 #pragma GCC unroll 16
     for (int t = 0; t < T; t++) {
       float *pp = part + ((r0 + r) * f->taps + t0 + t) * f->cp + cb * VEC;
-      _mm512_storeu_ps(pp, _mm512_add_ps(_mm512_loadu_ps(pp), acc[r][t]));
+      _mm512_storeu_ps(pp, first ? acc[r][t] : _mm512_add_ps(_mm512_loadu_ps(pp), acc[r][t]));
     }
 }
 
 typedef void (*ftile_fn)(const FilterGeom *f, const float *xb, const float *dy, float *part,
-                         int64_t r0, int64_t t0, int64_t cb);
+                         int64_t r0, int64_t t0, int64_t cb, bool first);
 #define FTILE_FN(R, T)                                                                             \
   static AVX512 void ftile_##R##_##T(const FilterGeom *f, const float *xb, const float *dy,        \
-                                     float *part, int64_t r0, int64_t t0, int64_t cb) {            \
-    ftile(f, xb, dy, part, r0, t0, cb, R, T);                                                      \
+                                     float *part, int64_t r0, int64_t t0, int64_t cb,              \
+                                     bool first) {                                                 \
+    ftile(f, xb, dy, part, r0, t0, cb, first, R, T);                                               \
   }
 #define FTILE_ROW(R)                                                                               \
   FTILE_FN(R, 1)                                                                                   \
@@ -457,16 +468,17 @@ FTILE_ROW(3)
   }
 static const ftile_fn ftiles[FILT_R][FILT_T] = {FTILE_ENTRY(1), FTILE_ENTRY(2), FTILE_ENTRY(3)};
 
-/* One image's contribution to the partial filter `part`. */
+/* One image's contribution to the partial filter `part`, which the
+ * block's first image overwrites. */
 static void filter_image(const FilterGeom *f, const float *x, const float *dy, float *xb,
-                         float *part) {
+                         float *part, bool first) {
   pad_blocked(f, x, xb);
   for (int64_t cb = 0; cb < f->cp / VEC; cb++)
     for (int64_t r0 = 0; r0 < f->o; r0 += FILT_R) {
       int rn = f->o - r0 < FILT_R ? (int)(f->o - r0) : FILT_R;
       for (int64_t t0 = 0; t0 < f->taps; t0 += FILT_T) {
         int tn = f->taps - t0 < FILT_T ? (int)(f->taps - t0) : FILT_T;
-        ftiles[rn - 1][tn - 1](f, xb, dy, part, r0, t0, cb);
+        ftiles[rn - 1][tn - 1](f, xb, dy, part, r0, t0, cb, first);
       }
     }
 }
@@ -487,9 +499,10 @@ static void filter_ranges(void *ctx, int64_t lo, int64_t hi) {
   const FilterGeom *f = j->f;
   for (int64_t b = lo; b < hi; b++) {
     float *xb = j->scratch + b * f->slot, *part = filter_partial(f, j->scratch, b);
-    memset(part, 0, sizeof(float) * (size_t)f->part_elems);
-    for (int64_t n = f->n * b / j->blocks; n < f->n * (b + 1) / j->blocks; n++)
-      filter_image(f, j->x + n * f->c * f->in_h * f->in_w, j->dy + n * f->o * f->ohw, xb, part);
+    int64_t lo_n = f->n * b / j->blocks;
+    for (int64_t n = lo_n; n < f->n * (b + 1) / j->blocks; n++)
+      filter_image(f, j->x + n * f->c * f->in_h * f->in_w, j->dy + n * f->o * f->ohw, xb, part,
+                   n == lo_n);
   }
 }
 
@@ -536,6 +549,8 @@ bool nnrt_conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems
     slot = shift_backward_data(s).slot;
   else if (4 * (round_up(s->c, VEC) - s->c) > s->c)
     return false; /* most lanes of the 16-channel blocks would be zeros (the RGB layer) */
+  else if (s->in_h * s->in_w > INT32_MAX / VEC)
+    return false; /* pad_blocked's 32-bit gather offsets */
   else
     slot = filter_geom(s).slot;
   return NNRT_CONV_SLOTS * slot <= scratch_elems;

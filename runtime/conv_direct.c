@@ -11,17 +11,23 @@
  * is a GEMM whose columns are contiguous runs of xp. The microkernel keeps
  * TILE_R output channels x TILE_P vectors of 16 consecutive q in zmm
  * registers, and for each (c, tap) loads TILE_P vectors of xp and
- * broadcasts TILE_R weights: 24 FMAs per 10 loads. The junk columns are
- * dropped when yq is copied out to NCHW.
+ * broadcasts TILE_R weights: 24 FMAs per 10 loads. The tile stores its
+ * vectors straight into the NCHW output: the valid q of a vector are
+ * consecutive outputs there (the last of one row is followed by the first
+ * of the next), so compressing out the junk lanes and a masked store of
+ * the rest drop the junk columns without a copy of the whole output.
  *
  * The data gradient of a stride-1 convolution is the same computation:
  * dx = dy padded by dil * (K - 1) - pad, convolved with the weights flipped
  * and with O and C swapped, which the microkernel reads through strides.
  *
- * Everything runs per image with the image's buffers in the caller's
- * scratch (one slot per chunk of images); the functions are compiled for
- * AVX-512F through target attributes and run only where cpuid says the
- * CPU has it. */
+ * Each image's padded copy lies in the caller's scratch, one slot per
+ * chunk of images. Images are split over threads; with fewer images than
+ * the threads have work for (batch-1 inference), each image gets a slot of
+ * its own and its output channels are split instead, in blocks of whole
+ * tiles, so the bits do not depend on the split. The functions are
+ * compiled for AVX-512F through target attributes and run only where cpuid
+ * says the CPU has it. */
 #include "conv_direct.h"
 
 #include <string.h>
@@ -43,7 +49,7 @@ typedef struct Shift {
   int64_t k_h, k_w, dil_h, dil_w;
   int64_t qv;       /* OH * WP rounded up to whole vectors */
   int64_t xp_elems; /* xp with the slack the last vector's taps read */
-  int64_t slot;     /* xp and yq of one image */
+  int64_t slot;     /* the scratch of one image: its xp */
   /* weight of output channel r, input channel c, tap t = kh * KW + kw:
    * w[r * w_r + c * w_c + t_base + t_dir * t] */
   int64_t w_r, w_c, t_base, t_dir;
@@ -64,7 +70,7 @@ static void shift_sizes(Shift *g) {
   /* the last vector of q reaches VEC - 1 past OH * WP, its last tap
    * dil * (KW - 1) past the plane */
   g->xp_elems = round_up(g->ci * g->plane + VEC + g->dil_w * (g->k_w - 1), VEC);
-  g->slot = g->xp_elems + g->co * g->qv;
+  g->slot = g->xp_elems;
 }
 
 /* The shapes the direct path takes: one group, stride 1 and something to
@@ -180,23 +186,39 @@ static void pad_image(const Shift *g, const float *src, float *xp) {
   memset(xp + g->ci * g->plane, 0, sizeof(float) * (size_t)(g->xp_elems - g->ci * g->plane));
 }
 
-/* Drops the junk columns of yq: dst is the image in NCHW. */
-static void unpad_output(const Shift *g, const float *yq, float *dst) {
-  for (int64_t o = 0; o < g->co; o++)
-    for (int64_t i = 0; i < g->out_h; i++)
-      memcpy(dst + (o * g->out_h + i) * g->out_w, yq + o * g->qv + i * g->wp,
-             sizeof(float) * (size_t)g->out_w);
+/* Outputs of the grid before position q that are real outputs (not junk
+ * columns, not past the last row): where q's output lies in NCHW. */
+static int64_t outputs_before(const Shift *g, int64_t q) {
+  int64_t row = q / g->wp, col = q % g->wp;
+  if (row >= g->out_h)
+    return g->out_h * g->out_w;
+  return row * g->out_w + (col < g->out_w ? col : g->out_w);
+}
+
+/* For the p vectors from q0: where the first real output of each goes in
+ * NCHW, and which of its lanes are real outputs. */
+static void vector_stores(const Shift *g, int64_t q0, int p, int64_t *start, uint16_t *lanes) {
+  for (int v = 0; v < p; v++) {
+    int64_t q = q0 + VEC * v;
+    start[v] = outputs_before(g, q);
+    unsigned m = 0;
+    for (int l = 0; l < VEC; l++)
+      if (q + l < g->out_h * g->wp && (q + l) % g->wp < g->out_w)
+        m |= 1u << l;
+    lanes[v] = (uint16_t)m;
+  }
 }
 
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
-/* Outputs r0 .. r0 + R - 1, q0 .. q0 + 16 P - 1 of yq: R and P are
- * constants in each instance below and the loops over them unrolled, so
- * acc lives in registers (without the pragmas GCC keeps it on the stack
- * and runs at a third of the speed). */
-AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *yq, int64_t r0,
-                        int64_t q0, const int R, const int P) {
+/* Outputs r0 .. r0 + R - 1, q0 .. q0 + 16 P - 1 of the grid, stored into
+ * dst, one image in NCHW: R and P are constants in each instance below and
+ * the loops over them unrolled, so acc lives in registers (without the
+ * pragmas GCC keeps it on the stack and runs at a third of the speed). */
+AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *dst, int64_t r0,
+                        int64_t q0, const int64_t *start, const uint16_t *lanes, const int R,
+                        const int P) {
   __m512 acc[TILE_R][TILE_P];
   const float *wr[TILE_R];
 #pragma GCC unroll 8
@@ -226,19 +248,25 @@ AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *
         }
       }
   }
+  int64_t ohw = g->out_h * g->out_w;
 #pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
+  for (int p = 0; p < P; p++) {
+    __mmask16 real = lanes[p];
+    __mmask16 first = (__mmask16)((1u << __builtin_popcount(real)) - 1);
 #pragma GCC unroll 8
-    for (int p = 0; p < P; p++)
-      _mm512_storeu_ps(yq + (r0 + r) * g->qv + q0 + VEC * p, acc[r][p]);
+    for (int r = 0; r < R; r++)
+      _mm512_mask_storeu_ps(dst + (r0 + r) * ohw + start[p], first,
+                            _mm512_maskz_compress_ps(real, acc[r][p]));
+  }
 }
 
-typedef void (*tile_fn)(const Shift *g, const float *xp, const float *w, float *yq, int64_t r0,
-                        int64_t q0);
+typedef void (*tile_fn)(const Shift *g, const float *xp, const float *w, float *dst, int64_t r0,
+                        int64_t q0, const int64_t *start, const uint16_t *lanes);
 #define TILE_FN(R, P)                                                                              \
-  static AVX512 void tile_##R##_##P(const Shift *g, const float *xp, const float *w, float *yq,    \
-                                    int64_t r0, int64_t q0) {                                      \
-    tile(g, xp, w, yq, r0, q0, R, P);                                                              \
+  static AVX512 void tile_##R##_##P(const Shift *g, const float *xp, const float *w, float *dst,   \
+                                    int64_t r0, int64_t q0, const int64_t *start,                  \
+                                    const uint16_t *lanes) {                                       \
+    tile(g, xp, w, dst, r0, q0, start, lanes, R, P);                                               \
   }
 #define TILE_ROW(R)                                                                                \
   TILE_FN(R, 1) TILE_FN(R, 2) TILE_FN(R, 3) TILE_FN(R, 4) TILE_FN(R, 5) TILE_FN(R, 6)
@@ -251,19 +279,23 @@ TILE_ROW(4)
 static const tile_fn tiles[TILE_R][TILE_P] = {TILE_ENTRY(1), TILE_ENTRY(2), TILE_ENTRY(3),
                                               TILE_ENTRY(4)};
 
-/* One image: src (NCHW) -> dst (NCHW) through the slot's xp and yq. */
-static void shift_image(const Shift *g, const float *src, const float *w, float *dst, float *slot) {
-  float *xp = slot, *yq = slot + g->xp_elems;
-  pad_image(g, src, xp);
+/* Output channels [r_lo, r_hi) of one image (dst, NCHW) from its padded
+ * copy xp; r_lo is a multiple of TILE_R, so every output is computed by the
+ * same tile whichever range it falls in (the same bits however the
+ * channels are split). */
+static void shift_channels(const Shift *g, const float *xp, const float *w, float *dst,
+                           int64_t r_lo, int64_t r_hi) {
+  int64_t start[TILE_P];
+  uint16_t lanes[TILE_P];
   for (int64_t q0 = 0; q0 < g->qv; q0 += VEC * TILE_P) {
     int64_t p = (g->qv - q0) / VEC;
     int pn = p < TILE_P ? (int)p : TILE_P;
-    for (int64_t r0 = 0; r0 < g->co; r0 += TILE_R) {
-      int rn = g->co - r0 < TILE_R ? (int)(g->co - r0) : TILE_R;
-      tiles[rn - 1][pn - 1](g, xp, w, yq, r0, q0);
+    vector_stores(g, q0, pn, start, lanes);
+    for (int64_t r0 = r_lo; r0 < r_hi; r0 += TILE_R) {
+      int rn = r_hi - r0 < TILE_R ? (int)(r_hi - r0) : TILE_R;
+      tiles[rn - 1][pn - 1](g, xp, w, dst, r0, q0, start, lanes);
     }
   }
-  unpad_output(g, yq, dst);
 }
 
 typedef struct ShiftJob {
@@ -273,12 +305,35 @@ typedef struct ShiftJob {
   int64_t chunks;
 } ShiftJob;
 
+/* Image split: chunk c pads each of its images into slot c and computes
+ * all its output channels. */
 static void shift_ranges(void *ctx, int64_t lo, int64_t hi) {
   const ShiftJob *j = ctx;
+  const Shift *g = j->g;
   for (int64_t c = lo; c < hi; c++) {
-    float *slot = j->scratch + c * j->g->slot;
-    for (int64_t n = j->g->n * c / j->chunks; n < j->g->n * (c + 1) / j->chunks; n++)
-      shift_image(j->g, j->src + n * j->g->src_img, j->w, j->dst + n * j->g->out_img, slot);
+    float *xp = j->scratch + c * g->slot;
+    for (int64_t n = g->n * c / j->chunks; n < g->n * (c + 1) / j->chunks; n++) {
+      pad_image(g, j->src + n * g->src_img, xp);
+      shift_channels(g, xp, j->w, j->dst + n * g->out_img, 0, g->co);
+    }
+  }
+}
+
+static int64_t row_blocks(const Shift *g) { return (g->co + TILE_R - 1) / TILE_R; }
+
+/* Channel split (fewer images than threads, batch 1 above all): image n is
+ * padded into slot n beforehand, and unit u is block u % row_blocks of
+ * TILE_R output channels of image u / row_blocks. */
+static void shift_channel_ranges(void *ctx, int64_t lo, int64_t hi) {
+  const ShiftJob *j = ctx;
+  const Shift *g = j->g;
+  int64_t blocks = row_blocks(g);
+  for (int64_t u = lo; u < hi;) {
+    int64_t n = u / blocks, b_lo = u % blocks;
+    int64_t b_hi = b_lo + (hi - u) < blocks ? b_lo + (hi - u) : blocks;
+    int64_t r_hi = b_hi * TILE_R < g->co ? b_hi * TILE_R : g->co;
+    shift_channels(g, j->scratch + n * g->slot, j->w, j->dst + n * g->out_img, b_lo * TILE_R, r_hi);
+    u += b_hi - b_lo;
   }
 }
 
@@ -290,7 +345,17 @@ static void shift_run(const Shift *g, const float *src, const float *w, float *d
   double ns =
       (double)g->n * (double)g->co * (double)g->ci * (double)(g->qv * g->k_h * g->k_w) / 40.0;
   int64_t k = nnrt_pool_chunks(g->n, ns);
-  ShiftJob j = {g, src, w, dst, scratch, k < NNRT_CONV_SLOTS ? k : NNRT_CONV_SLOTS};
+  k = k < NNRT_CONV_SLOTS ? k : NNRT_CONV_SLOTS;
+  int64_t units = g->n * row_blocks(g);
+  int by_channels = g->n <= NNRT_CONV_SLOTS ? nnrt_pool_chunks(units, ns) : 0;
+  if (by_channels > k) {
+    for (int64_t n = 0; n < g->n; n++)
+      pad_image(g, src + n * g->src_img, scratch + n * g->slot);
+    ShiftJob j = {g, src, w, dst, scratch, by_channels};
+    nnrt_pool_run(shift_channel_ranges, &j, units, by_channels);
+    return;
+  }
+  ShiftJob j = {g, src, w, dst, scratch, k};
   nnrt_pool_run(shift_ranges, &j, j.chunks, (int)j.chunks);
 }
 
@@ -306,29 +371,39 @@ static void shift_run(const Shift *g, const float *src, const float *w, float *d
  * the partials are added in block order and transposed to [O][C][KH][KW]
  * at the end (the fixed blocks of conv.c: the same bits on every call). */
 
-/* Copies image x (NCHW) into xb with its padding. */
-static void pad_blocked(const FilterGeom *f, const float *x, float *xb) {
-  memset(xb, 0, sizeof(float) * (size_t)f->xb_elems);
-  for (int64_t c = 0; c < f->c; c++) {
-    float *blk = xb + (c / VEC) * f->plane * VEC + c % VEC;
-    for (int64_t si = 0; si < f->in_h; si++) {
-      int64_t i = si + f->pad_h;
-      if (i < 0 || i >= f->hp)
-        continue;
-      const float *src = x + (c * f->in_h + si) * f->in_w;
-      for (int64_t sj = 0; sj < f->in_w; sj++) {
-        int64_t j = sj + f->pad_w;
-        if (j >= 0 && j < f->wp)
-          blk[(i * f->wp + j) * VEC] = src[sj];
+/* Copies image x (NCHW) into xb with its padding: each vector of xb is
+ * one position of 16 channels, gathered from the 16 channel planes of x
+ * (lanes past C are zeros). The gather's offsets are 32-bit:
+ * nnrt_conv_direct_takes refuses planes too large for them. */
+static AVX512 void pad_blocked(const FilterGeom *f, const float *x, float *xb) {
+  int64_t hw = f->in_h * f->in_w;
+  __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i offs = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)hw));
+  __m512 zero = _mm512_setzero_ps();
+  for (int64_t cb = 0; cb < f->cp / VEC; cb++) {
+    int64_t lanes = f->c - cb * VEC < VEC ? f->c - cb * VEC : VEC;
+    __mmask16 real = (__mmask16)((1u << lanes) - 1);
+    const float *planes = x + cb * VEC * hw;
+    float *blk = xb + cb * f->plane * VEC;
+    for (int64_t i = 0; i < f->hp; i++) {
+      float *row = blk + i * f->wp * VEC;
+      int64_t si = i - f->pad_h;
+      for (int64_t j = 0; j < f->wp; j++) {
+        int64_t sj = j - f->pad_w;
+        __m512 v = zero;
+        if (si >= 0 && si < f->in_h && sj >= 0 && sj < f->in_w)
+          v = _mm512_mask_i32gather_ps(zero, real, offs, planes + si * f->in_w + sj, 4);
+        _mm512_storeu_ps(row + j * VEC, v);
       }
     }
   }
 }
 
 /* Taps t0 .. t0 + T - 1 of output channels r0 .. r0 + R - 1 and input
- * channel block cb over one image, added into the partial filter. */
+ * channel block cb over one image, added into the partial filter (stored
+ * there for the first image of its block: no zeroing beforehand). */
 AVX512_INLINE void ftile(const FilterGeom *f, const float *xb, const float *dy, float *part,
-                         int64_t r0, int64_t t0, int64_t cb, const int R, const int T) {
+                         int64_t r0, int64_t t0, int64_t cb, bool first, const int R, const int T) {
   __m512 acc[FILT_R][FILT_T];
   int64_t off[FILT_T];
 #pragma GCC unroll 16
@@ -366,16 +441,17 @@ AVX512_INLINE void ftile(const FilterGeom *f, const float *xb, const float *dy, 
 #pragma GCC unroll 16
     for (int t = 0; t < T; t++) {
       float *pp = part + ((r0 + r) * f->taps + t0 + t) * f->cp + cb * VEC;
-      _mm512_storeu_ps(pp, _mm512_add_ps(_mm512_loadu_ps(pp), acc[r][t]));
+      _mm512_storeu_ps(pp, first ? acc[r][t] : _mm512_add_ps(_mm512_loadu_ps(pp), acc[r][t]));
     }
 }
 
 typedef void (*ftile_fn)(const FilterGeom *f, const float *xb, const float *dy, float *part,
-                         int64_t r0, int64_t t0, int64_t cb);
+                         int64_t r0, int64_t t0, int64_t cb, bool first);
 #define FTILE_FN(R, T)                                                                             \
   static AVX512 void ftile_##R##_##T(const FilterGeom *f, const float *xb, const float *dy,        \
-                                     float *part, int64_t r0, int64_t t0, int64_t cb) {            \
-    ftile(f, xb, dy, part, r0, t0, cb, R, T);                                                      \
+                                     float *part, int64_t r0, int64_t t0, int64_t cb,              \
+                                     bool first) {                                                 \
+    ftile(f, xb, dy, part, r0, t0, cb, first, R, T);                                               \
   }
 #define FTILE_ROW(R)                                                                               \
   FTILE_FN(R, 1)                                                                                   \
@@ -392,16 +468,17 @@ FTILE_ROW(3)
   }
 static const ftile_fn ftiles[FILT_R][FILT_T] = {FTILE_ENTRY(1), FTILE_ENTRY(2), FTILE_ENTRY(3)};
 
-/* One image's contribution to the partial filter `part`. */
+/* One image's contribution to the partial filter `part`, which the
+ * block's first image overwrites. */
 static void filter_image(const FilterGeom *f, const float *x, const float *dy, float *xb,
-                         float *part) {
+                         float *part, bool first) {
   pad_blocked(f, x, xb);
   for (int64_t cb = 0; cb < f->cp / VEC; cb++)
     for (int64_t r0 = 0; r0 < f->o; r0 += FILT_R) {
       int rn = f->o - r0 < FILT_R ? (int)(f->o - r0) : FILT_R;
       for (int64_t t0 = 0; t0 < f->taps; t0 += FILT_T) {
         int tn = f->taps - t0 < FILT_T ? (int)(f->taps - t0) : FILT_T;
-        ftiles[rn - 1][tn - 1](f, xb, dy, part, r0, t0, cb);
+        ftiles[rn - 1][tn - 1](f, xb, dy, part, r0, t0, cb, first);
       }
     }
 }
@@ -422,9 +499,10 @@ static void filter_ranges(void *ctx, int64_t lo, int64_t hi) {
   const FilterGeom *f = j->f;
   for (int64_t b = lo; b < hi; b++) {
     float *xb = j->scratch + b * f->slot, *part = filter_partial(f, j->scratch, b);
-    memset(part, 0, sizeof(float) * (size_t)f->part_elems);
-    for (int64_t n = f->n * b / j->blocks; n < f->n * (b + 1) / j->blocks; n++)
-      filter_image(f, j->x + n * f->c * f->in_h * f->in_w, j->dy + n * f->o * f->ohw, xb, part);
+    int64_t lo_n = f->n * b / j->blocks;
+    for (int64_t n = lo_n; n < f->n * (b + 1) / j->blocks; n++)
+      filter_image(f, j->x + n * f->c * f->in_h * f->in_w, j->dy + n * f->o * f->ohw, xb, part,
+                   n == lo_n);
   }
 }
 
@@ -471,6 +549,8 @@ bool nnrt_conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems
     slot = shift_backward_data(s).slot;
   else if (4 * (round_up(s->c, VEC) - s->c) > s->c)
     return false; /* most lanes of the 16-channel blocks would be zeros (the RGB layer) */
+  else if (s->in_h * s->in_w > INT32_MAX / VEC)
+    return false; /* pad_blocked's 32-bit gather offsets */
   else
     slot = filter_geom(s).slot;
   return NNRT_CONV_SLOTS * slot <= scratch_elems;

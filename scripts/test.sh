@@ -17,7 +17,7 @@
 # Usage: scripts/test.sh [--no-asan] [--no-fuzz]
 # Environment: NNC_JOBS (default 2), NNC_FUZZ_SECONDS (default 60),
 #              NNC_FUZZ_READERS_SECONDS (default 30),
-#              NNC_LIT_TIMEOUT (seconds for one lit run, default 900).
+#              NNC_LIT_TIMEOUT (seconds for one lit run, default 1500).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,7 +26,7 @@ root=$(pwd)
 jobs=${NNC_JOBS:-2}
 fuzz_seconds=${NNC_FUZZ_SECONDS:-60}
 fuzz_readers_seconds=${NNC_FUZZ_READERS_SECONDS:-30}
-lit_timeout=${NNC_LIT_TIMEOUT:-900}
+lit_timeout=${NNC_LIT_TIMEOUT:-1500}
 do_asan=1
 do_fuzz=1
 for arg in "$@"; do

@@ -170,10 +170,10 @@ typedef struct nnrt_source_desc {
   const char *path;  /* csv, text, npz; idx images; npy x */
   const char *path2; /* idx labels; npy y; or NULL */
   int32_t has_label, label, header, nfeatures;
-  const int32_t *features; /* NULL: every column but the label */
-  double scale;            /* 0: none */
-  int64_t seq;             /* text, mackey_glass: window length */
-  const char *xkey, *ykey; /* npz: the arrays' names in the archive; else NULL */
+  const int32_t *features;      /* NULL: every column but the label */
+  double scale;                 /* 0: none */
+  int64_t seq;                  /* text, mackey_glass: window length */
+  const char *xkey, *ykey;      /* npz: the arrays' names in the archive; else NULL */
   int64_t length, tau, horizon; /* mackey_glass: nnrt_load_mackey_glass's n, tau, horizon */
 } nnrt_source_desc;
 

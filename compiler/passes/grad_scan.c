@@ -180,10 +180,10 @@ static void stack_product(Backward *bw, Product *prods, int k, IrValue *t, int l
  * steps and those axes at once after the loop, one reduction instead of
  * a reduction and an accumulation per step. */
 typedef struct StepSum {
-  IrValue *x;   /* the value outside the loop it is the adjoint of */
-  IrValue *d;   /* the summed value in the step */
-  int naxes;    /* its leading axes summed */
-  int d_out;    /* the backward scan's output stacking d */
+  IrValue *x; /* the value outside the loop it is the adjoint of */
+  IrValue *d; /* the summed value in the step */
+  int naxes;  /* its leading axes summed */
+  int d_out;  /* the backward scan's output stacking d */
 } StepSum;
 
 static bool per_step_sum(const IrValue *dx, const IrBlock *r, StepSum *p) {

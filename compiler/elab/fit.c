@@ -17,13 +17,6 @@ typedef struct FitCheck {
   const AstNode *features, *params, *loss, *fit; /* the fields' values */
 } FitCheck;
 
-static const IrFunc *func_named(const IrModule *m, const char *name) {
-  for (int i = 0; i < m->nfuncs; i++)
-    if (!strcmp(m->funcs[i]->name, name))
-      return m->funcs[i];
-  return NULL;
-}
-
 static const AstNode *decl_of(const AstNode *model, const char *name) {
   const PtrVec *ms = &model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
@@ -45,7 +38,7 @@ static bool dims_agree(Dim a, Dim b) {
 /* The features function: one input of the loss input's shape, rows out. */
 static const IrFunc *check_features(const FitCheck *c, const IrFunc *loss) {
   const char *name = c->features->u.name.name;
-  const IrFunc *f = func_named(c->m, name);
+  const IrFunc *f = ir_module_func(c->m, name);
   const AstNode *decl = decl_of(c->model, name);
   if (!f || !decl)
     return NULL; /* not a function: said by sections.c */
@@ -135,7 +128,7 @@ static void check_washout(const FitCheck *c, const TType *rows, int64_t washout)
 }
 
 static void check_fit_section(FitCheck *c, const TrainConfig *sel) {
-  const IrFunc *loss = c->loss ? func_named(c->m, c->loss->u.name.name) : NULL;
+  const IrFunc *loss = c->loss ? ir_module_func(c->m, c->loss->u.name.name) : NULL;
   const IrFunc *f = check_features(c, loss);
   if (!f)
     return;

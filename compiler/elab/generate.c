@@ -15,13 +15,6 @@ static const AstNode *fn_decl(const AstNode *model, const char *name) {
   return NULL;
 }
 
-static const IrFunc *ir_fn(const IrModule *m, const char *name) {
-  for (int i = 0; i < m->nfuncs; i++)
-    if (!strcmp(m->funcs[i]->name, name))
-      return m->funcs[i];
-  return NULL;
-}
-
 static bool is_token(const TType *t) {
   return t->dtype == DT_I32 && t->rank == 1 && dim_is_const(t->dims[0]) && t->dims[0].constant == 1;
 }
@@ -33,7 +26,7 @@ static bool is_scores(const TType *t) {
 
 static void check_step(Program *p, const AstNode *model, const IrModule *m, const AstNode *value) {
   const char *name = value->u.name.name;
-  const IrFunc *f = ir_fn(m, name);
+  const IrFunc *f = ir_module_func(m, name);
   const AstNode *decl = fn_decl(model, name);
   if (!f || !decl)
     return; /* not a function: said by sections.c */

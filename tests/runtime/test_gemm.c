@@ -7,8 +7,11 @@
  * threads (bands of rows or of columns, GEMV too), at 2 and 3 threads:
  * against the naive loop, the padding of C left alone, and the same bits on
  * a second call (OpenBLAS's result depends on the band sizes, so bits match
- * at one thread count, not across them). */
+ * at one thread count, not across them). The AVX-512 kernels for few rows
+ * (gemm_small.c): their shapes with every tail of rows, columns and k, and
+ * the same bits at 1, 2 and 3 threads. */
 #include "check.h"
+#include "gemm_small.h"
 #include "nnrt.h"
 
 #include <stdint.h>
@@ -84,24 +87,30 @@ static void check_case(const Case *c, int poison_c) {
   free(a), free(b), free(want), free(cd), free(af), free(bf), free(cf);
 }
 
-static void test_transposes(void) {
-  static const int64_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},  {17, 9, 33}, {64, 64, 64},
-                                      {5, 1, 8},    {1, 7, 3},  {2, 3, 1},   {100, 3, 2},
-                                      {1, 130, 70}, {90, 1, 40}}; /* m or n == 1: GEMV */
+/* Every transpose combination of each shape [m, n, k], with beta 0 (C
+ * first NaN too), 1 and -0.5, with and without padded leading dimensions. */
+static void check_shapes(const int64_t (*shapes)[3], size_t count, double alpha) {
   static const double betas[] = {0, 1, -0.5};
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++)
-      for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+      for (size_t s = 0; s < count; s++)
         for (size_t bi = 0; bi < 3; bi++)
           for (int pad = 0; pad < 2; pad++) {
             int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
             Case c = {
-                ta,          tb,  m,        n, k, (ta ? m : k) + 3 * pad, (tb ? k : n) + 2 * pad,
-                n + 5 * pad, 1.5, betas[bi]};
+                ta,          tb,    m,        n, k, (ta ? m : k) + 3 * pad, (tb ? k : n) + 2 * pad,
+                n + 5 * pad, alpha, betas[bi]};
             check_case(&c, 0);
             if (betas[bi] == 0)
               check_case(&c, 1);
           }
+}
+
+static void test_transposes(void) {
+  static const int64_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},  {17, 9, 33}, {64, 64, 64},
+                                      {5, 1, 8},    {1, 7, 3},  {2, 3, 1},   {100, 3, 2},
+                                      {1, 130, 70}, {90, 1, 40}}; /* m or n == 1: GEMV */
+  check_shapes(shapes, sizeof shapes / sizeof *shapes, 1.5);
 }
 
 /* Leading dimensions smaller than a row: CBLAS would reject them (printing),
@@ -250,7 +259,83 @@ static void test_split_products(void) {
   nnrt_set_threads(0);
 }
 
+/* Shapes gemm_small.c's kernels take (2..64 rows; columns and k off their
+ * vectors and tiles), checked like the others; on a CPU without AVX-512
+ * they run through OpenBLAS and must pass all the same. */
+static void test_small_products(void) {
+  static const int64_t shapes[][3] = {
+      {2, 16, 1},    {3, 17, 7},    {5, 31, 16},  {8, 32, 17},    {9, 33, 128}, {13, 48, 130},
+      {31, 64, 200}, {32, 50, 129}, {2, 2, 300},  {7, 15, 140},   {33, 96, 33}, {64, 80, 40},
+      {17, 4, 128},  {4, 5, 131},   {6, 130, 3},  {32, 768, 256}, {5, 241, 20}, {12, 177, 150},
+      {1, 100, 300}, {1, 17, 5},    {1, 1024, 64}};
+  check_shapes(shapes, sizeof shapes / sizeof *shapes, -1.25);
+  /* The recurrent layers' products (issue 16's GRU and LSTM) take the
+   * kernels wherever the CPU has AVX-512: a rule that lost them would
+   * pass every check above. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (__builtin_cpu_supports("avx512f"))
+    CHECKF(
+        nnrt_sgemm_small_takes(0, 1, 32, 768, 256) && nnrt_sgemm_small_takes(0, 0, 32, 256, 768) &&
+            nnrt_sgemm_small_takes(0, 1, 32, 1024, 256) &&
+            nnrt_sgemm_small_takes(0, 0, 32, 256, 1024) &&
+            !nnrt_sgemm_small_takes(1, 1, 8, 64, 64) && !nnrt_sgemm_small_takes(0, 0, 65, 64, 64),
+        "gemm_small takes the recurrent shapes and leaves the others to OpenBLAS");
+#endif
+}
+
+/* Products the kernels take, big enough to be split over threads: the bits
+ * are the same at 1, 2 and 3 threads (each element summed in one order
+ * whatever the band), and right. */
+static void test_small_split_bits(void) {
+  static const int64_t shapes[][5] = {/* ta, tb, m, n, k */
+                                      {0, 1, 32, 768, 256},  {0, 0, 32, 256, 768},
+                                      {1, 0, 40, 500, 300},  {0, 1, 17, 999, 257},
+                                      {0, 0, 64, 1000, 300}, {0, 1, 1, 3000, 400}};
+  for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+    int ta = (int)shapes[s][0], tb = (int)shapes[s][1];
+    int64_t m = shapes[s][2], n = shapes[s][3], k = shapes[s][4];
+    Case c = {ta, tb, m, n, k, (ta ? m : k) + 1, (tb ? k : n) + 2, n + 3, 0.75, 0.5};
+    int64_t na = span(ta ? k : m, ta ? m : k, c.lda), nb = span(tb ? n : k, tb ? k : n, c.ldb);
+    int64_t nc = span(m, n, c.ldc);
+    float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *init = malloc((size_t)nc * 4);
+    float *out[3];
+    double *ad = malloc((size_t)na * 8), *bd = malloc((size_t)nb * 8),
+           *want = malloc((size_t)nc * 8);
+    for (int64_t i = 0; i < na; i++)
+      a[i] = (float)(ad[i] = (float)rnd());
+    for (int64_t i = 0; i < nb; i++)
+      b[i] = (float)(bd[i] = (float)rnd());
+    for (int64_t i = 0; i < nc; i++)
+      init[i] = (float)(want[i] = (float)rnd());
+    naive(&c, ad, bd, want);
+    for (int t = 0; t < 3; t++) {
+      nnrt_set_threads(t + 1);
+      out[t] = malloc((size_t)nc * 4);
+      memcpy(out[t], init, (size_t)nc * 4);
+      nnrt_sgemm(ta, tb, m, n, k, (float)c.alpha, a, c.lda, b, c.ldb, (float)c.beta, out[t], c.ldc);
+    }
+    double worst = 0;
+    for (int64_t i = 0; i < nc; i++)
+      worst = fmax(worst, fabs(out[0][i] - want[i]));
+    /* OpenBLAS's bits depend on the bands (without AVX-512, or under
+     * valgrind, whose CPU has none, the kernels do not take these) */
+    int same =
+        !nnrt_sgemm_small_takes(ta, tb, m, n, k) || (memcmp(out[0], out[1], (size_t)nc * 4) == 0 &&
+                                                     memcmp(out[0], out[2], (size_t)nc * 4) == 0);
+    CHECKF(
+        same && worst <= 1e-5 * (double)(k + 1),
+        "small split ta %d tb %d m %lld n %lld k %lld: same bits at 1, 2, 3 threads %d, error %g",
+        ta, tb, (long long)m, (long long)n, (long long)k, same, worst);
+    for (int t = 0; t < 3; t++)
+      free(out[t]);
+    free(a), free(b), free(init), free(ad), free(bd), free(want);
+  }
+  nnrt_set_threads(0);
+}
+
 int main(void) {
+  test_small_products();
+  test_small_split_bits();
   test_split_products();
   test_transposes();
   test_reference_path();

@@ -1,0 +1,360 @@
+/* gemm_small.c - f32 products with few rows, a batch of 1 to 64 rows times
+ * a weight matrix, on AVX-512 without packing.
+ *
+ * A recurrent layer's loop makes two such products at every step: the
+ * forward h @ transpose(W_hh) ([32, 256] x [256, 768] in issue 16's GRU)
+ * and the backward dz @ W_hh. OpenBLAS packs both operands at every call,
+ * the 0.75-1 MB weight matrix included, so at these shapes its packing
+ * costs a fifth of its kernel's time (perf on the GRU step: incopy 12%,
+ * itcopy 5%, kernel 55%); and when OPENBLAS_CORETYPE selects its Haswell
+ * kernels on an AVX-512 CPU it runs at half the FMA width. With few rows of
+ * C each operand is read often enough from cache that neither needs a copy:
+ *
+ * - op(B) = B (rows of B contiguous along the columns of C): broadcast.
+ *   A tile of up to 8 rows x 32 columns of C stays in 16 zmm registers;
+ *   for each p it loads 2 vectors of B's row p and broadcasts 8 elements
+ *   of A (16 FMAs per 10 loads). The 32 columns of B are read from L1 or
+ *   L2 once per tile of rows.
+ * - op(B) = B^T with op(A) = A (both contiguous along k): dot products.
+ *   A tile of 4 rows x 4 columns keeps 16 accumulators of 16 lanes along
+ *   k (16 FMAs per 8 loads); at the end a network of 45 shuffles and adds
+ *   sums each accumulator's lanes into the tile's 16 results. That costs
+ *   45 instructions per 16 k * 16 FMAs, so this form is used for k >= 128
+ *   only.
+ * - One row, op(B) = B^T (a generator's step: a token's vector times the
+ *   layers' [out, in] weights): 16 rows of B at a time, dot products the
+ *   same way. Memory-bound: it streams B once, in the order it is stored.
+ *
+ * Everything else (many rows, short k, A transposed with B transposed)
+ * stays with OpenBLAS. Results differ from OpenBLAS's in the last bits
+ * only (another order of summation); they do not depend on the thread
+ * count, since gemm.c splits products into bands of whole rows or columns
+ * of C and each element is summed in the same order whatever the band. */
+#include "gemm_small.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
+#define AVX512 __attribute__((target("avx512f")))
+
+enum {
+  VEC = 16,
+  BC_ROWS = 8,
+  BC_COLS = 2 * VEC,
+  BC_MAX_ROWS = 64,
+  DOT_ROWS = 4,
+  DOT_COLS = 4,
+  DOT_MIN_K = 128,
+  DOT_MAX_ROWS = 32,
+  GEMV_MAX_ELEMS = 1 << 19
+};
+
+/* Lanes 0 .. n - 1 of a vector (n <= 16). */
+static __mmask16 lanes(int64_t n) {
+  return n >= VEC ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+/* c = alpha * acc + beta * c on the lanes in mask; beta == 0 does not read c
+ * (BLAS semantics: a NaN already there does not survive). */
+AVX512_INLINE void store_scaled(float *c, __m512 acc, __mmask16 mask, float alpha, float beta) {
+  __m512 v = _mm512_mul_ps(acc, _mm512_set1_ps(alpha));
+  if (beta != 0.0f)
+    v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, c), _mm512_set1_ps(beta), v);
+  _mm512_mask_storeu_ps(c, mask, v);
+}
+
+/* ---- op(B) = B: broadcast A, vectors along B's rows ---- */
+
+/* Rows i0 .. i0 + R - 1 and columns j0 .. j0 + 16 V - 1 of C (the lanes
+ * in mask[v] of its vector v). A(i, p) = a[i * sa_i + p * sa_p], which
+ * covers A and A^T. R and V are constants in each instance, so acc lives
+ * in registers. */
+AVX512_INLINE void bcast_tile(const float *a, int64_t sa_i, int64_t sa_p, const float *b,
+                              int64_t ldb, float *c, int64_t ldc, int64_t k,
+                              const __mmask16 mask[2], float alpha, float beta, const int R,
+                              const int V) {
+  __m512 acc[BC_ROWS][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; v++)
+      acc[r][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; p++) {
+    const float *bp = b + p * ldb;
+    __m512 bv[2];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; v++)
+      bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + VEC * v);
+    const float *ap = a + p * sa_p;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      __m512 x = _mm512_set1_ps(ap[r * sa_i]);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; v++)
+        acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; v++)
+      store_scaled(c + r * ldc + VEC * v, acc[r][v], mask[v], alpha, beta);
+}
+
+#define BCAST_TILE(R, V) bcast_tile(a, sa_i, sa_p, b, ldb, c, ldc, k, mask, alpha, beta, R, V)
+
+/* The last block of columns takes one vector when 16 or fewer are left. */
+AVX512 static void bcast_rows(const float *a, int64_t sa_i, int64_t sa_p, const float *b,
+                              int64_t ldb, float *c, int64_t ldc, int64_t k,
+                              const __mmask16 mask[2], float alpha, float beta, int64_t rows,
+                              int vectors) {
+  if (vectors == 1)
+    switch (rows) {
+    case 1:
+      BCAST_TILE(1, 1);
+      break;
+    case 2:
+      BCAST_TILE(2, 1);
+      break;
+    case 3:
+      BCAST_TILE(3, 1);
+      break;
+    case 4:
+      BCAST_TILE(4, 1);
+      break;
+    case 5:
+      BCAST_TILE(5, 1);
+      break;
+    case 6:
+      BCAST_TILE(6, 1);
+      break;
+    case 7:
+      BCAST_TILE(7, 1);
+      break;
+    default:
+      BCAST_TILE(8, 1);
+      break;
+    }
+  else
+    switch (rows) {
+    case 1:
+      BCAST_TILE(1, 2);
+      break;
+    case 2:
+      BCAST_TILE(2, 2);
+      break;
+    case 3:
+      BCAST_TILE(3, 2);
+      break;
+    case 4:
+      BCAST_TILE(4, 2);
+      break;
+    case 5:
+      BCAST_TILE(5, 2);
+      break;
+    case 6:
+      BCAST_TILE(6, 2);
+      break;
+    case 7:
+      BCAST_TILE(7, 2);
+      break;
+    default:
+      BCAST_TILE(8, 2);
+      break;
+    }
+}
+
+#undef BCAST_TILE
+
+/* Column blocks outside, so that a block of B is read from cache by every
+ * tile of rows after the first. */
+AVX512 static void sgemm_bcast(int trans_a, int64_t m, int64_t n, int64_t k, float alpha,
+                               const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                               float *c, int64_t ldc) {
+  int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
+  for (int64_t j = 0; j < n; j += BC_COLS) {
+    __mmask16 mask[2] = {lanes(n - j), n - j > VEC ? lanes(n - j - VEC) : 0};
+    int vectors = n - j > VEC ? 2 : 1;
+    for (int64_t i = 0; i < m; i += BC_ROWS) {
+      int64_t rows = m - i < BC_ROWS ? m - i : BC_ROWS;
+      bcast_rows(a + i * sa_i, sa_i, sa_p, b + j, ldb, c + i * ldc + j, ldc, k, mask, alpha, beta,
+                 rows, vectors);
+    }
+  }
+}
+
+/* ---- op(B) = B^T, op(A) = A: dot products along k ---- */
+
+/* The 16 lane sums of x[0..15] in one vector, lane 4 i + j holding the sum
+ * of x[4 j + i]: halves of pairs of vectors are added (16 -> 8 vectors of
+ * two 8-lane partial sums), then quarters (-> 4 of four 4-lane partial
+ * sums), then within 128-bit blocks (-> 2, -> 1). */
+AVX512_INLINE __m512 sum_lanes16(__m512 x[16]) {
+  __m512 y[8], z[4], s[2];
+#pragma GCC unroll 8
+  for (int t = 0; t < 8; t++)
+    y[t] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * t], x[2 * t + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(x[2 * t], x[2 * t + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+#pragma GCC unroll 4
+  for (int u = 0; u < 4; u++)
+    z[u] = _mm512_add_ps(_mm512_shuffle_f32x4(y[2 * u], y[2 * u + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(y[2 * u], y[2 * u + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+#pragma GCC unroll 2
+  for (int v = 0; v < 2; v++)
+    s[v] = _mm512_add_ps(_mm512_unpacklo_ps(z[2 * v], z[2 * v + 1]),
+                         _mm512_unpackhi_ps(z[2 * v], z[2 * v + 1]));
+  __m512d s0 = _mm512_castps_pd(s[0]), s1 = _mm512_castps_pd(s[1]);
+  return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(s0, s1)),
+                       _mm512_castpd_ps(_mm512_unpackhi_pd(s0, s1)));
+}
+
+/* acc[j R + i] += a row i . b row j over k = p .. p + 15 (the lanes in
+ * mk), for R rows of A and C of B (R C = 16). */
+AVX512_INLINE void dot_step(const float *const ar[], const float *const br[], int64_t p,
+                            __mmask16 mk, __m512 acc[16], const int R, const int C) {
+  __m512 av[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++)
+    av[i] = _mm512_maskz_loadu_ps(mk, ar[i] + p);
+#pragma GCC unroll 16
+  for (int j = 0; j < C; j++) {
+    __m512 bv = _mm512_maskz_loadu_ps(mk, br[j] + p);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++)
+      acc[j * R + i] = _mm512_fmadd_ps(av[i], bv, acc[j * R + i]);
+  }
+}
+
+/* out[j R + i] = a row i . b row j over all of k: whole vectors of k, then
+ * the rest under a mask, then the network. R and C are constants in each
+ * instance, so acc lives in registers. */
+AVX512_INLINE void dot_block(const float *const ar[], const float *const br[], int64_t k,
+                             float out[16], const int R, const int C) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int q = 0; q < 16; q++)
+    acc[q] = _mm512_setzero_ps();
+  int64_t whole = k / VEC * VEC;
+  for (int64_t p = 0; p < whole; p += VEC)
+    dot_step(ar, br, p, (__mmask16)0xFFFF, acc, R, C);
+  if (whole < k)
+    dot_step(ar, br, whole, lanes(k - whole), acc, R, C);
+  float sums[16]; /* lane 4 i + j: the sum of acc[4 j + i] */
+  _mm512_storeu_ps(sums, sum_lanes16(acc));
+  for (int q = 0; q < 16; q++)
+    out[q] = sums[4 * (q % 4) + q / 4];
+}
+
+/* c = alpha * sum + beta * c for one element (beta == 0: c is not read). */
+static inline void store_one(float *c, float sum, float alpha, float beta) {
+  *c = alpha * sum + (beta == 0.0f ? 0.0f : beta * *c);
+}
+
+/* The 4 x 4 outputs C[i][j] = dot(a row i, b row j) over k (rows past m or
+ * n repeat the last one and are not stored). */
+AVX512_INLINE void dot_tile(const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+                            int64_t ldc, int64_t k, int64_t rows, int64_t cols, float alpha,
+                            float beta) {
+  const float *ar[DOT_ROWS], *br[DOT_COLS];
+#pragma GCC unroll 4
+  for (int i = 0; i < DOT_ROWS; i++) {
+    ar[i] = a + (i < rows ? i : rows - 1) * lda;
+    br[i] = b + (i < cols ? i : cols - 1) * ldb;
+  }
+  float out[16];
+  dot_block(ar, br, k, out, DOT_ROWS, DOT_COLS);
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++)
+      store_one(c + i * ldc + j, out[j * DOT_ROWS + i], alpha, beta);
+}
+
+AVX512 static void sgemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                             int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                             int64_t ldc) {
+  for (int64_t j = 0; j < n; j += DOT_COLS) {
+    int64_t cols = n - j < DOT_COLS ? n - j : DOT_COLS;
+    for (int64_t i = 0; i < m; i += DOT_ROWS) {
+      int64_t rows = m - i < DOT_ROWS ? m - i : DOT_ROWS;
+      dot_tile(a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, k, rows, cols, alpha,
+               beta);
+    }
+  }
+}
+
+/* ---- one row of C, op(B) = B^T: matrix-vector, dot products ---- */
+
+/* 16 rows of B at a time (rows past n repeat the last one and are not
+ * stored), each element summed as in sgemm_dot, so a band of one row gives
+ * the bits a band of several would. */
+AVX512 static void sgemv_dot(int64_t n, int64_t k, float alpha, const float *x, const float *b,
+                             int64_t ldb, float beta, float *c) {
+  for (int64_t j = 0; j < n; j += 16) {
+    int64_t rows = n - j < 16 ? n - j : 16;
+    const float *br[16];
+    for (int q = 0; q < 16; q++)
+      br[q] = b + (j + (q < rows ? q : rows - 1)) * ldb;
+    float out[16];
+    dot_block(&x, br, k, out, 1, 16);
+    for (int64_t q = 0; q < rows; q++)
+      store_one(c + j + q, out[q], alpha, beta);
+  }
+}
+
+static bool cpu_has_avx512(void) {
+  static int has = -1; /* cpuid once; a race only repeats the same answer */
+  if (has < 0)
+    has = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  return has == 1;
+}
+
+/* Where each form beat OpenBLAS 0.3.21 (its SkylakeX kernels; with
+ * OPENBLAS_CORETYPE=Haswell the kernels here win at every shape) on one
+ * core of the EPYC of docs/benchmarks.md: broadcast up to 64 rows, 1.1-3x
+ * on whole vectors of columns, but a column tail in a vector of its own
+ * costs a full vector (n = 65: 0.7x); dot products up to 32 rows (1.1-1.9x;
+ * 48 and 64 rows: 0.8-1.2x); one row against OpenBLAS's GEMV, 1.1-1.25x
+ * with the matrix in L2 or L3, but 0.65-0.85x for one of 16 MB streamed
+ * from memory (its 16 rows at a time are too many streams), hence at most
+ * 2 MB. */
+static bool columns_fill_vectors(int64_t n) {
+  int64_t padded = (n + VEC - 1) / VEC * VEC;
+  return padded * 10 <= n * 11; /* at most a tenth of the lanes wasted */
+}
+
+bool nnrt_sgemm_small_takes(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
+  if (m < 1 || n < 2 || !cpu_has_avx512())
+    return false;
+  if (m == 1) /* a row times a weight matrix stored [n, k], in cache */
+    return trans_b && !trans_a && n * k <= GEMV_MAX_ELEMS;
+  if (!trans_b)
+    return m <= BC_MAX_ROWS && columns_fill_vectors(n);
+  return !trans_a && m <= DOT_MAX_ROWS && k >= DOT_MIN_K;
+}
+
+void nnrt_sgemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                      float *c, int64_t ldc) {
+  if (m == 1 && trans_b)
+    sgemv_dot(n, k, alpha, a, b, ldb, beta, c);
+  else if (!trans_b)
+    sgemm_bcast(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    sgemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#else /* no AVX-512 code for this target */
+
+bool nnrt_sgemm_small_takes(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
+  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k;
+  return false;
+}
+
+void nnrt_sgemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                      float *c, int64_t ldc) {
+  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda;
+  (void)b, (void)ldb, (void)beta, (void)c, (void)ldc;
+}
+
+#endif

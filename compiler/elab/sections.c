@@ -706,15 +706,16 @@ static void check_image_input(SectionCheck *c, const AstNode *data, const AstNod
 
 /* Truncated backpropagation through time reads the data in order, as
  * streams; shuffling would break them. */
-static void check_tbptt_order(SectionCheck *c, const AstNode *data, const AstNode *train) {
+static bool check_tbptt_order(SectionCheck *c, const AstNode *data, const AstNode *train) {
   const AstNode *tbptt = field_of(train, "tbptt"), *shuffle = field_of(data, "shuffle");
   if (!tbptt || !shuffle || shuffle->u.field.value->kind != AST_BOOL ||
       !shuffle->u.field.value->u.bool_lit.value)
-    return;
+    return false;
   diag_error(c->p->diag, shuffle->loc,
              "'shuffle = true' cannot apply with tbptt: each batch continues the previous one's "
              "windows, so the data are read in order");
   diag_note(c->p->diag, tbptt->loc, "tbptt is set here");
+  return true;
 }
 
 /* Generation samples characters: the vocabulary is a text source's. */
@@ -739,7 +740,7 @@ void sections_check(Program *p, const AstNode *model) {
   /* A train section without a data section is fine: an object's program
    * feeds its own batches; `nnc run` says at the section that it has none
    * (run.c). */
-  const AstNode *data = NULL, *train = NULL, *generate = NULL;
+  const AstNode *data = NULL, *generate = NULL;
   const PtrVec *ms = &model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *s = ms->items[i];
@@ -759,15 +760,19 @@ void sections_check(Program *p, const AstNode *model) {
         diag_note(p->diag, generate->loc, "the first is here");
       }
       generate = s;
-    } else if (!train) {
-      train = s;
     }
     check_section(&c, s);
   }
-  if (data && train)
-    check_image_input(&c, data, train);
+  /* any train section may be the one run (nnc run --train NAME); the
+   * shuffle field is said to be wrong once */
+  bool order_said = false;
+  for (int i = 0; data && i < ms->len; i++) {
+    const AstNode *s = ms->items[i];
+    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
+      continue;
+    check_image_input(&c, data, s);
+    order_said = order_said || check_tbptt_order(&c, data, s);
+  }
   if (generate)
     check_generate_source(&c, generate, data);
-  if (data && train)
-    check_tbptt_order(&c, data, train);
 }

@@ -80,10 +80,9 @@ void tbptt_check(Program *p, const AstNode *model, const IrModule *m) {
     const AstNode *list = field_value(s, "tbptt"), *loss = field_value(s, "loss");
     const IrFunc *f = loss && loss->kind == AST_NAME ? ir_module_func(m, loss->u.name.name) : NULL;
     if (!list || list->kind != AST_LIST || !f)
-      return; /* reported by sections.c */
+      continue; /* no tbptt, or reported by sections.c */
     int64_t batch = data_batch(model);
     for (int k = 0; k < list->u.list.items.len; k++)
       check_carried(p, m, f, list->u.list.items.items[k], batch);
-    return; /* the first train section is the step */
   }
 }

@@ -99,7 +99,7 @@ static bool build(Repl *r, ReplModel *h) {
     return false;
   }
   TrainConfig cfg;
-  train_config_read(&h->comp->prog, m, repl_def_dir(r, h->name), &cfg);
+  train_config_read(&h->comp->prog, m, repl_def_dir(r, h->name), NULL, &cfg);
   return make_handle(r, h, m, &cfg) && (!cfg.has_data || !cfg.has_train || load_data(r, h));
 }
 

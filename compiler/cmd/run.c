@@ -174,7 +174,7 @@ static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const
     if (p)
       want[n++] = p;
   } else {
-    if (!o->eval)
+    if (!o->eval && ts->step)
       want[n++] = ts->step;
     want[n++] = ts->eval;
     /* fit = ridge(...): the function whose rows the readout is fitted to */
@@ -305,6 +305,13 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   }
   if (!o->emit)
     return run_jitted(comp, m, &ts, gen, &cfg, o);
+  if (!ts.step) {
+    fprintf(stderr,
+            "nnc: error: train section '%s' fits in closed form (fit = ridge): it has no "
+            "training step to print (nnc --emit=%s FILE prints the model's functions)\n",
+            cfg.step_name, o->emit);
+    return 1;
+  }
   if (!strcmp(o->emit, "ir"))
     ir_print_func(stdout, m, ts.step);
   else if (!strcmp(o->emit, "fused-ir"))

@@ -316,33 +316,13 @@ static const AstNode *model_member(SectionCheck *c, const char *name) {
   return NULL;
 }
 
-static bool check_loss_fn(SectionCheck *c, const AstNode *x) {
+/* loss, a generate section's step, fit's features: the name of a function
+ * of the model. The step's and the features' signatures are checked on the
+ * lowered IR (generate.c, fit.c), where the dims are known. */
+static bool check_fn_name(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
   const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
   if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
-    diag_error(c->p->diag, x->loc, "'loss' must name a function of model '%s'",
-               c->model->u.layer.name);
-    return false;
-  }
-  return true;
-}
-
-/* The generation step: its signature is checked on the lowered IR
- * (generate.c), where the dims are known. */
-static bool check_step_fn(SectionCheck *c, const AstNode *x) {
-  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
-  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
-    diag_error(c->p->diag, x->loc, "'step' must name a function of model '%s'",
-               c->model->u.layer.name);
-    return false;
-  }
-  return true;
-}
-
-/* fit's features: the rows are checked on the lowered IR (fit.c). */
-static bool check_features_fn(SectionCheck *c, const AstNode *x) {
-  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
-  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
-    diag_error(c->p->diag, x->loc, "'features' must name a function of model '%s'",
+    diag_error(c->p->diag, x->loc, "'%s' must name a function of model '%s'", spec->name,
                c->model->u.layer.name);
     return false;
   }
@@ -465,13 +445,11 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
   case V_SCHEDULE:
     return check_call(c, schedules, "schedule", x);
   case V_LOSS_FN:
-    return check_loss_fn(c, x);
   case V_STEP_FN:
-    return check_step_fn(c, x);
+  case V_FEATURES:
+    return check_fn_name(c, spec, x);
   case V_FIT:
     return check_call(c, fits, "fit", x);
-  case V_FEATURES:
-    return check_features_fn(c, x);
   case V_PARAMS:
     return check_params(c, x);
   case V_STATES:
@@ -633,7 +611,7 @@ static void check_section(SectionCheck *c, const AstNode *s) {
     check_fit_fields(c, s, specs, given);
 }
 
-static const AstNode *field_of(const AstNode *section, const char *key) {
+const AstNode *sections_field(const AstNode *section, const char *key) {
   const PtrVec *fs = &section->u.section.fields;
   for (int i = 0; i < fs->len; i++) {
     const AstNode *f = fs->items[i];
@@ -647,7 +625,7 @@ static const AstNode *field_of(const AstNode *section, const char *key) {
  * written as numbers (their count), else -1. */
 static int loss_input_dims(SectionCheck *c, const AstNode *train, int64_t *dims,
                            const AstNode **arg) {
-  const AstNode *loss = field_of(train, "loss");
+  const AstNode *loss = sections_field(train, "loss");
   const AstNode *fn = loss && loss->u.field.value->kind == AST_NAME
                           ? model_member(c, loss->u.field.value->u.name.name)
                           : NULL;
@@ -670,7 +648,7 @@ static int loss_input_dims(SectionCheck *c, const AstNode *train, int64_t *dims,
  * numbers: the same shape, channels of one aside (a flat input takes any
  * image of its size, which the run checks against the file). */
 static void check_image_input(SectionCheck *c, const AstNode *data, const AstNode *train) {
-  const AstNode *image = field_of(data, "image"), *arg = NULL;
+  const AstNode *image = sections_field(data, "image"), *arg = NULL;
   if (!image || image->u.field.value->kind != AST_LIST ||
       image->u.field.value->u.list.items.len != 3)
     return;
@@ -707,7 +685,7 @@ static void check_image_input(SectionCheck *c, const AstNode *data, const AstNod
 /* Truncated backpropagation through time reads the data in order, as
  * streams; shuffling would break them. */
 static bool check_tbptt_order(SectionCheck *c, const AstNode *data, const AstNode *train) {
-  const AstNode *tbptt = field_of(train, "tbptt"), *shuffle = field_of(data, "shuffle");
+  const AstNode *tbptt = sections_field(train, "tbptt"), *shuffle = sections_field(data, "shuffle");
   if (!tbptt || !shuffle || shuffle->u.field.value->kind != AST_BOOL ||
       !shuffle->u.field.value->u.bool_lit.value)
     return false;
@@ -720,7 +698,7 @@ static bool check_tbptt_order(SectionCheck *c, const AstNode *data, const AstNod
 
 /* Generation samples characters: the vocabulary is a text source's. */
 static void check_generate_source(SectionCheck *c, const AstNode *generate, const AstNode *data) {
-  const AstNode *source = data ? field_of(data, "source") : NULL;
+  const AstNode *source = data ? sections_field(data, "source") : NULL;
   if (source && !strcmp(source_kind(source->u.field.value), "text"))
     return;
   diag_error(c->p->diag, generate->loc,

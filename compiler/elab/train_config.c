@@ -243,13 +243,10 @@ static void read_train(Reader *r, const AstNode *sec, const char *want, TrainCon
 }
 
 static void read_generate(const AstNode *sec, TrainConfig *c) {
-  const PtrVec *fs = &sec->u.section.fields;
+  const AstNode *step = sections_field(sec, "step");
   c->has_generate = true;
-  for (int i = 0; i < fs->len; i++) {
-    const AstNode *f = fs->items[i];
-    if (!strcmp(f->u.field.key, "step"))
-      c->gen_step = f->u.field.value->u.name.name;
-  }
+  if (step)
+    c->gen_step = step->u.field.value->u.name.name;
 }
 
 bool train_config_read(Program *p, const IrModule *m, const char *model_dir, const char *train,

@@ -134,6 +134,10 @@ void lower_check_layer_generic(Program *p, const AstNode *layer, Arena *a);
 void sema_check_program(Program *p);
 /* sections.c: data and train sections of a model. */
 void sections_check(Program *p, const AstNode *model);
+/* A model's sections of one kind, in the order written:
+ * for (s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) */
+const AstNode *sections_first(const AstNode *model, AstSectionKind kind);
+const AstNode *sections_next(const AstNode *model, const AstNode *section);
 /* The field `key = value` of a data, train or generate section, or NULL. */
 const AstNode *sections_field(const AstNode *section, const char *key);
 /* The generate section's step against what sampling needs (generate.c),

@@ -130,11 +130,7 @@ static void check_fit_section(FitCheck *c, const TrainConfig *sel) {
 }
 
 void fit_check(Program *p, const AstNode *model, const IrModule *m) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
-      continue;
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) {
     FitCheck c = {.p = p, .model = model, .m = m};
     TrainConfig sel = {0};
     const PtrVec *fs = &s->u.section.fields;

@@ -43,11 +43,7 @@ static void check_step(Program *p, const AstNode *model, const IrModule *m, cons
 }
 
 void generate_check(Program *p, const AstNode *model, const IrModule *m) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_GENERATE)
-      continue;
+  for (const AstNode *s = sections_first(model, SEC_GENERATE); s; s = sections_next(model, s)) {
     const AstNode *step = sections_field(s, "step");
     if (step && step->u.field.value->kind == AST_NAME)
       check_step(p, model, m, step->u.field.value);

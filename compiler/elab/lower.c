@@ -613,11 +613,7 @@ static IrModule *new_module(Arena *a, const AstNode *layer) {
 /* A training step's loss must be a scalar: the gradient of anything else is
  * not defined without a seed. */
 static void check_losses(Elab *e, const AstNode *model) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
-      continue;
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) {
     const AstNode *fl = sections_field(s, "loss");
     if (!fl || fl->u.field.value->kind != AST_NAME)
       continue;

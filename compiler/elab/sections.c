@@ -611,6 +611,29 @@ static void check_section(SectionCheck *c, const AstNode *s) {
     check_fit_fields(c, s, specs, given);
 }
 
+/* The section of `kind` at or after member `from` of the model, or NULL. */
+static const AstNode *section_from(const AstNode *model, AstSectionKind kind, int from) {
+  const PtrVec *ms = &model->u.layer.members;
+  for (int i = from; i < ms->len; i++) {
+    const AstNode *s = ms->items[i];
+    if (s->kind == AST_SECTION && s->u.section.kind == kind)
+      return s;
+  }
+  return NULL;
+}
+
+const AstNode *sections_first(const AstNode *model, AstSectionKind kind) {
+  return section_from(model, kind, 0);
+}
+
+const AstNode *sections_next(const AstNode *model, const AstNode *section) {
+  const PtrVec *ms = &model->u.layer.members;
+  for (int i = 0; i < ms->len; i++)
+    if (ms->items[i] == section)
+      return section_from(model, section->u.section.kind, i + 1);
+  return NULL;
+}
+
 const AstNode *sections_field(const AstNode *section, const char *key) {
   const PtrVec *fs = &section->u.section.fields;
   for (int i = 0; i < fs->len; i++) {
@@ -744,10 +767,8 @@ void sections_check(Program *p, const AstNode *model) {
   /* any train section may be the one run (nnc run --train NAME); the
    * shuffle field is said to be wrong once */
   bool order_said = false;
-  for (int i = 0; data && i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
-      continue;
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); data && s;
+       s = sections_next(model, s)) {
     check_image_input(&c, data, s);
     order_said = order_said || check_tbptt_order(&c, data, s);
   }

@@ -28,11 +28,7 @@ static bool writes_param(const IrFunc *f, int index) {
 /* The data section's batch when it is written as a number (32 without the
  * field); 0 when it is not known here. */
 static int64_t data_batch(const AstNode *model) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_DATA)
-      continue;
+  for (const AstNode *s = sections_first(model, SEC_DATA); s; s = sections_next(model, s)) {
     const AstNode *f = sections_field(s, "batch"), *b = f ? f->u.field.value : NULL;
     return !b ? 32 : b->kind == AST_INT ? b->u.int_lit.value : 0;
   }
@@ -62,11 +58,7 @@ static void check_carried(Program *p, const IrModule *m, const IrFunc *loss, con
 }
 
 void tbptt_check(Program *p, const AstNode *model, const IrModule *m) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
-      continue;
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) {
     const AstNode *lf = sections_field(s, "tbptt"), *ff = sections_field(s, "loss");
     const AstNode *list = lf ? lf->u.field.value : NULL, *loss = ff ? ff->u.field.value : NULL;
     const IrFunc *f = loss && loss->kind == AST_NAME ? ir_module_func(m, loss->u.name.name) : NULL;

@@ -55,6 +55,7 @@ typedef struct Cli {
   const char *fn, *model, *out, *out_dir, *params_dir, *forward, *loss;
   const char *stdlib_dir;
   const char *header, *prefix, *target, *cpu, *bake; /* ahead of time */
+  const char *train;                                 /* ahead of time: the train section */
   bool compile_only;                                 /* -c */
   const char *dim_names[CALLBUF_MAX_BINDINGS];
   int64_t dim_values[CALLBUF_MAX_BINDINGS];
@@ -122,6 +123,7 @@ static void usage(FILE *out) {
         "  --cpu NAME         the CPU to tune for (default: this host's, or generic);\n"
         "                     --cpu help lists them (for --target TRIPLE)\n"
         "  --bake CKPT        compile the checkpoint's weights into the object\n"
+        "  --train NAME       the train section compiled in (default: the model's first)\n"
         "bench options:\n"
         "  --runs N, --warmup N, --forward NAME, --loss NAME\n",
         out);
@@ -185,11 +187,13 @@ static int parse_valued(Cli *c, int argc, char **argv, int *i) {
   bool bad = false;
   const char *v;
   int64_t n;
-  const char **strs[] = {&c->fn,   &c->model,  &c->out,    &c->out_dir, &c->params_dir, &c->forward,
-                         &c->loss, &c->header, &c->prefix, &c->target,  &c->cpu,        &c->bake};
-  const char *names[] = {"--fn",   "--model",  "-o",       "--out-dir", "--params", "--forward",
-                         "--loss", "--header", "--prefix", "--target",  "--cpu",    "--bake"};
-  for (int k = 0; k < 12; k++)
+  const char **strs[] = {&c->fn,      &c->model, &c->out,    &c->out_dir, &c->params_dir,
+                         &c->forward, &c->loss,  &c->header, &c->prefix,  &c->target,
+                         &c->cpu,     &c->bake,  &c->train};
+  const char *names[] = {"--fn",      "--model", "-o",       "--out-dir", "--params",
+                         "--forward", "--loss",  "--header", "--prefix",  "--target",
+                         "--cpu",     "--bake",  "--train"};
+  for (int k = 0; k < 13; k++)
     if ((v = opt_value(argc, argv, i, names[k], &bad)) || bad) {
       if (v)
         *strs[k] = v;
@@ -481,6 +485,7 @@ static int aot_one(Compilation *comp, IrModule *m, const Cli *c) {
                   .cpu = c->cpu,
                   .bake = c->bake,
                   .model_file = c->pos[0],
+                  .train = c->train,
                   .cg = c->cg};
   return aot_compile(comp, m, &o);
 }
@@ -524,6 +529,8 @@ static int check_usage(const Cli *c) {
     why = "--target cross-compiles objects (-c); an executable is for this machine";
   else if (!is_aot(c) && (c->header || c->prefix || c->target || c->cpu || c->bake))
     why = "--header, --prefix, --target, --cpu and --bake are for -c and -o EXE";
+  else if (!is_aot(c) && c->train)
+    why = "--train is for -c and -o EXE (and nnc run)";
   else if (c->cmd == CMD_NONE && c->emit == EMIT_NONE && c->back == BE_NONE && !is_aot(c))
     why = "nothing to do: use 'nnc check', 'nnc call', -o EXE, -c, --emit=KIND or --mem-plan";
   else if (c->cmd != CMD_CALL && c->cmd != CMD_CHECK && c->npos > 1)

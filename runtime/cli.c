@@ -2,6 +2,7 @@
  *
  *   PROG train [--data P] [--epochs N] [--batch N] [--lr X] [--seed N]
  *              [--checkpoint P] [--resume] [--threads N] [--progress|--no-progress]
+ *              [--train NAME]   (only the section compiled in: nnc --train NAME)
  *   PROG eval [--checkpoint P] [--data P] [--threads N]
  *   PROG predict INPUT [--checkpoint P] [-o OUT] [--threads N]
  *   PROG generate PROMPT [--tokens N] [--temperature X] [--top-k K] [--seed N]
@@ -129,6 +130,11 @@ static void print_model(FILE *out, const nnrt_model_desc *d) {
     print_source(out, "validation", &c->val_source);
   else if (c->validation > 0)
     fprintf(out, "  validation  %g of the training data\n", c->validation);
+  if (c->has_train && c->step_name)
+    fprintf(out,
+            "  train       section '%s' (compiled in: nnc FILE.nn -o EXE --train NAME for "
+            "another)\n",
+            c->step_name);
   if (c->fit == NNRT_FIT_RIDGE)
     fprintf(out, "  fit         ridge(alpha = %g, washout = %lld): %s, %s from the rows of %s\n",
             c->fit_alpha, (long long)c->fit_washout, c->fit_weight ? c->fit_weight : "?",
@@ -175,6 +181,8 @@ static void print_help(const Cli *c, const nnrt_model_desc *d) {
           "                     PATH's .best.safetensors), eval and predict read it\n"
           "                     (default %s%s)\n"
           "  --resume           train: continue from the checkpoint\n"
+          "  --train NAME       train: the train section, which is chosen when compiling\n"
+          "                     (nnc FILE.nn -o EXE --train NAME); only that one\n"
           "  -o OUT             predict: write OUT.npy or OUT.csv (default: CSV on stdout)\n"
           "  --tokens N         generate: characters to sample (default 200)\n"
           "  --temperature X    generate: softmax temperature, 0 greedy (default 1)\n"
@@ -290,11 +298,34 @@ static int flag_commands(const char *a) {
 
 static const char *const COMMANDS[] = {"train", "eval", "predict", "generate"};
 
+/* --train NAME: the train section is chosen when the executable is
+ * compiled (the descriptor holds one step); naming that one is fine. */
+static bool train_option(Cli *c, const nnrt_model_desc *d, const char *name) {
+  const char *have = d->cfg.has_train ? d->cfg.step_name : NULL;
+  if (c->cmd != CMD_TRAIN)
+    return usage_error(c, "--train is not an option of %s", COMMANDS[c->cmd]), false;
+  if (!name)
+    return usage_error(c, "--train needs a value"), false;
+  if (have && !strcmp(name, have))
+    return true;
+  if (!have)
+    return usage_error(c, "model '%s' has no train section compiled in", d->name), false;
+  return usage_error(c,
+                     "this executable trains with train section '%s', chosen when it was "
+                     "compiled; for '%s': nnc MODEL.nn -o %s --train %s",
+                     have, name, c->prog, name),
+         false;
+}
+
 /* One option at argv[*i]; false after printing why it is wrong. */
-static bool parse_option(Cli *c, int argc, char **argv, int *i) {
+static bool parse_option(Cli *c, const nnrt_model_desc *d, int argc, char **argv, int *i) {
   const char *a = argv[*i], *next = *i + 1 < argc ? argv[*i + 1] : NULL;
   const char **dst;
   int cmds = 0;
+  if (!strcmp(a, "--train")) {
+    ++*i;
+    return train_option(c, d, next);
+  }
   bool is_string = string_flag(c, a, &dst, &cmds);
   if (!is_string)
     cmds = flag_commands(a);
@@ -324,11 +355,11 @@ static bool parse_option(Cli *c, int argc, char **argv, int *i) {
 }
 
 /* argv after the command; returns -1 to go on, else the exit status. */
-static int parse_args(Cli *c, int argc, char **argv) {
+static int parse_args(Cli *c, const nnrt_model_desc *d, int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (a[0] == '-' && a[1]) {
-      if (!parse_option(c, argc, argv, &i))
+      if (!parse_option(c, d, argc, argv, &i))
         return 2;
     } else if (c->cmd == CMD_PREDICT && !c->o.predict) {
       c->o.predict = a;
@@ -404,7 +435,7 @@ int nnrt_main(const nnrt_model_desc *d, int argc, char **argv) {
     rc = 0;
   } else if (argc < 2) {
     rc = usage_error(&c, "no command (train, eval, predict or generate)");
-  } else if ((rc = parse_command(&c, argv[1])) < 0 && (rc = parse_args(&c, argc, argv)) < 0) {
+  } else if ((rc = parse_command(&c, argv[1])) < 0 && (rc = parse_args(&c, d, argc, argv)) < 0) {
     rc = run(&c, m);
   }
   free(c.default_checkpoint);

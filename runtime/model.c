@@ -854,8 +854,12 @@ int64_t nnrt_model_output_size(const nnrt_model *m) {
 }
 
 int64_t nnrt_model_label_size(const nnrt_model *m) {
-  if (!m || m->d->train < 0)
+  if (!m)
     return -1;
-  const nnrt_func_desc *f = &m->d->funcs[m->d->train];
-  return takes_y(f, true) ? nnrt_arg_sample_numel(&f->inputs[1]) : 0;
+  /* a closed-form fit has no step; its loss takes the same targets */
+  int fi = m->d->train >= 0 ? m->d->train : m->d->cfg.fit != NNRT_FIT_NONE ? m->d->eval : -1;
+  if (fi < 0)
+    return -1;
+  const nnrt_func_desc *f = &m->d->funcs[fi];
+  return takes_y(f, fi == m->d->train) ? nnrt_arg_sample_numel(&f->inputs[1]) : 0;
 }

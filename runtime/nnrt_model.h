@@ -49,7 +49,7 @@ extern "C" {
  * ridge fit);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 7, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
+enum { NNRT_MODEL_ABI = 8, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -200,6 +200,9 @@ typedef struct nnrt_train_desc {
   double fit_alpha;
   int64_t fit_washout;
   const char *fit_features, *fit_weight, *fit_bias;
+  /* the train section compiled in (nnc --train NAME; the model's first by
+   * default), or NULL */
+  const char *step_name;
 } nnrt_train_desc;
 
 typedef enum nnrt_fit_kind { NNRT_FIT_NONE, NNRT_FIT_RIDGE } nnrt_fit_kind;

@@ -641,7 +641,7 @@ int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
     return 1;
   nnrt_dataset train = {0}, val = {0};
   int rc = 1;
-  if (m->d->train < 0 && r.cfg.has_train)
+  if (m->d->train < 0 && r.cfg.has_train && r.cfg.fit == NNRT_FIT_NONE)
     fail(&r, "model '%s' has no compiled training step", m->d->name);
   else if (has_sections(&r, true) && checkpoint_writable(&r) && apply_seed(&r) &&
            load_data(&r, &train, &val) && standardize(&r, &train, &val, false) &&

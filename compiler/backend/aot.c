@@ -395,8 +395,12 @@ static bool build(Aot *g, Compilation *comp, IrModule *m) {
   const AotOptions *o = g->o;
   char *dir_copy = strdup(o->model_file);
   TrainConfig cfg;
-  train_config_read(&comp->prog, m, dirname(dir_copy), &cfg);
+  bool known = train_config_read(&comp->prog, m, dirname(dir_copy), o->train, &cfg);
   free(dir_copy);
+  if (!known) {
+    snprintf(g->err, sizeof g->err, "%s", train_config_unknown_step(g->a, m, o->train));
+    return false;
+  }
   TrainStep ts;
   bool has_ts = cfg.has_train; /* with or without data: a program may feed the batches */
   if (has_ts && !pipeline_train_step(g->a, m, &cfg, &ts, g->err, sizeof g->err))

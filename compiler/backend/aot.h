@@ -27,6 +27,8 @@ typedef struct AotOptions {
   const char *cpu;        /* NULL: the host's for the host triple, else generic */
   const char *bake;       /* a checkpoint whose weights are compiled in, or NULL */
   const char *model_file; /* the .nn file, for relative data paths and the header */
+  const char *train;      /* the train section compiled in (NULL: the first); one, as the
+                             descriptor and the header's train_step hold one step */
   const char *cc;         /* the C compiler driver for AOT_EXE (NULL: $CC, else the
                              runtime's, toolchain_runtime_cc) */
   CodegenOptions cg;

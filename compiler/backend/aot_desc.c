@@ -66,8 +66,8 @@ static void make_types(Em *e) {
          (LLVMTypeRef[]){
              i32, i32, t->source, t->source, f64, i64, i64, i64, i32, i32, i32,
              i32, f64, f64,       f64,       f64, f64, i64, i64, i64, i64, LLVMArrayType(i64, 3),
-             i64, i64, f64,       i32,       f64, i64, ptr, ptr, ptr},
-         31);
+             i64, i64, f64,       i32,       f64, i64, ptr, ptr, ptr, ptr},
+         32);
   t->model = st(e, "nnrt_model_desc",
                 (LLVMTypeRef[]){i32, i32,      ptr, i32, i32, ptr, ptr, i32, i32, i32, i32,
                                 i64, t->train, ptr, ptr, i32, i32, ptr, i32, ptr, i32, ptr},
@@ -297,7 +297,7 @@ static LLVMValueRef c_source(Em *e, const nnrt_source_desc *s, Arena *ar) {
 
 static LLVMValueRef c_train(Em *e, const nnrt_train_desc *c, Arena *ar) {
   LLVMValueRef image[3] = {ci64(e, c->image[0]), ci64(e, c->image[1]), ci64(e, c->image[2])};
-  LLVMValueRef fields[31] = {ci32(e, c->has_data),
+  LLVMValueRef fields[32] = {ci32(e, c->has_data),
                              ci32(e, c->has_train),
                              c_source(e, &c->source, ar),
                              c_source(e, &c->val_source, ar),
@@ -327,8 +327,9 @@ static LLVMValueRef c_train(Em *e, const nnrt_train_desc *c, Arena *ar) {
                              ci64(e, c->fit_washout),
                              cstr(e, c->fit_features),
                              cstr(e, c->fit_weight),
-                             cstr(e, c->fit_bias)};
-  return cstruct(e->t.train, fields, 31);
+                             cstr(e, c->fit_bias),
+                             cstr(e, c->step_name)};
+  return cstruct(e->t.train, fields, 32);
 }
 
 LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *prefix,

@@ -88,12 +88,14 @@ static void put_input_transform(FILE *out, const char *upper, const nnrt_model_d
 static void put_constants(FILE *out, const char *upper, const nnrt_model_desc *d, bool baked) {
   const nnrt_func_desc *p = d->predict >= 0 ? &d->funcs[d->predict] : NULL;
   const nnrt_func_desc *t = d->train >= 0 ? &d->funcs[d->train] : NULL;
+  /* a closed-form fit has no step; its loss takes the same targets */
+  const nnrt_func_desc *ly = t ? t : d->eval >= 0 ? &d->funcs[d->eval] : NULL;
   put_macro(out, upper, "INPUT_SIZE", p ? nnrt_arg_sample_numel(&p->inputs[0]) : -1,
             "elements of one input sample (-1: no predict function or a symbolic size)");
   put_macro(out, upper, "OUTPUT_SIZE", p ? nnrt_arg_sample_numel(&p->results[0]) : -1,
             "elements of one prediction");
   put_macro(out, upper, "LABEL_SIZE",
-            t && t->ninputs > 1 ? nnrt_arg_sample_numel(&t->inputs[1]) : -1,
+            ly && ly->ninputs > 1 ? nnrt_arg_sample_numel(&ly->inputs[1]) : -1,
             "elements of one sample's label or target (-1: no training step)");
   put_macro(out, upper, "NUM_CLASSES", d->num_classes, "classes of the cross-entropy, or 0");
   put_macro(out, upper, "NUM_PARAMS", d->nparams, "parameters and optimizer state tensors");

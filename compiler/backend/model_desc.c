@@ -251,7 +251,8 @@ static nnrt_train_desc desc_train(Arena *a, const TrainConfig *c) {
                        .fit_washout = c->fit_washout,
                        .fit_features = c->fit_features,
                        .fit_weight = c->fit_weight,
-                       .fit_bias = c->fit_bias};
+                       .fit_bias = c->fit_bias,
+                       .step_name = c->step_name};
   if (c->has_data) {
     d.source = desc_source(a, &c->source);
     if (c->has_val_source)

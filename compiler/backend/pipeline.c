@@ -72,9 +72,10 @@ bool pipeline_train_step(Arena *a, IrModule *m, const TrainConfig *c, TrainStep 
   if (!train_step_build(a, m, c, out, err, errlen))
     return false;
   ir_verify_module(m, pipeline_stage_name(STAGE_TRAIN_STEP), NULL);
-  FILE *d = dump_begin(STAGE_TRAIN_STEP, out->step->name);
+  FILE *d = dump_begin(STAGE_TRAIN_STEP, out->step ? out->step->name : out->eval->name);
   if (d) {
-    ir_print_func(d, m, out->step);
+    if (out->step)
+      ir_print_func(d, m, out->step);
     ir_print_func(d, m, out->eval);
   }
   return true;

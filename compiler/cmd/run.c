@@ -23,6 +23,7 @@
 
 typedef struct RunOptions {
   const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir, *generate;
+  const char *train;        /* the train section to run (NULL: the first) */
   const char *emit;         /* ir, fused-ir, llvm: print the training step instead */
   nnrt_run_options numbers; /* --epochs, --batch, --lr, --seed (nnrt_run_parse_value) */
   bool resume, eval;
@@ -36,6 +37,7 @@ static void run_usage(FILE *out) {
       "usage: nnc run FILE.nn [options]\n"
       "  trains the model as its data and train sections say\n"
       "  --model NAME        the model to run (default: the file's only or last model)\n"
+      "  --train NAME        the train section to run (default: the model's first)\n"
       "  --epochs N --batch N --lr X --seed N   override the sections\n"
       "  --data PATH         another data file (idx/npy: IMAGES,LABELS or X,Y; npz: one archive)\n"
       "  --checkpoint PATH   save a safetensors checkpoint here (each epoch, Ctrl-C), and\n"
@@ -70,10 +72,12 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-    const char **strs[] = {&o->model, &o->data, &o->checkpoint, &o->predict, &o->out, &o->generate};
-    const char *snames[] = {"--model", "--data", "--checkpoint", "--predict", "-o", "--generate"};
+    const char **strs[] = {&o->model, &o->data,     &o->checkpoint, &o->predict,
+                           &o->out,   &o->generate, &o->train};
+    const char *snames[] = {"--model", "--data",     "--checkpoint", "--predict",
+                            "-o",      "--generate", "--train"};
     bool done = false;
-    for (int k = 0; k < 6 && !done; k++)
+    for (int k = 0; k < 7 && !done; k++)
       if (!strcmp(a, snames[k])) {
         if (!next) {
           fprintf(stderr, "nnc: error: %s needs a value\n", a);
@@ -170,7 +174,7 @@ static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const
     if (p)
       want[n++] = p;
   } else {
-    if (!o->eval)
+    if (!o->eval && ts->step)
       want[n++] = ts->step;
     want[n++] = ts->eval;
     /* fit = ridge(...): the function whose rows the readout is fitted to */
@@ -274,8 +278,12 @@ static int no_data(Compilation *comp, const IrModule *m) {
 static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   char *file_copy = strdup(o->file);
   TrainConfig cfg;
-  train_config_read(&comp->prog, m, dirname(file_copy), &cfg);
+  bool known = train_config_read(&comp->prog, m, dirname(file_copy), o->train, &cfg);
   free(file_copy);
+  if (!known) {
+    fprintf(stderr, "nnc: error: %s\n", train_config_unknown_step(&comp->arena, m, o->train));
+    return 1;
+  }
   if (cfg.has_train && !cfg.has_data && !o->emit && !o->eval && !o->predict)
     return no_data(comp, m);
   if (!cfg.has_train || (!cfg.has_data && !o->emit)) {
@@ -297,6 +305,13 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
   }
   if (!o->emit)
     return run_jitted(comp, m, &ts, gen, &cfg, o);
+  if (!ts.step) {
+    fprintf(stderr,
+            "nnc: error: train section '%s' fits in closed form (fit = ridge): it has no "
+            "training step to print (nnc --emit=%s FILE prints the model's functions)\n",
+            cfg.step_name, o->emit);
+    return 1;
+  }
   if (!strcmp(o->emit, "ir"))
     ir_print_func(stdout, m, ts.step);
   else if (!strcmp(o->emit, "fused-ir"))

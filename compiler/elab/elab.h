@@ -134,6 +134,12 @@ void lower_check_layer_generic(Program *p, const AstNode *layer, Arena *a);
 void sema_check_program(Program *p);
 /* sections.c: data and train sections of a model. */
 void sections_check(Program *p, const AstNode *model);
+/* A model's sections of one kind, in the order written:
+ * for (s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) */
+const AstNode *sections_first(const AstNode *model, AstSectionKind kind);
+const AstNode *sections_next(const AstNode *model, const AstNode *section);
+/* The field `key = value` of a data, train or generate section, or NULL. */
+const AstNode *sections_field(const AstNode *section, const char *key);
 /* The generate section's step against what sampling needs (generate.c),
  * once the model is lowered. */
 void generate_check(Program *p, const AstNode *model, const IrModule *m);
@@ -144,6 +150,9 @@ void tbptt_check(Program *p, const AstNode *model, const IrModule *m);
  * features function, readout parameters and loss (fit.c), once the model
  * is lowered. */
 void fit_check(Program *p, const AstNode *model, const IrModule *m);
+
+/* The declaration of function `name` of a layer or model, or NULL. */
+const AstNode *sema_fn_decl(const AstNode *layer, const char *name);
 
 /* "did you mean" for an unknown name among candidates (may return NULL). */
 const char *sema_closest_name(const char *name, const char *const *cands, int n);

@@ -17,16 +17,6 @@ typedef struct FitCheck {
   const AstNode *features, *params, *loss, *fit; /* the fields' values */
 } FitCheck;
 
-static const AstNode *decl_of(const AstNode *model, const char *name) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *x = ms->items[i];
-    if (x->kind == AST_FN && !strcmp(x->u.fn.name, name))
-      return x;
-  }
-  return NULL;
-}
-
 static const char *type_text(const FitCheck *c, const TType *t) {
   return ttype_str(c->p->arena, c->m->syms, t);
 }
@@ -39,7 +29,7 @@ static bool dims_agree(Dim a, Dim b) {
 static const IrFunc *check_features(const FitCheck *c, const IrFunc *loss) {
   const char *name = c->features->u.name.name;
   const IrFunc *f = ir_module_func(c->m, name);
-  const AstNode *decl = decl_of(c->model, name);
+  const AstNode *decl = sema_fn_decl(c->model, name);
   if (!f || !decl)
     return NULL; /* not a function: said by sections.c */
   const TType *out = f->nresults == 1 ? &f->results[0]->type : NULL;
@@ -140,11 +130,7 @@ static void check_fit_section(FitCheck *c, const TrainConfig *sel) {
 }
 
 void fit_check(Program *p, const AstNode *model, const IrModule *m) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
-      continue;
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) {
     FitCheck c = {.p = p, .model = model, .m = m};
     TrainConfig sel = {0};
     const PtrVec *fs = &s->u.section.fields;

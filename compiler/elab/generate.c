@@ -5,16 +5,6 @@
 
 #include "elab.h"
 
-static const AstNode *fn_decl(const AstNode *model, const char *name) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *m = ms->items[i];
-    if (m->kind == AST_FN && !strcmp(m->u.fn.name, name))
-      return m;
-  }
-  return NULL;
-}
-
 static bool is_token(const TType *t) {
   return t->dtype == DT_I32 && t->rank == 1 && dim_is_const(t->dims[0]) && t->dims[0].constant == 1;
 }
@@ -27,7 +17,7 @@ static bool is_scores(const TType *t) {
 static void check_step(Program *p, const AstNode *model, const IrModule *m, const AstNode *value) {
   const char *name = value->u.name.name;
   const IrFunc *f = ir_module_func(m, name);
-  const AstNode *decl = fn_decl(model, name);
+  const AstNode *decl = sema_fn_decl(model, name);
   if (!f || !decl)
     return; /* not a function: said by sections.c */
   const char *args = "";
@@ -53,16 +43,9 @@ static void check_step(Program *p, const AstNode *model, const IrModule *m, cons
 }
 
 void generate_check(Program *p, const AstNode *model, const IrModule *m) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_GENERATE)
-      continue;
-    const PtrVec *fs = &s->u.section.fields;
-    for (int k = 0; k < fs->len; k++) {
-      const AstNode *fl = fs->items[k];
-      if (!strcmp(fl->u.field.key, "step") && fl->u.field.value->kind == AST_NAME)
-        check_step(p, model, m, fl->u.field.value);
-    }
+  for (const AstNode *s = sections_first(model, SEC_GENERATE); s; s = sections_next(model, s)) {
+    const AstNode *step = sections_field(s, "step");
+    if (step && step->u.field.value->kind == AST_NAME)
+      check_step(p, model, m, step->u.field.value);
   }
 }

@@ -54,7 +54,7 @@ static const InitSpec init_specs[] = {
     {"he", INIT_HE, {0}, {0}, 0, 0},
     {"kaiming", INIT_HE, {0}, {0}, 0, 0},
     {"orthogonal", INIT_ORTHOGONAL, {"gain"}, {1.0}, 1, 0},
-    {"sparse", INIT_SPARSE, {"density", "std"}, {0.1, 1.0}, 2, 1},
+    {"sparse", INIT_SPARSE, {"density", "std"}, {0.1, 0.01}, 2, 1}, /* torch.nn.init.sparse_ */
     {"constant", INIT_CONSTANT, {"value"}, {0}, 1, 1},
     {"reservoir", INIT_RESERVOIR, {"radius", "density"}, {0.9, 0.1}, 2, 1},
 };

@@ -610,43 +610,23 @@ static IrModule *new_module(Arena *a, const AstNode *layer) {
   return m;
 }
 
-static const AstNode *find_fn(const AstNode *layer, const char *name) {
-  const PtrVec *ms = &layer->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *m = ms->items[i];
-    if (m->kind == AST_FN && !strcmp(m->u.fn.name, name))
-      return m;
-  }
-  return NULL;
-}
-
 /* A training step's loss must be a scalar: the gradient of anything else is
  * not defined without a seed. */
 static void check_losses(Elab *e, const AstNode *model) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) {
+    const AstNode *fl = sections_field(s, "loss");
+    if (!fl || fl->u.field.value->kind != AST_NAME)
       continue;
-    const PtrVec *fields = &s->u.section.fields;
-    for (int k = 0; k < fields->len; k++) {
-      const AstNode *fl = fields->items[k];
-      if (strcmp(fl->u.field.key, "loss") || fl->u.field.value->kind != AST_NAME)
-        continue;
-      const char *name = fl->u.field.value->u.name.name;
-      for (int j = 0; j < e->mod->nfuncs; j++) {
-        IrFunc *fn = e->mod->funcs[j];
-        if (strcmp(fn->name, name) || !fn->result)
-          continue;
-        const TType *t = &fn->result->type;
-        if (t->rank != 0 || !dtype_is_float(t->dtype)) {
-          diag_error(e->diag, fl->u.field.value->loc,
-                     "the loss of train step '%s' must be a floating-point scalar, but '%s' "
-                     "returns %s",
-                     s->u.section.name, name, desc_type(e, t));
-          diag_note(e->diag, find_fn(model, name)->u.fn.name_loc, "'%s' is declared here", name);
-        }
-      }
+    const char *name = fl->u.field.value->u.name.name;
+    const IrFunc *fn = ir_module_func(e->mod, name);
+    if (!fn || !fn->result)
+      continue;
+    const TType *t = &fn->result->type;
+    if (t->rank != 0 || !dtype_is_float(t->dtype)) {
+      diag_error(e->diag, fl->u.field.value->loc,
+                 "the loss of train step '%s' must be a floating-point scalar, but '%s' returns %s",
+                 s->u.section.name, name, desc_type(e, t));
+      diag_note(e->diag, sema_fn_decl(model, name)->u.fn.name_loc, "'%s' is declared here", name);
     }
   }
 }

@@ -316,33 +316,13 @@ static const AstNode *model_member(SectionCheck *c, const char *name) {
   return NULL;
 }
 
-static bool check_loss_fn(SectionCheck *c, const AstNode *x) {
+/* loss, a generate section's step, fit's features: the name of a function
+ * of the model. The step's and the features' signatures are checked on the
+ * lowered IR (generate.c, fit.c), where the dims are known. */
+static bool check_fn_name(SectionCheck *c, const FieldSpec *spec, const AstNode *x) {
   const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
   if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
-    diag_error(c->p->diag, x->loc, "'loss' must name a function of model '%s'",
-               c->model->u.layer.name);
-    return false;
-  }
-  return true;
-}
-
-/* The generation step: its signature is checked on the lowered IR
- * (generate.c), where the dims are known. */
-static bool check_step_fn(SectionCheck *c, const AstNode *x) {
-  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
-  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
-    diag_error(c->p->diag, x->loc, "'step' must name a function of model '%s'",
-               c->model->u.layer.name);
-    return false;
-  }
-  return true;
-}
-
-/* fit's features: the rows are checked on the lowered IR (fit.c). */
-static bool check_features_fn(SectionCheck *c, const AstNode *x) {
-  const AstNode *m = x->kind == AST_NAME ? model_member(c, x->u.name.name) : NULL;
-  if (x->kind != AST_NAME || !m || m->kind != AST_FN) {
-    diag_error(c->p->diag, x->loc, "'features' must name a function of model '%s'",
+    diag_error(c->p->diag, x->loc, "'%s' must name a function of model '%s'", spec->name,
                c->model->u.layer.name);
     return false;
   }
@@ -465,13 +445,11 @@ static bool check_value(SectionCheck *c, const FieldSpec *spec, const AstNode *x
   case V_SCHEDULE:
     return check_call(c, schedules, "schedule", x);
   case V_LOSS_FN:
-    return check_loss_fn(c, x);
   case V_STEP_FN:
-    return check_step_fn(c, x);
+  case V_FEATURES:
+    return check_fn_name(c, spec, x);
   case V_FIT:
     return check_call(c, fits, "fit", x);
-  case V_FEATURES:
-    return check_features_fn(c, x);
   case V_PARAMS:
     return check_params(c, x);
   case V_STATES:
@@ -633,7 +611,30 @@ static void check_section(SectionCheck *c, const AstNode *s) {
     check_fit_fields(c, s, specs, given);
 }
 
-static const AstNode *field_of(const AstNode *section, const char *key) {
+/* The section of `kind` at or after member `from` of the model, or NULL. */
+static const AstNode *section_from(const AstNode *model, AstSectionKind kind, int from) {
+  const PtrVec *ms = &model->u.layer.members;
+  for (int i = from; i < ms->len; i++) {
+    const AstNode *s = ms->items[i];
+    if (s->kind == AST_SECTION && s->u.section.kind == kind)
+      return s;
+  }
+  return NULL;
+}
+
+const AstNode *sections_first(const AstNode *model, AstSectionKind kind) {
+  return section_from(model, kind, 0);
+}
+
+const AstNode *sections_next(const AstNode *model, const AstNode *section) {
+  const PtrVec *ms = &model->u.layer.members;
+  for (int i = 0; i < ms->len; i++)
+    if (ms->items[i] == section)
+      return section_from(model, section->u.section.kind, i + 1);
+  return NULL;
+}
+
+const AstNode *sections_field(const AstNode *section, const char *key) {
   const PtrVec *fs = &section->u.section.fields;
   for (int i = 0; i < fs->len; i++) {
     const AstNode *f = fs->items[i];
@@ -647,7 +648,7 @@ static const AstNode *field_of(const AstNode *section, const char *key) {
  * written as numbers (their count), else -1. */
 static int loss_input_dims(SectionCheck *c, const AstNode *train, int64_t *dims,
                            const AstNode **arg) {
-  const AstNode *loss = field_of(train, "loss");
+  const AstNode *loss = sections_field(train, "loss");
   const AstNode *fn = loss && loss->u.field.value->kind == AST_NAME
                           ? model_member(c, loss->u.field.value->u.name.name)
                           : NULL;
@@ -670,7 +671,7 @@ static int loss_input_dims(SectionCheck *c, const AstNode *train, int64_t *dims,
  * numbers: the same shape, channels of one aside (a flat input takes any
  * image of its size, which the run checks against the file). */
 static void check_image_input(SectionCheck *c, const AstNode *data, const AstNode *train) {
-  const AstNode *image = field_of(data, "image"), *arg = NULL;
+  const AstNode *image = sections_field(data, "image"), *arg = NULL;
   if (!image || image->u.field.value->kind != AST_LIST ||
       image->u.field.value->u.list.items.len != 3)
     return;
@@ -706,20 +707,21 @@ static void check_image_input(SectionCheck *c, const AstNode *data, const AstNod
 
 /* Truncated backpropagation through time reads the data in order, as
  * streams; shuffling would break them. */
-static void check_tbptt_order(SectionCheck *c, const AstNode *data, const AstNode *train) {
-  const AstNode *tbptt = field_of(train, "tbptt"), *shuffle = field_of(data, "shuffle");
+static bool check_tbptt_order(SectionCheck *c, const AstNode *data, const AstNode *train) {
+  const AstNode *tbptt = sections_field(train, "tbptt"), *shuffle = sections_field(data, "shuffle");
   if (!tbptt || !shuffle || shuffle->u.field.value->kind != AST_BOOL ||
       !shuffle->u.field.value->u.bool_lit.value)
-    return;
+    return false;
   diag_error(c->p->diag, shuffle->loc,
              "'shuffle = true' cannot apply with tbptt: each batch continues the previous one's "
              "windows, so the data are read in order");
   diag_note(c->p->diag, tbptt->loc, "tbptt is set here");
+  return true;
 }
 
 /* Generation samples characters: the vocabulary is a text source's. */
 static void check_generate_source(SectionCheck *c, const AstNode *generate, const AstNode *data) {
-  const AstNode *source = data ? field_of(data, "source") : NULL;
+  const AstNode *source = data ? sections_field(data, "source") : NULL;
   if (source && !strcmp(source_kind(source->u.field.value), "text"))
     return;
   diag_error(c->p->diag, generate->loc,
@@ -739,7 +741,7 @@ void sections_check(Program *p, const AstNode *model) {
   /* A train section without a data section is fine: an object's program
    * feeds its own batches; `nnc run` says at the section that it has none
    * (run.c). */
-  const AstNode *data = NULL, *train = NULL, *generate = NULL;
+  const AstNode *data = NULL, *generate = NULL;
   const PtrVec *ms = &model->u.layer.members;
   for (int i = 0; i < ms->len; i++) {
     const AstNode *s = ms->items[i];
@@ -759,15 +761,17 @@ void sections_check(Program *p, const AstNode *model) {
         diag_note(p->diag, generate->loc, "the first is here");
       }
       generate = s;
-    } else if (!train) {
-      train = s;
     }
     check_section(&c, s);
   }
-  if (data && train)
-    check_image_input(&c, data, train);
+  /* any train section may be the one run (nnc run --train NAME); the
+   * shuffle field is said to be wrong once */
+  bool order_said = false;
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); data && s;
+       s = sections_next(model, s)) {
+    check_image_input(&c, data, s);
+    order_said = order_said || check_tbptt_order(&c, data, s);
+  }
   if (generate)
     check_generate_source(&c, generate, data);
-  if (data && train)
-    check_tbptt_order(&c, data, train);
 }

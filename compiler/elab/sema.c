@@ -34,6 +34,16 @@ static size_t edit_distance(const char *a, const char *b) {
   return row[lb];
 }
 
+const AstNode *sema_fn_decl(const AstNode *layer, const char *name) {
+  const PtrVec *ms = &layer->u.layer.members;
+  for (int i = 0; i < ms->len; i++) {
+    const AstNode *m = ms->items[i];
+    if (m->kind == AST_FN && !strcmp(m->u.fn.name, name))
+      return m;
+  }
+  return NULL;
+}
+
 const char *sema_closest_name(const char *name, const char *const *cands, int n) {
   size_t best = (size_t)-1, limit = strlen(name) / 3 + 1;
   const char *pick = NULL;

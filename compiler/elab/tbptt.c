@@ -8,16 +8,6 @@
 #include "ast_text.h"
 #include "elab.h"
 
-static const AstNode *field_value(const AstNode *section, const char *key) {
-  const PtrVec *fs = &section->u.section.fields;
-  for (int i = 0; i < fs->len; i++) {
-    const AstNode *f = fs->items[i];
-    if (!strcmp(f->u.field.key, key))
-      return f->u.field.value;
-  }
-  return NULL;
-}
-
 static int param_index(const IrModule *m, const char *name) {
   for (int i = 0; i < m->nparams; i++)
     if (!strcmp(m->params[i]->name, name))
@@ -38,12 +28,8 @@ static bool writes_param(const IrFunc *f, int index) {
 /* The data section's batch when it is written as a number (32 without the
  * field); 0 when it is not known here. */
 static int64_t data_batch(const AstNode *model) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_DATA)
-      continue;
-    const AstNode *b = field_value(s, "batch");
+  for (const AstNode *s = sections_first(model, SEC_DATA); s; s = sections_next(model, s)) {
+    const AstNode *f = sections_field(s, "batch"), *b = f ? f->u.field.value : NULL;
     return !b ? 32 : b->kind == AST_INT ? b->u.int_lit.value : 0;
   }
   return 0; /* no data section: an embedding program feeds the batches */
@@ -72,18 +58,14 @@ static void check_carried(Program *p, const IrModule *m, const IrFunc *loss, con
 }
 
 void tbptt_check(Program *p, const AstNode *model, const IrModule *m) {
-  const PtrVec *ms = &model->u.layer.members;
-  for (int i = 0; i < ms->len; i++) {
-    const AstNode *s = ms->items[i];
-    if (s->kind != AST_SECTION || s->u.section.kind != SEC_TRAIN)
-      continue;
-    const AstNode *list = field_value(s, "tbptt"), *loss = field_value(s, "loss");
+  for (const AstNode *s = sections_first(model, SEC_TRAIN); s; s = sections_next(model, s)) {
+    const AstNode *lf = sections_field(s, "tbptt"), *ff = sections_field(s, "loss");
+    const AstNode *list = lf ? lf->u.field.value : NULL, *loss = ff ? ff->u.field.value : NULL;
     const IrFunc *f = loss && loss->kind == AST_NAME ? ir_module_func(m, loss->u.name.name) : NULL;
     if (!list || list->kind != AST_LIST || !f)
-      return; /* reported by sections.c */
+      continue; /* no tbptt, or reported by sections.c */
     int64_t batch = data_batch(model);
     for (int k = 0; k < list->u.list.items.len; k++)
       check_carried(p, m, f, list->u.list.items.items[k], batch);
-    return; /* the first train section is the step */
   }
 }

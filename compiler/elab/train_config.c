@@ -192,8 +192,11 @@ static void read_carried(Reader *r, const AstNode *x, TrainConfig *c) {
                                       ast_text_expr(r->p->arena, x->u.list.items.items[i]));
 }
 
-static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
-  if (c->ntrain_steps++ > 0)
+/* The train section named `want` (NULL: the first) is the step; the others
+ * are only counted. */
+static void read_train(Reader *r, const AstNode *sec, const char *want, TrainConfig *c) {
+  c->ntrain_steps++;
+  if (c->has_train || (want && strcmp(sec->u.section.name, want)))
     return;
   c->has_train = true;
   c->step_name = sec->u.section.name;
@@ -240,16 +243,14 @@ static void read_train(Reader *r, const AstNode *sec, TrainConfig *c) {
 }
 
 static void read_generate(const AstNode *sec, TrainConfig *c) {
-  const PtrVec *fs = &sec->u.section.fields;
+  const AstNode *step = sections_field(sec, "step");
   c->has_generate = true;
-  for (int i = 0; i < fs->len; i++) {
-    const AstNode *f = fs->items[i];
-    if (!strcmp(f->u.field.key, "step"))
-      c->gen_step = f->u.field.value->u.name.name;
-  }
+  if (step)
+    c->gen_step = step->u.field.value->u.name.name;
 }
 
-void train_config_read(Program *p, const IrModule *m, const char *model_dir, TrainConfig *out) {
+bool train_config_read(Program *p, const IrModule *m, const char *model_dir, const char *train,
+                       TrainConfig *out) {
   memset(out, 0, sizeof *out);
   out->batch = 32;
   out->epochs = 1;
@@ -266,9 +267,23 @@ void train_config_read(Program *p, const IrModule *m, const char *model_dir, Tra
     else if (s->u.section.kind == SEC_GENERATE)
       read_generate(s, out);
     else
-      read_train(&r, s, out);
+      read_train(&r, s, train, out);
   }
   train_config_fit_params(out, m);
+  return !train || out->has_train;
+}
+
+const char *train_config_unknown_step(Arena *a, const IrModule *m, const char *train) {
+  const char *names = "";
+  int n = 0;
+  for (int i = 0; i < m->nsections; i++)
+    if (m->sections[i]->kind == SEC_TRAIN)
+      names = arena_printf(a, "%s%s'%s'", names, n++ ? ", " : "", m->sections[i]->name);
+  if (!n)
+    return arena_printf(a, "model '%s' has no train section '%s': it has no train sections",
+                        m->name, train);
+  return arena_printf(a, "model '%s' has no train section '%s' (its train section%s: %s)", m->name,
+                      train, n > 1 ? "s" : "", names);
 }
 
 void train_config_fit_params(TrainConfig *c, const IrModule *m) {

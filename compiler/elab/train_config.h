@@ -51,7 +51,7 @@ typedef struct TrainConfig {
   int64_t image[3]; /* image = [C, H, W]; zeros: none */
   int64_t random_crop, shift;
   double hflip;
-  /* the (first) train step */
+  /* the train step: the train section chosen (the first by default) */
   bool has_train;
   const char *step_name;
   const char *loss_fn;
@@ -81,8 +81,15 @@ typedef struct TrainConfig {
   const char *gen_step;
 } TrainConfig;
 
-/* Reads m's sections. Relative data paths are taken from model_dir. */
-void train_config_read(Program *p, const IrModule *m, const char *model_dir, TrainConfig *out);
+/* Reads m's sections, with the train section named `train` as the step
+ * (NULL: the first, as written). Relative data paths are taken from
+ * model_dir. False when m has no train section named `train`
+ * (train_config_unknown_step says so). */
+bool train_config_read(Program *p, const IrModule *m, const char *model_dir, const char *train,
+                       TrainConfig *out);
+
+/* "model 'M' has no train section 'x' (its train sections: 'a', 'b')" */
+const char *train_config_unknown_step(Arena *a, const IrModule *m, const char *train);
 
 /* A fit section: fit_weight and fit_bias from the parameters `params`
  * selects in m (the rank-2 one and the rank-1 one). */

@@ -250,6 +250,19 @@ static IrFunc *carrying_eval(Arena *a, IrModule *m, const IrFunc *loss, const Tr
   return e;
 }
 
+/* A closed-form fit (fit = ridge(...), runtime/ridge.c) takes no gradient
+ * step: only the loss, which reports the fit, is compiled. */
+static bool fit_eval(Arena *a, IrModule *m, IrFunc *loss, const TrainConfig *c, TrainStep *out) {
+  IrValue *z = logits_of(loss);
+  if (z && loss->nresults == 1) {
+    ir_func_add_result(a, loss, z, "logits");
+    out->num_classes = z->type.dims[z->type.rank - 1].constant;
+  }
+  out->first_state = m->nparams;
+  out->eval = c->ncarried ? carrying_eval(a, m, loss, c, out) : loss;
+  return true;
+}
+
 bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *out, char *err,
                       size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -268,6 +281,8 @@ bool train_step_build(Arena *a, IrModule *m, const TrainConfig *c, TrainStep *ou
       snprintf(err, errlen, "parameter '%s' is not f32: training runs in f32", m->params[i]->name);
       return false;
     }
+  if (c->fit != FIT_NONE)
+    return fit_eval(a, m, loss, c, out);
   int nparams = m->nparams;
   /* the step differentiates the loss as lowered with `training` true */
   IrFunc *g =

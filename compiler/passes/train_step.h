@@ -22,7 +22,7 @@
 #include "train_config.h"
 
 typedef struct TrainStep {
-  IrFunc *step;
+  IrFunc *step; /* NULL for a closed-form fit (fit = ridge(...)): no gradient step */
   IrFunc *eval;
   int64_t num_classes; /* > 0 when logits are returned */
   int nupdated;        /* parameters the step updates */

@@ -34,14 +34,16 @@ static int compile_step(Repl *r, ReplModel *h, IrModule *m, const TrainConfig *c
     return -1;
   }
   CodegenOptions cg = pipeline_default_options();
-  const IrFunc *want[2] = {ts.step, ts.eval};
-  for (int i = 0; i < 2; i++) {
+  /* a closed-form fit has no step (and :train refuses it) */
+  const IrFunc *want[2] = {ts.eval, ts.step};
+  int n = ts.step ? 2 : 1;
+  for (int i = 0; i < n; i++) {
     if (!(jfs[i] = jit_compile(h->jit, m, want[i], &cg, err, sizeof err)))
       return fprintf(r->err, "error: %s\n", err), -1;
     dfs[i] = (DescFunc){want[i], jit_func_plan(jfs[i])};
   }
   h->ts = ts;
-  return 2;
+  return n;
 }
 
 /* The model as the runtime's handle, its parameters initialised as the
@@ -99,7 +101,7 @@ static bool build(Repl *r, ReplModel *h) {
     return false;
   }
   TrainConfig cfg;
-  train_config_read(&h->comp->prog, m, repl_def_dir(r, h->name), &cfg);
+  train_config_read(&h->comp->prog, m, repl_def_dir(r, h->name), NULL, &cfg);
   return make_handle(r, h, m, &cfg) && (!cfg.has_data || !cfg.has_train || load_data(r, h));
 }
 

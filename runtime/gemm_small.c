@@ -1,4 +1,4 @@
-/* gemm_small.c - f32 products with few rows, a batch of 1 to 64 rows times
+/* gemm_small.c - f32 products with few rows, a batch of 2 to 64 rows times
  * a weight matrix, on AVX-512 without packing.
  *
  * A recurrent layer's loop makes two such products at every step: the
@@ -21,9 +21,6 @@
  *   sums each accumulator's lanes into the tile's 16 results. That costs
  *   45 instructions per 16 k * 16 FMAs, so this form is used for k >= 128
  *   only.
- * - One row, op(B) = B^T (a generator's step: a token's vector times the
- *   layers' [out, in] weights): 16 rows of B at a time, dot products the
- *   same way. Memory-bound: it streams B once, in the order it is stored.
  *
  * Everything else (many rows, short k, A transposed with B transposed)
  * stays with OpenBLAS. Results differ from OpenBLAS's in the last bits
@@ -46,8 +43,7 @@ enum {
   DOT_ROWS = 4,
   DOT_COLS = 4,
   DOT_MIN_K = 128,
-  DOT_MAX_ROWS = 32,
-  GEMV_MAX_ELEMS = 1 << 19
+  DOT_MAX_ROWS = 32
 };
 
 /* Lanes 0 .. n - 1 of a vector (n <= 16). */
@@ -209,37 +205,35 @@ AVX512_INLINE __m512 sum_lanes16(__m512 x[16]) {
                        _mm512_castpd_ps(_mm512_unpackhi_pd(s0, s1)));
 }
 
-/* acc[j R + i] += a row i . b row j over k = p .. p + 15 (the lanes in
- * mk), for R rows of A and C of B (R C = 16). */
-AVX512_INLINE void dot_step(const float *const ar[], const float *const br[], int64_t p,
-                            __mmask16 mk, __m512 acc[16], const int R, const int C) {
-  __m512 av[16];
-#pragma GCC unroll 16
-  for (int i = 0; i < R; i++)
+/* acc[4 j + i] += a row i . b row j over k = p .. p + 15 (the lanes in mk). */
+AVX512_INLINE void dot_step(const float *const ar[DOT_ROWS], const float *const br[DOT_COLS],
+                            int64_t p, __mmask16 mk, __m512 acc[16]) {
+  __m512 av[DOT_ROWS];
+#pragma GCC unroll 4
+  for (int i = 0; i < DOT_ROWS; i++)
     av[i] = _mm512_maskz_loadu_ps(mk, ar[i] + p);
-#pragma GCC unroll 16
-  for (int j = 0; j < C; j++) {
+#pragma GCC unroll 4
+  for (int j = 0; j < DOT_COLS; j++) {
     __m512 bv = _mm512_maskz_loadu_ps(mk, br[j] + p);
-#pragma GCC unroll 16
-    for (int i = 0; i < R; i++)
-      acc[j * R + i] = _mm512_fmadd_ps(av[i], bv, acc[j * R + i]);
+#pragma GCC unroll 4
+    for (int i = 0; i < DOT_ROWS; i++)
+      acc[j * DOT_ROWS + i] = _mm512_fmadd_ps(av[i], bv, acc[j * DOT_ROWS + i]);
   }
 }
 
-/* out[j R + i] = a row i . b row j over all of k: whole vectors of k, then
- * the rest under a mask, then the network. R and C are constants in each
- * instance, so acc lives in registers. */
-AVX512_INLINE void dot_block(const float *const ar[], const float *const br[], int64_t k,
-                             float out[16], const int R, const int C) {
+/* out[4 j + i] = a row i . b row j over all of k: whole vectors of k, then
+ * the rest under a mask, then the network. */
+AVX512_INLINE void dot_block(const float *const ar[DOT_ROWS], const float *const br[DOT_COLS],
+                             int64_t k, float out[16]) {
   __m512 acc[16];
 #pragma GCC unroll 16
   for (int q = 0; q < 16; q++)
     acc[q] = _mm512_setzero_ps();
   int64_t whole = k / VEC * VEC;
   for (int64_t p = 0; p < whole; p += VEC)
-    dot_step(ar, br, p, (__mmask16)0xFFFF, acc, R, C);
+    dot_step(ar, br, p, (__mmask16)0xFFFF, acc);
   if (whole < k)
-    dot_step(ar, br, whole, lanes(k - whole), acc, R, C);
+    dot_step(ar, br, whole, lanes(k - whole), acc);
   float sums[16]; /* lane 4 i + j: the sum of acc[4 j + i] */
   _mm512_storeu_ps(sums, sum_lanes16(acc));
   for (int q = 0; q < 16; q++)
@@ -263,7 +257,7 @@ AVX512_INLINE void dot_tile(const float *a, int64_t lda, const float *b, int64_t
     br[i] = b + (i < cols ? i : cols - 1) * ldb;
   }
   float out[16];
-  dot_block(ar, br, k, out, DOT_ROWS, DOT_COLS);
+  dot_block(ar, br, k, out);
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < cols; j++)
       store_one(c + i * ldc + j, out[j * DOT_ROWS + i], alpha, beta);
@@ -282,25 +276,6 @@ AVX512 static void sgemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const
   }
 }
 
-/* ---- one row of C, op(B) = B^T: matrix-vector, dot products ---- */
-
-/* 16 rows of B at a time (rows past n repeat the last one and are not
- * stored), each element summed as in sgemm_dot, so a band of one row gives
- * the bits a band of several would. */
-AVX512 static void sgemv_dot(int64_t n, int64_t k, float alpha, const float *x, const float *b,
-                             int64_t ldb, float beta, float *c) {
-  for (int64_t j = 0; j < n; j += 16) {
-    int64_t rows = n - j < 16 ? n - j : 16;
-    const float *br[16];
-    for (int q = 0; q < 16; q++)
-      br[q] = b + (j + (q < rows ? q : rows - 1)) * ldb;
-    float out[16];
-    dot_block(&x, br, k, out, 1, 16);
-    for (int64_t q = 0; q < rows; q++)
-      store_one(c + j + q, out[q], alpha, beta);
-  }
-}
-
 static bool cpu_has_avx512(void) {
   static int has = -1; /* cpuid once; a race only repeats the same answer */
   if (has < 0)
@@ -313,20 +288,18 @@ static bool cpu_has_avx512(void) {
  * core of the EPYC of docs/benchmarks.md: broadcast up to 64 rows, 1.1-3x
  * on whole vectors of columns, but a column tail in a vector of its own
  * costs a full vector (n = 65: 0.7x); dot products up to 32 rows (1.1-1.9x;
- * 48 and 64 rows: 0.8-1.2x); one row against OpenBLAS's GEMV, 1.1-1.25x
- * with the matrix in L2 or L3, but 0.65-0.85x for one of 16 MB streamed
- * from memory (its 16 rows at a time are too many streams), hence at most
- * 2 MB. */
+ * 48 and 64 rows: 0.8-1.2x). One row (matrix-vector) stays with OpenBLAS's
+ * GEMV: dot products 16 rows at a time were 1.1-1.25x faster alone with
+ * the matrix in cache, but no faster in a generator's step, and slower
+ * from memory. */
 static bool columns_fill_vectors(int64_t n) {
   int64_t padded = (n + VEC - 1) / VEC * VEC;
   return padded * 10 <= n * 11; /* at most a tenth of the lanes wasted */
 }
 
 bool nnrt_sgemm_small_takes(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
-  if (m < 1 || n < 2 || !cpu_has_avx512())
+  if (m < 2 || n < 2 || !cpu_has_avx512())
     return false;
-  if (m == 1) /* a row times a weight matrix stored [n, k], in cache */
-    return trans_b && !trans_a && n * k <= GEMV_MAX_ELEMS;
   if (!trans_b)
     return m <= BC_MAX_ROWS && columns_fill_vectors(n);
   return !trans_a && m <= DOT_MAX_ROWS && k >= DOT_MIN_K;
@@ -335,9 +308,7 @@ bool nnrt_sgemm_small_takes(int trans_a, int trans_b, int64_t m, int64_t n, int6
 void nnrt_sgemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                       float *c, int64_t ldc) {
-  if (m == 1 && trans_b)
-    sgemv_dot(n, k, alpha, a, b, ldb, beta, c);
-  else if (!trans_b)
+  if (!trans_b)
     sgemm_bcast(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
     sgemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -267,7 +267,7 @@ static void test_small_products(void) {
       {2, 16, 1},    {3, 17, 7},    {5, 31, 16},  {8, 32, 17},    {9, 33, 128}, {13, 48, 130},
       {31, 64, 200}, {32, 50, 129}, {2, 2, 300},  {7, 15, 140},   {33, 96, 33}, {64, 80, 40},
       {17, 4, 128},  {4, 5, 131},   {6, 130, 3},  {32, 768, 256}, {5, 241, 20}, {12, 177, 150},
-      {1, 100, 300}, {1, 17, 5},    {1, 1024, 64}};
+      {1, 100, 300}, {1, 17, 5},    {9, 32, 600}, {3, 48, 513},   {1, 1024, 64}};
   check_shapes(shapes, sizeof shapes / sizeof *shapes, -1.25);
   /* The recurrent layers' products (issue 16's GRU and LSTM) take the
    * kernels wherever the CPU has AVX-512: a rule that lost them would

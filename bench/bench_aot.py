@@ -67,7 +67,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import coretype_env, coretype_settings, loadavg
+from bench_common import coretype_env, coretype_settings, loadavg, runtime_ldflags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -93,19 +93,6 @@ def run(cmd, env=None, cwd=None):
         sys.exit("failed (%d): %s\n%s%s" % (r.returncode, " ".join(map(shlex.quote, cmd)),
                                             r.stdout, r.stderr))
     return r.stdout
-
-
-def runtime_ldflags(build):
-    """What libnnrt.a needs: Libs.private of the build's nnrt.pc."""
-    try:
-        with open(os.path.join(build, "pkgconfig", "nnrt.pc")) as f:
-            for line in f:
-                if line.startswith("Libs.private:"):
-                    return line.split(":", 1)[1].split()
-    except OSError:
-        pass
-    return ["-L/usr/lib/x86_64-linux-gnu/openblas-pthread", "-lopenblas", "-lcjson",
-            "-lpthread", "-lm"]
 
 
 def read_f32(path):

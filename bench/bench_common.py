@@ -5,6 +5,7 @@ average they report, and the synthetic training data of bench_train.py
 """
 import os
 import statistics
+import time
 
 import numpy as np
 
@@ -95,3 +96,29 @@ def write_datasets(directory):
         path = os.path.join(directory, nn_file.replace(".nn", ".csv"))
         out[name] = (path, write_csv(path, sizes[0], fmax, sizes[-1], rng))
     return out
+
+
+def median_ms(fn, runs, warmup):
+    """fn's median and minimum time over runs calls after warmup calls, in ms."""
+    for _ in range(warmup):
+        fn()
+    secs = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        secs.append(time.perf_counter() - t0)
+    secs.sort()
+    return secs[len(secs) // 2] * 1e3, secs[0] * 1e3
+
+
+def runtime_ldflags(build):
+    """What libnnrt.a needs: Libs.private of the build's nnrt.pc."""
+    try:
+        with open(os.path.join(build, "pkgconfig", "nnrt.pc")) as f:
+            for line in f:
+                if line.startswith("Libs.private:"):
+                    return line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return ["-L/usr/lib/x86_64-linux-gnu/openblas-pthread", "-lopenblas", "-lcjson",
+            "-lpthread", "-lm"]

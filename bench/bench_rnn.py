@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench_common import alternate, coretype_env, loadavg
+from bench_common import alternate, coretype_env, loadavg, runtime_ldflags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -67,19 +67,6 @@ def coretype_settings():
     if inherited is not None:
         settings.append(("unset", None))
     return settings
-
-
-def runtime_ldflags(build):
-    """What libnnrt.a needs: Libs.private of the build's nnrt.pc."""
-    try:
-        with open(os.path.join(build, "pkgconfig", "nnrt.pc")) as f:
-            for line in f:
-                if line.startswith("Libs.private:"):
-                    return line.split(":", 1)[1].split()
-    except OSError:
-        pass
-    return ["-L/usr/lib/x86_64-linux-gnu/openblas-pthread", "-lopenblas", "-lcjson",
-            "-lpthread", "-lm"]
 
 
 def build_nnc(build, name, tmp):

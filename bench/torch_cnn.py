@@ -41,7 +41,8 @@ usage: torch_cnn.py MODEL THREADS CONFIG STEPS INFER_RUNS
 import json
 import resource
 import sys
-import time
+
+from bench_common import median_ms
 
 import torch
 import torch.nn as nn
@@ -128,18 +129,6 @@ def forward_flops(model, shape):
     for h in hooks:
         h.remove()
     return sum(counts), counts[0] / sum(counts)
-
-
-def median_ms(fn, runs, warmup):
-    for _ in range(warmup):
-        fn()
-    secs = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        secs.append(time.perf_counter() - t0)
-    secs.sort()
-    return secs[len(secs) // 2] * 1e3, secs[0] * 1e3
 
 
 def main():

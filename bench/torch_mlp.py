@@ -6,21 +6,10 @@ apply from library load on.
 usage: torch_mlp.py BATCH THREADS RUNS"""
 import json
 import sys
-import time
+
+from bench_common import median_ms
 
 import torch
-
-
-def median_ms(fn, runs, warmup=5):
-    for _ in range(warmup):
-        fn()
-    secs = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        secs.append(time.perf_counter() - t0)
-    secs.sort()
-    return secs[len(secs) // 2] * 1e3, secs[0] * 1e3
 
 
 def main():
@@ -44,8 +33,8 @@ def main():
         loss = loss_fn(model(x), y)
         torch.autograd.grad(loss, params)
 
-    fwd, fwd_min = median_ms(forward, runs)
-    stp, stp_min = median_ms(step, runs)
+    fwd, fwd_min = median_ms(forward, runs, warmup=5)
+    stp, stp_min = median_ms(step, runs, warmup=5)
     print(json.dumps({"threads": torch.get_num_threads(), "forward_ms": fwd, "step_ms": stp,
                       "forward_min_ms": fwd_min, "step_min_ms": stp_min,
                       "torch": torch.__version__}))

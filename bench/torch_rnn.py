@@ -26,7 +26,8 @@ usage: torch_rnn.py MODEL THREADS STEPS GEN_RUNS"""
 import json
 import resource
 import sys
-import time
+
+from bench_common import median_ms
 
 import torch
 import torch.nn as nn
@@ -47,18 +48,6 @@ class CharRNN(nn.Module):
     def forward(self, x, state=None):
         hs, state = self.rnn(self.emb(x), state)
         return self.out(hs), state
-
-
-def median_ms(fn, runs, warmup):
-    for _ in range(warmup):
-        fn()
-    secs = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        secs.append(time.perf_counter() - t0)
-    secs.sort()
-    return secs[len(secs) // 2] * 1e3, secs[0] * 1e3
 
 
 def main():

@@ -82,7 +82,7 @@ AVX512_INLINE void bcast_tile(const float *a, int64_t sa_i, int64_t sa_p, const 
     __m512 bv[2];
 #pragma GCC unroll 2
     for (int v = 0; v < V; v++)
-      bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + VEC * v);
+      bv[v] = _mm512_load_ps(bp + VEC * v); /* a panel: aligned, zeros past n */
     const float *ap = a + p * sa_p;
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
@@ -185,7 +185,7 @@ AVX512_INLINE void pack_panel(const float *b, int64_t ldb, int64_t kc, const __m
 AVX512 static void sgemm_bcast(int trans_a, int64_t m, int64_t n, int64_t k, float alpha,
                                const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                                float *c, int64_t ldc) {
-  float panel[BC_KC * BC_COLS];
+  _Alignas(64) float panel[BC_KC * BC_COLS];
   int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
   for (int64_t j = 0; j < n; j += BC_COLS) {
     __mmask16 mask[2] = {lanes(n - j), n - j > VEC ? lanes(n - j - VEC) : 0};

@@ -555,13 +555,54 @@ static void count_uses(IrValue *v, void *ctx) {
     add_use(uc, v, v->region->results[k]);
 }
 
-static void number_position(IrValue *v, void *ctx) {
-  FusedFunc *ff = ctx;
+/* A transpose of a matrix from outside a loop, read by the step's
+ * products (h @ transpose(W_hh) in a recurrent cell), is the same at every
+ * step. Folded into the GEMM, each step would read W across its rows,
+ * which the runtime's kernels for products of few rows do at a fraction of
+ * the speed they read rows; made once before the loop instead, it costs
+ * one pass over W per call. */
+static bool hoisted_transpose(const FusedFunc *ff, const IrValue *v) {
+  const IrBlock *r = v->parent;
+  if (r == ff->f->body || !fuse_is_matrix_transpose(v) || v->args[0]->parent == r ||
+      ff->result_index[v->id] >= 0 || ff->nusers[v->id] == 0)
+    return false;
+  for (int u = 0; u < ff->nusers[v->id]; u++)
+    if (ff->by_id[ff->users[v->id][u]]->op != OP_MATMUL)
+      return false;
+  return true;
+}
+
+static void number_value(FusedFunc *ff, const IrValue *v) {
   ff->pos[v->id] = ff->nkernels++; /* nkernels counts positions until kernels are made */
 }
 
+/* Program order (ir_block_walk's), except that a loop's hoisted values
+ * come before its step: their kernels, ordered by position, run before
+ * the loop begins, and the memory plan keeps their buffers through it. */
+static void number_positions(FusedFunc *ff, const IrBlock *b) {
+  for (int i = 0; i < b->n; i++) {
+    const IrValue *v = b->vals[i];
+    const IrBlock *r = v->region;
+    if (r) {
+      for (int j = 0; j < r->n; j++)
+        if (ff->hoisted[r->vals[j]->id])
+          number_value(ff, r->vals[j]);
+      for (int p = 0; p < r->nparams; p++)
+        number_value(ff, r->params[p]);
+      number_positions(ff, r);
+    }
+    if (!ff->hoisted[v->id])
+      number_value(ff, v);
+  }
+}
+
+static void mark_hoisted_value(IrValue *v, void *ctx) {
+  FusedFunc *ff = ctx;
+  ff->hoisted[v->id] = ff->live[v->id] && hoisted_transpose(ff, v);
+}
+
 /* users[id]: the live values using value id, each once. */
-static void index_uses(Arena *a, FusedFunc *ff, const IrFunc *f) {
+static void index_uses(Arena *a, FusedFunc *ff, const IrFunc *f, bool hoist) {
   const IrBlock *b = f->body;
   int n = ff->nids;
   ff->by_id = ARENA_ARRAY(a, IrValue *, (size_t)n + 1);
@@ -577,8 +618,11 @@ static void index_uses(Arena *a, FusedFunc *ff, const IrFunc *f) {
   ir_block_walk(b, count_uses, &uc);
   for (int i = 0; i < n; i++)
     ff->nusers[i] = uc.fill[i];
+  ff->hoisted = ARENA_ARRAY(a, bool, (size_t)n + 1);
+  if (hoist)
+    ir_block_walk(b, mark_hoisted_value, ff);
   ff->pos = ARENA_ARRAY(a, int, (size_t)n + 1);
-  ir_block_walk(b, number_position, ff);
+  number_positions(ff, b);
   ff->nkernels = 0;
 }
 
@@ -586,7 +630,8 @@ static void index_uses(Arena *a, FusedFunc *ff, const IrFunc *f) {
  * through their operand with a trans flag, never materialised. */
 static void mark_folded_value(IrValue *v, void *ctx) {
   FusedFunc *ff = ctx;
-  if (!fuse_is_matrix_transpose(v) || ff->result_index[v->id] >= 0 || ff->nusers[v->id] == 0)
+  if (!fuse_is_matrix_transpose(v) || ff->hoisted[v->id] || ff->result_index[v->id] >= 0 ||
+      ff->nusers[v->id] == 0)
     return;
   bool all = true;
   for (int u = 0; u < ff->nusers[v->id]; u++)
@@ -954,7 +999,7 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *src, bool fuse) {
     ff->kernel_of[i] = ff->result_index[i] = -1;
   for (int r = f->nresults - 1; r >= 0; r--)
     ff->result_index[f->results[r]->id] = r;
-  index_uses(a, ff, f);
+  index_uses(a, ff, f, fuse);
   if (fuse)
     mark_folded(ff, f->body);
   int cap = 0;

@@ -131,9 +131,10 @@ typedef struct FusedFunc {
   IrValue **by_id;   /* value id -> value (NULL for ids not in the body) */
   int *kernel_of;    /* value id -> index of the kernel computing it, or -1 */
   bool *folded;      /* value id -> transpose read by GEMMs through its operand */
+  bool *hoisted;     /* value id -> in a loop's step, computed once before the loop */
   bool *aligned;     /* value id -> in a state-write kernel, evaluated at the element it writes */
   int *result_index; /* value id -> first result index it is, or -1 */
-  int *pos;          /* value id -> program position: a loop's step and
+  int *pos;          /* value id -> program position: a loop's hoisted values, step and
                         carries, then its region's values, then the scan */
   int *loop_begin;   /* KK_LOOP_END kernel index -> its KK_LOOP_BEGIN's */
   bool *live;        /* value id -> some result depends on it */

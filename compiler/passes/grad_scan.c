@@ -263,6 +263,45 @@ static IrValue *outer_zeros(Backward *bw, const TType *t) {
  * only led to them is not recomputed, and the copy of the step's forward
  * values is left to dead-code elimination. Views and constants are cheaper
  * to recompute than to keep. */
+static bool is_plain_view(const IrValue *v) {
+  return v->op == OP_SLICE || v->op == OP_RESHAPE || v->op == OP_TRANSPOSE;
+}
+
+/* A view of a value the step stores (a slice of h @ W^T, which a GRU's
+ * reset gate multiplies): recomputing the view would recompute what it
+ * views, a product at every step, so the view is kept instead, as a copy
+ * of its own. A view of a value from outside the loop is free to recompute. */
+static bool views_stored(const IrValue *v, const IrBlock *fr) {
+  if (!is_plain_view(v))
+    return false;
+  while (is_plain_view(v) && v->parent == fr)
+    v = v->args[0];
+  return ir_region_stores(v, fr);
+}
+
+/* What S yields to keep v: v, or a copy of the view v, made in S's step,
+ * which the step's other readers of v then read (one copy, not the view
+ * computed twice: once for them, once for the stack). */
+static IrValue *kept_value(Backward *bw, IrValue *v) {
+  IrBlock *fr = bw->s->region;
+  if (ir_region_stores(v, fr))
+    return v;
+  IrFunc *df = bw->g->df;
+  IrBlock *saved = df->insert;
+  df->insert = fr;
+  int end = fr->n, at = 0;
+  IrValue *m = ir_region_materialise(bw->g->arena, &bw->g->shape, df, v, fr, v->loc);
+  df->insert = saved;
+  while (fr->vals[at] != v)
+    at++;
+  move_to(bw->g->arena, fr, end, at + 1); /* before v's readers */
+  for (int i = 0; i < fr->n; i++)
+    for (int k = 0; fr->vals[i] != m && k < fr->vals[i]->nargs; k++)
+      if (fr->vals[i]->args[k] == v)
+        fr->vals[i]->args[k] = m;
+  return m;
+}
+
 static void keep_residuals(Backward *bw, IrValue **map, IrValue **outs, int lo_id, int hi_id,
                            int end, IrValue *t, int64_t lo) {
   GradCtx *g = bw->g;
@@ -281,7 +320,7 @@ static void keep_residuals(Backward *bw, IrValue **map, IrValue **outs, int lo_i
     for (int k = 0; k < v->nargs; k++) {
       IrValue *c = v->args[k];
       if (c->id < lo_id || c->id >= hi_id || c->parent != r || !orig[c->id] ||
-          !ir_region_stores(orig[c->id], fr))
+          !(ir_region_stores(orig[c->id], fr) || views_stored(orig[c->id], fr)))
         continue;
       if (!kept[c->id]) {
         IrValue *stack = NULL;
@@ -289,7 +328,7 @@ static void keep_residuals(Backward *bw, IrValue **map, IrValue **outs, int lo_i
           if (fr->results[j] == orig[c->id] && outs[j])
             stack = outs[j];
         if (!stack) {
-          ir_region_add_result(g->arena, s->region, orig[c->id]);
+          ir_region_add_result(g->arena, s->region, kept_value(bw, orig[c->id]));
           IrAttrs at = {.loop = {.index = s->region->nresults - 1}};
           IrBlock *saved = df->insert;
           df->insert = bw->outer == df->body ? NULL : bw->outer;

@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_suite  # noqa: E402
 
 REDUCING = ("sum", "mean", "softmax", "log_softmax", "cross_entropy", "xent", "mse", "matmul",
-            "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber", "batch_norm")
+            "fused_chain", "einsum", "scatter_add", "bce_logits", "l1", "huber", "batch_norm",
+            "var", "std")
 REDUCING += numpy_suite.pool_cases.REDUCING
 
 

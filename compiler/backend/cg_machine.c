@@ -99,28 +99,6 @@ static void limit_o3_unrolling(void) {
   done = true;
 }
 
-/* LLVM tunes most AVX-512 CPUs to prefer 256-bit vectors (a guard against
- * the clock drop of 512-bit code on client parts), and which CPUs it
- * tunes so depends on how it names the host: the same server CPU has been
- * named rocketlake by LLVM 19. nnc's kernels are long arithmetic loops,
- * where full-width vectors pay, and the vector width fixes the order of a
- * reduction's sums; so on an AVX-512 target every function asks for
- * 512-bit vectors, and the bits a model computes depend on the ISA only. */
-static void prefer_full_vectors(LLVMModuleRef mod, LLVMTargetMachineRef tm) {
-  char *features = LLVMGetTargetMachineFeatureString(tm);
-  bool avx512 = features && strstr(features, "+avx512f");
-  LLVMDisposeMessage(features);
-  if (!avx512)
-    return;
-  LLVMContextRef c = LLVMGetModuleContext(mod);
-  static const char key[] = "prefer-vector-width", width[] = "512";
-  for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
-    if (!LLVMIsDeclaration(fn))
-      LLVMAddAttributeAtIndex(
-          fn, LLVMAttributeFunctionIndex,
-          LLVMCreateStringAttribute(c, key, sizeof key - 1, width, sizeof width - 1));
-}
-
 bool codegen_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level, char *err,
                       size_t errlen) {
   char *msg = NULL;
@@ -136,7 +114,6 @@ bool codegen_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
            : opt_level > 3 ? 3
                            : opt_level);
   limit_o3_unrolling();
-  prefer_full_vectors(mod, tm);
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e = LLVMRunPasses(mod, passes, tm, opts);
   LLVMDisposePassBuilderOptions(opts);

@@ -56,10 +56,14 @@ void cg_emit_loop_begin(Cg *g, Entry *e, const Kernel *k) {
  * at the step's slot), unless nothing uses it. */
 static void copy_to_outputs(Cg *g, Entry *e, const Kernel *k, int i, LLVMValueRef slot_offset,
                             LLVMValueRef src, const TType *t) {
+  const Storage *st = g->mp->storage;
   for (int j = 0; j < k->nextra_out; j++) {
     const IrValue *out = k->extra_out[j];
     if (IR_ATTR(out, loop).index != i)
       continue;
+    const IrValue *y = k->core->region->results[i];
+    if (slot_offset && st[y->id].kind == ST_STACK && st[y->id].index == out->id)
+      continue; /* the step computed it there */
     LLVMValueRef dst = cg_value_ptr(g, e, out);
     if (slot_offset)
       dst = cg_gep(g, g->i8, dst, slot_offset);
@@ -73,7 +77,7 @@ void cg_emit_loop_end(Cg *g, Entry *e, const Kernel *k) {
   int nc = ir_scan_ncarry(scan);
   if (e->nloops == 0 || e->loops[e->nloops - 1].scan != scan)
     NNC_BUG("the end of scan %%%d does not close the innermost loop", scan->id);
-  CgLoop *l = &e->loops[--e->nloops];
+  CgLoop *l = &e->loops[e->nloops - 1]; /* open while the step's values are copied */
   LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, l->counter, "t");
   LLVMValueRef pos = LLVMBuildNSWSub(g->b, t, cg_dim_value(g, *IR_ATTR(scan, loop).lo), "");
   for (int i = nc; i < r->nresults; i++) {
@@ -84,6 +88,7 @@ void cg_emit_loop_end(Cg *g, Entry *e, const Kernel *k) {
   for (int i = 0; i < nc; i++)
     copy_value(g, cg_value_ptr(g, e, r->params[i + 1]), cg_value_ptr(g, e, r->results[i]),
                &r->results[i]->type);
+  e->nloops--;
   LLVMValueRef step = cg_ci64(g, IR_ATTR(scan, loop).reverse ? -1 : 1);
   LLVMBuildStore(g->b, LLVMBuildNSWAdd(g->b, t, step, ""), l->counter);
   LLVMBuildBr(g->b, l->head);

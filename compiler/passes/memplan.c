@@ -42,6 +42,8 @@ static void note_read(MemPlan *p, const IrValue *v, int kernel) {
     v = v->args[0];
   v = view_root(ff, v);
   Storage s = p->storage[v->id];
+  if (s.kind == ST_STACK) /* read in the step: the stack lives through the loop */
+    s = p->storage[s.index];
   if (s.kind == ST_WS && p->bufs[s.index].last < kernel)
     p->bufs[s.index].last = kernel;
 }
@@ -81,6 +83,31 @@ static bool written_as_view(const FusedFunc *ff, const IrValue *v) {
   return fuse_view_source(ff, user) == v;
 }
 
+/* The scan_out that a value the step emits can be computed into: the
+ * first live stack of v (a value computed in a loop's step into a buffer
+ * of its own), or NULL. Its stack is placed by the loop's end kernel,
+ * which comes later in kernel order, so it is looked up, not placed. */
+static const IrValue *stack_row_of(const FusedFunc *ff, const IrValue *v) {
+  const IrBlock *r = v->parent;
+  if (r == ff->f->body || ff->hoisted[v->id])
+    return NULL;
+  const IrValue *scan = NULL;
+  for (int u = 0; u < ff->nusers[v->id] && !scan; u++)
+    if (ff->by_id[ff->users[v->id][u]]->region == r)
+      scan = ff->by_id[ff->users[v->id][u]];
+  if (!scan || ff->kernel_of[scan->id] < 0)
+    return NULL;
+  const Kernel *end = ff->kernels[ff->kernel_of[scan->id]];
+  int nc = ir_scan_ncarry(scan);
+  for (int j = 0; j < end->nextra_out; j++) {
+    const IrValue *out = end->extra_out[j];
+    int i = IR_ATTR(out, loop).index;
+    if (i >= nc && r->results[i] == v)
+      return out;
+  }
+  return NULL;
+}
+
 /* Where kernel k's out value goes. */
 static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   const FusedFunc *ff = p->ff;
@@ -118,6 +145,8 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
       p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[v->id]};
     else if (ff->nusers[v->id] == 1 && written_as_view(ff, v))
       p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[ff->users[v->id][0]]};
+    else if (stack_row_of(ff, v))
+      p->storage[v->id] = (Storage){ST_STACK, stack_row_of(ff, v)->id};
     else
       add_buffer(a, p, v, k->index, cap);
     return;

@@ -25,11 +25,15 @@
 
 enum { MEMPLAN_HEADER = 64 };
 
-typedef enum StorageKind { ST_NONE, ST_INPUT, ST_PARAM, ST_OUTPUT, ST_WS } StorageKind;
+/* ST_STACK: a value a loop's step emits, computed straight into its row of
+ * the stack (the scan_out `index` names), at the step's position, instead
+ * of into a buffer of its own that the loop's end would copy there. */
+typedef enum StorageKind { ST_NONE, ST_INPUT, ST_PARAM, ST_OUTPUT, ST_WS, ST_STACK } StorageKind;
 
 typedef struct Storage {
   StorageKind kind;
-  int index; /* input, parameter, result or workspace buffer number */
+  int index; /* input, parameter, result or workspace buffer number; for
+                ST_STACK the scan_out's value id */
 } Storage;
 
 typedef struct MemBuf {

@@ -36,7 +36,7 @@ static double gemm_macs_per_ns(bool dbl, int64_t m, int64_t n) {
 
 typedef struct GemmJob {
   bool dbl, by_rows;
-  bool small; /* f32 on gemm_small.c's kernels, decided for the whole product */
+  nnrt_small_form small; /* f32 on gemm_small.c's kernels, decided for the whole product */
   int trans_a, trans_b;
   int64_t m, n, k, lda, ldb, ldc;
   double alpha, beta;
@@ -161,13 +161,13 @@ void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
     sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  bool small = nnrt_sgemm_small_takes(trans_a, trans_b, m, n, k);
+  nnrt_small_form small = nnrt_sgemm_small_form(trans_a, trans_b, m, n, k);
   GemmJob job = {false, false, small, trans_a, trans_b, m, n, k,
                  lda,   ldb,   ldc,   alpha,   beta,    a, b, c};
   if (gemm_split(&job))
     return;
   if (small)
-    nnrt_sgemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    nnrt_sgemm_small(small, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
     sgemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -233,8 +233,8 @@ void nnrt_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, doubl
     dgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  GemmJob job = {true, false, false, trans_a, trans_b, m, n, k,
-                 lda,  ldb,   ldc,   alpha,   beta,    a, b, c};
+  GemmJob job = {true, false, NNRT_SMALL_NONE, trans_a, trans_b, m, n, k, lda,
+                 ldb,  ldc,   alpha,           beta,    a,       b, c};
   if (!gemm_split(&job))
     dgemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -257,7 +257,7 @@ void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int6
 static void gemm_band(const GemmJob *j, int64_t m, int64_t n, size_t a_off, size_t b_off,
                       size_t c_off) {
   if (j->small)
-    nnrt_sgemm_small(j->trans_a, j->trans_b, m, n, j->k, (float)j->alpha,
+    nnrt_sgemm_small(j->small, j->trans_a, j->trans_b, m, n, j->k, (float)j->alpha,
                      (const float *)j->a + a_off, j->lda, (const float *)j->b + b_off, j->ldb,
                      (float)j->beta, (float *)j->c + c_off, j->ldc);
   else if (j->dbl)

@@ -22,12 +22,24 @@
  *   45 instructions per 16 k * 16 FMAs, so this form is used for k >= 128
  *   only.
  *
- * Everything else (many rows, short k, A transposed with B transposed)
- * stays with OpenBLAS. Results differ from OpenBLAS's in the last bits
- * only (another order of summation); they do not depend on the thread
- * count, since gemm.c splits products into bands of whole rows or columns
- * of C and each element is summed in the same order whatever the band. */
+ * - Many rows, when OpenBLAS runs kernels narrower than the CPU's
+ *   (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU: its FMAs are half as
+ *   wide): the broadcast tiles again, over blocks of C. A block of op(B),
+ *   256 deep and 256 wide (256 KB, in L2), is copied into panels once and
+ *   serves every row of C; the rows are taken 64 at a time, whose A block
+ *   (64 KB) stays near while it meets each panel (32 KB, in L1).
+ *
+ * Everything else (many rows with OpenBLAS at full width, short k, A
+ * transposed with B transposed for few rows) stays with OpenBLAS. Results differ from OpenBLAS's in
+ * the last bits only (another order of summation); they do not depend on the thread count, since
+ * gemm.c splits products into bands of whole rows or columns of C and each element is summed in the
+ * same order whatever the band. */
 #include "gemm_small.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -41,6 +53,8 @@ enum {
   BC_COLS = 2 * VEC,
   BC_MAX_ROWS = 64,
   BC_KC = 256, /* a panel of B: 256 x 32 floats, 32 KB, within L1 */
+  BL_MC = 64,  /* rows of C per block of A (many rows) */
+  BL_NC = 256, /* columns of C per block of op(B): 8 panels, 256 KB, in L2 */
   DOT_ROWS = 4,
   DOT_COLS = 4,
   DOT_MIN_K = 128,
@@ -174,6 +188,18 @@ AVX512_INLINE void pack_panel(const float *b, int64_t ldb, int64_t kc, const __m
   }
 }
 
+/* The same from B^T (B stored [n, k]): column j + jj of the panel is row
+ * j + jj of the stored B. */
+AVX512_INLINE void pack_panel_t(const float *b, int64_t ldb, int64_t kc, int64_t cols,
+                                float *panel) {
+  for (int64_t jj = 0; jj < cols; jj++)
+    for (int64_t p = 0; p < kc; p++)
+      panel[p * BC_COLS + jj] = b[jj * ldb + p];
+  for (int64_t jj = cols; jj < BC_COLS; jj++)
+    for (int64_t p = 0; p < kc; p++)
+      panel[p * BC_COLS + jj] = 0.0f;
+}
+
 /* For each block of 32 columns, k in chunks of BC_KC: the chunk of B's
  * columns is copied into a panel first. Read in place, the rows of a wide
  * B lie a multiple of 4 KB apart (an im2col matrix of 32 x 32 images), all
@@ -200,6 +226,80 @@ AVX512 static void sgemm_bcast(int trans_a, int64_t m, int64_t n, int64_t k, flo
       }
     }
   }
+}
+
+/* Rows 0 .. mc - 1 of A's block (A(i, p) = a[i * sa_i + p * sa_p]) in
+ * tiles of 8 rows, each tile [kc][8]: the broadcasts of a tile's step then
+ * read 32 contiguous bytes, where A^T read in place (dW = h^T dz, rows of A
+ * 4 KB apart) would touch a line of a different page for each p (115 ->
+ * 137 GFLOP/s at [1024, 2048]^T [2048, 256]). A not transposed is read in
+ * place: its 8 rows are 8 streams along k, and a copy cost more than it
+ * saved (155 -> 112 at [2048, 1024] [1024, 64]). */
+AVX512_INLINE void pack_rows(const float *a, int64_t sa_i, int64_t sa_p, int64_t mc, int64_t kc,
+                             float *out) {
+  for (int64_t i0 = 0; i0 < mc; i0 += BC_ROWS) {
+    int64_t rows = mc - i0 < BC_ROWS ? mc - i0 : BC_ROWS;
+    float *t = out + i0 * kc;
+    for (int64_t p = 0; p < kc; p++)
+      for (int64_t r = 0; r < rows; r++)
+        t[p * BC_ROWS + r] = a[(i0 + r) * sa_i + p * sa_p];
+  }
+}
+
+/* Many rows: for each block of BL_NC columns and chunk of BC_KC of k, the
+ * block of op(B) is copied into panels once, then each block of BL_MC rows
+ * of C meets every panel. Each element of C is summed as sgemm_bcast sums
+ * it (k in the same chunks, each chunk in order, alpha per chunk, beta
+ * with the first), so a band of a product gives the same bits whichever
+ * of the two computes it. */
+AVX512 static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                                 float alpha, const float *a, int64_t lda, const float *b,
+                                 int64_t ldb, float beta, float *c, int64_t ldc) {
+  /* 256 KB is too much for the stack of a thread an embedding program
+   * made; without it, one panel at a time (the same sums, more passes
+   * over A) */
+  _Alignas(64) float one_panel[BC_KC * BC_COLS];
+  float *heap = aligned_alloc(64, sizeof(float) * BC_KC * (BL_NC + (trans_a ? BL_MC : 0)));
+  float *block = heap ? heap : one_panel, *apack = heap ? heap + BC_KC * BL_NC : NULL;
+  int64_t width = heap ? BL_NC : BC_COLS;
+  int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
+  for (int64_t jc = 0; jc < n; jc += width) {
+    int64_t nc = n - jc < width ? n - jc : width;
+    for (int64_t p0 = 0; p0 < k; p0 += BC_KC) {
+      int64_t kc = k - p0 < BC_KC ? k - p0 : BC_KC;
+      for (int64_t jp = 0; jp < nc; jp += BC_COLS) {
+        int64_t j = jc + jp, cols = n - j < BC_COLS ? n - j : BC_COLS;
+        float *panel = block + jp / BC_COLS * (BC_KC * BC_COLS);
+        if (trans_b) {
+          pack_panel_t(b + j * ldb + p0, ldb, kc, cols, panel);
+        } else {
+          __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+          pack_panel(b + p0 * ldb + j, ldb, kc, mask, panel);
+        }
+      }
+      float chunk_beta = p0 == 0 ? beta : 1.0f;
+      for (int64_t ic = 0; ic < m; ic += BL_MC) {
+        int64_t mc = m - ic < BL_MC ? m - ic : BL_MC;
+        const float *ab = a + ic * sa_i + p0 * sa_p; /* A's block */
+        int64_t ai = sa_i, ap = sa_p, tile = BC_ROWS * sa_i;
+        if (apack && trans_a) { /* or in tiles of 8 rows, each [kc][8]: see pack_rows */
+          pack_rows(ab, sa_i, sa_p, mc, kc, apack);
+          ab = apack, ai = 1, ap = BC_ROWS, tile = BC_ROWS * kc;
+        }
+        for (int64_t jp = 0; jp < nc; jp += BC_COLS) {
+          int64_t j = jc + jp, cols = n - j < BC_COLS ? n - j : BC_COLS;
+          __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+          const float *panel = block + jp / BC_COLS * (BC_KC * BC_COLS);
+          for (int64_t i = 0; i < mc; i += BC_ROWS) {
+            int64_t rows = mc - i < BC_ROWS ? mc - i : BC_ROWS;
+            bcast_rows(ab + i / BC_ROWS * tile, ai, ap, panel, BC_COLS, c + (ic + i) * ldc + j, ldc,
+                       kc, mask, alpha, chunk_beta, rows, cols > VEC ? 2 : 1);
+          }
+        }
+      }
+    }
+  }
+  free(heap);
 }
 
 /* ---- op(B) = B^T, op(A) = A: dot products along k ---- */
@@ -305,6 +405,20 @@ static bool cpu_has_avx512(void) {
   return has == 1;
 }
 
+/* Does OpenBLAS run its AVX-512 kernels? Its DYNAMIC_ARCH build picks them
+ * by CPU unless OPENBLAS_CORETYPE names an older core. */
+static bool blas_full_width(void) {
+  static int full = -1;
+  if (full < 0) {
+    static const char *const wide[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    const char *core = openblas_get_corename();
+    full = 0;
+    for (size_t i = 0; core && i < sizeof wide / sizeof *wide; i++)
+      full |= strncasecmp(core, wide[i], strlen(wide[i])) == 0;
+  }
+  return full == 1;
+}
+
 /* Where each form beat OpenBLAS 0.3.21 (its SkylakeX kernels; with
  * OPENBLAS_CORETYPE=Haswell the kernels here win at every shape) on one
  * core of the EPYC of docs/benchmarks.md: broadcast up to 64 rows, 1.1-3x
@@ -313,41 +427,50 @@ static bool cpu_has_avx512(void) {
  * 48 and 64 rows: 0.8-1.2x). One row (matrix-vector) stays with OpenBLAS's
  * GEMV: dot products 16 rows at a time were 1.1-1.25x faster alone with
  * the matrix in cache, but no faster in a generator's step, and slower
- * from memory. */
+ * from memory. With many rows (one core of the Xeon of docs/benchmarks.md,
+ * the training step's products): the blocked broadcast tiles 137-165
+ * GFLOP/s, OpenBLAS's SkylakeX kernels 125-155, its Haswell kernels (half
+ * the FMA width) 95-109. OpenBLAS keeps them when it runs at full width. */
 static bool columns_fill_vectors(int64_t n) {
   int64_t padded = (n + VEC - 1) / VEC * VEC;
   return padded * 10 <= n * 11; /* at most a tenth of the lanes wasted */
 }
 
-bool nnrt_sgemm_small_takes(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
+nnrt_small_form nnrt_sgemm_small_form(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
   if (m < 2 || n < 2 || !cpu_has_avx512())
-    return false;
-  if (!trans_b)
-    return m <= BC_MAX_ROWS && columns_fill_vectors(n);
-  return !trans_a && m <= DOT_MAX_ROWS && k >= DOT_MIN_K;
+    return NNRT_SMALL_NONE;
+  if (!trans_b && m <= BC_MAX_ROWS && columns_fill_vectors(n))
+    return NNRT_SMALL_BROADCAST;
+  if (trans_b && !trans_a && m <= DOT_MAX_ROWS && k >= DOT_MIN_K)
+    return NNRT_SMALL_DOT;
+  if (m > BC_MAX_ROWS && k >= VEC && columns_fill_vectors(n) && !blas_full_width())
+    return NNRT_SMALL_BROADCAST;
+  return NNRT_SMALL_NONE;
 }
 
-void nnrt_sgemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                      float *c, int64_t ldc) {
-  if (!trans_b)
+void nnrt_sgemm_small(nnrt_small_form form, int trans_a, int trans_b, int64_t m, int64_t n,
+                      int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                      int64_t ldb, float beta, float *c, int64_t ldc) {
+  if (form == NNRT_SMALL_DOT)
+    sgemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else if (!trans_b && m <= BC_MAX_ROWS)
     sgemm_bcast(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
-    sgemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    sgemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 #else /* no AVX-512 code for this target */
 
-bool nnrt_sgemm_small_takes(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
+nnrt_small_form nnrt_sgemm_small_form(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
   (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k;
-  return false;
+  return NNRT_SMALL_NONE;
 }
 
-void nnrt_sgemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                      float *c, int64_t ldc) {
-  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda;
-  (void)b, (void)ldb, (void)beta, (void)c, (void)ldc;
+void nnrt_sgemm_small(nnrt_small_form form, int trans_a, int trans_b, int64_t m, int64_t n,
+                      int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                      int64_t ldb, float beta, float *c, int64_t ldc) {
+  (void)form, (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a;
+  (void)lda, (void)b, (void)ldb, (void)beta, (void)c, (void)ldc;
 }
 
 #endif

@@ -6,19 +6,31 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Whether the kernels take the product C[m, n] = op(A) op(B) (k deep) on
- * this CPU (AVX-512, 2 to 32 or 64 rows, and shapes where they beat
- * OpenBLAS: gemm_small.c gives the rules). Decided once
- * for a whole product, so that the bands it is split into over threads
- * take the same kernel and the bits do not depend on the thread count. */
-bool nnrt_sgemm_small_takes(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
+/* Which kernel family computes a product: none (OpenBLAS), broadcast
+ * (op(B) in panels of 32 columns, 8 x 32 tiles of C), or dot products
+ * (op(B) = B^T read in place, 4 x 4 tiles). Chosen once for a whole
+ * product, so that the bands it is split into over threads take the same
+ * family and the bits do not depend on the thread count. */
+typedef enum nnrt_small_form {
+  NNRT_SMALL_NONE,
+  NNRT_SMALL_BROADCAST,
+  NNRT_SMALL_DOT
+} nnrt_small_form;
+
+/* The family for C[m, n] = op(A) op(B) (k deep) on this CPU: AVX-512, 2 to
+ * 32 or 64 rows and the shapes where the kernels beat OpenBLAS (gemm_small.c
+ * gives the rules); and, when OpenBLAS runs kernels narrower than the CPU's
+ * (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU), broadcast for products of
+ * any size. */
+nnrt_small_form nnrt_sgemm_small_form(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
 
 /* C = alpha op(A) op(B) + beta C, row-major, for any band (m, n >= 1) of a
- * product nnrt_sgemm_small_takes took. k >= 1, alpha != 0, and the leading
- * dimensions cover their rows (nnrt_sgemm checks all three). beta == 0
- * does not read C. */
-void nnrt_sgemm_small(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                      float *c, int64_t ldc);
+ * product nnrt_sgemm_small_form gave `form` (not NNRT_SMALL_NONE). k >= 1,
+ * alpha != 0, and the leading dimensions cover their rows (nnrt_sgemm
+ * checks all three). beta == 0 does not read C. Each element of C is summed
+ * in the same order whatever the band and m. */
+void nnrt_sgemm_small(nnrt_small_form form, int trans_a, int trans_b, int64_t m, int64_t n,
+                      int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                      int64_t ldb, float beta, float *c, int64_t ldc);
 
 #endif

@@ -9,7 +9,8 @@
  * a second call (OpenBLAS's result depends on the band sizes, so bits match
  * at one thread count, not across them). The AVX-512 kernels for few rows
  * (gemm_small.c): their shapes with every tail of rows, columns and k, and
- * the same bits at 1, 2 and 3 threads. */
+ * the same bits at 1, 2 and 3 threads; their form for many rows, the same
+ * bits whole and in bands. */
 #include "check.h"
 #include "gemm_small.h"
 #include "nnrt.h"
@@ -274,12 +275,81 @@ static void test_small_products(void) {
    * pass every check above. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (__builtin_cpu_supports("avx512f"))
-    CHECKF(
-        nnrt_sgemm_small_takes(0, 1, 32, 768, 256) && nnrt_sgemm_small_takes(0, 0, 32, 256, 768) &&
-            nnrt_sgemm_small_takes(0, 1, 32, 1024, 256) &&
-            nnrt_sgemm_small_takes(0, 0, 32, 256, 1024) &&
-            !nnrt_sgemm_small_takes(1, 1, 8, 64, 64) && !nnrt_sgemm_small_takes(0, 0, 65, 64, 64),
-        "gemm_small takes the recurrent shapes and leaves the others to OpenBLAS");
+    CHECKF(nnrt_sgemm_small_form(0, 1, 32, 768, 256) == NNRT_SMALL_DOT &&
+               nnrt_sgemm_small_form(0, 0, 32, 256, 768) == NNRT_SMALL_BROADCAST &&
+               nnrt_sgemm_small_form(0, 1, 32, 1024, 256) == NNRT_SMALL_DOT &&
+               nnrt_sgemm_small_form(0, 0, 32, 256, 1024) == NNRT_SMALL_BROADCAST &&
+               !nnrt_sgemm_small_form(1, 1, 8, 64, 64) && !nnrt_sgemm_small_form(0, 0, 2, 65, 64),
+           "gemm_small takes the recurrent shapes and leaves the others to OpenBLAS");
+#endif
+}
+
+/* A product of form f through nnrt_sgemm_small alone, whole or in bands of
+ * `band` rows (or columns, by_cols), into c (ldc = n + 3). */
+static void small_in_bands(nnrt_small_form f, const Case *c, const float *a, const float *b,
+                           float *out, int64_t band, int by_cols) {
+  int64_t extent = by_cols ? c->n : c->m;
+  for (int64_t r0 = 0; r0 < extent; r0 += band) {
+    int64_t r = extent - r0 < band ? extent - r0 : band;
+    if (by_cols)
+      nnrt_sgemm_small(f, c->ta, c->tb, c->m, r, c->k, (float)c->alpha, a, c->lda,
+                       b + (c->tb ? r0 * c->ldb : r0), c->ldb, (float)c->beta, out + r0, c->ldc);
+    else
+      nnrt_sgemm_small(f, c->ta, c->tb, r, c->n, c->k, (float)c->alpha,
+                       a + (c->ta ? r0 : r0 * c->lda), c->lda, b, c->ldb, (float)c->beta,
+                       out + r0 * c->ldc, c->ldc);
+  }
+}
+
+/* The broadcast form for many rows (what nnrt_sgemm takes when OpenBLAS
+ * runs narrower kernels than the CPU's: OPENBLAS_CORETYPE=Haswell on an
+ * AVX-512 CPU), called directly, since which OpenBLAS kernels run depends
+ * on the environment: every transpose, column and k tail, against the
+ * naive loop, and the same bits whole and in bands of rows (some of 64
+ * rows or fewer, which the few-rows kernel computes) or of columns. */
+static void test_many_rows(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (!__builtin_cpu_supports("avx512f"))
+    return;
+  static const int64_t shapes[][3] = {
+      {65, 64, 16}, {100, 300, 257}, {130, 33, 600}, {200, 256, 64}, {77, 512, 513}};
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++)
+      for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        Case c = {ta, tb, m, n, k, (ta ? m : k) + 1, (tb ? k : n) + 2, n + 3, -0.75, 0.5};
+        int64_t na = span(ta ? k : m, ta ? m : k, c.lda), nb = span(tb ? n : k, tb ? k : n, c.ldb);
+        int64_t nc = span(m, n, c.ldc);
+        float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *out[3];
+        double *ad = malloc((size_t)na * 8), *bd = malloc((size_t)nb * 8);
+        double *want = malloc((size_t)nc * 8);
+        for (int64_t i = 0; i < na; i++)
+          a[i] = (float)(ad[i] = (float)rnd());
+        for (int64_t i = 0; i < nb; i++)
+          b[i] = (float)(bd[i] = (float)rnd());
+        for (int64_t i = 0; i < nc; i++)
+          want[i] = (float)rnd();
+        for (int t = 0; t < 3; t++) {
+          out[t] = malloc((size_t)nc * 4);
+          for (int64_t i = 0; i < nc; i++)
+            out[t][i] = (float)want[i];
+        }
+        naive(&c, ad, bd, want);
+        small_in_bands(NNRT_SMALL_BROADCAST, &c, a, b, out[0], m, 0);
+        small_in_bands(NNRT_SMALL_BROADCAST, &c, a, b, out[1], 48, 0);
+        small_in_bands(NNRT_SMALL_BROADCAST, &c, a, b, out[2], 96, 1);
+        double worst = 0;
+        for (int64_t i = 0; i < nc; i++)
+          worst = fmax(worst, fabs(out[0][i] - want[i]));
+        int same = memcmp(out[0], out[1], (size_t)nc * 4) == 0 &&
+                   memcmp(out[0], out[2], (size_t)nc * 4) == 0;
+        CHECKF(same && worst <= 1e-5 * (double)(k + 1),
+               "many rows ta %d tb %d m %lld n %lld k %lld: same bits in bands %d, error %g", ta,
+               tb, (long long)m, (long long)n, (long long)k, same, worst);
+        for (int t = 0; t < 3; t++)
+          free(out[t]);
+        free(a), free(b), free(ad), free(bd), free(want);
+      }
 #endif
 }
 
@@ -322,8 +392,8 @@ static void test_small_split_bits(void) {
     /* OpenBLAS's bits depend on the bands (without AVX-512, or under
      * valgrind, whose CPU has none, the kernels do not take these) */
     int same =
-        !nnrt_sgemm_small_takes(ta, tb, m, n, k) || (memcmp(out[0], out[1], (size_t)nc * 4) == 0 &&
-                                                     memcmp(out[0], out[2], (size_t)nc * 4) == 0);
+        !nnrt_sgemm_small_form(ta, tb, m, n, k) || (memcmp(out[0], out[1], (size_t)nc * 4) == 0 &&
+                                                    memcmp(out[0], out[2], (size_t)nc * 4) == 0);
     CHECKF(
         same && worst <= 1e-5 * (double)(k + 1),
         "small split ta %d tb %d m %lld n %lld k %lld: same bits at 1, 2, 3 threads %d, error %g",
@@ -338,6 +408,7 @@ static void test_small_split_bits(void) {
 int main(void) {
   test_small_products();
   test_small_split_bits();
+  test_many_rows();
   test_split_products();
   test_transposes();
   test_reference_path();

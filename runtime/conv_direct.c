@@ -32,12 +32,8 @@
 
 #include <string.h>
 
+#include "cpu.h"
 #include "pool.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define CONV_DIRECT_X86 1
-#include <immintrin.h>
-#endif
 
 /* A stride-1 convolution of ci channels into co on the padded-width grid. */
 typedef struct Shift {
@@ -160,7 +156,7 @@ static FilterGeom filter_geom(const nnrt_conv *s) {
   return f;
 }
 
-#ifdef CONV_DIRECT_X86
+#ifdef NNRT_X86_AVX512
 
 /* Copies image `src` into xp with its padding (zeros) around it. */
 static void pad_image(const Shift *g, const float *src, float *xp) {
@@ -208,9 +204,6 @@ static void vector_stores(const Shift *g, int64_t q0, int p, int64_t *start, uin
     lanes[v] = (uint16_t)m;
   }
 }
-
-#define AVX512 __attribute__((target("avx512f")))
-#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
 /* Outputs r0 .. r0 + R - 1, q0 .. q0 + 16 P - 1 of the grid, stored into
  * dst, one image in NCHW: R and P are constants in each instance below and
@@ -336,8 +329,6 @@ static void shift_channel_ranges(void *ctx, int64_t lo, int64_t hi) {
     u += b_hi - b_lo;
   }
 }
-
-static bool cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 
 static void shift_run(const Shift *g, const float *src, const float *w, float *dst,
                       float *scratch) {
@@ -525,8 +516,6 @@ static void filter_run(const FilterGeom *f, const float *x, const float *dy, flo
 
 #else /* no AVX-512 code for this target */
 
-static bool cpu_has_avx512(void) { return false; }
-
 static void shift_run(const Shift *g, const float *src, const float *w, float *dst,
                       float *scratch) {
   (void)g, (void)src, (void)w, (void)dst, (void)scratch;
@@ -540,7 +529,7 @@ static void filter_run(const FilterGeom *f, const float *x, const float *dy, flo
 #endif
 
 bool nnrt_conv_direct_takes(const nnrt_conv *s, int which, int64_t scratch_elems) {
-  if (!shape_taken(s) || !cpu_has_avx512())
+  if (!shape_taken(s) || !nnrt_cpu_has_avx512())
     return false;
   int64_t slot;
   if (which == NNRT_CONV_FORWARD)

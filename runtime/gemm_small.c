@@ -36,16 +36,14 @@
  * same order whatever the band. */
 #include "gemm_small.h"
 
+#include "cpu.h"
+
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-
-#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
-#define AVX512 __attribute__((target("avx512f")))
+#ifdef NNRT_X86_AVX512
 
 enum {
   VEC = 16,
@@ -398,13 +396,6 @@ AVX512 static void sgemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const
   }
 }
 
-static bool cpu_has_avx512(void) {
-  static int has = -1; /* cpuid once; a race only repeats the same answer */
-  if (has < 0)
-    has = __builtin_cpu_supports("avx512f") ? 1 : 0;
-  return has == 1;
-}
-
 /* Does OpenBLAS run its AVX-512 kernels? Its DYNAMIC_ARCH build picks them
  * by CPU unless OPENBLAS_CORETYPE names an older core. */
 static bool blas_full_width(void) {
@@ -437,7 +428,7 @@ static bool columns_fill_vectors(int64_t n) {
 }
 
 nnrt_small_form nnrt_sgemm_small_form(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
-  if (m < 2 || n < 2 || !cpu_has_avx512())
+  if (m < 2 || n < 2 || !nnrt_cpu_has_avx512())
     return NNRT_SMALL_NONE;
   if (!trans_b && m <= BC_MAX_ROWS && columns_fill_vectors(n))
     return NNRT_SMALL_BROADCAST;

@@ -5,9 +5,10 @@
  * steps. The begin copies the carries' initial values into the carries'
  * buffers and opens the loop over the step counter, storing the step index
  * where the region reads it. The end copies each emitted value into its
- * stack at the step's position and the carries' next values into the
- * carries, then steps the counter and branches back; after the last step
- * it copies the carries into the scan's outputs that are used.
+ * stack at the step's position, unless the step computed it there (the
+ * memory plan's ST_STACK), and the carries' next values into the carries,
+ * then steps the counter and branches back; after the last step it copies
+ * the carries into the scan's outputs that are used.
  */
 #include "cg_internal.h"
 

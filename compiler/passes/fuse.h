@@ -66,7 +66,8 @@ typedef enum KernelKind {
   KK_LOOP_BEGIN, /* a scan's loop starts: members the step and the carries
                     (out the step), which it sets from the scan's operands */
   KK_LOOP_END,   /* the step ends (core the scan): the carries take their
-                    next values, the emitted values go to their stacks, and
+                    next values, the emitted values go to their stacks
+                    (those the step did not compute there), and
                     the loop goes back to its begin or ends, when the
                     carries' final values are copied to the scan_outs
                     (extra_out) */

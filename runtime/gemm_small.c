@@ -29,8 +29,12 @@
  *   serves every row of C; the rows are taken 64 at a time, whose A block
  *   (64 KB) stays near while it meets each panel (32 KB, in L1).
  *
+ * - One row of C times B^T (a generator's h @ W_hh^T at batch 1): 16 rows
+ *   of B at a time, 16 accumulators along k and the same network.
+ *
  * Everything else (many rows with OpenBLAS at full width, short k, A
- * transposed with B transposed for few rows) stays with OpenBLAS. Results differ from OpenBLAS's in
+ * transposed with B transposed for few rows, one row times B) stays with
+ * OpenBLAS. Results differ from OpenBLAS's in
  * the last bits only (another order of summation); they do not depend on the thread count, since
  * gemm.c splits products into bands of whole rows or columns of C and each element is summed in the
  * same order whatever the band. */
@@ -56,7 +60,8 @@ enum {
   DOT_ROWS = 4,
   DOT_COLS = 4,
   DOT_MIN_K = 128,
-  DOT_MAX_ROWS = 32
+  DOT_MAX_ROWS = 32,
+  GEMV_MIN_K = 128 /* shorter rows: OpenBLAS's GEMV is as fast */
 };
 
 /* Lanes 0 .. n - 1 of a vector (n <= 16). */
@@ -396,6 +401,52 @@ AVX512 static void sgemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const
   }
 }
 
+/* ---- one row times B^T: a matrix-vector product ---- */
+
+/* y[j .. j + 15] = alpha * (x . b row j + r) + beta * y for the rows in
+ * `rows` (16 accumulators along k, one per row of B, then the network);
+ * b rows past n repeat the last one and are not stored. */
+AVX512_INLINE void gemv_block(const float *x, const float *const br[VEC], int64_t k, float *y,
+                              __mmask16 rows, float alpha, float beta) {
+  __m512 acc[VEC];
+#pragma GCC unroll 16
+  for (int r = 0; r < VEC; r++)
+    acc[r] = _mm512_setzero_ps();
+  int64_t whole = k / VEC * VEC;
+  for (int64_t p = 0; p < whole; p += VEC) {
+    __m512 xv = _mm512_loadu_ps(x + p);
+#pragma GCC unroll 16
+    for (int r = 0; r < VEC; r++)
+      acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(br[r] + p), xv, acc[r]);
+  }
+  if (whole < k) {
+    __mmask16 mk = lanes(k - whole);
+    __m512 xv = _mm512_maskz_loadu_ps(mk, x + whole);
+#pragma GCC unroll 16
+    for (int r = 0; r < VEC; r++)
+      acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, br[r] + whole), xv, acc[r]);
+  }
+  /* the network leaves row r's sum in lane 4 (r % 4) + r / 4 */
+  const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+  store_scaled(y, _mm512_permutexvar_ps(order, sum_lanes16(acc)), rows, alpha, beta);
+}
+
+/* y = alpha x B^T + beta y: a generator's step at batch 1 (h @ W_hh^T,
+ * 0.75-1 MB of weights, from L2). OpenBLAS's GEMV reads the matrix at
+ * 94-95 GB/s on one core of the Xeon of docs/benchmarks.md, this loop at
+ * 128-130 (16 rows at a time: 16 independent loads and FMAs per 16 of k). */
+AVX512 static void sgemv_t(int64_t n, int64_t k, float alpha, const float *x, const float *b,
+                           int64_t ldb, float beta, float *y) {
+  for (int64_t j = 0; j < n; j += VEC) {
+    int64_t rows = n - j < VEC ? n - j : VEC;
+    const float *br[VEC];
+#pragma GCC unroll 16
+    for (int r = 0; r < VEC; r++)
+      br[r] = b + (j + (r < rows ? r : rows - 1)) * ldb;
+    gemv_block(x, br, k, y + j, lanes(rows), alpha, beta);
+  }
+}
+
 /* Does OpenBLAS run its AVX-512 kernels? Its DYNAMIC_ARCH build picks them
  * by CPU unless OPENBLAS_CORETYPE names an older core. */
 static bool blas_full_width(void) {
@@ -415,11 +466,12 @@ static bool blas_full_width(void) {
  * core of the EPYC of docs/benchmarks.md: broadcast up to 64 rows, 1.1-3x
  * on whole vectors of columns, but a column tail in a vector of its own
  * costs a full vector (n = 65: 0.7x); dot products up to 32 rows (1.1-1.9x;
- * 48 and 64 rows: 0.8-1.2x). One row (matrix-vector) stays with OpenBLAS's
- * GEMV: dot products 16 rows at a time were 1.1-1.25x faster alone with
- * the matrix in cache, but no faster in a generator's step, and slower
- * from memory. With many rows (one core of the Xeon of docs/benchmarks.md,
- * the training step's products): the blocked broadcast tiles 137-165
+ * 48 and 64 rows: 0.8-1.2x). One row times B^T (matrix-vector): on the
+ * EPYC 16 rows at a time were 1.1-1.25x faster alone with the matrix in
+ * cache but no faster in a generator's step; on the Xeon, with the weights
+ * on cache-line boundaries (model.c), 1.36x alone (k = 256) and 1.10-1.14x
+ * on a character of char_gru and char_lstm; at k = 64 no faster. With many rows (one core of the
+ * Xeon of docs/benchmarks.md, the training step's products): the blocked broadcast tiles 137-165
  * GFLOP/s, OpenBLAS's SkylakeX kernels 125-155, its Haswell kernels (half
  * the FMA width) 95-109. OpenBLAS keeps them when it runs at full width. */
 static bool columns_fill_vectors(int64_t n) {
@@ -428,8 +480,10 @@ static bool columns_fill_vectors(int64_t n) {
 }
 
 nnrt_small_form nnrt_sgemm_small_form(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
-  if (m < 2 || n < 2 || !nnrt_cpu_has_avx512())
+  if (m < 1 || n < 2 || !nnrt_cpu_has_avx512())
     return NNRT_SMALL_NONE;
+  if (m == 1)
+    return trans_b && !trans_a && k >= GEMV_MIN_K && n >= VEC ? NNRT_SMALL_GEMV : NNRT_SMALL_NONE;
   if (!trans_b && m <= BC_MAX_ROWS && columns_fill_vectors(n))
     return NNRT_SMALL_BROADCAST;
   if (trans_b && !trans_a && m <= DOT_MAX_ROWS && k >= DOT_MIN_K)
@@ -442,7 +496,9 @@ nnrt_small_form nnrt_sgemm_small_form(int trans_a, int trans_b, int64_t m, int64
 void nnrt_sgemm_small(nnrt_small_form form, int trans_a, int trans_b, int64_t m, int64_t n,
                       int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                       int64_t ldb, float beta, float *c, int64_t ldc) {
-  if (form == NNRT_SMALL_DOT)
+  if (form == NNRT_SMALL_GEMV)
+    sgemv_t(n, k, alpha, a, b, ldb, beta, c);
+  else if (form == NNRT_SMALL_DOT)
     sgemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else if (!trans_b && m <= BC_MAX_ROWS)
     sgemm_bcast(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -7,14 +7,16 @@
 #include <stdint.h>
 
 /* Which kernel family computes a product: none (OpenBLAS), broadcast
- * (op(B) in panels of 32 columns, 8 x 32 tiles of C), or dot products
- * (op(B) = B^T read in place, 4 x 4 tiles). Chosen once for a whole
+ * (op(B) in panels of 32 columns, 8 x 32 tiles of C), dot products
+ * (op(B) = B^T read in place, 4 x 4 tiles), or, for one row of C and B^T,
+ * a matrix-vector product. Chosen once for a whole
  * product, so that the bands it is split into over threads take the same
  * family and the bits do not depend on the thread count. */
 typedef enum nnrt_small_form {
   NNRT_SMALL_NONE,
   NNRT_SMALL_BROADCAST,
-  NNRT_SMALL_DOT
+  NNRT_SMALL_DOT,
+  NNRT_SMALL_GEMV /* one row of C, B^T: 16 rows of B at a time */
 } nnrt_small_form;
 
 /* The family for C[m, n] = op(A) op(B) (k deep) on this CPU: AVX-512, 2 to

@@ -8,7 +8,8 @@
  * against the naive loop, the padding of C left alone, and the same bits on
  * a second call (OpenBLAS's result depends on the band sizes, so bits match
  * at one thread count, not across them). The AVX-512 kernels for few rows
- * (gemm_small.c): their shapes with every tail of rows, columns and k, and
+ * (gemm_small.c, one row with B^T too): their shapes with every tail of
+ * rows, columns and k, and
  * the same bits at 1, 2 and 3 threads; their form for many rows, the same
  * bits whole and in bands. */
 #include "check.h"
@@ -265,10 +266,11 @@ static void test_split_products(void) {
  * they run through OpenBLAS and must pass all the same. */
 static void test_small_products(void) {
   static const int64_t shapes[][3] = {
-      {2, 16, 1},    {3, 17, 7},    {5, 31, 16},  {8, 32, 17},    {9, 33, 128}, {13, 48, 130},
-      {31, 64, 200}, {32, 50, 129}, {2, 2, 300},  {7, 15, 140},   {33, 96, 33}, {64, 80, 40},
-      {17, 4, 128},  {4, 5, 131},   {6, 130, 3},  {32, 768, 256}, {5, 241, 20}, {12, 177, 150},
-      {1, 100, 300}, {1, 17, 5},    {9, 32, 600}, {3, 48, 513},   {1, 1024, 64}};
+      {2, 16, 1},    {3, 17, 7},    {5, 31, 16},  {8, 32, 17},    {9, 33, 128},  {13, 48, 130},
+      {31, 64, 200}, {32, 50, 129}, {2, 2, 300},  {7, 15, 140},   {33, 96, 33},  {64, 80, 40},
+      {17, 4, 128},  {4, 5, 131},   {6, 130, 3},  {32, 768, 256}, {5, 241, 20},  {12, 177, 150},
+      {1, 100, 300}, {1, 17, 5},    {9, 32, 600}, {3, 48, 513},   {1, 1024, 64}, {1, 768, 256},
+      {1, 16, 128},  {1, 33, 129},  {1, 47, 1000}};
   check_shapes(shapes, sizeof shapes / sizeof *shapes, -1.25);
   /* The recurrent layers' products (issue 16's GRU and LSTM) take the
    * kernels wherever the CPU has AVX-512: a rule that lost them would
@@ -279,6 +281,8 @@ static void test_small_products(void) {
                nnrt_sgemm_small_form(0, 0, 32, 256, 768) == NNRT_SMALL_BROADCAST &&
                nnrt_sgemm_small_form(0, 1, 32, 1024, 256) == NNRT_SMALL_DOT &&
                nnrt_sgemm_small_form(0, 0, 32, 256, 1024) == NNRT_SMALL_BROADCAST &&
+               nnrt_sgemm_small_form(0, 1, 1, 768, 256) == NNRT_SMALL_GEMV &&
+               nnrt_sgemm_small_form(0, 1, 1, 1024, 256) == NNRT_SMALL_GEMV &&
                !nnrt_sgemm_small_form(1, 1, 8, 64, 64) && !nnrt_sgemm_small_form(0, 0, 2, 65, 64),
            "gemm_small takes the recurrent shapes and leaves the others to OpenBLAS");
 #endif
@@ -358,11 +362,9 @@ static void test_many_rows(void) {
  * whatever the band), and right. */
 static void test_small_split_bits(void) {
   static const int64_t shapes[][5] = {/* ta, tb, m, n, k */
-                                      {0, 1, 32, 768, 256},
-                                      {0, 0, 32, 256, 768},
-                                      {1, 0, 40, 500, 300},
-                                      {0, 1, 17, 999, 257},
-                                      {0, 0, 64, 1000, 300}};
+                                      {0, 1, 32, 768, 256},  {0, 0, 32, 256, 768},
+                                      {1, 0, 40, 500, 300},  {0, 1, 17, 999, 257},
+                                      {0, 0, 64, 1000, 300}, {0, 1, 1, 5000, 300}};
   for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
     int ta = (int)shapes[s][0], tb = (int)shapes[s][1];
     int64_t m = shapes[s][2], n = shapes[s][3], k = shapes[s][4];

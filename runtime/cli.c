@@ -1,7 +1,8 @@
 /* cli.c - the command line of a compiled model's executable (nnrt_main):
  *
  *   PROG train [--data P] [--epochs N] [--batch N] [--lr X] [--seed N]
- *              [--checkpoint P] [--resume] [--threads N] [--progress|--no-progress]
+ *              [--checkpoint P] [--resume | --init P] [--threads N]
+ *              [--progress|--no-progress]
  *              [--train NAME]   (only the section compiled in: nnc --train NAME)
  *   PROG eval [--checkpoint P] [--data P] [--threads N]
  *   PROG predict INPUT [--checkpoint P] [-o OUT] [--threads N]
@@ -178,9 +179,13 @@ static void print_help(const Cli *c, const nnrt_model_desc *d) {
           "                     sampling (default %llu)\n"
           "  --checkpoint PATH  the safetensors checkpoint: train writes it (each epoch and on\n"
           "                     Ctrl-C; with validation data the best epoch also goes to\n"
-          "                     PATH's .best.safetensors), eval and predict read it\n"
-          "                     (default %s%s)\n"
-          "  --resume           train: continue from the checkpoint\n"
+          "                     PATH's .best.safetensors), eval, predict and generate\n"
+          "                     read its weights (default %s%s)\n"
+          "  --resume           train: continue from the checkpoint (its weights, optimizer\n"
+          "                     state and epoch)\n"
+          "  --init PATH        train: start from PATH's weights with a fresh optimizer at\n"
+          "                     epoch 0 (a checkpoint of the fit or of any train section);\n"
+          "                     checkpoints still go to --checkpoint; not with --resume\n"
           "  --train NAME       train: the train section, which is chosen when compiling\n"
           "                     (nnc FILE.nn -o EXE --train NAME); only that one\n"
           "  -o OUT             predict: write OUT.npy or OUT.csv (default: CSV on stdout)\n"
@@ -271,10 +276,11 @@ int nnrt_run_parse_value(nnrt_run_options *o, int *threads, const char *flag, co
 /* Flags with a value: which commands take them and where they go. */
 static bool string_flag(Cli *c, const char *a, const char ***dst, int *cmds) {
   nnrt_run_options *o = &c->o;
-  const char *names[] = {"--data", "--checkpoint", "-o"};
-  const char **dsts[] = {&o->data, &o->checkpoint, &o->out};
-  const int which[] = {F_TRAIN | F_EVAL, F_TRAIN | F_EVAL | F_PREDICT | F_GENERATE, F_PREDICT};
-  for (int k = 0; k < 3; k++)
+  const char *names[] = {"--data", "--checkpoint", "-o", "--init"};
+  const char **dsts[] = {&o->data, &o->checkpoint, &o->out, &o->init};
+  const int which[] = {F_TRAIN | F_EVAL, F_TRAIN | F_EVAL | F_PREDICT | F_GENERATE, F_PREDICT,
+                       F_TRAIN};
+  for (int k = 0; k < 4; k++)
     if (!strcmp(a, names[k])) {
       *dst = dsts[k];
       *cmds = which[k];

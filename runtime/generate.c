@@ -101,10 +101,12 @@ static int hex_digit(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-int64_t nnrt_checkpoint_vocab(const char *path, char *bytes, char *err, size_t errlen) {
+int nnrt_checkpoint_read_vocab(const char *path, char *bytes, int64_t *n, char *err,
+                               size_t errlen) {
   nnrt_safetensors *f = NULL;
-  if (nnrt_safetensors_open(path, &f, err, errlen))
-    return -1;
+  int rc = nnrt_safetensors_open(path, &f, err, errlen);
+  if (rc)
+    return rc;
   const char *v = nnrt_safetensors_meta(f, "nnc.vocab");
   size_t len = v ? strlen(v) : 0;
   bool ok = len % 2 == 0 && len / 2 <= NNRT_MAX_VOCAB;
@@ -120,17 +122,14 @@ int64_t nnrt_checkpoint_vocab(const char *path, char *bytes, char *err, size_t e
     return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
                        "%s: metadata \"nnc.vocab\" is not 1 to %d distinct bytes in lower-case "
                        "hex",
-                       path, NNRT_MAX_VOCAB),
-           -1;
-  return (int64_t)len / 2;
+                       path, NNRT_MAX_VOCAB);
+  *n = (int64_t)len / 2;
+  return NNRT_OK;
 }
 
-int nnrt_model_load_vocab(nnrt_model *m, const char *path) {
-  char bytes[NNRT_MAX_VOCAB];
-  int64_t n = nnrt_checkpoint_vocab(path, bytes, m->err, sizeof m->err);
-  if (n < 0)
-    return NNRT_ERR_FORMAT;
-  return n ? nnrt_model_set_vocab(m, bytes, n) : NNRT_OK;
+int64_t nnrt_checkpoint_vocab(const char *path, char *bytes, char *err, size_t errlen) {
+  int64_t n;
+  return nnrt_checkpoint_read_vocab(path, bytes, &n, err, errlen) ? -1 : n;
 }
 
 /* ---- generation ---------------------------------------------------------- */

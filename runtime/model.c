@@ -486,23 +486,38 @@ nnrt_model_io nnrt_model_io_for(nnrt_model *m) {
 
 static int64_t current_epoch(const nnrt_model *m) { return m->has_epoch ? m->epoch : m->steps; }
 
-int nnrt_model_load(nnrt_model *m, const char *path) {
+/* The vocabulary is read before the tensors and set after them: it is
+ * the only part that could fail once they are in, and a failed load must
+ * change nothing. */
+static int load(nnrt_model *m, const char *path, bool weights_only) {
   if (!m)
     return NNRT_ERR_ARG;
+  const char *what = weights_only ? "load_weights" : "load";
   if (!path)
-    return nnrt_model_fail(m, NNRT_ERR_ARG, "load: the path is NULL");
+    return nnrt_model_fail(m, NNRT_ERR_ARG, "%s: the path is NULL", what);
+  char vocab[NNRT_MAX_VOCAB];
+  int64_t nvocab = 0;
   nnrt_model_io io = nnrt_model_io_for(m);
   nnrt_train_state s;
-  int rc = nnrt_checkpoint_load(path, &io, &s, m->err, sizeof m->err);
+  int rc = nnrt_checkpoint_read_vocab(path, vocab, &nvocab, m->err, sizeof m->err);
   if (!rc)
-    rc = nnrt_model_load_vocab(m, path);
-  if (!rc) { /* training goes on where the checkpoint stands */
+    rc = weights_only ? nnrt_checkpoint_load_weights(path, &io, m->err, sizeof m->err)
+                      : nnrt_checkpoint_load(path, &io, &s, m->err, sizeof m->err);
+  if (rc)
+    return rc;
+  if (nvocab)
+    (void)nnrt_model_set_vocab(m, vocab, nvocab); /* distinct bytes: checked when read */
+  if (!weights_only) {                            /* training goes on where the checkpoint stands */
     m->steps = s.step;
     m->epoch = s.epoch;
     m->has_epoch = true;
   }
-  return rc;
+  return NNRT_OK;
 }
+
+int nnrt_model_load(nnrt_model *m, const char *path) { return load(m, path, false); }
+
+int nnrt_model_load_weights(nnrt_model *m, const char *path) { return load(m, path, true); }
 
 int nnrt_model_save(nnrt_model *m, const char *path) {
   if (!m)

@@ -126,8 +126,9 @@ nnrt_optimizer nnrt_model_optimizer(const nnrt_train_desc *c);
 /* The vocabulary as checkpoint metadata ("nnc.vocab": its bytes in hex)
  * into *kv, valid while m is: 1, or 0 when m has none. */
 int nnrt_model_vocab_meta(const nnrt_model *m, nnrt_kv *kv);
-/* The vocabulary of checkpoint `path`, when its metadata has one. */
-int nnrt_model_load_vocab(nnrt_model *m, const char *path);
+/* nnrt_checkpoint_vocab with the reader's error code: *n bytes into
+ * bytes (256 long), 0 when the checkpoint has no vocabulary. */
+int nnrt_checkpoint_read_vocab(const char *path, char *bytes, int64_t *n, char *err, size_t errlen);
 
 /* The function losses are computed with: eval, else the training step. */
 int nnrt_model_loss_func(const nnrt_model *m);

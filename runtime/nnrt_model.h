@@ -276,6 +276,14 @@ int nnrt_model_reset(nnrt_model *m, uint64_t seed);
  * Saving writes a temporary file and renames it. */
 int nnrt_model_load(nnrt_model *m, const char *path);
 int nnrt_model_save(nnrt_model *m, const char *path);
+/* The weights of a checkpoint: parameters, states, data statistics and the
+ * vocabulary, checked as nnrt_model_load checks them (the model name,
+ * every tensor's dtype and shape; on failure m is unchanged). Optimizer
+ * state is neither required nor checked: the file's is skipped and m's
+ * stays as it was, and so do the step count and epoch. So a checkpoint of
+ * any train section of the model, or of its closed-form fit, serves
+ * inference, or starts training with another optimizer (nnc run --init). */
+int nnrt_model_load_weights(nnrt_model *m, const char *path);
 
 /* Inputs. predict, train_step and evaluate take x as the data file holds
  * it (pixels 0..16, not 0..1): f32 inputs are transformed inside as the
@@ -454,13 +462,16 @@ int nnrt_main(const nnrt_model_desc *d, int argc, char **argv);
 /* The pieces nnrt_main is made of, also used by `nnc run`. */
 typedef struct nnrt_run_options {
   const char *data;       /* replaces the data section's path ("a,b" for two files) */
-  const char *checkpoint; /* train: written; eval/predict: read (NULL: baked or initial) */
+  const char *checkpoint; /* train: written; eval/predict/generate: its weights read
+                             (NULL: baked or initial) */
   const char *predict;    /* predict: rows of features (.csv or .npy) in the data
                              file's units, transformed as nnrt_model_predict does */
   const char *out;        /* predict: .npy or .csv output; NULL: CSV on stdout */
   int64_t epochs, batch;  /* 0: the train section's */
   double lr;              /* 0: the train section's */
   bool has_seed, resume;
+  const char *init; /* train: start from this checkpoint's weights (nnrt_model_load_weights),
+                       with fresh optimizer state at epoch 0; not with resume */
   uint64_t seed;
   int progress;     /* -1 auto (terminal), 0, 1 */
   const char *prog; /* names the program in messages ("<prog>: error: ..."); NULL: "nnc" */

@@ -136,10 +136,23 @@ int nnrt_checkpoint_save(const char *path, const nnrt_model_io *m, const nnrt_tr
  * (nnc.model), that every tensor is there with its dtype and shape, and
  * that the file has no tensor the model lacks; fills *s if s != NULL. The
  * state metadata must be present and well formed even when s is NULL.
- * Errors start with the path and name the tensor or metadata key. On any
- * error nothing in m->tensors (or *s) has changed. */
+ * Errors start with the path and name the tensor or metadata key; the
+ * weights are checked before the optimizer's state, and a file with every
+ * weight but not that state (a fit's, another train section's) is "no
+ * optimizer state". On any error nothing in m->tensors (or *s) has
+ * changed. */
 int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_state *s, char *err,
                          size_t errlen);
+/* The weights alone: as nnrt_checkpoint_load, but the optimizer's state
+ * (nnrt_checkpoint_is_optim) is neither read nor required, in either
+ * direction: the file's is skipped, the model's is left as it is, so a
+ * checkpoint of a fit or of another train section of the same model
+ * loads. The state metadata is checked, not returned. */
+int nnrt_checkpoint_load_weights(const char *path, const nnrt_model_io *m, char *err,
+                                 size_t errlen);
+/* Whether a checkpoint tensor is optimizer state ("optim.<param>.<state>"),
+ * which only training reads. */
+bool nnrt_checkpoint_is_optim(const char *name);
 
 /* ---- the loop ---------------------------------------------------------- */
 
@@ -154,6 +167,7 @@ typedef struct nnrt_train_config {
                                whose val loss is the lowest so far; NULL: not kept */
   int64_t checkpoint_every; /* also every this many steps (0: only at epoch ends) */
   bool resume;              /* load `checkpoint` first and go on from its state */
+  const char *section;      /* the train section, for messages (NULL: "step") */
   int64_t patience;         /* stop after this many epochs without a lower val loss; 0 = never;
                                needs a validation set */
   FILE *log;                /* progress and per-epoch lines; NULL: silent */
@@ -183,7 +197,9 @@ typedef struct nnrt_train_result {
  * none; else the same sample dtypes and shapes) after each epoch. Per epoch,
  * the order is nnrt_epoch_order(n, seed, epoch, shuffle) and the last batch
  * may be short; c->opt.total_steps is set (on a copy) to epochs * batches
- * per epoch. With c->resume the checkpoint must exist. A checkpoint is
+ * per epoch. With c->resume the checkpoint must exist and hold the
+ * optimizer's state (the error says that --init starts from the weights of
+ * one that does not, naming c->section). A checkpoint is
  * written after every epoch (and every checkpoint_every steps) when
  * c->checkpoint is set, and to c->best after an epoch that lowered the
  * validation loss (a whole checkpoint, resumable like the other, so after an

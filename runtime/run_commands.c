@@ -451,6 +451,13 @@ static nnrt_model_io io_with(CallCtx *cx) {
 
 /* ------------------------------------------------------------------ train */
 
+/* standardize: statistics of nfeatures for a checkpoint to fill. */
+static bool stats_for(const Run *r, int64_t nfeatures) {
+  if (r->cfg.standardize && nnrt_model_use_stats(r->m, nfeatures))
+    return fail(r, "%s", r->m->err), false;
+  return true;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig) {
@@ -554,6 +561,7 @@ static int do_train(const Run *r, nnrt_dataset *train, nnrt_dataset *val) {
                           .best = best,
                           .checkpoint_every = c->checkpoint_every,
                           .resume = r->o->resume,
+                          .section = r->m->d->cfg.step_name,
                           .patience = c->patience,
                           .log = stdout,
                           .progress = r->o->progress,
@@ -635,6 +643,32 @@ static bool checkpoint_writable(const Run *r) {
   return true;
 }
 
+/* --init: --resume would take the weights, the optimizer's state and the
+ * position from --checkpoint, which --init replaces by a fresh start from
+ * other weights; both at once has no meaning. */
+static bool init_not_resumed(const Run *r) {
+  if (r->o->init && r->o->resume)
+    return fail(r,
+                "--init and --resume cannot be combined: --resume continues the run that saved "
+                "--checkpoint (its weights, optimizer state and epoch); --init %s starts a new "
+                "run from its weights",
+                r->o->init),
+           false;
+  return true;
+}
+
+/* --init PATH: the weights (and data statistics) the run starts from; the
+ * optimizer's state stays the fresh one, the run starts at epoch 0. */
+static bool init_weights(const Run *r, int64_t nfeatures) {
+  if (!r->o->init)
+    return true;
+  if (!stats_for(r, nfeatures))
+    return false;
+  if (nnrt_model_load_weights(r->m, r->o->init))
+    return fail(r, "%s", r->m->err), false;
+  return true;
+}
+
 int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
   Run r;
   if (!run_init(&r, m, o))
@@ -643,8 +677,11 @@ int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
   int rc = 1;
   if (m->d->train < 0 && r.cfg.has_train && r.cfg.fit == NNRT_FIT_NONE)
     fail(&r, "model '%s' has no compiled training step", m->d->name);
-  else if (has_sections(&r, true) && checkpoint_writable(&r) && apply_seed(&r) &&
-           load_data(&r, &train, &val) && standardize(&r, &train, &val, false) &&
+  /* the statistics the --init weights were trained with standardise the
+   * data, as evaluation does */
+  else if (has_sections(&r, true) && init_not_resumed(&r) && checkpoint_writable(&r) &&
+           apply_seed(&r) && load_data(&r, &train, &val) && init_weights(&r, train.x_size) &&
+           standardize(&r, &train, &val, o->init != NULL) &&
            (!train.vocab || !nnrt_model_set_vocab(m, train.vocab, train.vocab_size)))
     rc = r.cfg.fit == NNRT_FIT_RIDGE ? do_fit(&r, &train, &val) : do_train(&r, &train, &val);
   nnrt_dataset_free(&train);
@@ -655,17 +692,13 @@ int nnrt_run_train(nnrt_model *m, const nnrt_run_options *o) {
 
 /* ------------------------------------------------------------------- eval */
 
+/* Evaluating, predicting and generating read the weights alone, never the
+ * optimizer's state: a checkpoint of any train section of the model (or
+ * of its fit) serves them. */
 static bool load_checkpoint(const Run *r) {
   if (!r->o->checkpoint)
     return true;
-  if (nnrt_model_load(r->m, r->o->checkpoint))
-    return fail(r, "%s", r->m->err), false;
-  return true;
-}
-
-/* standardize: statistics of nfeatures for a checkpoint to fill. */
-static bool stats_for(const Run *r, int64_t nfeatures) {
-  if (r->cfg.standardize && nnrt_model_use_stats(r->m, nfeatures))
+  if (nnrt_model_load_weights(r->m, r->o->checkpoint))
     return fail(r, "%s", r->m->err), false;
   return true;
 }

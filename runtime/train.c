@@ -223,11 +223,142 @@ static int read_state(const nnrt_safetensors *f, const char *path, nnrt_train_st
   return check_state(path, s, err, errlen);
 }
 
-int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_state *s, char *err,
-                         size_t errlen) {
+bool nnrt_checkpoint_is_optim(const char *name) { return name && strncmp(name, "optim.", 6) == 0; }
+
+static bool file_has(const nnrt_safetensors *f, const char *name) {
+  int n = nnrt_safetensors_count(f);
+  for (int i = 0; i < n; i++)
+    if (!strcmp(nnrt_safetensors_name(f, i), name))
+      return true;
+  return false;
+}
+
+static bool model_has(const nnrt_model_io *m, const char *name) {
+  for (int k = 0; k < m->ntensors; k++)
+    if (m->tensors[k].name && strcmp(m->tensors[k].name, name) == 0)
+      return true;
+  return false;
+}
+
+/* A tensor in the file that the model does not have is refused: the file
+ * was written for another model (or another version of it). Optimizer
+ * state is optim_mismatch's to judge. */
+static int check_no_extra(const nnrt_safetensors *f, const char *path, const nnrt_model_io *m,
+                          char *err, size_t errlen) {
+  int nfile = nnrt_safetensors_count(f);
+  for (int i = 0; i < nfile; i++) {
+    const char *name = nnrt_safetensors_name(f, i);
+    if (!nnrt_checkpoint_is_optim(name) && !model_has(m, name))
+      return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                         "%s: has tensor '%s', which model '%s' lacks", path, name,
+                         m->model_name ? m->model_name : "");
+  }
+  return NNRT_OK;
+}
+
+/* Optimizer state that is not the model's: the first of its tensors the
+ * file lacks, else the first of the file's the model lacks (extra). The
+ * name is copied: the file's names go with the file. */
+typedef struct OptimMismatch {
+  bool found, extra;
+  char tensor[256];
+} OptimMismatch;
+
+static bool mismatch_at(OptimMismatch *mm, const char *name, bool extra) {
+  mm->found = true;
+  mm->extra = extra;
+  snprintf(mm->tensor, sizeof mm->tensor, "%s", name);
+  return true;
+}
+
+static bool optim_mismatch(const nnrt_safetensors *f, const nnrt_model_io *m, OptimMismatch *mm) {
+  for (int i = 0; i < m->ntensors; i++)
+    if (nnrt_checkpoint_is_optim(m->tensors[i].name) && !file_has(f, m->tensors[i].name))
+      return mismatch_at(mm, m->tensors[i].name, false);
+  int nfile = nnrt_safetensors_count(f);
+  for (int i = 0; i < nfile; i++) {
+    const char *name = nnrt_safetensors_name(f, i);
+    if (nnrt_checkpoint_is_optim(name) && !model_has(m, name))
+      return mismatch_at(mm, name, true);
+  }
+  return false;
+}
+
+/* Model tensor i of nt read from f into a fresh buffer *copy of *bytes
+ * bytes, after checking its dtype and shape. */
+static int read_copy(const nnrt_safetensors *f, const char *path, const nnrt_named_tensor *nt,
+                     int i, void **copy, size_t *bytes, char *err, size_t errlen) {
+  int64_t numel = nnrt_tensor_numel(&nt->t);
+  int64_t nb;
+  if (!nt->name || numel < 0 || !mul_ok(numel, (int64_t)nnrt_dtype_size(nt->t.dtype), &nb) ||
+      (uint64_t)nb > SIZE_MAX || (nb > 0 && !nt->t.data))
+    return nnrt_errorf(err, errlen, NNRT_ERR_ARG,
+                       "checkpoint load: model tensor %d ('%s') is invalid", i,
+                       nt->name ? nt->name : "?");
+  *bytes = (size_t)nb;
+  if (!(*copy = malloc(*bytes ? *bytes : 1)))
+    return nnrt_errorf(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory reading '%s'", path,
+                       nt->name);
+  nnrt_tensor want = nt->t;
+  want.data = *copy;
+  return nnrt_safetensors_read(f, nt->name, &want, err, errlen);
+}
+
+/* The model's optimizer state (optim) or the rest of its tensors, each
+ * into a fresh copy tmp[i] of bytes[i] bytes. */
+static int read_copies(const nnrt_safetensors *f, const char *path, const nnrt_model_io *m,
+                       bool optim, void **tmp, size_t *bytes, char *err, size_t errlen) {
+  for (int i = 0; i < m->ntensors; i++) {
+    const nnrt_named_tensor *nt = &m->tensors[i];
+    int rc;
+    if (nnrt_checkpoint_is_optim(nt->name) == optim &&
+        (rc = read_copy(f, path, nt, i, &tmp[i], &bytes[i], err, errlen)))
+      return rc;
+  }
+  return NNRT_OK;
+}
+
+/* The checkpoint's nnc.format and nnc.model, and its state into *st. */
+static int check_header(const nnrt_safetensors *f, const char *path, const char *model,
+                        nnrt_train_state *st, char *err, size_t errlen) {
+  const char *v = nnrt_safetensors_meta(f, "nnc.format");
+  if (!v)
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                       "%s: not an nnc checkpoint (no \"nnc.format\" in its metadata)", path);
+  if (strcmp(v, "1") != 0)
+    return nnrt_errorf(
+        err, errlen, NNRT_ERR_FORMAT,
+        "%s: checkpoint metadata \"nnc.format\" is '%s'; this runtime reads format 1", path, v);
+  v = nnrt_safetensors_meta(f, "nnc.model");
+  if (!v)
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.model\"",
+                       path);
+  if (strcmp(v, model) != 0)
+    return nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: written for model '%s', not '%s'", path,
+                       v, model);
+  nnrt_train_state_init(st, 0);
+  return read_state(f, path, st, err, errlen);
+}
+
+static int optim_error(const char *path, const OptimMismatch *mm, char *err, size_t errlen) {
+  return mm->extra ? nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                                 "%s: has tensor '%s', optimizer state this training step lacks "
+                                 "(saved by another train section)",
+                                 path, mm->tensor)
+                   : nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
+                                 "%s: no optimizer state for this training step (no tensor '%s')",
+                                 path, mm->tensor);
+}
+
+/* nnrt_checkpoint_load, or with weights_only its optimizer state left out
+ * on both sides. The weights are read first, so that a file lacking one
+ * is reported by it, not as a checkpoint of a fit; then optimizer state
+ * that is not the model's fails the load, described in *mismatch (may be
+ * NULL). */
+static int load_checkpoint(const char *path, const nnrt_model_io *m, nnrt_train_state *s,
+                           bool weights_only, OptimMismatch *mismatch, char *err, size_t errlen) {
   if (!path || !m || m->ntensors < 0 || (m->ntensors > 0 && !m->tensors))
     return nnrt_errorf(err, errlen, NNRT_ERR_ARG, "checkpoint load: invalid argument");
-  const char *model = m->model_name ? m->model_name : "";
   nnrt_safetensors *f = NULL;
   int rc = nnrt_safetensors_open(path, &f, err, errlen);
   if (rc)
@@ -235,48 +366,10 @@ int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_st
 
   void **tmp = NULL;
   size_t *bytes = NULL;
-  const char *v = nnrt_safetensors_meta(f, "nnc.format");
-  if (!v) {
-    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
-                     "%s: not an nnc checkpoint (no \"nnc.format\" in its metadata)", path);
-    goto out;
-  }
-  if (strcmp(v, "1") != 0) {
-    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT,
-                     "%s: checkpoint metadata \"nnc.format\" is '%s'; this runtime reads format 1",
-                     path, v);
-    goto out;
-  }
-  v = nnrt_safetensors_meta(f, "nnc.model");
-  if (!v) {
-    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: checkpoint metadata has no \"nnc.model\"",
-                     path);
-    goto out;
-  }
-  if (strcmp(v, model) != 0) {
-    rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: written for model '%s', not '%s'", path, v,
-                     model);
-    goto out;
-  }
-
   nnrt_train_state st;
-  nnrt_train_state_init(&st, 0);
-  if ((rc = read_state(f, path, &st, err, errlen)))
+  if ((rc = check_header(f, path, m->model_name ? m->model_name : "", &st, err, errlen)) ||
+      (rc = check_no_extra(f, path, m, err, errlen)))
     goto out;
-
-  /* A tensor in the file that the model does not have. */
-  int nfile = nnrt_safetensors_count(f);
-  for (int i = 0; i < nfile; i++) {
-    const char *name = nnrt_safetensors_name(f, i);
-    bool known = false;
-    for (int k = 0; k < m->ntensors && !known; k++)
-      known = m->tensors[k].name && strcmp(m->tensors[k].name, name) == 0;
-    if (!known) {
-      rc = nnrt_errorf(err, errlen, NNRT_ERR_FORMAT, "%s: has tensor '%s', which model '%s' lacks",
-                       path, name, model);
-      goto out;
-    }
-  }
 
   /* Everything into temporary copies first: a failure changes nothing. */
   int n = m->ntensors;
@@ -286,27 +379,17 @@ int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_st
     rc = nnrt_errorf(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory", path);
     goto out;
   }
-  for (int i = 0; i < n; i++) {
-    const nnrt_named_tensor *nt = &m->tensors[i];
-    int64_t numel = nnrt_tensor_numel(&nt->t);
-    int64_t nb;
-    if (!nt->name || numel < 0 || !mul_ok(numel, (int64_t)nnrt_dtype_size(nt->t.dtype), &nb) ||
-        (uint64_t)nb > SIZE_MAX || (nb > 0 && !nt->t.data)) {
-      rc = nnrt_errorf(err, errlen, NNRT_ERR_ARG,
-                       "checkpoint load: model tensor %d ('%s') is invalid", i,
-                       nt->name ? nt->name : "?");
+  if ((rc = read_copies(f, path, m, false, tmp, bytes, err, errlen)))
+    goto out;
+  if (!weights_only) {
+    OptimMismatch mm = {.found = false};
+    if (optim_mismatch(f, m, &mm)) {
+      if (mismatch)
+        *mismatch = mm;
+      rc = optim_error(path, &mm, err, errlen);
       goto out;
     }
-    bytes[i] = (size_t)nb;
-    tmp[i] = malloc(bytes[i] ? bytes[i] : 1);
-    if (!tmp[i]) {
-      rc = nnrt_errorf(err, errlen, NNRT_ERR_NOMEM, "%s: out of memory reading '%s'", path,
-                       nt->name);
-      goto out;
-    }
-    nnrt_tensor want = nt->t;
-    want.data = tmp[i];
-    if ((rc = nnrt_safetensors_read(f, nt->name, &want, err, errlen)))
+    if ((rc = read_copies(f, path, m, true, tmp, bytes, err, errlen)))
       goto out;
   }
   for (int i = 0; i < n; i++)
@@ -324,6 +407,16 @@ out:
   free(bytes);
   nnrt_safetensors_close(f);
   return rc;
+}
+
+int nnrt_checkpoint_load(const char *path, const nnrt_model_io *m, nnrt_train_state *s, char *err,
+                         size_t errlen) {
+  return load_checkpoint(path, m, s, false, NULL, err, errlen);
+}
+
+int nnrt_checkpoint_load_weights(const char *path, const nnrt_model_io *m, char *err,
+                                 size_t errlen) {
+  return load_checkpoint(path, m, NULL, true, NULL, err, errlen);
 }
 
 /* ---- batches and accuracy ----------------------------------------------- */
@@ -591,6 +684,25 @@ static int check_resume(const nnrt_train_config *c, const nnrt_train_state *s, i
   return NNRT_OK;
 }
 
+/* Loads c->checkpoint to go on from it. A checkpoint with the weights but
+ * not this section's optimizer state was saved by a fit or another train
+ * section: it cannot be resumed, but its weights can start a new run. */
+static int resume_from(const nnrt_train_config *c, const nnrt_model_io *m, nnrt_train_state *st,
+                       int64_t n, int64_t nbatches, const AccSpec *acc, char *err, size_t errlen) {
+  OptimMismatch mm = {.found = false};
+  int rc = load_checkpoint(c->checkpoint, m, st, false, &mm, err, errlen);
+  if (rc && mm.found) {
+    const char *section = c->section ? c->section : "step";
+    return nnrt_errorf(err, errlen, rc,
+                       "%s: %s train section '%s' (%s tensor '%s'); --resume continues the run "
+                       "that saved the checkpoint; --init %s starts '%s' from its weights",
+                       c->checkpoint,
+                       mm.extra ? "optimizer state not of" : "no optimizer state for", section,
+                       mm.extra ? "has" : "no", mm.tensor, c->checkpoint, section);
+  }
+  return rc ? rc : check_resume(c, st, n, nbatches, acc, err, errlen);
+}
+
 /* The run's state to path (c->checkpoint, or c->best) with c's metadata. */
 static int save_ckpt(const char *path, const nnrt_model_io *m, const nnrt_train_config *c,
                      const nnrt_train_state *s, char *err, size_t errlen) {
@@ -680,11 +792,8 @@ int nnrt_train(const nnrt_model_io *m, const nnrt_train_config *c, const nnrt_da
   nnrt_train_state_init(&st, c->seed);
   const double t0 = now_s();
   int64_t total_samples = 0;
-  if (c->resume) {
-    if ((rc = nnrt_checkpoint_load(c->checkpoint, m, &st, err, errlen)) ||
-        (rc = check_resume(c, &st, n, nbatches, &acc, err, errlen)))
-      goto out;
-  }
+  if (c->resume && (rc = resume_from(c, m, &st, n, nbatches, &acc, err, errlen)))
+    goto out;
 
   Progress pg = {.log = c->log, .epochs = c->epochs};
   pg.bar = c->log && (c->progress > 0 || (c->progress < 0 && isatty(fileno(c->log))));

@@ -120,6 +120,7 @@ static const struct {
     {"error", "nnrt_model_error", 'p', "p"},
     {"reset", "nnrt_model_reset", 'i', "pl"},
     {"load", "nnrt_model_load", 'i', "pp"},
+    {"load_weights", "nnrt_model_load_weights", 'i', "pp"},
     {"save", "nnrt_model_save", 'i', "pp"},
     {"predict", "nnrt_model_predict", 'i', "plpp"},
     {"train_step", "nnrt_model_train_step", 'i', "plppp"},
@@ -241,8 +242,9 @@ static void absolute_paths(Arena *a, nnrt_source_desc *s) {
 }
 
 /* Reads the checkpoint's parameters (not the optimizer state, which
- * inference never reads) and, with standardize, its data statistics into
- * the descriptor. */
+ * inference never reads, so a checkpoint of any train section or of the
+ * fit bakes) and, with standardize, its data statistics into the
+ * descriptor. */
 static bool bake_weights(Aot *g, nnrt_model_desc *d, int64_t nfeatures) {
   nnrt_named_tensor *named = ARENA_ARRAY(g->a, nnrt_named_tensor, (size_t)d->nparams + 2);
   int n = 0;
@@ -256,7 +258,7 @@ static bool bake_weights(Aot *g, nnrt_model_desc *d, int64_t nfeatures) {
     for (int j = 0; j < p->rank; j++)
       numel *= t->t.dims[j] = p->dims[j];
     t->t.data = arena_alloc(g->a, (size_t)(numel ? numel : 1) * nnrt_dtype_size(t->t.dtype));
-    if (strncmp(p->name, "optim.", 6))
+    if (!nnrt_checkpoint_is_optim(p->name))
       p->baked = t->t.data;
   }
   if (d->cfg.standardize) {
@@ -270,7 +272,7 @@ static bool bake_weights(Aot *g, nnrt_model_desc *d, int64_t nfeatures) {
     d->baked_std = stats[1];
   }
   nnrt_model_io io = {.model_name = d->name, .tensors = named, .ntensors = n};
-  if (nnrt_checkpoint_load(g->o->bake, &io, NULL, g->err, sizeof g->err) != NNRT_OK)
+  if (nnrt_checkpoint_load_weights(g->o->bake, &io, g->err, sizeof g->err) != NNRT_OK)
     return false;
   /* generation needs the text's characters: they go with the weights */
   char *vocab = arena_alloc(g->a, NNRT_MAX_VOCAB);

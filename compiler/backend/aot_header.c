@@ -147,9 +147,13 @@ static void put_prototypes(FILE *out, const char *pf, const nnrt_model_desc *d) 
           " * and shapes and changes nothing on failure; saving is atomic. */\n"
           "int %s_load(%s *m, const char *path);\n"
           "int %s_save(%s *m, const char *path);\n"
+          "/* The weights alone (parameters, states, statistics, vocabulary):\n"
+          " * optimizer state and position stay m's, so a checkpoint of any train\n"
+          " * section of the model, or of its fit, loads. */\n"
+          "int %s_load_weights(%s *m, const char *path);\n"
           "/* Re-initialises the parameters from seed; zeroes optimizer state. */\n"
           "int %s_reset(%s *m, uint64_t seed);\n\n",
-          pf, pf, pf, pf, pf, pf);
+          pf, pf, pf, pf, pf, pf, pf, pf);
   fprintf(out,
           "/* Inference on batch >= 1 samples: x[batch * INPUT_SIZE] in,\n"
           " * y[batch * OUTPUT_SIZE] out. x holds raw data-file values (pixels as\n"

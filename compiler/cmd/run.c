@@ -23,6 +23,7 @@
 
 typedef struct RunOptions {
   const char *file, *model, *data, *checkpoint, *predict, *out, *stdlib_dir, *generate;
+  const char *init;         /* --init: the checkpoint whose weights training starts from */
   const char *train;        /* the train section to run (NULL: the first) */
   const char *emit;         /* ir, fused-ir, llvm: print the training step instead */
   nnrt_run_options numbers; /* --epochs, --batch, --lr, --seed (nnrt_run_parse_value) */
@@ -42,8 +43,12 @@ static void run_usage(FILE *out) {
       "  --data PATH         another data file (idx/npy: IMAGES,LABELS or X,Y; npz: one archive)\n"
       "  --checkpoint PATH   save a safetensors checkpoint here (each epoch, Ctrl-C), and\n"
       "                      the best epoch's beside it (X.best.safetensors)\n"
-      "  --resume            continue from --checkpoint\n"
-      "  --eval              evaluate the --checkpoint on the validation data\n"
+      "  --resume            continue from --checkpoint (its weights, optimizer state\n"
+      "                      and epoch)\n"
+      "  --init PATH         start training from PATH's weights with a fresh optimizer at\n"
+      "                      epoch 0 (a checkpoint of any train section or fit of the\n"
+      "                      model); checkpoints still go to --checkpoint\n"
+      "  --eval              evaluate the --checkpoint's weights on the validation data\n"
       "  --predict FILE      run predict (or forward) on FILE (.csv or .npy) with the\n"
       "                      --checkpoint's weights; -o OUT.npy|.csv, else stdout\n"
       "  --generate PROMPT   sample text after PROMPT with the generate section's step:\n"
@@ -73,11 +78,11 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
     const char **strs[] = {&o->model, &o->data,     &o->checkpoint, &o->predict,
-                           &o->out,   &o->generate, &o->train};
+                           &o->out,   &o->generate, &o->train,      &o->init};
     const char *snames[] = {"--model", "--data",     "--checkpoint", "--predict",
-                            "-o",      "--generate", "--train"};
+                            "-o",      "--generate", "--train",      "--init"};
     bool done = false;
-    for (int k = 0; k < 7 && !done; k++)
+    for (int k = 0; k < 8 && !done; k++)
       if (!strcmp(a, snames[k])) {
         if (!next) {
           fprintf(stderr, "nnc: error: %s needs a value\n", a);
@@ -132,7 +137,10 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
                     : o->predict && !o->checkpoint ? "--predict needs --checkpoint PATH"
                     : o->eval && o->predict        ? "--eval and --predict cannot be combined"
                     : o->out && !o->predict        ? "-o is for --predict"
-                                                   : NULL;
+                    : o->init && (o->eval || o->predict)
+                        ? "--init is for training; --eval and --predict read the --checkpoint's "
+                          "weights"
+                        : NULL;
   if (!why)
     why = generate_args_error(o);
   if (why) {
@@ -146,9 +154,9 @@ static int parse_run_args(RunOptions *o, int argc, char **argv) {
 /* ------------------------------------------------------------- the model */
 
 /* --generate with a checkpoint samples from it; without one, or with
- * --resume, the model trains first. */
+ * --resume or --init, the model trains first. */
 static bool generate_only(const RunOptions *o) {
-  return o->generate && o->checkpoint && !o->resume;
+  return o->generate && o->checkpoint && !o->resume && !o->init;
 }
 
 /* The functions a command runs, compiled: train needs the step and the loss
@@ -200,6 +208,7 @@ static nnrt_run_options runtime_options(const RunOptions *o) {
                             .lr = o->numbers.lr,
                             .has_seed = o->numbers.has_seed,
                             .resume = o->resume,
+                            .init = o->init,
                             .seed = o->numbers.seed,
                             .progress = o->progress,
                             .prog = "nnc",

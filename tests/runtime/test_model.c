@@ -476,6 +476,86 @@ static void test_checkpoints(Model *md) {
   nnrt_model_free(m2);
 }
 
+/* *v becomes md with its own parameter table, to be changed (the
+ * functions' arguments stay md's). */
+static void variant(Model *v, const Model *md) {
+  *v = *md;
+  v->d.params = v->params;
+  v->d.funcs = v->funcs;
+}
+
+/* A copy of m's parameter `name` (at most 3 floats) compared with want. */
+static bool param_is(nnrt_model *m, const char *name, const float *want, size_t n) {
+  float got[3];
+  return !nnrt_model_get_param(m, name, got, n * sizeof *got) &&
+         !memcmp(got, want, n * sizeof *got);
+}
+
+/* nnrt_model_load_weights: the weights of a checkpoint saved without
+ * optimizer state (as a fit saves it) or with another section's; the
+ * handle's optimizer state and position stay. nnrt_model_load refuses
+ * both files, and say why. */
+static void test_load_weights(Model *md) {
+  Model fit, adam, wide, bare;
+  variant(&fit, md);
+  variant(&adam, md);
+  variant(&wide, md);
+  variant(&bare, md);
+  fit.d.nparams = 2; /* W and b, no optim.W.v */
+  adam.params[2].name = "optim.W.m";
+  wide.params[1].dims[0] = 2; /* b [2] */
+  bare.d.nparams = 1;         /* W only */
+  bare.d.nupdated = 1;
+  nnrt_model *m = NULL, *f = NULL, *a = NULL, *w = NULL, *b = NULL;
+  const Model *descs[] = {md, &fit, &adam, &wide, &bare};
+  nnrt_model **handles[] = {&m, &f, &a, &w, &b};
+  for (int i = 0; i < 5; i++)
+    CHECKF(!nnrt_model_create(&descs[i]->d, handles[i]), "%d: %s", i, nnrt_model_create_error());
+  const float fw[3] = {1, 2, 3}, fb[1] = {5}, aw[3] = {-1, -2, -3}, v[3] = {7, 8, 9};
+  CHECK(!nnrt_model_set_param(f, "W", fw, sizeof fw) && !nnrt_model_set_param(f, "b", fb, 4));
+  CHECK(!nnrt_model_set_epoch(f, 4) && !nnrt_model_save(f, in_dir("fit.safetensors")));
+  CHECK(!nnrt_model_set_param(a, "W", aw, sizeof aw) &&
+        !nnrt_model_set_param(a, "optim.W.m", fw, 12));
+  CHECK(!nnrt_model_set_epoch(a, 9) && !nnrt_model_save(a, in_dir("adam.safetensors")));
+  CHECK(!nnrt_model_save(w, in_dir("wide.safetensors")) &&
+        !nnrt_model_save(b, in_dir("bare.safetensors")));
+
+  float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 0, 1}, y[4] = {1, 2, 3, 4};
+  CHECK(!nnrt_model_train_step(m, 4, x, y, NULL) && !nnrt_model_set_param(m, "optim.W.v", v, 12));
+  CHECKF(!nnrt_model_load_weights(m, in_dir("fit.safetensors")), "%s", nnrt_model_error(m));
+  CHECK(param_is(m, "W", fw, 3) && param_is(m, "b", fb, 1) && param_is(m, "optim.W.v", v, 3));
+  CHECK(nnrt_model_steps(m) == 1 && nnrt_model_epoch(m) == 1); /* its own step, not the file's */
+  CHECK_ERR(m, nnrt_model_load(m, in_dir("fit.safetensors")), NNRT_ERR_FORMAT,
+            "fit.safetensors: no optimizer state for this training step (no tensor 'optim.W.v')");
+  CHECKF(!nnrt_model_load_weights(m, in_dir("adam.safetensors")), "%s", nnrt_model_error(m));
+  CHECK(param_is(m, "W", aw, 3) && param_is(m, "optim.W.v", v, 3) && nnrt_model_epoch(m) == 1);
+  CHECK_ERR(m, nnrt_model_load(m, in_dir("adam.safetensors")), NNRT_ERR_FORMAT,
+            "adam.safetensors: no optimizer state for this training step (no tensor 'optim.W.v')");
+  CHECK_ERR(f, nnrt_model_load(f, in_dir("adam.safetensors")), NNRT_ERR_FORMAT,
+            "has tensor 'optim.W.m', optimizer state this training step lacks");
+  CHECK(!nnrt_model_load_weights(f, in_dir("adam.safetensors")) && param_is(f, "W", aw, 3));
+
+  /* the weights are still checked, and a failure changes nothing */
+  CHECK_ERR(m, nnrt_model_load_weights(m, in_dir("wide.safetensors")), NNRT_ERR_SHAPE, "'b'");
+  CHECK_ERR(m, nnrt_model_load_weights(m, in_dir("bare.safetensors")), NNRT_ERR_FORMAT,
+            "bare.safetensors: no tensor 'b'");
+  CHECK_ERR(m, nnrt_model_load(m, in_dir("bare.safetensors")), NNRT_ERR_FORMAT,
+            "bare.safetensors: no tensor 'b'"); /* a weight, not the optimizer state, is missing */
+  CHECK_ERR(m, nnrt_model_load_weights(m, in_dir("none.safetensors")), NNRT_ERR_IO, "none");
+  CHECK(param_is(m, "W", aw, 3) && param_is(m, "optim.W.v", v, 3));
+  Model other;
+  make_model(&other, "Other", NULL);
+  nnrt_model *o = NULL;
+  CHECK(!nnrt_model_create(&other.d, &o) && !nnrt_model_save(o, in_dir("o.safetensors")));
+  CHECK_ERR(m, nnrt_model_load_weights(m, in_dir("o.safetensors")), NNRT_ERR_FORMAT,
+            "written for model 'Other', not 'Lin'");
+  CHECK(nnrt_model_load_weights(NULL, "x") == NNRT_ERR_ARG);
+  CHECK_ERR(m, nnrt_model_load_weights(m, NULL), NNRT_ERR_ARG, "load_weights: the path is NULL");
+  nnrt_model *all[] = {m, f, a, w, b, o};
+  for (int i = 0; i < 6; i++)
+    nnrt_model_free(all[i]);
+}
+
 static void test_labels(Model *md) {
   nnrt_model *m = NULL;
   CHECK(!nnrt_model_create(&md->d, &m));
@@ -884,6 +964,7 @@ int main(int argc, char **argv) {
   test_predict(&md);
   test_train_step(&md);
   test_checkpoints(&md);
+  test_load_weights(&md);
   test_labels(&md);
   test_misuse(&md);
   test_bad_desc(&md);

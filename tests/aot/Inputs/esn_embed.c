@@ -43,6 +43,7 @@ int main(int argc, char **argv) {
   expect(rc != 0, "a closed-form fit takes no gradient steps");
 
   expect(ridge_load(m, argv[1]) == 0, "the fitted checkpoint loads");
+  expect(ridge_load_weights(m, argv[1]) == 0, "its weights load alone (load_weights)");
   expect(ridge_predict(m, 2, x, y) == 0, "predict runs");
   int finite = 1;
   for (int i = 0; i < 2 * 100; i++)

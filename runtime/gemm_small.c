@@ -203,34 +203,6 @@ AVX512_INLINE void pack_panel_t(const float *b, int64_t ldb, int64_t kc, int64_t
       panel[p * BC_COLS + jj] = 0.0f;
 }
 
-/* For each block of 32 columns, k in chunks of BC_KC: the chunk of B's
- * columns is copied into a panel first. Read in place, the rows of a wide
- * B lie a multiple of 4 KB apart (an im2col matrix of 32 x 32 images), all
- * in the same few sets of L1, and each tile of rows would fetch them again
- * from L2 (measured: 0.8x of OpenBLAS on a VGG layer's im2col product
- * without the copy); the copy costs one pass over B for the m / 8 tiles
- * that read it. C takes alpha times each chunk's sums, beta only with the
- * first. */
-AVX512 static void sgemm_bcast(int trans_a, int64_t m, int64_t n, int64_t k, float alpha,
-                               const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                               float *c, int64_t ldc) {
-  _Alignas(64) float panel[BC_KC * BC_COLS];
-  int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
-  for (int64_t j = 0; j < n; j += BC_COLS) {
-    __mmask16 mask[2] = {lanes(n - j), n - j > VEC ? lanes(n - j - VEC) : 0};
-    int vectors = n - j > VEC ? 2 : 1;
-    for (int64_t p0 = 0; p0 < k; p0 += BC_KC) {
-      int64_t kc = k - p0 < BC_KC ? k - p0 : BC_KC;
-      pack_panel(b + p0 * ldb + j, ldb, kc, mask, panel);
-      for (int64_t i = 0; i < m; i += BC_ROWS) {
-        int64_t rows = m - i < BC_ROWS ? m - i : BC_ROWS;
-        bcast_rows(a + i * sa_i + p0 * sa_p, sa_i, sa_p, panel, BC_COLS, c + i * ldc + j, ldc, kc,
-                   mask, alpha, p0 == 0 ? beta : 1.0f, rows, vectors);
-      }
-    }
-  }
-}
-
 /* Rows 0 .. mc - 1 of A's block (A(i, p) = a[i * sa_i + p * sa_p]) in
  * tiles of 8 rows, each tile [kc][8]: the broadcasts of a tile's step then
  * read 32 contiguous bytes, where A^T read in place (dW = h^T dz, rows of A
@@ -249,20 +221,26 @@ AVX512_INLINE void pack_rows(const float *a, int64_t sa_i, int64_t sa_p, int64_t
   }
 }
 
-/* Many rows: for each block of BL_NC columns and chunk of BC_KC of k, the
- * block of op(B) is copied into panels once, then each block of BL_MC rows
- * of C meets every panel. Each element of C is summed as sgemm_bcast sums
- * it (k in the same chunks, each chunk in order, alpha per chunk, beta
- * with the first), so a band of a product gives the same bits whichever
- * of the two computes it. */
-AVX512 static void sgemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
-                                 float alpha, const float *a, int64_t lda, const float *b,
-                                 int64_t ldb, float beta, float *c, int64_t ldc) {
+/* For each block of BL_NC columns and chunk of BC_KC of k, the block of
+ * op(B) is copied into panels of 32 columns once, then each block of BL_MC
+ * rows of C meets every panel. Read in place, the rows of a wide B lie a
+ * multiple of 4 KB apart (an im2col matrix of 32 x 32 images), all in the
+ * same few sets of L1, and each tile of rows would fetch them again from
+ * L2 (measured: 0.8x of OpenBLAS on a VGG layer's im2col product without
+ * the copy). C takes alpha times each chunk's sums, beta only with the
+ * first; each element is summed in that order whatever m, the band or
+ * the block's width, so the bits do not depend on the split over threads.
+ * With BL_MC rows or fewer a block has nothing to share between blocks of
+ * rows, and the panels come one at a time from the stack. */
+AVX512 static void sgemm_bcast(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                               float alpha, const float *a, int64_t lda, const float *b,
+                               int64_t ldb, float beta, float *c, int64_t ldc) {
   /* 256 KB is too much for the stack of a thread an embedding program
    * made; without it, one panel at a time (the same sums, more passes
    * over A) */
   _Alignas(64) float one_panel[BC_KC * BC_COLS];
-  float *heap = aligned_alloc(64, sizeof(float) * BC_KC * (BL_NC + (trans_a ? BL_MC : 0)));
+  float *heap =
+      m > BL_MC ? aligned_alloc(64, sizeof(float) * BC_KC * (BL_NC + (trans_a ? BL_MC : 0))) : NULL;
   float *block = heap ? heap : one_panel, *apack = heap ? heap + BC_KC * BL_NC : NULL;
   int64_t width = heap ? BL_NC : BC_COLS;
   int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
@@ -468,12 +446,13 @@ static bool blas_full_width(void) {
  * costs a full vector (n = 65: 0.7x); dot products up to 32 rows (1.1-1.9x;
  * 48 and 64 rows: 0.8-1.2x). One row times B^T (matrix-vector): on the
  * EPYC 16 rows at a time were 1.1-1.25x faster alone with the matrix in
- * cache but no faster in a generator's step; on the Xeon, with the weights
- * on cache-line boundaries (model.c), 1.36x alone (k = 256) and 1.10-1.14x
- * on a character of char_gru and char_lstm; at k = 64 no faster. With many rows (one core of the
- * Xeon of docs/benchmarks.md, the training step's products): the blocked broadcast tiles 137-165
- * GFLOP/s, OpenBLAS's SkylakeX kernels 125-155, its Haswell kernels (half
- * the FMA width) 95-109. OpenBLAS keeps them when it runs at full width. */
+ * cache but no faster in a generator's step; on the Xeon of
+ * docs/benchmarks.md, with the weights on cache-line boundaries (model.c),
+ * 1.36x alone (k = 256) and 1.10-1.14x on a character of char_gru and
+ * char_lstm; at k = 64 no faster. Many rows (one core of the Xeon, the
+ * training step's products): the broadcast tiles in blocks 137-165 GFLOP/s,
+ * OpenBLAS's SkylakeX kernels 125-155, its Haswell kernels (half the FMA
+ * width) 95-109; OpenBLAS keeps them when it runs at full width. */
 static bool columns_fill_vectors(int64_t n) {
   int64_t padded = (n + VEC - 1) / VEC * VEC;
   return padded * 10 <= n * 11; /* at most a tenth of the lanes wasted */
@@ -500,10 +479,8 @@ void nnrt_sgemm_small(nnrt_small_form form, int trans_a, int trans_b, int64_t m,
     sgemv_t(n, k, alpha, a, b, ldb, beta, c);
   else if (form == NNRT_SMALL_DOT)
     sgemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  else if (!trans_b && m <= BC_MAX_ROWS)
-    sgemm_bcast(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
-    sgemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    sgemm_bcast(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 #else /* no AVX-512 code for this target */

@@ -4,31 +4,10 @@
 
 /* ----------------------------------------------------------- entry code */
 
-static LLVMValueRef storage_ptr(Cg *g, Entry *e, Storage s);
-
-/* The row of the stack `out` (a scan_out) at the current step of its loop,
- * which is open: where the step's value emitted there is computed. */
-static LLVMValueRef stack_row_ptr(Cg *g, Entry *e, const IrValue *out) {
-  const IrValue *scan = out->args[0];
-  const CgLoop *l = NULL;
-  for (int i = 0; i < e->nloops; i++)
-    if (e->loops[i].scan == scan)
-      l = &e->loops[i];
-  if (!l)
-    NNC_BUG("a stack row of scan %%%d outside its loop", scan->id);
-  LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, l->counter, "t");
-  LLVMValueRef pos = LLVMBuildNSWSub(g->b, t, cg_dim_value(g, *IR_ATTR(scan, loop).lo), "");
-  LLVMValueRef row = cg_ci64(g, dtype_size(out->type.dtype));
-  for (int i = 1; i < out->type.rank; i++)
-    row = LLVMBuildNSWMul(g->b, row, cg_dim_value(g, out->type.dims[i]), "");
-  return cg_gep(g, g->i8, storage_ptr(g, e, g->mp->storage[out->id]),
-                LLVMBuildNSWMul(g->b, pos, row, ""));
-}
-
 static LLVMValueRef storage_ptr(Cg *g, Entry *e, Storage s) {
   switch (s.kind) {
   case ST_STACK:
-    return stack_row_ptr(g, e, g->ff->by_id[s.index]);
+    return cg_stack_row_ptr(g, e, g->ff->by_id[s.index]);
   case ST_INPUT:
     return cg_load_ptr_at(g, e->inputs, s.index);
   case ST_PARAM:

@@ -275,5 +275,8 @@ void cg_emit_conv(Cg *g, Entry *e, const Kernel *k);
 /* cg_loop.c: a scan's loop around its region's kernels */
 void cg_emit_loop_begin(Cg *g, Entry *e, const Kernel *k);
 void cg_emit_loop_end(Cg *g, Entry *e, const Kernel *k);
+/* The row of the stack `out` (a scan_out) at the current step of its loop,
+ * which is open. */
+LLVMValueRef cg_stack_row_ptr(Cg *g, Entry *e, const IrValue *out);
 
 #endif

@@ -53,22 +53,39 @@ void cg_emit_loop_begin(Cg *g, Entry *e, const Kernel *k) {
   LLVMBuildStore(g->b, LLVMBuildTrunc(g->b, t, g->i32, ""), cg_value_ptr(g, e, r->params[0]));
 }
 
-/* Copies the value of region result i into every scan_out of it (a stack
- * at the step's slot), unless nothing uses it. */
-static void copy_to_outputs(Cg *g, Entry *e, const Kernel *k, int i, LLVMValueRef slot_offset,
-                            LLVMValueRef src, const TType *t) {
+static const CgLoop *open_loop_of(const Entry *e, const IrValue *scan) {
+  for (int i = e->nloops - 1; i >= 0; i--)
+    if (e->loops[i].scan == scan)
+      return &e->loops[i];
+  NNC_BUG("scan %%%d is not an open loop", scan->id);
+}
+
+LLVMValueRef cg_stack_row_ptr(Cg *g, Entry *e, const IrValue *out) {
+  const IrValue *scan = out->args[0];
+  LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, open_loop_of(e, scan)->counter, "t");
+  LLVMValueRef pos = LLVMBuildNSWSub(g->b, t, cg_dim_value(g, *IR_ATTR(scan, loop).lo), "");
+  LLVMValueRef row = cg_ci64(g, dtype_size(out->type.dtype));
+  for (int i = 1; i < out->type.rank; i++)
+    row = LLVMBuildNSWMul(g->b, row, cg_dim_value(g, out->type.dims[i]), "");
+  return cg_gep(g, g->i8, cg_value_ptr(g, e, out), LLVMBuildNSWMul(g->b, pos, row, ""));
+}
+
+/* Copies the value of region result i into every scan_out of it, unless
+ * nothing uses it: at the step's row of a stack (at_step), or whole (the
+ * carries' final values). */
+static void copy_to_outputs(Cg *g, Entry *e, const Kernel *k, int i, bool at_step, LLVMValueRef src,
+                            const TType *t) {
   const Storage *st = g->mp->storage;
+  const IrValue *y = k->core->region->results[i];
   for (int j = 0; j < k->nextra_out; j++) {
     const IrValue *out = k->extra_out[j];
     if (IR_ATTR(out, loop).index != i)
       continue;
-    const IrValue *y = k->core->region->results[i];
-    if (slot_offset && st[y->id].kind == ST_STACK && st[y->id].index == out->id)
-      continue; /* the step computed it there */
-    LLVMValueRef dst = cg_value_ptr(g, e, out);
-    if (slot_offset)
-      dst = cg_gep(g, g->i8, dst, slot_offset);
-    copy_value(g, dst, src, t);
+    if (!at_step) {
+      copy_value(g, cg_value_ptr(g, e, out), src, t);
+    } else if (st[y->id].kind != ST_STACK || st[y->id].index != out->id) {
+      copy_value(g, cg_stack_row_ptr(g, e, out), src, t);
+    } /* else the step computed it there */
   }
 }
 
@@ -79,13 +96,9 @@ void cg_emit_loop_end(Cg *g, Entry *e, const Kernel *k) {
   if (e->nloops == 0 || e->loops[e->nloops - 1].scan != scan)
     NNC_BUG("the end of scan %%%d does not close the innermost loop", scan->id);
   CgLoop *l = &e->loops[e->nloops - 1]; /* open while the step's values are copied */
+  for (int i = nc; i < r->nresults; i++)
+    copy_to_outputs(g, e, k, i, true, cg_value_ptr(g, e, r->results[i]), &r->results[i]->type);
   LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, l->counter, "t");
-  LLVMValueRef pos = LLVMBuildNSWSub(g->b, t, cg_dim_value(g, *IR_ATTR(scan, loop).lo), "");
-  for (int i = nc; i < r->nresults; i++) {
-    const IrValue *y = r->results[i];
-    LLVMValueRef offset = LLVMBuildNSWMul(g->b, pos, bytes_of(g, &y->type), "");
-    copy_to_outputs(g, e, k, i, offset, cg_value_ptr(g, e, y), &y->type);
-  }
   for (int i = 0; i < nc; i++)
     copy_value(g, cg_value_ptr(g, e, r->params[i + 1]), cg_value_ptr(g, e, r->results[i]),
                &r->results[i]->type);
@@ -95,6 +108,6 @@ void cg_emit_loop_end(Cg *g, Entry *e, const Kernel *k) {
   LLVMBuildBr(g->b, l->head);
   LLVMPositionBuilderAtEnd(g->b, l->exit);
   for (int i = 0; i < nc; i++)
-    copy_to_outputs(g, e, k, i, NULL, cg_value_ptr(g, e, r->params[i + 1]),
+    copy_to_outputs(g, e, k, i, false, cg_value_ptr(g, e, r->params[i + 1]),
                     &r->params[i + 1]->type);
 }

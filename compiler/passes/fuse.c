@@ -555,6 +555,16 @@ static void count_uses(IrValue *v, void *ctx) {
     add_use(uc, v, v->region->results[k]);
 }
 
+/* A matrix transpose, not a result, whose every use is a matmul operand. */
+static bool transpose_for_gemms(const FusedFunc *ff, const IrValue *v) {
+  if (!fuse_is_matrix_transpose(v) || ff->result_index[v->id] >= 0 || ff->nusers[v->id] == 0)
+    return false;
+  for (int u = 0; u < ff->nusers[v->id]; u++)
+    if (ff->by_id[ff->users[v->id][u]]->op != OP_MATMUL)
+      return false;
+  return true;
+}
+
 /* A transpose of a matrix from outside a loop, read by the step's
  * products (h @ transpose(W_hh) in a recurrent cell), is the same at every
  * step. Folded into the GEMM, each step would read W across its rows,
@@ -563,13 +573,7 @@ static void count_uses(IrValue *v, void *ctx) {
  * one pass over W per call. */
 static bool hoisted_transpose(const FusedFunc *ff, const IrValue *v) {
   const IrBlock *r = v->parent;
-  if (r == ff->f->body || !fuse_is_matrix_transpose(v) || v->args[0]->parent == r ||
-      ff->result_index[v->id] >= 0 || ff->nusers[v->id] == 0)
-    return false;
-  for (int u = 0; u < ff->nusers[v->id]; u++)
-    if (ff->by_id[ff->users[v->id][u]]->op != OP_MATMUL)
-      return false;
-  return true;
+  return r != ff->f->body && transpose_for_gemms(ff, v) && v->args[0]->parent != r;
 }
 
 static void number_value(FusedFunc *ff, const IrValue *v) {
@@ -630,13 +634,7 @@ static void index_uses(Arena *a, FusedFunc *ff, const IrFunc *f, bool hoist) {
  * through their operand with a trans flag, never materialised. */
 static void mark_folded_value(IrValue *v, void *ctx) {
   FusedFunc *ff = ctx;
-  if (!fuse_is_matrix_transpose(v) || ff->hoisted[v->id] || ff->result_index[v->id] >= 0 ||
-      ff->nusers[v->id] == 0)
-    return;
-  bool all = true;
-  for (int u = 0; u < ff->nusers[v->id]; u++)
-    all &= ff->by_id[ff->users[v->id][u]]->op == OP_MATMUL;
-  ff->folded[v->id] = all;
+  ff->folded[v->id] = !ff->hoisted[v->id] && transpose_for_gemms(ff, v);
 }
 
 static void mark_folded(FusedFunc *ff, const IrBlock *b) {

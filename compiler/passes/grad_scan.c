@@ -256,13 +256,6 @@ static IrValue *outer_zeros(Backward *bw, const TType *t) {
   return z;
 }
 
-/* The forward values of the step that the backward values read, instead
- * of being computed again from the carries, are stacked by S (or read from
- * a stack S emits anyway) and read back at the step: the values a rule
- * needs (a sigmoid's output, a product's other operand) are kept, what
- * only led to them is not recomputed, and the copy of the step's forward
- * values is left to dead-code elimination. Views and constants are cheaper
- * to recompute than to keep. */
 static bool is_plain_view(const IrValue *v) {
   return v->op == OP_SLICE || v->op == OP_RESHAPE || v->op == OP_TRANSPOSE;
 }
@@ -302,6 +295,14 @@ static IrValue *kept_value(Backward *bw, IrValue *v) {
   return m;
 }
 
+/* The forward values of the step that the backward values read, instead
+ * of being computed again from the carries, are stacked by S (or read from
+ * a stack S emits anyway) and read back at the step: the values a rule
+ * needs (a sigmoid's output, a product's other operand) are kept, what
+ * only led to them is not recomputed, and the copy of the step's forward
+ * values is left to dead-code elimination. Constants, and views of values
+ * from outside the loop, are cheaper to recompute than to keep; a view of
+ * a value the step stores is kept (views_stored). */
 static void keep_residuals(Backward *bw, IrValue **map, IrValue **outs, int lo_id, int hi_id,
                            int end, IrValue *t, int64_t lo) {
   GradCtx *g = bw->g;

@@ -111,7 +111,7 @@ static const IrValue *stack_row_of(const FusedFunc *ff, const IrValue *v) {
 /* Where kernel k's out value goes. */
 static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   const FusedFunc *ff = p->ff;
-  const IrValue *v = k->out;
+  const IrValue *v = k->out, *stack;
   switch (k->kind) {
   case KK_COPY:
     return;
@@ -145,8 +145,8 @@ static void place_out(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
       p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[v->id]};
     else if (ff->nusers[v->id] == 1 && written_as_view(ff, v))
       p->storage[v->id] = (Storage){ST_OUTPUT, ff->result_index[ff->users[v->id][0]]};
-    else if (stack_row_of(ff, v))
-      p->storage[v->id] = (Storage){ST_STACK, stack_row_of(ff, v)->id};
+    else if ((stack = stack_row_of(ff, v)))
+      p->storage[v->id] = (Storage){ST_STACK, stack->id};
     else
       add_buffer(a, p, v, k->index, cap);
     return;

@@ -261,6 +261,54 @@ static void test_split_products(void) {
   nnrt_set_threads(0);
 }
 
+/* One case run three ways: its operands (float, and the same values in
+ * double), three copies of C's starting values to compute into, and the
+ * naive loop's result. */
+typedef struct Runs {
+  float *a, *b, *out[3];
+  double *want;
+  int64_t nc;
+} Runs;
+
+static Runs runs_for(const Case *c) {
+  int64_t na = span(c->ta ? c->k : c->m, c->ta ? c->m : c->k, c->lda);
+  int64_t nb = span(c->tb ? c->n : c->k, c->tb ? c->k : c->n, c->ldb);
+  Runs r = {
+      .a = malloc((size_t)na * 4), .b = malloc((size_t)nb * 4), .nc = span(c->m, c->n, c->ldc)};
+  double *ad = malloc((size_t)na * 8), *bd = malloc((size_t)nb * 8);
+  r.want = malloc((size_t)r.nc * 8);
+  for (int64_t i = 0; i < na; i++)
+    r.a[i] = (float)(ad[i] = (float)rnd());
+  for (int64_t i = 0; i < nb; i++)
+    r.b[i] = (float)(bd[i] = (float)rnd());
+  for (int64_t i = 0; i < r.nc; i++)
+    r.want[i] = (float)rnd();
+  for (int t = 0; t < 3; t++) {
+    r.out[t] = malloc((size_t)r.nc * 4);
+    for (int64_t i = 0; i < r.nc; i++)
+      r.out[t][i] = (float)r.want[i];
+  }
+  naive(c, ad, bd, r.want);
+  free(ad), free(bd);
+  return r;
+}
+
+/* The first run's largest error; *same: the three runs have the same bits. */
+static double runs_error(const Runs *r, int *same) {
+  double worst = 0;
+  for (int64_t i = 0; i < r->nc; i++)
+    worst = fmax(worst, fabs(r->out[0][i] - r->want[i]));
+  *same = memcmp(r->out[0], r->out[1], (size_t)r->nc * 4) == 0 &&
+          memcmp(r->out[0], r->out[2], (size_t)r->nc * 4) == 0;
+  return worst;
+}
+
+static void runs_free(Runs *r) {
+  for (int t = 0; t < 3; t++)
+    free(r->out[t]);
+  free(r->a), free(r->b), free(r->want);
+}
+
 /* Shapes gemm_small.c's kernels take (2..64 rows; columns and k off their
  * vectors and tiles), checked like the others; on a CPU without AVX-512
  * they run through OpenBLAS and must pass all the same. */
@@ -322,37 +370,16 @@ static void test_many_rows(void) {
       for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         Case c = {ta, tb, m, n, k, (ta ? m : k) + 1, (tb ? k : n) + 2, n + 3, -0.75, 0.5};
-        int64_t na = span(ta ? k : m, ta ? m : k, c.lda), nb = span(tb ? n : k, tb ? k : n, c.ldb);
-        int64_t nc = span(m, n, c.ldc);
-        float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *out[3];
-        double *ad = malloc((size_t)na * 8), *bd = malloc((size_t)nb * 8);
-        double *want = malloc((size_t)nc * 8);
-        for (int64_t i = 0; i < na; i++)
-          a[i] = (float)(ad[i] = (float)rnd());
-        for (int64_t i = 0; i < nb; i++)
-          b[i] = (float)(bd[i] = (float)rnd());
-        for (int64_t i = 0; i < nc; i++)
-          want[i] = (float)rnd();
-        for (int t = 0; t < 3; t++) {
-          out[t] = malloc((size_t)nc * 4);
-          for (int64_t i = 0; i < nc; i++)
-            out[t][i] = (float)want[i];
-        }
-        naive(&c, ad, bd, want);
-        small_in_bands(NNRT_SMALL_BROADCAST, &c, a, b, out[0], m, 0);
-        small_in_bands(NNRT_SMALL_BROADCAST, &c, a, b, out[1], 48, 0);
-        small_in_bands(NNRT_SMALL_BROADCAST, &c, a, b, out[2], 96, 1);
-        double worst = 0;
-        for (int64_t i = 0; i < nc; i++)
-          worst = fmax(worst, fabs(out[0][i] - want[i]));
-        int same = memcmp(out[0], out[1], (size_t)nc * 4) == 0 &&
-                   memcmp(out[0], out[2], (size_t)nc * 4) == 0;
+        Runs r = runs_for(&c);
+        small_in_bands(NNRT_SMALL_BROADCAST, &c, r.a, r.b, r.out[0], m, 0);
+        small_in_bands(NNRT_SMALL_BROADCAST, &c, r.a, r.b, r.out[1], 48, 0);
+        small_in_bands(NNRT_SMALL_BROADCAST, &c, r.a, r.b, r.out[2], 96, 1);
+        int same;
+        double worst = runs_error(&r, &same);
         CHECKF(same && worst <= 1e-5 * (double)(k + 1),
                "many rows ta %d tb %d m %lld n %lld k %lld: same bits in bands %d, error %g", ta,
                tb, (long long)m, (long long)n, (long long)k, same, worst);
-        for (int t = 0; t < 3; t++)
-          free(out[t]);
-        free(a), free(b), free(ad), free(bd), free(want);
+        runs_free(&r);
       }
 #endif
 }
@@ -369,40 +396,22 @@ static void test_small_split_bits(void) {
     int ta = (int)shapes[s][0], tb = (int)shapes[s][1];
     int64_t m = shapes[s][2], n = shapes[s][3], k = shapes[s][4];
     Case c = {ta, tb, m, n, k, (ta ? m : k) + 1, (tb ? k : n) + 2, n + 3, 0.75, 0.5};
-    int64_t na = span(ta ? k : m, ta ? m : k, c.lda), nb = span(tb ? n : k, tb ? k : n, c.ldb);
-    int64_t nc = span(m, n, c.ldc);
-    float *a = malloc((size_t)na * 4), *b = malloc((size_t)nb * 4), *init = malloc((size_t)nc * 4);
-    float *out[3];
-    double *ad = malloc((size_t)na * 8), *bd = malloc((size_t)nb * 8),
-           *want = malloc((size_t)nc * 8);
-    for (int64_t i = 0; i < na; i++)
-      a[i] = (float)(ad[i] = (float)rnd());
-    for (int64_t i = 0; i < nb; i++)
-      b[i] = (float)(bd[i] = (float)rnd());
-    for (int64_t i = 0; i < nc; i++)
-      init[i] = (float)(want[i] = (float)rnd());
-    naive(&c, ad, bd, want);
+    Runs r = runs_for(&c);
     for (int t = 0; t < 3; t++) {
       nnrt_set_threads(t + 1);
-      out[t] = malloc((size_t)nc * 4);
-      memcpy(out[t], init, (size_t)nc * 4);
-      nnrt_sgemm(ta, tb, m, n, k, (float)c.alpha, a, c.lda, b, c.ldb, (float)c.beta, out[t], c.ldc);
+      nnrt_sgemm(ta, tb, m, n, k, (float)c.alpha, r.a, c.lda, r.b, c.ldb, (float)c.beta, r.out[t],
+                 c.ldc);
     }
-    double worst = 0;
-    for (int64_t i = 0; i < nc; i++)
-      worst = fmax(worst, fabs(out[0][i] - want[i]));
+    int same;
+    double worst = runs_error(&r, &same);
     /* OpenBLAS's bits depend on the bands (without AVX-512, or under
      * valgrind, whose CPU has none, the kernels do not take these) */
-    int same =
-        !nnrt_sgemm_small_form(ta, tb, m, n, k) || (memcmp(out[0], out[1], (size_t)nc * 4) == 0 &&
-                                                    memcmp(out[0], out[2], (size_t)nc * 4) == 0);
+    same |= !nnrt_sgemm_small_form(ta, tb, m, n, k);
     CHECKF(
         same && worst <= 1e-5 * (double)(k + 1),
         "small split ta %d tb %d m %lld n %lld k %lld: same bits at 1, 2, 3 threads %d, error %g",
         ta, tb, (long long)m, (long long)n, (long long)k, same, worst);
-    for (int t = 0; t < 3; t++)
-      free(out[t]);
-    free(a), free(b), free(init), free(ad), free(bd), free(want);
+    runs_free(&r);
   }
   nnrt_set_threads(0);
 }

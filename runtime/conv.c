@@ -16,6 +16,7 @@
  * The element type is a parameter: conv_impl.h is included once for float
  * and once for double (the gradient checker runs models in f64). */
 #include "conv_direct.h"
+#include "conv_winograd.h"
 #include "pool.h"
 
 #include <stdbool.h>
@@ -91,16 +92,20 @@ static int64_t conv_blocks(const nnrt_conv *s) {
   return s->n < NNRT_CONV_SLOTS ? s->n : NNRT_CONV_SLOTS;
 }
 
-/* The direct AVX-512 path (conv_direct.c) for f32; f64 always unrolls. */
+/* The AVX-512 paths for f32, Winograd's (conv_winograd.c) first, then the
+ * direct kernels (conv_direct.c); f64 always unrolls. */
 static bool sconv_direct_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
                                  float *scratch) {
-  return nnrt_conv_direct_forward(s, x, w, y, scratch, nnrt_conv_scratch(s, NNRT_CONV_FORWARD));
+  int64_t room = nnrt_conv_scratch(s, NNRT_CONV_FORWARD);
+  return nnrt_conv_winograd_forward(s, x, w, y, scratch, room) ||
+         nnrt_conv_direct_forward(s, x, w, y, scratch, room);
 }
 
 static bool sconv_direct_backward_data(const nnrt_conv *s, const float *dy, const float *w,
                                        float *dx, float *scratch) {
-  return nnrt_conv_direct_backward_data(s, dy, w, dx, scratch,
-                                        nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_DATA));
+  int64_t room = nnrt_conv_scratch(s, NNRT_CONV_BACKWARD_DATA);
+  return nnrt_conv_winograd_backward_data(s, dy, w, dx, scratch, room) ||
+         nnrt_conv_direct_backward_data(s, dy, w, dx, scratch, room);
 }
 
 static bool sconv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy,

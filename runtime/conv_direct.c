@@ -156,29 +156,35 @@ static FilterGeom filter_geom(const nnrt_conv *s) {
   return f;
 }
 
-#ifdef NNRT_X86_AVX512
-
-/* Copies image `src` into xp with its padding (zeros) around it. */
-static void pad_image(const Shift *g, const float *src, float *xp) {
-  int64_t lo = g->pad_w < 0 ? 0 : g->pad_w; /* first column of xp from src */
-  int64_t skip = g->pad_w < 0 ? -g->pad_w : 0;
-  int64_t len = g->src_w - skip;
-  if (len > g->wp - lo)
-    len = g->wp - lo;
+void nnrt_conv_pad_planes(const float *src, int64_t planes, int64_t src_h, int64_t src_w,
+                          int64_t pad_h, int64_t pad_w, float *dst, int64_t h, int64_t w) {
+  int64_t lo = pad_w < 0 ? 0 : pad_w; /* first column of dst from src */
+  int64_t skip = pad_w < 0 ? -pad_w : 0;
+  int64_t len = src_w - skip;
+  if (len > w - lo)
+    len = w - lo;
   if (len < 0)
     len = 0;
-  for (int64_t c = 0; c < g->ci; c++)
-    for (int64_t i = 0; i < g->hp; i++) {
-      float *row = xp + c * g->plane + i * g->wp;
-      int64_t si = i - g->pad_h;
-      if (si < 0 || si >= g->src_h || len == 0) {
-        memset(row, 0, sizeof(float) * (size_t)g->wp);
+  for (int64_t c = 0; c < planes; c++)
+    for (int64_t i = 0; i < h; i++) {
+      float *row = dst + (c * h + i) * w;
+      int64_t si = i - pad_h;
+      if (si < 0 || si >= src_h || len == 0) {
+        memset(row, 0, sizeof(float) * (size_t)w);
         continue;
       }
       memset(row, 0, sizeof(float) * (size_t)lo);
-      memcpy(row + lo, src + (c * g->src_h + si) * g->src_w + skip, sizeof(float) * (size_t)len);
-      memset(row + lo + len, 0, sizeof(float) * (size_t)(g->wp - lo - len));
+      memcpy(row + lo, src + (c * src_h + si) * src_w + skip, sizeof(float) * (size_t)len);
+      memset(row + lo + len, 0, sizeof(float) * (size_t)(w - lo - len));
     }
+}
+
+#ifdef NNRT_X86_AVX512
+
+/* Copies image `src` into xp with its padding (zeros) around it, and
+ * zeros into the slack past the last plane. */
+static void pad_image(const Shift *g, const float *src, float *xp) {
+  nnrt_conv_pad_planes(src, g->ci, g->src_h, g->src_w, g->pad_h, g->pad_w, xp, g->hp, g->wp);
   memset(xp + g->ci * g->plane, 0, sizeof(float) * (size_t)(g->xp_elems - g->ci * g->plane));
 }
 

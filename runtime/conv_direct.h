@@ -24,4 +24,10 @@ bool nnrt_conv_direct_backward_data(const nnrt_conv *s, const float *dy, const f
 bool nnrt_conv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy,
                                       float *dw, float *scratch, int64_t scratch_elems);
 
+/* Copies `planes` planes [src_h, src_w] into [h, w] planes at dst, source
+ * row and column 0 at (pad_h, pad_w) (negative: cropped), zeros around:
+ * the padded copies the direct and Winograd kernels read. */
+void nnrt_conv_pad_planes(const float *src, int64_t planes, int64_t src_h, int64_t src_w,
+                          int64_t pad_h, int64_t pad_w, float *dst, int64_t h, int64_t w);
+
 #endif

@@ -120,9 +120,12 @@ void nnrt_dgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int6
  * N alone and are added in a fixed order, never in the order threads
  * finish: two calls give the same bits. On a CPU with AVX-512F, f32
  * stride-1 convolutions with one group run direct register-tiled kernels
- * instead (conv_direct.c), with padded copies of the images in the same
- * scratch: the bits then differ from a CPU without it (the sums run in
- * another order), never from one call or thread count to another. */
+ * instead (conv_direct.c), and 3x3 ones with channels and tiles enough
+ * Winograd's F(2x2, 3x3) (conv_winograd.c, for the forward pass and the
+ * data gradient), with padded copies of the images in the same scratch:
+ * the bits then differ from a CPU without it (the sums run in another
+ * order; Winograd's transforms round differently, within a few ulps of
+ * the sums' size), never from one call or thread count to another. */
 typedef struct nnrt_conv {
   int64_t n, c, o, groups;
   int64_t in_h, in_w, out_h, out_w, k_h, k_w;

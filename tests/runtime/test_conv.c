@@ -5,10 +5,13 @@
  * threads. The scratch is allocated at exactly nnrt_conv_scratch elements
  * (ASan catches a write past it) and filled with NaN (a read of scratch not
  * written first shows in the result). The "direct" cases are shapes the
- * AVX-512 path of conv_direct.c takes (checked on a CPU that has it; under
- * valgrind, whose CPU lacks it, they run the im2col path). */
+ * AVX-512 path of conv_direct.c takes, the "winograd" ones shapes that
+ * conv_winograd.c takes forward and for the data gradient (checked on a
+ * CPU that has AVX-512; under valgrind, whose CPU lacks it, they run the
+ * im2col path). */
 #include "check.h"
 #include "conv_direct.h"
+#include "conv_winograd.h"
 #include "nnrt.h"
 
 #include <stdbool.h>
@@ -141,24 +144,28 @@ static void check_float(const char *what, const nnrt_conv *s, const Ref *r) {
   CHECKF(max_rel_err(dwd, r->dw, w_size(s)) < 1e-5, "%s: f32 filter gradient", what);
   /* the same bits at the other thread count: the direct kernels split
    * images or (fewer images than threads) output channels, never a sum;
-   * im2col's filter gradient sums fixed blocks of images. With one image
-   * im2col's GEMMs themselves split over the threads, and OpenBLAS's bands
-   * need not give a whole product's bits: only the second call is checked
-   * there. */
+   * Winograd's splits images or (fewer images) its whole products;
+   * im2col's filter gradient sums fixed blocks of images. But im2col's
+   * GEMMs split into bands over the threads where they are large enough
+   * (with one image, or with the pool taken by the image blocks, when the
+   * bands run one after another), and OpenBLAS's bands need not give a
+   * whole product's bits: without the direct filter kernel only the second
+   * call is checked. */
   float *dw2 = malloc(sizeof(float) * (size_t)w_size(s));
   float *y2 = malloc(sizeof(float) * (size_t)out_size(s));
   float *dx2 = malloc(sizeof(float) * (size_t)in_size(s));
   bool direct[3];
   for (int which = NNRT_CONV_FORWARD; which <= NNRT_CONV_BACKWARD_FILTER; which++)
-    direct[which] = nnrt_conv_direct_takes(s, which, nnrt_conv_scratch(s, which));
+    direct[which] = nnrt_conv_direct_takes(s, which, nnrt_conv_scratch(s, which)) ||
+                    nnrt_conv_winograd_takes(s, which, nnrt_conv_scratch(s, which));
   int threads = nnrt_get_threads();
   nnrt_set_threads(threads == 1 ? 2 : 1);
   nnrt_sconv_forward(s, x, w, y2, sf);
   nnrt_sconv_backward_data(s, dy, w, dx2, sd);
-  if (direct[NNRT_CONV_BACKWARD_FILTER] || s->n > 1)
+  if (direct[NNRT_CONV_BACKWARD_FILTER])
     nnrt_sconv_backward_filter(s, x, dy, dw2, sw);
   nnrt_set_threads(threads);
-  if (!direct[NNRT_CONV_BACKWARD_FILTER] && s->n <= 1)
+  if (!direct[NNRT_CONV_BACKWARD_FILTER])
     nnrt_sconv_backward_filter(s, x, dy, dw2, sw);
   CHECKF(!direct[NNRT_CONV_FORWARD] || memcmp(y, y2, sizeof(float) * (size_t)out_size(s)) == 0,
          "%s: f32 forward bits", what);
@@ -246,6 +253,37 @@ static void run_direct_cases(void) {
   check_direct("direct: batch of one over threads", conv(1, 32, 30, 1, 29, 31, 3, 1, 1, 1, 1));
 }
 
+/* A shape F(2x2, 3x3) must take, forward and for the data gradient, on a
+ * CPU with AVX-512. */
+static void check_winograd(const char *what, nnrt_conv s) {
+  if (__builtin_cpu_supports("avx512f"))
+    for (int which = NNRT_CONV_FORWARD; which <= NNRT_CONV_BACKWARD_DATA; which++)
+      CHECKF(nnrt_conv_winograd_takes(&s, which, nnrt_conv_scratch(&s, which)),
+             "%s: Winograd taken for %d", what, which);
+  check_case(what, s);
+}
+
+static void run_winograd_cases(void) {
+  /* channels past the 16-lane blocks of the weight transform, odd
+   * outputs (a tile's second row and column dropped), tiles past 16 */
+  check_winograd("winograd: odd sizes", conv(9, 40, 47, 1, 9, 11, 3, 1, 1, 1, 1));
+  check_winograd("winograd: no padding", conv(22, 48, 40, 1, 8, 9, 3, 1, 0, 0, 1));
+  check_winograd("winograd: asymmetric padding", conv(22, 40, 40, 1, 7, 6, 3, 1, 1, 2, 1));
+  /* the data gradient's input cropped: padding 3 is -1 for it */
+  check_winograd("winograd: padding past the kernel", conv(11, 40, 42, 1, 5, 6, 3, 1, 3, 3, 1));
+  check_winograd("winograd: more images than slots", conv(19, 40, 40, 1, 7, 8, 3, 1, 1, 1, 1));
+  /* batch 1 at 2 threads: the 16 products split over threads */
+  check_winograd("winograd: batch of one", conv(1, 48, 40, 1, 32, 31, 3, 1, 1, 1, 1));
+  /* fewer channels, or too few tiles to spread the weights' transform
+   * over, stay with the direct kernels */
+  nnrt_conv few = conv(2, 32, 32, 1, 16, 16, 3, 1, 1, 1, 1);
+  CHECKF(!nnrt_conv_winograd_takes(&few, NNRT_CONV_FORWARD, nnrt_conv_scratch(&few, 0)),
+         "winograd: not taken for 32 -> 32 channels");
+  nnrt_conv small = conv(1, 128, 128, 1, 16, 16, 3, 1, 1, 1, 1);
+  CHECKF(!nnrt_conv_winograd_takes(&small, NNRT_CONV_FORWARD, nnrt_conv_scratch(&small, 0)),
+         "winograd: not taken for one 16x16 image");
+}
+
 static void run_cases(void) {
   check_case("3x3 pad 1", conv(2, 3, 4, 1, 6, 5, 3, 1, 1, 1, 1));
   check_case("5x5 valid", conv(3, 2, 3, 1, 9, 8, 5, 1, 0, 0, 1));
@@ -263,6 +301,7 @@ static void run_cases(void) {
   check_case("window in padding only", conv(2, 1, 2, 1, 2, 2, 3, 3, 2, 2, 1));
   check_case("no images", conv(0, 2, 3, 1, 4, 4, 3, 1, 1, 1, 1));
   run_direct_cases();
+  run_winograd_cases();
 }
 
 int main(void) {

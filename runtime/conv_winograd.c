@@ -1,0 +1,356 @@
+/* conv_winograd.c - 3x3 stride-1 f32 convolutions by Winograd's minimal
+ * filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016), for the forward pass and the data
+ * gradient.
+ *
+ * The outputs fall into 2x2 tiles; tile (i, j) reads the 4x4 input patch d
+ * at rows 2i - pad_h .., columns 2j - pad_w ... In the transformed domain
+ * the tile's outputs are
+ *   y = A^T [ sum over c of (G g_c G^T) .* (B^T d_c B) ] A
+ * so 16 multiplies per channel make 4 outputs where the direct kernel
+ * spends 36: each of the 16 elements e of the transform is one GEMM,
+ *   M[e] (co x tiles) = U[e] (co x ci) @ V[e] (ci x tiles),
+ * with U the transformed weights (once per call) and V the transformed
+ * input tiles of one image. The transforms are adds only (and halves in
+ * G); 16 tiles are transformed at once, one per AVX-512 lane, read by
+ * gathers from a padded copy of the image and written back by scatters.
+ * The price is rounding: sums taken in a different order, within a few
+ * ulps of the direct kernel for these small transforms (F(4x4, 3x3) would
+ * save more multiplies and lose more digits).
+ *
+ * The data gradient is the forward convolution of dy with the weights
+ * flipped and their channels swapped (conv_direct.c's reading of it), so
+ * one driver serves both through the strides of Wino. Images are split
+ * over threads, each with its slot of the caller's scratch; the GEMMs of a
+ * lone image (batch-1 inference) are split over threads by nnrt_sgemm
+ * itself, which gives the same bits however it splits. */
+#include "conv_winograd.h"
+
+#include "conv_direct.h"
+
+#include "cpu.h"
+#include "pool.h"
+
+enum { VEC = 16, ELEMS = 16 /* 4 x 4 transformed elements */ };
+
+typedef struct Wino {
+  int64_t n, ci, co;
+  int64_t src_h, src_w, src_img; /* the input images (NCHW) */
+  int64_t pad_h, pad_w;          /* source row/column 0 lies here in xp (< 0: cropped) */
+  int64_t hp, wp, plane;         /* xp: the padded image, every tile's patch inside */
+  int64_t out_h, out_w, out_img;
+  int64_t th, tw, tiles, tiles_p; /* tile rows and columns; tiles rounded up to VEC */
+  /* weight of output channel r, input channel c, tap t = kh * 3 + kw:
+   * w[r * w_r + c * w_c + t_base + t_dir * t] */
+  int64_t w_r, w_c, t_base, t_dir;
+  int64_t u_elems;           /* U: ELEMS x co x ci, shared by the slots */
+  int64_t xp_elems, v_elems; /* one slot: xp, V (ELEMS x ci x tiles_p), M */
+  int64_t slot, slots;       /* slots: as many as the scratch holds, at most SLOTS */
+} Wino;
+
+static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+
+static void wino_sizes(Wino *g) {
+  g->src_img = g->ci * g->src_h * g->src_w;
+  g->out_img = g->co * g->out_h * g->out_w;
+  g->th = (g->out_h + 1) / 2;
+  g->tw = (g->out_w + 1) / 2;
+  g->tiles = g->th * g->tw;
+  g->tiles_p = round_up(g->tiles, VEC);
+  g->hp = 2 * g->th + 2;
+  g->wp = 2 * g->tw + 2;
+  g->plane = g->hp * g->wp;
+  g->u_elems = round_up(ELEMS * g->co * g->ci, VEC);
+  g->xp_elems = round_up(g->ci * g->plane, VEC);
+  g->v_elems = ELEMS * g->ci * g->tiles_p;
+  g->slot = g->xp_elems + g->v_elems + ELEMS * g->co * g->tiles_p;
+}
+
+/* The shapes F(2x2, 3x3) takes: 3x3, stride 1, no dilation, one group;
+ * and where it pays. The transforms cost in proportion to (ci + co) per
+ * tile, the products to ci * co, so with few channels the transforms eat
+ * what the products save: measured on an AVX-512 Xeon, 16 -> 16 and
+ * 32 -> 32 channels ran slower than the direct kernels, 32 -> 64 and up
+ * faster (1.25-1.7x). The weights' transform is paid once per call, so a
+ * call must have tiles enough to spread it over: batch-1 8x8 and 16x16
+ * layers of 64-128 channels ran no faster, slower at 2 threads (where the
+ * direct kernels split output channels and the transforms here are not
+ * split). Gather offsets are 32-bit. */
+static bool shape_taken(const nnrt_conv *s) {
+  int64_t tiles = ((s->out_h + 1) / 2) * ((s->out_w + 1) / 2);
+  return s->groups == 1 && s->k_h == 3 && s->k_w == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+         s->dil_h == 1 && s->dil_w == 1 && s->n > 0 && s->out_h >= 2 && s->out_w >= 2 &&
+         s->in_h > 0 && s->in_w > 0 && s->c * s->o >= 20 * (s->c + s->o) && s->n * tiles >= 256 &&
+         (s->in_h + 4) * (s->in_w + 4) < INT32_MAX / 16 &&
+         (s->out_h + 4) * (s->out_w + 4) < INT32_MAX / 16 && s->o * s->c < INT32_MAX / 16;
+}
+
+static Wino wino_forward(const nnrt_conv *s) {
+  Wino g = {.n = s->n,
+            .ci = s->c,
+            .co = s->o,
+            .src_h = s->in_h,
+            .src_w = s->in_w,
+            .pad_h = s->pad_h,
+            .pad_w = s->pad_w,
+            .out_h = s->out_h,
+            .out_w = s->out_w,
+            .w_r = s->c * 9,
+            .w_c = 9,
+            .t_base = 0,
+            .t_dir = 1};
+  wino_sizes(&g);
+  return g;
+}
+
+/* dx = dy convolved with w flipped, channels swapped. */
+static Wino wino_backward_data(const nnrt_conv *s) {
+  Wino g = {.n = s->n,
+            .ci = s->o,
+            .co = s->c,
+            .src_h = s->out_h,
+            .src_w = s->out_w,
+            .pad_h = 2 - s->pad_h,
+            .pad_w = 2 - s->pad_w,
+            .out_h = s->in_h,
+            .out_w = s->in_w,
+            .w_r = 9,
+            .w_c = s->c * 9,
+            .t_base = 8,
+            .t_dir = -1};
+  wino_sizes(&g);
+  return g;
+}
+
+/* How many slots fit after U in `scratch_elems`: 0 when not one does. */
+static int64_t wino_slots(const Wino *g, int64_t scratch_elems) {
+  int64_t room = scratch_elems - g->u_elems;
+  int64_t k = room > 0 ? room / g->slot : 0;
+  return k < NNRT_CONV_SLOTS ? k : NNRT_CONV_SLOTS;
+}
+
+#ifdef NNRT_X86_AVX512
+
+/* U[e][r][c] = (G g G^T)[e] for the 3x3 filter g of (r, c), with
+ *   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+ * 16 input channels at a time, gathered through the strides of w. */
+static AVX512 void transform_weights(const Wino *g, const float *w, float *u) {
+  __m512i lane =
+      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                         _mm512_set1_epi32((int)g->w_c));
+  __m512 half = _mm512_set1_ps(0.5f);
+  int64_t rc = g->co * g->ci;
+  for (int64_t r = 0; r < g->co; r++)
+    for (int64_t c0 = 0; c0 < g->ci; c0 += VEC) {
+      __mmask16 live = c0 + VEC <= g->ci ? 0xffff : (__mmask16)((1u << (g->ci - c0)) - 1);
+      const float *base = w + r * g->w_r + c0 * g->w_c + g->t_base;
+      __m512 k[3][3], gk[4][3];
+      for (int t = 0; t < 9; t++)
+        k[t / 3][t % 3] =
+            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lane, base + g->t_dir * t, 4);
+      for (int j = 0; j < 3; j++) { /* G g: rows of the 4 x 3 */
+        __m512 sum = _mm512_add_ps(k[0][j], k[2][j]);
+        gk[0][j] = k[0][j];
+        gk[1][j] = _mm512_mul_ps(half, _mm512_add_ps(sum, k[1][j]));
+        gk[2][j] = _mm512_mul_ps(half, _mm512_sub_ps(sum, k[1][j]));
+        gk[3][j] = k[2][j];
+      }
+      for (int i = 0; i < 4; i++) { /* (G g) G^T */
+        __m512 sum = _mm512_add_ps(gk[i][0], gk[i][2]);
+        __m512 row[4] = {gk[i][0], _mm512_mul_ps(half, _mm512_add_ps(sum, gk[i][1])),
+                         _mm512_mul_ps(half, _mm512_sub_ps(sum, gk[i][1])), gk[i][2]};
+        for (int j = 0; j < 4; j++)
+          _mm512_mask_storeu_ps(u + (i * 4 + j) * rc + r * g->ci + c0, live, row[j]);
+      }
+    }
+}
+
+static void pad_image(const Wino *g, const float *src, float *xp) {
+  nnrt_conv_pad_planes(src, g->ci, g->src_h, g->src_w, g->pad_h, g->pad_w, xp, g->hp, g->wp);
+}
+
+/* Where tiles t0 .. t0 + 15 start in xp (lanes past the last tile read
+ * tile 0: their columns of M are never stored), and in the output. */
+static AVX512 void tile_offsets(const Wino *g, int64_t t0, __m512i *in, __m512i *out) {
+  int32_t a[VEC], b[VEC];
+  for (int l = 0; l < VEC; l++) {
+    int64_t t = t0 + l < g->tiles ? t0 + l : 0;
+    int64_t i = t / g->tw, j = t % g->tw;
+    a[l] = (int32_t)(2 * i * g->wp + 2 * j);
+    b[l] = (int32_t)(2 * i * g->out_w + 2 * j);
+  }
+  *in = _mm512_loadu_si512(a);
+  *out = _mm512_loadu_si512(b);
+}
+
+/* V[e][c][t] = (B^T d B)[e] for every channel c and tile t of xp, with
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+static AVX512 void transform_input(const Wino *g, const float *xp, float *v) {
+  int64_t ct = g->ci * g->tiles_p;
+  for (int64_t t0 = 0; t0 < g->tiles_p; t0 += VEC) {
+    __m512i at, unused;
+    tile_offsets(g, t0, &at, &unused);
+    for (int64_t c = 0; c < g->ci; c++) {
+      const float *xc = xp + c * g->plane;
+      __m512 t[4][4];
+      for (int r = 0; r < 4; r++) {
+        __m512 d[4];
+        for (int s = 0; s < 4; s++)
+          d[s] = _mm512_i32gather_ps(at, xc + r * g->wp + s, 4);
+        t[r][0] = _mm512_sub_ps(d[0], d[2]);
+        t[r][1] = _mm512_add_ps(d[1], d[2]);
+        t[r][2] = _mm512_sub_ps(d[2], d[1]);
+        t[r][3] = _mm512_sub_ps(d[1], d[3]);
+      }
+      float *vc = v + c * g->tiles_p + t0;
+      for (int l = 0; l < 4; l++) {
+        _mm512_storeu_ps(vc + (0 * 4 + l) * ct, _mm512_sub_ps(t[0][l], t[2][l]));
+        _mm512_storeu_ps(vc + (1 * 4 + l) * ct, _mm512_add_ps(t[1][l], t[2][l]));
+        _mm512_storeu_ps(vc + (2 * 4 + l) * ct, _mm512_sub_ps(t[2][l], t[1][l]));
+        _mm512_storeu_ps(vc + (3 * 4 + l) * ct, _mm512_sub_ps(t[1][l], t[3][l]));
+      }
+    }
+  }
+}
+
+/* y = A^T m A for every output channel and tile, scattered into the
+ * image's output (NCHW), with A^T = [1 1 1 0; 0 1 -1 -1]; the second row
+ * and column of a tile past an odd edge are dropped. */
+static AVX512 void transform_output(const Wino *g, const float *m, float *dst) {
+  int64_t ot = g->co * g->tiles_p, ohw = g->out_h * g->out_w;
+  for (int64_t t0 = 0; t0 < g->tiles_p; t0 += VEC) {
+    __m512i unused, at;
+    tile_offsets(g, t0, &unused, &at);
+    __mmask16 live[2][2];
+    for (int a = 0; a < 2; a++)
+      for (int b = 0; b < 2; b++) {
+        unsigned k = 0;
+        for (int l = 0; l < VEC; l++) {
+          int64_t t = t0 + l;
+          if (t < g->tiles && 2 * (t / g->tw) + a < g->out_h && 2 * (t % g->tw) + b < g->out_w)
+            k |= 1u << l;
+        }
+        live[a][b] = (__mmask16)k;
+      }
+    for (int64_t o = 0; o < g->co; o++) {
+      const float *mo = m + o * g->tiles_p + t0;
+      __m512 u[2][4];
+      for (int l = 0; l < 4; l++) {
+        __m512 m1 = _mm512_loadu_ps(mo + (4 + l) * ot), m2 = _mm512_loadu_ps(mo + (8 + l) * ot);
+        u[0][l] = _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(mo + l * ot), m1), m2);
+        u[1][l] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), _mm512_loadu_ps(mo + (12 + l) * ot));
+      }
+      float *yo = dst + o * ohw;
+      for (int a = 0; a < 2; a++) {
+        __m512 y0 = _mm512_add_ps(_mm512_add_ps(u[a][0], u[a][1]), u[a][2]);
+        __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(u[a][1], u[a][2]), u[a][3]);
+        float *row = yo + a * g->out_w;
+        _mm512_mask_i32scatter_ps(row, live[a][0], at, y0, 4);
+        _mm512_mask_i32scatter_ps(row + 1, live[a][1], at, y1, 4);
+      }
+    }
+  }
+}
+
+/* M[e] = U[e] V[e] for elements [lo, hi) of one image. */
+static void wino_products(const Wino *g, const float *u, float *slot, int64_t lo, int64_t hi) {
+  const float *v = slot + g->xp_elems;
+  float *m = slot + g->xp_elems + g->v_elems;
+  for (int64_t e = lo; e < hi; e++)
+    nnrt_sgemm(0, 0, g->co, g->tiles_p, g->ci, 1.0f, u + e * g->co * g->ci, g->ci,
+               v + e * g->ci * g->tiles_p, g->tiles_p, 0.0f, m + e * g->co * g->tiles_p,
+               g->tiles_p);
+}
+
+typedef struct WinoJob {
+  const Wino *g;
+  const float *u, *src;
+  float *dst, *slots;
+  int64_t chunks;
+} WinoJob;
+
+/* Image split: chunk c works in slot c, one image after another. */
+static void wino_ranges(void *ctx, int64_t lo, int64_t hi) {
+  const WinoJob *j = ctx;
+  const Wino *g = j->g;
+  for (int64_t c = lo; c < hi; c++) {
+    float *slot = j->slots + c * g->slot;
+    for (int64_t n = g->n * c / j->chunks; n < g->n * (c + 1) / j->chunks; n++) {
+      pad_image(g, j->src + n * g->src_img, slot);
+      transform_input(g, slot, slot + g->xp_elems);
+      wino_products(g, j->u, slot, 0, ELEMS);
+      transform_output(g, slot + g->xp_elems + g->v_elems, j->dst + n * g->out_img);
+    }
+  }
+}
+
+/* Element split (fewer images than threads, batch 1 above all): the
+ * products of one image, each whole on one thread, so that the bits do
+ * not depend on the split. */
+static void wino_element_ranges(void *ctx, int64_t lo, int64_t hi) {
+  const WinoJob *j = ctx;
+  wino_products(j->g, j->u, j->slots, lo, hi);
+}
+
+static void wino_run(const Wino *g, const float *src, const float *w, float *dst, float *scratch) {
+  float *u = scratch;
+  transform_weights(g, w, u);
+  /* the GEMMs' multiply-adds, at about 30 per ns on one core */
+  double ns = (double)g->n * ELEMS * (double)g->co * (double)g->ci * (double)g->tiles_p / 30.0;
+  int64_t k = nnrt_pool_chunks(g->n, ns);
+  k = k < g->slots ? k : g->slots;
+  int by_elements = g->n < NNRT_CONV_SLOTS ? nnrt_pool_chunks(g->n * ELEMS, ns) : 0;
+  WinoJob j = {g, u, src, dst, scratch + g->u_elems, k};
+  if (by_elements <= k) {
+    nnrt_pool_run(wino_ranges, &j, k, (int)k);
+    return;
+  }
+  for (int64_t n = 0; n < g->n; n++) {
+    pad_image(g, src + n * g->src_img, j.slots);
+    transform_input(g, j.slots, j.slots + g->xp_elems);
+    nnrt_pool_run(wino_element_ranges, &j, ELEMS, by_elements < ELEMS ? by_elements : ELEMS);
+    transform_output(g, j.slots + g->xp_elems + g->v_elems, dst + n * g->out_img);
+  }
+}
+
+#else /* no AVX-512 code for this target */
+
+static void wino_run(const Wino *g, const float *src, const float *w, float *dst, float *scratch) {
+  (void)g, (void)src, (void)w, (void)dst, (void)scratch;
+}
+
+#endif
+
+bool nnrt_conv_winograd_takes(const nnrt_conv *s, int which, int64_t scratch_elems) {
+  if (!shape_taken(s) || !nnrt_cpu_has_avx512())
+    return false;
+  if (which == NNRT_CONV_FORWARD) {
+    Wino g = wino_forward(s);
+    return wino_slots(&g, scratch_elems) > 0;
+  }
+  if (which == NNRT_CONV_BACKWARD_DATA) {
+    Wino g = wino_backward_data(s);
+    return wino_slots(&g, scratch_elems) > 0;
+  }
+  return false;
+}
+
+bool nnrt_conv_winograd_forward(const nnrt_conv *s, const float *x, const float *w, float *y,
+                                float *scratch, int64_t scratch_elems) {
+  if (!nnrt_conv_winograd_takes(s, NNRT_CONV_FORWARD, scratch_elems))
+    return false;
+  Wino g = wino_forward(s);
+  g.slots = wino_slots(&g, scratch_elems);
+  wino_run(&g, x, w, y, scratch);
+  return true;
+}
+
+bool nnrt_conv_winograd_backward_data(const nnrt_conv *s, const float *dy, const float *w,
+                                      float *dx, float *scratch, int64_t scratch_elems) {
+  if (!nnrt_conv_winograd_takes(s, NNRT_CONV_BACKWARD_DATA, scratch_elems))
+    return false;
+  Wino g = wino_backward_data(s);
+  g.slots = wino_slots(&g, scratch_elems);
+  wino_run(&g, dy, w, dx, scratch);
+  return true;
+}

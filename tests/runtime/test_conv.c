@@ -272,13 +272,18 @@ static void run_winograd_cases(void) {
   /* the data gradient's input cropped: padding 3 is -1 for it */
   check_winograd("winograd: padding past the kernel", conv(11, 40, 42, 1, 5, 6, 3, 1, 3, 3, 1));
   check_winograd("winograd: more images than slots", conv(19, 40, 40, 1, 7, 8, 3, 1, 1, 1, 1));
+  /* images 16 tiles wide or more, transformed a tile row at a time: a
+   * second, partial block of 16 tiles; the data gradient's input cropped */
+  check_winograd("winograd: wide rows", conv(3, 32, 33, 1, 11, 37, 3, 1, 1, 1, 1));
+  check_winograd("winograd: wide, padding past the kernel",
+                 conv(3, 32, 32, 1, 5, 40, 3, 1, 3, 3, 1));
   /* batch 1 at 2 threads: the 16 products split over threads */
   check_winograd("winograd: batch of one", conv(1, 48, 40, 1, 32, 31, 3, 1, 1, 1, 1));
   /* fewer channels, or too few tiles to spread the weights' transform
    * over, stay with the direct kernels */
-  nnrt_conv few = conv(2, 32, 32, 1, 16, 16, 3, 1, 1, 1, 1);
+  nnrt_conv few = conv(2, 24, 24, 1, 16, 16, 3, 1, 1, 1, 1);
   CHECKF(!nnrt_conv_winograd_takes(&few, NNRT_CONV_FORWARD, nnrt_conv_scratch(&few, 0)),
-         "winograd: not taken for 32 -> 32 channels");
+         "winograd: not taken for 24 -> 24 channels");
   nnrt_conv small = conv(1, 128, 128, 1, 16, 16, 3, 1, 1, 1, 1);
   CHECKF(!nnrt_conv_winograd_takes(&small, NNRT_CONV_FORWARD, nnrt_conv_scratch(&small, 0)),
          "winograd: not taken for one 16x16 image");

@@ -71,6 +71,36 @@ IrValue *autodiff_broadcast_to(GradCtx *g, IrValue *x, const TType *to) {
 
 static bool is_one(Dim d) { return dim_is(d, 1); }
 
+static bool same_reduction(const IrReduceAttrs *a, const IrReduceAttrs *b) {
+  if (a->naxes != b->naxes || a->all_axes != b->all_axes || a->keepdims != b->keepdims)
+    return false;
+  for (int i = 0; i < a->naxes; i++)
+    if (a->axes[i] != b->axes[i])
+      return false;
+  return true;
+}
+
+IrValue *autodiff_sum(GradCtx *g, IrValue *dx, const IrReduceAttrs *at) {
+  SumMemo *m = g->sums;
+  IrBlock *block = ir_func_block(g->df);
+  for (int i = 0; m && i < m->n; i++) {
+    struct SumEntry *e = &m->entries[i];
+    if (e->dx == dx && e->block == block && same_reduction(&e->at, at))
+      return e->sum;
+  }
+  IrAttrs attrs = {.reduce = *at};
+  IrValue *sum = autodiff_emit(g, OP_SUM, &dx, 1, &attrs);
+  if (m) {
+    if (m->n == m->cap) {
+      int cap = m->cap ? 2 * m->cap : 16;
+      m->entries = arena_grow(g->arena, m->entries, (size_t)m->n, (size_t)cap, sizeof *m->entries);
+      m->cap = cap;
+    }
+    m->entries[m->n++] = (struct SumEntry){dx, sum, block, *at};
+  }
+  return sum;
+}
+
 /* Broadcasting prepends axes and stretches axes of size 1: the adjoint sums
  * over the prepended axes (dropping them) and over the stretched ones
  * (keeping them as size 1). */
@@ -81,17 +111,17 @@ IrValue *autodiff_unbroadcast(GradCtx *g, IrValue *dx, const TType *to) {
   if (lead < 0)
     NNC_BUG("autodiff: cannot unbroadcast to a higher rank");
   if (lead > 0) {
-    IrAttrs at = {.reduce = {.naxes = lead}};
+    IrReduceAttrs at = {.naxes = lead};
     for (int i = 0; i < lead; i++)
-      at.reduce.axes[i] = i;
-    dx = autodiff_emit(g, OP_SUM, &dx, 1, &at);
+      at.axes[i] = i;
+    dx = autodiff_sum(g, dx, &at);
   }
-  IrAttrs at = {.reduce = {.keepdims = true}};
+  IrReduceAttrs at = {.keepdims = true};
   for (int i = 0; i < to->rank; i++)
     if (is_one(to->dims[i]) && !is_one(dx->type.dims[i]))
-      at.reduce.axes[at.reduce.naxes++] = i;
-  if (at.reduce.naxes)
-    dx = autodiff_emit(g, OP_SUM, &dx, 1, &at);
+      at.axes[at.naxes++] = i;
+  if (at.naxes)
+    dx = autodiff_sum(g, dx, &at);
   if (!ttype_eq_dims(&dx->type, to))
     NNC_BUG("autodiff: unbroadcast produced the wrong shape");
   return dx;
@@ -188,7 +218,7 @@ static void add_gradient_results(GradCtx *g, const AdOptions *o) {
 
 IrFunc *autodiff_func(Arena *a, IrModule *m, const IrFunc *f, const AdOptions *o, char *err,
                       size_t errlen) {
-  GradCtx g = {.arena = a, .mod = m, .src = f};
+  GradCtx g = {.arena = a, .mod = m, .src = f, .sums = ARENA_NEW(a, SumMemo)};
   g.df = ir_func_new(a, arena_printf(a, "%s.grad", f->name), f->loc);
   g.df->dim_syms = f->dim_syms;
   g.df->ndims = f->ndims;

@@ -231,10 +231,10 @@ static IrValue *output_of(GradCtx *g, IrValue *b, int i, IrValue **made) {
  * (A^T D)^T = D^T A, so that no transpose of the result is needed. */
 static IrValue *sum_after_loop(GradCtx *g, IrValue *b, const StepSum *p, IrValue **made) {
   IrValue *d = output_of(g, b, p->d_out, made);
-  IrAttrs at = {.reduce = {.naxes = p->naxes + 1}};
+  IrReduceAttrs at = {.naxes = p->naxes + 1};
   for (int i = 0; i <= p->naxes; i++)
-    at.reduce.axes[i] = i;
-  return autodiff_emit(g, OP_SUM, &d, 1, &at);
+    at.axes[i] = i;
+  return autodiff_sum(g, d, &at);
 }
 
 static IrValue *product_after_loop(GradCtx *g, IrValue *b, const Product *p, IrValue **made) {

@@ -81,9 +81,8 @@ static double conv_work_ns(const nnrt_conv *s) {
          (double)(conv_col_elems(s) / (s->out_h * s->out_w)) / 32.0;
 }
 
-/* Images [*lo, *hi) of block b of `blocks`: contiguous, sizes differing by
- * at most one. */
-static void conv_block(int64_t n, int64_t blocks, int64_t b, int64_t *lo, int64_t *hi) {
+/* conv_direct.h: the split of images every convolution kernel uses. */
+void nnrt_conv_images(int64_t n, int64_t blocks, int64_t b, int64_t *lo, int64_t *hi) {
   *lo = n * b / blocks;
   *hi = n * (b + 1) / blocks;
 }

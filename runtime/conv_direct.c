@@ -311,7 +311,9 @@ static void shift_ranges(void *ctx, int64_t lo, int64_t hi) {
   const Shift *g = j->g;
   for (int64_t c = lo; c < hi; c++) {
     float *xp = j->scratch + c * g->slot;
-    for (int64_t n = g->n * c / j->chunks; n < g->n * (c + 1) / j->chunks; n++) {
+    int64_t lo_n, hi_n;
+    nnrt_conv_images(g->n, j->chunks, c, &lo_n, &hi_n);
+    for (int64_t n = lo_n; n < hi_n; n++) {
       pad_image(g, j->src + n * g->src_img, xp);
       shift_channels(g, xp, j->w, j->dst + n * g->out_img, 0, g->co);
     }

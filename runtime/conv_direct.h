@@ -24,6 +24,10 @@ bool nnrt_conv_direct_backward_data(const nnrt_conv *s, const float *dy, const f
 bool nnrt_conv_direct_backward_filter(const nnrt_conv *s, const float *x, const float *dy,
                                       float *dw, float *scratch, int64_t scratch_elems);
 
+/* Images [*lo, *hi) of block b of n images in `blocks` (conv.c): contiguous,
+ * sizes differing by at most one, the same split for every kernel. */
+void nnrt_conv_images(int64_t n, int64_t blocks, int64_t b, int64_t *lo, int64_t *hi);
+
 /* Copies `planes` planes [src_h, src_w] into [h, w] planes at dst, source
  * row and column 0 at (pad_h, pad_w) (negative: cropped), zeros around:
  * the padded copies the direct and Winograd kernels read. */

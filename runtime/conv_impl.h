@@ -137,7 +137,7 @@ static void CONV_LOCAL(run_ranges)(void *ctx, int64_t lo, int64_t hi) {
   const CONV_LOCAL(job) *j = ctx;
   for (int64_t c = lo; c < hi; c++) {
     int64_t a, b;
-    conv_block(j->s->n, j->chunks, c, &a, &b);
+    nnrt_conv_images(j->s->n, j->chunks, c, &a, &b);
     j->images(j, a, b, c);
   }
 }

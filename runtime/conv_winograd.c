@@ -386,7 +386,9 @@ static void wino_ranges(void *ctx, int64_t lo, int64_t hi) {
   const Wino *g = j->g;
   for (int64_t c = lo; c < hi; c++) {
     float *slot = j->slots + c * g->slot;
-    for (int64_t n = g->n * c / j->chunks; n < g->n * (c + 1) / j->chunks; n++) {
+    int64_t lo_n, hi_n;
+    nnrt_conv_images(g->n, j->chunks, c, &lo_n, &hi_n);
+    for (int64_t n = lo_n; n < hi_n; n++) {
       pad_image(g, j->src + n * g->src_img, slot);
       transform_input(g, slot, slot + g->xp_elems);
       wino_products(g, j->u, slot, 0, ELEMS);

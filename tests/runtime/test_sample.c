@@ -62,6 +62,25 @@ static void top_k_stays_inside(void) {
   }
 }
 
+/* A vocabulary over several vectors of 16 with many equal scores: the k
+ * taken are the k best, and among equal scores the lower tokens. */
+static void top_k_with_ties(void) {
+  nnrt_rng r;
+  nnrt_rng_seed(&r, 12);
+  enum { N = 203 };
+  for (int t = 0; t < 300; t++) {
+    float s[N];
+    for (int i = 0; i < N; i++)
+      s[i] = roundf((float)nnrt_rng_normal(&r) * 2) * 0.5f; /* about 13 levels */
+    int k = 1 + t % 40;
+    int64_t got = nnrt_sample_token(s, N, 4.0, k, 5, (uint64_t)t);
+    int better = 0;
+    for (int i = 0; got >= 0 && i < N; i++)
+      better += s[i] > s[got] || (s[i] == s[got] && i < got);
+    CHECKF(got >= 0 && better < k, "k %d: token %lld has %d better", k, (long long)got, better);
+  }
+}
+
 /* Frequencies of DRAWS draws against p, within 5 standard deviations. */
 static void frequencies(const float *s, int n, double temp, int k, const double *p) {
   int count[8] = {0};
@@ -154,6 +173,7 @@ int main(void) {
   greedy();
   ties();
   top_k_stays_inside();
+  top_k_with_ties();
   distribution();
   stream();
   seeds();

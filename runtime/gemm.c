@@ -28,9 +28,14 @@ enum { GEMM_BAND = 16 };
  * split. Measured with OpenBLAS 0.3.21 on one core of the 2-core EPYC of
  * docs/benchmarks.md, float: GEMM 20-57 (26 at 64x128x64, 32-40 at
  * 128x512x784); GEMV 10-17 with the matrix in cache, 3-5 from memory.
- * Double does half. */
+ * Double does half. GEMV is costed as from memory even when the matrix is
+ * in cache: split, each core reads its rows from its own L2 and keeps them
+ * there from call to call. On the Xeon of docs/benchmarks.md at 2 threads
+ * that made a character of char_lstm 10-11 us instead of 12-14 (8: 1 MB
+ * of W_hh stayed on one core), and mlp784's batch-1 forward 45 us instead
+ * of 50-86. */
 static double gemm_macs_per_ns(bool dbl, int64_t m, int64_t n) {
-  double rate = (m == 1 || n == 1) ? 8.0 : 32.0;
+  double rate = (m == 1 || n == 1) ? 4.0 : 32.0;
   return dbl ? rate / 2 : rate;
 }
 

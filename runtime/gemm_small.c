@@ -61,7 +61,7 @@ enum {
   DOT_COLS = 4,
   DOT_MIN_K = 128,
   DOT_MAX_ROWS = 32,
-  GEMV_MIN_K = 128 /* shorter rows: OpenBLAS's GEMV is as fast */
+  GEMV_MIN_K = VEC /* rows of at least one vector (see sgemv_t) */
 };
 
 /* Lanes 0 .. n - 1 of a vector (n <= 16). */
@@ -412,7 +412,10 @@ AVX512_INLINE void gemv_block(const float *x, const float *const br[VEC], int64_
 /* y = alpha x B^T + beta y: a generator's step at batch 1 (h @ W_hh^T,
  * 0.75-1 MB of weights, from L2). OpenBLAS's GEMV reads the matrix at
  * 94-95 GB/s on one core of the Xeon of docs/benchmarks.md, this loop at
- * 128-130 (16 rows at a time: 16 independent loads and FMAs per 16 of k). */
+ * 128-130 (16 rows at a time: 16 independent loads and FMAs per 16 of k).
+ * Shorter rows too, on the same Xeon with B in cache: 1024 rows of 64 in
+ * 2.2-2.3 us against OpenBLAS's 3.0-3.1 (SkylakeX kernels), of 32 in 1.3-1.4
+ * against 1.8-2.0, of 16 in 0.9 against 1.7. */
 AVX512 static void sgemv_t(int64_t n, int64_t k, float alpha, const float *x, const float *b,
                            int64_t ldb, float beta, float *y) {
   for (int64_t j = 0; j < n; j += VEC) {
@@ -449,7 +452,8 @@ static bool blas_full_width(void) {
  * cache but no faster in a generator's step; on the Xeon of
  * docs/benchmarks.md, with the weights on cache-line boundaries (model.c),
  * 1.36x alone (k = 256) and 1.10-1.14x on a character of char_gru and
- * char_lstm; at k = 64 no faster. Many rows (one core of the Xeon, the
+ * char_lstm; at k = 64 first measured no faster in a character, then
+ * 1.3x alone (sgemv_t), and 1.2-1.9x for k = 16..32. Many rows (one core of the Xeon, the
  * training step's products): the broadcast tiles in blocks 137-165 GFLOP/s,
  * OpenBLAS's SkylakeX kernels 125-155, its Haswell kernels (half the FMA
  * width) 95-109; OpenBLAS keeps them when it runs at full width. */

@@ -119,20 +119,56 @@ static int check_func(const Check *c, const nnrt_func_desc *f, int index) {
 
 static bool is_scalar_f32(const nnrt_arg_desc *a) { return a->dtype == NNRT_F32 && a->rank == 0; }
 
-/* The generation step: (token: i32[1]) -> scores f32[1, V], no run-time
- * dims, and the states it resets among the parameters. */
+static bool same_constant_shape(const nnrt_arg_desc *a, const nnrt_arg_desc *b) {
+  if (a->dtype != b->dtype || a->rank != b->rank)
+    return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i].nterms || b->dims[i].nterms || a->dims[i].constant != b->dims[i].constant)
+      return false;
+  return true;
+}
+
+/* The tables function of a generation step: () -> the step's inputs after
+ * the token, each of constant shape. */
+static int check_generate_tables(const Check *c, const nnrt_model_desc *d) {
+  const nnrt_func_desc *step = &d->funcs[d->generate];
+  if (d->generate_tables < 0)
+    return step->ninputs == 1 ? NNRT_OK
+                              : bad(c, "the generation step '%s' takes %d inputs but no tables",
+                                    step->name, step->ninputs);
+  if (d->generate_tables >= d->nfuncs || d->generate_tables == d->generate)
+    return bad(c, "the generation tables are function %d of %d", d->generate_tables, d->nfuncs);
+  const nnrt_func_desc *t = &d->funcs[d->generate_tables];
+  if (t->ndims || t->ninputs || t->nresults != step->ninputs - 1)
+    return bad(c, "the generation tables '%s' are not () -> the %d tables step '%s' takes", t->name,
+               step->ninputs - 1, step->name);
+  for (int k = 0; k < t->nresults; k++)
+    if (!same_constant_shape(&t->results[k], &step->inputs[k + 1]))
+      return bad(c, "the generation table %d of '%s' is not the step's input %d", k, t->name,
+                 k + 1);
+  return NNRT_OK;
+}
+
+/* The generation step: (token: i32[1], tables...) -> scores f32[1, V], no
+ * run-time dims, its tables, and the states it resets among the
+ * parameters. */
 static int check_generate(const Check *c, const nnrt_model_desc *d) {
   if (d->generate < -1 || d->generate >= d->nfuncs)
     return bad(c, "the generation step is function %d of %d", d->generate, d->nfuncs);
+  if (d->generate < 0 && d->generate_tables != -1)
+    return bad(c, "generation tables (function %d) without a generation step", d->generate_tables);
   if (d->generate >= 0) {
     const nnrt_func_desc *f = &d->funcs[d->generate];
-    bool one = f->ndims == 0 && f->ninputs == 1 && f->nresults == 1;
+    bool one = f->ndims == 0 && f->ninputs >= 1 && f->nresults == 1;
     const nnrt_arg_desc *in = one ? &f->inputs[0] : NULL, *out = one ? &f->results[0] : NULL;
     if (!one || in->dtype != NNRT_I32 || in->rank != 1 || in->dims[0].nterms ||
         in->dims[0].constant != 1 || out->dtype != NNRT_F32 || out->rank != 2 ||
         out->dims[0].nterms || out->dims[0].constant != 1 || out->dims[1].nterms ||
         out->dims[1].constant < 1)
       return bad(c, "the generation step '%s' is not (token: i32[1]) -> f32[1, V]", f->name);
+    int rc = check_generate_tables(c, d);
+    if (rc)
+      return rc;
   }
   if (d->nresets < 0 || (d->nresets > 0 && !d->resets))
     return bad(c, "a bad list of the states generation resets");

@@ -46,10 +46,10 @@ extern "C" {
  * section's image shape and augmentation; 6: index sites, and generation:
  * the step function, the states it resets and the vocabulary; 7: the
  * states tbptt carries between batches, the mackey_glass source and the
- * ridge fit);
+ * ridge fit; 9: the generation step's tables);
  * nnrt_model_create refuses a descriptor of another version (an object
  * compiled by another nnc). */
-enum { NNRT_MODEL_ABI = 8, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
+enum { NNRT_MODEL_ABI = 9, NNRT_DIM_TERMS = 3, NNRT_DIM_DEGREE = 4 };
 
 /* ---- the descriptor ------------------------------------------------------
  * Only fixed-width integers, doubles and pointers, so the layout is the
@@ -224,12 +224,16 @@ typedef struct nnrt_model_desc {
   /* standardize = true with baked weights: the training data's per-feature
    * mean and std (input_size floats each), else NULL */
   const float *baked_mean, *baked_std;
-  /* Generation (a generate section): the step function, (token: i32[1]) ->
-   * scores f32[1, V], or -1; the states it writes (indices into params),
-   * reset to their initializers before each generation; and the
-   * vocabulary compiled in with --bake (token i is byte vocab[i]), or
-   * NULL. */
+  /* Generation (a generate section): the step function, (token: i32[1],
+   * tables...) -> scores f32[1, V], or -1; the function that computes its
+   * tables from the weights, () -> (tables...), run once per generation
+   * (products of an embedding and a weight matrix, which the step picks
+   * rows of), or -1 when the step takes only the token; the states it
+   * writes (indices into params), reset to their initializers before each
+   * generation; and the vocabulary compiled in with --bake (token i is byte
+   * vocab[i]), or NULL. */
   int32_t generate;
+  int32_t generate_tables;
   int32_t nresets;
   const int32_t *resets;
   int32_t nvocab;

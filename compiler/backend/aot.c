@@ -415,11 +415,11 @@ static bool build(Aot *g, Compilation *comp, IrModule *m) {
   LLVMDisposeMessage(triple);
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(g->tm);
   LLVMSetModuleDataLayout(g->mod, td);
-  IrFunc *gen = gen_step_build(g->a, m, &cfg);
+  GenStep gen = gen_step_build(g->a, m, &cfg);
   bool ok = compile_funcs(g, m);
   if (ok) {
     nnrt_model_desc *d = model_desc_build(g->a, m, has_ts ? &ts : NULL, &cfg, g->funcs, g->nfuncs);
-    model_desc_set_generate(g->a, d, m, gen);
+    model_desc_set_generate(g->a, d, m, &gen);
     absolute_paths(g->a, &d->cfg.source);
     absolute_paths(g->a, &d->cfg.val_source);
     int64_t nfeatures = input_features(d);

@@ -69,9 +69,9 @@ static void make_types(Em *e) {
              i64, i64, f64,       i32,       f64, i64, ptr, ptr, ptr, ptr},
          32);
   t->model = st(e, "nnrt_model_desc",
-                (LLVMTypeRef[]){i32, i32,      ptr, i32, i32, ptr, ptr, i32, i32, i32, i32,
-                                i64, t->train, ptr, ptr, i32, i32, ptr, i32, ptr, i32, ptr},
-                22);
+                (LLVMTypeRef[]){i32,      i32, ptr, i32, i32, ptr, ptr, i32, i32, i32, i32, i64,
+                                t->train, ptr, ptr, i32, i32, i32, ptr, i32, ptr, i32, ptr},
+                23);
 }
 
 /* With the host's pointer size, the mirror must have C's sizes exactly. */
@@ -347,7 +347,7 @@ LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *
   LLVMValueRef *carried = ARENA_ARRAY(&ar, LLVMValueRef, (size_t)d->ncarried + 1);
   for (int i = 0; i < d->ncarried; i++)
     carried[i] = ci32(&e, d->carried[i]);
-  LLVMValueRef fields[22] = {ci32(&e, d->abi),
+  LLVMValueRef fields[23] = {ci32(&e, d->abi),
                              ci32(&e, (int64_t)LLVMABISizeOfType(td, e.t.model)),
                              cstr(&e, d->name),
                              ci32(&e, d->nparams),
@@ -363,6 +363,7 @@ LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *
                              c_blob(&e, d->baked_mean, stat_bytes, "mean"),
                              c_blob(&e, d->baked_std, stat_bytes, "std"),
                              ci32(&e, d->generate),
+                             ci32(&e, d->generate_tables),
                              ci32(&e, d->nresets),
                              carray(&e, e.t.i32, resets, d->nresets, "resets"),
                              ci32(&e, d->nvocab),
@@ -372,7 +373,7 @@ LLVMValueRef aot_desc_emit(LLVMModuleRef mod, LLVMTargetDataRef td, const char *
   char name[256];
   snprintf(name, sizeof name, "%s_desc", prefix);
   LLVMValueRef g = LLVMAddGlobal(mod, e.t.model, name);
-  LLVMSetInitializer(g, cstruct(e.t.model, fields, 22));
+  LLVMSetInitializer(g, cstruct(e.t.model, fields, 23));
   LLVMSetGlobalConstant(g, true);
   arena_free(&ar);
   return g;

@@ -282,7 +282,8 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
                          .train = -1,
                          .eval = -1,
                          .predict = -1,
-                         .generate = -1};
+                         .generate = -1,
+                         .generate_tables = -1};
   nnrt_func_desc *fs = ARENA_ARRAY(a, nnrt_func_desc, (size_t)nfuncs + 1);
   const IrFunc *pred = model_desc_predict_func(m);
   for (int i = 0; i < nfuncs; i++) {
@@ -307,14 +308,17 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
   return d;
 }
 
-void model_desc_set_generate(Arena *a, nnrt_model_desc *d, const IrModule *m, const IrFunc *gen) {
-  if (!gen)
+void model_desc_set_generate(Arena *a, nnrt_model_desc *d, const IrModule *m, const GenStep *gen) {
+  if (!gen || !gen->step)
     return;
-  for (int i = 0; i < d->nfuncs; i++)
-    if (!strcmp(d->funcs[i].name, gen->name))
+  for (int i = 0; i < d->nfuncs; i++) {
+    if (!strcmp(d->funcs[i].name, gen->step->name))
       d->generate = i;
+    if (gen->tables && !strcmp(d->funcs[i].name, gen->tables->name))
+      d->generate_tables = i;
+  }
   int32_t *resets = ARENA_ARRAY(a, int32_t, (size_t)m->nparams + 1);
-  d->nresets = gen_step_states(m, gen, resets);
+  d->nresets = gen_step_states(m, gen->step, resets);
   d->resets = resets;
 }
 

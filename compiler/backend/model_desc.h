@@ -10,6 +10,7 @@
 #ifndef NNC_MODEL_DESC_H
 #define NNC_MODEL_DESC_H
 
+#include "gen_step.h"
 #include "memplan.h"
 #include "nnrt_model.h"
 #include "train_step.h"
@@ -30,8 +31,9 @@ nnrt_model_desc *model_desc_build(Arena *a, const IrModule *m, const TrainStep *
                                   const TrainConfig *cfg, const DescFunc *funcs, int nfuncs);
 
 /* The generation step gen (gen_step.c), when it is among d's functions:
- * its index and the states it writes. NULL: nothing. */
-void model_desc_set_generate(Arena *a, nnrt_model_desc *d, const IrModule *m, const IrFunc *gen);
+ * its index, its tables' function and the states it writes. NULL:
+ * nothing. */
+void model_desc_set_generate(Arena *a, nnrt_model_desc *d, const IrModule *m, const GenStep *gen);
 
 void model_desc_set_entry(nnrt_model_desc *d, int func, nnrt_entry_fn entry);
 

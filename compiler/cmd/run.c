@@ -169,13 +169,19 @@ static const IrFunc *fit_features_func(const IrModule *m, const TrainConfig *cfg
   return NULL;
 }
 
-static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const IrFunc *gen,
+/* The generation step and its tables, the training step, the evaluation
+ * and a ridge fit's features. */
+enum { MAX_JITTED = 5 };
+
+static int compile_funcs(Jit *jit, const IrModule *m, const TrainStep *ts, const GenStep *gen,
                          const TrainConfig *cfg, const RunOptions *o, JitFunc **jfs, DescFunc *dfs,
                          char *err, size_t errlen) {
-  const IrFunc *want[4];
+  const IrFunc *want[MAX_JITTED];
   int n = 0;
   if (o->generate)
-    want[n++] = gen;
+    want[n++] = gen->step;
+  if (o->generate && gen->tables)
+    want[n++] = gen->tables;
   if (generate_only(o)) {
   } else if (o->predict) {
     const IrFunc *p = model_desc_predict_func(m);
@@ -222,11 +228,11 @@ static nnrt_run_options runtime_options(const RunOptions *o) {
 
 /* The JIT'd functions as a runtime model, run by the runtime's commands
  * (the same code an executable built by nnc -o runs). */
-static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const IrFunc *gen,
+static int run_jitted(Compilation *comp, IrModule *m, const TrainStep *ts, const GenStep *gen,
                       const TrainConfig *cfg, const RunOptions *o) {
   char err[1024];
-  JitFunc *jfs[4];
-  DescFunc dfs[4];
+  JitFunc *jfs[MAX_JITTED];
+  DescFunc dfs[MAX_JITTED];
   Jit *jit = jit_new(err, sizeof err);
   int n = jit ? compile_funcs(jit, m, ts, gen, cfg, o, jfs, dfs, err, sizeof err) : -1;
   if (n < 0) {
@@ -306,14 +312,14 @@ static int run_model(Compilation *comp, IrModule *m, const RunOptions *o) {
     fprintf(stderr, "nnc: error: %s\n", err);
     return 1;
   }
-  IrFunc *gen = gen_step_build(&comp->arena, m, &cfg);
-  if (o->generate && !gen) {
+  GenStep gen = gen_step_build(&comp->arena, m, &cfg);
+  if (o->generate && !gen.step) {
     fprintf(stderr, "nnc: error: model '%s' has no generate section: nothing to sample with\n",
             m->name);
     return 1;
   }
   if (!o->emit)
-    return run_jitted(comp, m, &ts, gen, &cfg, o);
+    return run_jitted(comp, m, &ts, &gen, &cfg, o);
   if (!ts.step) {
     fprintf(stderr,
             "nnc: error: train section '%s' fits in closed form (fit = ridge): it has no "

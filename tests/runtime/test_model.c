@@ -212,6 +212,7 @@ static void make_model(Model *m, const char *name, const char *csv) {
                            .eval = F_LOSS,
                            .predict = F_PREDICT,
                            .generate = -1,
+                           .generate_tables = -1,
                            .nupdated = 2};
   nnrt_train_desc *c = &m->d.cfg;
   c->has_data = csv != NULL;
@@ -691,6 +692,9 @@ static void test_bad_desc(const Model *good) {
   b.d.generate = F_PREDICT;
   check_bad_desc(&b, "the generation step 'predict' is not (token: i32[1]) -> f32[1, V]");
   b.d.generate = -1;
+  b.d.generate_tables = F_PREDICT;
+  check_bad_desc(&b, "generation tables (function 0) without a generation step");
+  b.d.generate_tables = -1;
   const int32_t resets[1] = {3};
   b.d.nresets = 1;
   b.d.resets = resets;

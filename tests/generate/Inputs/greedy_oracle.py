@@ -1,6 +1,7 @@
 """The greedy (top-k 1) text of Inputs/elman.nn computed in NumPy from a
 checkpoint: h = tanh(E[tok] + h @ W), scores = h @ V + c, the next token
-the first best score, h starting at zeros.
+the first best score, h starting at zeros. With a parameter U (Inputs/
+proj.nn) the row is projected first, per token: E[tok] @ U.
 
 usage: greedy_oracle.py CHECKPOINT PROMPT TOKENS"""
 import json
@@ -29,6 +30,8 @@ def main():
     t, meta = read_safetensors(path)
     vocab = bytes.fromhex(meta["nnc.vocab"]).decode("latin-1")
     E, W, V, c = (t[k].astype(np.float64) for k in ("E", "W", "V", "c"))
+    if "U" in t:
+        E = np.stack([row @ t["U"].astype(np.float64) for row in E])
     h = np.zeros(W.shape[0])
     scores = None
     for ch in prompt:

@@ -233,7 +233,7 @@ static Val batch_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
     diag_error(e->diag, b->arg[BN_EPS]->loc, "batch_norm: eps must be positive, got %g", eps);
     return builtin_error();
   }
-  IrValue *x = v[BN_X], *mu, *var;
+  IrValue *x = v[BN_X], *mu, *var, *centred = NULL;
   if (batch_stats) {
     if (!bn_check_state(e, b, BN_MEAN, v[BN_MEAN]) || !bn_check_state(e, b, BN_VAR, v[BN_VAR]))
       return builtin_error();
@@ -241,8 +241,9 @@ static Val batch_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
     for (int i = 0; i < at.reduce.naxes; i++)
       at.reduce.axes[i] = i == 0 ? 0 : i + 1;
     mu = builtin_emit1(e, f, OP_MEAN, x, loc, &at);
-    IrValue *d = builtin_emit2(e, f, OP_SUB, x, mu, loc);
-    var = builtin_emit1(e, f, OP_MEAN, builtin_emit2(e, f, OP_MUL, d, d, loc), loc, &at);
+    centred = builtin_emit2(e, f, OP_SUB, x, mu, loc);
+    var =
+        builtin_emit1(e, f, OP_MEAN, builtin_emit2(e, f, OP_MUL, centred, centred, loc), loc, &at);
     bn_update(e, f, v[BN_MEAN], v[BN_VAR], mu, var, x, momentum, loc);
   } else {
     mu = bn_per_channel(e, f, v[BN_MEAN], x, loc);
@@ -251,7 +252,11 @@ static Val batch_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
   IrValue *inv = builtin_emit1(
       e, f, OP_RSQRT, builtin_emit2(e, f, OP_ADD, var, builtin_literal(e, f, eps, loc), loc), loc,
       NULL);
-  IrValue *y = builtin_emit2(e, f, OP_MUL, builtin_emit2(e, f, OP_SUB, x, mu, loc), inv, loc);
+  /* x - mu once: a second copy would be a second buffer the backward pass
+     reads (autodiff keeps each product's operands) */
+  if (!centred)
+    centred = builtin_emit2(e, f, OP_SUB, x, mu, loc);
+  IrValue *y = builtin_emit2(e, f, OP_MUL, centred, inv, loc);
   if (v[BN_WEIGHT])
     y = builtin_emit2(e, f, OP_MUL, y, bn_per_channel(e, f, v[BN_WEIGHT], x, loc), loc);
   if (v[BN_BIAS])

@@ -487,7 +487,69 @@ void nnrt_sgemm_small(nnrt_small_form form, int trans_a, int trans_b, int64_t m,
     sgemm_bcast(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+/* ---- op(B) packed once for a loop (gemm_small.h) ---- */
+
+_Static_assert((int)NNRT_SGEMM_PANEL == (int)BC_COLS, "a packed panel is the broadcast kernel's");
+
+bool nnrt_small_packed_takes(int64_t m, int64_t n, int64_t k) {
+  return m >= 2 && m <= BC_MAX_ROWS && n >= 2 && k >= 1 && columns_fill_vectors(n) &&
+         nnrt_cpu_has_avx512();
+}
+
+AVX512 void nnrt_small_pack_b(int trans_b, int64_t n, int64_t k, const float *b, int64_t ldb,
+                              float *packed, int64_t p0, int64_t p1) {
+  for (int64_t jp = p0; jp < p1; jp++) {
+    int64_t j = jp * BC_COLS, cols = n - j < BC_COLS ? n - j : BC_COLS;
+    float *panel = packed + jp * k * BC_COLS;
+    if (trans_b) {
+      pack_panel_t(b + j * ldb, ldb, k, cols, panel);
+    } else {
+      __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+      pack_panel(b + j, ldb, k, mask, panel);
+    }
+  }
+}
+
+/* sgemm_bcast's loops for m <= BL_MC (one block of rows, a panel at a
+ * time, k in chunks of BC_KC), the panels read where they were packed. */
+AVX512 void nnrt_small_packed(int trans_a, int64_t m, int64_t n, int64_t k, float alpha,
+                              const float *a, int64_t lda, const float *packed, float beta,
+                              float *c, int64_t ldc, int64_t p0, int64_t p1) {
+  int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
+  for (int64_t jp = p0; jp < p1; jp++) {
+    int64_t j = jp * BC_COLS, cols = n - j < BC_COLS ? n - j : BC_COLS;
+    __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+    const float *panel = packed + jp * k * BC_COLS;
+    for (int64_t q0 = 0; q0 < k; q0 += BC_KC) {
+      int64_t kc = k - q0 < BC_KC ? k - q0 : BC_KC;
+      float chunk_beta = q0 == 0 ? beta : 1.0f;
+      for (int64_t i = 0; i < m; i += BC_ROWS) {
+        int64_t rows = m - i < BC_ROWS ? m - i : BC_ROWS;
+        bcast_rows(a + i * sa_i + q0 * sa_p, sa_i, sa_p, panel + q0 * BC_COLS, BC_COLS,
+                   c + i * ldc + j, ldc, kc, mask, alpha, chunk_beta, rows, cols > VEC ? 2 : 1);
+      }
+    }
+  }
+}
+
 #else /* no AVX-512 code for this target */
+
+bool nnrt_small_packed_takes(int64_t m, int64_t n, int64_t k) {
+  (void)m, (void)n, (void)k;
+  return false;
+}
+
+void nnrt_small_pack_b(int trans_b, int64_t n, int64_t k, const float *b, int64_t ldb,
+                       float *packed, int64_t p0, int64_t p1) {
+  (void)trans_b, (void)n, (void)k, (void)b, (void)ldb, (void)packed, (void)p0, (void)p1;
+}
+
+void nnrt_small_packed(int trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                       int64_t lda, const float *packed, float beta, float *c, int64_t ldc,
+                       int64_t p0, int64_t p1) {
+  (void)trans_a, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)packed;
+  (void)beta, (void)c, (void)ldc, (void)p0, (void)p1;
+}
 
 nnrt_small_form nnrt_sgemm_small_form(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k) {
   (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k;

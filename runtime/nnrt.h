@@ -90,6 +90,16 @@ void nnrt_parallel_for(nnrt_range_fn fn, void *ctx, int64_t n, int64_t grain);
 void nnrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                 int64_t ldc);
+/* nnrt_sgemm for a product inside a loop whose op(B) is the same at every
+ * step (a recurrent layer's weights), m and n the same too. `packed` holds
+ * (n rounded up to NNRT_SGEMM_PANEL) * k floats, 64-byte aligned, kept from step to
+ * step; `pack` is nonzero at the loop's first step, when op(B) is copied
+ * there in the order the product reads it. The product is nnrt_sgemm's,
+ * to the bit where that takes the broadcast form (gemm_small.c). */
+enum { NNRT_SGEMM_PANEL = 32 };
+void nnrt_sgemm_fixed_b(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                        const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                        float *c, int64_t ldc, float *packed, int pack);
 void nnrt_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                 const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
                 int64_t ldc);

@@ -70,6 +70,33 @@ static void gemm_call(Cg *g, const Gemm *c, LLVMValueRef pa, LLVMValueRef pb, LL
   cg_call(g, fn, args, 17);
 }
 
+/* A product whose B the loop around it does not change (fuse.h): B is
+ * packed at the loop's first step into the kernel's scratch. */
+static void fixed_b_call(Cg *g, Entry *e, const Kernel *k, const IrValue *scan, const Gemm *c,
+                         LLVMValueRef pa, LLVMValueRef pb, LLVMValueRef pc) {
+  LLVMTypeRef f32 = g->f32;
+  LLVMTypeRef pt[15] = {g->i32, g->i32, g->i64, g->i64, g->i64, f32,    g->ptr, g->i64,
+                        g->ptr, g->i64, f32,    g->ptr, g->i64, g->ptr, g->i32};
+  LLVMValueRef fn = cg_runtime_fn(g, "nnrt_sgemm_fixed_b", g->vd, pt, 15);
+  LLVMValueRef pack = LLVMBuildZExt(g->b, cg_loop_first_step(g, e, scan), g->i32, "");
+  LLVMValueRef args[15] = {cg_ci32(g, c->a.trans),
+                           cg_ci32(g, c->b.trans),
+                           c->m,
+                           c->n,
+                           c->k,
+                           LLVMConstReal(f32, 1.0),
+                           pa,
+                           c->lda,
+                           pb,
+                           c->ldb,
+                           LLVMConstReal(f32, 0.0),
+                           pc,
+                           c->n,
+                           cg_scratch_ptr(g, e, k),
+                           pack};
+  cg_call(g, fn, args, 15);
+}
+
 /* Batch axes before the innermost one loop here, in the entry function. */
 static void gemm_nest(Cg *g, const Gemm *c, int i, LLVMValueRef pa, LLVMValueRef pb,
                       LLVMValueRef pc) {
@@ -117,5 +144,9 @@ void cg_emit_gemm(Cg *g, Entry *e, const Kernel *k) {
   c.ldb = c.b.trans ? c.k : c.n; /* a folded B is stored [n, k] */
   LLVMValueRef pa = cg_value_ptr(g, e, c.a.trans ? a->args[0] : a);
   LLVMValueRef pb = cg_value_ptr(g, e, c.b.trans ? b->args[0] : b);
-  gemm_nest(g, &c, 0, pa, pb, cg_value_ptr(g, e, mm));
+  const IrValue *scan = g->mp->scratch_of[k->index] >= 0 ? fuse_gemm_fixed_b_loop(g->ff, k) : NULL;
+  if (scan)
+    fixed_b_call(g, e, k, scan, &c, pa, pb, cg_value_ptr(g, e, mm));
+  else
+    gemm_nest(g, &c, 0, pa, pb, cg_value_ptr(g, e, mm));
 }

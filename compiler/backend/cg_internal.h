@@ -260,6 +260,8 @@ LLVMValueRef cg_emit_kernel_fn(KGen *kg);
 LLVMValueRef cg_value_ptr(Cg *g, Entry *e, const IrValue *v);
 /* Kernel k's scratch in the workspace (memplan.h), or a null pointer. */
 LLVMValueRef cg_scratch_ptr(Cg *g, Entry *e, const Kernel *k);
+/* Whether the loop of `scan` (open in e) is at its first step: an i1. */
+LLVMValueRef cg_loop_first_step(Cg *g, Entry *e, const IrValue *scan);
 
 /* cg_random.c */
 LLVMValueRef cg_generate(KGen *kg, const IrValue *v, LLVMValueRef index);

@@ -60,6 +60,16 @@ static const CgLoop *open_loop_of(const Entry *e, const IrValue *scan) {
   NNC_BUG("scan %%%d is not an open loop", scan->id);
 }
 
+LLVMValueRef cg_loop_first_step(Cg *g, Entry *e, const IrValue *scan) {
+  const CgLoop *l = open_loop_of(e, scan);
+  const IrLoopAttrs *la = &IR_ATTR(scan, loop);
+  LLVMValueRef first = la->reverse
+                           ? LLVMBuildNSWSub(g->b, cg_dim_value(g, *la->hi), cg_ci64(g, 1), "")
+                           : cg_dim_value(g, *la->lo);
+  LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, l->counter, "t");
+  return LLVMBuildICmp(g->b, LLVMIntEQ, t, first, "first_step");
+}
+
 LLVMValueRef cg_stack_row_ptr(Cg *g, Entry *e, const IrValue *out) {
   const IrValue *scan = out->args[0];
   LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, open_loop_of(e, scan)->counter, "t");

@@ -710,6 +710,29 @@ const Kernel *fuse_loop_begin(const FusedFunc *ff, const IrValue *scan) {
   return ff->kernels[ff->loop_begin[end->index]];
 }
 
+static bool block_within(const IrBlock *b, const IrBlock *region) {
+  for (; b; b = b->parent)
+    if (b == region)
+      return true;
+  return false;
+}
+
+const IrValue *fuse_gemm_fixed_b_loop(const FusedFunc *ff, const Kernel *k) {
+  if (k->kind != KK_GEMM)
+    return NULL;
+  const IrValue *mm = k->core, *b = mm->args[1];
+  const IrValue *stored = ff->folded[b->id] ? b->args[0] : b;
+  if (mm->type.dtype != DT_F32 || mm->args[0]->type.rank != 2 || b->type.rank != 2 ||
+      !dim_is_const(b->type.dims[0]) || !dim_is_const(b->type.dims[1]) || mm->parent == ff->f->body)
+    return NULL;
+  if (block_within(stored->parent, mm->parent) && !ff->hoisted[stored->id])
+    return NULL; /* computed in the step */
+  for (int i = 0; i < ff->nids; i++)
+    if (ff->by_id[i] && ff->by_id[i]->op == OP_SCAN && ff->by_id[i]->region == mm->parent)
+      return ff->by_id[i];
+  return NULL;
+}
+
 /* A result written by a kernel goes straight to its output buffer; any
  * other result (a source, a view, a repeated value) is copied there. */
 static bool needs_copy(const FusedFunc *ff, const IrFunc *f, int r) {

@@ -77,6 +77,20 @@ static void add_scratch(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   p->scratch_of[k->index] = p->nbufs - 1;
 }
 
+/* The panels of a product's B packed once per loop (fuse_gemm_fixed_b_loop):
+ * (n rounded up to 32) * k floats, kept from the loop's first step to its
+ * last. */
+static void add_packed_b(Arena *a, MemPlan *p, const Kernel *k, const IrValue *scan, int *cap) {
+  const FusedFunc *ff = p->ff;
+  const TType *tb = &k->core->args[1]->type; /* op(B): [k, n] */
+  int64_t kk = tb->dims[0].constant, n = tb->dims[1].constant;
+  MemBuf *b = new_buffer(a, p, k->core, fuse_loop_begin(ff, scan)->index, cap);
+  b->numel = dim_const((n + NNRT_SGEMM_PANEL - 1) / NNRT_SGEMM_PANEL * NNRT_SGEMM_PANEL * kk);
+  b->last = ff->kernel_of[scan->id];
+  b->scratch = true;
+  p->scratch_of[k->index] = p->nbufs - 1;
+}
+
 /* Is v's only user a result view that v is written through? */
 static bool written_as_view(const FusedFunc *ff, const IrValue *v) {
   const IrValue *user = ff->by_id[ff->users[v->id][0]];
@@ -234,8 +248,11 @@ MemPlan *memplan_build(Arena *a, const FusedFunc *ff) {
     const Kernel *k = ff->kernels[i];
     p->scratch_of[i] = -1;
     place_out(a, p, k, &cap);
+    const IrValue *scan;
     if (k->kind == KK_CONV)
       add_scratch(a, p, k, &cap);
+    else if ((scan = fuse_gemm_fixed_b_loop(ff, k)))
+      add_packed_b(a, p, k, scan, &cap);
     note_reads(p, k);
     if (f->guard && !guarded && k->out->op == OP_ASSIGN) {
       note_read(p, f->guard, i); /* checked before the first state write */

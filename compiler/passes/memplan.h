@@ -10,7 +10,9 @@
  * never share bytes, the others reuse memory.
  *
  * A kernel that calls the runtime's convolution also gets scratch there,
- * live during that kernel alone (ir_conv_scratch).
+ * live during that kernel alone (ir_conv_scratch); a product in a loop
+ * whose B the loop does not change gets scratch for B's packed panels,
+ * live through the whole loop (fuse_gemm_fixed_b_loop).
  *
  * The workspace starts with a MEMPLAN_HEADER-byte status area where the
  * compiled code reports run-time errors (see codegen.h); buffer offsets
@@ -38,8 +40,9 @@ typedef struct Storage {
 
 typedef struct MemBuf {
   const IrValue *v; /* the value written (not a view); for scratch, the op using it */
-  bool scratch;     /* a kernel's own working memory (a convolution's), live
-                       only while the kernel runs */
+  bool scratch;     /* a kernel's own working memory (a convolution's, live
+                       while the kernel runs; a loop's product's, while the
+                       loop runs) */
   Dim numel;
   int64_t elem_size;
   int first, last; /* kernel indices, inclusive */

@@ -11,7 +11,8 @@
  * (gemm_small.c, one row with B^T too): their shapes with every tail of
  * rows, columns and k, and
  * the same bits at 1, 2 and 3 threads; their form for many rows, the same
- * bits whole and in bands. */
+ * bits whole and in bands; a loop's product with B packed once
+ * (nnrt_sgemm_fixed_b). */
 #include "check.h"
 #include "gemm_small.h"
 #include "nnrt.h"
@@ -416,7 +417,65 @@ static void test_small_split_bits(void) {
   nnrt_set_threads(0);
 }
 
+/* nnrt_sgemm_fixed_b, as a loop calls it: B packed at a first step with
+ * another A, then read from the pack at the next step (A changes, B does
+ * not). Right, the same bits at 1, 2 and 3 threads, and nnrt_sgemm's bits
+ * where that takes the broadcast form; shapes the packed kernel does not
+ * take (columns wasting a tenth of the panel, more than 64 rows) and a
+ * NULL pack go to nnrt_sgemm. */
+static void test_fixed_b(void) {
+  static const int64_t shapes[][5] = {
+      /* ta, tb, m, n, k */
+      {0, 0, 32, 1024, 256}, {0, 0, 32, 256, 1024}, {1, 0, 9, 96, 300}, {0, 1, 17, 64, 257},
+      {0, 0, 2, 32, 1},      {0, 0, 64, 33, 40},    {0, 0, 65, 128, 64}};
+  for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+    int ta = (int)shapes[s][0], tb = (int)shapes[s][1];
+    int64_t m = shapes[s][2], n = shapes[s][3], k = shapes[s][4];
+    Case c = {ta, tb, m, n, k, (ta ? m : k) + 1, (tb ? k : n) + 2, n + 3, 0.75, 0.5};
+    Runs r = runs_for(&c);
+    int64_t na = span(ta ? k : m, ta ? m : k, c.lda);
+    float *other = malloc((size_t)na * 4), *scratch_c = malloc((size_t)r.nc * 4);
+    float *plain = malloc((size_t)r.nc * 4), *first = malloc((size_t)r.nc * 4);
+    memcpy(plain, r.out[0], (size_t)r.nc * 4);
+    memcpy(first, r.out[0], (size_t)r.nc * 4);
+    for (int64_t i = 0; i < na; i++)
+      other[i] = (float)rnd();
+    size_t panel_floats =
+        (size_t)((n + NNRT_SGEMM_PANEL - 1) / NNRT_SGEMM_PANEL * NNRT_SGEMM_PANEL * k);
+    float *packed = aligned_alloc(64, (panel_floats * 4 + 63) / 64 * 64);
+    for (int t = 0; t < 3; t++) {
+      nnrt_set_threads(t + 1);
+      memcpy(scratch_c, first, (size_t)r.nc * 4);
+      nnrt_sgemm_fixed_b(ta, tb, m, n, k, (float)c.alpha, other, c.lda, r.b, c.ldb, (float)c.beta,
+                         scratch_c, c.ldc, packed, 1);
+      nnrt_sgemm_fixed_b(ta, tb, m, n, k, (float)c.alpha, r.a, c.lda, r.b, c.ldb, (float)c.beta,
+                         r.out[t], c.ldc, packed, 0);
+    }
+    nnrt_set_threads(1);
+    nnrt_sgemm(ta, tb, m, n, k, (float)c.alpha, r.a, c.lda, r.b, c.ldb, (float)c.beta, plain,
+               c.ldc);
+    nnrt_sgemm_fixed_b(ta, tb, m, n, k, (float)c.alpha, r.a, c.lda, r.b, c.ldb, (float)c.beta,
+                       first, c.ldc, NULL, 1);
+    int same;
+    double worst = runs_error(&r, &same);
+    bool takes = nnrt_small_packed_takes(m, n, k);
+    same |= !takes; /* nnrt_sgemm's OpenBLAS bits depend on the bands */
+    bool as_sgemm = nnrt_sgemm_small_form(ta, tb, m, n, k) != NNRT_SMALL_BROADCAST ||
+                    memcmp(plain, r.out[0], (size_t)r.nc * 4) == 0;
+    bool null_pack = memcmp(plain, first, (size_t)r.nc * 4) == 0;
+    CHECKF(same && as_sgemm && null_pack && worst <= 1e-5 * (double)(k + 1),
+           "fixed B ta %d tb %d m %lld n %lld k %lld (packed %d): same bits at 1, 2, 3 threads "
+           "%d, as nnrt_sgemm %d, NULL pack %d, error %g",
+           ta, tb, (long long)m, (long long)n, (long long)k, takes, same, as_sgemm, null_pack,
+           worst);
+    free(other), free(scratch_c), free(plain), free(first), free(packed);
+    runs_free(&r);
+  }
+  nnrt_set_threads(0);
+}
+
 int main(void) {
+  test_fixed_b();
   test_small_products();
   test_small_split_bits();
   test_many_rows();

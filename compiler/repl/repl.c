@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char help[] =
     "Type an expression to see its type and value, or a definition to add it:\n"
     "  [[1, 2], [3, 4]] @ [[1], [1]]      tensors: lists, zeros([2, 3]), ones(...),\n"
@@ -28,6 +27,9 @@ static const char help[] =
     "  :train MODEL STEPS    training steps on the model's data section, as its\n"
     "                        train section says (a second :train goes on;\n"
     "                        Ctrl-C stops it after the current step)\n"
+    "  :train MODEL.SECTION STEPS  the same with train section SECTION (the\n"
+    "                        first otherwise): the weights go on, the\n"
+    "                        optimizer and the epoch order start afresh\n"
     "  :save MODEL FILE      its weights to a safetensors checkpoint\n"
     "  :restore MODEL FILE   its weights from one\n"
     "  :cache        how often compiled code was reused (an input whose function\n"

@@ -290,10 +290,14 @@ bool repl_time_calls(Repl *r, JitFunc *jf, void *const *in, void *const *params,
  * from the data section's seed and its training data loaded (a model
  * without data and train sections gets a handle too, for its weights). It keeps its
  * weights and its place in the epoch order until the model is defined
- * again. */
+ * again. A model with several train sections trains through its first
+ * until :train names another (MODEL.SECTION): the handle is then made
+ * again for that section, with the model's weights and states as they
+ * were, fresh optimizer state and the epoch order from its start. */
 
 struct ReplModel {
   char *name;
+  char *section;     /* the train section compiled in; NULL: the first */
   char *text;        /* the session source it was compiled from */
   Compilation *comp; /* owns the IR and the descriptor */
   Jit *jit;          /* owns the code */
@@ -308,6 +312,12 @@ struct ReplModel {
 /* The handle of model `name`, made if need be; NULL after reporting why
  * (no such model, data that cannot be read). */
 ReplModel *repl_model(Repl *r, const char *name);
+/* The handle of model `name` training through train section `section`
+ * (repl_model's when it already does), if `usable` accepts it; NULL after
+ * reporting why (no such section, among the others; what `usable`
+ * reports), the model's handle left as it was. */
+ReplModel *repl_model_section(Repl *r, const char *name, const char *section,
+                              bool (*usable)(Repl *r, const ReplModel *h));
 /* Forgets the handle of `name`, if any (the model was defined again). */
 void repl_model_drop(Repl *r, const char *name);
 void repl_models_free(Repl *r);

@@ -17,6 +17,7 @@ static void model_free(ReplModel *h) {
   free(h->x);
   free(h->y);
   free(h->text);
+  free(h->section);
   free(h->name);
   free(h);
 }
@@ -101,24 +102,80 @@ static bool build(Repl *r, ReplModel *h) {
     return false;
   }
   TrainConfig cfg;
-  train_config_read(&h->comp->prog, m, repl_def_dir(r, h->name), NULL, &cfg);
+  if (!train_config_read(&h->comp->prog, m, repl_def_dir(r, h->name), h->section, &cfg)) {
+    fprintf(r->err, "error: %s\n", train_config_unknown_step(&h->comp->arena, m, h->section));
+    return false;
+  }
+  if (!h->section && cfg.has_train && cfg.step_name && !(h->section = strdup(cfg.step_name)))
+    arena_fatal("out of memory");
   return make_handle(r, h, m, &cfg) && (!cfg.has_data || !cfg.has_train || load_data(r, h));
 }
 
-ReplModel *repl_model(Repl *r, const char *name) {
+static int model_index(const Repl *r, const char *name) {
   for (int i = 0; i < r->nmodels; i++)
     if (!strcmp(r->models[i]->name, name))
-      return r->models[i];
+      return i;
+  return -1;
+}
+
+/* A handle of model `name` for train section `section` (NULL: the first),
+ * not yet among the session's; NULL after reporting. */
+static ReplModel *new_handle(Repl *r, const char *name, const char *section) {
   ReplModel *h = calloc(1, sizeof *h);
-  ReplModel **all = realloc(r->models, (size_t)(r->nmodels + 1) * sizeof *all);
-  if (!h || !all || !(h->name = strdup(name)))
+  if (!h || !(h->name = strdup(name)) || (section && !(h->section = strdup(section))))
     arena_fatal("out of memory");
-  r->models = all;
   if (!build(r, h)) {
     model_free(h);
     return NULL;
   }
-  r->models[r->nmodels++] = h;
+  return h;
+}
+
+ReplModel *repl_model(Repl *r, const char *name) {
+  int i = model_index(r, name);
+  if (i >= 0)
+    return r->models[i];
+  ReplModel *h = new_handle(r, name, NULL);
+  ReplModel **all = h ? realloc(r->models, (size_t)(r->nmodels + 1) * sizeof *all) : NULL;
+  if (h && !all)
+    arena_fatal("out of memory");
+  if (h) {
+    r->models = all;
+    r->models[r->nmodels++] = h;
+  }
+  return h;
+}
+
+/* The model's own weights and states, from the old handle into the new;
+ * the optimizer's state (optim.*) starts afresh with the new section. */
+static void copy_weights(ReplModel *to, ReplModel *from) {
+  const nnrt_model_desc *d = nnrt_model_descriptor(to->m);
+  for (int i = 0; i < d->nparams; i++) {
+    const char *name = d->params[i].name;
+    int j = nnrt_model_find_param(from->m, name);
+    if (strncmp(name, "optim.", 6) && j >= 0 &&
+        nnrt_model_param_bytes(from->m, j) == nnrt_model_param_bytes(to->m, i))
+      memcpy(nnrt_model_param_data(to->m, i), nnrt_model_param_data(from->m, j),
+             (size_t)nnrt_model_param_bytes(to->m, i));
+  }
+}
+
+ReplModel *repl_model_section(Repl *r, const char *name, const char *section,
+                              bool (*usable)(Repl *r, const ReplModel *h)) {
+  ReplModel *old = repl_model(r, name);
+  if (!old || (old->section && !strcmp(old->section, section)))
+    return old && usable(r, old) ? old : NULL;
+  ReplModel *h = new_handle(r, name, section);
+  if (h && !usable(r, h)) {
+    model_free(h);
+    h = NULL;
+  }
+  if (!h)
+    return NULL;
+  copy_weights(h, old);
+  int i = model_index(r, name);
+  model_free(old);
+  r->models[i] = h;
   return h;
 }
 

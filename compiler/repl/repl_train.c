@@ -61,25 +61,42 @@ static bool parse_steps(Repl *r, const char *s, long long *n) {
   return true;
 }
 
-static bool has_sections(Repl *r, const ReplModel *h) {
+static bool trainable(Repl *r, const ReplModel *h) {
   const nnrt_train_desc *c = &nnrt_model_descriptor(h->m)->cfg;
   if (!c->has_data || !c->has_train)
     fprintf(r->err, "error: model '%s' has no %s section: nothing to train\n", h->name,
             c->has_data ? "train" : "data");
   else if (c->fit != NNRT_FIT_NONE) /* a closed-form fit takes no steps */
     fprintf(r->err,
-            "error: model '%s' fits its readout in closed form (fit = ridge): :train takes "
-            "gradient steps; nnc run fits it\n",
-            h->name);
+            "error: model '%s' fits its readout in closed form (fit = ridge) in train section "
+            "'%s': :train takes gradient steps (nnc run fits it; :train %s.SECTION picks "
+            "another train section)\n",
+            h->name, h->section ? h->section : "", h->name);
   return c->has_data && c->has_train && c->fit == NNRT_FIT_NONE;
+}
+
+/* MODEL or MODEL.SECTION: the handle, switched to that train section. */
+static ReplModel *model_to_train(Repl *r, char *word) {
+  char *dot = strchr(word, '.');
+  if (!dot) {
+    ReplModel *h = repl_model(r, word);
+    return h && trainable(r, h) ? h : NULL;
+  }
+  *dot = 0;
+  if (!dot[1]) {
+    fprintf(r->err, "error: usage: :train MODEL[.SECTION] STEPS: no section after '%s.'\n", word);
+    return NULL;
+  }
+  return repl_model_section(r, word, dot + 1, trainable);
 }
 
 bool repl_train(Repl *r, const char *args) {
   char *w[2], *copy;
   long long n = 0;
-  bool ok = with_words(r, args, ":train MODEL STEPS", w, 2, &copy) && parse_steps(r, w[1], &n);
-  ReplModel *h = ok ? repl_model(r, w[0]) : NULL;
-  ok = h != NULL && has_sections(r, h);
+  bool ok =
+      with_words(r, args, ":train MODEL[.SECTION] STEPS", w, 2, &copy) && parse_steps(r, w[1], &n);
+  ReplModel *h = ok ? model_to_train(r, w[0]) : NULL;
+  ok = h != NULL;
   long long every = n > 20 ? n / 10 : 1;
   for (long long i = 0; ok && i < n; i++) {
     float loss;

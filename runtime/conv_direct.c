@@ -37,18 +37,13 @@
 
 /* A stride-1 convolution of ci channels into co on the padded-width grid. */
 typedef struct Shift {
-  int64_t n, ci, co;
-  int64_t src_h, src_w, src_img; /* the input images (NCHW) */
-  int64_t pad_h, pad_w;          /* source row/column 0 lies here in xp (< 0: cropped) */
-  int64_t hp, wp, plane;         /* xp's rows, columns, elements per channel */
-  int64_t out_h, out_w, out_img; /* the output images (NCHW) */
+  nnrt_conv_way way;
+  int64_t src_img, out_img; /* the input and output images (NCHW) */
+  int64_t hp, wp, plane;    /* xp's rows, columns, elements per channel */
   int64_t k_h, k_w, dil_h, dil_w;
   int64_t qv;       /* OH * WP rounded up to whole vectors */
   int64_t xp_elems; /* xp with the slack the last vector's taps read */
   int64_t slot;     /* the scratch of one image: its xp */
-  /* weight of output channel r, input channel c, tap t = kh * KW + kw:
-   * w[r * w_r + c * w_c + t_base + t_dir * t] */
-  int64_t w_r, w_c, t_base, t_dir;
 } Shift;
 
 enum { VEC = 16, TILE_R = 4, TILE_P = 6, FILT_R = 3, FILT_T = 9 };
@@ -57,15 +52,15 @@ static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
 /* Sizes other than the kind-specific ones (channels, pads, weights). */
 static void shift_sizes(Shift *g) {
-  g->src_img = g->ci * g->src_h * g->src_w;
-  g->out_img = g->co * g->out_h * g->out_w;
-  g->hp = g->out_h + g->dil_h * (g->k_h - 1);
-  g->wp = g->out_w + g->dil_w * (g->k_w - 1);
+  g->src_img = g->way.ci * g->way.src_h * g->way.src_w;
+  g->out_img = g->way.co * g->way.out_h * g->way.out_w;
+  g->hp = g->way.out_h + g->dil_h * (g->k_h - 1);
+  g->wp = g->way.out_w + g->dil_w * (g->k_w - 1);
   g->plane = g->hp * g->wp;
-  g->qv = round_up(g->out_h * g->wp, VEC);
+  g->qv = round_up(g->way.out_h * g->wp, VEC);
   /* the last vector of q reaches VEC - 1 past OH * WP, its last tap
    * dil * (KW - 1) past the plane */
-  g->xp_elems = round_up(g->ci * g->plane + VEC + g->dil_w * (g->k_w - 1), VEC);
+  g->xp_elems = round_up(g->way.ci * g->plane + VEC + g->dil_w * (g->k_w - 1), VEC);
   g->slot = g->xp_elems;
 }
 
@@ -77,50 +72,48 @@ static bool shape_taken(const nnrt_conv *s) {
          s->c > 0 && s->o > 0 && s->out_h > 0 && s->out_w > 0 && s->in_h > 0 && s->in_w > 0;
 }
 
-static Shift shift_forward(const nnrt_conv *s) {
-  Shift g = {.n = s->n,
-             .ci = s->c,
-             .co = s->o,
-             .src_h = s->in_h,
-             .src_w = s->in_w,
-             .pad_h = s->pad_h,
-             .pad_w = s->pad_w,
-             .out_h = s->out_h,
-             .out_w = s->out_w,
-             .k_h = s->k_h,
-             .k_w = s->k_w,
-             .dil_h = s->dil_h,
-             .dil_w = s->dil_w,
-             .w_r = s->c * s->k_h * s->k_w,
-             .w_c = s->k_h * s->k_w,
-             .t_base = 0,
-             .t_dir = 1};
+nnrt_conv_way nnrt_conv_way_forward(const nnrt_conv *s) {
+  return (nnrt_conv_way){.n = s->n,
+                         .ci = s->c,
+                         .co = s->o,
+                         .src_h = s->in_h,
+                         .src_w = s->in_w,
+                         .pad_h = s->pad_h,
+                         .pad_w = s->pad_w,
+                         .out_h = s->out_h,
+                         .out_w = s->out_w,
+                         .w_r = s->c * s->k_h * s->k_w,
+                         .w_c = s->k_h * s->k_w,
+                         .t_base = 0,
+                         .t_dir = 1};
+}
+
+nnrt_conv_way nnrt_conv_way_backward_data(const nnrt_conv *s) {
+  return (nnrt_conv_way){.n = s->n,
+                         .ci = s->o,
+                         .co = s->c,
+                         .src_h = s->out_h,
+                         .src_w = s->out_w,
+                         .pad_h = s->dil_h * (s->k_h - 1) - s->pad_h,
+                         .pad_w = s->dil_w * (s->k_w - 1) - s->pad_w,
+                         .out_h = s->in_h,
+                         .out_w = s->in_w,
+                         .w_r = s->k_h * s->k_w,
+                         .w_c = s->c * s->k_h * s->k_w,
+                         .t_base = s->k_h * s->k_w - 1,
+                         .t_dir = -1};
+}
+
+static Shift shift_of(const nnrt_conv *s, nnrt_conv_way way) {
+  Shift g = {.way = way, .k_h = s->k_h, .k_w = s->k_w, .dil_h = s->dil_h, .dil_w = s->dil_w};
   shift_sizes(&g);
   return g;
 }
 
-/* dx = dy convolved with w flipped, channels swapped: output channel r of
- * this convolution is input channel r of the forward one. */
+static Shift shift_forward(const nnrt_conv *s) { return shift_of(s, nnrt_conv_way_forward(s)); }
+
 static Shift shift_backward_data(const nnrt_conv *s) {
-  Shift g = {.n = s->n,
-             .ci = s->o,
-             .co = s->c,
-             .src_h = s->out_h,
-             .src_w = s->out_w,
-             .pad_h = s->dil_h * (s->k_h - 1) - s->pad_h,
-             .pad_w = s->dil_w * (s->k_w - 1) - s->pad_w,
-             .out_h = s->in_h,
-             .out_w = s->in_w,
-             .k_h = s->k_h,
-             .k_w = s->k_w,
-             .dil_h = s->dil_h,
-             .dil_w = s->dil_w,
-             .w_r = s->k_h * s->k_w,
-             .w_c = s->c * s->k_h * s->k_w,
-             .t_base = s->k_h * s->k_w - 1,
-             .t_dir = -1};
-  shift_sizes(&g);
-  return g;
+  return shift_of(s, nnrt_conv_way_backward_data(s));
 }
 
 /* The filter gradient's geometry: x padded and blocked by 16 channels. */
@@ -184,17 +177,19 @@ void nnrt_conv_pad_planes(const float *src, int64_t planes, int64_t src_h, int64
 /* Copies image `src` into xp with its padding (zeros) around it, and
  * zeros into the slack past the last plane. */
 static void pad_image(const Shift *g, const float *src, float *xp) {
-  nnrt_conv_pad_planes(src, g->ci, g->src_h, g->src_w, g->pad_h, g->pad_w, xp, g->hp, g->wp);
-  memset(xp + g->ci * g->plane, 0, sizeof(float) * (size_t)(g->xp_elems - g->ci * g->plane));
+  nnrt_conv_pad_planes(src, g->way.ci, g->way.src_h, g->way.src_w, g->way.pad_h, g->way.pad_w, xp,
+                       g->hp, g->wp);
+  memset(xp + g->way.ci * g->plane, 0,
+         sizeof(float) * (size_t)(g->xp_elems - g->way.ci * g->plane));
 }
 
 /* Outputs of the grid before position q that are real outputs (not junk
  * columns, not past the last row): where q's output lies in NCHW. */
 static int64_t outputs_before(const Shift *g, int64_t q) {
   int64_t row = q / g->wp, col = q % g->wp;
-  if (row >= g->out_h)
-    return g->out_h * g->out_w;
-  return row * g->out_w + (col < g->out_w ? col : g->out_w);
+  if (row >= g->way.out_h)
+    return g->way.out_h * g->way.out_w;
+  return row * g->way.out_w + (col < g->way.out_w ? col : g->way.out_w);
 }
 
 /* For the p vectors from q0: where the first real output of each goes in
@@ -205,7 +200,7 @@ static void vector_stores(const Shift *g, int64_t q0, int p, int64_t *start, uin
     start[v] = outputs_before(g, q);
     unsigned m = 0;
     for (int l = 0; l < VEC; l++)
-      if (q + l < g->out_h * g->wp && (q + l) % g->wp < g->out_w)
+      if (q + l < g->way.out_h * g->wp && (q + l) % g->wp < g->way.out_w)
         m |= 1u << l;
     lanes[v] = (uint16_t)m;
   }
@@ -222,17 +217,17 @@ AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *
   const float *wr[TILE_R];
 #pragma GCC unroll 8
   for (int r = 0; r < R; r++) {
-    wr[r] = w + (r0 + r) * g->w_r + g->t_base;
+    wr[r] = w + (r0 + r) * g->way.w_r + g->way.t_base;
 #pragma GCC unroll 8
     for (int p = 0; p < P; p++)
       acc[r][p] = _mm512_setzero_ps();
   }
   int64_t row_step = g->dil_h * g->wp;
-  for (int64_t c = 0; c < g->ci; c++) {
+  for (int64_t c = 0; c < g->way.ci; c++) {
     const float *xc = xp + c * g->plane + q0;
-    int64_t t = c * g->w_c;
+    int64_t t = c * g->way.w_c;
     for (int64_t kh = 0; kh < g->k_h; kh++, xc += row_step)
-      for (int64_t kw = 0; kw < g->k_w; kw++, t += g->t_dir) {
+      for (int64_t kw = 0; kw < g->k_w; kw++, t += g->way.t_dir) {
         const float *xs = xc + kw * g->dil_w;
         __m512 xv[TILE_P];
 #pragma GCC unroll 8
@@ -247,7 +242,7 @@ AVX512_INLINE void tile(const Shift *g, const float *xp, const float *w, float *
         }
       }
   }
-  int64_t ohw = g->out_h * g->out_w;
+  int64_t ohw = g->way.out_h * g->way.out_w;
 #pragma GCC unroll 8
   for (int p = 0; p < P; p++) {
     __mmask16 real = lanes[p];
@@ -312,15 +307,15 @@ static void shift_ranges(void *ctx, int64_t lo, int64_t hi) {
   for (int64_t c = lo; c < hi; c++) {
     float *xp = j->scratch + c * g->slot;
     int64_t lo_n, hi_n;
-    nnrt_conv_images(g->n, j->chunks, c, &lo_n, &hi_n);
+    nnrt_conv_images(g->way.n, j->chunks, c, &lo_n, &hi_n);
     for (int64_t n = lo_n; n < hi_n; n++) {
       pad_image(g, j->src + n * g->src_img, xp);
-      shift_channels(g, xp, j->w, j->dst + n * g->out_img, 0, g->co);
+      shift_channels(g, xp, j->w, j->dst + n * g->out_img, 0, g->way.co);
     }
   }
 }
 
-static int64_t row_blocks(const Shift *g) { return (g->co + TILE_R - 1) / TILE_R; }
+static int64_t row_blocks(const Shift *g) { return (g->way.co + TILE_R - 1) / TILE_R; }
 
 /* Channel split (fewer images than threads, batch 1 above all): image n is
  * padded into slot n beforehand, and unit u is block u % row_blocks of
@@ -332,7 +327,7 @@ static void shift_channel_ranges(void *ctx, int64_t lo, int64_t hi) {
   for (int64_t u = lo; u < hi;) {
     int64_t n = u / blocks, b_lo = u % blocks;
     int64_t b_hi = b_lo + (hi - u) < blocks ? b_lo + (hi - u) : blocks;
-    int64_t r_hi = b_hi * TILE_R < g->co ? b_hi * TILE_R : g->co;
+    int64_t r_hi = b_hi * TILE_R < g->way.co ? b_hi * TILE_R : g->way.co;
     shift_channels(g, j->scratch + n * g->slot, j->w, j->dst + n * g->out_img, b_lo * TILE_R, r_hi);
     u += b_hi - b_lo;
   }
@@ -341,14 +336,14 @@ static void shift_channel_ranges(void *ctx, int64_t lo, int64_t hi) {
 static void shift_run(const Shift *g, const float *src, const float *w, float *dst,
                       float *scratch) {
   /* about 40 multiply-adds per ns on one core */
-  double ns =
-      (double)g->n * (double)g->co * (double)g->ci * (double)(g->qv * g->k_h * g->k_w) / 40.0;
-  int64_t k = nnrt_pool_chunks(g->n, ns);
+  double ns = (double)g->way.n * (double)g->way.co * (double)g->way.ci *
+              (double)(g->qv * g->k_h * g->k_w) / 40.0;
+  int64_t k = nnrt_pool_chunks(g->way.n, ns);
   k = k < NNRT_CONV_SLOTS ? k : NNRT_CONV_SLOTS;
-  int64_t units = g->n * row_blocks(g);
-  int by_channels = g->n <= NNRT_CONV_SLOTS ? nnrt_pool_chunks(units, ns) : 0;
+  int64_t units = g->way.n * row_blocks(g);
+  int by_channels = g->way.n <= NNRT_CONV_SLOTS ? nnrt_pool_chunks(units, ns) : 0;
   if (by_channels > k) {
-    for (int64_t n = 0; n < g->n; n++)
+    for (int64_t n = 0; n < g->way.n; n++)
       pad_image(g, src + n * g->src_img, scratch + n * g->slot);
     ShiftJob j = {g, src, w, dst, scratch, by_channels};
     nnrt_pool_run(shift_channel_ranges, &j, units, by_channels);

@@ -37,15 +37,10 @@
 enum { VEC = 16, ELEMS = 16 /* 4 x 4 transformed elements */ };
 
 typedef struct Wino {
-  int64_t n, ci, co;
-  int64_t src_h, src_w, src_img; /* the input images (NCHW) */
-  int64_t pad_h, pad_w;          /* source row/column 0 lies here in xp (< 0: cropped) */
-  int64_t hp, wp, plane;         /* xp: the padded image, every tile's patch inside */
-  int64_t out_h, out_w, out_img;
+  nnrt_conv_way way;              /* 3x3 taps: t = kh * 3 + kw */
+  int64_t src_img, out_img;       /* the input and output images (NCHW) */
+  int64_t hp, wp, plane;          /* xp: the padded image, every tile's patch inside */
   int64_t th, tw, tiles, tiles_p; /* tile rows and columns; tiles rounded up to VEC */
-  /* weight of output channel r, input channel c, tap t = kh * 3 + kw:
-   * w[r * w_r + c * w_c + t_base + t_dir * t] */
-  int64_t w_r, w_c, t_base, t_dir;
   int64_t u_elems;           /* U: ELEMS x co x ci, shared by the slots */
   int64_t xp_elems, v_elems; /* one slot: xp, V (ELEMS x ci x tiles_p), M */
   int64_t slot, slots;       /* slots: as many as the scratch holds, at most SLOTS */
@@ -54,19 +49,19 @@ typedef struct Wino {
 static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
 static void wino_sizes(Wino *g) {
-  g->src_img = g->ci * g->src_h * g->src_w;
-  g->out_img = g->co * g->out_h * g->out_w;
-  g->th = (g->out_h + 1) / 2;
-  g->tw = (g->out_w + 1) / 2;
+  g->src_img = g->way.ci * g->way.src_h * g->way.src_w;
+  g->out_img = g->way.co * g->way.out_h * g->way.out_w;
+  g->th = (g->way.out_h + 1) / 2;
+  g->tw = (g->way.out_w + 1) / 2;
   g->tiles = g->th * g->tw;
   g->tiles_p = round_up(g->tiles, VEC);
   g->hp = 2 * g->th + 2;
   g->wp = 2 * g->tw + 2;
   g->plane = g->hp * g->wp;
-  g->u_elems = round_up(ELEMS * g->co * g->ci, VEC);
-  g->xp_elems = round_up(g->ci * g->plane, VEC);
-  g->v_elems = ELEMS * g->ci * g->tiles_p;
-  g->slot = g->xp_elems + g->v_elems + ELEMS * g->co * g->tiles_p;
+  g->u_elems = round_up(ELEMS * g->way.co * g->way.ci, VEC);
+  g->xp_elems = round_up(g->way.ci * g->plane, VEC);
+  g->v_elems = ELEMS * g->way.ci * g->tiles_p;
+  g->slot = g->xp_elems + g->v_elems + ELEMS * g->way.co * g->tiles_p;
 }
 
 /* The shapes F(2x2, 3x3) takes: 3x3, stride 1, no dilation, one group;
@@ -87,41 +82,16 @@ static bool shape_taken(const nnrt_conv *s) {
          s->o * s->c < INT32_MAX / 16;
 }
 
-static Wino wino_forward(const nnrt_conv *s) {
-  Wino g = {.n = s->n,
-            .ci = s->c,
-            .co = s->o,
-            .src_h = s->in_h,
-            .src_w = s->in_w,
-            .pad_h = s->pad_h,
-            .pad_w = s->pad_w,
-            .out_h = s->out_h,
-            .out_w = s->out_w,
-            .w_r = s->c * 9,
-            .w_c = 9,
-            .t_base = 0,
-            .t_dir = 1};
+static Wino wino_of(nnrt_conv_way way) {
+  Wino g = {.way = way};
   wino_sizes(&g);
   return g;
 }
 
-/* dx = dy convolved with w flipped, channels swapped. */
+static Wino wino_forward(const nnrt_conv *s) { return wino_of(nnrt_conv_way_forward(s)); }
+
 static Wino wino_backward_data(const nnrt_conv *s) {
-  Wino g = {.n = s->n,
-            .ci = s->o,
-            .co = s->c,
-            .src_h = s->out_h,
-            .src_w = s->out_w,
-            .pad_h = 2 - s->pad_h,
-            .pad_w = 2 - s->pad_w,
-            .out_h = s->in_h,
-            .out_w = s->in_w,
-            .w_r = 9,
-            .w_c = s->c * 9,
-            .t_base = 8,
-            .t_dir = -1};
-  wino_sizes(&g);
-  return g;
+  return wino_of(nnrt_conv_way_backward_data(s));
 }
 
 /* How many slots fit after U in `scratch_elems`: 0 when not one does. */
@@ -139,17 +109,17 @@ static int64_t wino_slots(const Wino *g, int64_t scratch_elems) {
 static AVX512 void transform_weights(const Wino *g, const float *w, float *u) {
   __m512i lane =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                         _mm512_set1_epi32((int)g->w_c));
+                         _mm512_set1_epi32((int)g->way.w_c));
   __m512 half = _mm512_set1_ps(0.5f);
-  int64_t rc = g->co * g->ci;
-  for (int64_t r = 0; r < g->co; r++)
-    for (int64_t c0 = 0; c0 < g->ci; c0 += VEC) {
-      __mmask16 live = c0 + VEC <= g->ci ? 0xffff : (__mmask16)((1u << (g->ci - c0)) - 1);
-      const float *base = w + r * g->w_r + c0 * g->w_c + g->t_base;
+  int64_t rc = g->way.co * g->way.ci;
+  for (int64_t r = 0; r < g->way.co; r++)
+    for (int64_t c0 = 0; c0 < g->way.ci; c0 += VEC) {
+      __mmask16 live = c0 + VEC <= g->way.ci ? 0xffff : (__mmask16)((1u << (g->way.ci - c0)) - 1);
+      const float *base = w + r * g->way.w_r + c0 * g->way.w_c + g->way.t_base;
       __m512 k[3][3], gk[4][3];
       for (int t = 0; t < 9; t++)
         k[t / 3][t % 3] =
-            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lane, base + g->t_dir * t, 4);
+            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lane, base + g->way.t_dir * t, 4);
       for (int j = 0; j < 3; j++) { /* G g: rows of the 4 x 3 */
         __m512 sum = _mm512_add_ps(k[0][j], k[2][j]);
         gk[0][j] = k[0][j];
@@ -162,13 +132,14 @@ static AVX512 void transform_weights(const Wino *g, const float *w, float *u) {
         __m512 row[4] = {gk[i][0], _mm512_mul_ps(half, _mm512_add_ps(sum, gk[i][1])),
                          _mm512_mul_ps(half, _mm512_sub_ps(sum, gk[i][1])), gk[i][2]};
         for (int j = 0; j < 4; j++)
-          _mm512_mask_storeu_ps(u + (i * 4 + j) * rc + r * g->ci + c0, live, row[j]);
+          _mm512_mask_storeu_ps(u + (i * 4 + j) * rc + r * g->way.ci + c0, live, row[j]);
       }
     }
 }
 
 static void pad_image(const Wino *g, const float *src, float *xp) {
-  nnrt_conv_pad_planes(src, g->ci, g->src_h, g->src_w, g->pad_h, g->pad_w, xp, g->hp, g->wp);
+  nnrt_conv_pad_planes(src, g->way.ci, g->way.src_h, g->way.src_w, g->way.pad_h, g->way.pad_w, xp,
+                       g->hp, g->wp);
 }
 
 /* Tiles are numbered row by row, t = i * tw + j. Images 16 tiles wide or
@@ -204,10 +175,10 @@ AVX512_INLINE void row_times_b(const float *xr, int64_t cols, __m512i even, __m5
 /* transform_input for images 16 tiles wide or more, one tile row at a
  * time; the columns past the last tile are zeros. */
 static AVX512 void input_by_rows(const Wino *g, const float *xp, float *v) {
-  int64_t ct = g->ci * g->tiles_p;
+  int64_t ct = g->way.ci * g->tiles_p;
   __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  for (int64_t c = 0; c < g->ci; c++) {
+  for (int64_t c = 0; c < g->way.ci; c++) {
     const float *xc = xp + c * g->plane;
     float *vc = v + c * g->tiles_p;
     for (int64_t i = 0; i < g->th; i++)
@@ -235,10 +206,10 @@ static AVX512 void input_by_rows(const Wino *g, const float *xp, float *v) {
  * interleaved by two permutes into 32 consecutive outputs of a row; the
  * second row and column of a tile past an odd edge are dropped. */
 static AVX512 void output_by_rows(const Wino *g, const float *m, float *dst) {
-  int64_t ot = g->co * g->tiles_p, ohw = g->out_h * g->out_w;
+  int64_t ot = g->way.co * g->tiles_p, ohw = g->way.out_h * g->way.out_w;
   __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-  for (int64_t o = 0; o < g->co; o++)
+  for (int64_t o = 0; o < g->way.co; o++)
     for (int64_t i = 0; i < g->th; i++)
       for (int64_t j0 = 0; j0 < g->tw; j0 += VEC) {
         __mmask16 live = lanes_below(g->tw - j0);
@@ -253,13 +224,13 @@ static AVX512 void output_by_rows(const Wino *g, const float *m, float *dst) {
           u[1][l] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
         }
         int64_t col = 2 * j0;
-        for (int a = 0; a < 2 && 2 * i + a < g->out_h; a++) {
+        for (int a = 0; a < 2 && 2 * i + a < g->way.out_h; a++) {
           __m512 y0 = _mm512_add_ps(_mm512_add_ps(u[a][0], u[a][1]), u[a][2]);
           __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(u[a][1], u[a][2]), u[a][3]);
-          float *row = dst + o * ohw + (2 * i + a) * g->out_w + col;
-          _mm512_mask_storeu_ps(row, lanes_below(g->out_w - col),
+          float *row = dst + o * ohw + (2 * i + a) * g->way.out_w + col;
+          _mm512_mask_storeu_ps(row, lanes_below(g->way.out_w - col),
                                 _mm512_permutex2var_ps(y0, lo, y1));
-          _mm512_mask_storeu_ps(row + VEC, lanes_below(g->out_w - col - VEC),
+          _mm512_mask_storeu_ps(row + VEC, lanes_below(g->way.out_w - col - VEC),
                                 _mm512_permutex2var_ps(y0, hi, y1));
         }
       }
@@ -273,7 +244,7 @@ static AVX512 void tile_offsets(const Wino *g, int64_t t0, __m512i *in, __m512i 
     int64_t t = t0 + l < g->tiles ? t0 + l : 0;
     int64_t i = t / g->tw, j = t % g->tw;
     a[l] = (int32_t)(2 * i * g->wp + 2 * j);
-    b[l] = (int32_t)(2 * i * g->out_w + 2 * j);
+    b[l] = (int32_t)(2 * i * g->way.out_w + 2 * j);
   }
   *in = _mm512_loadu_si512(a);
   *out = _mm512_loadu_si512(b);
@@ -282,11 +253,11 @@ static AVX512 void tile_offsets(const Wino *g, int64_t t0, __m512i *in, __m512i 
 /* transform_input for narrow images: 16 tiles of any rows at a time, their
  * patches gathered. */
 static AVX512 void input_by_gathers(const Wino *g, const float *xp, float *v) {
-  int64_t ct = g->ci * g->tiles_p;
+  int64_t ct = g->way.ci * g->tiles_p;
   for (int64_t t0 = 0; t0 < g->tiles_p; t0 += VEC) {
     __m512i at, unused;
     tile_offsets(g, t0, &at, &unused);
-    for (int64_t c = 0; c < g->ci; c++) {
+    for (int64_t c = 0; c < g->way.ci; c++) {
       const float *xc = xp + c * g->plane;
       __m512 t[4][4];
       for (int r = 0; r < 4; r++) {
@@ -312,7 +283,7 @@ static AVX512 void input_by_gathers(const Wino *g, const float *xp, float *v) {
 /* transform_output for narrow images: 16 tiles of any rows at a time,
  * their outputs scattered. */
 static AVX512 void output_by_scatters(const Wino *g, const float *m, float *dst) {
-  int64_t ot = g->co * g->tiles_p, ohw = g->out_h * g->out_w;
+  int64_t ot = g->way.co * g->tiles_p, ohw = g->way.out_h * g->way.out_w;
   for (int64_t t0 = 0; t0 < g->tiles_p; t0 += VEC) {
     __m512i unused, at;
     tile_offsets(g, t0, &unused, &at);
@@ -322,12 +293,13 @@ static AVX512 void output_by_scatters(const Wino *g, const float *m, float *dst)
         unsigned k = 0;
         for (int l = 0; l < VEC; l++) {
           int64_t t = t0 + l;
-          if (t < g->tiles && 2 * (t / g->tw) + a < g->out_h && 2 * (t % g->tw) + b < g->out_w)
+          if (t < g->tiles && 2 * (t / g->tw) + a < g->way.out_h &&
+              2 * (t % g->tw) + b < g->way.out_w)
             k |= 1u << l;
         }
         live[a][b] = (__mmask16)k;
       }
-    for (int64_t o = 0; o < g->co; o++) {
+    for (int64_t o = 0; o < g->way.co; o++) {
       const float *mo = m + o * g->tiles_p + t0;
       __m512 u[2][4];
       for (int l = 0; l < 4; l++) {
@@ -339,7 +311,7 @@ static AVX512 void output_by_scatters(const Wino *g, const float *m, float *dst)
       for (int a = 0; a < 2; a++) {
         __m512 y0 = _mm512_add_ps(_mm512_add_ps(u[a][0], u[a][1]), u[a][2]);
         __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(u[a][1], u[a][2]), u[a][3]);
-        float *row = yo + a * g->out_w;
+        float *row = yo + a * g->way.out_w;
         _mm512_mask_i32scatter_ps(row, live[a][0], at, y0, 4);
         _mm512_mask_i32scatter_ps(row + 1, live[a][1], at, y1, 4);
       }
@@ -368,9 +340,9 @@ static void wino_products(const Wino *g, const float *u, float *slot, int64_t lo
   const float *v = slot + g->xp_elems;
   float *m = slot + g->xp_elems + g->v_elems;
   for (int64_t e = lo; e < hi; e++)
-    nnrt_sgemm(0, 0, g->co, g->tiles_p, g->ci, 1.0f, u + e * g->co * g->ci, g->ci,
-               v + e * g->ci * g->tiles_p, g->tiles_p, 0.0f, m + e * g->co * g->tiles_p,
-               g->tiles_p);
+    nnrt_sgemm(0, 0, g->way.co, g->tiles_p, g->way.ci, 1.0f, u + e * g->way.co * g->way.ci,
+               g->way.ci, v + e * g->way.ci * g->tiles_p, g->tiles_p, 0.0f,
+               m + e * g->way.co * g->tiles_p, g->tiles_p);
 }
 
 typedef struct WinoJob {
@@ -387,7 +359,7 @@ static void wino_ranges(void *ctx, int64_t lo, int64_t hi) {
   for (int64_t c = lo; c < hi; c++) {
     float *slot = j->slots + c * g->slot;
     int64_t lo_n, hi_n;
-    nnrt_conv_images(g->n, j->chunks, c, &lo_n, &hi_n);
+    nnrt_conv_images(g->way.n, j->chunks, c, &lo_n, &hi_n);
     for (int64_t n = lo_n; n < hi_n; n++) {
       pad_image(g, j->src + n * g->src_img, slot);
       transform_input(g, slot, slot + g->xp_elems);
@@ -409,16 +381,17 @@ static void wino_run(const Wino *g, const float *src, const float *w, float *dst
   float *u = scratch;
   transform_weights(g, w, u);
   /* the GEMMs' multiply-adds, at about 30 per ns on one core */
-  double ns = (double)g->n * ELEMS * (double)g->co * (double)g->ci * (double)g->tiles_p / 30.0;
-  int64_t k = nnrt_pool_chunks(g->n, ns);
+  double ns =
+      (double)g->way.n * ELEMS * (double)g->way.co * (double)g->way.ci * (double)g->tiles_p / 30.0;
+  int64_t k = nnrt_pool_chunks(g->way.n, ns);
   k = k < g->slots ? k : g->slots;
-  int by_elements = g->n < NNRT_CONV_SLOTS ? nnrt_pool_chunks(g->n * ELEMS, ns) : 0;
+  int by_elements = g->way.n < NNRT_CONV_SLOTS ? nnrt_pool_chunks(g->way.n * ELEMS, ns) : 0;
   WinoJob j = {g, u, src, dst, scratch + g->u_elems, k};
   if (by_elements <= k) {
     nnrt_pool_run(wino_ranges, &j, k, (int)k);
     return;
   }
-  for (int64_t n = 0; n < g->n; n++) {
+  for (int64_t n = 0; n < g->way.n; n++) {
     pad_image(g, src + n * g->src_img, j.slots);
     transform_input(g, j.slots, j.slots + g->xp_elems);
     nnrt_pool_run(wino_element_ranges, &j, ELEMS, by_elements < ELEMS ? by_elements : ELEMS);

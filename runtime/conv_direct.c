@@ -376,7 +376,7 @@ static AVX512 void pad_blocked(const FilterGeom *f, const float *x, float *xb) {
   __m512 zero = _mm512_setzero_ps();
   for (int64_t cb = 0; cb < f->cp / VEC; cb++) {
     int64_t lanes = f->c - cb * VEC < VEC ? f->c - cb * VEC : VEC;
-    __mmask16 real = (__mmask16)((1u << lanes) - 1);
+    __mmask16 real = nnrt_lanes16(lanes);
     const float *planes = x + cb * VEC * hw;
     float *blk = xb + cb * f->plane * VEC;
     for (int64_t i = 0; i < f->hp; i++) {

@@ -114,7 +114,7 @@ static AVX512 void transform_weights(const Wino *g, const float *w, float *u) {
   int64_t rc = g->way.co * g->way.ci;
   for (int64_t r = 0; r < g->way.co; r++)
     for (int64_t c0 = 0; c0 < g->way.ci; c0 += VEC) {
-      __mmask16 live = c0 + VEC <= g->way.ci ? 0xffff : (__mmask16)((1u << (g->way.ci - c0)) - 1);
+      __mmask16 live = nnrt_lanes16(g->way.ci - c0);
       const float *base = w + r * g->way.w_r + c0 * g->way.w_c + g->way.t_base;
       __m512 k[3][3], gk[4][3];
       for (int t = 0; t < 9; t++)
@@ -151,19 +151,16 @@ static void pad_image(const Wino *g, const float *src, float *xp) {
  * tiles are taken 16 at a time across rows, by gathers and scatters
  * (measured: rows 1.1-1.3x faster than gathers at 32x32, gathers 1.2-1.6x
  * faster at 16x16 and 8x8). */
-static __mmask16 lanes_below(int64_t n) {
-  return n >= VEC ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 /* d B for one row of 16 patches at xr (the first patch's first column):
  * h[l] = sum over s of d[s] B[s][l], with B^T = [1 0 -1 0; 0 1 1 0;
  * 0 -1 1 0; 0 1 0 -1]. `cols` is how many floats of the row lie at xr. */
 AVX512_INLINE void row_times_b(const float *xr, int64_t cols, __m512i even, __m512i odd,
                                __m512 h[4]) {
-  __m512 a = _mm512_maskz_loadu_ps(lanes_below(cols), xr);
-  __m512 b = _mm512_maskz_loadu_ps(lanes_below(cols - VEC), xr + VEC);
-  __m512 a2 = _mm512_maskz_loadu_ps(lanes_below(cols - 2), xr + 2);
-  __m512 b2 = _mm512_maskz_loadu_ps(lanes_below(cols - 2 - VEC), xr + 2 + VEC);
+  __m512 a = _mm512_maskz_loadu_ps(nnrt_lanes16(cols), xr);
+  __m512 b = _mm512_maskz_loadu_ps(nnrt_lanes16(cols - VEC), xr + VEC);
+  __m512 a2 = _mm512_maskz_loadu_ps(nnrt_lanes16(cols - 2), xr + 2);
+  __m512 b2 = _mm512_maskz_loadu_ps(nnrt_lanes16(cols - 2 - VEC), xr + 2 + VEC);
   __m512 d0 = _mm512_permutex2var_ps(a, even, b), d1 = _mm512_permutex2var_ps(a, odd, b);
   __m512 d2 = _mm512_permutex2var_ps(a2, even, b2), d3 = _mm512_permutex2var_ps(a2, odd, b2);
   h[0] = _mm512_sub_ps(d0, d2);
@@ -183,7 +180,7 @@ static AVX512 void input_by_rows(const Wino *g, const float *xp, float *v) {
     float *vc = v + c * g->tiles_p;
     for (int64_t i = 0; i < g->th; i++)
       for (int64_t j0 = 0; j0 < g->tw; j0 += VEC) {
-        __mmask16 live = lanes_below(g->tw - j0);
+        __mmask16 live = nnrt_lanes16(g->tw - j0);
         __m512 t[4][4];
         for (int r = 0; r < 4; r++)
           row_times_b(xc + (2 * i + r) * g->wp + 2 * j0, g->wp - 2 * j0, even, odd, t[r]);
@@ -212,7 +209,7 @@ static AVX512 void output_by_rows(const Wino *g, const float *m, float *dst) {
   for (int64_t o = 0; o < g->way.co; o++)
     for (int64_t i = 0; i < g->th; i++)
       for (int64_t j0 = 0; j0 < g->tw; j0 += VEC) {
-        __mmask16 live = lanes_below(g->tw - j0);
+        __mmask16 live = nnrt_lanes16(g->tw - j0);
         const float *mt = m + o * g->tiles_p + i * g->tw + j0;
         __m512 u[2][4];
         for (int l = 0; l < 4; l++) {
@@ -228,9 +225,9 @@ static AVX512 void output_by_rows(const Wino *g, const float *m, float *dst) {
           __m512 y0 = _mm512_add_ps(_mm512_add_ps(u[a][0], u[a][1]), u[a][2]);
           __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(u[a][1], u[a][2]), u[a][3]);
           float *row = dst + o * ohw + (2 * i + a) * g->way.out_w + col;
-          _mm512_mask_storeu_ps(row, lanes_below(g->way.out_w - col),
+          _mm512_mask_storeu_ps(row, nnrt_lanes16(g->way.out_w - col),
                                 _mm512_permutex2var_ps(y0, lo, y1));
-          _mm512_mask_storeu_ps(row + VEC, lanes_below(g->way.out_w - col - VEC),
+          _mm512_mask_storeu_ps(row + VEC, nnrt_lanes16(g->way.out_w - col - VEC),
                                 _mm512_permutex2var_ps(y0, hi, y1));
         }
       }

@@ -6,6 +6,7 @@
 #define NNRT_CPU_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NNRT_X86_AVX512 1
@@ -13,6 +14,12 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
+
+/* Lanes 0 .. n - 1 of a vector of 16: all of them from n = 16 on, none
+ * for n <= 0. */
+static inline __mmask16 nnrt_lanes16(int64_t n) {
+  return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
 
 static inline bool nnrt_cpu_has_avx512(void) {
   static int has = -1; /* cpuid once; a race only repeats the same answer */

@@ -64,11 +64,6 @@ enum {
   GEMV_MIN_K = VEC /* rows of at least one vector (see sgemv_t) */
 };
 
-/* Lanes 0 .. n - 1 of a vector (n <= 16). */
-static __mmask16 lanes(int64_t n) {
-  return n >= VEC ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-}
-
 /* c = alpha * acc + beta * c on the lanes in mask; beta == 0 does not read c
  * (BLAS semantics: a NaN already there does not survive). */
 AVX512_INLINE void store_scaled(float *c, __m512 acc, __mmask16 mask, float alpha, float beta) {
@@ -254,7 +249,7 @@ AVX512 static void sgemm_bcast(int trans_a, int trans_b, int64_t m, int64_t n, i
         if (trans_b) {
           pack_panel_t(b + j * ldb + p0, ldb, kc, cols, panel);
         } else {
-          __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+          __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
           pack_panel(b + p0 * ldb + j, ldb, kc, mask, panel);
         }
       }
@@ -269,7 +264,7 @@ AVX512 static void sgemm_bcast(int trans_a, int trans_b, int64_t m, int64_t n, i
         }
         for (int64_t jp = 0; jp < nc; jp += BC_COLS) {
           int64_t j = jc + jp, cols = n - j < BC_COLS ? n - j : BC_COLS;
-          __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+          __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
           const float *panel = block + jp / BC_COLS * (BC_KC * BC_COLS);
           for (int64_t i = 0; i < mc; i += BC_ROWS) {
             int64_t rows = mc - i < BC_ROWS ? mc - i : BC_ROWS;
@@ -336,7 +331,7 @@ AVX512_INLINE void dot_block(const float *const ar[DOT_ROWS], const float *const
   for (int64_t p = 0; p < whole; p += VEC)
     dot_step(ar, br, p, (__mmask16)0xFFFF, acc);
   if (whole < k)
-    dot_step(ar, br, whole, lanes(k - whole), acc);
+    dot_step(ar, br, whole, nnrt_lanes16(k - whole), acc);
   float sums[16]; /* lane 4 i + j: the sum of acc[4 j + i] */
   _mm512_storeu_ps(sums, sum_lanes16(acc));
   for (int q = 0; q < 16; q++)
@@ -398,7 +393,7 @@ AVX512_INLINE void gemv_block(const float *x, const float *const br[VEC], int64_
       acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(br[r] + p), xv, acc[r]);
   }
   if (whole < k) {
-    __mmask16 mk = lanes(k - whole);
+    __mmask16 mk = nnrt_lanes16(k - whole);
     __m512 xv = _mm512_maskz_loadu_ps(mk, x + whole);
 #pragma GCC unroll 16
     for (int r = 0; r < VEC; r++)
@@ -424,7 +419,7 @@ AVX512 static void sgemv_t(int64_t n, int64_t k, float alpha, const float *x, co
 #pragma GCC unroll 16
     for (int r = 0; r < VEC; r++)
       br[r] = b + (j + (r < rows ? r : rows - 1)) * ldb;
-    gemv_block(x, br, k, y + j, lanes(rows), alpha, beta);
+    gemv_block(x, br, k, y + j, nnrt_lanes16(rows), alpha, beta);
   }
 }
 
@@ -504,7 +499,7 @@ AVX512 void nnrt_small_pack_b(int trans_b, int64_t n, int64_t k, const float *b,
     if (trans_b) {
       pack_panel_t(b + j * ldb, ldb, k, cols, panel);
     } else {
-      __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+      __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
       pack_panel(b + j, ldb, k, mask, panel);
     }
   }
@@ -518,7 +513,7 @@ AVX512 void nnrt_small_packed(int trans_a, int64_t m, int64_t n, int64_t k, floa
   int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
   for (int64_t jp = p0; jp < p1; jp++) {
     int64_t j = jp * BC_COLS, cols = n - j < BC_COLS ? n - j : BC_COLS;
-    __mmask16 mask[2] = {lanes(cols), cols > VEC ? lanes(cols - VEC) : 0};
+    __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
     const float *panel = packed + jp * k * BC_COLS;
     for (int64_t q0 = 0; q0 < k; q0 += BC_KC) {
       int64_t kc = k - q0 < BC_KC ? k - q0 : BC_KC;

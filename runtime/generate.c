@@ -40,10 +40,7 @@ AVX512 static void rank_tokens_counted(const float *scores, int n, int *order) {
     __m512 s = _mm512_set1_ps(scores[i]);
     int ahead = 0;
     for (int j = 0; j < n; j += 16) {
-      __mmask16 real = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-      __mmask16 lower = i - j >= 16 ? (__mmask16)0xffff
-                        : i <= j    ? (__mmask16)0
-                                    : (__mmask16)((1u << (i - j)) - 1);
+      __mmask16 real = nnrt_lanes16(n - j), lower = nnrt_lanes16(i - j);
       __m512 v = _mm512_maskz_loadu_ps(real, scores + j);
       __mmask16 ge = _mm512_mask_cmp_ps_mask(real & lower, v, s, _CMP_GE_OQ);
       __mmask16 gt = _mm512_mask_cmp_ps_mask(real & (__mmask16)~lower, v, s, _CMP_GT_OQ);

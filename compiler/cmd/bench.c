@@ -121,7 +121,10 @@ int bench_module(Arena *a, IrModule *m, const BenchOptions *o, FILE *out) {
     return 1;
   }
   char err[512];
-  IrFunc *step = pipeline_derive(a, m, loss, &(AdOptions){0}, err, sizeof err);
+  /* as the training step differentiates it: batch norm on the batch's
+     statistics, dropout on (not the inference lowering) */
+  IrFunc *step = pipeline_derive(a, m, loss->training ? loss->training : loss, &(AdOptions){0}, err,
+                                 sizeof err);
   if (!step) {
     fprintf(out, "bench: %s\n", err);
     return 1;

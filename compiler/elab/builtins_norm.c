@@ -256,9 +256,14 @@ static Val batch_norm(Elab *e, Frame *f, OpKind op, const Bound *b) {
      reads (autodiff keeps each product's operands) */
   if (!centred)
     centred = builtin_emit2(e, f, OP_SUB, x, mu, loc);
-  IrValue *y = builtin_emit2(e, f, OP_MUL, centred, inv, loc);
-  if (v[BN_WEIGHT])
-    y = builtin_emit2(e, f, OP_MUL, y, bn_per_channel(e, f, v[BN_WEIGHT], x, loc), loc);
+  /* (x - mu) * (inv * weight): the per-channel factor first, so that the
+     backward pass keeps x - mu alone, not also the normalised x, a second
+     buffer of x's size (the weight's gradient is then sum(dy * (x - mu))
+     * inv, per channel) */
+  IrValue *scale = v[BN_WEIGHT] ? builtin_emit2(e, f, OP_MUL, inv,
+                                                bn_per_channel(e, f, v[BN_WEIGHT], x, loc), loc)
+                                : inv;
+  IrValue *y = builtin_emit2(e, f, OP_MUL, centred, scale, loc);
   if (v[BN_BIAS])
     y = builtin_emit2(e, f, OP_ADD, y, bn_per_channel(e, f, v[BN_BIAS], x, loc), loc);
   return builtin_result(y);

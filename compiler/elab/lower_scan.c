@@ -69,11 +69,11 @@ static void run_next(Elab *e, Frame *f, ScanBuild *sb, const AstNode *st) {
   if (c == cs->len)
     return; /* sema reported it */
   IrValue *v = lower_as_tensor(e, f, lower_eval_expr(e, f, st->u.let.value), st->u.let.value);
-  if (!v) {
+  if (!v || !sb->init[c]) { /* a carry whose start failed has no parameter in the region */
     sb->ok = false;
     return;
   }
-  const TType *want = &sb->region->params[c + 1]->type;
+  const TType *want = &sb->init[c]->type; /* the carry's parameter's */
   if (!ttype_eq(&v->type, want)) {
     const AstNode *carry = cs->items[c];
     diag_error(e->diag, st->u.let.value->loc,

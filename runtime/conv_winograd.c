@@ -41,9 +41,9 @@ typedef struct Wino {
   int64_t src_img, out_img;       /* the input and output images (NCHW) */
   int64_t hp, wp, plane;          /* xp: the padded image, every tile's patch inside */
   int64_t th, tw, tiles, tiles_p; /* tile rows and columns; tiles rounded up to VEC */
-  int64_t u_elems;           /* U: ELEMS x co x ci, shared by the slots */
-  int64_t xp_elems, v_elems; /* one slot: xp, V (ELEMS x ci x tiles_p), M */
-  int64_t slot, slots;       /* slots: as many as the scratch holds, at most SLOTS */
+  int64_t u_elems;                /* U: ELEMS x co x ci, shared by the slots */
+  int64_t xp_elems, v_elems;      /* one slot: xp, V (ELEMS x ci x tiles_p), M */
+  int64_t slot, slots;            /* slots: as many as the scratch holds, at most SLOTS */
 } Wino;
 
 static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }

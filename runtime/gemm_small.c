@@ -176,6 +176,19 @@ AVX512 static void bcast_rows(const float *a, int64_t sa_i, int64_t sa_p, const 
 
 #undef BCAST_TILE
 
+/* Rows 0 .. m - 1 of C against one panel's `cols` columns (the lanes in
+ * mask), kc deep: tiles of 8 rows, the tile of rows i0 .. at a + i0 / 8 *
+ * tile (A(i, p) = a[i * sa_i + p * sa_p] within a tile). */
+AVX512_INLINE void bcast_panel(const float *a, int64_t tile, int64_t sa_i, int64_t sa_p, int64_t m,
+                               const float *panel, float *c, int64_t ldc, int64_t kc,
+                               const __mmask16 mask[2], int64_t cols, float alpha, float beta) {
+  for (int64_t i = 0; i < m; i += BC_ROWS) {
+    int64_t rows = m - i < BC_ROWS ? m - i : BC_ROWS;
+    bcast_rows(a + i / BC_ROWS * tile, sa_i, sa_p, panel, BC_COLS, c + i * ldc, ldc, kc, mask,
+               alpha, beta, rows, cols > VEC ? 2 : 1);
+  }
+}
+
 /* Rows p0 .. p0 + kc - 1 of B's columns j .. j + 31 (the lanes in mask)
  * copied into panel[kc][32], zeros past n. */
 AVX512_INLINE void pack_panel(const float *b, int64_t ldb, int64_t kc, const __mmask16 mask[2],
@@ -249,7 +262,7 @@ AVX512 static void sgemm_bcast(int trans_a, int trans_b, int64_t m, int64_t n, i
         if (trans_b) {
           pack_panel_t(b + j * ldb + p0, ldb, kc, cols, panel);
         } else {
-          __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
+          __mmask16 mask[2] = {nnrt_lanes16(cols), nnrt_lanes16(cols - VEC)};
           pack_panel(b + p0 * ldb + j, ldb, kc, mask, panel);
         }
       }
@@ -264,13 +277,10 @@ AVX512 static void sgemm_bcast(int trans_a, int trans_b, int64_t m, int64_t n, i
         }
         for (int64_t jp = 0; jp < nc; jp += BC_COLS) {
           int64_t j = jc + jp, cols = n - j < BC_COLS ? n - j : BC_COLS;
-          __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
+          __mmask16 mask[2] = {nnrt_lanes16(cols), nnrt_lanes16(cols - VEC)};
           const float *panel = block + jp / BC_COLS * (BC_KC * BC_COLS);
-          for (int64_t i = 0; i < mc; i += BC_ROWS) {
-            int64_t rows = mc - i < BC_ROWS ? mc - i : BC_ROWS;
-            bcast_rows(ab + i / BC_ROWS * tile, ai, ap, panel, BC_COLS, c + (ic + i) * ldc + j, ldc,
-                       kc, mask, alpha, chunk_beta, rows, cols > VEC ? 2 : 1);
-          }
+          bcast_panel(ab, tile, ai, ap, mc, panel, c + ic * ldc + j, ldc, kc, mask, cols, alpha,
+                      chunk_beta);
         }
       }
     }
@@ -499,7 +509,7 @@ AVX512 void nnrt_small_pack_b(int trans_b, int64_t n, int64_t k, const float *b,
     if (trans_b) {
       pack_panel_t(b + j * ldb, ldb, k, cols, panel);
     } else {
-      __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
+      __mmask16 mask[2] = {nnrt_lanes16(cols), nnrt_lanes16(cols - VEC)};
       pack_panel(b + j, ldb, k, mask, panel);
     }
   }
@@ -513,16 +523,12 @@ AVX512 void nnrt_small_packed(int trans_a, int64_t m, int64_t n, int64_t k, floa
   int64_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
   for (int64_t jp = p0; jp < p1; jp++) {
     int64_t j = jp * BC_COLS, cols = n - j < BC_COLS ? n - j : BC_COLS;
-    __mmask16 mask[2] = {nnrt_lanes16(cols), cols > VEC ? nnrt_lanes16(cols - VEC) : 0};
+    __mmask16 mask[2] = {nnrt_lanes16(cols), nnrt_lanes16(cols - VEC)};
     const float *panel = packed + jp * k * BC_COLS;
     for (int64_t q0 = 0; q0 < k; q0 += BC_KC) {
       int64_t kc = k - q0 < BC_KC ? k - q0 : BC_KC;
-      float chunk_beta = q0 == 0 ? beta : 1.0f;
-      for (int64_t i = 0; i < m; i += BC_ROWS) {
-        int64_t rows = m - i < BC_ROWS ? m - i : BC_ROWS;
-        bcast_rows(a + i * sa_i + q0 * sa_p, sa_i, sa_p, panel + q0 * BC_COLS, BC_COLS,
-                   c + i * ldc + j, ldc, kc, mask, alpha, chunk_beta, rows, cols > VEC ? 2 : 1);
-      }
+      bcast_panel(a + q0 * sa_p, BC_ROWS * sa_i, sa_i, sa_p, m, panel + q0 * BC_COLS, c + j, ldc,
+                  kc, mask, cols, alpha, q0 == 0 ? beta : 1.0f);
     }
   }
 }

@@ -32,6 +32,16 @@ int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok) {
   return v;
 }
 
+int64_t nnrt_arg_numel(const nnrt_arg_desc *a, const int64_t *dims) {
+  bool ok = true;
+  int64_t n = 1;
+  for (int i = 0; i < a->rank && ok; i++) {
+    int64_t d = nnrt_dim_value(&a->dims[i], dims, &ok);
+    ok &= !__builtin_mul_overflow(n, d, &n);
+  }
+  return ok ? n : -1;
+}
+
 int64_t nnrt_arg_sample_numel(const nnrt_arg_desc *a) {
   int64_t n = 1;
   for (int j = 1; j < a->rank; j++) {
@@ -363,23 +373,13 @@ int nnrt_model_invoke(nnrt_model *m, int fi, const int64_t *dims, const void *co
 
 /* ---- loss calls ------------------------------------------------------------- */
 
-static int64_t arg_numel(const nnrt_arg_desc *a, const int64_t *dims) {
-  bool ok = true;
-  int64_t n = 1;
-  for (int i = 0; i < a->rank && ok; i++) {
-    int64_t d = nnrt_dim_value(&a->dims[i], dims, &ok);
-    ok &= !__builtin_mul_overflow(n, d, &n);
-  }
-  return ok ? n : -1;
-}
-
 /* Where f's logits go when the caller does not want them: a scratch buffer
  * sized by the result's shape. */
 static float *logits_buf(nnrt_model *m, const nnrt_func_desc *f, const int64_t *dims,
                          float *logits) {
   if (logits || f->nresults < 2)
     return logits;
-  int64_t n = arg_numel(&f->results[1], dims);
+  int64_t n = nnrt_arg_numel(&f->results[1], dims);
   if (n < 0 || n > INT64_MAX / 4)
     return NULL;
   if (n > m->scratch_elems) {

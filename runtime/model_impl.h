@@ -66,6 +66,8 @@ __attribute__((format(printf, 3, 4))) int nnrt_model_fail(nnrt_model *m, int cod
 
 /* The polynomial d at dims; *ok becomes false on overflow. */
 int64_t nnrt_dim_value(const nnrt_dim *d, const int64_t *dims, bool *ok);
+/* Elements of argument a at dims, or -1 on overflow. */
+int64_t nnrt_arg_numel(const nnrt_arg_desc *a, const int64_t *dims);
 
 /* The run-time dims of f for a call on `batch` samples: a dim met as axis 0
  * of input 0 or 1 is the batch, one met at another axis takes the size the

@@ -144,9 +144,8 @@ void cg_emit_gemm(Cg *g, Entry *e, const Kernel *k) {
   c.ldb = c.b.trans ? c.k : c.n; /* a folded B is stored [n, k] */
   LLVMValueRef pa = cg_value_ptr(g, e, c.a.trans ? a->args[0] : a);
   LLVMValueRef pb = cg_value_ptr(g, e, c.b.trans ? b->args[0] : b);
-  const IrValue *scan = g->mp->scratch_of[k->index] >= 0 ? fuse_gemm_fixed_b_loop(g->ff, k) : NULL;
-  if (scan)
-    fixed_b_call(g, e, k, scan, &c, pa, pb, cg_value_ptr(g, e, mm));
+  if (k->fixed_b_loop)
+    fixed_b_call(g, e, k, k->fixed_b_loop, &c, pa, pb, cg_value_ptr(g, e, mm));
   else
     gemm_nest(g, &c, 0, pa, pb, cg_value_ptr(g, e, mm));
 }

@@ -717,19 +717,19 @@ static bool block_within(const IrBlock *b, const IrBlock *region) {
   return false;
 }
 
-const IrValue *fuse_gemm_fixed_b_loop(const FusedFunc *ff, const Kernel *k) {
-  if (k->kind != KK_GEMM)
-    return NULL;
+/* Kernel k's fixed_b_loop (fuse.h); the loops' end kernels hold their
+ * scans. */
+static const IrValue *fixed_b_loop(const FusedFunc *ff, const Kernel *k) {
   const IrValue *mm = k->core, *b = mm->args[1];
   const IrValue *stored = ff->folded[b->id] ? b->args[0] : b;
   if (mm->type.dtype != DT_F32 || mm->args[0]->type.rank != 2 || b->type.rank != 2 ||
-      !dim_is_const(b->type.dims[0]) || !dim_is_const(b->type.dims[1]) || mm->parent == ff->f->body)
+      !ttype_is_constant(&b->type) || mm->parent == ff->f->body)
     return NULL;
   if (block_within(stored->parent, mm->parent) && !ff->hoisted[stored->id])
     return NULL; /* computed in the step */
-  for (int i = 0; i < ff->nids; i++)
-    if (ff->by_id[i] && ff->by_id[i]->op == OP_SCAN && ff->by_id[i]->region == mm->parent)
-      return ff->by_id[i];
+  for (int i = 0; i < ff->nkernels; i++)
+    if (ff->kernels[i]->kind == KK_LOOP_END && ff->kernels[i]->core->region == mm->parent)
+      return ff->kernels[i]->core;
   return NULL;
 }
 
@@ -1028,8 +1028,11 @@ FusedFunc *fuse_func(Arena *a, const IrFunc *src, bool fuse) {
   fuse_block(a, ff, f->body, fuse, write_group, &cap);
   order_kernels(a, ff);
   add_copies(a, ff, f, &cap);
-  for (int i = 0; i < ff->nkernels; i++)
+  for (int i = 0; i < ff->nkernels; i++) {
     plan_kernel(a, ff->kernels[i]);
+    if (ff->kernels[i]->kind == KK_GEMM)
+      ff->kernels[i]->fixed_b_loop = fixed_b_loop(ff, ff->kernels[i]);
+  }
   return ff;
 }
 

@@ -119,6 +119,12 @@ typedef struct Kernel {
   IrValue **vals; /* members in definition order */
   int nvals, cap;
   int result; /* KK_COPY: the result index written */
+  /* KK_GEMM: the innermost scan around it when every step of it reads the
+   * same op(B), an f32 product of matrices whose B, of constant shape, is
+   * computed before the loop (a recurrent layer's weights); else NULL. B
+   * is then packed once per loop (nnrt_sgemm_fixed_b) into scratch the
+   * memory plan keeps through the loop. */
+  const IrValue *fixed_b_loop;
 } Kernel;
 
 typedef struct FusedFunc {
@@ -152,13 +158,6 @@ static inline bool fuse_is_call(const Kernel *k) {
 
 /* The kernel that begins the loop of `scan` (a SCAN value). */
 const Kernel *fuse_loop_begin(const FusedFunc *ff, const IrValue *scan);
-
-/* The innermost scan around GEMM kernel k when every step of it reads
- * the same op(B): an f32 product of matrices whose B, of constant shape,
- * is computed before the loop (a recurrent layer's weights). NULL
- * otherwise. Such a product packs B once per loop (nnrt_sgemm_fixed_b),
- * into scratch the memory plan keeps through the loop. */
-const IrValue *fuse_gemm_fixed_b_loop(const FusedFunc *ff, const Kernel *k);
 
 /* fuse=false: one kernel per op (constants still inlined). */
 FusedFunc *fuse_func(Arena *a, const IrFunc *f, bool fuse);

@@ -25,6 +25,7 @@ typedef struct Fold {
 typedef struct Gen {
   Arena *a;
   const IrFunc *f; /* the step as written */
+  IrModule *m;
   bool *invariant; /* by value id of f: computed from unwritten parameters alone */
   Fold *folds;
   int nfolds;
@@ -34,26 +35,20 @@ typedef struct Gen {
   ShapeCtx shape;
 } Gen;
 
-static bool param_written(const IrFunc *f, const IrValue *param) {
-  int32_t p = IR_ATTR(param, source).index;
-  for (int i = 0; i < f->body->n; i++) {
-    const IrValue *v = f->body->vals[i];
-    if (v->op == OP_ASSIGN && IR_ATTR(v->args[0], source).index == p)
-      return true;
-  }
-  return false;
-}
-
 /* Values of the body that are the same at every token: parameters the
  * step does not write, constants and what is computed from them alone
  * (not random, not a loop). */
 static void find_invariants(Gen *g) {
   const IrBlock *b = g->f->body;
+  int32_t *states = ARENA_ARRAY(g->a, int32_t, (size_t)g->m->nparams + 1);
+  bool *written = ARENA_ARRAY(g->a, bool, (size_t)g->m->nparams + 1);
+  for (int i = gen_step_states(g->m, g->f, states) - 1; i >= 0; i--)
+    written[states[i]] = true;
   for (int i = 0; i < b->n; i++) {
     const IrValue *v = b->vals[i];
     bool inv;
     if (v->op == OP_PARAM)
-      inv = !param_written(g->f, v);
+      inv = !written[IR_ATTR(v, source).index];
     else if (v->op == OP_CONST)
       inv = true;
     else if (v->op == OP_INPUT || v->op == OP_ASSIGN || v->region || ir_is_random(v) ||
@@ -68,13 +63,6 @@ static void find_invariants(Gen *g) {
   }
 }
 
-static bool all_const(const TType *t) {
-  for (int i = 0; i < t->rank; i++)
-    if (!dim_is_const(t->dims[i]))
-      return false;
-  return true;
-}
-
 /* gather(E, idx) @ W with E [V, K] and W [K, N] both invariant, idx a
  * vector, and a table E @ W of a size worth keeping. */
 static bool foldable(const Gen *g, const IrValue *v) {
@@ -84,8 +72,8 @@ static bool foldable(const Gen *g, const IrValue *v) {
   if (rows->op != OP_GATHER || rows->args[1]->type.rank != 1 || !g->invariant[w->id])
     return false;
   const IrValue *e = rows->args[0];
-  if (!g->invariant[e->id] || e->type.rank != 2 || w->type.rank != 2 || !all_const(&e->type) ||
-      !all_const(&w->type))
+  if (!g->invariant[e->id] || e->type.rank != 2 || w->type.rank != 2 ||
+      !ttype_is_constant(&e->type) || !ttype_is_constant(&w->type))
     return false;
   int64_t vocab = e->type.dims[0].constant, k = w->type.dims[0].constant;
   return vocab <= TABLE_MAX_GROWTH * k;
@@ -179,7 +167,7 @@ GenStep gen_step_build(Arena *a, IrModule *m, const TrainConfig *c) {
   if (!f)
     NNC_BUG("the generation step '%s' is not a function of %s", c->gen_step, m->name);
   const char *name = arena_printf(a, "generate.%s", f->name);
-  Gen g = {.a = a, .f = f, .shape = {.arena = a, .module = m}};
+  Gen g = {.a = a, .m = m, .f = f, .shape = {.arena = a, .module = m}};
   fold_tables(&g);
   if (g.nfolds) {
     g.tables = ir_func_new(a, arena_printf(a, "%s.tables", name), f->loc);

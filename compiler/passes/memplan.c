@@ -77,7 +77,7 @@ static void add_scratch(Arena *a, MemPlan *p, const Kernel *k, int *cap) {
   p->scratch_of[k->index] = p->nbufs - 1;
 }
 
-/* The panels of a product's B packed once per loop (fuse_gemm_fixed_b_loop):
+/* The panels of a product's B packed once per loop (Kernel.fixed_b_loop):
  * (n rounded up to 32) * k floats, kept from the loop's first step to its
  * last. */
 static void add_packed_b(Arena *a, MemPlan *p, const Kernel *k, const IrValue *scan, int *cap) {
@@ -248,11 +248,10 @@ MemPlan *memplan_build(Arena *a, const FusedFunc *ff) {
     const Kernel *k = ff->kernels[i];
     p->scratch_of[i] = -1;
     place_out(a, p, k, &cap);
-    const IrValue *scan;
     if (k->kind == KK_CONV)
       add_scratch(a, p, k, &cap);
-    else if ((scan = fuse_gemm_fixed_b_loop(ff, k)))
-      add_packed_b(a, p, k, scan, &cap);
+    else if (k->fixed_b_loop)
+      add_packed_b(a, p, k, k->fixed_b_loop, &cap);
     note_reads(p, k);
     if (f->guard && !guarded && k->out->op == OP_ASSIGN) {
       note_read(p, f->guard, i); /* checked before the first state write */

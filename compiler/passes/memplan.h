@@ -12,7 +12,7 @@
  * A kernel that calls the runtime's convolution also gets scratch there,
  * live during that kernel alone (ir_conv_scratch); a product in a loop
  * whose B the loop does not change gets scratch for B's packed panels,
- * live through the whole loop (fuse_gemm_fixed_b_loop).
+ * live through the whole loop (Kernel.fixed_b_loop).
  *
  * The workspace starts with a MEMPLAN_HEADER-byte status area where the
  * compiled code reports run-time errors (see codegen.h); buffer offsets

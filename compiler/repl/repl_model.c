@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model_desc.h"
+#include "nnrt_train.h"
 #include "pipeline.h"
 
 static void model_free(ReplModel *h) {
@@ -153,7 +154,7 @@ static void copy_weights(ReplModel *to, ReplModel *from) {
   for (int i = 0; i < d->nparams; i++) {
     const char *name = d->params[i].name;
     int j = nnrt_model_find_param(from->m, name);
-    if (strncmp(name, "optim.", 6) && j >= 0 &&
+    if (!nnrt_checkpoint_is_optim(name) && j >= 0 &&
         nnrt_model_param_bytes(from->m, j) == nnrt_model_param_bytes(to->m, i))
       memcpy(nnrt_model_param_data(to->m, i), nnrt_model_param_data(from->m, j),
              (size_t)nnrt_model_param_bytes(to->m, i));
